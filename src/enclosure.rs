@@ -1,0 +1,307 @@
+//! Rigorous enclosures of each channel's scale `s = γ/√(σ²+ε)` and offset
+//! `o = β − γμ/√(σ²+ε)`, computed by a pluggable [`Backend`].
+
+use crate::{exact, round, BatchNorm, Float, Interval};
+
+/// The exact sign of a channel's scale `s`, which is the sign of γ (`√(σ²+ε) > 0`).
+///
+/// ```
+/// use bnbound::{BatchNorm, ScaleSign};
+/// let bn = BatchNorm::new(vec![-1.0f32, 0.0], vec![0.0; 2], vec![0.0; 2], vec![1.0; 2], 1e-5)?;
+/// let enc = bn.enclose();
+/// assert_eq!(enc.channel(0).scale_sign(), ScaleSign::Negative);
+/// assert_eq!(enc.channel(1).scale_sign(), ScaleSign::Zero);
+/// # Ok::<(), bnbound::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScaleSign {
+    /// `s < 0` (γ < 0).
+    Negative,
+    /// `s = 0` exactly (γ = ±0): the channel's output is the constant `β`.
+    Zero,
+    /// `s > 0` (γ > 0).
+    Positive,
+}
+
+/// One channel's enclosure: intervals that contain the exact real scale and offset.
+///
+/// Invariants (checked when built): `scale` contains `s`, `offset` contains `o`; for
+/// [`ScaleSign::Positive`] `0 ≤ scale.lo() ≤ scale.hi()` and `scale.hi() > 0`; for
+/// [`ScaleSign::Negative`] `scale.lo() < 0` and `scale.hi() ≤ 0`; for [`ScaleSign::Zero`] the
+/// scale is `[0, 0]` and the offset encloses `β` exactly.
+///
+/// ```
+/// use bnbound::BatchNorm;
+/// // γ = 3, σ² + ε = 4: s = 1.5 and o = β − 1.5·μ = 1 − 1.5·2 = −2, all exact.
+/// let bn = BatchNorm::new(vec![3.0f64], vec![1.0], vec![2.0], vec![4.0], 0.0)?;
+/// let ch = bn.enclose().channel(0);
+/// assert_eq!((ch.scale().lo(), ch.scale().hi()), (1.5, 1.5));
+/// assert_eq!((ch.offset().lo(), ch.offset().hi()), (-2.0, -2.0));
+/// # Ok::<(), bnbound::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ChannelEnclosure {
+    scale: Interval,
+    offset: Interval,
+    sign: ScaleSign,
+}
+
+impl ChannelEnclosure {
+    /// An interval containing the exact `s = γ/√(σ²+ε)`.
+    ///
+    /// ```
+    /// let bn = bnbound::BatchNorm::new(vec![1.0f64], vec![0.0], vec![0.0], vec![2.0], 0.0)?;
+    /// let s = bn.enclose().channel(0).scale(); // 1/√2 is irrational: two adjacent floats
+    /// assert_eq!(s.lo().next_up(), s.hi());
+    /// # Ok::<(), bnbound::Error>(())
+    /// ```
+    pub fn scale(&self) -> Interval {
+        self.scale
+    }
+
+    /// An interval containing the exact `o = β − γμ/√(σ²+ε)`.
+    ///
+    /// ```
+    /// let bn = bnbound::BatchNorm::new(vec![1.0f64], vec![0.5], vec![0.0], vec![2.0], 0.0)?;
+    /// assert_eq!(bn.enclose().channel(0).offset(), bnbound::Interval::point(0.5));
+    /// # Ok::<(), bnbound::Error>(())
+    /// ```
+    pub fn offset(&self) -> Interval {
+        self.offset
+    }
+
+    /// The exact sign of the scale.
+    ///
+    /// ```
+    /// let bn = bnbound::BatchNorm::new(vec![1e-30f32], vec![0.0], vec![0.0], vec![1e30], 0.0)?;
+    /// assert_eq!(bn.enclose().channel(0).scale_sign(), bnbound::ScaleSign::Positive);
+    /// # Ok::<(), bnbound::Error>(())
+    /// ```
+    pub fn scale_sign(&self) -> ScaleSign {
+        self.sign
+    }
+}
+
+/// The enclosures of every channel of one layer, ready for the transfer functions
+/// ([`Enclosure::ibp`], ...).
+///
+/// ```
+/// let bn = bnbound::BatchNorm::new(vec![1.0f32; 4], vec![0.0; 4], vec![0.0; 4], vec![1.0; 4], 1e-5)?;
+/// let enc = bn.enclose();
+/// assert_eq!(enc.channels(), 4);
+/// # Ok::<(), bnbound::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct Enclosure {
+    pub(crate) ch: Vec<ChannelEnclosure>,
+}
+
+impl Enclosure {
+    /// The number of channels.
+    ///
+    /// ```
+    /// let bn = bnbound::BatchNorm::new(vec![1.0f64], vec![0.0], vec![0.0], vec![1.0], 0.0)?;
+    /// assert_eq!(bn.enclose().channels(), 1);
+    /// # Ok::<(), bnbound::Error>(())
+    /// ```
+    pub fn channels(&self) -> usize {
+        self.ch.len()
+    }
+
+    /// Channel `c`'s enclosure. Panics if `c ≥ channels()`.
+    ///
+    /// ```
+    /// let bn = bnbound::BatchNorm::new(vec![1.0f64], vec![0.0], vec![0.0], vec![1.0], 0.0)?;
+    /// assert_eq!(bn.enclose().channel(0).scale().lo(), 1.0);
+    /// # Ok::<(), bnbound::Error>(())
+    /// ```
+    pub fn channel(&self, c: usize) -> ChannelEnclosure {
+        self.ch[c]
+    }
+
+    /// All channels' enclosures, in channel order.
+    ///
+    /// ```
+    /// let bn = bnbound::BatchNorm::new(vec![1.0f64, 2.0], vec![0.0; 2], vec![0.0; 2], vec![1.0; 2], 0.0)?;
+    /// assert_eq!(bn.enclose().iter().count(), 2);
+    /// # Ok::<(), bnbound::Error>(())
+    /// ```
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = ChannelEnclosure> + '_ {
+        self.ch.iter().copied()
+    }
+}
+
+mod sealed {
+    pub trait Sealed {}
+}
+
+/// A way of computing a channel's enclosure. Sealed: only bnbound's own backends, whose
+/// soundness is argued and tested here, can be used.
+///
+/// - [`Portable`] (always available): round-to-nearest with outward correction, see the
+///   crate's rounding module.
+/// - `InariBackend` (feature `inari`): hardware directed rounding through `inari`.
+pub trait Backend: sealed::Sealed {
+    /// A short name for reports (`"portable"`, `"inari"`).
+    const NAME: &'static str;
+
+    /// Enclosures of `s = γ/√(σ²+ε)` and `o = β − γμ/√(σ²+ε)` for exact `f64` parameters
+    /// that satisfy [`BatchNorm`]'s invariants.
+    #[doc(hidden)]
+    fn scale_offset(gamma: f64, beta: f64, mean: f64, var: f64, eps: f64) -> (Interval, Interval);
+}
+
+/// The default backend: pure Rust, portable, no CPU features required; gives the
+/// *tightest* `f64` enclosures of `s` and `o`.
+///
+/// First a float enclosure: `σ²+ε`, `√·` and `γ/·` are each rounded in the outward
+/// direction (correctly, where an error-free residual proves the direction; otherwise by
+/// one extra step), and the offset is one fused multiply-add `β − μ·s` widened by one step.
+/// That enclosure is a few ulps wide; it is then shrunk by a binary search over the floats
+/// inside it in which every step is decided *exactly* with rational arithmetic
+/// ([`crate::exact`]). The result: `scale.lo()` is the largest `f64 ≤ s`, `scale.hi()` the
+/// smallest `f64 ≥ s` (equal when `s` is a float), likewise for the offset. This costs a
+/// few big-integer comparisons per channel, once per layer.
+///
+/// ```
+/// use bnbound::{BatchNorm, Portable};
+/// let bn = BatchNorm::new(vec![1.0f64], vec![0.0], vec![0.0], vec![3.0], 0.0)?;
+/// assert_eq!(bn.enclose_with::<Portable>(), bn.enclose());
+/// # Ok::<(), bnbound::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Portable;
+
+impl sealed::Sealed for Portable {}
+
+impl Backend for Portable {
+    const NAME: &'static str = "portable";
+
+    fn scale_offset(g: f64, b: f64, m: f64, v: f64, e: f64) -> (Interval, Interval) {
+        let (q_lo, q_hi) = (round::add_down(v, e), round::add_up(v, e));
+        let (r_lo, r_hi) = (round::sqrt_down(q_lo), round::sqrt_up(q_hi));
+        let (s_lo, s_hi) = if g > 0.0 {
+            (round::div_down(g, r_hi), round::div_up(g, r_lo))
+        } else if g < 0.0 {
+            (round::div_down(g, r_lo), round::div_up(g, r_hi))
+        } else {
+            (0.0, 0.0)
+        };
+        let (s_lo, s_hi) = clamp_to_sign(g, s_lo, s_hi);
+        // o = β − μ·s is decreasing in s when μ ≥ 0.
+        let (s_for_lo, s_for_hi) = if m >= 0.0 { (s_hi, s_lo) } else { (s_lo, s_hi) };
+        let o_lo = round::fma_down(-m, s_for_lo, b);
+        let o_hi = round::fma_up(-m, s_for_hi, b);
+        let p = [g, b, m, v, e];
+        let (s_lo, s_hi) = exact::tighten(s_lo, s_hi, |y| exact::cmp_scale_params(p, y));
+        let (o_lo, o_hi) = exact::tighten(o_lo, o_hi, |y| exact::cmp_offset_params(p, y));
+        (
+            Interval::from_bounds(s_lo, s_hi),
+            Interval::from_bounds(o_lo, o_hi),
+        )
+    }
+}
+
+/// The exact scale has the sign of γ; a bound on the wrong side of zero (possible only
+/// through underflow or an infinite divisor bound) is replaced by zero, which is sound.
+fn clamp_to_sign(g: f64, lo: f64, hi: f64) -> (f64, f64) {
+    if g > 0.0 {
+        (lo.max(0.0), hi)
+    } else if g < 0.0 {
+        (lo, hi.min(0.0))
+    } else {
+        (0.0, 0.0)
+    }
+}
+
+#[cfg(feature = "inari")]
+mod inari_backend {
+    use super::{clamp_to_sign, sealed, Backend};
+    use crate::Interval;
+    use inari::Interval as I;
+
+    /// Backend using `inari`'s hardware directed rounding (feature `inari`). `inari`
+    /// requires AVX and FMA at compile time: build with
+    /// `RUSTFLAGS="-C target-cpu=x86-64-v3"` (or `-C target-feature=+avx,+fma`).
+    ///
+    /// ```
+    /// use bnbound::{BatchNorm, InariBackend};
+    /// let bn = BatchNorm::new(vec![2.0f64], vec![0.0], vec![1.0], vec![3.0], 1e-5)?;
+    /// let enc = bn.enclose_with::<InariBackend>();
+    /// let ch = enc.channel(0);
+    /// assert!(ch.scale().lo() < ch.scale().hi());
+    /// # Ok::<(), bnbound::Error>(())
+    /// ```
+    #[derive(Clone, Copy, Debug, Default)]
+    pub struct InariBackend;
+
+    impl sealed::Sealed for InariBackend {}
+
+    impl Backend for InariBackend {
+        const NAME: &'static str = "inari";
+
+        fn scale_offset(g: f64, b: f64, m: f64, v: f64, e: f64) -> (Interval, Interval) {
+            let pt = |x: f64| I::try_from((x, x)).expect("finite parameter");
+            let r = (pt(v) + pt(e)).sqrt();
+            let s = if g == 0.0 { pt(0.0) } else { pt(g) / r };
+            let o = pt(b) - s * pt(m);
+            let (s_lo, s_hi) = clamp_to_sign(g, s.inf(), s.sup());
+            (
+                Interval::from_bounds(s_lo, s_hi),
+                Interval::from_bounds(o.inf(), o.sup()),
+            )
+        }
+    }
+}
+
+#[cfg(feature = "inari")]
+pub use inari_backend::InariBackend;
+
+impl<T: Float> BatchNorm<T> {
+    /// Encloses every channel's scale and offset with the default [`Portable`] backend.
+    ///
+    /// Soundness contract: for every channel `c`, `enclose().channel(c).scale()` contains the
+    /// exact real `γ_c/√(σ²_c+ε)` and `.offset()` the exact real `β_c − γ_c μ_c/√(σ²_c+ε)`, of
+    /// the stored float values.
+    ///
+    /// ```
+    /// let bn = bnbound::BatchNorm::new(vec![1.0f32], vec![0.0], vec![0.0], vec![1.0], 1e-5)?;
+    /// let s = bn.enclose().channel(0).scale();
+    /// assert!(s.lo() < 1.0 && s.hi() < 1.0); // 1/√(1 + 1e-5) < 1
+    /// # Ok::<(), bnbound::Error>(())
+    /// ```
+    pub fn enclose(&self) -> Enclosure {
+        self.enclose_with::<Portable>()
+    }
+
+    /// Encloses every channel's scale and offset with backend `B`; same contract as
+    /// [`BatchNorm::enclose`].
+    ///
+    /// ```
+    /// let bn = bnbound::BatchNorm::new(vec![1.0f32], vec![0.0], vec![0.0], vec![1.0], 1e-5)?;
+    /// let enc = bn.enclose_with::<bnbound::Portable>();
+    /// assert_eq!(enc.channels(), 1);
+    /// # Ok::<(), bnbound::Error>(())
+    /// ```
+    pub fn enclose_with<B: Backend>(&self) -> Enclosure {
+        let ch = (0..self.channels())
+            .map(|c| {
+                let [g, b, m, v, e] = self.channel_f64(c);
+                let (scale, offset) = B::scale_offset(g, b, m, v, e);
+                let sign = if g > 0.0 {
+                    ScaleSign::Positive
+                } else if g < 0.0 {
+                    ScaleSign::Negative
+                } else {
+                    ScaleSign::Zero
+                };
+                ChannelEnclosure {
+                    scale,
+                    offset,
+                    sign,
+                }
+            })
+            .collect();
+        Enclosure { ch }
+    }
+}

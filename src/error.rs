@@ -1,0 +1,146 @@
+//! The typed errors of bnbound.
+
+/// Which parameter vector (or scalar) an error is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Field {
+    /// γ, the learned scale (`weight` in PyTorch, `scale` in ONNX).
+    Gamma,
+    /// β, the learned bias (`bias` in PyTorch, `B` in ONNX).
+    Beta,
+    /// μ, the running mean.
+    RunningMean,
+    /// σ², the running variance.
+    RunningVar,
+    /// ε.
+    Eps,
+}
+
+impl std::fmt::Display for Field {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Field::Gamma => "gamma",
+            Field::Beta => "beta",
+            Field::RunningMean => "running_mean",
+            Field::RunningVar => "running_var",
+            Field::Eps => "eps",
+        })
+    }
+}
+
+/// Which endpoint of a box an error is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Side {
+    /// The lower endpoint.
+    Lo,
+    /// The upper endpoint.
+    Hi,
+}
+
+impl std::fmt::Display for Side {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Side::Lo => "lo",
+            Side::Hi => "hi",
+        })
+    }
+}
+
+/// Everything that can be wrong with what a caller passes to bnbound.
+///
+/// Every message is a single line that names the offending field, channel or element.
+/// No function of bnbound modifies anything the caller passed when it returns an error.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The layer has no channels.
+    #[error("gamma is empty: a BatchNorm layer needs at least one channel")]
+    NoChannels,
+    /// A parameter vector's length differs from gamma's.
+    #[error("{field} has {found} entries but gamma has {expected}")]
+    ParamLength {
+        /// The vector with the wrong length.
+        field: Field,
+        /// gamma's length.
+        expected: usize,
+        /// This vector's length.
+        found: usize,
+    },
+    /// A parameter is NaN or infinite.
+    #[error("{field}[{channel}] is {value}: parameters must be finite")]
+    NonFiniteParam {
+        /// The vector.
+        field: Field,
+        /// The channel (0 for `eps`).
+        channel: usize,
+        /// The value, as `f64`.
+        value: f64,
+    },
+    /// A running variance is negative (a corrupt model; bnbound never clamps).
+    #[error("running_var[{channel}] = {value} is negative")]
+    NegativeVariance {
+        /// The channel.
+        channel: usize,
+        /// The value, as `f64`.
+        value: f64,
+    },
+    /// ε is negative.
+    #[error("eps = {0} is negative")]
+    NegativeEps(f64),
+    /// `var + ε` is zero in exact arithmetic: the layer divides by zero.
+    #[error("running_var[{channel}] + eps = 0: the layer divides by zero")]
+    ZeroDenominator {
+        /// The channel.
+        channel: usize,
+    },
+    /// The shape is not `(C)`, `(N,C)`, `(N,C,L)`, `(N,C,H,W)` or `(N,C,D,H,W)`.
+    #[error("shape {0:?} has rank {len}, expected 1 to 5", len = .0.len())]
+    BadRank(Vec<usize>),
+    /// The number of elements of the shape does not fit in `usize`.
+    #[error("shape {0:?} has too many elements")]
+    ShapeOverflow(Vec<usize>),
+    /// The shape's channel dimension differs from the layer's channel count.
+    #[error("shape has {found} channels on the channel axis but the layer has {expected}")]
+    ChannelMismatch {
+        /// The layer's channel count.
+        expected: usize,
+        /// The shape's channel dimension.
+        found: usize,
+    },
+    /// A data vector's length differs from the number of elements of its shape.
+    #[error("{what} has {found} elements but the shape needs {expected}")]
+    DataLength {
+        /// Which vector (`"lo"`, `"hi"`, an output buffer, ...).
+        what: &'static str,
+        /// The number of elements of the shape.
+        expected: usize,
+        /// The vector's length.
+        found: usize,
+    },
+    /// A box endpoint is NaN.
+    #[error("{side}[{index}] is NaN")]
+    NanBound {
+        /// The flat row-major element index.
+        index: usize,
+        /// The endpoint.
+        side: Side,
+    },
+    /// A box has `lo > hi` at some element.
+    #[error("lo[{index}] = {lo} > hi[{index}] = {hi}")]
+    InvertedBound {
+        /// The flat row-major element index.
+        index: usize,
+        /// The lower endpoint, as `f64`.
+        lo: f64,
+        /// The upper endpoint, as `f64`.
+        hi: f64,
+    },
+    /// A dtype name other than `"f32"` or `"f64"`.
+    #[error("unknown dtype {0:?}: expected \"f32\" or \"f64\"")]
+    UnknownDtype(String),
+    /// Malformed input text (JSON syntax, a missing field, a number out of range, ...).
+    #[error("{0}")]
+    Parse(String),
+}
+
+/// `Result` with bnbound's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

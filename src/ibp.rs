@@ -1,0 +1,167 @@
+//! Interval bound propagation (IBP) through the layer.
+//!
+//! For exact scale `s` and offset `o` of channel `c`, the image of `[l, h]` under
+//! `x ↦ s·x + o` is `[s·l + o, s·h + o]` for `s > 0`, `[s·h + o, s·l + o]` for `s < 0` and
+//! `{o}` for `s = 0`. With `s ∈ [s̲, s̄]` and `o ∈ [o̲, ō]`, the lower bound at an endpoint
+//! `x` is `min(s̲·x, s̄·x) + o̲` (the smaller product is the one with `s̲` when `x ≥ 0`),
+//! computed as one fused multiply-add and one outward step ([`crate::round`]). Infinite
+//! endpoints use the exact sign of `s`; `s = 0` ignores `x` entirely, so an unbounded box
+//! maps to `{o}`.
+
+use crate::enclosure::{ChannelEnclosure, ScaleSign};
+use crate::error::{Error, Result};
+use crate::{round, BoxView, Enclosure, Float, TensorBox};
+
+/// Lower bound of `s·x + o` over `s ∈ [s_lo, s_hi]`, `o ≥ o_lo`, for a finite `x`.
+#[inline(always)]
+fn lower_at(s_lo: f64, s_hi: f64, o_lo: f64, x: f64) -> f64 {
+    round::fma_down(if x >= 0.0 { s_lo } else { s_hi }, x, o_lo)
+}
+
+/// Upper bound of `s·x + o` over `s ∈ [s_lo, s_hi]`, `o ≤ o_hi`, for a finite `x`.
+#[inline(always)]
+fn upper_at(s_lo: f64, s_hi: f64, o_hi: f64, x: f64) -> f64 {
+    round::fma_up(if x >= 0.0 { s_hi } else { s_lo }, x, o_hi)
+}
+
+/// IBP for one channel's contiguous block of elements.
+#[inline]
+fn channel_block<T: Float>(
+    ch: &ChannelEnclosure,
+    lo: &[T],
+    hi: &[T],
+    out_lo: &mut [T],
+    out_hi: &mut [T],
+) {
+    let (s_lo, s_hi) = (ch.scale().lo(), ch.scale().hi());
+    let (o_lo, o_hi) = (ch.offset().lo(), ch.offset().hi());
+    let it = lo
+        .iter()
+        .zip(hi)
+        .zip(out_lo.iter_mut().zip(out_hi.iter_mut()));
+    match ch.scale_sign() {
+        ScaleSign::Zero => {
+            let (a, b) = (T::from_f64_down(o_lo), T::from_f64_up(o_hi));
+            for (_, (yl, yh)) in it {
+                *yl = a;
+                *yh = b;
+            }
+        }
+        ScaleSign::Positive => {
+            for ((&l, &h), (yl, yh)) in it {
+                let (l, h) = (l.to_f64_exact(), h.to_f64_exact());
+                let a = if l.is_infinite() {
+                    l
+                } else {
+                    lower_at(s_lo, s_hi, o_lo, l)
+                };
+                let b = if h.is_infinite() {
+                    h
+                } else {
+                    upper_at(s_lo, s_hi, o_hi, h)
+                };
+                *yl = T::from_f64_down(a);
+                *yh = T::from_f64_up(b);
+            }
+        }
+        ScaleSign::Negative => {
+            for ((&l, &h), (yl, yh)) in it {
+                let (l, h) = (l.to_f64_exact(), h.to_f64_exact());
+                let a = if h.is_infinite() {
+                    -h
+                } else {
+                    lower_at(s_lo, s_hi, o_lo, h)
+                };
+                let b = if l.is_infinite() {
+                    -l
+                } else {
+                    upper_at(s_lo, s_hi, o_hi, l)
+                };
+                *yl = T::from_f64_down(a);
+                *yh = T::from_f64_up(b);
+            }
+        }
+    }
+}
+
+impl Enclosure {
+    /// IBP into caller buffers: writes an output box that contains
+    /// `{ s_c·x + o_c : x ∈ input }` element by element, where `s_c`, `o_c` are the *exact*
+    /// real scale and offset of the element's channel (the real-number BatchNorm of the
+    /// given float parameters). For `f32` the bounds are rounded outward to `f32`.
+    ///
+    /// Guarantees: every output element has `lo ≤ hi` and no NaN; a bound may be `±∞` when
+    /// the exact image is unbounded or exceeds the type's range. No allocation.
+    ///
+    /// Errors (nothing is written): [`Error::ChannelMismatch`], [`Error::DataLength`] when an
+    /// output buffer's length differs from the shape's element count.
+    ///
+    /// ```
+    /// use bnbound::{BatchNorm, BoxView, Shape};
+    /// let bn = BatchNorm::new(vec![-2.0f32], vec![1.0], vec![0.0], vec![4.0], 0.0)?; // y = 1 − x
+    /// let (lo, hi) = ([0.0f32, 2.0], [1.0f32, f32::INFINITY]);
+    /// let input = BoxView::new(Shape::new(&[2, 1])?, &lo, &hi)?;
+    /// let (mut ylo, mut yhi) = ([0.0f32; 2], [0.0f32; 2]);
+    /// bn.enclose().ibp_into(&input, &mut ylo, &mut yhi)?;
+    /// // Exact images: [0, 1] and (−∞, −1]; the bounds contain them, at most a step wider.
+    /// assert!(ylo[0] <= 0.0 && ylo[0] >= -f32::from_bits(1) && yhi[0] == 1.0);
+    /// assert!(ylo[1] == f32::NEG_INFINITY && yhi[1] >= -1.0 && yhi[1] <= (-1.0f32).next_up());
+    /// # Ok::<(), bnbound::Error>(())
+    /// ```
+    pub fn ibp_into<T: Float>(
+        &self,
+        input: &BoxView<'_, T>,
+        out_lo: &mut [T],
+        out_hi: &mut [T],
+    ) -> Result<()> {
+        let shape = input.shape();
+        if shape.channels() != self.channels() {
+            return Err(Error::ChannelMismatch {
+                expected: self.channels(),
+                found: shape.channels(),
+            });
+        }
+        for (what, v) in [("out_lo", &*out_lo), ("out_hi", &*out_hi)] {
+            if v.len() != shape.len() {
+                return Err(Error::DataLength {
+                    what,
+                    expected: shape.len(),
+                    found: v.len(),
+                });
+            }
+        }
+        let inner = shape.inner();
+        if inner == 0 {
+            return Ok(());
+        }
+        let (lo, hi) = (input.lo(), input.hi());
+        let blocks = lo.chunks_exact(inner).zip(hi.chunks_exact(inner)).zip(
+            out_lo
+                .chunks_exact_mut(inner)
+                .zip(out_hi.chunks_exact_mut(inner)),
+        );
+        for (k, ((l, h), (yl, yh))) in blocks.enumerate() {
+            channel_block(&self.ch[k % self.ch.len()], l, h, yl, yh);
+        }
+        Ok(())
+    }
+
+    /// IBP returning a new box; same contract as [`Enclosure::ibp_into`].
+    ///
+    /// ```
+    /// use bnbound::{BatchNorm, Shape, TensorBox};
+    /// // f64, γ = 1, σ² + ε = 1, μ = 0, β = 0.5: y = x + 0.5 exactly.
+    /// let bn = BatchNorm::new(vec![1.0f64], vec![0.5], vec![0.0], vec![1.0], 0.0)?;
+    /// let x = TensorBox::new(Shape::new(&[1, 1, 2])?, vec![-1.0, 0.0], vec![1.0, 0.0])?;
+    /// let y = bn.enclose().ibp(&x)?;
+    /// assert!(y.lo()[0] <= -0.5 && y.hi()[0] >= 1.5);
+    /// assert!(y.lo()[1] <= 0.5 && 0.5 <= y.hi()[1]);
+    /// # Ok::<(), bnbound::Error>(())
+    /// ```
+    pub fn ibp<T: Float>(&self, input: &TensorBox<T>) -> Result<TensorBox<T>> {
+        let n = input.shape().len();
+        let (mut lo, mut hi) = (vec![T::zero(); n], vec![T::zero(); n]);
+        self.ibp_into(&input.view(), &mut lo, &mut hi)?;
+        Ok(TensorBox::from_valid(*input.shape(), lo, hi))
+    }
+}

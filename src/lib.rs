@@ -1,0 +1,56 @@
+//! # bnbound — sound bounds for inference-time BatchNorm
+//!
+//! Inference BatchNorm is the affine map `y = γ(x−μ)/√(σ²+ε) + β = s·x + o` per channel.
+//! bnbound never treats a rounded-to-nearest `s` or `o` as exact: it encloses the *exact
+//! real* scale and offset of the given float parameters in intervals with outward
+//! rounding ([`BatchNorm::enclose`]) and propagates boxes through the layer
+//! ([`Enclosure::ibp`]) so that every returned bound contains the exact real image.
+//!
+//! ```
+//! use bnbound::{BatchNorm, Shape, TensorBox};
+//! // One BatchNorm1d layer over 2 channels, f32 parameters as PyTorch stores them.
+//! let bn = BatchNorm::new(
+//!     vec![0.9f32, -1.1],   // gamma (weight)
+//!     vec![0.1, 0.0],       // beta (bias)
+//!     vec![0.5, -0.2],      // running_mean
+//!     vec![2.0, 0.3],       // running_var
+//!     1e-5,                 // eps
+//! )?;
+//! let input = TensorBox::new(Shape::new(&[1, 2])?, vec![-1.0, 0.0], vec![1.0, 0.25])?;
+//! let out = bn.enclose().ibp(&input)?;
+//! assert!(out.lo()[0] < out.hi()[0]);
+//! # Ok::<(), bnbound::Error>(())
+//! ```
+//!
+//! Semantics: every bound encloses the real-number function of the float parameters as
+//! given (`f32` or `f64`, converted exactly), not the float computation any framework
+//! performs, and not the decimal text they were printed from.
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+mod enclosure;
+mod error;
+pub mod exact;
+mod float;
+mod ibp;
+mod interval;
+mod params;
+mod round;
+mod tensor;
+
+#[cfg(feature = "json")]
+pub mod json;
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
+
+#[cfg(feature = "inari")]
+pub use enclosure::InariBackend;
+pub use enclosure::{Backend, ChannelEnclosure, Enclosure, Portable, ScaleSign};
+pub use error::{Error, Field, Result, Side};
+pub use float::{ulps_between, Dtype, Float};
+pub use interval::Interval;
+pub use params::BatchNorm;
+pub use tensor::{BoxView, Shape, TensorBox};

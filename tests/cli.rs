@@ -1,0 +1,255 @@
+//! The `bnbound` binary follows its JSON contract and exit statuses to the letter.
+#![cfg(feature = "cli")]
+
+mod common;
+
+use common::{check_element, Ch};
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn dir() -> PathBuf {
+    let d = std::env::temp_dir().join(format!(
+        "bnbound-cli-{}-{}",
+        std::process::id(),
+        rand_suffix()
+    ));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn rand_suffix() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    N.fetch_add(1, Ordering::Relaxed)
+}
+
+fn bnbound(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_bnbound"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// Writes params and box files and runs `ibp`; returns (output, params path, box path).
+fn ibp(params: &str, input: &str, extra: &[&str]) -> (Output, PathBuf) {
+    let d = dir();
+    let (p, b) = (d.join("params.json"), d.join("box.json"));
+    std::fs::write(&p, params).unwrap();
+    std::fs::write(&b, input).unwrap();
+    let mut args = vec![
+        "ibp",
+        "--params",
+        p.to_str().unwrap(),
+        "--input",
+        b.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    (bnbound(&args), d)
+}
+
+const P32: &str = r#"{"dtype": "f32", "eps": 1e-5, "gamma": [1.0000001, -0.5, 0],
+    "beta": [-3, 0.1, 0.25], "running_mean": [0, 0.2, 7], "running_var": [1, 0.3, 2]}"#;
+
+fn stderr_line(o: &Output) -> String {
+    let e = String::from_utf8(o.stderr.clone()).unwrap();
+    assert_eq!(
+        e.trim_end().lines().count(),
+        1,
+        "stderr is not one line: {e:?}"
+    );
+    e
+}
+
+#[test]
+fn ibp_f32_follows_contract() {
+    let input = r#"{"shape": [1, 3, 2], "lo": [3, 3, "-inf", 0, "-inf", 1], "hi": [3, "inf", 1, 0, "inf", 2]}"#;
+    let (o, _) = ibp(P32, input, &[]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let text = String::from_utf8(o.stdout).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["dtype"], "f32");
+    assert_eq!(v["shape"], serde_json::json!([1, 3, 2]));
+    let lo = v["lo"].as_array().unwrap();
+    let hi = v["hi"].as_array().unwrap();
+    assert_eq!((lo.len(), hi.len()), (6, 6));
+    // Unbounded sides are the strings "inf"/"-inf"; channel 2 (γ = 0) is {β} = {0.25}.
+    assert_eq!(hi[1], "inf");
+    assert_eq!(hi[2], "inf"); // s < 0 and x unbounded below
+    assert_eq!(
+        (&lo[4], &hi[4]),
+        (&serde_json::json!(0.25), &serde_json::json!(0.25))
+    );
+    // Numbers read back to f32 are sound per the oracle.
+    let num = |x: &serde_json::Value| -> f64 {
+        match x.as_str() {
+            Some("inf") => f64::INFINITY,
+            Some("-inf") => f64::NEG_INFINITY,
+            _ => x.as_f64().unwrap() as f32 as f64,
+        }
+    };
+    let ch = Ch {
+        g: 1.0000001f32 as f64,
+        b: -3.0,
+        m: 0.0,
+        v: 1.0,
+        e: 1e-5f32 as f64,
+    };
+    check_element(ch, 3.0, 3.0, num(&lo[0]), num(&hi[0])).unwrap();
+    // Shortest round-trip decimals: the text of each number parses back to itself as f32
+    // and has no more digits than Rust's shortest representation.
+    for x in lo.iter().chain(hi) {
+        if let Some(f) = x.as_f64() {
+            let f = f as f32;
+            assert_eq!(serde_json::to_string(x).unwrap().parse::<f32>().unwrap(), f);
+        }
+    }
+}
+
+#[test]
+fn ibp_f64_output_file() {
+    let p = r#"{"dtype": "f64", "eps": 0, "gamma": [3], "beta": [-3], "running_mean": [0], "running_var": [1]}"#;
+    let x = "1.0000000000000002"; // 1 + 2^-52: exact output 3·2^-52
+    let input = format!(r#"{{"shape": [1], "lo": [{x}], "hi": [{x}]}}"#);
+    let d = dir();
+    let out = d.join("out.json");
+    let (o, _) = ibp(p, &input, &["--output", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(o.stdout.is_empty());
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out).unwrap()).unwrap();
+    assert_eq!(v["dtype"], "f64");
+    let (lo, hi) = (v["lo"][0].as_f64().unwrap(), v["hi"][0].as_f64().unwrap());
+    let exact = 3.0 * f64::EPSILON;
+    assert!(lo <= exact && exact <= hi, "[{lo:e}, {hi:e}]");
+}
+
+#[test]
+fn invalid_inputs_exit_2_with_one_line_and_no_output_file() {
+    let ok_box = r#"{"shape": [3], "lo": [0, 0, 0], "hi": [1, 1, 1]}"#;
+    let cases: Vec<(String, String, &str)> = vec![
+        (
+            P32.replace("[1, 0.3, 2]", "[1, -0.3, 2]"),
+            ok_box.into(),
+            "running_var[1]",
+        ),
+        (
+            P32.replace("\"eps\": 1e-5", "\"eps\": -1"),
+            ok_box.into(),
+            "eps",
+        ),
+        (
+            P32.replace("[0, 0.2, 7]", "[0, 0.2]"),
+            ok_box.into(),
+            "running_mean",
+        ),
+        (
+            P32.replace("[-3, 0.1, 0.25]", "[-3, \"nan\", 0.25]"),
+            ok_box.into(),
+            "beta[1]",
+        ),
+        (
+            P32.replace("[-3, 0.1, 0.25]", "[-3, \"inf\", 0.25]"),
+            ok_box.into(),
+            "beta[1]",
+        ),
+        (
+            P32.replace("[-3, 0.1, 0.25]", "[-3, 1e39, 0.25]"),
+            ok_box.into(),
+            "out of range",
+        ),
+        (P32.replace("\"f32\"", "\"f16\""), ok_box.into(), "dtype"),
+        (P32.replace("\"beta\"", "\"bias\""), ok_box.into(), "bias"),
+        (P32.replace('}', ""), ok_box.into(), "params"),
+        (
+            P32.into(),
+            r#"{"shape": [3], "lo": [0, 2, 0], "hi": [1, 1, 1]}"#.into(),
+            "lo[1]",
+        ),
+        (
+            P32.into(),
+            r#"{"shape": [3], "lo": [0, 0], "hi": [1, 1, 1]}"#.into(),
+            "lo has 2",
+        ),
+        (
+            P32.into(),
+            r#"{"shape": [2], "lo": [0, 0], "hi": [1, 1]}"#.into(),
+            "channels",
+        ),
+        (
+            P32.into(),
+            r#"{"shape": [1, 2, 3, 4, 5, 6], "lo": [], "hi": []}"#.into(),
+            "rank",
+        ),
+        (
+            P32.into(),
+            r#"{"shape": [3], "lo": [0, 0, null], "hi": [1, 1, 1]}"#.into(),
+            "lo[2]",
+        ),
+        (P32.into(), "not json".into(), "box"),
+    ];
+    for (p, b, needle) in cases {
+        let d = dir();
+        let out = d.join("out.json");
+        let (o, _) = ibp(&p, &b, &["--output", out.to_str().unwrap()]);
+        assert_eq!(
+            o.status.code(),
+            Some(2),
+            "case {needle}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let e = stderr_line(&o);
+        assert!(e.contains(needle), "message {e:?} does not name {needle:?}");
+        assert!(!out.exists(), "an output file was written for {needle}");
+        assert!(o.stdout.is_empty());
+    }
+}
+
+#[test]
+fn missing_file_is_status_1_and_tight_mode_is_status_2() {
+    let o = bnbound(&[
+        "ibp",
+        "--params",
+        "/nonexistent/p.json",
+        "--input",
+        "/nonexistent/b.json",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    stderr_line(&o);
+    let (o, _) = ibp(
+        P32,
+        r#"{"shape": [3], "lo": [0, 0, 0], "hi": [1, 1, 1]}"#,
+        &["--mode", "tight"],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr_line(&o).contains("mpfr"));
+}
+
+#[test]
+fn demo_reports_enclosures_and_naive_failures() {
+    let o = bnbound(&["demo"]);
+    assert_eq!(o.status.code(), Some(0));
+    let text = String::from_utf8(o.stdout).unwrap();
+    assert!(text.contains("0 of 32768 bounds unsound"), "{text}");
+    assert!(text.contains("naive float bounds"));
+}
+
+#[test]
+fn f32_numbers_are_rounded_once_from_decimal() {
+    // 1 + 2^-24 + 2^-60: straight to f32 it rounds up to 1 + 2^-23; through f64 it would
+    // first become the midpoint 1 + 2^-24 and then tie to even, 1.0.
+    let x = "1.000000059604644776257986737988403547205962240695953369140625";
+    let b =
+        bnbound::json::parse_box::<f32>(&format!(r#"{{"shape": [1], "lo": [{x}], "hi": [{x}]}}"#))
+            .unwrap();
+    assert_eq!(b.lo()[0], 1.0 + f32::EPSILON);
+    assert_eq!(
+        (x.parse::<f64>().unwrap() as f32),
+        1.0,
+        "the double rounding this test guards against"
+    );
+}

@@ -1,0 +1,171 @@
+//! Property tests: IBP output boxes contain the exact real image (decided by the rational
+//! oracle in tests/common), for random layers and boxes of every rank, in f32 and f64.
+
+mod common;
+
+use bnbound::{BatchNorm, BoxView, Enclosure, Error, Float, Shape};
+use common::{check_element, hard_f32, hard_f64, Ch};
+use proptest::prelude::*;
+
+/// A random layer and a raw box description; endpoints are post-processed per element by
+/// `kind` so that cancellation points and unbounded endpoints are common.
+#[derive(Clone, Debug)]
+struct Case<T> {
+    params: Vec<[T; 4]>,
+    eps: T,
+    eps_zero: bool,
+    dims: Vec<usize>,
+    raw: Vec<(T, T, u8)>,
+}
+
+fn case<T: Float, S: Strategy<Value = T> + Clone + 'static>(
+    x: S,
+) -> impl Strategy<Value = Case<T>> {
+    (1usize..=3, 1usize..=5, any::<bool>()).prop_flat_map(move |(c, rank, eps_zero)| {
+        let dims = proptest::collection::vec(0usize..=3, rank - 1).prop_map(move |rest| {
+            let mut d = rest;
+            if rank == 1 {
+                vec![c]
+            } else {
+                d.insert(1.min(d.len()), c);
+                d
+            }
+        });
+        let x2 = x.clone();
+        (
+            proptest::collection::vec([x.clone(), x.clone(), x.clone(), x.clone()], c),
+            x.clone(),
+            Just(eps_zero),
+            dims,
+        )
+            .prop_flat_map(move |(params, eps, eps_zero, dims)| {
+                let n: usize = dims.iter().product();
+                (
+                    Just(params),
+                    Just(eps),
+                    Just(eps_zero),
+                    Just(dims),
+                    proptest::collection::vec((x2.clone(), x2.clone(), 0u8..8), n),
+                )
+            })
+            .prop_map(|(params, eps, eps_zero, dims, raw)| Case {
+                params,
+                eps,
+                eps_zero,
+                dims,
+                raw,
+            })
+    })
+}
+
+/// Runs one case through `enclose` and the oracle; returns the number of elements checked.
+fn run<T: Float>(case: &Case<T>, enclose: impl Fn(&BatchNorm<T>) -> Enclosure) -> usize {
+    let gamma: Vec<T> = case.params.iter().map(|p| p[0]).collect();
+    let beta: Vec<T> = case.params.iter().map(|p| p[1]).collect();
+    let mean: Vec<T> = case.params.iter().map(|p| p[2]).collect();
+    let var: Vec<T> = case.params.iter().map(|p| p[3].abs()).collect();
+    let eps = if case.eps_zero {
+        T::zero()
+    } else {
+        case.eps.abs()
+    };
+    let bn = match BatchNorm::new(gamma, beta, mean, var.clone(), eps) {
+        Ok(bn) => bn,
+        Err(Error::ZeroDenominator { channel }) => {
+            assert!(var[channel] == T::zero() && eps == T::zero());
+            return 0;
+        }
+        Err(e) => panic!("unexpected error {e}"),
+    };
+    let shape = Shape::new(&case.dims).unwrap();
+    let inner = shape.inner();
+    let chan = |i: usize| (i / inner.max(1)) % shape.channels();
+    let ch_of = |c: usize| {
+        let p = &case.params[c];
+        Ch {
+            g: p[0].to_f64_exact(),
+            b: p[1].to_f64_exact(),
+            m: p[2].to_f64_exact(),
+            v: p[3].abs().to_f64_exact(),
+            e: eps.to_f64_exact(),
+        }
+    };
+    let (mut lo, mut hi) = (Vec::new(), Vec::new());
+    for (i, &(a, b, kind)) in case.raw.iter().enumerate() {
+        let ch = ch_of(chan(i));
+        // x with s·x ≈ −o, i.e. x ≈ μ − β·√q/γ, rounded to T.
+        let cancel = || {
+            let x = ch.m - ch.b * (ch.v + ch.e).sqrt() / ch.g;
+            let x = T::from_f64_down(x);
+            if x.is_finite() {
+                x
+            } else {
+                a
+            }
+        };
+        let (l, h) = match kind {
+            0 => (cancel(), cancel()),
+            1 => (cancel(), cancel().step_up()),
+            2 => (T::neg_infinity(), a),
+            3 => (a, T::infinity()),
+            4 => (a, a),
+            5 => (T::neg_infinity(), T::infinity()),
+            _ => (a.min(b), a.max(b)),
+        };
+        let (l, h) = if l <= h { (l, h) } else { (h, l) };
+        lo.push(l);
+        hi.push(h);
+    }
+    let input = BoxView::new(shape, &lo, &hi).unwrap();
+    let enc = enclose(&bn);
+    let (mut ylo, mut yhi) = (vec![T::zero(); lo.len()], vec![T::zero(); lo.len()]);
+    enc.ibp_into(&input, &mut ylo, &mut yhi).unwrap();
+    for i in 0..lo.len() {
+        let ch = ch_of(chan(i));
+        let (l, h) = (lo[i].to_f64_exact(), hi[i].to_f64_exact());
+        if let Err(msg) = check_element(ch, l, h, ylo[i].to_f64_exact(), yhi[i].to_f64_exact()) {
+            panic!(
+                "element {i} of {:?}, channel {ch:?}, box [{l:e}, {h:e}]: {msg}",
+                case.dims
+            );
+        }
+    }
+    lo.len()
+}
+
+fn cases() -> ProptestConfig {
+    ProptestConfig {
+        cases: 10_000,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    }
+}
+
+proptest! {
+    #![proptest_config(cases())]
+
+    #[test]
+    fn ibp_f64_contains_exact_image(case in case(hard_f64())) {
+        run(&case, |bn| bn.enclose());
+    }
+
+    #[test]
+    fn ibp_f32_contains_exact_image(case in case(hard_f32())) {
+        run(&case, |bn| bn.enclose());
+    }
+}
+
+#[cfg(feature = "inari")]
+proptest! {
+    #![proptest_config(cases())]
+
+    #[test]
+    fn ibp_inari_f64_contains_exact_image(case in case(hard_f64())) {
+        run(&case, |bn| bn.enclose_with::<bnbound::InariBackend>());
+    }
+
+    #[test]
+    fn ibp_inari_f32_contains_exact_image(case in case(hard_f32())) {
+        run(&case, |bn| bn.enclose_with::<bnbound::InariBackend>());
+    }
+}
