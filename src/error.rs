@@ -134,6 +134,9 @@ pub enum Error {
         /// The upper endpoint, as `f64`.
         hi: f64,
     },
+    /// Matrix or vector dimensions that do not fit together.
+    #[error("{0}")]
+    Dimension(String),
     /// A dtype name other than `"f32"` or `"f64"`.
     #[error("unknown dtype {0:?}: expected \"f32\" or \"f64\"")]
     UnknownDtype(String),

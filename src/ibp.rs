@@ -12,76 +12,127 @@ use crate::enclosure::{ChannelEnclosure, ScaleSign};
 use crate::error::{Error, Result};
 use crate::{round, BoxView, Enclosure, Float, TensorBox};
 
-/// Lower bound of `s·x + o` over `s ∈ [s_lo, s_hi]`, `o ≥ o_lo`, for a finite `x`.
+/// Lower bound of `s·x + o` over `s ∈ [s_lo, s_hi]`, `o ≥ o_lo`, for a finite `x`
+/// (`OFFSET = false`: of `s·x`, with an exactly directed product).
 #[inline(always)]
-fn lower_at(s_lo: f64, s_hi: f64, o_lo: f64, x: f64) -> f64 {
-    round::fma_down(if x >= 0.0 { s_lo } else { s_hi }, x, o_lo)
+fn lower_at<const OFFSET: bool>(s_lo: f64, s_hi: f64, o_lo: f64, x: f64) -> f64 {
+    let s = if x >= 0.0 { s_lo } else { s_hi };
+    if OFFSET {
+        round::fma_down(s, x, o_lo)
+    } else {
+        round::mul_down(s, x)
+    }
 }
 
-/// Upper bound of `s·x + o` over `s ∈ [s_lo, s_hi]`, `o ≤ o_hi`, for a finite `x`.
+/// Upper bound of `s·x + o` over `s ∈ [s_lo, s_hi]`, `o ≤ o_hi`, for a finite `x`
+/// (`OFFSET = false`: of `s·x`).
 #[inline(always)]
-fn upper_at(s_lo: f64, s_hi: f64, o_hi: f64, x: f64) -> f64 {
-    round::fma_up(if x >= 0.0 { s_hi } else { s_lo }, x, o_hi)
+fn upper_at<const OFFSET: bool>(s_lo: f64, s_hi: f64, o_hi: f64, x: f64) -> f64 {
+    let s = if x >= 0.0 { s_hi } else { s_lo };
+    if OFFSET {
+        round::fma_up(s, x, o_hi)
+    } else {
+        round::mul_up(s, x)
+    }
 }
 
-/// IBP for one channel's contiguous block of elements.
+/// Bounds of `{ s·x + o : x ∈ [l, h] }` (`OFFSET = false`: of `{ s·x }`) for the exact
+/// scale and offset of channel `ch`, as `f64`. `l ≤ h`, not NaN, possibly infinite.
+#[inline(always)]
+pub(crate) fn image<const OFFSET: bool>(ch: &ChannelEnclosure, l: f64, h: f64) -> (f64, f64) {
+    let (s_lo, s_hi) = (ch.scale().lo(), ch.scale().hi());
+    let (o_lo, o_hi) = if OFFSET {
+        (ch.offset().lo(), ch.offset().hi())
+    } else {
+        (0.0, 0.0)
+    };
+    match ch.scale_sign() {
+        ScaleSign::Zero => (o_lo, o_hi),
+        ScaleSign::Positive => (
+            if l.is_infinite() {
+                l
+            } else {
+                lower_at::<OFFSET>(s_lo, s_hi, o_lo, l)
+            },
+            if h.is_infinite() {
+                h
+            } else {
+                upper_at::<OFFSET>(s_lo, s_hi, o_hi, h)
+            },
+        ),
+        ScaleSign::Negative => (
+            if h.is_infinite() {
+                -h
+            } else {
+                lower_at::<OFFSET>(s_lo, s_hi, o_lo, h)
+            },
+            if l.is_infinite() {
+                -l
+            } else {
+                upper_at::<OFFSET>(s_lo, s_hi, o_hi, l)
+            },
+        ),
+    }
+}
+
+/// [`image`] over one channel's contiguous block of elements, rounded outward to `T`.
 #[inline]
-fn channel_block<T: Float>(
+fn channel_block<T: Float, const OFFSET: bool>(
     ch: &ChannelEnclosure,
     lo: &[T],
     hi: &[T],
     out_lo: &mut [T],
     out_hi: &mut [T],
 ) {
-    let (s_lo, s_hi) = (ch.scale().lo(), ch.scale().hi());
-    let (o_lo, o_hi) = (ch.offset().lo(), ch.offset().hi());
     let it = lo
         .iter()
         .zip(hi)
         .zip(out_lo.iter_mut().zip(out_hi.iter_mut()));
-    match ch.scale_sign() {
-        ScaleSign::Zero => {
-            let (a, b) = (T::from_f64_down(o_lo), T::from_f64_up(o_hi));
-            for (_, (yl, yh)) in it {
-                *yl = a;
-                *yh = b;
-            }
-        }
-        ScaleSign::Positive => {
-            for ((&l, &h), (yl, yh)) in it {
-                let (l, h) = (l.to_f64_exact(), h.to_f64_exact());
-                let a = if l.is_infinite() {
-                    l
-                } else {
-                    lower_at(s_lo, s_hi, o_lo, l)
-                };
-                let b = if h.is_infinite() {
-                    h
-                } else {
-                    upper_at(s_lo, s_hi, o_hi, h)
-                };
-                *yl = T::from_f64_down(a);
-                *yh = T::from_f64_up(b);
-            }
-        }
-        ScaleSign::Negative => {
-            for ((&l, &h), (yl, yh)) in it {
-                let (l, h) = (l.to_f64_exact(), h.to_f64_exact());
-                let a = if h.is_infinite() {
-                    -h
-                } else {
-                    lower_at(s_lo, s_hi, o_lo, h)
-                };
-                let b = if l.is_infinite() {
-                    -l
-                } else {
-                    upper_at(s_lo, s_hi, o_hi, l)
-                };
-                *yl = T::from_f64_down(a);
-                *yh = T::from_f64_up(b);
-            }
+    for ((&l, &h), (yl, yh)) in it {
+        let (a, b) = image::<OFFSET>(ch, l.to_f64_exact(), h.to_f64_exact());
+        *yl = T::from_f64_down(a);
+        *yh = T::from_f64_up(b);
+    }
+}
+
+/// Applies [`channel_block`] to every (batch, channel) block of a box, after checking the
+/// channel count and the output lengths (nothing is written on error).
+pub(crate) fn per_channel<T: Float, const OFFSET: bool>(
+    enc: &Enclosure,
+    input: &BoxView<'_, T>,
+    out_lo: &mut [T],
+    out_hi: &mut [T],
+) -> Result<()> {
+    let shape = input.shape();
+    if shape.channels() != enc.channels() {
+        return Err(Error::ChannelMismatch {
+            expected: enc.channels(),
+            found: shape.channels(),
+        });
+    }
+    for (what, v) in [("out_lo", &*out_lo), ("out_hi", &*out_hi)] {
+        if v.len() != shape.len() {
+            return Err(Error::DataLength {
+                what,
+                expected: shape.len(),
+                found: v.len(),
+            });
         }
     }
+    let inner = shape.inner();
+    if inner == 0 {
+        return Ok(());
+    }
+    let (lo, hi) = (input.lo(), input.hi());
+    let blocks = lo.chunks_exact(inner).zip(hi.chunks_exact(inner)).zip(
+        out_lo
+            .chunks_exact_mut(inner)
+            .zip(out_hi.chunks_exact_mut(inner)),
+    );
+    for (k, ((l, h), (yl, yh))) in blocks.enumerate() {
+        channel_block::<T, OFFSET>(&enc.ch[k % enc.ch.len()], l, h, yl, yh);
+    }
+    Ok(())
 }
 
 impl Enclosure {
@@ -114,36 +165,7 @@ impl Enclosure {
         out_lo: &mut [T],
         out_hi: &mut [T],
     ) -> Result<()> {
-        let shape = input.shape();
-        if shape.channels() != self.channels() {
-            return Err(Error::ChannelMismatch {
-                expected: self.channels(),
-                found: shape.channels(),
-            });
-        }
-        for (what, v) in [("out_lo", &*out_lo), ("out_hi", &*out_hi)] {
-            if v.len() != shape.len() {
-                return Err(Error::DataLength {
-                    what,
-                    expected: shape.len(),
-                    found: v.len(),
-                });
-            }
-        }
-        let inner = shape.inner();
-        if inner == 0 {
-            return Ok(());
-        }
-        let (lo, hi) = (input.lo(), input.hi());
-        let blocks = lo.chunks_exact(inner).zip(hi.chunks_exact(inner)).zip(
-            out_lo
-                .chunks_exact_mut(inner)
-                .zip(out_hi.chunks_exact_mut(inner)),
-        );
-        for (k, ((l, h), (yl, yh))) in blocks.enumerate() {
-            channel_block(&self.ch[k % self.ch.len()], l, h, yl, yh);
-        }
-        Ok(())
+        per_channel::<T, true>(self, input, out_lo, out_hi)
     }
 
     /// IBP returning a new box; same contract as [`Enclosure::ibp_into`].

@@ -72,3 +72,39 @@ impl Interval {
         Interval { lo, hi }
     }
 }
+
+/// Bounds of the product set `{ a·x : a ∈ [al, ah], x ∈ [xl, xh] }` (endpoints may be
+/// infinite; `0 · ∞ = 0`, as for intervals of reals). Each corner product is rounded in
+/// the outward direction by [`crate::round`].
+#[inline]
+pub(crate) fn mul_bounds(al: f64, ah: f64, xl: f64, xh: f64) -> (f64, f64) {
+    use crate::round::{mul_down, mul_up};
+    let lo = mul_down(al, xl)
+        .min(mul_down(al, xh))
+        .min(mul_down(ah, xl))
+        .min(mul_down(ah, xh));
+    let hi = mul_up(al, xl)
+        .max(mul_up(al, xh))
+        .max(mul_up(ah, xl))
+        .max(mul_up(ah, xh));
+    (lo, hi)
+}
+
+/// Bounds of `Σ_j a_j·x_j + c` over `a_j ∈ [a_lo_j, a_hi_j]`, `x_j ∈ x(j)`, `c ∈ [c_lo, c_hi]`:
+/// every product and every partial sum rounded outward.
+pub(crate) fn dot_bounds(
+    a_lo: impl Iterator<Item = f64>,
+    a_hi: impl Iterator<Item = f64>,
+    x: impl Iterator<Item = (f64, f64)>,
+    c_lo: f64,
+    c_hi: f64,
+) -> (f64, f64) {
+    use crate::round::{add_down, add_up};
+    let (mut lo, mut hi) = (c_lo, c_hi);
+    for ((al, ah), (xl, xh)) in a_lo.zip(a_hi).zip(x) {
+        let (pl, ph) = mul_bounds(al, ah, xl, xh);
+        lo = add_down(lo, pl);
+        hi = add_up(hi, ph);
+    }
+    (lo, hi)
+}

@@ -28,6 +28,8 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod affine;
+mod deriv;
 mod enclosure;
 mod error;
 pub mod exact;
@@ -46,6 +48,7 @@ pub mod json;
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
 
+pub use affine::{AffineForm, FloatForm};
 #[cfg(feature = "inari")]
 pub use enclosure::InariBackend;
 pub use enclosure::{Backend, ChannelEnclosure, Enclosure, Portable, ScaleSign};

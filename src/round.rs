@@ -90,7 +90,6 @@ fn add_residual_sign(a: f64, b: f64, s: f64) -> Option<f64> {
 
 /// Lower bound of `a · b` (with `0 · ∞ = 0`).
 #[inline]
-#[allow(dead_code)] // used by the affine transfer functions, which come next
 pub(crate) fn mul_down(a: f64, b: f64) -> f64 {
     if a == 0.0 || b == 0.0 {
         return 0.0;
@@ -104,7 +103,6 @@ pub(crate) fn mul_down(a: f64, b: f64) -> f64 {
 
 /// Upper bound of `a · b` (with `0 · ∞ = 0`).
 #[inline]
-#[allow(dead_code)] // used by the affine transfer functions, which come next
 pub(crate) fn mul_up(a: f64, b: f64) -> f64 {
     if a == 0.0 || b == 0.0 {
         return 0.0;
@@ -118,7 +116,6 @@ pub(crate) fn mul_up(a: f64, b: f64) -> f64 {
 
 /// `a·b − p` when its sign is trustworthy (`Some(0)` only when the product is exact).
 #[inline]
-#[allow(dead_code)]
 fn mul_residual(a: f64, b: f64, p: f64) -> Option<f64> {
     if !p.is_finite() {
         return if a.is_infinite() || b.is_infinite() {

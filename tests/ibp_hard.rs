@@ -1,5 +1,7 @@
 //! Named hard cases for the enclosure and IBP, each checked against the rational oracle.
 
+#![allow(clippy::needless_range_loop)] // parallel arrays indexed together read clearer
+
 mod common;
 
 use bnbound::{exact, BatchNorm, BoxView, Error, Field, Float, ScaleSign, Shape, Side, TensorBox};

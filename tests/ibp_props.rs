@@ -1,6 +1,8 @@
 //! Property tests: IBP output boxes contain the exact real image (decided by the rational
 //! oracle in tests/common), for random layers and boxes of every rank, in f32 and f64.
 
+#![allow(clippy::needless_range_loop)] // parallel arrays indexed together read clearer
+
 mod common;
 
 use bnbound::{BatchNorm, BoxView, Enclosure, Error, Float, Shape};
@@ -58,8 +60,23 @@ fn case<T: Float, S: Strategy<Value = T> + Clone + 'static>(
     })
 }
 
+/// Which transfer function a run checks.
+#[derive(Clone, Copy)]
+enum Op {
+    /// `s·x + o` over the box.
+    Ibp,
+    /// `s·[dlo, dhi]` (chain rule, first derivative).
+    Deriv1,
+    /// `s·[d2lo, d2hi]` (chain rule, second derivative).
+    Deriv2,
+}
+
 /// Runs one case through `enclose` and the oracle; returns the number of elements checked.
 fn run<T: Float>(case: &Case<T>, enclose: impl Fn(&BatchNorm<T>) -> Enclosure) -> usize {
+    run_op(case, enclose, Op::Ibp)
+}
+
+fn run_op<T: Float>(case: &Case<T>, enclose: impl Fn(&BatchNorm<T>) -> Enclosure, op: Op) -> usize {
     let gamma: Vec<T> = case.params.iter().map(|p| p[0]).collect();
     let beta: Vec<T> = case.params.iter().map(|p| p[1]).collect();
     let mean: Vec<T> = case.params.iter().map(|p| p[2]).collect();
@@ -119,9 +136,29 @@ fn run<T: Float>(case: &Case<T>, enclose: impl Fn(&BatchNorm<T>) -> Enclosure) -
     let input = BoxView::new(shape, &lo, &hi).unwrap();
     let enc = enclose(&bn);
     let (mut ylo, mut yhi) = (vec![T::zero(); lo.len()], vec![T::zero(); lo.len()]);
-    enc.ibp_into(&input, &mut ylo, &mut yhi).unwrap();
+    match op {
+        Op::Ibp => enc.ibp_into(&input, &mut ylo, &mut yhi).unwrap(),
+        Op::Deriv1 => enc
+            .derivative_chain_into(&input, &mut ylo, &mut yhi)
+            .unwrap(),
+        Op::Deriv2 => {
+            let b = bnbound::TensorBox::new(shape, lo.clone(), hi.clone()).unwrap();
+            let out = enc.second_derivative_chain(&b).unwrap();
+            assert_eq!(out.shape(), &shape);
+            ylo.copy_from_slice(out.lo());
+            yhi.copy_from_slice(out.hi());
+            let own = enc.own_second_derivative::<T>(shape).unwrap();
+            assert!(own.lo().iter().chain(own.hi()).all(|&v| v == T::zero()));
+        }
+    }
     for i in 0..lo.len() {
         let ch = ch_of(chan(i));
+        // Derivatives are s·x: the same oracle with β = μ = 0.
+        let ch = if matches!(op, Op::Ibp) {
+            ch
+        } else {
+            ch.scale_only()
+        };
         let (l, h) = (lo[i].to_f64_exact(), hi[i].to_f64_exact());
         if let Err(msg) = check_element(ch, l, h, ylo[i].to_f64_exact(), yhi[i].to_f64_exact()) {
             panic!(
@@ -152,6 +189,30 @@ proptest! {
     #[test]
     fn ibp_f32_contains_exact_image(case in case(hard_f32())) {
         run(&case, |bn| bn.enclose());
+    }
+}
+
+proptest! {
+    #![proptest_config(cases())]
+
+    #[test]
+    fn derivative_chain_f64_contains_exact(case in case(hard_f64())) {
+        run_op(&case, |bn| bn.enclose(), Op::Deriv1);
+    }
+
+    #[test]
+    fn derivative_chain_f32_contains_exact(case in case(hard_f32())) {
+        run_op(&case, |bn| bn.enclose(), Op::Deriv1);
+    }
+
+    #[test]
+    fn second_derivative_chain_f64_contains_exact(case in case(hard_f64())) {
+        run_op(&case, |bn| bn.enclose(), Op::Deriv2);
+    }
+
+    #[test]
+    fn second_derivative_chain_f32_contains_exact(case in case(hard_f32())) {
+        run_op(&case, |bn| bn.enclose(), Op::Deriv2);
     }
 }
 

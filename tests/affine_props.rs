@@ -1,0 +1,423 @@
+//! Property tests for forward composition, concretization, back-substitution (interval and
+//! float-coefficient forms), against exact rational oracles (tests/common).
+
+#![allow(clippy::needless_range_loop)] // parallel arrays indexed together read clearer
+
+mod common;
+
+use bnbound::{AffineForm, BatchNorm, Float, Shape, TensorBox};
+use common::BigRational;
+use common::{check_element, hard_f32, hard_f64, rat, sign_of, Ch, Memo, RI};
+use proptest::prelude::*;
+use std::cmp::Ordering;
+
+/// A random layer (C channels) plus raw interval entries.
+#[derive(Clone, Debug)]
+struct Case<T> {
+    params: Vec<[T; 5]>,
+    rows: usize,
+    cols: usize,
+    a: Vec<(T, T, u8)>,
+    c: Vec<(T, T, u8)>,
+    x: Vec<(T, T, u8)>,
+}
+
+fn case<T: Float, S: Strategy<Value = T> + Clone + 'static>(
+    v: S,
+    forward: bool,
+) -> impl Strategy<Value = Case<T>> {
+    (1usize..=4, 0usize..=5).prop_flat_map(move |(c, other)| {
+        let (rows, cols) = if forward {
+            (c, other)
+        } else {
+            (other.max(1), c)
+        };
+        let e = (v.clone(), v.clone(), 0u8..10);
+        (
+            proptest::collection::vec([v.clone(), v.clone(), v.clone(), v.clone(), v.clone()], c),
+            proptest::collection::vec(e.clone(), rows * cols),
+            proptest::collection::vec(e.clone(), rows),
+            proptest::collection::vec(e, cols),
+        )
+            .prop_map(move |(params, a, cc, x)| Case {
+                params,
+                rows,
+                cols,
+                a,
+                c: cc,
+                x,
+            })
+    })
+}
+
+/// Turns raw draws into proper intervals (lo < +∞, hi > −∞), sometimes unbounded or points.
+fn intervals<T: Float>(raw: &[(T, T, u8)], allow_inf: bool) -> (Vec<T>, Vec<T>) {
+    raw.iter()
+        .map(|&(a, b, k)| {
+            let (l, h) = (a.min(b), a.max(b));
+            match k {
+                0 | 1 => (a, a),
+                2 if allow_inf => (T::neg_infinity(), h),
+                3 if allow_inf => (l, T::infinity()),
+                _ => (l, h),
+            }
+        })
+        .unzip()
+}
+
+fn layer<T: Float>(case: &Case<T>) -> (BatchNorm<T>, Vec<Ch>) {
+    let eps = case.params[0][4].abs();
+    let mut var: Vec<T> = case.params.iter().map(|p| p[3].abs()).collect();
+    if eps == T::zero() {
+        for v in var.iter_mut().filter(|v| **v == T::zero()) {
+            *v = T::one();
+        }
+    }
+    let col = |i: usize| case.params.iter().map(move |p| p[i]).collect::<Vec<T>>();
+    let bn = BatchNorm::new(col(0), col(1), col(2), var.clone(), eps).unwrap();
+    let chs = (0..bn.channels())
+        .map(|c| Ch {
+            g: bn.gamma()[c].to_f64_exact(),
+            b: bn.beta()[c].to_f64_exact(),
+            m: bn.running_mean()[c].to_f64_exact(),
+            v: var[c].to_f64_exact(),
+            e: eps.to_f64_exact(),
+        })
+        .collect();
+    (bn, chs)
+}
+
+fn form<T: Float>(case: &Case<T>, allow_inf: bool) -> AffineForm<T> {
+    let (alo, ahi) = intervals(&case.a, allow_inf);
+    let (clo, chi) = intervals(&case.c, allow_inf);
+    AffineForm::new(
+        TensorBox::new(Shape::new(&[case.rows, case.cols]).unwrap(), alo, ahi).unwrap(),
+        TensorBox::new(Shape::new(&[case.rows]).unwrap(), clo, chi).unwrap(),
+    )
+    .unwrap()
+}
+
+fn f(x: impl Float) -> f64 {
+    x.to_f64_exact()
+}
+
+// ------------------------------------------------------------ extended reals for sums
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Ext {
+    NegInf,
+    Fin(BigRational),
+    PosInf,
+}
+
+fn ext(x: f64) -> Ext {
+    if x == f64::NEG_INFINITY {
+        Ext::NegInf
+    } else if x == f64::INFINITY {
+        Ext::PosInf
+    } else {
+        Ext::Fin(rat(x))
+    }
+}
+
+/// Product of extended reals with 0·∞ = 0 (intervals of reals).
+fn emul(a: &Ext, b: &Ext) -> Ext {
+    let sign = |e: &Ext| match e {
+        Ext::NegInf => Ordering::Less,
+        Ext::PosInf => Ordering::Greater,
+        Ext::Fin(r) => r.cmp(&BigRational::zero()),
+    };
+    match (a, b) {
+        (Ext::Fin(x), Ext::Fin(y)) => Ext::Fin(x * y),
+        _ => match (sign(a), sign(b)) {
+            (Ordering::Equal, _) | (_, Ordering::Equal) => Ext::Fin(BigRational::zero()),
+            (sa, sb) if sa == sb => Ext::PosInf,
+            _ => Ext::NegInf,
+        },
+    }
+}
+
+fn eadd(a: &Ext, b: &Ext) -> Ext {
+    match (a, b) {
+        (Ext::Fin(x), Ext::Fin(y)) => Ext::Fin(x + y),
+        (Ext::NegInf, Ext::PosInf) | (Ext::PosInf, Ext::NegInf) => panic!("∞ − ∞ in an oracle sum"),
+        (Ext::NegInf, _) | (_, Ext::NegInf) => Ext::NegInf,
+        _ => Ext::PosInf,
+    }
+}
+
+/// Exact [min, max] of Σ_j A_j·X_j + c over real A_j ∈ [al, ah], X_j ∈ [xl, xh], c ∈ [cl, ch].
+fn exact_dot(a: &[(f64, f64)], x: &[(f64, f64)], c: (f64, f64)) -> (Ext, Ext) {
+    let (mut lo, mut hi) = (ext(c.0), ext(c.1));
+    for (&(al, ah), &(xl, xh)) in a.iter().zip(x) {
+        let corners = [(al, xl), (al, xh), (ah, xl), (ah, xh)].map(|(p, q)| emul(&ext(p), &ext(q)));
+        lo = eadd(&lo, corners.iter().min().unwrap());
+        hi = eadd(&hi, corners.iter().max().unwrap());
+    }
+    (lo, hi)
+}
+
+// ------------------------------------------------------------ runs
+
+fn run_compose<T: Float>(case: &Case<T>) {
+    let (bn, chs) = layer(case);
+    let fm = form(case, true);
+    let g = bn.enclose().compose(&fm).unwrap();
+    assert_eq!((g.rows(), g.cols()), (fm.rows(), fm.cols()));
+    for i in 0..case.rows {
+        for j in 0..case.cols {
+            let k = i * case.cols + j;
+            check_element(
+                chs[i].scale_only(),
+                f(fm.a().lo()[k]),
+                f(fm.a().hi()[k]),
+                f(g.a().lo()[k]),
+                f(g.a().hi()[k]),
+            )
+            .unwrap_or_else(|m| panic!("A'[{i}][{j}]: {m}"));
+        }
+        check_element(
+            chs[i],
+            f(fm.c().lo()[i]),
+            f(fm.c().hi()[i]),
+            f(g.c().lo()[i]),
+            f(g.c().hi()[i]),
+        )
+        .unwrap_or_else(|m| panic!("c'[{i}]: {m}"));
+    }
+}
+
+fn assert_dot_sound(y: (f64, f64), exact: (Ext, Ext), what: &str) {
+    assert!(
+        !y.0.is_nan() && !y.1.is_nan() && y.0 <= y.1,
+        "{what}: invalid [{}, {}]",
+        y.0,
+        y.1
+    );
+    assert!(
+        ext(y.0) <= exact.0,
+        "{what}: lo {:e} above the exact minimum {:?}",
+        y.0,
+        exact.0
+    );
+    assert!(
+        ext(y.1) >= exact.1,
+        "{what}: hi {:e} below the exact maximum {:?}",
+        y.1,
+        exact.1
+    );
+}
+
+fn run_concretize<T: Float>(case: &Case<T>) {
+    let fm = form(case, true);
+    let (xlo, xhi) = intervals(&case.x, true);
+    let x = TensorBox::new(Shape::new(&[case.cols]).unwrap(), xlo, xhi).unwrap();
+    let y = fm.concretize(&x).unwrap();
+    let xs: Vec<(f64, f64)> = x
+        .lo()
+        .iter()
+        .zip(x.hi())
+        .map(|(&l, &h)| (f(l), f(h)))
+        .collect();
+    for i in 0..case.rows {
+        let row = i * case.cols..(i + 1) * case.cols;
+        let a: Vec<(f64, f64)> = fm.a().lo()[row.clone()]
+            .iter()
+            .zip(&fm.a().hi()[row])
+            .map(|(&l, &h)| (f(l), f(h)))
+            .collect();
+        let exact = exact_dot(&a, &xs, (f(fm.c().lo()[i]), f(fm.c().hi()[i])));
+        assert_dot_sound((f(y.lo()[i]), f(y.hi()[i])), exact, &format!("row {i}"));
+    }
+}
+
+/// Exact check of d' bounds: d'_lo ≤ min_Λ Σ_j Λ_ij·o_j + d_lo (and the max for hi).
+fn check_bias(memo: &Memo, lam: &[(f64, f64)], d: (f64, f64), got: (f64, f64), what: &str) {
+    assert!(
+        !got.0.is_nan() && !got.1.is_nan() && got.0 <= got.1,
+        "{what}: invalid"
+    );
+    for lower in [true, false] {
+        let claimed = if lower { got.0 } else { got.1 };
+        if claimed.is_infinite() {
+            assert!(
+                if lower { claimed < 0.0 } else { claimed > 0.0 },
+                "{what}: wrong infinity"
+            );
+            continue;
+        }
+        // Choose the extreme λ per channel from the exact sign of o_j.
+        let mut picks = Vec::new();
+        let mut unbounded = false;
+        for (j, &(l, h)) in lam.iter().enumerate() {
+            let so = memo.offset_sign(j);
+            let pick = match (so, lower) {
+                (Ordering::Equal, _) => 0.0,
+                (Ordering::Greater, true) | (Ordering::Less, false) => l,
+                _ => h,
+            };
+            if pick.is_infinite() {
+                unbounded = true;
+            }
+            picks.push(pick);
+        }
+        assert!(
+            !unbounded,
+            "{what}: exact bias is unbounded but the bound is {claimed}"
+        );
+        let dd = if lower { d.0 } else { d.1 };
+        let sgn = sign_of(|k| {
+            let mut sum = RI::point(rat(dd) - rat(claimed));
+            for (j, &p) in picks.iter().enumerate() {
+                if p != 0.0 {
+                    sum = sum.add(&memo.at(j, k).1.scale(&rat(p)));
+                }
+            }
+            sum
+        });
+        let ok = if lower {
+            sgn != Ordering::Less
+        } else {
+            sgn != Ordering::Greater
+        };
+        assert!(
+            ok,
+            "{what}: {} bound {claimed:e} is unsound",
+            if lower { "lower" } else { "upper" }
+        );
+    }
+}
+
+fn run_backward<T: Float>(case: &Case<T>) {
+    let (bn, chs) = layer(case);
+    let fm = form(case, true);
+    let g = bn.enclose().backward(&fm).unwrap();
+    let memo = Memo::new(&chs);
+    for i in 0..case.rows {
+        for j in 0..case.cols {
+            let k = i * case.cols + j;
+            check_element(
+                chs[j].scale_only(),
+                f(fm.a().lo()[k]),
+                f(fm.a().hi()[k]),
+                f(g.a().lo()[k]),
+                f(g.a().hi()[k]),
+            )
+            .unwrap_or_else(|m| panic!("L'[{i}][{j}]: {m}"));
+        }
+        let row = i * case.cols..(i + 1) * case.cols;
+        let lam: Vec<(f64, f64)> = fm.a().lo()[row.clone()]
+            .iter()
+            .zip(&fm.a().hi()[row])
+            .map(|(&l, &h)| (f(l), f(h)))
+            .collect();
+        check_bias(
+            &memo,
+            &lam,
+            (f(fm.c().lo()[i]), f(fm.c().hi()[i])),
+            (f(g.c().lo()[i]), f(g.c().hi()[i])),
+            &format!("d'[{i}]"),
+        );
+    }
+}
+
+/// lower(x) ≤ Λ·BN(x) + d ≤ upper(x) for every x in the box and Λ ∈ [Λ], d ∈ [d]: the
+/// exact minimum over the box corners and Λ corners of the gap is ≥ 0.
+fn run_float_forms<T: Float>(case: &Case<T>) {
+    let (bn, chs) = layer(case);
+    let fm = form(case, false);
+    let (xlo, xhi) = intervals(&case.x, false);
+    let x = TensorBox::new(Shape::new(&[case.cols]).unwrap(), xlo, xhi).unwrap();
+    let back = bn.enclose().backward(&fm).unwrap();
+    let memo = Memo::new(&chs);
+    for lower in [true, false] {
+        let ff = if lower {
+            back.lower_bound_on(&x).unwrap()
+        } else {
+            back.upper_bound_on(&x).unwrap()
+        };
+        for i in 0..case.rows {
+            let cst = f(ff.constant()[i]);
+            if cst.is_infinite() {
+                assert!(if lower { cst < 0.0 } else { cst > 0.0 });
+                continue;
+            }
+            let d = if lower {
+                f(fm.c().lo()[i])
+            } else {
+                f(fm.c().hi()[i])
+            };
+            // gap = ±(Λ·BN(x) + d − coef·x − const), minimized per channel over corners.
+            let sgn = sign_of(|k| {
+                let base = if lower {
+                    rat(d) - rat(cst)
+                } else {
+                    rat(cst) - rat(d)
+                };
+                let mut sum = RI::point(base);
+                for j in 0..case.cols {
+                    let idx = i * case.cols + j;
+                    let (s, o) = memo.at(j, k);
+                    let coef = rat(f(ff.coef()[idx]));
+                    let mut best: Option<RI> = None;
+                    for lam in [fm.a().lo()[idx], fm.a().hi()[idx]] {
+                        for xv in [x.lo()[j], x.hi()[j]] {
+                            let (lam, xv) = (rat(f(lam)), rat(f(xv)));
+                            // λ·s·x + λ·o − coef·x
+                            let v = s
+                                .scale(&(&lam * &xv))
+                                .add(&o.scale(&lam))
+                                .add(&RI::point(-(&coef * &xv)));
+                            let v = if lower {
+                                v
+                            } else {
+                                v.scale(&-BigRational::from_integer(1.into()))
+                            };
+                            best = Some(match best {
+                                None => v,
+                                Some(b) => b.min(&v),
+                            });
+                        }
+                    }
+                    sum = sum.add(&best.unwrap());
+                }
+                sum
+            });
+            assert_ne!(
+                sgn,
+                Ordering::Less,
+                "row {i}: the {} float bound is crossed",
+                if lower { "lower" } else { "upper" }
+            );
+        }
+    }
+}
+
+fn cfg() -> ProptestConfig {
+    ProptestConfig {
+        cases: 10_000,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    }
+}
+
+proptest! {
+    #![proptest_config(cfg())]
+
+    #[test]
+    fn compose_f64_contains_exact(case in case(hard_f64(), true)) { run_compose(&case); }
+    #[test]
+    fn compose_f32_contains_exact(case in case(hard_f32(), true)) { run_compose(&case); }
+    #[test]
+    fn concretize_f64_contains_exact(case in case(hard_f64(), true)) { run_concretize(&case); }
+    #[test]
+    fn concretize_f32_contains_exact(case in case(hard_f32(), true)) { run_concretize(&case); }
+    #[test]
+    fn backward_f64_contains_exact(case in case(hard_f64(), false)) { run_backward(&case); }
+    #[test]
+    fn backward_f32_contains_exact(case in case(hard_f32(), false)) { run_backward(&case); }
+    #[test]
+    fn float_forms_f64_bound_exact(case in case(-8.0f64..8.0, false)) { run_float_forms(&case); }
+    #[test]
+    fn float_forms_f32_bound_exact(case in case(hard_f32().prop_map(|x| if x.abs() < 1e30 { x } else { 1.5 }), false)) { run_float_forms(&case); }
+}
