@@ -5,6 +5,9 @@
 //! - BOX: `{"shape": [..], "lo": [..], "hi": [..]}`, flat row-major data of the params'
 //!   dtype; an endpoint may be the string `"inf"` or `"-inf"`.
 //! - Output box: `{"dtype": .., "shape": [..], "lo": [..], "hi": [..]}`.
+//! - Affine form (`affine`): `{"A": {"lo": [[..], ..], "hi": [[..], ..]}, "c": {"lo": [..],
+//!   "hi": [..]}}`; linear bound (`backward`): the same with keys `"L"` and `"d"`. Output
+//!   forms have the input's structure.
 //!
 //! Every number is converted straight from its decimal text to the dtype, correctly
 //! rounded (never through `f64` for `f32`); a decimal whose magnitude rounds to infinity
@@ -13,7 +16,7 @@
 //! `"inf"`/`"-inf"`. Unknown fields are rejected.
 
 use crate::error::{Error, Result};
-use crate::{BatchNorm, Dtype, Float, Shape, TensorBox};
+use crate::{AffineForm, BatchNorm, Dtype, Float, Shape, TensorBox};
 use serde::ser::{SerializeSeq, SerializeStruct};
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::value::RawValue;
@@ -230,6 +233,192 @@ impl<T: Float> Serialize for BoxOut<'_, T> {
 /// ```
 pub fn write_box<T: Float, W: Write>(b: &TensorBox<T>, mut w: W) -> std::io::Result<()> {
     serde_json::to_writer(&mut w, &BoxOut(b))?;
+    w.write_all(b"\n")?;
+    w.flush()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMatrix<'a> {
+    #[serde(borrow)]
+    lo: Vec<Vec<&'a RawValue>>,
+    #[serde(borrow)]
+    hi: Vec<Vec<&'a RawValue>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawVector<'a> {
+    #[serde(borrow)]
+    lo: Vec<&'a RawValue>,
+    #[serde(borrow)]
+    hi: Vec<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAffine<'a> {
+    #[serde(borrow, rename = "A")]
+    m: RawMatrix<'a>,
+    #[serde(borrow)]
+    c: RawVector<'a>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLinear<'a> {
+    #[serde(borrow, rename = "L")]
+    m: RawMatrix<'a>,
+    #[serde(borrow)]
+    d: RawVector<'a>,
+}
+
+/// The key names of a form document: `("A", "c")` for affine forms, `("L", "d")` for
+/// linear bounds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FormKind {
+    /// `{"A": .., "c": ..}`: a form feeding the layer (`bnbound affine`).
+    Affine,
+    /// `{"L": .., "d": ..}`: a linear function of the layer's output (`bnbound backward`).
+    Linear,
+}
+
+impl FormKind {
+    fn keys(self) -> (&'static str, &'static str) {
+        match self {
+            FormKind::Affine => ("A", "c"),
+            FormKind::Linear => ("L", "d"),
+        }
+    }
+}
+
+fn matrix<T: Float>(m: &RawMatrix<'_>, key: &str) -> Result<TensorBox<T>> {
+    let rows = m.lo.len();
+    let cols = m.lo.first().map_or(0, Vec::len);
+    let mut flat = [
+        Vec::with_capacity(rows * cols),
+        Vec::with_capacity(rows * cols),
+    ];
+    for (side, (name, v)) in [("lo", &m.lo), ("hi", &m.hi)].into_iter().enumerate() {
+        if v.len() != rows {
+            return Err(Error::Dimension(format!(
+                "{key}.{name} has {} rows but {key}.lo has {rows}",
+                v.len()
+            )));
+        }
+        for (i, row) in v.iter().enumerate() {
+            if row.len() != cols {
+                return Err(Error::Dimension(format!(
+                    "{key}.{name}[{i}] has {} entries, expected {cols}",
+                    row.len()
+                )));
+            }
+            for (j, r) in row.iter().enumerate() {
+                flat[side].push(number(r, &format!("{key}.{name}[{i}]"), Some(j))?);
+            }
+        }
+    }
+    let [lo, hi] = flat;
+    TensorBox::new(Shape::new(&[rows, cols])?, lo, hi)
+        .map_err(|e| Error::Parse(format!("{key}: {e}")))
+}
+
+fn vector<T: Float>(v: &RawVector<'_>, key: &str) -> Result<TensorBox<T>> {
+    let lo = numbers(&v.lo, &format!("{key}.lo"))?;
+    let hi = numbers(&v.hi, &format!("{key}.hi"))?;
+    TensorBox::new(Shape::new(&[lo.len()])?, lo, hi)
+        .map_err(|e| Error::Parse(format!("{key}: {e}")))
+}
+
+/// Parses and validates a form document of the given kind with numbers of type `T`.
+///
+/// Errors: [`Error::Parse`] (syntax, fields, numbers, NaN or `lo > hi` entries, named by
+/// key and position), [`Error::Dimension`] (ragged rows, row counts that differ).
+///
+/// ```
+/// use bnbound::json::{parse_form, FormKind};
+/// let f = parse_form::<f64>(r#"{"A": {"lo": [[1, 2]], "hi": [[1, "inf"]]},
+///                               "c": {"lo": [0], "hi": [0.5]}}"#, FormKind::Affine)?;
+/// assert_eq!((f.rows(), f.cols()), (1, 2));
+/// assert!(parse_form::<f64>(r#"{"A": {"lo": [[1, 2], [3]], "hi": [[1, 2], [3]]},
+///                              "c": {"lo": [0, 0], "hi": [0, 0]}}"#, FormKind::Affine).is_err());
+/// # Ok::<(), bnbound::Error>(())
+/// ```
+pub fn parse_form<T: Float>(text: &str, kind: FormKind) -> Result<AffineForm<T>> {
+    let (mk, vk) = kind.keys();
+    let (m, v) = match kind {
+        FormKind::Affine => {
+            let f: RawAffine<'_> = serde_json::from_str(text).map_err(|e| syntax("form", e))?;
+            (matrix(&f.m, mk)?, vector(&f.c, vk)?)
+        }
+        FormKind::Linear => {
+            let f: RawLinear<'_> = serde_json::from_str(text).map_err(|e| syntax("form", e))?;
+            (matrix(&f.m, mk)?, vector(&f.d, vk)?)
+        }
+    };
+    if v.shape().len() != m.shape().dims()[0] {
+        return Err(Error::Dimension(format!(
+            "{vk} has {} entries but {mk} has {} rows",
+            v.shape().len(),
+            m.shape().dims()[0]
+        )));
+    }
+    AffineForm::new(m, v)
+}
+
+struct Rows<'a, T>(&'a [T], usize);
+
+impl<T: Float> Serialize for Rows<'_, T> {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        let cols = self.1;
+        let rows = self.0.len().checked_div(cols).unwrap_or(0);
+        let mut seq = s.serialize_seq(Some(rows))?;
+        for r in 0..rows {
+            seq.serialize_element(&Seq(&self.0[r * cols..(r + 1) * cols]))?;
+        }
+        seq.end()
+    }
+}
+
+struct Pair<S1, S2>(S1, S2);
+
+impl<S1: Serialize, S2: Serialize> Serialize for Pair<S1, S2> {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        let mut st = s.serialize_struct("Pair", 2)?;
+        st.serialize_field("lo", &self.0)?;
+        st.serialize_field("hi", &self.1)?;
+        st.end()
+    }
+}
+
+/// Writes a form in the document structure of `kind` (one line, then a newline).
+///
+/// ```
+/// use bnbound::json::{write_form, FormKind};
+/// let f = bnbound::AffineForm::point(1, 2, vec![1.0f32, 0.5], vec![-2.0])?;
+/// let mut out = Vec::new();
+/// write_form(&f, FormKind::Linear, &mut out).unwrap();
+/// assert_eq!(String::from_utf8(out).unwrap(),
+///     "{\"L\":{\"lo\":[[1.0,0.5]],\"hi\":[[1.0,0.5]]},\"d\":{\"lo\":[-2.0],\"hi\":[-2.0]}}\n");
+/// # Ok::<(), bnbound::Error>(())
+/// ```
+pub fn write_form<T: Float, W: Write>(
+    f: &AffineForm<T>,
+    kind: FormKind,
+    mut w: W,
+) -> std::io::Result<()> {
+    struct Doc<'a, T: Float>(&'a AffineForm<T>, FormKind);
+    impl<T: Float> Serialize for Doc<'_, T> {
+        fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+            let (mk, vk) = self.1.keys();
+            let (m, v, cols) = (self.0.a(), self.0.c(), self.0.cols());
+            let mut st = s.serialize_struct("Form", 2)?;
+            st.serialize_field(mk, &Pair(Rows(m.lo(), cols), Rows(m.hi(), cols)))?;
+            st.serialize_field(vk, &Pair(Seq(v.lo()), Seq(v.hi())))?;
+            st.end()
+        }
+    }
+    serde_json::to_writer(&mut w, &Doc(f, kind))?;
     w.write_all(b"\n")?;
     w.flush()
 }

@@ -253,3 +253,138 @@ fn f32_numbers_are_rounded_once_from_decimal() {
         "the double rounding this test guards against"
     );
 }
+
+/// Runs a subcommand on files holding `params` and `input`.
+fn sub(cmd: &str, params: &str, input: &str, extra: &[&str]) -> Output {
+    let d = dir();
+    let (p, b) = (d.join("params.json"), d.join("in.json"));
+    std::fs::write(&p, params).unwrap();
+    std::fs::write(&b, input).unwrap();
+    let mut args = vec![
+        cmd,
+        "--params",
+        p.to_str().unwrap(),
+        "--input",
+        b.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    bnbound(&args)
+}
+
+const P64: &str = r#"{"dtype": "f64", "eps": 0, "gamma": [2, -1], "beta": [1, 0],
+    "running_mean": [0, 1], "running_var": [4, 1]}"#; // s = (1, −1), o = (1, 1)
+
+fn json_of(o: &Output) -> serde_json::Value {
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+#[test]
+fn affine_follows_contract() {
+    let f = r#"{"A": {"lo": [[1, -2], [0.5, "-inf"]], "hi": [[1, 3], [0.5, 1]]}, "c": {"lo": [0, 1], "hi": [0, 2]}}"#;
+    let v = json_of(&sub("affine", P64, f, &[]));
+    // Coefficients s·a are exact here (exactly directed products).
+    assert_eq!(
+        v["A"],
+        serde_json::json!({"lo": [[1.0, -2.0], [-0.5, -1.0]], "hi": [[1.0, 3.0], [-0.5, "inf"]]})
+    );
+    // c' = s·c + o: [1, 1] and [−1, 0]; the fused multiply-add steps outward once.
+    let c = |side: &str, i: usize| v["c"][side][i].as_f64().unwrap();
+    assert_eq!((c("lo", 0), c("hi", 0)), (1.0, 1.0));
+    assert!(c("lo", 1) <= -1.0 && c("lo", 1) >= (-1.0f64).next_down());
+    assert!(c("hi", 1) >= 0.0 && c("hi", 1) <= f64::from_bits(1));
+    assert_eq!(
+        v.as_object().unwrap().len(),
+        2,
+        "same structure as the input"
+    );
+}
+
+#[test]
+fn backward_follows_contract() {
+    let l = r#"{"L": {"lo": [[1, 2]], "hi": [[1, 2]]}, "d": {"lo": [0.5], "hi": [0.5]}}"#;
+    let v = json_of(&sub("backward", P64, l, &[]));
+    assert_eq!(
+        v,
+        serde_json::json!({"L": {"lo": [[1.0, -2.0]], "hi": [[1.0, -2.0]]}, "d": {"lo": [3.5], "hi": [3.5]}})
+    );
+}
+
+#[test]
+fn deriv_orders_follow_contract() {
+    let b = r#"{"shape": [1, 2], "lo": [-1, "-inf"], "hi": [2, 3]}"#;
+    for order in ["1", "2"] {
+        let v = json_of(&sub("deriv", P64, b, &["--order", order]));
+        assert_eq!(
+            v,
+            serde_json::json!({"dtype": "f64", "shape": [1, 2], "lo": [-1.0, -3.0], "hi": [2.0, "inf"]})
+        );
+    }
+    let o = sub("deriv", P64, b, &["--order", "3"]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn form_errors_exit_2() {
+    let cases = [
+        (
+            "affine",
+            r#"{"A": {"lo": [[1, 2]], "hi": [[1, 2]]}, "c": {"lo": [0], "hi": [0]}}"#,
+            "channels",
+        ),
+        (
+            "affine",
+            r#"{"A": {"lo": [[1, 2], [1]], "hi": [[1, 2], [1, 1]]}, "c": {"lo": [0, 0], "hi": [0, 0]}}"#,
+            "A.lo[1]",
+        ),
+        (
+            "affine",
+            r#"{"A": {"lo": [[3], [1]], "hi": [[1], [1]]}, "c": {"lo": [0, 0], "hi": [0, 0]}}"#,
+            "A:",
+        ),
+        (
+            "affine",
+            r#"{"A": {"lo": [[1], [1]], "hi": [[1], [1]]}, "c": {"lo": [0], "hi": [0]}}"#,
+            "c has 1",
+        ),
+        (
+            "backward",
+            r#"{"L": {"lo": [[1]], "hi": [[1]]}, "d": {"lo": [0], "hi": [0]}}"#,
+            "channels",
+        ),
+        (
+            "backward",
+            r#"{"A": {"lo": [[1, 1]], "hi": [[1, 1]]}, "c": {"lo": [0], "hi": [0]}}"#,
+            "form",
+        ),
+        (
+            "deriv",
+            r#"{"shape": [2], "lo": [1, 0], "hi": [0, 0]}"#,
+            "lo[0]",
+        ),
+    ];
+    for (cmd, input, needle) in cases {
+        let extra: &[&str] = if cmd == "deriv" {
+            &["--order", "1"]
+        } else {
+            &[]
+        };
+        let o = sub(cmd, P64, input, extra);
+        assert_eq!(
+            o.status.code(),
+            Some(2),
+            "{cmd} {needle}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let e = stderr_line(&o);
+        assert!(
+            e.contains(needle),
+            "{cmd}: message {e:?} does not name {needle:?}"
+        );
+    }
+}
