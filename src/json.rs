@@ -177,6 +177,101 @@ pub fn parse_box<T: Float>(text: &str) -> Result<TensorBox<T>> {
     TensorBox::new(shape, numbers(&b.lo, "lo")?, numbers(&b.hi, "hi")?)
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawOutBox<'a> {
+    dtype: String,
+    shape: Vec<usize>,
+    #[serde(borrow)]
+    lo: Vec<&'a RawValue>,
+    #[serde(borrow)]
+    hi: Vec<&'a RawValue>,
+}
+
+/// Parses an output-box document (`{"dtype", "shape", "lo", "hi"}`, as `ibp` writes it),
+/// for instance a claimed box to check. Its dtype must be `T`'s.
+///
+/// ```
+/// let b = bnbound::json::parse_output_box::<f64>(
+///     r#"{"dtype": "f64", "shape": [1], "lo": ["-inf"], "hi": [2.5]}"#)?;
+/// assert_eq!(b.hi(), &[2.5]);
+/// assert!(bnbound::json::parse_output_box::<f32>(
+///     r#"{"dtype": "f64", "shape": [1], "lo": [0], "hi": [1]}"#).is_err());
+/// # Ok::<(), bnbound::Error>(())
+/// ```
+pub fn parse_output_box<T: Float>(text: &str) -> Result<TensorBox<T>> {
+    let b: RawOutBox<'_> = serde_json::from_str(text).map_err(|e| syntax("box", e))?;
+    if b.dtype != T::DTYPE.name() {
+        return Err(Error::Parse(format!(
+            "dtype is {:?} but the parameters are {}",
+            b.dtype,
+            T::DTYPE
+        )));
+    }
+    TensorBox::new(
+        Shape::new(&b.shape)?,
+        numbers(&b.lo, "lo")?,
+        numbers(&b.hi, "hi")?,
+    )
+}
+
+/// Writes a checker report: `{"sound": bool, "checked": n, "violations": [{"index": i,
+/// "side": "lo"|"hi", "witness": x, "excess": "decimal"}]}`, listing at most the first
+/// `limit` violations; witnesses are numbers of `T` (or `"inf"`/`"-inf"`).
+///
+/// ```
+/// use bnbound::{check, BatchNorm, Shape, TensorBox};
+/// let bn = BatchNorm::new(vec![1.0f32], vec![0.0], vec![0.0], vec![4.0], 0.0)?; // y = x/2
+/// let x = TensorBox::new(Shape::new(&[1])?, vec![1.0f32], vec![1.0])?;
+/// let claimed = TensorBox::new(Shape::new(&[1])?, vec![0.25f32], vec![0.25])?;
+/// let mut out = Vec::new();
+/// bnbound::json::write_report::<f32, _>(&check::check_ibp(&bn, &x, &claimed)?, 100, &mut out).unwrap();
+/// assert_eq!(String::from_utf8(out).unwrap(), "{\"sound\":false,\"checked\":1,\"violations\":\
+/// [{\"index\":0,\"side\":\"hi\",\"witness\":1.0,\"excess\":\"2.5e-1\"}]}\n");
+/// # Ok::<(), bnbound::Error>(())
+/// ```
+pub fn write_report<T: Float, W: Write>(
+    r: &crate::check::CheckReport,
+    limit: usize,
+    mut w: W,
+) -> std::io::Result<()> {
+    struct V<'a, T>(&'a crate::check::Violation, std::marker::PhantomData<T>);
+    impl<T: Float> Serialize for V<'_, T> {
+        fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+            let mut st = s.serialize_struct("Violation", 4)?;
+            st.serialize_field("index", &self.0.index)?;
+            st.serialize_field("side", &self.0.side.to_string())?;
+            st.serialize_field("witness", &Num(T::from_f64_down(self.0.witness)))?;
+            st.serialize_field("excess", &self.0.excess)?;
+            st.end()
+        }
+    }
+    struct R<'a, T>(
+        &'a crate::check::CheckReport,
+        usize,
+        std::marker::PhantomData<T>,
+    );
+    impl<T: Float> Serialize for R<'_, T> {
+        fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+            let mut st = s.serialize_struct("Report", 3)?;
+            st.serialize_field("sound", &self.0.sound())?;
+            st.serialize_field("checked", &self.0.checked)?;
+            let vs: Vec<V<'_, T>> = self
+                .0
+                .violations
+                .iter()
+                .take(self.1)
+                .map(|v| V(v, std::marker::PhantomData))
+                .collect();
+            st.serialize_field("violations", &vs)?;
+            st.end()
+        }
+    }
+    serde_json::to_writer(&mut w, &R::<T>(r, limit, std::marker::PhantomData))?;
+    w.write_all(b"\n")?;
+    w.flush()
+}
+
 /// One number of the output: shortest round-trip decimal of the dtype, or "inf"/"-inf".
 struct Num<T>(T);
 

@@ -29,6 +29,7 @@
 #![forbid(unsafe_code)]
 
 mod affine;
+pub mod check;
 mod deriv;
 mod enclosure;
 mod error;
@@ -39,6 +40,8 @@ mod interval;
 mod params;
 mod round;
 mod tensor;
+#[cfg(feature = "mpfr")]
+mod tight;
 
 #[cfg(feature = "json")]
 pub mod json;

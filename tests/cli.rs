@@ -210,7 +210,7 @@ fn invalid_inputs_exit_2_with_one_line_and_no_output_file() {
 }
 
 #[test]
-fn missing_file_is_status_1_and_tight_mode_is_status_2() {
+fn missing_file_is_status_1() {
     let o = bnbound(&[
         "ibp",
         "--params",
@@ -220,13 +220,6 @@ fn missing_file_is_status_1_and_tight_mode_is_status_2() {
     ]);
     assert_eq!(o.status.code(), Some(1));
     stderr_line(&o);
-    let (o, _) = ibp(
-        P32,
-        r#"{"shape": [3], "lo": [0, 0, 0], "hi": [1, 1, 1]}"#,
-        &["--mode", "tight"],
-    );
-    assert_eq!(o.status.code(), Some(2));
-    assert!(stderr_line(&o).contains("mpfr"));
 }
 
 #[test]
@@ -386,5 +379,109 @@ fn form_errors_exit_2() {
             e.contains(needle),
             "{cmd}: message {e:?} does not name {needle:?}"
         );
+    }
+}
+
+#[test]
+fn check_exit_statuses_and_report() {
+    let d = dir();
+    let (p, b, c) = (d.join("p.json"), d.join("b.json"), d.join("c.json"));
+    std::fs::write(&p, P64).unwrap(); // s = (1, −1), o = (1, 1)
+    std::fs::write(&b, r#"{"shape": [1, 2], "lo": [0, 0], "hi": [1, "inf"]}"#).unwrap();
+    let run = |claimed: &str| {
+        std::fs::write(&c, claimed).unwrap();
+        bnbound(&[
+            "check",
+            "--params",
+            p.to_str().unwrap(),
+            "--input",
+            b.to_str().unwrap(),
+            "--claimed",
+            c.to_str().unwrap(),
+        ])
+    };
+    // Sound: exact images [1, 2] and (−∞, 1].
+    let o = run(r#"{"dtype": "f64", "shape": [1, 2], "lo": [1, "-inf"], "hi": [2, 1]}"#);
+    assert_eq!(o.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        v,
+        serde_json::json!({"sound": true, "checked": 2, "violations": []})
+    );
+    // Unsound: hi of element 0 is 1.5 < 2 (witness x = 1), lo of element 1 is finite.
+    let o = run(r#"{"dtype": "f64", "shape": [1, 2], "lo": [1, -5], "hi": [1.5, 1]}"#);
+    assert_eq!(o.status.code(), Some(3));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        v,
+        serde_json::json!({"sound": false, "checked": 2, "violations": [
+            {"index": 0, "side": "hi", "witness": 1.0, "excess": "5e-1"},
+            {"index": 1, "side": "lo", "witness": "inf", "excess": "inf"}]})
+    );
+    // Invalid claimed box: status 2.
+    for bad in [
+        r#"{"dtype": "f32", "shape": [1, 2], "lo": [1, 1], "hi": [2, 2]}"#,
+        r#"{"dtype": "f64", "shape": [2], "lo": [1, 1], "hi": [2, 2]}"#,
+        r#"{"dtype": "f64", "shape": [1, 2], "lo": [3, 1], "hi": [2, 2]}"#,
+    ] {
+        let o = run(bad);
+        assert_eq!(o.status.code(), Some(2), "{bad}");
+        stderr_line(&o);
+    }
+}
+
+#[test]
+fn check_lists_at_most_100_violations() {
+    let n = 150;
+    let box_ = format!(
+        r#"{{"shape": [{n}, 1], "lo": {z}, "hi": {z}}}"#,
+        z = serde_json::json!(vec![1.0; n])
+    );
+    let claimed = format!(
+        r#"{{"dtype": "f64", "shape": [{n}, 1], "lo": {z}, "hi": {z}}}"#,
+        z = serde_json::json!(vec![0.0; n])
+    );
+    let p = r#"{"dtype": "f64", "eps": 0, "gamma": [1], "beta": [0], "running_mean": [0], "running_var": [2]}"#;
+    let d = dir();
+    let (pp, bp, cp) = (d.join("p.json"), d.join("b.json"), d.join("c.json"));
+    std::fs::write(&pp, p).unwrap();
+    std::fs::write(&bp, box_).unwrap();
+    std::fs::write(&cp, claimed).unwrap();
+    let o = bnbound(&[
+        "check",
+        "--params",
+        pp.to_str().unwrap(),
+        "--input",
+        bp.to_str().unwrap(),
+        "--claimed",
+        cp.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(3));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["checked"], n);
+    assert_eq!(v["violations"].as_array().unwrap().len(), 100);
+}
+
+#[test]
+fn tight_mode_cli() {
+    let b = r#"{"shape": [1, 2], "lo": [1, 1], "hi": [1, 1]}"#;
+    let p = r#"{"dtype": "f64", "eps": 0, "gamma": [1, 2], "beta": [0, 0], "running_mean": [0, 0], "running_var": [2, 4]}"#;
+    let o = sub("ibp", p, b, &["--mode", "tight"]);
+    if cfg!(feature = "mpfr") {
+        let v = json_of(&o);
+        let (lo, hi) = (v["lo"][0].as_f64().unwrap(), v["hi"][0].as_f64().unwrap());
+        assert_eq!(lo.next_up(), hi); // the two neighbours of 1/√2
+        assert_eq!(
+            (v["lo"][1].as_f64(), v["hi"][1].as_f64()),
+            (Some(1.0), Some(1.0))
+        );
+        let o = sub("deriv", p, b, &["--order", "2", "--mode", "tight"]);
+        assert_eq!(json_of(&o)["lo"][1], 1.0);
+        let f = r#"{"A": {"lo": [[1], [3]], "hi": [[1], [3]]}, "c": {"lo": [0, 0], "hi": [0, 0]}}"#;
+        let o = sub("affine", p, f, &["--mode", "tight"]);
+        assert_eq!(json_of(&o)["A"]["lo"][1][0], 3.0);
+    } else {
+        assert_eq!(o.status.code(), Some(2));
+        assert!(stderr_line(&o).contains("mpfr"));
     }
 }

@@ -192,6 +192,7 @@ pub fn report() -> String {
         extra as f64 / (2 * n) as f64
     );
     let _ = writeln!(s);
+    let _ = writeln!(s, "{}", tight_comparison(&bn, &input, &out));
     if worst == 0 && bad == 0 {
         let _ = writeln!(
             s,
@@ -203,4 +204,33 @@ pub fn report() -> String {
         );
     }
     s
+}
+
+/// How many f32 ulps wider fast mode is than tight mode (MPFR) on the same layer.
+#[cfg(feature = "mpfr")]
+fn tight_comparison(bn: &BatchNorm<f32>, input: &TensorBox<f32>, fast: &TensorBox<f32>) -> String {
+    let tight = bn.ibp_tight(input).expect("channels match");
+    let mut w: Vec<u64> = (0..fast.lo().len())
+        .flat_map(|i| {
+            [
+                ulps_between(fast.lo()[i], tight.lo()[i]),
+                ulps_between(tight.hi()[i], fast.hi()[i]),
+            ]
+        })
+        .collect();
+    w.sort_unstable();
+    let exact = w.iter().filter(|&&k| k == 0).count();
+    format!(
+        "tight mode (MPFR, tightest f32 enclosure): fast mode equals it on {} of {} bounds ({}%), worst {} ulp(s) wider",
+        exact,
+        w.len(),
+        pct(exact, w.len()),
+        w.last().copied().unwrap_or(0)
+    )
+}
+
+#[cfg(not(feature = "mpfr"))]
+fn tight_comparison(_: &BatchNorm<f32>, _: &TensorBox<f32>, _: &TensorBox<f32>) -> String {
+    "tight mode: build with --features cli,mpfr to compare fast mode with the tightest enclosure"
+        .into()
 }

@@ -46,6 +46,9 @@ enum Command {
         /// The form feeding the layer.
         #[arg(long, value_name = "F.json")]
         input: PathBuf,
+        /// Enclosure mode.
+        #[arg(long, value_enum, default_value_t = Mode::Fast)]
+        mode: Mode,
         /// Write the output here instead of standard output.
         #[arg(long, value_name = "OUT.json")]
         output: Option<PathBuf>,
@@ -75,9 +78,25 @@ enum Command {
         /// 1 or 2.
         #[arg(long, value_parser = clap::value_parser!(u8).range(1..=2))]
         order: u8,
+        /// Enclosure mode.
+        #[arg(long, value_enum, default_value_t = Mode::Fast)]
+        mode: Mode,
         /// Write the output box here instead of standard output.
         #[arg(long, value_name = "OUT.json")]
         output: Option<PathBuf>,
+    },
+    /// Decides exactly whether a claimed output box contains the exact image of BOX.
+    /// Exit status 0 when sound, 3 when unsound, 2 for invalid input.
+    Check {
+        /// Layer parameters (PARAMS JSON).
+        #[arg(long, value_name = "PARAMS.json")]
+        params: PathBuf,
+        /// The input box.
+        #[arg(long, value_name = "BOX.json")]
+        input: PathBuf,
+        /// The claimed output box ({"dtype", "shape", "lo", "hi"}, as `ibp` writes it).
+        #[arg(long, value_name = "OUT.json")]
+        claimed: PathBuf,
     },
     /// Runs IBP on a built-in BatchNorm2d layer and compares with the naive float bounds.
     Demo,
@@ -86,11 +105,25 @@ enum Command {
 /// Which per-layer operation a subcommand runs.
 #[derive(Clone, Copy)]
 enum Op {
-    Ibp,
+    Ibp(Mode),
     /// Chain-rule derivative of order 1 or 2.
-    Deriv(u8),
-    Affine,
+    Deriv(u8, Mode),
+    Affine(Mode),
     Backward,
+    /// The exact checker; the claimed box's text.
+    Check,
+}
+
+/// Rejects tight mode in builds without MPFR.
+fn require_mode(mode: Mode) -> Result<(), Failure> {
+    if matches!(mode, Mode::Tight) && !cfg!(feature = "mpfr") {
+        return Err(Failure::Invalid(
+            "--mode tight needs the `mpfr` feature: build with \
+             cargo build --release --features cli,mpfr (needs m4 for GMP)"
+                .into(),
+        ));
+    }
+    Ok(())
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -107,6 +140,8 @@ enum Failure {
     Invalid(String),
     /// Status 1: anything else (I/O).
     Other(String),
+    /// Status 3: the checker found a violation (the report is already written).
+    Unsound,
 }
 
 fn read(path: &Path, what: &str) -> Result<String, Failure> {
@@ -141,41 +176,110 @@ fn run_typed<T: Float>(
     text: &str,
     input: &Path,
     output: Option<&Path>,
+    claimed: Option<(&str, &Path)>,
 ) -> Result<(), Failure> {
     let enc = bn.enclose();
     match op {
-        Op::Ibp | Op::Deriv(_) => {
+        Op::Ibp(mode) | Op::Deriv(_, mode) => {
             let b = json::parse_box::<T>(text).map_err(invalid(input))?;
+            let tight = matches!(mode, Mode::Tight);
             let out = match op {
-                Op::Ibp => enc.ibp(&b),
-                Op::Deriv(1) => enc.derivative_chain(&b),
+                Op::Ibp(_) if tight => tight_ibp(bn, &b),
+                Op::Ibp(_) => enc.ibp(&b),
+                _ if tight => tight_deriv(bn, &b),
+                Op::Deriv(1, _) => enc.derivative_chain(&b),
                 _ => enc.second_derivative_chain(&b),
             }
             .map_err(invalid(input))?;
             write_to(output, |w| json::write_box(&out, w))
         }
-        Op::Affine | Op::Backward => {
+        Op::Affine(_) | Op::Backward => {
             let kind = match op {
-                Op::Affine => FormKind::Affine,
+                Op::Affine(_) => FormKind::Affine,
                 _ => FormKind::Linear,
             };
             let f = json::parse_form::<T>(text, kind).map_err(invalid(input))?;
             let out = match op {
-                Op::Affine => enc.compose(&f),
+                Op::Affine(Mode::Tight) => tight_compose(bn, &f),
+                Op::Affine(_) => enc.compose(&f),
                 _ => enc.backward(&f),
             }
             .map_err(invalid(input))?;
             write_to(output, |w| json::write_form(&out, kind, w))
         }
+        Op::Check => {
+            let b = json::parse_box::<T>(text).map_err(invalid(input))?;
+            let (ctext, cpath) = claimed.expect("check has a claimed box");
+            let c = json::parse_output_box::<T>(ctext).map_err(invalid(cpath))?;
+            let report = bnbound::check::check_ibp(bn, &b, &c).map_err(invalid(cpath))?;
+            write_to(output, |w| json::write_report::<T, _>(&report, 100, w))?;
+            if report.sound() {
+                Ok(())
+            } else {
+                Err(Failure::Unsound)
+            }
+        }
     }
 }
 
-fn run_op(params: &Path, input: &Path, output: Option<&Path>, op: Op) -> Result<(), Failure> {
+#[cfg(feature = "mpfr")]
+fn tight_ibp<T: Float>(
+    bn: &BatchNorm<T>,
+    b: &bnbound::TensorBox<T>,
+) -> bnbound::Result<bnbound::TensorBox<T>> {
+    bn.ibp_tight(b)
+}
+#[cfg(feature = "mpfr")]
+fn tight_deriv<T: Float>(
+    bn: &BatchNorm<T>,
+    b: &bnbound::TensorBox<T>,
+) -> bnbound::Result<bnbound::TensorBox<T>> {
+    bn.derivative_chain_tight(b)
+}
+#[cfg(feature = "mpfr")]
+fn tight_compose<T: Float>(
+    bn: &BatchNorm<T>,
+    f: &bnbound::AffineForm<T>,
+) -> bnbound::Result<bnbound::AffineForm<T>> {
+    bn.compose_tight(f)
+}
+// Without MPFR `require_mode` rejects tight mode before any of these can be reached.
+#[cfg(not(feature = "mpfr"))]
+fn tight_ibp<T: Float>(
+    bn: &BatchNorm<T>,
+    b: &bnbound::TensorBox<T>,
+) -> bnbound::Result<bnbound::TensorBox<T>> {
+    bn.enclose().ibp(b)
+}
+#[cfg(not(feature = "mpfr"))]
+fn tight_deriv<T: Float>(
+    bn: &BatchNorm<T>,
+    b: &bnbound::TensorBox<T>,
+) -> bnbound::Result<bnbound::TensorBox<T>> {
+    bn.enclose().derivative_chain(b)
+}
+#[cfg(not(feature = "mpfr"))]
+fn tight_compose<T: Float>(
+    bn: &BatchNorm<T>,
+    f: &bnbound::AffineForm<T>,
+) -> bnbound::Result<bnbound::AffineForm<T>> {
+    bn.enclose().compose(f)
+}
+
+fn run_op(
+    params: &Path,
+    input: &Path,
+    output: Option<&Path>,
+    op: Op,
+    claimed: Option<&Path>,
+) -> Result<(), Failure> {
     let bn = json::parse_params(&read(params, "params")?).map_err(invalid(params))?;
     let text = read(input, "input")?;
+    let ctext = claimed.map(|c| read(c, "claimed")).transpose()?;
+    let claimed = ctext.as_deref().zip(claimed);
     match &bn {
-        AnyBatchNorm::F32(bn) => run_typed(bn, op, &text, input, output),
-        AnyBatchNorm::F64(bn) => run_typed(bn, op, &text, input, output),
+        AnyBatchNorm::F32(bn) => run_typed(bn, op, &text, input, output, claimed),
+        AnyBatchNorm::F64(bn) => run_typed(bn, op, &text, input, output, claimed),
     }
 }
 
@@ -187,31 +291,44 @@ fn run(cli: Cli) -> Result<(), Failure> {
             mode,
             output,
         } => {
-            if let Mode::Tight = mode {
-                return Err(Failure::Invalid(
-                    "--mode tight is not available in this build: it needs the `mpfr` feature \
-                     (cargo build --features cli,mpfr), which this version does not provide yet"
-                        .into(),
-                ));
-            }
-            run_op(&params, &input, output.as_deref(), Op::Ibp)
+            require_mode(mode)?;
+            run_op(&params, &input, output.as_deref(), Op::Ibp(mode), None)
         }
         Command::Deriv {
             params,
             input,
             order,
+            mode,
             output,
-        } => run_op(&params, &input, output.as_deref(), Op::Deriv(order)),
+        } => {
+            require_mode(mode)?;
+            run_op(
+                &params,
+                &input,
+                output.as_deref(),
+                Op::Deriv(order, mode),
+                None,
+            )
+        }
         Command::Affine {
             params,
             input,
+            mode,
             output,
-        } => run_op(&params, &input, output.as_deref(), Op::Affine),
+        } => {
+            require_mode(mode)?;
+            run_op(&params, &input, output.as_deref(), Op::Affine(mode), None)
+        }
         Command::Backward {
             params,
             input,
             output,
-        } => run_op(&params, &input, output.as_deref(), Op::Backward),
+        } => run_op(&params, &input, output.as_deref(), Op::Backward, None),
+        Command::Check {
+            params,
+            input,
+            claimed,
+        } => run_op(&params, &input, None, Op::Check, Some(&claimed)),
         Command::Demo => {
             print!("{}", demo::report());
             Ok(())
@@ -231,5 +348,6 @@ fn main() -> ExitCode {
             eprintln!("bnbound: {}", msg.replace('\n', " "));
             ExitCode::from(1)
         }
+        Err(Failure::Unsound) => ExitCode::from(3),
     }
 }

@@ -1,0 +1,236 @@
+//! Tight mode (feature `mpfr`): the tightest floating-point enclosure.
+//!
+//! For every bound, the exact real value `v = β + γ(x−μ)/√(σ²+ε)` (with β = μ = 0 for
+//! scale-only maps) is enclosed by interval arithmetic in MPFR, every operation rounded in
+//! the outward direction, at precision `p`. If both ends of that enclosure round (down, for
+//! a lower bound) to the same value of the output type, that value is the correctly
+//! directed rounding of `v`: the largest `T ≤ v` (or the smallest `T ≥ v`). Otherwise `p`
+//! doubles (Ziv's strategy). When `v` is itself a value of `T` the enclosure may never
+//! decide; from 128 bits on, the candidate is therefore also tested with the exact rational
+//! decision of [`crate::exact`], which settles that case.
+
+use crate::affine::AffineForm;
+use crate::error::{Error, Result};
+use crate::exact::cmp_affine_params;
+use crate::{BatchNorm, Float, TensorBox};
+use rug::float::Round;
+use rug::Float as Mp;
+use std::cmp::Ordering;
+
+/// An outward-rounded MPFR enclosure `[lo, hi]` of `β + γ(x−μ)/√(σ²+ε)` at precision `p`.
+fn enclose(p: [f64; 5], x: f64, prec: u32) -> (Mp, Mp) {
+    let [g, b, m, v, e] = p;
+    // Each operation is rounded down for the lower end and up for the upper end. Operands
+    // must be *references*: rug evaluates `&a - m` lazily at the target precision with the
+    // requested rounding, but `owned - m` immediately, rounded to nearest at the owned
+    // value's precision (that silently dropped bits here once; a test caught it).
+    let rnd = |f: &dyn Fn(Round) -> (Mp, Ordering)| (f(Round::Down).0, f(Round::Up).0);
+    let (xf, vf) = (Mp::with_val(64, x), Mp::with_val(64, v)); // exact: f64 fits in 64 bits
+                                                               // t = x − μ
+    let (t_lo, t_hi) = rnd(&|r| Mp::with_val_round(prec, &xf - m, r));
+    // u = γ·t
+    let (u_lo, u_hi) = if g >= 0.0 {
+        (
+            Mp::with_val_round(prec, &t_lo * g, Round::Down).0,
+            Mp::with_val_round(prec, &t_hi * g, Round::Up).0,
+        )
+    } else {
+        (
+            Mp::with_val_round(prec, &t_hi * g, Round::Down).0,
+            Mp::with_val_round(prec, &t_lo * g, Round::Up).0,
+        )
+    };
+    // r = √(σ² + ε) > 0
+    let (q_lo, q_hi) = rnd(&|r| Mp::with_val_round(prec, &vf + e, r));
+    let r_lo = Mp::with_val_round(prec, q_lo.sqrt_ref(), Round::Down).0;
+    let r_hi = Mp::with_val_round(prec, q_hi.sqrt_ref(), Round::Up).0;
+    // w = u / r over r ∈ [r_lo, r_hi] > 0
+    let w_lo = Mp::with_val_round(
+        prec,
+        &u_lo / if u_lo >= 0 { &r_hi } else { &r_lo },
+        Round::Down,
+    )
+    .0;
+    let w_hi = Mp::with_val_round(
+        prec,
+        &u_hi / if u_hi >= 0 { &r_lo } else { &r_hi },
+        Round::Up,
+    )
+    .0;
+    // y = w + β
+    (
+        Mp::with_val_round(prec, &w_lo + b, Round::Down).0,
+        Mp::with_val_round(prec, &w_hi + b, Round::Up).0,
+    )
+}
+
+fn to_t<T: Float>(x: &Mp, round: Round) -> T {
+    match T::DTYPE {
+        crate::Dtype::F64 => T::from_f64_down(x.to_f64_round(round)),
+        // Exact: an f32 value converts exactly to f64.
+        crate::Dtype::F32 => T::from_f64_down(x.to_f32_round(round) as f64),
+    }
+}
+
+/// The largest `T ≤ v` (`lower`) or the smallest `T ≥ v`, for finite `x`.
+fn tight_bound<T: Float>(p: [f64; 5], x: f64, lower: bool) -> T {
+    let round = if lower { Round::Down } else { Round::Up };
+    let mut prec = 64u32;
+    loop {
+        let (lo, hi) = enclose(p, x, prec);
+        let (a, b): (T, T) = (to_t(&lo, round), to_t(&hi, round));
+        if a == b {
+            return a;
+        }
+        if prec >= 128 {
+            // v may be a value of T: then the enclosure can never decide, but the exact
+            // decision can. For a lower bound b = RD(hi) ≥ RD(v); b is RD(v) iff b ≤ v.
+            let c = if lower { b } else { a };
+            if c.is_finite() {
+                let o = cmp_affine_params(p, x, c.to_f64_exact());
+                if o == Ordering::Equal
+                    || (lower && o == Ordering::Less)
+                    || (!lower && o == Ordering::Greater)
+                {
+                    return c;
+                }
+            }
+        }
+        prec *= 2;
+    }
+}
+
+/// The tightest enclosure of `{ y(x) : x ∈ [l, h] }` for `y(x) = β + γ(x−μ)/√(σ²+ε)`.
+fn tight_image<T: Float>(p: [f64; 5], l: f64, h: f64) -> (T, T) {
+    let g = p[0];
+    if g == 0.0 {
+        let beta = T::from_f64_down(p[1]); // β is a value of T
+        return (beta, beta);
+    }
+    let (at_min, at_max) = if g > 0.0 { (l, h) } else { (h, l) };
+    // An infinite endpoint gives an infinite value with the sign of γ·x.
+    let inf = |x: f64| {
+        if (g > 0.0) == (x > 0.0) {
+            T::infinity()
+        } else {
+            T::neg_infinity()
+        }
+    };
+    let lo = if at_min.is_infinite() {
+        inf(at_min)
+    } else {
+        tight_bound(p, at_min, true)
+    };
+    let hi = if at_max.is_infinite() {
+        inf(at_max)
+    } else {
+        tight_bound(p, at_max, false)
+    };
+    (lo, hi)
+}
+
+fn per_element<T: Float>(
+    bn: &BatchNorm<T>,
+    input: &TensorBox<T>,
+    with_offset: bool,
+) -> Result<TensorBox<T>> {
+    let shape = *input.shape();
+    if shape.channels() != bn.channels() {
+        return Err(Error::ChannelMismatch {
+            expected: bn.channels(),
+            found: shape.channels(),
+        });
+    }
+    let inner = shape.inner().max(1);
+    let (mut lo, mut hi) = (
+        Vec::with_capacity(shape.len()),
+        Vec::with_capacity(shape.len()),
+    );
+    for (i, (&l, &h)) in input.lo().iter().zip(input.hi()).enumerate() {
+        let mut p = bn.channel_f64((i / inner) % bn.channels());
+        if !with_offset {
+            (p[1], p[2]) = (0.0, 0.0);
+        }
+        let (a, b) = tight_image::<T>(p, l.to_f64_exact(), h.to_f64_exact());
+        lo.push(a);
+        hi.push(b);
+    }
+    Ok(TensorBox::from_valid(shape, lo, hi))
+}
+
+impl<T: Float> BatchNorm<T> {
+    /// IBP in tight mode: for every element, `lo` is the largest value of `T` that is `≤`
+    /// the exact minimum of `{ s·x + o : x ∈ [l, h] }` and `hi` the smallest `≥` the exact
+    /// maximum (the tightest floating-point enclosure). Feature `mpfr`.
+    ///
+    /// Errors: [`Error::ChannelMismatch`].
+    ///
+    /// ```
+    /// use bnbound::{BatchNorm, Shape, TensorBox};
+    /// // y = x/√2 at x = 1: the two f64 neighbours of 1/√2.
+    /// let bn = BatchNorm::new(vec![1.0f64], vec![0.0], vec![0.0], vec![2.0], 0.0)?;
+    /// let x = TensorBox::new(Shape::new(&[1])?, vec![1.0], vec![1.0])?;
+    /// let y = bn.ibp_tight(&x)?;
+    /// assert_eq!(y.lo()[0].next_up(), y.hi()[0]);
+    /// // An exactly representable image is returned as a point.
+    /// let bn = BatchNorm::new(vec![3.0f64], vec![-1.0], vec![0.5], vec![2.0], 0.25)?; // y = 2x − 2
+    /// assert_eq!(bn.ibp_tight(&x)?.lo()[0], 0.0);
+    /// # Ok::<(), bnbound::Error>(())
+    /// ```
+    pub fn ibp_tight(&self, input: &TensorBox<T>) -> Result<TensorBox<T>> {
+        per_element(self, input, true)
+    }
+
+    /// Chain-rule derivative in tight mode: the tightest enclosure of `s_c·[dlo, dhi]`
+    /// element-wise (first or second derivative alike). Feature `mpfr`.
+    ///
+    /// ```
+    /// use bnbound::{BatchNorm, Shape, TensorBox};
+    /// let bn = BatchNorm::new(vec![-1.0f32], vec![9.0], vec![9.0], vec![3.0], 0.0)?; // s = −1/√3
+    /// let d = TensorBox::new(Shape::new(&[1])?, vec![1.0f32], vec![1.0])?;
+    /// let y = bn.derivative_chain_tight(&d)?;
+    /// assert_eq!(y.lo()[0].next_up(), y.hi()[0]);
+    /// # Ok::<(), bnbound::Error>(())
+    /// ```
+    pub fn derivative_chain_tight(&self, dbox: &TensorBox<T>) -> Result<TensorBox<T>> {
+        per_element(self, dbox, false)
+    }
+
+    /// Forward composition in tight mode: the tightest enclosures of `s_i·a_ij` over each
+    /// `A_ij` and of `s_i·c_i + o_i` over each `c_i`. Feature `mpfr`.
+    ///
+    /// ```
+    /// use bnbound::{AffineForm, BatchNorm};
+    /// let bn = BatchNorm::new(vec![1.0f64], vec![0.0], vec![0.0], vec![4.0], 0.0)?; // s = 1/2
+    /// let g = bn.compose_tight(&AffineForm::point(1, 2, vec![1.0, 3.0], vec![1.0])?)?;
+    /// assert_eq!((g.a().lo(), g.a().hi(), g.c().lo()), (&[0.5, 1.5][..], &[0.5, 1.5][..], &[0.5][..]));
+    /// # Ok::<(), bnbound::Error>(())
+    /// ```
+    pub fn compose_tight(&self, form: &AffineForm<T>) -> Result<AffineForm<T>> {
+        if form.rows() != self.channels() {
+            return Err(Error::ChannelMismatch {
+                expected: self.channels(),
+                found: form.rows(),
+            });
+        }
+        let cols = form.cols();
+        let (mut alo, mut ahi) = (Vec::new(), Vec::new());
+        for (k, (&l, &h)) in form.a().lo().iter().zip(form.a().hi()).enumerate() {
+            let mut p = self.channel_f64(k / cols.max(1));
+            (p[1], p[2]) = (0.0, 0.0);
+            let (a, b) = tight_image::<T>(p, l.to_f64_exact(), h.to_f64_exact());
+            alo.push(a);
+            ahi.push(b);
+        }
+        let (mut clo, mut chi) = (Vec::new(), Vec::new());
+        for (i, (&l, &h)) in form.c().lo().iter().zip(form.c().hi()).enumerate() {
+            let (a, b) = tight_image::<T>(self.channel_f64(i), l.to_f64_exact(), h.to_f64_exact());
+            clo.push(a);
+            chi.push(b);
+        }
+        AffineForm::new(
+            TensorBox::from_valid(*form.a().shape(), alo, ahi),
+            TensorBox::from_valid(*form.c().shape(), clo, chi),
+        )
+    }
+}
