@@ -46,6 +46,12 @@ mod tight;
 #[cfg(feature = "json")]
 pub mod json;
 
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
+#[cfg(feature = "fuzzing")]
+mod oracle;
+
 /// The README's examples, compiled and run as doctests.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]

@@ -7,7 +7,9 @@ mod common;
 
 use bnbound::{AffineForm, BatchNorm, Float, Shape, TensorBox};
 use common::BigRational;
-use common::{check_element, hard_f32, hard_f64, rat, sign_of, Ch, Memo, RI};
+use common::{
+    check_bias, check_element, exact_dot, ext, hard_f32, hard_f64, rat, sign_of, Ch, Ext, Memo, RI,
+};
 use proptest::prelude::*;
 use std::cmp::Ordering;
 
@@ -101,62 +103,6 @@ fn f(x: impl Float) -> f64 {
     x.to_f64_exact()
 }
 
-// ------------------------------------------------------------ extended reals for sums
-
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-enum Ext {
-    NegInf,
-    Fin(BigRational),
-    PosInf,
-}
-
-fn ext(x: f64) -> Ext {
-    if x == f64::NEG_INFINITY {
-        Ext::NegInf
-    } else if x == f64::INFINITY {
-        Ext::PosInf
-    } else {
-        Ext::Fin(rat(x))
-    }
-}
-
-/// Product of extended reals with 0·∞ = 0 (intervals of reals).
-fn emul(a: &Ext, b: &Ext) -> Ext {
-    let sign = |e: &Ext| match e {
-        Ext::NegInf => Ordering::Less,
-        Ext::PosInf => Ordering::Greater,
-        Ext::Fin(r) => r.cmp(&BigRational::zero()),
-    };
-    match (a, b) {
-        (Ext::Fin(x), Ext::Fin(y)) => Ext::Fin(x * y),
-        _ => match (sign(a), sign(b)) {
-            (Ordering::Equal, _) | (_, Ordering::Equal) => Ext::Fin(BigRational::zero()),
-            (sa, sb) if sa == sb => Ext::PosInf,
-            _ => Ext::NegInf,
-        },
-    }
-}
-
-fn eadd(a: &Ext, b: &Ext) -> Ext {
-    match (a, b) {
-        (Ext::Fin(x), Ext::Fin(y)) => Ext::Fin(x + y),
-        (Ext::NegInf, Ext::PosInf) | (Ext::PosInf, Ext::NegInf) => panic!("∞ − ∞ in an oracle sum"),
-        (Ext::NegInf, _) | (_, Ext::NegInf) => Ext::NegInf,
-        _ => Ext::PosInf,
-    }
-}
-
-/// Exact [min, max] of Σ_j A_j·X_j + c over real A_j ∈ [al, ah], X_j ∈ [xl, xh], c ∈ [cl, ch].
-fn exact_dot(a: &[(f64, f64)], x: &[(f64, f64)], c: (f64, f64)) -> (Ext, Ext) {
-    let (mut lo, mut hi) = (ext(c.0), ext(c.1));
-    for (&(al, ah), &(xl, xh)) in a.iter().zip(x) {
-        let corners = [(al, xl), (al, xh), (ah, xl), (ah, xh)].map(|(p, q)| emul(&ext(p), &ext(q)));
-        lo = eadd(&lo, corners.iter().min().unwrap());
-        hi = eadd(&hi, corners.iter().max().unwrap());
-    }
-    (lo, hi)
-}
-
 // ------------------------------------------------------------ runs
 
 fn run_compose<T: Float>(case: &Case<T>) {
@@ -228,63 +174,6 @@ fn run_concretize<T: Float>(case: &Case<T>) {
             .collect();
         let exact = exact_dot(&a, &xs, (f(fm.c().lo()[i]), f(fm.c().hi()[i])));
         assert_dot_sound((f(y.lo()[i]), f(y.hi()[i])), exact, &format!("row {i}"));
-    }
-}
-
-/// Exact check of d' bounds: d'_lo ≤ min_Λ Σ_j Λ_ij·o_j + d_lo (and the max for hi).
-fn check_bias(memo: &Memo, lam: &[(f64, f64)], d: (f64, f64), got: (f64, f64), what: &str) {
-    assert!(
-        !got.0.is_nan() && !got.1.is_nan() && got.0 <= got.1,
-        "{what}: invalid"
-    );
-    for lower in [true, false] {
-        let claimed = if lower { got.0 } else { got.1 };
-        if claimed.is_infinite() {
-            assert!(
-                if lower { claimed < 0.0 } else { claimed > 0.0 },
-                "{what}: wrong infinity"
-            );
-            continue;
-        }
-        // Choose the extreme λ per channel from the exact sign of o_j.
-        let mut picks = Vec::new();
-        let mut unbounded = false;
-        for (j, &(l, h)) in lam.iter().enumerate() {
-            let so = memo.offset_sign(j);
-            let pick = match (so, lower) {
-                (Ordering::Equal, _) => 0.0,
-                (Ordering::Greater, true) | (Ordering::Less, false) => l,
-                _ => h,
-            };
-            if pick.is_infinite() {
-                unbounded = true;
-            }
-            picks.push(pick);
-        }
-        assert!(
-            !unbounded,
-            "{what}: exact bias is unbounded but the bound is {claimed}"
-        );
-        let dd = if lower { d.0 } else { d.1 };
-        let sgn = sign_of(|k| {
-            let mut sum = RI::point(rat(dd) - rat(claimed));
-            for (j, &p) in picks.iter().enumerate() {
-                if p != 0.0 {
-                    sum = sum.add(&memo.at(j, k).1.scale(&rat(p)));
-                }
-            }
-            sum
-        });
-        let ok = if lower {
-            sgn != Ordering::Less
-        } else {
-            sgn != Ordering::Greater
-        };
-        assert!(
-            ok,
-            "{what}: {} bound {claimed:e} is unsound",
-            if lower { "lower" } else { "upper" }
-        );
     }
 }
 

@@ -143,11 +143,33 @@ fn extremes(ch: Ch, l: f64, h: f64) -> (f64, f64) {
     }
 }
 
+/// Which checker entry point a run exercises.
+#[derive(Clone, Copy, PartialEq)]
+enum What {
+    Ibp,
+    Derivative,
+    /// A 1 × 1 form whose coefficient and constant are both the case's interval; the
+    /// coefficient entry (index 0) is checked here, the constant in `Ibp`.
+    Compose,
+}
+
 fn run_checker<T: Float>(c: &Case<T>) {
+    run_checker_on(c, What::Ibp)
+}
+
+fn run_checker_on<T: Float>(c: &Case<T>, what: What) {
     let (bn, ch, l, h) = setup(c);
+    let ch = if what == What::Ibp {
+        ch
+    } else {
+        ch.scale_only()
+    };
     let shape = Shape::new(&[1]).unwrap();
     let input = TensorBox::new(shape, vec![l], vec![h]).unwrap();
-    let fast = bn.enclose().ibp(&input).unwrap();
+    let fast = match what {
+        What::Ibp => bn.enclose().ibp(&input).unwrap(),
+        _ => bn.enclose().derivative_chain(&input).unwrap(),
+    };
     let (xmin, xmax) = extremes(ch, l.to_f64_exact(), h.to_f64_exact());
     let (xmin, xmax) = if ch.g == 0.0 {
         (0.0, 0.0)
@@ -178,7 +200,34 @@ fn run_checker<T: Float>(c: &Case<T>) {
         return; // a one-step shrink of a point box is not a box; skip
     }
     let cbox = TensorBox::new(shape, vec![claimed[0]], vec![claimed[1]]).unwrap();
-    let r = check::check_ibp(&bn, &input, &cbox).unwrap();
+    let r = match what {
+        What::Ibp => check::check_ibp(&bn, &input, &cbox).unwrap(),
+        What::Derivative => check::check_derivative(&bn, &input, &cbox).unwrap(),
+        What::Compose => {
+            let s11 = Shape::new(&[1, 1]).unwrap();
+            let form = |b: &TensorBox<T>| {
+                bnbound::AffineForm::new(
+                    TensorBox::new(s11, b.lo().to_vec(), b.hi().to_vec()).unwrap(),
+                    TensorBox::new(shape, b.lo().to_vec(), b.hi().to_vec()).unwrap(),
+                )
+                .unwrap()
+            };
+            // The constant's claim is the (sound) fast IBP image, so only index 0 may fail.
+            let claimed_form = bnbound::AffineForm::new(
+                TensorBox::new(s11, cbox.lo().to_vec(), cbox.hi().to_vec()).unwrap(),
+                bn.enclose().ibp(&input).unwrap(),
+            )
+            .unwrap();
+            let mut r = check::check_compose(&bn, &form(&input), &claimed_form).unwrap();
+            assert_eq!(r.checked, 2);
+            assert!(
+                r.violations.iter().all(|v| v.index == 0),
+                "the sound constant was flagged"
+            );
+            r.checked = 1;
+            r
+        }
+    };
     assert_eq!(r.checked, 1);
     let got = [Side::Lo, Side::Hi].map(|s| r.violations.iter().any(|v| v.side == s));
     assert_eq!(
@@ -225,6 +274,18 @@ proptest! {
 
     #[test]
     fn checker_agrees_with_oracle_f32(c in case(hard_f32())) { run_checker(&c); }
+
+    #[test]
+    fn derivative_checker_agrees_with_oracle_f64(c in case(hard_f64())) { run_checker_on(&c, What::Derivative); }
+
+    #[test]
+    fn derivative_checker_agrees_with_oracle_f32(c in case(hard_f32())) { run_checker_on(&c, What::Derivative); }
+
+    #[test]
+    fn compose_checker_agrees_with_oracle_f64(c in case(hard_f64())) { run_checker_on(&c, What::Compose); }
+
+    #[test]
+    fn compose_checker_agrees_with_oracle_f32(c in case(hard_f32())) { run_checker_on(&c, What::Compose); }
 }
 
 #[test]

@@ -1,0 +1,54 @@
+//! Replays every committed fuzz corpus file (fuzz/corpus/<target>/) through its harness,
+//! so that `cargo test --features fuzzing` exercises them without libFuzzer.
+#![cfg(feature = "fuzzing")]
+
+use std::path::Path;
+
+fn replay(target: &str, harness: fn(&[u8])) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fuzz/corpus")
+        .join(target);
+    let mut n = 0;
+    for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
+        let path = entry.unwrap().path();
+        harness(&std::fs::read(&path).unwrap());
+        n += 1;
+    }
+    assert!(n > 0, "no corpus files for {target}");
+}
+
+#[test]
+fn ibp_contains_corpus() {
+    replay("ibp_contains", bnbound::fuzzing::ibp_contains);
+}
+
+#[test]
+fn affine_contains_corpus() {
+    replay("affine_contains", bnbound::fuzzing::affine_contains);
+}
+
+#[test]
+fn backward_contains_corpus() {
+    replay("backward_contains", bnbound::fuzzing::backward_contains);
+}
+
+#[test]
+fn deriv_contains_corpus() {
+    replay("deriv_contains", bnbound::fuzzing::deriv_contains);
+}
+
+#[test]
+fn checker_agrees_corpus() {
+    replay("checker_agrees", bnbound::fuzzing::checker_agrees);
+}
+
+#[test]
+fn parse_no_panic_corpus() {
+    replay("parse_no_panic", bnbound::fuzzing::parse_no_panic);
+}
+
+#[cfg(feature = "mpfr")]
+#[test]
+fn tight_is_tightest_corpus() {
+    replay("tight_is_tightest", bnbound::fuzzing::tight_is_tightest);
+}
