@@ -104,6 +104,8 @@ enum Command {
 
 /// Which per-layer operation a subcommand runs.
 #[derive(Clone, Copy)]
+// Without MPFR the mode is validated (`require_mode`) but never dispatched on.
+#[cfg_attr(not(feature = "mpfr"), allow(dead_code))]
 enum Op {
     Ibp(Mode),
     /// Chain-rule derivative of order 1 or 2.
@@ -180,13 +182,15 @@ fn run_typed<T: Float>(
 ) -> Result<(), Failure> {
     let enc = bn.enclose();
     match op {
-        Op::Ibp(mode) | Op::Deriv(_, mode) => {
+        Op::Ibp(_) | Op::Deriv(..) => {
             let b = json::parse_box::<T>(text).map_err(invalid(input))?;
-            let tight = matches!(mode, Mode::Tight);
+            // Without MPFR, `require_mode` has already rejected tight mode.
             let out = match op {
-                Op::Ibp(_) if tight => tight_ibp(bn, &b),
+                #[cfg(feature = "mpfr")]
+                Op::Ibp(Mode::Tight) => bn.ibp_tight(&b),
+                #[cfg(feature = "mpfr")]
+                Op::Deriv(_, Mode::Tight) => bn.derivative_chain_tight(&b),
                 Op::Ibp(_) => enc.ibp(&b),
-                _ if tight => tight_deriv(bn, &b),
                 Op::Deriv(1, _) => enc.derivative_chain(&b),
                 _ => enc.second_derivative_chain(&b),
             }
@@ -200,7 +204,8 @@ fn run_typed<T: Float>(
             };
             let f = json::parse_form::<T>(text, kind).map_err(invalid(input))?;
             let out = match op {
-                Op::Affine(Mode::Tight) => tight_compose(bn, &f),
+                #[cfg(feature = "mpfr")]
+                Op::Affine(Mode::Tight) => bn.compose_tight(&f),
                 Op::Affine(_) => enc.compose(&f),
                 _ => enc.backward(&f),
             }
@@ -220,50 +225,6 @@ fn run_typed<T: Float>(
             }
         }
     }
-}
-
-#[cfg(feature = "mpfr")]
-fn tight_ibp<T: Float>(
-    bn: &BatchNorm<T>,
-    b: &bnbound::TensorBox<T>,
-) -> bnbound::Result<bnbound::TensorBox<T>> {
-    bn.ibp_tight(b)
-}
-#[cfg(feature = "mpfr")]
-fn tight_deriv<T: Float>(
-    bn: &BatchNorm<T>,
-    b: &bnbound::TensorBox<T>,
-) -> bnbound::Result<bnbound::TensorBox<T>> {
-    bn.derivative_chain_tight(b)
-}
-#[cfg(feature = "mpfr")]
-fn tight_compose<T: Float>(
-    bn: &BatchNorm<T>,
-    f: &bnbound::AffineForm<T>,
-) -> bnbound::Result<bnbound::AffineForm<T>> {
-    bn.compose_tight(f)
-}
-// Without MPFR `require_mode` rejects tight mode before any of these can be reached.
-#[cfg(not(feature = "mpfr"))]
-fn tight_ibp<T: Float>(
-    bn: &BatchNorm<T>,
-    b: &bnbound::TensorBox<T>,
-) -> bnbound::Result<bnbound::TensorBox<T>> {
-    bn.enclose().ibp(b)
-}
-#[cfg(not(feature = "mpfr"))]
-fn tight_deriv<T: Float>(
-    bn: &BatchNorm<T>,
-    b: &bnbound::TensorBox<T>,
-) -> bnbound::Result<bnbound::TensorBox<T>> {
-    bn.enclose().derivative_chain(b)
-}
-#[cfg(not(feature = "mpfr"))]
-fn tight_compose<T: Float>(
-    bn: &BatchNorm<T>,
-    f: &bnbound::AffineForm<T>,
-) -> bnbound::Result<bnbound::AffineForm<T>> {
-    bn.enclose().compose(f)
 }
 
 fn run_op(
