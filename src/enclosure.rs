@@ -63,7 +63,7 @@ impl ChannelEnclosure {
     ///
     /// ```
     /// let bn = bnbound::BatchNorm::new(vec![1.0f64], vec![0.5], vec![0.0], vec![2.0], 0.0)?;
-    /// assert_eq!(bn.enclose().channel(0).offset(), bnbound::Interval::point(0.5));
+    /// assert_eq!(Some(bn.enclose().channel(0).offset()), bnbound::Interval::point(0.5));
     /// # Ok::<(), bnbound::Error>(())
     /// ```
     pub fn offset(&self) -> Interval {

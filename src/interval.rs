@@ -29,20 +29,20 @@ impl Interval {
         (lo <= hi).then_some(Interval { lo, hi })
     }
 
-    /// The point interval `[x, x]` (`x` not NaN).
+    /// The point interval `[x, x]`, or `None` if `x` is NaN.
     ///
     /// ```
-    /// assert_eq!(bnbound::Interval::point(3.0).hi(), 3.0);
+    /// assert_eq!(bnbound::Interval::point(3.0).unwrap().hi(), 3.0);
+    /// assert!(bnbound::Interval::point(f64::NAN).is_none());
     /// ```
-    pub fn point(x: f64) -> Self {
-        assert!(!x.is_nan(), "Interval::point(NaN)");
-        Interval { lo: x, hi: x }
+    pub fn point(x: f64) -> Option<Self> {
+        Interval::new(x, x)
     }
 
     /// The lower endpoint.
     ///
     /// ```
-    /// assert_eq!(bnbound::Interval::point(3.0).lo(), 3.0);
+    /// assert_eq!(bnbound::Interval::point(3.0).unwrap().lo(), 3.0);
     /// ```
     pub fn lo(&self) -> f64 {
         self.lo
@@ -51,7 +51,7 @@ impl Interval {
     /// The upper endpoint.
     ///
     /// ```
-    /// assert_eq!(bnbound::Interval::point(3.0).hi(), 3.0);
+    /// assert_eq!(bnbound::Interval::point(3.0).unwrap().hi(), 3.0);
     /// ```
     pub fn hi(&self) -> f64 {
         self.hi
@@ -60,7 +60,7 @@ impl Interval {
     /// Whether `lo ≤ x ≤ hi`.
     ///
     /// ```
-    /// assert!(!bnbound::Interval::point(3.0).contains(3.5));
+    /// assert!(!bnbound::Interval::point(3.0).unwrap().contains(3.5));
     /// ```
     pub fn contains(&self, x: f64) -> bool {
         self.lo <= x && x <= self.hi
