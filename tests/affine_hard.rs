@@ -6,7 +6,7 @@
 mod common;
 
 use bnbound::{AffineForm, BatchNorm, Error, Float, Shape, TensorBox};
-use common::{check_bias, check_element, cmp_output, Ch, Memo};
+use common::{check_bias, check_composed, check_element, cmp_output, Ch, Memo};
 use std::cmp::Ordering;
 
 fn chs<T: Float>(bn: &BatchNorm<T>) -> Vec<Ch> {
@@ -27,30 +27,7 @@ fn f(x: impl Float) -> f64 {
 
 /// Checks a composed form entry by entry against the oracle.
 fn check_compose<T: Float>(bn: &BatchNorm<T>, fm: &AffineForm<T>, g: &AffineForm<T>) {
-    let ch = chs(bn);
-    assert_eq!((g.rows(), g.cols()), (fm.rows(), fm.cols()));
-    let cols = fm.cols();
-    for k in 0..fm.rows() * cols {
-        let i = k / cols;
-        check_element(
-            ch[i].scale_only(),
-            f(fm.a().lo()[k]),
-            f(fm.a().hi()[k]),
-            f(g.a().lo()[k]),
-            f(g.a().hi()[k]),
-        )
-        .unwrap_or_else(|m| panic!("A'[{k}]: {m}"));
-    }
-    for i in 0..fm.rows() {
-        check_element(
-            ch[i],
-            f(fm.c().lo()[i]),
-            f(fm.c().hi()[i]),
-            f(g.c().lo()[i]),
-            f(g.c().hi()[i]),
-        )
-        .unwrap_or_else(|m| panic!("c'[{i}]: {m}"));
-    }
+    check_composed(&chs(bn), fm, g);
 }
 
 /// Checks a back-substituted form against the oracle (finite Λ).

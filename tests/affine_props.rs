@@ -8,7 +8,8 @@ mod common;
 use bnbound::{AffineForm, BatchNorm, Float, Shape, TensorBox};
 use common::BigRational;
 use common::{
-    check_bias, check_element, exact_dot, ext, hard_f32, hard_f64, rat, sign_of, Ch, Ext, Memo, RI,
+    check_bias, check_composed, check_element, exact_dot, ext, hard_f32, hard_f64, rat, sign_of,
+    Ch, Ext, Memo, RI,
 };
 use proptest::prelude::*;
 use std::cmp::Ordering;
@@ -108,29 +109,7 @@ fn f(x: impl Float) -> f64 {
 fn run_compose<T: Float>(case: &Case<T>) {
     let (bn, chs) = layer(case);
     let fm = form(case, true);
-    let g = bn.enclose().compose(&fm).unwrap();
-    assert_eq!((g.rows(), g.cols()), (fm.rows(), fm.cols()));
-    for i in 0..case.rows {
-        for j in 0..case.cols {
-            let k = i * case.cols + j;
-            check_element(
-                chs[i].scale_only(),
-                f(fm.a().lo()[k]),
-                f(fm.a().hi()[k]),
-                f(g.a().lo()[k]),
-                f(g.a().hi()[k]),
-            )
-            .unwrap_or_else(|m| panic!("A'[{i}][{j}]: {m}"));
-        }
-        check_element(
-            chs[i],
-            f(fm.c().lo()[i]),
-            f(fm.c().hi()[i]),
-            f(g.c().lo()[i]),
-            f(g.c().hi()[i]),
-        )
-        .unwrap_or_else(|m| panic!("c'[{i}]: {m}"));
-    }
+    check_composed(&chs, &fm, &bn.enclose().compose(&fm).unwrap());
 }
 
 fn assert_dot_sound(y: (f64, f64), exact: (Ext, Ext), what: &str) {

@@ -6,7 +6,37 @@
 mod oracle;
 pub use oracle::*;
 
+use bnbound::{AffineForm, Float};
 use proptest::prelude::*;
+
+/// Checks a composed form `g = compose(fm)` entry by entry with the oracle: every `A'_ij`
+/// must contain `s_i·a` over `A_ij` and every `c'_i` must contain `s_i·c + o_i` over `c_i`
+/// (row `i` is channel `chs[i]`). Panics naming the first failing entry.
+pub fn check_composed<T: Float>(chs: &[Ch], fm: &AffineForm<T>, g: &AffineForm<T>) {
+    let f = |x: T| x.to_f64_exact();
+    assert_eq!(
+        (g.rows(), g.cols()),
+        (fm.rows(), fm.cols()),
+        "shape not kept"
+    );
+    let cols = fm.cols();
+    for k in 0..fm.rows() * cols {
+        let (a, b) = (fm.a(), g.a());
+        check_element(
+            chs[k / cols].scale_only(),
+            f(a.lo()[k]),
+            f(a.hi()[k]),
+            f(b.lo()[k]),
+            f(b.hi()[k]),
+        )
+        .unwrap_or_else(|m| panic!("A'[{}][{}]: {m}", k / cols, k % cols));
+    }
+    for (i, &ch) in chs.iter().enumerate().take(fm.rows()) {
+        let (c, d) = (fm.c(), g.c());
+        check_element(ch, f(c.lo()[i]), f(c.hi()[i]), f(d.lo()[i]), f(d.hi()[i]))
+            .unwrap_or_else(|m| panic!("c'[{i}]: {m}"));
+    }
+}
 
 // ---------------------------------------------------------------- generators
 
