@@ -6,7 +6,7 @@
 mod common;
 
 use bnbound::{AffineForm, BatchNorm, Error, Float, Shape, TensorBox};
-use common::{check_bias, check_composed, check_element, cmp_output, Ch, Memo};
+use common::{check_backsubstituted, check_composed, check_element, cmp_output, Ch};
 use std::cmp::Ordering;
 
 fn chs<T: Float>(bn: &BatchNorm<T>) -> Vec<Ch> {
@@ -21,10 +21,6 @@ fn chs<T: Float>(bn: &BatchNorm<T>) -> Vec<Ch> {
         .collect()
 }
 
-fn f(x: impl Float) -> f64 {
-    x.to_f64_exact()
-}
-
 /// Checks a composed form entry by entry against the oracle.
 fn check_compose<T: Float>(bn: &BatchNorm<T>, fm: &AffineForm<T>, g: &AffineForm<T>) {
     check_composed(&chs(bn), fm, g);
@@ -32,34 +28,7 @@ fn check_compose<T: Float>(bn: &BatchNorm<T>, fm: &AffineForm<T>, g: &AffineForm
 
 /// Checks a back-substituted form against the oracle (finite Λ).
 fn check_backward<T: Float>(bn: &BatchNorm<T>, fm: &AffineForm<T>, g: &AffineForm<T>) {
-    let ch = chs(bn);
-    let memo = Memo::new(&ch);
-    let cols = fm.cols();
-    for k in 0..fm.rows() * cols {
-        check_element(
-            ch[k % cols].scale_only(),
-            f(fm.a().lo()[k]),
-            f(fm.a().hi()[k]),
-            f(g.a().lo()[k]),
-            f(g.a().hi()[k]),
-        )
-        .unwrap_or_else(|m| panic!("L'[{k}]: {m}"));
-    }
-    for i in 0..fm.rows() {
-        let row = i * cols..(i + 1) * cols;
-        let lam: Vec<(f64, f64)> = fm.a().lo()[row.clone()]
-            .iter()
-            .zip(&fm.a().hi()[row])
-            .map(|(&l, &h)| (f(l), f(h)))
-            .collect();
-        check_bias(
-            &memo,
-            &lam,
-            (f(fm.c().lo()[i]), f(fm.c().hi()[i])),
-            (f(g.c().lo()[i]), f(g.c().hi()[i])),
-            &format!("d'[{i}]"),
-        );
-    }
+    check_backsubstituted(&chs(bn), fm, g);
 }
 
 fn bn64(c: usize) -> BatchNorm<f64> {

@@ -8,8 +8,8 @@ mod common;
 use bnbound::{AffineForm, BatchNorm, Float, Shape, TensorBox};
 use common::BigRational;
 use common::{
-    check_bias, check_composed, check_element, exact_dot, ext, hard_f32, hard_f64, rat, sign_of,
-    Ch, Ext, Memo, RI,
+    check_backsubstituted, check_composed, exact_dot, ext, hard_f32, hard_f64, rat, sign_of, Ch,
+    Ext, Memo, RI,
 };
 use proptest::prelude::*;
 use std::cmp::Ordering;
@@ -159,34 +159,7 @@ fn run_concretize<T: Float>(case: &Case<T>) {
 fn run_backward<T: Float>(case: &Case<T>) {
     let (bn, chs) = layer(case);
     let fm = form(case, true);
-    let g = bn.enclose().backward(&fm).unwrap();
-    let memo = Memo::new(&chs);
-    for i in 0..case.rows {
-        for j in 0..case.cols {
-            let k = i * case.cols + j;
-            check_element(
-                chs[j].scale_only(),
-                f(fm.a().lo()[k]),
-                f(fm.a().hi()[k]),
-                f(g.a().lo()[k]),
-                f(g.a().hi()[k]),
-            )
-            .unwrap_or_else(|m| panic!("L'[{i}][{j}]: {m}"));
-        }
-        let row = i * case.cols..(i + 1) * case.cols;
-        let lam: Vec<(f64, f64)> = fm.a().lo()[row.clone()]
-            .iter()
-            .zip(&fm.a().hi()[row])
-            .map(|(&l, &h)| (f(l), f(h)))
-            .collect();
-        check_bias(
-            &memo,
-            &lam,
-            (f(fm.c().lo()[i]), f(fm.c().hi()[i])),
-            (f(g.c().lo()[i]), f(g.c().hi()[i])),
-            &format!("d'[{i}]"),
-        );
-    }
+    check_backsubstituted(&chs, &fm, &bn.enclose().backward(&fm).unwrap());
 }
 
 /// lower(x) ≤ Λ·BN(x) + d ≤ upper(x) for every x in the box and Λ ∈ [Λ], d ∈ [d]: the

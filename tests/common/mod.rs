@@ -9,6 +9,42 @@ pub use oracle::*;
 use bnbound::{AffineForm, Float};
 use proptest::prelude::*;
 
+/// Checks a back-substituted form `g = backward(fm)` with the oracle: every `Λ'_ij` must
+/// contain `Λ_ij·s_j` and every `d'_i` must contain `Σ_j Λ_ij·o_j + d_i` (column `j` is
+/// channel `chs[j]`). Panics naming the first failing entry.
+pub fn check_backsubstituted<T: Float>(chs: &[Ch], fm: &AffineForm<T>, g: &AffineForm<T>) {
+    let f = |x: T| x.to_f64_exact();
+    let memo = Memo::new(chs);
+    let cols = fm.cols();
+    for k in 0..fm.rows() * cols {
+        let (a, b) = (fm.a(), g.a());
+        check_element(
+            chs[k % cols].scale_only(),
+            f(a.lo()[k]),
+            f(a.hi()[k]),
+            f(b.lo()[k]),
+            f(b.hi()[k]),
+        )
+        .unwrap_or_else(|m| panic!("L'[{}][{}]: {m}", k / cols, k % cols));
+    }
+    for i in 0..fm.rows() {
+        let row = i * cols..(i + 1) * cols;
+        let lam: Vec<(f64, f64)> = fm.a().lo()[row.clone()]
+            .iter()
+            .zip(&fm.a().hi()[row])
+            .map(|(&l, &h)| (f(l), f(h)))
+            .collect();
+        let (d, e) = (fm.c(), g.c());
+        check_bias(
+            &memo,
+            &lam,
+            (f(d.lo()[i]), f(d.hi()[i])),
+            (f(e.lo()[i]), f(e.hi()[i])),
+            &format!("d'[{i}]"),
+        );
+    }
+}
+
 /// Checks a composed form `g = compose(fm)` entry by entry with the oracle: every `A'_ij`
 /// must contain `s_i·a` over `A_ij` and every `c'_i` must contain `s_i·c + o_i` over `c_i`
 /// (row `i` is channel `chs[i]`). Panics naming the first failing entry.
