@@ -392,39 +392,12 @@ fn backward_case<T: Float>(u: &mut Unstructured<'_>) -> Option<()> {
         } else {
             fb.c().hi()[0]
         });
-        let gap = crate::oracle::sign_of(|kbits| {
-            use crate::oracle::{rat, RI};
-            let mut sum = RI::point(if lower {
-                rat(d) - rat(cst)
-            } else {
-                rat(cst) - rat(d)
-            });
-            for j in 0..c {
-                let (s, o) = memo.at(j, kbits);
-                let coef = rat(f(ff.coef()[j]));
-                let mut best: Option<RI> = None;
-                for lam in [fb.a().lo()[j], fb.a().hi()[j]] {
-                    for xv in [xs[j].0, xs[j].1] {
-                        let (lam, xv) = (rat(f(lam)), rat(f(xv)));
-                        let v = s
-                            .scale(&(&lam * &xv))
-                            .add(&o.scale(&lam))
-                            .add(&RI::point(-(&coef * &xv)));
-                        let v = if lower {
-                            v
-                        } else {
-                            v.scale(&-crate::oracle::Q::from_integer(1.into()))
-                        };
-                        best = Some(match best {
-                            None => v,
-                            Some(b) => b.min(&v),
-                        });
-                    }
-                }
-                sum = sum.add(&best.expect("four corners"));
-            }
-            sum
-        });
+        let lam: Vec<(f64, f64)> = (0..c)
+            .map(|j| (f(fb.a().lo()[j]), f(fb.a().hi()[j])))
+            .collect();
+        let xf: Vec<(f64, f64)> = xs.iter().map(|&(l, h)| (f(l), f(h))).collect();
+        let coef: Vec<f64> = ff.coef().iter().map(|&v| f(v)).collect();
+        let gap = crate::oracle::float_form_gap(&memo, &lam, &xf, &coef, d, cst, lower);
         assert_ne!(
             gap,
             Ordering::Less,

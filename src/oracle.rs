@@ -539,3 +539,49 @@ pub fn check_bias(memo: &Memo, lam: &[(f64, f64)], d: (f64, f64), got: (f64, f64
         );
     }
 }
+
+/// The sign of the smallest gap between the exact function `Σ_j Λ_j·BN_j(x_j) + d` and a
+/// float-coefficient bound `Σ_j coef_j·x_j + cst`, over every `Λ_j ∈ lam[j]` and
+/// `x_j ∈ x[j]` (finite intervals): `lower` asks `exact − bound ≥ 0`, otherwise
+/// `bound − exact ≥ 0`. The gap is affine in each `(Λ_j, x_j)` separately, so its minimum
+/// is attained at the four corners of each pair. `Less` means the bound is crossed.
+pub fn float_form_gap(
+    memo: &Memo,
+    lam: &[(f64, f64)],
+    x: &[(f64, f64)],
+    coef: &[f64],
+    d: f64,
+    cst: f64,
+    lower: bool,
+) -> Ordering {
+    let minus_one = -Q::from_integer(BigInt::from(1));
+    sign_of(|k| {
+        let mut sum = RI::point(if lower {
+            rat(d) - rat(cst)
+        } else {
+            rat(cst) - rat(d)
+        });
+        for j in 0..lam.len() {
+            let (s, o) = memo.at(j, k);
+            let c = rat(coef[j]);
+            let mut best: Option<RI> = None;
+            for l in [lam[j].0, lam[j].1] {
+                for xv in [x[j].0, x[j].1] {
+                    let (l, xv) = (rat(l), rat(xv));
+                    // λ·s·x + λ·o − coef·x, negated for an upper bound
+                    let v = s
+                        .scale(&(&l * &xv))
+                        .add(&o.scale(&l))
+                        .add(&RI::point(-(&c * &xv)));
+                    let v = if lower { v } else { v.scale(&minus_one) };
+                    best = Some(match best {
+                        None => v,
+                        Some(b) => b.min(&v),
+                    });
+                }
+            }
+            sum = sum.add(&best.expect("four corners"));
+        }
+        sum
+    })
+}

@@ -6,10 +6,9 @@
 mod common;
 
 use bnbound::{AffineForm, BatchNorm, Float, Shape, TensorBox};
-use common::BigRational;
 use common::{
-    check_backsubstituted, check_composed, exact_dot, ext, hard_f32, hard_f64, rat, sign_of, Ch,
-    Ext, Memo, RI,
+    check_backsubstituted, check_composed, exact_dot, ext, float_form_gap, hard_f32, hard_f64, Ch,
+    Ext, Memo,
 };
 use proptest::prelude::*;
 use std::cmp::Ordering;
@@ -188,42 +187,21 @@ fn run_float_forms<T: Float>(case: &Case<T>) {
             } else {
                 f(fm.c().hi()[i])
             };
-            // gap = ±(Λ·BN(x) + d − coef·x − const), minimized per channel over corners.
-            let sgn = sign_of(|k| {
-                let base = if lower {
-                    rat(d) - rat(cst)
-                } else {
-                    rat(cst) - rat(d)
-                };
-                let mut sum = RI::point(base);
-                for j in 0..case.cols {
-                    let idx = i * case.cols + j;
-                    let (s, o) = memo.at(j, k);
-                    let coef = rat(f(ff.coef()[idx]));
-                    let mut best: Option<RI> = None;
-                    for lam in [fm.a().lo()[idx], fm.a().hi()[idx]] {
-                        for xv in [x.lo()[j], x.hi()[j]] {
-                            let (lam, xv) = (rat(f(lam)), rat(f(xv)));
-                            // λ·s·x + λ·o − coef·x
-                            let v = s
-                                .scale(&(&lam * &xv))
-                                .add(&o.scale(&lam))
-                                .add(&RI::point(-(&coef * &xv)));
-                            let v = if lower {
-                                v
-                            } else {
-                                v.scale(&-BigRational::from_integer(1.into()))
-                            };
-                            best = Some(match best {
-                                None => v,
-                                Some(b) => b.min(&v),
-                            });
-                        }
-                    }
-                    sum = sum.add(&best.unwrap());
-                }
-                sum
-            });
+            let cols = case.cols;
+            let row = i * cols..(i + 1) * cols;
+            let lam: Vec<(f64, f64)> = fm.a().lo()[row.clone()]
+                .iter()
+                .zip(&fm.a().hi()[row.clone()])
+                .map(|(&l, &h)| (f(l), f(h)))
+                .collect();
+            let xs: Vec<(f64, f64)> = x
+                .lo()
+                .iter()
+                .zip(x.hi())
+                .map(|(&l, &h)| (f(l), f(h)))
+                .collect();
+            let coef: Vec<f64> = ff.coef()[row].iter().map(|&c| f(c)).collect();
+            let sgn = float_form_gap(&memo, &lam, &xs, &coef, d, cst, lower);
             assert_ne!(
                 sgn,
                 Ordering::Less,
