@@ -4,6 +4,7 @@
 use crate::error::{Error, Result};
 use crate::ibp::image;
 use crate::interval::dot_bounds;
+use crate::kernel::{self, MapJob, OffsetDotJob};
 use crate::{round, Enclosure, Float, Shape, TensorBox};
 
 /// An affine form `x ↦ A·x + c` with interval coefficients: `A` has `rows × cols` entries
@@ -337,6 +338,25 @@ fn midpoint<T: Float>(l: T, h: T) -> T {
 }
 
 impl Enclosure {
+    /// The coefficient matrix of `form` with every element `(i, j)` multiplied by the scale
+    /// of channel `(i·cols + j) / inner mod C`, through the dispatched kernel.
+    fn scale_map<T: Float>(&self, form: &AffineForm<T>, inner: usize) -> (Vec<T>, Vec<T>) {
+        let n = form.rows() * form.cols();
+        let (mut alo, mut ahi) = (vec![T::zero(); n], vec![T::zero(); n]);
+        let job = MapJob::<T, false> {
+            ch: &self.ch,
+            lanes: &self.lanes,
+            inner,
+            first_block: 0,
+            lo: form.a.lo(),
+            hi: form.a.hi(),
+            out_lo: &mut alo,
+            out_hi: &mut ahi,
+        };
+        kernel::dispatch(self.kernel, job);
+        (alo, ahi)
+    }
+
     /// Forward composition: for a form `A·x + c` with one row per channel (`rows = C`),
     /// returns the form `diag(s)·A·x + (s∘c + o)` as intervals that contain `s_i·a_ij` and
     /// `s_i·c_i + o_i` for every real `a_ij ∈ A_ij`, `c_i ∈ c_i`, with the exact real scale
@@ -359,17 +379,7 @@ impl Enclosure {
             });
         }
         let (rows, cols) = (form.rows(), form.cols());
-        let n = rows * cols;
-        let (mut alo, mut ahi) = (Vec::with_capacity(n), Vec::with_capacity(n));
-        for i in 0..rows {
-            let ch = &self.ch[i];
-            for j in i * cols..(i + 1) * cols {
-                let (l, h) = (form.a.lo()[j], form.a.hi()[j]);
-                let (l, h) = image::<false>(ch, l.to_f64_exact(), h.to_f64_exact());
-                alo.push(T::from_f64_down(l));
-                ahi.push(T::from_f64_up(h));
-            }
-        }
+        let (alo, ahi) = self.scale_map(form, cols);
         let (mut clo, mut chi) = (Vec::with_capacity(rows), Vec::with_capacity(rows));
         for (i, ch) in self.ch.iter().enumerate() {
             let (l, h) = (form.c.lo()[i], form.c.hi()[i]);
@@ -408,25 +418,20 @@ impl Enclosure {
             });
         }
         let (rows, cols) = (form.rows(), form.cols());
-        let n = rows * cols;
-        let (mut alo, mut ahi) = (Vec::with_capacity(n), Vec::with_capacity(n));
-        for (k, (&l, &h)) in form.a.lo().iter().zip(form.a.hi()).enumerate() {
-            let (l, h) = image::<false>(&self.ch[k % cols], l.to_f64_exact(), h.to_f64_exact());
-            alo.push(T::from_f64_down(l));
-            ahi.push(T::from_f64_up(h));
-        }
+        // Λ·diag(s): element (i, j) belongs to channel j, i.e. blocks of length 1.
+        let (alo, ahi) = self.scale_map(form, 1);
         let (mut dlo, mut dhi) = (Vec::with_capacity(rows), Vec::with_capacity(rows));
         for i in 0..rows {
             let row = i * cols..(i + 1) * cols;
-            let (l, h) = dot_bounds(
-                form.a.lo()[row.clone()].iter().map(|v| v.to_f64_exact()),
-                form.a.hi()[row].iter().map(|v| v.to_f64_exact()),
-                self.ch
-                    .iter()
-                    .map(|ch| (ch.offset().lo(), ch.offset().hi())),
-                form.c.lo()[i].to_f64_exact(),
-                form.c.hi()[i].to_f64_exact(),
-            );
+            let job = OffsetDotJob {
+                ch: &self.ch,
+                lanes: &self.lanes,
+                lo: &form.a.lo()[row.clone()],
+                hi: &form.a.hi()[row],
+                d_lo: form.c.lo()[i].to_f64_exact(),
+                d_hi: form.c.hi()[i].to_f64_exact(),
+            };
+            let (l, h) = kernel::dispatch(self.kernel, job);
             dlo.push(T::from_f64_down(l));
             dhi.push(T::from_f64_up(h));
         }

@@ -1,6 +1,7 @@
 //! Rigorous enclosures of each channel's scale `s = γ/√(σ²+ε)` and offset
 //! `o = β − γμ/√(σ²+ε)`, computed by a pluggable [`Backend`].
 
+use crate::kernel::{Kernel, Lanes};
 use crate::{exact, round, BatchNorm, Float, Interval};
 
 /// The exact sign of a channel's scale `s`, which is the sign of γ (`√(σ²+ε) > 0`).
@@ -94,9 +95,58 @@ impl ChannelEnclosure {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Enclosure {
     pub(crate) ch: Vec<ChannelEnclosure>,
+    /// The same enclosures as arrays, for the row kernel.
+    pub(crate) lanes: Lanes,
+    /// The per-element kernel of the transfer functions.
+    pub(crate) kernel: Kernel,
 }
 
 impl Enclosure {
+    /// Wraps per-channel enclosures (and lays them out for the kernels).
+    pub(crate) fn from_channels(ch: Vec<ChannelEnclosure>) -> Self {
+        let lanes = Lanes::new(&ch);
+        Enclosure {
+            ch,
+            lanes,
+            kernel: Kernel::Auto,
+        }
+    }
+
+    /// The same enclosure with its transfer functions (IBP, derivatives, composition,
+    /// back-substitution) running on `kernel`. Every kernel keeps the soundness contract;
+    /// results may differ in the last bit ([`Kernel::Portable`] rounds twice where the
+    /// dispatched kernel fuses). The default is [`Kernel::Auto`].
+    ///
+    /// ```
+    /// use bnbound::{BatchNorm, Kernel, Shape, TensorBox};
+    /// let bn = BatchNorm::new(vec![0.5f64, -3.0], vec![0.1, 0.2], vec![0.0, 1.0], vec![2.0, 3.0], 1e-5)?;
+    /// let x = TensorBox::new(Shape::new(&[1, 2])?, vec![-1.0f64, 0.5], vec![1.0, 2.0])?;
+    /// let fast = bn.enclose().ibp(&x)?;
+    /// let portable = bn.enclose().with_kernel(Kernel::Portable).ibp(&x)?;
+    /// for i in 0..2 {
+    ///     // Both contain the exact image; they differ by at most a few steps.
+    ///     assert!(fast.lo()[i].max(portable.lo()[i]) <= fast.hi()[i].min(portable.hi()[i]));
+    ///     let (a, b) = (fast.lo()[i], portable.lo()[i]);
+    ///     assert!(bnbound::ulps_between(a.min(b), a.max(b)) <= 4);
+    /// }
+    /// # Ok::<(), bnbound::Error>(())
+    /// ```
+    pub fn with_kernel(mut self, kernel: Kernel) -> Self {
+        self.kernel = kernel;
+        self
+    }
+
+    /// The kernel the transfer functions run on (see [`Enclosure::with_kernel`]).
+    ///
+    /// ```
+    /// let bn = bnbound::BatchNorm::new(vec![1.0f64], vec![0.0], vec![0.0], vec![1.0], 0.0)?;
+    /// assert_eq!(bn.enclose().kernel(), bnbound::Kernel::Auto);
+    /// # Ok::<(), bnbound::Error>(())
+    /// ```
+    pub fn kernel(&self) -> Kernel {
+        self.kernel
+    }
+
     /// The number of channels.
     ///
     /// ```
@@ -302,6 +352,6 @@ impl<T: Float> BatchNorm<T> {
                 }
             })
             .collect();
-        Enclosure { ch }
+        Enclosure::from_channels(ch)
     }
 }

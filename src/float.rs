@@ -4,10 +4,58 @@ use crate::round;
 use std::fmt::{Debug, Display};
 use std::str::FromStr;
 
-mod sealed {
-    pub trait Sealed {}
-    impl Sealed for f32 {}
-    impl Sealed for f64 {}
+pub(crate) mod sealed {
+    use crate::round;
+
+    /// Crate-private operations of the element types, used by the vectorised kernels.
+    pub trait Sealed: Copy {
+        /// A value of this type `≤ w`, from `r = RN₆₄(w)` (`r` not NaN).
+        fn below_nearest<const FMA: bool>(r: f64) -> Self;
+        /// A value of this type `≥ w`, from `r = RN₆₄(w)` (`r` not NaN).
+        fn above_nearest<const FMA: bool>(r: f64) -> Self;
+        /// A value of this type `≤ b`, from an `f64` lower bound `b` (not NaN).
+        fn below_bound<const FMA: bool>(b: f64) -> Self;
+        /// A value of this type `≥ b`, from an `f64` upper bound `b` (not NaN).
+        fn above_bound<const FMA: bool>(b: f64) -> Self;
+    }
+
+    impl Sealed for f32 {
+        #[inline(always)]
+        fn below_nearest<const FMA: bool>(r: f64) -> Self {
+            round::f32_below_nearest::<FMA>(r)
+        }
+        #[inline(always)]
+        fn above_nearest<const FMA: bool>(r: f64) -> Self {
+            round::f32_above_nearest::<FMA>(r)
+        }
+        #[inline(always)]
+        fn below_bound<const FMA: bool>(b: f64) -> Self {
+            round::f32_below_bound::<FMA>(b)
+        }
+        #[inline(always)]
+        fn above_bound<const FMA: bool>(b: f64) -> Self {
+            round::f32_above_bound::<FMA>(b)
+        }
+    }
+
+    impl Sealed for f64 {
+        #[inline(always)]
+        fn below_nearest<const FMA: bool>(r: f64) -> Self {
+            round::lane_below::<FMA>(r)
+        }
+        #[inline(always)]
+        fn above_nearest<const FMA: bool>(r: f64) -> Self {
+            round::lane_above::<FMA>(r)
+        }
+        #[inline(always)]
+        fn below_bound<const FMA: bool>(b: f64) -> Self {
+            b
+        }
+        #[inline(always)]
+        fn above_bound<const FMA: bool>(b: f64) -> Self {
+            b
+        }
+    }
 }
 
 /// The name of an element type, as used in the JSON contract (`"f32"` or `"f64"`).

@@ -7,7 +7,7 @@
 #![allow(clippy::needless_range_loop)] // parallel arrays indexed together read clearer
 
 use crate::oracle::{check_bias, check_element, cmp_output, exact_dot, ext, Ch, Memo};
-use crate::{check, AffineForm, BatchNorm, Float, Shape, Side, TensorBox};
+use crate::{check, AffineForm, BatchNorm, Enclosure, Float, Kernel, Shape, Side, TensorBox};
 use arbitrary::Unstructured;
 use std::cmp::Ordering;
 
@@ -114,8 +114,10 @@ fn shape(u: &mut Unstructured<'_>, c: usize) -> Option<Shape> {
     let mut dims = vec![c];
     if rank > 1 {
         dims.insert(0, u.int_in_range(0usize..=2).ok()?);
+        // Rank 3 reaches the block kernel (blocks of ≥ 8 elements) in one dimension.
+        let max = if rank == 3 { 12 } else { 3 };
         for _ in 2..rank {
-            dims.push(u.int_in_range(0usize..=3).ok()?);
+            dims.push(u.int_in_range(0usize..=max).ok()?);
         }
     }
     Shape::new(&dims).ok()
@@ -160,9 +162,20 @@ macro_rules! typed {
     };
 }
 
+/// The layer's enclosure on a fuzzer-chosen kernel (dispatched or portable), so both
+/// kernel paths are fuzzed.
+fn enclosure<T: Float>(u: &mut Unstructured<'_>, bn: &BatchNorm<T>) -> Option<Enclosure> {
+    let portable = u.arbitrary::<bool>().ok()?;
+    Some(bn.enclose().with_kernel(if portable {
+        Kernel::Portable
+    } else {
+        Kernel::Auto
+    }))
+}
+
 fn ibp_case<T: Float>(u: &mut Unstructured<'_>) -> Option<()> {
     let (bn, chs, input, chan) = case::<T>(u)?;
-    let out = bn.enclose().ibp(&input).expect("valid input");
+    let out = enclosure(u, &bn)?.ibp(&input).expect("valid input");
     for (i, &k) in chan.iter().enumerate() {
         let (l, h) = (f(input.lo()[i]), f(input.hi()[i]));
         let (yl, yh) = (f(out.lo()[i]), f(out.hi()[i]));
@@ -201,7 +214,7 @@ pub fn ibp_contains(data: &[u8]) {
 
 fn deriv_case<T: Float>(u: &mut Unstructured<'_>) -> Option<()> {
     let (bn, chs, input, chan) = case::<T>(u)?;
-    let enc = bn.enclose();
+    let enc = enclosure(u, &bn)?;
     let order2 = u.arbitrary::<bool>().ok()?;
     let out = if order2 {
         enc.second_derivative_chain(&input)
@@ -266,9 +279,9 @@ fn form<T: Float>(
 fn affine_case<T: Float>(u: &mut Unstructured<'_>) -> Option<()> {
     let c = u.int_in_range(1usize..=3).ok()?;
     let (bn, chs) = layer::<T>(u, c)?;
-    let cols = u.int_in_range(0usize..=4).ok()?;
+    let cols = u.int_in_range(0usize..=12).ok()?;
     let fm = form::<T>(u, c, cols, false)?;
-    let g = bn.enclose().compose(&fm).expect("valid");
+    let g = enclosure(u, &bn)?.compose(&fm).expect("valid");
     for k in 0..c * cols {
         let (i, ch) = (k / cols, chs[k / cols]);
         check_element(
@@ -326,11 +339,12 @@ pub fn affine_contains(data: &[u8]) {
 }
 
 fn backward_case<T: Float>(u: &mut Unstructured<'_>) -> Option<()> {
-    let c = u.int_in_range(1usize..=3).ok()?;
+    let c = u.int_in_range(1usize..=20).ok()?;
     let (bn, chs) = layer::<T>(u, c)?;
     let k = u.int_in_range(1usize..=3).ok()?;
     let fm = form::<T>(u, k, c, false)?;
-    let g = bn.enclose().backward(&fm).expect("valid");
+    let enc = enclosure(u, &bn)?;
+    let g = enc.backward(&fm).expect("valid");
     let memo = Memo::new(&chs);
     for r in 0..k {
         for j in 0..c {
@@ -357,7 +371,7 @@ fn backward_case<T: Float>(u: &mut Unstructured<'_>) -> Option<()> {
     }
     // Float-coefficient forms at the corners of a box (bounded Λ and box).
     let fb = form::<T>(u, 1, c, true)?;
-    let gb = bn.enclose().backward(&fb).expect("valid");
+    let gb = enc.backward(&fb).expect("valid");
     let mut xs = vec![];
     for _ in 0..c {
         let (a, b) = (value::<T>(u), value::<T>(u));

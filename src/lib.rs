@@ -26,7 +26,7 @@
 //! given (`f32` or `f64`, converted exactly), not the float computation any framework
 //! performs, and not the decimal text they were printed from.
 #![deny(missing_docs)]
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 
 mod affine;
 pub mod check;
@@ -37,6 +37,7 @@ pub mod exact;
 mod float;
 mod ibp;
 mod interval;
+mod kernel;
 mod params;
 mod round;
 mod tensor;
@@ -64,5 +65,6 @@ pub use enclosure::{Backend, ChannelEnclosure, Enclosure, Portable, ScaleSign};
 pub use error::{Error, Field, Result, Side};
 pub use float::{ulps_between, Dtype, Float};
 pub use interval::Interval;
+pub use kernel::Kernel;
 pub use params::BatchNorm;
 pub use tensor::{BoxView, Shape, TensorBox};

@@ -27,7 +27,7 @@
 
 /// `2⁻⁹⁶⁸`: below this magnitude the residual of a product, quotient or square root may
 /// underflow; there a zero residual does not prove exactness and the result is widened.
-#[inline]
+#[inline(always)]
 fn residual_safe() -> f64 {
     // 2^-968 built exactly from powers of two (no decimal literal to round wrongly).
     f64::from_bits(((1023 - 968) as u64) << 52)
@@ -259,6 +259,206 @@ pub(crate) fn f32_up(x: f64) -> f32 {
     }
 }
 
+// ---------------------------------------------------------------------------------------
+// Lane-wise outward steps for the vectorised kernels (`crate::kernel`).
+//
+// The kernels need an outward step that compiles to a few branch-free vector instructions.
+// `lane_below(c)` returns `RN(c − e)` with `e = RN(φ·|c| + η)`, `φ = 2⁻⁵³ + 2⁻¹⁰⁵`,
+// `η = 2⁻¹⁰⁷⁴` (the predecessor algorithm of Rump, Zimmermann, Boldo and Melquiond,
+// BIT 49, 2009). Claim: for every `c` that is not NaN, `lane_below(c) ≤ pred(c)`, the
+// largest float below `c`; so `lane_below(RN(w)) ≤ w` for every real `w`.
+//
+// Proof. For `c = +∞` the result is `f64::MAX` (sound: `RN(w) = +∞` means `w > MAX`); for
+// `c = −∞`, `e = +∞` and `c − e = −∞`. For finite `c` let `g` be the gap from `pred(c)` to
+// `c`. `RN(c − e) ≤ pred(c)` holds as soon as `e > g/2` (then `c − e` lies strictly below the
+// midpoint of `pred(c)` and `c`). (i) `|c|` in the subnormal range or `c = 0`: `g = η` and
+// `e ≥ η` by monotonicity of rounding. (ii) `|c| ∈ [2^k, 2^(k+1))` with `c` not a positive
+// power of two: `g = 2^(k−52)` and `φ·|c| ≥ 2^(k−53) + 2^(k−105)`; if `2^(k−53)` is normal that
+// sum is a float and `e ≥` it `> g/2`; otherwise floats there are spaced by `η`, and
+// `φ·|c| + η ≥ 2^(k−53) + η`, a float, so `e > g/2`. (iii) `c = 2^k > 0`: `g = 2^(k−53)` (or
+// `η`), and `e ≥ RN(φ·2^k) ≥ 2^(k−53)` (or `≥ η`) `> g/2`. Without an FMA, `e` is rounded twice
+// (`RN(RN(φ·|c|) + η)`); each bound above is a float, so monotonicity still gives it.
+// The same proof with `p = 24`, `φ = 2⁻²⁴ + 2⁻⁴⁷`, `η = 2⁻¹⁴⁹` covers the `f32` versions.
+// `lane_above(c) = −lane_below(−c)`, written out. Tested exhaustively near every binade
+// boundary, at zero, subnormals, `±MAX` and `±∞` below.
+
+/// `φ = 2⁻⁵³·(1 + 2⁻⁵²)`.
+const PHI64: f64 = f64::from_bits(((1023 - 53) << 52) | 1);
+/// `η = 2⁻¹⁰⁷⁴`, the smallest positive subnormal.
+const ETA64: f64 = f64::from_bits(1);
+/// `φ = 2⁻²⁴·(1 + 2⁻²³)`.
+const PHI32: f32 = f32::from_bits(((127 - 24) << 23) | 1);
+/// `η = 2⁻¹⁴⁹`.
+const ETA32: f32 = f32::from_bits(1);
+
+/// A value `≤ pred(c)` (`c` not NaN; `−∞` stays `−∞`): branch-free, vectorisable.
+/// `FMA` says whether `f64::mul_add` is a hardware instruction here.
+#[inline(always)]
+pub(crate) fn lane_below<const FMA: bool>(c: f64) -> f64 {
+    let e = if FMA {
+        PHI64.mul_add(c.abs(), ETA64)
+    } else {
+        PHI64 * c.abs() + ETA64
+    };
+    // c = +∞ (then c − e is NaN): the exact value exceeds MAX, so MAX is a bound.
+    if c > f64::MAX {
+        f64::MAX
+    } else {
+        c - e
+    }
+}
+
+/// A value `≥ succ(c)` (`c` not NaN; `+∞` stays `+∞`): branch-free, vectorisable.
+#[inline(always)]
+pub(crate) fn lane_above<const FMA: bool>(c: f64) -> f64 {
+    let e = if FMA {
+        PHI64.mul_add(c.abs(), ETA64)
+    } else {
+        PHI64 * c.abs() + ETA64
+    };
+    if c < -f64::MAX {
+        -f64::MAX
+    } else {
+        c + e
+    }
+}
+
+/// [`lane_below`] for `f32`.
+#[inline(always)]
+pub(crate) fn lane_below32<const FMA: bool>(c: f32) -> f32 {
+    let e = if FMA {
+        PHI32.mul_add(c.abs(), ETA32)
+    } else {
+        PHI32 * c.abs() + ETA32
+    };
+    if c > f32::MAX {
+        f32::MAX
+    } else {
+        c - e
+    }
+}
+
+/// [`lane_above`] for `f32`.
+#[inline(always)]
+pub(crate) fn lane_above32<const FMA: bool>(c: f32) -> f32 {
+    let e = if FMA {
+        PHI32.mul_add(c.abs(), ETA32)
+    } else {
+        PHI32 * c.abs() + ETA32
+    };
+    if c < -f32::MAX {
+        -f32::MAX
+    } else {
+        c + e
+    }
+}
+
+/// `RN(w)` for some real `w ≤ a·b + c` (`a`, `b`, `c` not NaN, no `0·∞`, no `∞ − ∞`): one
+/// fused rounding with `FMA`, else the product is rounded and stepped down before the sum.
+/// Pass the result to [`lane_below`] or [`f32_below_nearest`] to get a bound.
+#[inline(always)]
+pub(crate) fn lane_fma_for_below<const FMA: bool>(a: f64, b: f64, c: f64) -> f64 {
+    if FMA {
+        a.mul_add(b, c)
+    } else {
+        lane_below::<false>(a * b) + c
+    }
+}
+
+/// `RN(w)` for some real `w ≥ a·b + c`; see [`lane_fma_for_below`].
+#[inline(always)]
+pub(crate) fn lane_fma_for_above<const FMA: bool>(a: f64, b: f64, c: f64) -> f64 {
+    if FMA {
+        a.mul_add(b, c)
+    } else {
+        lane_above::<false>(a * b) + c
+    }
+}
+
+/// A value `≤ a·b` (`a`, `b` not NaN, no `0·∞`). With `FMA` the product is returned
+/// unwidened when an exact FMA residual (`|a·b| ≥ 2⁻⁹⁶⁸`, see [`residual_safe`]) proves it is
+/// not above `a·b`, or when a factor is zero; so exactly representable products stay exact.
+/// Without `FMA` it is always one step below.
+#[inline(always)]
+pub(crate) fn lane_mul_below<const FMA: bool>(a: f64, b: f64) -> f64 {
+    let p = a * b;
+    if FMA {
+        let e = a.mul_add(b, -p);
+        let proven = (e >= 0.0 && p.abs() >= residual_safe()) || a == 0.0 || b == 0.0;
+        if proven {
+            p
+        } else {
+            lane_below::<true>(p)
+        }
+    } else {
+        lane_below::<false>(p)
+    }
+}
+
+/// A value `≥ a·b`; mirror of [`lane_mul_below`].
+#[inline(always)]
+pub(crate) fn lane_mul_above<const FMA: bool>(a: f64, b: f64) -> f64 {
+    let p = a * b;
+    if FMA {
+        let e = a.mul_add(b, -p);
+        let proven = (e <= 0.0 && p.abs() >= residual_safe()) || a == 0.0 || b == 0.0;
+        if proven {
+            p
+        } else {
+            lane_above::<true>(p)
+        }
+    } else {
+        lane_above::<false>(p)
+    }
+}
+
+/// The largest `f32` `≤ b`, or one step further (`b` not NaN): branch-free
+/// [`f32_down`]. If `y = RN₃₂(b) > b`, every `f32` below `y` is `≤ b`.
+#[inline(always)]
+pub(crate) fn f32_below_bound<const FMA: bool>(b: f64) -> f32 {
+    let y = b as f32;
+    if (y as f64) > b {
+        lane_below32::<FMA>(y)
+    } else {
+        y
+    }
+}
+
+/// The smallest `f32` `≥ b`, or one step further; mirror of [`f32_below_bound`].
+#[inline(always)]
+pub(crate) fn f32_above_bound<const FMA: bool>(b: f64) -> f32 {
+    let y = b as f32;
+    if (y as f64) < b {
+        lane_above32::<FMA>(y)
+    } else {
+        y
+    }
+}
+
+/// An `f32` `≤ w` from `r = RN₆₄(w)` (`r` not NaN). If `y = RN₃₂(r)` lies below `r`, then
+/// `y ≤ pred₆₄(r) ≤ w` (every `f32` is an `f64`); otherwise one `f32` step below `y` is
+/// `< r` and hence `≤ pred₆₄(r) ≤ w` as well.
+#[inline(always)]
+pub(crate) fn f32_below_nearest<const FMA: bool>(r: f64) -> f32 {
+    let y = r as f32;
+    if (y as f64) < r {
+        y
+    } else {
+        lane_below32::<FMA>(y)
+    }
+}
+
+/// An `f32` `≥ w` from `r = RN₆₄(w)`; mirror of [`f32_below_nearest`].
+#[inline(always)]
+pub(crate) fn f32_above_nearest<const FMA: bool>(r: f64) -> f32 {
+    let y = r as f32;
+    if (y as f64) > r {
+        y
+    } else {
+        lane_above32::<FMA>(y)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -310,5 +510,116 @@ mod tests {
         assert_eq!(f32_up(1e300), f32::INFINITY);
         assert_eq!(f32_up(1e-300), f32::from_bits(1));
         assert_eq!(f32_down(1e-300), 0.0);
+    }
+
+    /// Values around every binade boundary, zero, subnormals, `±MAX` and `±∞`.
+    fn probes64() -> Vec<f64> {
+        let mut v = vec![0.0, -0.0, f64::MAX, f64::INFINITY, f64::from_bits(1)];
+        for e in -1074..=1023 {
+            let p = 2f64.powi(e);
+            v.extend([
+                p,
+                p.next_up(),
+                p.next_down(),
+                p * 1.5,
+                p.next_up().next_up(),
+            ]);
+        }
+        v.extend(v.clone().into_iter().map(|x| -x).collect::<Vec<_>>());
+        v
+    }
+
+    #[test]
+    fn lane_steps_are_strictly_outward_and_at_most_two_steps() {
+        for c in probes64() {
+            for (lo, hi) in [
+                (lane_below::<true>(c), lane_above::<true>(c)),
+                (lane_below::<false>(c), lane_above::<false>(c)),
+            ] {
+                if c == f64::NEG_INFINITY {
+                    assert_eq!(lo, c);
+                } else if c == f64::INFINITY {
+                    assert_eq!(lo, f64::MAX);
+                } else {
+                    assert!(lo <= c.next_down(), "{c:e} {lo:e}");
+                    assert!(lo >= c.next_down().next_down(), "{c:e} {lo:e}");
+                }
+                if c == f64::INFINITY {
+                    assert_eq!(hi, c);
+                } else if c == f64::NEG_INFINITY {
+                    assert_eq!(hi, -f64::MAX);
+                } else {
+                    assert!(hi >= c.next_up(), "{c:e} {hi:e}");
+                    assert!(hi <= c.next_up().next_up(), "{c:e} {hi:e}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn lane_steps32_are_strictly_outward_and_at_most_two_steps() {
+        let mut v = vec![0.0f32, -0.0, f32::MAX, f32::INFINITY, f32::from_bits(1)];
+        for e in -149..=127 {
+            let p = 2f32.powi(e);
+            v.extend([
+                p,
+                p.next_up(),
+                p.next_down(),
+                p * 1.5,
+                p.next_up().next_up(),
+            ]);
+        }
+        v.extend(v.clone().into_iter().map(|x| -x).collect::<Vec<_>>());
+        for c in v {
+            for (lo, hi) in [
+                (lane_below32::<true>(c), lane_above32::<true>(c)),
+                (lane_below32::<false>(c), lane_above32::<false>(c)),
+            ] {
+                if c == f32::NEG_INFINITY {
+                    assert_eq!(lo, c);
+                } else if c == f32::INFINITY {
+                    assert_eq!(lo, f32::MAX);
+                } else {
+                    assert!(
+                        lo <= c.next_down() && lo >= c.next_down().next_down(),
+                        "{c:e}"
+                    );
+                }
+                if c == f32::INFINITY {
+                    assert_eq!(hi, c);
+                } else if c == f32::NEG_INFINITY {
+                    assert_eq!(hi, -f32::MAX);
+                } else {
+                    assert!(hi >= c.next_up() && hi <= c.next_up().next_up(), "{c:e}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn f32_from_nearest_is_a_bound_of_the_f64_neighbourhood() {
+        // Whatever w rounded to r, w ≥ pred64(r) and w ≤ succ64(r).
+        for r in probes64() {
+            let (lo, hi) = (f32_below_nearest::<true>(r), f32_above_nearest::<true>(r));
+            if r != f64::NEG_INFINITY {
+                assert!((lo as f64) <= r.next_down(), "{r:e}");
+            }
+            if r != f64::INFINITY {
+                assert!((hi as f64) >= r.next_up(), "{r:e}");
+            }
+            // At most one f32 step beyond the f32 rounding of the neighbourhood.
+            assert!(lo >= f32_down(r.next_down()).next_down());
+            assert!(hi <= f32_up(r.next_up()).next_up());
+        }
+    }
+
+    #[test]
+    fn lane_fma_without_hardware_fma_bounds_the_exact_value() {
+        // 0.1·3 + 0: the two-rounding path must not lose the product's rounding error.
+        let (a, b) = (0.1f64, 3.0f64);
+        let lo = lane_below::<false>(lane_fma_for_below::<false>(a, b, 0.0));
+        let hi = lane_above::<false>(lane_fma_for_above::<false>(a, b, 0.0));
+        // a·b exactly: compare with the FMA residual.
+        assert!(a.mul_add(b, -lo) > 0.0 && a.mul_add(b, -hi) < 0.0);
     }
 }

@@ -5,7 +5,7 @@
 
 mod common;
 
-use bnbound::{AffineForm, BatchNorm, Float, Shape, TensorBox};
+use bnbound::{AffineForm, BatchNorm, Enclosure, Float, Kernel, Shape, TensorBox};
 use common::{
     check_backsubstituted, check_composed, exact_dot, ext, float_form_gap, hard_f32, hard_f64, Ch,
     Ext, Memo,
@@ -28,7 +28,7 @@ fn case<T: Float, S: Strategy<Value = T> + Clone + 'static>(
     v: S,
     forward: bool,
 ) -> impl Strategy<Value = Case<T>> {
-    (1usize..=4, 0usize..=5).prop_flat_map(move |(c, other)| {
+    (1usize..=10, 0usize..=10).prop_flat_map(move |(c, other)| {
         let (rows, cols) = if forward {
             (c, other)
         } else {
@@ -99,6 +99,11 @@ fn form<T: Float>(case: &Case<T>, allow_inf: bool) -> AffineForm<T> {
     .unwrap()
 }
 
+/// The layer's enclosure on every kernel (the dispatched one and the portable one).
+fn kernels<T: Float>(bn: &BatchNorm<T>) -> [Enclosure; 2] {
+    [bn.enclose(), bn.enclose().with_kernel(Kernel::Portable)]
+}
+
 fn f(x: impl Float) -> f64 {
     x.to_f64_exact()
 }
@@ -108,7 +113,9 @@ fn f(x: impl Float) -> f64 {
 fn run_compose<T: Float>(case: &Case<T>) {
     let (bn, chs) = layer(case);
     let fm = form(case, true);
-    check_composed(&chs, &fm, &bn.enclose().compose(&fm).unwrap());
+    for enc in kernels(&bn) {
+        check_composed(&chs, &fm, &enc.compose(&fm).unwrap());
+    }
 }
 
 fn assert_dot_sound(y: (f64, f64), exact: (Ext, Ext), what: &str) {
@@ -158,7 +165,9 @@ fn run_concretize<T: Float>(case: &Case<T>) {
 fn run_backward<T: Float>(case: &Case<T>) {
     let (bn, chs) = layer(case);
     let fm = form(case, true);
-    check_backsubstituted(&chs, &fm, &bn.enclose().backward(&fm).unwrap());
+    for enc in kernels(&bn) {
+        check_backsubstituted(&chs, &fm, &enc.backward(&fm).unwrap());
+    }
 }
 
 /// lower(x) ≤ Λ·BN(x) + d ≤ upper(x) for every x in the box and Λ ∈ [Λ], d ∈ [d]: the
@@ -168,9 +177,12 @@ fn run_float_forms<T: Float>(case: &Case<T>) {
     let fm = form(case, false);
     let (xlo, xhi) = intervals(&case.x, false);
     let x = TensorBox::new(Shape::new(&[case.cols]).unwrap(), xlo, xhi).unwrap();
-    let back = bn.enclose().backward(&fm).unwrap();
     let memo = Memo::new(&chs);
-    for lower in [true, false] {
+    for (enc, lower) in kernels(&bn)
+        .into_iter()
+        .flat_map(|e| [(e.clone(), true), (e, false)])
+    {
+        let back = enc.backward(&fm).unwrap();
         let ff = if lower {
             back.lower_bound_on(&x).unwrap()
         } else {

@@ -5,7 +5,7 @@
 
 mod common;
 
-use bnbound::{BatchNorm, BoxView, Enclosure, Error, Float, Shape};
+use bnbound::{BatchNorm, BoxView, Enclosure, Error, Float, Kernel, Shape};
 use common::{check_element, hard_f32, hard_f64, Ch};
 use proptest::prelude::*;
 
@@ -184,11 +184,13 @@ proptest! {
     #[test]
     fn ibp_f64_contains_exact_image(case in case(hard_f64())) {
         run(&case, |bn| bn.enclose());
+        run(&case, |bn| bn.enclose().with_kernel(Kernel::Portable));
     }
 
     #[test]
     fn ibp_f32_contains_exact_image(case in case(hard_f32())) {
         run(&case, |bn| bn.enclose());
+        run(&case, |bn| bn.enclose().with_kernel(Kernel::Portable));
     }
 }
 
@@ -198,21 +200,25 @@ proptest! {
     #[test]
     fn derivative_chain_f64_contains_exact(case in case(hard_f64())) {
         run_op(&case, |bn| bn.enclose(), Op::Deriv1);
+        run_op(&case, |bn| bn.enclose().with_kernel(Kernel::Portable), Op::Deriv1);
     }
 
     #[test]
     fn derivative_chain_f32_contains_exact(case in case(hard_f32())) {
         run_op(&case, |bn| bn.enclose(), Op::Deriv1);
+        run_op(&case, |bn| bn.enclose().with_kernel(Kernel::Portable), Op::Deriv1);
     }
 
     #[test]
     fn second_derivative_chain_f64_contains_exact(case in case(hard_f64())) {
         run_op(&case, |bn| bn.enclose(), Op::Deriv2);
+        run_op(&case, |bn| bn.enclose().with_kernel(Kernel::Portable), Op::Deriv2);
     }
 
     #[test]
     fn second_derivative_chain_f32_contains_exact(case in case(hard_f32())) {
         run_op(&case, |bn| bn.enclose(), Op::Deriv2);
+        run_op(&case, |bn| bn.enclose().with_kernel(Kernel::Portable), Op::Deriv2);
     }
 }
 

@@ -1,0 +1,452 @@
+//! Vectorisable per-element kernels and runtime CPU dispatch.
+//!
+//! The transfer functions spend their time in one operation per bound: the image of an
+//! interval endpoint `x` under a scale interval `[s̲, s̄]` whose sign is known, plus an
+//! offset. For the lower bound that is `ŝ·x + o̲` with `ŝ = s̲` if `x ≥ 0` else `s̄` (the same
+//! formula for either sign of `s`; only *which* endpoint `x` is depends on the sign). The
+//! kernels here evaluate it without branches, so the compiler vectorises the loops:
+//!
+//! * **block kernel** — one channel's contiguous spatial block (`inner ≥ BLOCK_MIN`),
+//!   scale and offset hoisted out of the loop, the endpoint swap decided once per block;
+//! * **row kernel** — one row across all channels (`inner = 1`, e.g. `(N, C)` boxes and
+//!   back-substitution), scale and offset read from per-channel arrays ([`Lanes`]).
+//!
+//! Every rounding goes through [`crate::round`]: with a hardware FMA the bound is
+//! `lane_below(RN(ŝ·x + o̲))` (one rounding, one outward step), without one it is
+//! `lane_below(RN(lane_below(RN(ŝ·x)) + o̲))` (two roundings, two outward steps).
+//!
+//! Channels whose enclosure the fast formula does not cover (scale sign zero, a scale
+//! endpoint that is zero or infinite, an infinite offset) go through the scalar
+//! [`crate::ibp::image`], which handles `0·∞` and `∞ − ∞` explicitly.
+//!
+//! Dispatch: [`Kernel::Auto`] uses AVX2+FMA on x86-64 when the running CPU has them
+//! (`is_x86_feature_detected!`), the FMA of the base ISA on aarch64, and the portable
+//! two-rounding path elsewhere; [`Kernel::Portable`] forces the portable path (tests and
+//! fuzzers run both).
+#![allow(unsafe_code)]
+
+use crate::enclosure::{ChannelEnclosure, ScaleSign};
+use crate::float::sealed::Sealed;
+use crate::ibp::image;
+use crate::{round, Float};
+
+/// Which per-element kernel the transfer functions use. Both are sound; they may differ in
+/// the last bit (the portable path rounds twice where the other fuses).
+///
+/// ```
+/// use bnbound::Kernel;
+/// println!("this CPU runs the {} kernel", Kernel::Auto.resolved());
+/// assert_eq!(Kernel::Portable.resolved(), "portable (two roundings)");
+/// assert_eq!(Kernel::default(), Kernel::Auto);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Kernel {
+    /// The fastest kernel the running CPU supports (chosen at run time).
+    #[default]
+    Auto,
+    /// The portable kernel: no FMA, each product and sum rounded and widened separately.
+    Portable,
+}
+
+impl Kernel {
+    /// A short description of the kernel this choice runs on this CPU.
+    ///
+    /// ```
+    /// assert!(!bnbound::Kernel::Auto.resolved().is_empty());
+    /// ```
+    pub fn resolved(self) -> &'static str {
+        match (self, fma_available()) {
+            (Kernel::Auto, true) if cfg!(target_arch = "x86_64") => "x86-64 AVX2+FMA",
+            (Kernel::Auto, true) => "aarch64 FMA",
+            _ => "portable (two roundings)",
+        }
+    }
+}
+
+/// Whether the running CPU has a hardware FMA the kernels can use.
+fn fma_available() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+    }
+    #[cfg(target_arch = "aarch64")]
+    {
+        true
+    }
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+    {
+        false
+    }
+}
+
+/// A loop to run under the chosen instruction set: `run::<true>` may use `f64::mul_add` as
+/// a single instruction, `run::<false>` must not.
+pub(crate) trait Job {
+    /// The loop's result.
+    type Out;
+    /// Runs the loop. Implementations are `#[inline(always)]`, so that they are compiled
+    /// with the target features of the caller.
+    fn run<const FMA: bool>(self) -> Self::Out;
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn run_avx2_fma<J: Job>(job: J) -> J::Out {
+    job.run::<true>()
+}
+
+/// Runs `job` on the kernel `kernel` resolves to.
+pub(crate) fn dispatch<J: Job>(kernel: Kernel, job: J) -> J::Out {
+    if kernel == Kernel::Portable || !fma_available() {
+        return job.run::<false>();
+    }
+    #[cfg(target_arch = "x86_64")]
+    {
+        // SAFETY: `run_avx2_fma` only requires the `avx2` and `fma` target features, and
+        // `fma_available()` has just checked at run time that this CPU has both.
+        unsafe { run_avx2_fma(job) }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        // aarch64: FMA is part of the base instruction set.
+        job.run::<true>()
+    }
+}
+
+/// Blocks shorter than this go element by element through [`image`].
+pub(crate) const BLOCK_MIN: usize = 8;
+
+/// Per-channel scale and offset endpoints as plain arrays (structure of arrays) for the row
+/// kernel, with the channels the fast formula does not cover listed in `special` (their
+/// array entries are harmless finite placeholders; their results are recomputed).
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Lanes {
+    s_lo: Vec<f64>,
+    s_hi: Vec<f64>,
+    o_lo: Vec<f64>,
+    o_hi: Vec<f64>,
+    neg: Vec<bool>,
+    special: Vec<usize>,
+    /// The offset `[o̲, ō]` used as a *scale* (back-substitution's `Σ Λ_ij·o_j`): channels
+    /// whose offset has a known nonzero sign and finite ends; the others are in
+    /// `q_special` and have `[0, 0]` here.
+    q_lo: Vec<f64>,
+    q_hi: Vec<f64>,
+    q_neg: Vec<bool>,
+    q_special: Vec<usize>,
+}
+
+/// Whether the block/row kernels may evaluate channel `ch` (scale of known nonzero sign,
+/// finite nonzero scale endpoints, finite offset): then no `0·∞` or `∞ − ∞` can occur.
+pub(crate) fn is_fast(ch: &ChannelEnclosure) -> bool {
+    let (s, o) = (ch.scale(), ch.offset());
+    let sign_ok = match ch.scale_sign() {
+        ScaleSign::Zero => false,
+        ScaleSign::Positive => s.lo() > 0.0,
+        ScaleSign::Negative => s.hi() < 0.0,
+    };
+    sign_ok && s.lo().is_finite() && s.hi().is_finite() && o.lo().is_finite() && o.hi().is_finite()
+}
+
+impl Lanes {
+    /// The arrays of scale `[s̲, s̄]` and offset `[o̲, ō]` per channel.
+    pub(crate) fn new(ch: &[ChannelEnclosure]) -> Self {
+        let mut l = Lanes {
+            s_lo: Vec::with_capacity(ch.len()),
+            s_hi: Vec::with_capacity(ch.len()),
+            o_lo: Vec::with_capacity(ch.len()),
+            o_hi: Vec::with_capacity(ch.len()),
+            neg: Vec::with_capacity(ch.len()),
+            special: Vec::new(),
+            q_lo: Vec::with_capacity(ch.len()),
+            q_hi: Vec::with_capacity(ch.len()),
+            q_neg: Vec::with_capacity(ch.len()),
+            q_special: Vec::new(),
+        };
+        for (c, e) in ch.iter().enumerate() {
+            let fast = is_fast(e);
+            if !fast {
+                l.special.push(c);
+            }
+            let (s, o) = (e.scale(), e.offset());
+            l.s_lo.push(if fast { s.lo() } else { 1.0 });
+            l.s_hi.push(if fast { s.hi() } else { 1.0 });
+            l.o_lo.push(if fast { o.lo() } else { 0.0 });
+            l.o_hi.push(if fast { o.hi() } else { 0.0 });
+            l.neg.push(fast && e.scale_sign() == ScaleSign::Negative);
+            let finite = o.lo().is_finite() && o.hi().is_finite();
+            let q_fast = finite && (o.lo() > 0.0 || o.hi() < 0.0);
+            if !q_fast {
+                l.q_special.push(c);
+            }
+            l.q_lo.push(if q_fast { o.lo() } else { 0.0 });
+            l.q_hi.push(if q_fast { o.hi() } else { 0.0 });
+            l.q_neg.push(q_fast && o.hi() < 0.0);
+        }
+        l
+    }
+}
+
+/// Lower bound, in `T`, of `s·x + o` over `s ∈ [s_lo, s_hi]` (sign known, nonzero),
+/// `o ≥ o_lo` (`OFFSET = false`: of `s·x`), for `x` not NaN.
+#[inline(always)]
+fn lower<T: Float, const OFFSET: bool, const FMA: bool>(
+    s_lo: f64,
+    s_hi: f64,
+    o_lo: f64,
+    x: f64,
+) -> T {
+    let s = if x >= 0.0 { s_lo } else { s_hi };
+    if OFFSET {
+        <T as Sealed>::below_nearest::<FMA>(round::lane_fma_for_below::<FMA>(s, x, o_lo))
+    } else {
+        <T as Sealed>::below_bound::<FMA>(round::lane_mul_below::<FMA>(s, x))
+    }
+}
+
+/// Upper bound, in `T`, of `s·x + o` over `s ∈ [s_lo, s_hi]`, `o ≤ o_hi`; see [`lower`].
+#[inline(always)]
+fn upper<T: Float, const OFFSET: bool, const FMA: bool>(
+    s_lo: f64,
+    s_hi: f64,
+    o_hi: f64,
+    x: f64,
+) -> T {
+    let s = if x >= 0.0 { s_hi } else { s_lo };
+    if OFFSET {
+        <T as Sealed>::above_nearest::<FMA>(round::lane_fma_for_above::<FMA>(s, x, o_hi))
+    } else {
+        <T as Sealed>::above_bound::<FMA>(round::lane_mul_above::<FMA>(s, x))
+    }
+}
+
+/// One channel's block: `out ⊇ image(ch, [lo, hi])` element by element.
+#[inline(always)]
+fn block<T: Float, const OFFSET: bool, const FMA: bool>(
+    ch: &ChannelEnclosure,
+    lo: &[T],
+    hi: &[T],
+    out_lo: &mut [T],
+    out_hi: &mut [T],
+) {
+    if !is_fast(ch) {
+        return scalar_block::<T, OFFSET>(ch, lo, hi, out_lo, out_hi);
+    }
+    let (s_lo, s_hi) = (ch.scale().lo(), ch.scale().hi());
+    let (o_lo, o_hi) = if OFFSET {
+        (ch.offset().lo(), ch.offset().hi())
+    } else {
+        (0.0, 0.0)
+    };
+    // For s < 0 the lower bound comes from the upper input endpoint and vice versa.
+    let (from_lo, from_hi) = if ch.scale_sign() == ScaleSign::Negative {
+        (hi, lo)
+    } else {
+        (lo, hi)
+    };
+    let n = out_lo.len();
+    let (from_lo, from_hi, out_hi) = (&from_lo[..n], &from_hi[..n], &mut out_hi[..n]);
+    for i in 0..n {
+        out_lo[i] = lower::<T, OFFSET, FMA>(s_lo, s_hi, o_lo, from_lo[i].to_f64_exact());
+        out_hi[i] = upper::<T, OFFSET, FMA>(s_lo, s_hi, o_hi, from_hi[i].to_f64_exact());
+    }
+}
+
+/// [`block`] through the scalar [`image`] (special channels and short blocks).
+#[inline]
+fn scalar_block<T: Float, const OFFSET: bool>(
+    ch: &ChannelEnclosure,
+    lo: &[T],
+    hi: &[T],
+    out_lo: &mut [T],
+    out_hi: &mut [T],
+) {
+    for (((&l, &h), yl), yh) in lo.iter().zip(hi).zip(out_lo).zip(out_hi) {
+        let (a, b) = image::<OFFSET>(ch, l.to_f64_exact(), h.to_f64_exact());
+        *yl = T::from_f64_down(a);
+        *yh = T::from_f64_up(b);
+    }
+}
+
+/// One row across the channels `first..first + lo.len()` (no wrap-around):
+/// `out_j ⊇ image(ch_j, [lo_j, hi_j])`.
+#[inline(always)]
+fn row<T: Float, const OFFSET: bool, const FMA: bool>(
+    ch: &[ChannelEnclosure],
+    lanes: &Lanes,
+    first: usize,
+    lo: &[T],
+    hi: &[T],
+    out_lo: &mut [T],
+    out_hi: &mut [T],
+) {
+    let n = out_lo.len();
+    let range = first..first + n;
+    let (s_lo, s_hi) = (&lanes.s_lo[range.clone()], &lanes.s_hi[range.clone()]);
+    let (o_lo, o_hi) = (&lanes.o_lo[range.clone()], &lanes.o_hi[range.clone()]);
+    let neg = &lanes.neg[range];
+    let (lo, hi, out_hi) = (&lo[..n], &hi[..n], &mut out_hi[..n]);
+    for j in 0..n {
+        let (l, h) = (lo[j].to_f64_exact(), hi[j].to_f64_exact());
+        let (a, b) = if neg[j] { (h, l) } else { (l, h) };
+        let (ol, oh) = if OFFSET {
+            (o_lo[j], o_hi[j])
+        } else {
+            (0.0, 0.0)
+        };
+        out_lo[j] = lower::<T, OFFSET, FMA>(s_lo[j], s_hi[j], ol, a);
+        out_hi[j] = upper::<T, OFFSET, FMA>(s_lo[j], s_hi[j], oh, b);
+    }
+    for &c in &lanes.special {
+        if range_contains(first, n, c) {
+            let j = c - first;
+            let (a, b) = image::<OFFSET>(&ch[c], lo[j].to_f64_exact(), hi[j].to_f64_exact());
+            out_lo[j] = T::from_f64_down(a);
+            out_hi[j] = T::from_f64_up(b);
+        }
+    }
+}
+
+#[inline(always)]
+fn range_contains(first: usize, n: usize, c: usize) -> bool {
+    c >= first && c - first < n
+}
+
+/// The per-element map of IBP (`OFFSET = true`) or of the scaling `x ↦ s·x`
+/// (`OFFSET = false`) over a run of whole elements of a `(…, C, inner)` layout that starts
+/// at block `first_block` (block `k` belongs to channel `k mod C`). Lengths are checked by
+/// the caller: all four slices have the same length, a multiple of `inner`.
+pub(crate) struct MapJob<'a, T, const OFFSET: bool> {
+    pub(crate) ch: &'a [ChannelEnclosure],
+    pub(crate) lanes: &'a Lanes,
+    pub(crate) inner: usize,
+    pub(crate) first_block: usize,
+    pub(crate) lo: &'a [T],
+    pub(crate) hi: &'a [T],
+    pub(crate) out_lo: &'a mut [T],
+    pub(crate) out_hi: &'a mut [T],
+}
+
+impl<T: Float, const OFFSET: bool> Job for MapJob<'_, T, OFFSET> {
+    type Out = ();
+
+    #[inline(always)]
+    fn run<const FMA: bool>(self) {
+        let c = self.ch.len();
+        let inner = self.inner;
+        if inner == 0 || c == 0 {
+            return;
+        }
+        if inner == 1 {
+            // Rows of channels: split at the channel wrap-around.
+            let (mut lo, mut hi) = (self.lo, self.hi);
+            let (mut out_lo, mut out_hi) = (self.out_lo, self.out_hi);
+            let mut first = self.first_block % c;
+            while !lo.is_empty() {
+                let n = (c - first).min(lo.len());
+                let (l, lr) = lo.split_at(n);
+                let (h, hr) = hi.split_at(n);
+                let (yl, ylr) = out_lo.split_at_mut(n);
+                let (yh, yhr) = out_hi.split_at_mut(n);
+                row::<T, OFFSET, FMA>(self.ch, self.lanes, first, l, h, yl, yh);
+                (lo, hi, out_lo, out_hi) = (lr, hr, ylr, yhr);
+                first = 0;
+            }
+            return;
+        }
+        let blocks = self
+            .lo
+            .chunks_exact(inner)
+            .zip(self.hi.chunks_exact(inner))
+            .zip(
+                self.out_lo
+                    .chunks_exact_mut(inner)
+                    .zip(self.out_hi.chunks_exact_mut(inner)),
+            );
+        for (k, ((l, h), (yl, yh))) in blocks.enumerate() {
+            let ch = &self.ch[(self.first_block + k) % c];
+            if inner >= BLOCK_MIN {
+                block::<T, OFFSET, FMA>(ch, l, h, yl, yh);
+            } else {
+                scalar_block::<T, OFFSET>(ch, l, h, yl, yh);
+            }
+        }
+    }
+}
+
+/// Number of independent partial sums in [`OffsetDotJob`] (one vector register of `f64`
+/// on AVX2, two on 128-bit ISAs); each is rounded outward at every step.
+const ACC: usize = 8;
+
+/// Bounds of `Σ_j Λ_j·o_j + d` over `Λ_j ∈ [lo_j, hi_j]`, the exact offsets `o_j` and
+/// `d ∈ [d_lo, d_hi]`, as `f64` (one back-substitution bias). Every product-and-add is
+/// rounded once and stepped outward ([`round::lane_fma_for_below`], [`round::lane_below`]);
+/// the partial sums are combined with [`round::add_down`]/[`round::add_up`].
+pub(crate) struct OffsetDotJob<'a, T> {
+    pub(crate) ch: &'a [ChannelEnclosure],
+    pub(crate) lanes: &'a Lanes,
+    pub(crate) lo: &'a [T],
+    pub(crate) hi: &'a [T],
+    pub(crate) d_lo: f64,
+    pub(crate) d_hi: f64,
+}
+
+impl<T: Float> Job for OffsetDotJob<'_, T> {
+    type Out = (f64, f64);
+
+    #[inline(always)]
+    fn run<const FMA: bool>(self) -> (f64, f64) {
+        let n = self.ch.len();
+        let (lo, hi) = (&self.lo[..n], &self.hi[..n]);
+        let l = self.lanes;
+        let (q_lo, q_hi, q_neg) = (&l.q_lo[..n], &l.q_hi[..n], &l.q_neg[..n]);
+        // An infinite coefficient would meet a zero placeholder (0·∞): scalar path.
+        let infinite = lo
+            .iter()
+            .chain(hi)
+            .fold(false, |a, v| a | !v.to_f64_exact().is_finite());
+        if infinite {
+            return crate::interval::dot_bounds(
+                lo.iter().map(|v| v.to_f64_exact()),
+                hi.iter().map(|v| v.to_f64_exact()),
+                self.ch.iter().map(|c| (c.offset().lo(), c.offset().hi())),
+                self.d_lo,
+                self.d_hi,
+            );
+        }
+        let (mut acc_lo, mut acc_hi) = ([0.0f64; ACC], [0.0f64; ACC]);
+        let body = n - n % ACC;
+        for j0 in (0..body).step_by(ACC) {
+            for k in 0..ACC {
+                let j = j0 + k;
+                let (x_l, x_h) = (lo[j].to_f64_exact(), hi[j].to_f64_exact());
+                let (a, b) = if q_neg[j] { (x_h, x_l) } else { (x_l, x_h) };
+                let qa = if a >= 0.0 { q_lo[j] } else { q_hi[j] };
+                let qb = if b >= 0.0 { q_hi[j] } else { q_lo[j] };
+                acc_lo[k] =
+                    round::lane_below::<FMA>(round::lane_fma_for_below::<FMA>(qa, a, acc_lo[k]));
+                acc_hi[k] =
+                    round::lane_above::<FMA>(round::lane_fma_for_above::<FMA>(qb, b, acc_hi[k]));
+            }
+        }
+        let (mut s_lo, mut s_hi) = (self.d_lo, self.d_hi);
+        for k in 0..ACC {
+            s_lo = round::add_down(s_lo, acc_lo[k]);
+            s_hi = round::add_up(s_hi, acc_hi[k]);
+        }
+        // The tail and the channels whose offset may be zero, one scalar term each.
+        let tail = (body..n).filter(|j| !l.q_special.contains(j));
+        for j in tail.chain(l.q_special.iter().copied()) {
+            let o = self.ch[j].offset();
+            let (pl, ph) = crate::interval::mul_bounds(
+                lo[j].to_f64_exact(),
+                hi[j].to_f64_exact(),
+                o.lo(),
+                o.hi(),
+            );
+            s_lo = round::add_down(s_lo, pl);
+            s_hi = round::add_up(s_hi, ph);
+        }
+        (s_lo, s_hi)
+    }
+}
