@@ -1,85 +1,72 @@
-//! IBP throughput: bnbound's sound `ibp_into` against an unsound plain-float loop of the
-//! same layout (`s·x + o` with the endpoint swap for negative `s`, `s`, `o` rounded to
-//! nearest), measured side by side in one run. Report the ratio of the medians.
+//! IBP throughput, measured side by side in one run on the same box:
+//! - `plain_unsound`: `s·x + o` in round-to-nearest (what verifiers do today);
+//! - `bnbound_auto`: bnbound's sound kernel as dispatched on this CPU;
+//! - `bnbound_portable`: bnbound's portable kernel (no FMA, two roundings, two widenings);
+//! - `per_op_next_up_down`: naive sound code, every operation rounded then stepped with
+//!   `next_down`/`next_up`;
+//! - `inari_per_element` (feature `inari`): `s·x + o` in `inari` interval arithmetic.
+//!
+//! Shapes: (1, 64, 128, 128) (≈1 M elements, larger than L2) and (256, 512) (in cache).
+//! Report ratios of the medians to `plain_unsound` (README, "Performance").
 
-use bnbound::{BatchNorm, BoxView, Float, Shape};
+#[path = "../src/bin/bnbound/baseline.rs"]
+#[allow(dead_code)] // each bench uses part of the shared baselines
+mod baseline;
+
+use bnbound::{BoxView, Enclosure, Float, Kernel, Shape};
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 
-fn layer<T: Float>(c: usize) -> BatchNorm<T> {
-    let f = |i: usize, a: f64, b: f64| T::from_f64_down(a + b * ((i * 7919 % 997) as f64 / 997.0));
-    BatchNorm::new(
-        (0..c)
-            .map(|i| f(i, if i % 5 == 0 { -1.2 } else { 0.5 }, 1.0))
-            .collect(),
-        (0..c).map(|i| f(i, -0.1, 0.2)).collect(),
-        (0..c).map(|i| f(i, -0.5, 1.0)).collect(),
-        (0..c).map(|i| f(i, 0.05, 2.0)).collect(),
-        T::from_f64_down(1e-5),
-    )
-    .unwrap()
-}
-
-/// The unsound baseline: what verifiers do today.
-fn plain<T: Float>(
-    s: &[T],
-    o: &[T],
+/// `s·x + o` per element in `inari` (directed rounding in hardware, one interval per op).
+#[cfg(feature = "inari")]
+fn inari_per_element<T: Float>(
+    enc: &Enclosure,
     inner: usize,
     lo: &[T],
     hi: &[T],
     ylo: &mut [T],
     yhi: &mut [T],
 ) {
-    let c = s.len();
+    use inari::Interval as I;
+    let c = enc.channels();
     for (k, ((l, h), (a, b))) in lo
-        .chunks_exact(inner)
-        .zip(hi.chunks_exact(inner))
-        .zip(ylo.chunks_exact_mut(inner).zip(yhi.chunks_exact_mut(inner)))
+        .chunks(inner)
+        .zip(hi.chunks(inner))
+        .zip(ylo.chunks_mut(inner).zip(yhi.chunks_mut(inner)))
         .enumerate()
     {
-        let (s, o) = (s[k % c], o[k % c]);
-        if s >= T::zero() {
-            for i in 0..inner {
-                a[i] = s * l[i] + o;
-                b[i] = s * h[i] + o;
-            }
-        } else {
-            for i in 0..inner {
-                a[i] = s * h[i] + o;
-                b[i] = s * l[i] + o;
-            }
+        let ch = enc.channel(k % c);
+        let s = I::try_from((ch.scale().lo(), ch.scale().hi())).unwrap();
+        let o = I::try_from((ch.offset().lo(), ch.offset().hi())).unwrap();
+        for i in 0..l.len() {
+            let x = I::try_from((l[i].to_f64_exact(), h[i].to_f64_exact())).unwrap();
+            let y = s * x + o;
+            a[i] = T::from_f64_down(y.inf());
+            b[i] = T::from_f64_up(y.sup());
         }
     }
 }
 
 fn bench_shape<T: Float>(cr: &mut Criterion, dims: &[usize]) {
     let shape = Shape::new(dims).unwrap();
-    let bn = layer::<T>(shape.channels());
+    let bn = baseline::layer::<T>(shape.channels());
     let enc = bn.enclose();
+    let portable = bn.enclose().with_kernel(Kernel::Portable);
     let n = shape.len();
-    let lo: Vec<T> = (0..n)
-        .map(|i| T::from_f64_down((i % 1000) as f64 / 500.0 - 1.0))
-        .collect();
-    let hi: Vec<T> = lo.iter().map(|&x| x + T::from_f64_down(0.01)).collect();
+    let inner = shape.inner();
+    let (lo, hi) = baseline::input_box::<T>(n);
     let view = BoxView::new(shape, &lo, &hi).unwrap();
     let (mut ylo, mut yhi) = (vec![T::zero(); n], vec![T::zero(); n]);
-    // Round-to-nearest s and o, as an unsound verifier would compute them.
-    let s: Vec<T> = (0..shape.channels())
-        .map(|c| bn.gamma()[c] / (bn.running_var()[c] + bn.eps()).sqrt())
-        .collect();
-    let o: Vec<T> = (0..shape.channels())
-        .map(|c| bn.beta()[c] - bn.running_mean()[c] * s[c])
-        .collect();
+    let (s, o) = baseline::nearest_scale_offset(&bn);
 
-    let name = format!("ibp_{}_{:?}", T::DTYPE, dims);
-    let mut g = cr.benchmark_group(name);
+    let mut g = cr.benchmark_group(format!("ibp_{}_{:?}", T::DTYPE, dims));
     g.throughput(Throughput::Elements(n as u64));
-    g.sample_size(20);
+    g.sample_size(30);
     g.bench_function(BenchmarkId::from_parameter("plain_unsound"), |b| {
         b.iter(|| {
-            plain(
+            baseline::plain(
                 &s,
                 &o,
-                shape.inner(),
+                inner,
                 black_box(&lo),
                 black_box(&hi),
                 &mut ylo,
@@ -87,8 +74,39 @@ fn bench_shape<T: Float>(cr: &mut Criterion, dims: &[usize]) {
             )
         })
     });
-    g.bench_function(BenchmarkId::from_parameter("bnbound_sound"), |b| {
-        b.iter(|| enc.ibp_into(black_box(&view), &mut ylo, &mut yhi).unwrap())
+    let sound = |e: &Enclosure, ylo: &mut [T], yhi: &mut [T]| {
+        e.ibp_into(black_box(&view), ylo, yhi).unwrap()
+    };
+    g.bench_function(BenchmarkId::from_parameter("bnbound_auto"), |b| {
+        b.iter(|| sound(&enc, &mut ylo, &mut yhi))
+    });
+    g.bench_function(BenchmarkId::from_parameter("bnbound_portable"), |b| {
+        b.iter(|| sound(&portable, &mut ylo, &mut yhi))
+    });
+    g.bench_function(BenchmarkId::from_parameter("per_op_next_up_down"), |b| {
+        b.iter(|| {
+            baseline::per_op_steps(
+                &enc,
+                inner,
+                black_box(&lo),
+                black_box(&hi),
+                &mut ylo,
+                &mut yhi,
+            )
+        })
+    });
+    #[cfg(feature = "inari")]
+    g.bench_function(BenchmarkId::from_parameter("inari_per_element"), |b| {
+        b.iter(|| {
+            inari_per_element(
+                &enc,
+                inner,
+                black_box(&lo),
+                black_box(&hi),
+                &mut ylo,
+                &mut yhi,
+            )
+        })
     });
     g.finish();
 }

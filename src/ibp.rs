@@ -160,6 +160,65 @@ impl Enclosure {
         per_channel::<T, true>(self, input, out_lo, out_hi)
     }
 
+    /// [`Enclosure::ibp_into`] with the box split into runs of whole (batch, channel)
+    /// blocks (of whole rows for `(N, C)` boxes) processed in parallel on rayon's thread
+    /// pool (feature `rayon`). Same contract, and bit-for-bit the same output, as
+    /// [`Enclosure::ibp_into`]; nothing is written on error.
+    ///
+    /// ```
+    /// use bnbound::{BatchNorm, BoxView, Shape};
+    /// let bn = BatchNorm::new(vec![0.5f32, -2.0], vec![0.0; 2], vec![0.0; 2], vec![1.0; 2], 1e-5)?;
+    /// let (lo, hi) = (vec![-1.0f32; 2 * 4096], vec![1.0f32; 2 * 4096]);
+    /// let input = BoxView::new(Shape::new(&[1, 2, 64, 64])?, &lo, &hi)?;
+    /// let (mut a, mut b) = (vec![0.0f32; lo.len()], vec![0.0f32; lo.len()]);
+    /// let (mut c, mut d) = (a.clone(), b.clone());
+    /// let enc = bn.enclose();
+    /// enc.par_ibp_into(&input, &mut a, &mut b)?;
+    /// enc.ibp_into(&input, &mut c, &mut d)?;
+    /// assert!(a == c && b == d);
+    /// # Ok::<(), bnbound::Error>(())
+    /// ```
+    #[cfg(feature = "rayon")]
+    pub fn par_ibp_into<T: Float>(
+        &self,
+        input: &BoxView<'_, T>,
+        out_lo: &mut [T],
+        out_hi: &mut [T],
+    ) -> Result<()> {
+        use rayon::prelude::*;
+        check_lengths(self, input, out_lo, out_hi)?;
+        let inner = input.shape().inner();
+        if inner == 0 || self.channels() == 0 {
+            return Ok(());
+        }
+        // A task is a whole number of blocks (rows when inner = 1), about 64 Ki elements.
+        let unit = if inner == 1 { self.channels() } else { inner };
+        let per_task = unit * (65_536 / unit).max(1);
+        let outs = out_lo
+            .par_chunks_mut(per_task)
+            .zip(out_hi.par_chunks_mut(per_task));
+        let ins = input
+            .lo()
+            .par_chunks(per_task)
+            .zip(input.hi().par_chunks(per_task));
+        outs.zip(ins)
+            .enumerate()
+            .for_each(|(t, ((yl, yh), (l, h)))| {
+                let job = MapJob::<T, true> {
+                    ch: &self.ch,
+                    lanes: &self.lanes,
+                    inner,
+                    first_block: t * per_task / inner,
+                    lo: l,
+                    hi: h,
+                    out_lo: yl,
+                    out_hi: yh,
+                };
+                kernel::dispatch(self.kernel, job);
+            });
+        Ok(())
+    }
+
     /// IBP returning a new box; same contract as [`Enclosure::ibp_into`].
     ///
     /// ```

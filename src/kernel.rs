@@ -285,17 +285,17 @@ fn row<T: Float, const OFFSET: bool, const FMA: bool>(
     let (s_lo, s_hi) = (&lanes.s_lo[range.clone()], &lanes.s_hi[range.clone()]);
     let (o_lo, o_hi) = (&lanes.o_lo[range.clone()], &lanes.o_hi[range.clone()]);
     let neg = &lanes.neg[range];
-    let (lo, hi, out_hi) = (&lo[..n], &hi[..n], &mut out_hi[..n]);
-    for j in 0..n {
-        let (l, h) = (lo[j].to_f64_exact(), hi[j].to_f64_exact());
-        let (a, b) = if neg[j] { (h, l) } else { (l, h) };
-        let (ol, oh) = if OFFSET {
-            (o_lo[j], o_hi[j])
-        } else {
-            (0.0, 0.0)
-        };
-        out_lo[j] = lower::<T, OFFSET, FMA>(s_lo[j], s_hi[j], ol, a);
-        out_hi[j] = upper::<T, OFFSET, FMA>(s_lo[j], s_hi[j], oh, b);
+    let params = s_lo.iter().zip(s_hi).zip(o_lo.iter().zip(o_hi)).zip(neg);
+    let data = lo
+        .iter()
+        .zip(hi)
+        .zip(out_lo.iter_mut().zip(out_hi.iter_mut()));
+    for ((((&sl, &sh), (&ol, &oh)), &neg), ((l, h), (yl, yh))) in params.zip(data) {
+        let (l, h) = (l.to_f64_exact(), h.to_f64_exact());
+        let (a, b) = if neg { (h, l) } else { (l, h) };
+        let (ol, oh) = if OFFSET { (ol, oh) } else { (0.0, 0.0) };
+        *yl = lower::<T, OFFSET, FMA>(sl, sh, ol, a);
+        *yh = upper::<T, OFFSET, FMA>(sl, sh, oh, b);
     }
     for &c in &lanes.special {
         if range_contains(first, n, c) {

@@ -485,3 +485,26 @@ fn tight_mode_cli() {
         assert!(stderr_line(&o).contains("mpfr"));
     }
 }
+
+#[test]
+fn bench_reports_every_variant_and_rejects_bad_input() {
+    let run = |args: &[&str]| bnbound(&[&["bench"], args].concat());
+    for dtype in ["f32", "f64"] {
+        for shape in ["2,3,16,16", "8,5"] {
+            let o = run(&["--dtype", dtype, "--shape", shape, "--reps", "1"]);
+            assert_eq!(o.status.code(), Some(0), "{}", stderr_line(&o));
+            let text = String::from_utf8(o.stdout).unwrap();
+            for row in ["plain", "bnbound sound", "portable", "next_down"] {
+                assert!(text.contains(row), "missing {row}: {text}");
+            }
+            assert_eq!(
+                text.lines().filter(|l| l.ends_with('x')).count(),
+                4,
+                "{text}"
+            );
+        }
+    }
+    assert_eq!(run(&["--dtype", "f16"]).status.code(), Some(2));
+    assert_eq!(run(&["--shape", "2,0x"]).status.code(), Some(2));
+    assert_eq!(run(&["--shape", ""]).status.code(), Some(2));
+}

@@ -587,3 +587,43 @@ fn box_errors_and_nothing_written_on_error() {
     ));
     assert_eq!(a, [7.0; 2]);
 }
+
+/// The parallel IBP is decided sound element by element by the exact checker, on boxes
+/// large enough to be split into many tasks, for both layouts and both precisions.
+#[cfg(feature = "rayon")]
+#[test]
+fn parallel_ibp_is_exactly_checked_sound() {
+    fn run<T: Float>(dims: &[usize]) {
+        let shape = Shape::new(dims).unwrap();
+        let c = shape.channels();
+        let v = |i: usize, a: f64| T::from_f64_down(a + (i * 37 % 11) as f64 / 7.0);
+        let bn = BatchNorm::new(
+            (0..c)
+                .map(|i| v(i, if i % 3 == 0 { -1.3 } else { 0.3 }))
+                .collect(),
+            (0..c).map(|i| v(i, -0.7)).collect(),
+            (0..c).map(|i| v(i, 0.1)).collect(),
+            (0..c).map(|i| v(i, 0.2)).collect(),
+            T::from_f64_down(1e-5),
+        )
+        .unwrap();
+        let n = shape.len();
+        let lo: Vec<T> = (0..n).map(|i| v(i, -1.0)).collect();
+        let hi: Vec<T> = lo.iter().map(|&x| x + T::from_f64_down(0.5)).collect();
+        let input = TensorBox::new(shape, lo, hi).unwrap();
+        let (mut a, mut b) = (vec![T::zero(); n], vec![T::zero(); n]);
+        bn.enclose()
+            .par_ibp_into(&input.view(), &mut a, &mut b)
+            .unwrap();
+        let claimed = TensorBox::new(shape, a, b).unwrap();
+        let report = bnbound::check::check_ibp(&bn, &input, &claimed).unwrap();
+        assert_eq!(report.checked, n);
+        assert!(
+            report.violations.is_empty(),
+            "{:?}",
+            report.violations.first()
+        );
+    }
+    run::<f32>(&[3, 5, 100, 200]);
+    run::<f64>(&[1000, 131]);
+}

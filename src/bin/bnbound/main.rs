@@ -1,6 +1,8 @@
 //! `bnbound`: sound BatchNorm bounds from the command line. See README.md for the JSON
 //! contract. Exit status: 0 success, 2 invalid input, 1 any other failure.
 
+mod baseline;
+mod bench;
 mod demo;
 
 use bnbound::json::{self, AnyBatchNorm, FormKind};
@@ -100,6 +102,19 @@ enum Command {
     },
     /// Runs IBP on a built-in BatchNorm2d layer and compares with the naive float bounds.
     Demo,
+    /// Measures sound IBP against the unsound plain-float loop on this machine and prints
+    /// the ratios (median of REPS runs each).
+    Bench {
+        /// Box shape, comma-separated (channel axis 1).
+        #[arg(long, default_value = "1,64,128,128", value_delimiter = ',')]
+        shape: Vec<usize>,
+        /// Element type: f32 or f64.
+        #[arg(long, default_value = "f32")]
+        dtype: String,
+        /// Timed runs per variant.
+        #[arg(long, default_value_t = 21, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+        reps: u32,
+    },
 }
 
 /// Which per-layer operation a subcommand runs.
@@ -292,6 +307,17 @@ fn run(cli: Cli) -> Result<(), Failure> {
         } => run_op(&params, &input, None, Op::Check, Some(&claimed)),
         Command::Demo => {
             print!("{}", demo::report());
+            Ok(())
+        }
+        Command::Bench { shape, dtype, reps } => {
+            let bad = |e: bnbound::Error| Failure::Invalid(e.to_string());
+            let dtype: bnbound::Dtype = dtype.parse().map_err(bad)?;
+            let text = match dtype {
+                bnbound::Dtype::F32 => bench::report::<f32>(&shape, reps as usize),
+                bnbound::Dtype::F64 => bench::report::<f64>(&shape, reps as usize),
+            }
+            .map_err(bad)?;
+            print!("{text}");
             Ok(())
         }
     }

@@ -1,0 +1,93 @@
+//! Affine composition and back-substitution against their unsound plain-float baselines,
+//! side by side in one run:
+//! - compose: a 512 × 3072 interval form `[A]·x + [c]` through a BatchNorm over 512
+//!   channels, vs plain `diag(s)·A` (endpoint swap for negative `s`) plus `s∘c + o`;
+//! - backward: `Λ` of 10 × 512 through the same layer, vs plain `Λ·diag(s)` and the bias
+//!   dot products `Λ·o + d`.
+
+#[path = "../src/bin/bnbound/baseline.rs"]
+#[allow(dead_code)] // each bench uses part of the shared baselines
+mod baseline;
+
+use bnbound::{AffineForm, Float, Shape, TensorBox};
+use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+
+fn interval_form<T: Float>(rows: usize, cols: usize) -> AffineForm<T> {
+    let (alo, ahi) = baseline::input_box::<T>(rows * cols);
+    let (clo, chi) = baseline::input_box::<T>(rows);
+    AffineForm::new(
+        TensorBox::new(Shape::new(&[rows, cols]).unwrap(), alo, ahi).unwrap(),
+        TensorBox::new(Shape::new(&[rows]).unwrap(), clo, chi).unwrap(),
+    )
+    .unwrap()
+}
+
+fn bench<T: Float>(cr: &mut Criterion) {
+    let (c, cols, k) = (512, 3072, 10);
+    let bn = baseline::layer::<T>(c);
+    let enc = bn.enclose();
+    let (s, o) = baseline::nearest_scale_offset(&bn);
+
+    let f = interval_form::<T>(c, cols);
+    let zero = vec![T::zero(); c];
+    let mut g = cr.benchmark_group(format!("compose_{}_{c}x{cols}", T::DTYPE));
+    g.throughput(Throughput::Elements((c * cols) as u64));
+    g.sample_size(20);
+    g.bench_function(BenchmarkId::from_parameter("plain_unsound"), |b| {
+        b.iter(|| {
+            let (mut lo, mut hi) = (vec![T::zero(); c * cols], vec![T::zero(); c * cols]);
+            let (alo, ahi) = (black_box(f.a().lo()), black_box(f.a().hi()));
+            baseline::plain(&s, &zero, cols, alo, ahi, &mut lo, &mut hi);
+            let (mut cl, mut ch) = (vec![T::zero(); c], vec![T::zero(); c]);
+            baseline::plain(&s, &o, 1, f.c().lo(), f.c().hi(), &mut cl, &mut ch);
+            (lo, hi, cl, ch)
+        })
+    });
+    g.bench_function(BenchmarkId::from_parameter("bnbound_sound"), |b| {
+        b.iter(|| enc.compose(black_box(&f)).unwrap())
+    });
+    g.finish();
+
+    let lam = interval_form::<T>(k, c);
+    let mut g = cr.benchmark_group(format!("backward_{}_{k}x{c}", T::DTYPE));
+    g.throughput(Throughput::Elements((k * c) as u64));
+    g.sample_size(50);
+    g.bench_function(BenchmarkId::from_parameter("plain_unsound"), |b| {
+        b.iter(|| {
+            let (mut lo, mut hi) = (vec![T::zero(); k * c], vec![T::zero(); k * c]);
+            baseline::plain(
+                &s,
+                &zero,
+                1,
+                black_box(lam.a().lo()),
+                black_box(lam.a().hi()),
+                &mut lo,
+                &mut hi,
+            );
+            let (mut dl, mut dh) = (Vec::with_capacity(k), Vec::with_capacity(k));
+            for i in 0..k {
+                let row = i * c..(i + 1) * c;
+                let dot = |a: &[T]| {
+                    a.iter()
+                        .zip(&o)
+                        .fold(T::zero(), |acc, (&x, &y)| acc + x * y)
+                };
+                dl.push(dot(&lam.a().lo()[row.clone()]) + lam.c().lo()[i]);
+                dh.push(dot(&lam.a().hi()[row]) + lam.c().hi()[i]);
+            }
+            (lo, hi, dl, dh)
+        })
+    });
+    g.bench_function(BenchmarkId::from_parameter("bnbound_sound"), |b| {
+        b.iter(|| enc.backward(black_box(&lam)).unwrap())
+    });
+    g.finish();
+}
+
+fn benches(c: &mut Criterion) {
+    bench::<f32>(c);
+    bench::<f64>(c);
+}
+
+criterion_group!(affine, benches);
+criterion_main!(affine);

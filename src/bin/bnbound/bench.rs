@@ -1,0 +1,121 @@
+//! `bnbound bench`: the IBP speed comparison on this machine, without criterion.
+
+use crate::baseline;
+use bnbound::{BoxView, Float, Kernel, Shape};
+use std::fmt::Write;
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+/// Median wall time of `reps` runs of `f` (after one warm-up run).
+fn median(reps: usize, mut f: impl FnMut()) -> Duration {
+    f();
+    let mut t: Vec<Duration> = (0..reps)
+        .map(|_| {
+            let start = Instant::now();
+            f();
+            start.elapsed()
+        })
+        .collect();
+    t.sort();
+    t[t.len() / 2]
+}
+
+/// Runs the comparison on `dims` with element type `T` and returns the report.
+pub fn report<T: Float>(dims: &[usize], reps: usize) -> Result<String, bnbound::Error> {
+    let shape = Shape::new(dims)?;
+    let n = shape.len();
+    let bn = baseline::layer::<T>(shape.channels());
+    let enc = bn.enclose();
+    let portable = bn.enclose().with_kernel(Kernel::Portable);
+    let (lo, hi) = baseline::input_box::<T>(n);
+    let view = BoxView::new(shape, &lo, &hi)?;
+    let (s, o) = baseline::nearest_scale_offset(&bn);
+    let (mut ylo, mut yhi) = (vec![T::zero(); n], vec![T::zero(); n]);
+    let inner = shape.inner();
+
+    let plain = median(reps, || {
+        baseline::plain(
+            &s,
+            &o,
+            inner,
+            black_box(&lo),
+            black_box(&hi),
+            &mut ylo,
+            &mut yhi,
+        );
+        black_box((&ylo, &yhi));
+    });
+    let mut rows = vec![("plain s·x + o (unsound)".to_string(), plain)];
+    let mut run = |name: String, e: &bnbound::Enclosure| -> Result<(), bnbound::Error> {
+        let mut err = Ok(());
+        let t = median(reps, || {
+            if let Err(e) = e.ibp_into(black_box(&view), &mut ylo, &mut yhi) {
+                err = Err(e);
+            }
+            black_box((&ylo, &yhi));
+        });
+        rows.push((name, t));
+        err
+    };
+    run(format!("bnbound sound, {}", Kernel::Auto.resolved()), &enc)?;
+    run("bnbound sound, portable kernel".to_string(), &portable)?;
+    #[cfg(feature = "rayon")]
+    {
+        let mut err = Ok(());
+        let t = median(reps, || {
+            if let Err(e) = enc.par_ibp_into(black_box(&view), &mut ylo, &mut yhi) {
+                err = Err(e);
+            }
+            black_box((&ylo, &yhi));
+        });
+        err?;
+        rows.push((
+            format!(
+                "bnbound sound, rayon ({} threads)",
+                rayon::current_num_threads()
+            ),
+            t,
+        ));
+    }
+    let t = median(reps, || {
+        baseline::per_op_steps(
+            &enc,
+            inner,
+            black_box(&lo),
+            black_box(&hi),
+            &mut ylo,
+            &mut yhi,
+        );
+        black_box((&ylo, &yhi));
+    });
+    rows.push((
+        "per-operation next_down/next_up (sound, naive)".to_string(),
+        t,
+    ));
+
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "IBP, {} box of shape {:?} ({} elements), median of {} runs",
+        T::DTYPE,
+        dims,
+        n,
+        reps
+    );
+    let _ = writeln!(
+        out,
+        "{:<48} {:>12} {:>10} {:>8}",
+        "", "time", "ns/elem", "ratio"
+    );
+    for (name, t) in rows {
+        let _ = writeln!(
+            out,
+            "{:<48} {:>9.3} ms {:>10.3} {:>7.2}x",
+            name,
+            t.as_secs_f64() * 1e3,
+            t.as_secs_f64() * 1e9 / n.max(1) as f64,
+            t.as_secs_f64() / plain.as_secs_f64().max(1e-12)
+        );
+    }
+    Ok(out)
+}
