@@ -324,7 +324,7 @@ impl<T: Float> AffineForm<T> {
 
 /// A representative float coefficient of `[l, h]` (any value is sound; the midpoint keeps
 /// the residual small).
-fn midpoint<T: Float>(l: T, h: T) -> T {
+pub(crate) fn midpoint<T: Float>(l: T, h: T) -> T {
     match (l.is_finite(), h.is_finite()) {
         (true, true) => {
             let two = T::one() + T::one();

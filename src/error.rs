@@ -143,6 +143,49 @@ pub enum Error {
     /// Malformed input text (JSON syntax, a missing field, a number out of range, ...).
     #[error("{0}")]
     Parse(String),
+    /// A model file that cannot be read or decoded (I/O error, truncated or malformed
+    /// protobuf or safetensors data, an external data file out of range).
+    #[error("{0}")]
+    ModelFormat(String),
+    /// A tensor a layer needs is not in the model.
+    #[error("tensor {0:?} is not in the model")]
+    MissingTensor(String),
+    /// A tensor with an element type bnbound does not read (it reads f32, f64, f16, bf16).
+    #[error(
+        "tensor {tensor:?} has element type {dtype}: expected float, double, float16 or bfloat16"
+    )]
+    UnsupportedTensorType {
+        /// The tensor's name.
+        tensor: String,
+        /// The element type, as the file names it.
+        dtype: String,
+    },
+    /// A tensor whose element count does not match the layer.
+    #[error("tensor {tensor:?} has {found} elements, expected {expected}")]
+    TensorLength {
+        /// The tensor's name.
+        tensor: String,
+        /// The number of channels.
+        expected: usize,
+        /// The number of elements found.
+        found: usize,
+    },
+    /// A BatchNormalization node that is not inference-time BatchNorm.
+    #[error("node {node:?}: {reason}")]
+    UnsupportedNode {
+        /// The node's name.
+        node: String,
+        /// Why (training mode, statistics that are graph inputs, a missing input, ...).
+        reason: String,
+    },
+    /// No BatchNorm layer of that name in the model.
+    #[error("no BatchNorm layer named {name:?} (layers: {available})")]
+    UnknownLayer {
+        /// The name asked for.
+        name: String,
+        /// The layers the model has, comma-separated.
+        available: String,
+    },
 }
 
 /// `Result` with bnbound's [`Error`].

@@ -22,42 +22,7 @@ use serde::{Deserialize, Serialize, Serializer};
 use serde_json::value::RawValue;
 use std::io::Write;
 
-/// Layer parameters of either dtype, as read from a PARAMS file.
-///
-/// ```
-/// use bnbound::json::{parse_params, AnyBatchNorm};
-/// let p = parse_params(r#"{"dtype": "f32", "eps": 1e-5, "gamma": [0.1], "beta": [0],
-///                          "running_mean": [0], "running_var": [1]}"#)?;
-/// match p {
-///     AnyBatchNorm::F32(bn) => assert_eq!(bn.gamma(), &[0.1f32]),
-///     AnyBatchNorm::F64(_) => unreachable!(),
-/// }
-/// # Ok::<(), bnbound::Error>(())
-/// ```
-#[derive(Clone, Debug, PartialEq)]
-pub enum AnyBatchNorm {
-    /// `"dtype": "f32"`.
-    F32(BatchNorm<f32>),
-    /// `"dtype": "f64"`.
-    F64(BatchNorm<f64>),
-}
-
-impl AnyBatchNorm {
-    /// The dtype.
-    ///
-    /// ```
-    /// let p = bnbound::json::parse_params(r#"{"dtype": "f64", "eps": 0, "gamma": [1],
-    ///     "beta": [0], "running_mean": [0], "running_var": [1]}"#)?;
-    /// assert_eq!(p.dtype(), bnbound::Dtype::F64);
-    /// # Ok::<(), bnbound::Error>(())
-    /// ```
-    pub fn dtype(&self) -> Dtype {
-        match self {
-            AnyBatchNorm::F32(_) => Dtype::F32,
-            AnyBatchNorm::F64(_) => Dtype::F64,
-        }
-    }
-}
+pub use crate::params::AnyBatchNorm;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

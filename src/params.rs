@@ -1,7 +1,7 @@
 //! BatchNorm parameters, validated.
 
 use crate::error::{Error, Field, Result};
-use crate::Float;
+use crate::{Dtype, Float};
 
 /// The frozen parameters of one inference-time BatchNorm layer over `C` channels:
 /// `y_c = γ_c (x − μ_c) / √(σ²_c + ε) + β_c`.
@@ -185,5 +185,68 @@ impl<T: Float> BatchNorm<T> {
             self.running_var[c].to_f64_exact(),
             self.eps.to_f64_exact(),
         ]
+    }
+}
+
+/// Layer parameters of either dtype, as read from a PARAMS file or a model file.
+///
+/// ```
+/// use bnbound::{AnyBatchNorm, BatchNorm};
+/// let p = AnyBatchNorm::F32(BatchNorm::new(vec![0.1f32], vec![0.0], vec![0.0], vec![1.0], 1e-5)?);
+/// match p {
+///     AnyBatchNorm::F32(bn) => assert_eq!(bn.gamma(), &[0.1f32]),
+///     AnyBatchNorm::F64(_) => unreachable!(),
+/// }
+/// # Ok::<(), bnbound::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub enum AnyBatchNorm {
+    /// `f32` parameters.
+    F32(BatchNorm<f32>),
+    /// `f64` parameters.
+    F64(BatchNorm<f64>),
+}
+
+impl AnyBatchNorm {
+    /// The dtype.
+    ///
+    /// ```
+    /// let bn = bnbound::BatchNorm::new(vec![1.0f64], vec![0.0], vec![0.0], vec![1.0], 0.0)?;
+    /// assert_eq!(bnbound::AnyBatchNorm::F64(bn).dtype(), bnbound::Dtype::F64);
+    /// # Ok::<(), bnbound::Error>(())
+    /// ```
+    pub fn dtype(&self) -> Dtype {
+        match self {
+            AnyBatchNorm::F32(_) => Dtype::F32,
+            AnyBatchNorm::F64(_) => Dtype::F64,
+        }
+    }
+
+    /// The number of channels.
+    ///
+    /// ```
+    /// let bn = bnbound::BatchNorm::new(vec![1.0f32; 3], vec![0.0; 3], vec![0.0; 3], vec![1.0; 3], 0.0)?;
+    /// assert_eq!(bnbound::AnyBatchNorm::F32(bn).channels(), 3);
+    /// # Ok::<(), bnbound::Error>(())
+    /// ```
+    pub fn channels(&self) -> usize {
+        match self {
+            AnyBatchNorm::F32(b) => b.channels(),
+            AnyBatchNorm::F64(b) => b.channels(),
+        }
+    }
+
+    /// Encloses the layer's scales and offsets ([`BatchNorm::enclose`]).
+    ///
+    /// ```
+    /// let bn = bnbound::BatchNorm::new(vec![2.0f64], vec![0.0], vec![0.0], vec![4.0], 0.0)?;
+    /// assert_eq!(bnbound::AnyBatchNorm::F64(bn).enclose().channel(0).scale().lo(), 1.0);
+    /// # Ok::<(), bnbound::Error>(())
+    /// ```
+    pub fn enclose(&self) -> crate::Enclosure {
+        match self {
+            AnyBatchNorm::F32(b) => b.enclose(),
+            AnyBatchNorm::F64(b) => b.enclose(),
+        }
     }
 }
