@@ -2,6 +2,8 @@
 //! BatchNorm (exact `s`, `o`) and the neighbouring layer, decided by the rational oracle;
 //! the float helper's radii bound the distance to the folded intervals exactly.
 
+#![allow(clippy::needless_range_loop)] // parallel arrays indexed together read clearer
+
 mod common;
 
 use bnbound::fold::{Folded, LinearLayer};
