@@ -545,3 +545,28 @@ pub fn parse_no_panic(data: &[u8]) {
     let _ = crate::json::parse_form::<f32>(text, crate::json::FormKind::Affine);
     let _ = crate::json::parse_form::<f64>(text, crate::json::FormKind::Linear);
 }
+
+/// `model_no_panic`: arbitrary bytes through the ONNX and safetensors loaders give layers
+/// or typed errors, never a panic. The first byte chooses the loader; loaded layers are
+/// enclosed and summarised (valid parameters must not panic there either).
+pub fn model_no_panic(data: &[u8]) {
+    let Some((&which, bytes)) = data.split_first() else {
+        return;
+    };
+    let layers = if which % 2 == 0 {
+        // External data is looked up nowhere: a relative path must not reach the disk.
+        crate::model::onnx::load_bytes(bytes, None).unwrap_or_default()
+    } else {
+        let eps = crate::model::safetensors::Eps::F32(f32::from_bits(u32::from(which) << 20));
+        crate::model::safetensors::prefixes(bytes)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|p| crate::model::safetensors::load_bytes(bytes, p, eps).ok())
+            .collect()
+    };
+    for l in layers {
+        let s = crate::model::Summary::of(&l.bn);
+        assert_eq!(s.channels, l.bn.channels());
+        assert!(s.scale_min <= s.scale_max);
+    }
+}

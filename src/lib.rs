@@ -39,6 +39,8 @@ pub mod fold;
 mod ibp;
 mod interval;
 mod kernel;
+#[cfg(any(feature = "onnx", feature = "safetensors"))]
+pub mod model;
 mod params;
 mod round;
 mod tensor;

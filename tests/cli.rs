@@ -506,3 +506,110 @@ fn bench_reports_every_variant_and_rejects_bad_input() {
     assert_eq!(run(&["--shape", "2,0x"]).status.code(), Some(2));
     assert_eq!(run(&["--shape", ""]).status.code(), Some(2));
 }
+
+fn fixture(name: &str) -> String {
+    format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn inspect_lists_layers() {
+    let v = json_of(&bnbound(&["inspect", &fixture("conv_bn_relu_f32.onnx")]));
+    let l = &v["layers"][0];
+    assert_eq!(l["name"], "bn1");
+    assert_eq!(l["channels"], 6);
+    assert_eq!(l["dtype"], "f32");
+    assert_eq!(l["eps"].as_f64().unwrap(), 1e-3f32 as f64);
+    assert_eq!(l["producer"], "conv1");
+    assert_eq!(l["consumers"], serde_json::json!(["relu1"]));
+    assert_eq!(l["zero_gamma"], serde_json::json!([0]));
+    assert!(l["scale_min"].as_f64().unwrap() < 0.0);
+    let v = json_of(&bnbound(&["inspect", &fixture("state.safetensors")]));
+    assert_eq!(v["layers"].as_array().unwrap().len(), 5);
+    let v = json_of(&bnbound(&[
+        "inspect",
+        &fixture("state.safetensors"),
+        "--prefix",
+        "layer2.bn",
+        "--eps",
+        "0.001",
+        "--eps-dtype",
+        "f64",
+    ]));
+    assert_eq!(v["layers"][0]["eps"].as_f64().unwrap(), 0.001);
+    assert_eq!(v["layers"][0]["stored_as"], "double");
+    assert_eq!(
+        bnbound(&["inspect", "/no/such/file.onnx"]).status.code(),
+        Some(1)
+    );
+    for bad in [
+        vec!["inspect", "tests/data/bn_training_mode.onnx"],
+        vec![
+            "inspect",
+            "tests/data/conv_bn_relu_f32.onnx",
+            "--eps",
+            "1e-3",
+        ],
+        vec!["inspect", "tests/data/state.safetensors", "--eps", "-1"],
+        vec![
+            "inspect",
+            "tests/data/state.safetensors",
+            "--eps-dtype",
+            "f16",
+        ],
+        vec!["inspect", "tests/data/expected.json"],
+    ] {
+        let bad: Vec<String> = bad
+            .iter()
+            .map(|a| a.replace("tests/data/", &fixture("")))
+            .collect();
+        let args: Vec<&str> = bad.iter().map(String::as_str).collect();
+        let o = bnbound(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr_line(&o));
+    }
+}
+
+/// `--model FILE --layer NAME` gives exactly the output of `--params` with the same
+/// parameters written as JSON.
+#[test]
+fn model_layers_replace_params() {
+    let layer = bnbound::model::onnx::load_file(fixture("conv_bn_relu_f32.onnx"))
+        .unwrap()
+        .remove(0);
+    let bnbound::AnyBatchNorm::F32(bn) = &layer.bn else {
+        panic!("f32 layer")
+    };
+    let params = format!(
+        r#"{{"dtype": "f32", "eps": {:?}, "gamma": {:?}, "beta": {:?}, "running_mean": {:?}, "running_var": {:?}}}"#,
+        bn.eps(),
+        bn.gamma(),
+        bn.beta(),
+        bn.running_mean(),
+        bn.running_var()
+    );
+    let b = r#"{"shape": [2, 6], "lo": [-1, 0, 0.5, -3, 1e-3, 0, -1, 0, 0.5, -3, 1e-3, 0], "hi": [1, 0, 2, -2, 1, "inf", 1, 0, 2, -2, 1, 5]}"#;
+    let d = dir();
+    let (p, i) = (d.join("p.json"), d.join("b.json"));
+    std::fs::write(&p, params).unwrap();
+    std::fs::write(&i, b).unwrap();
+    let (p, i) = (p.to_str().unwrap(), i.to_str().unwrap());
+    let model = fixture("conv_bn_relu_f32.onnx");
+    for cmd in [vec!["ibp"], vec!["deriv", "--order", "1"]] {
+        let from_params = bnbound(&[&cmd[..], &["--params", p, "--input", i]].concat());
+        let from_model = bnbound(
+            &[
+                &cmd[..],
+                &["--model", &model, "--layer", "bn1", "--input", i],
+            ]
+            .concat(),
+        );
+        assert_eq!(json_of(&from_params), json_of(&from_model), "{cmd:?}");
+    }
+    let o = bnbound(&["ibp", "--model", &model, "--layer", "bn9", "--input", i]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr_line(&o).contains("bn1"), "{}", stderr_line(&o));
+    let o = bnbound(&["ibp", "--model", &model, "--input", i]);
+    assert_eq!(o.status.code(), Some(2));
+    let st = fixture("state.safetensors");
+    let o = bnbound(&["ibp", "--model", &st, "--layer", "features.1", "--input", i]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr_line(&o));
+}

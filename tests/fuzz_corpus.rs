@@ -47,6 +47,11 @@ fn parse_no_panic_corpus() {
     replay("parse_no_panic", bnbound::fuzzing::parse_no_panic);
 }
 
+#[test]
+fn model_no_panic_corpus() {
+    replay("model_no_panic", bnbound::fuzzing::model_no_panic);
+}
+
 #[cfg(feature = "mpfr")]
 #[test]
 fn tight_is_tightest_corpus() {

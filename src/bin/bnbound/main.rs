@@ -5,8 +5,9 @@ mod baseline;
 mod bench;
 mod demo;
 
-use bnbound::json::{self, AnyBatchNorm, FormKind};
-use bnbound::{BatchNorm, Float};
+use bnbound::json::{self, FormKind};
+use bnbound::model::{safetensors::Eps, ModelLayer, Summary};
+use bnbound::{AnyBatchNorm, BatchNorm, Float};
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -26,9 +27,8 @@ struct Cli {
 enum Command {
     /// Interval bound propagation: an output box containing the exact real image of BOX.
     Ibp {
-        /// Layer parameters (PARAMS JSON).
-        #[arg(long, value_name = "PARAMS.json")]
-        params: PathBuf,
+        #[command(flatten)]
+        layer: LayerSource,
         /// Input box (BOX JSON, numbers of the params' dtype).
         #[arg(long, value_name = "BOX.json")]
         input: PathBuf,
@@ -42,9 +42,8 @@ enum Command {
     /// Forward composition: the form diag(s)·A·x + (s∘c + o) for a form A·x + c with one row
     /// per channel (F.json: {"A": {"lo", "hi"}, "c": {"lo", "hi"}}).
     Affine {
-        /// Layer parameters (PARAMS JSON).
-        #[arg(long, value_name = "PARAMS.json")]
-        params: PathBuf,
+        #[command(flatten)]
+        layer: LayerSource,
         /// The form feeding the layer.
         #[arg(long, value_name = "F.json")]
         input: PathBuf,
@@ -58,9 +57,8 @@ enum Command {
     /// Back-substitution: the function L'·x + d' of the layer's input for a linear function
     /// L·y + d of its output (L.json: {"L": {"lo", "hi"}, "d": {"lo", "hi"}}, C columns).
     Backward {
-        /// Layer parameters (PARAMS JSON).
-        #[arg(long, value_name = "PARAMS.json")]
-        params: PathBuf,
+        #[command(flatten)]
+        layer: LayerSource,
         /// The linear function of the layer's output.
         #[arg(long, value_name = "L.json")]
         input: PathBuf,
@@ -71,9 +69,8 @@ enum Command {
     /// Derivative bounds through the chain rule: s·[dlo, dhi] (order 1) or s·[d2lo, d2hi]
     /// (order 2) for bounds on the derivatives of the layer's input (BOX JSON).
     Deriv {
-        /// Layer parameters (PARAMS JSON).
-        #[arg(long, value_name = "PARAMS.json")]
-        params: PathBuf,
+        #[command(flatten)]
+        layer: LayerSource,
         /// Bounds on df/dt (order 1) or d²f/dt² (order 2) of each input element.
         #[arg(long, value_name = "BOX.json")]
         input: PathBuf,
@@ -90,9 +87,8 @@ enum Command {
     /// Decides exactly whether a claimed output box contains the exact image of BOX.
     /// Exit status 0 when sound, 3 when unsound, 2 for invalid input.
     Check {
-        /// Layer parameters (PARAMS JSON).
-        #[arg(long, value_name = "PARAMS.json")]
-        params: PathBuf,
+        #[command(flatten)]
+        layer: LayerSource,
         /// The input box.
         #[arg(long, value_name = "BOX.json")]
         input: PathBuf,
@@ -102,6 +98,18 @@ enum Command {
     },
     /// Runs IBP on a built-in BatchNorm2d layer and compares with the naive float bounds.
     Demo,
+    /// Lists the BatchNorm layers of an ONNX model or a safetensors state_dict (JSON):
+    /// name, channels, dtype, ε, scale range, channels with γ = 0 or tiny σ² + ε.
+    Inspect {
+        /// MODEL.onnx or STATE.safetensors.
+        #[arg(value_name = "MODEL")]
+        model: PathBuf,
+        /// safetensors: only the layer with this tensor prefix.
+        #[arg(long)]
+        prefix: Option<String>,
+        #[command(flatten)]
+        eps: EpsArgs,
+    },
     /// Measures sound IBP against the unsound plain-float loop on this machine and prints
     /// the ratios (median of REPS runs each).
     Bench {
@@ -115,6 +123,156 @@ enum Command {
         #[arg(long, default_value_t = 21, value_parser = clap::value_parser!(u32).range(1..=100_000))]
         reps: u32,
     },
+}
+
+/// Where a subcommand's layer comes from: a PARAMS file, or a layer of a model file.
+#[derive(clap::Args)]
+struct LayerSource {
+    /// Layer parameters (PARAMS JSON).
+    #[arg(
+        long,
+        value_name = "PARAMS.json",
+        required_unless_present = "model",
+        conflicts_with = "model"
+    )]
+    params: Option<PathBuf>,
+    /// A model file (.onnx or .safetensors) to take the layer from, with --layer.
+    #[arg(long, value_name = "MODEL", requires = "layer")]
+    model: Option<PathBuf>,
+    /// The layer's name in --model (ONNX node name, or safetensors tensor prefix).
+    #[arg(long, value_name = "NAME", requires = "model")]
+    layer: Option<String>,
+    #[command(flatten)]
+    eps: EpsArgs,
+}
+
+/// ε for safetensors state_dicts (which do not store it).
+#[derive(clap::Args)]
+struct EpsArgs {
+    /// ε of a safetensors layer (ONNX models carry their own). Default 1e-5.
+    #[arg(long, value_name = "EPS")]
+    eps: Option<String>,
+    /// The precision ε is stated in: f32 (PyTorch's default for f32 models) or f64.
+    #[arg(long, value_name = "DTYPE", default_value = "f32")]
+    eps_dtype: String,
+}
+
+impl EpsArgs {
+    /// The ε to use for a safetensors file; an error for an ONNX model given --eps.
+    fn resolve(&self, onnx: bool) -> Result<Eps, Failure> {
+        let bad = |m: String| Failure::Invalid(m);
+        if onnx {
+            return match self.eps {
+                Some(_) => Err(bad(
+                    "--eps applies to safetensors files; ONNX models carry epsilon".into(),
+                )),
+                None => Ok(Eps::default()),
+            };
+        }
+        let dtype: bnbound::Dtype = self
+            .eps_dtype
+            .parse()
+            .map_err(|e: bnbound::Error| bad(e.to_string()))?;
+        let text = self.eps.as_deref().unwrap_or("1e-5");
+        let parsed = match dtype {
+            bnbound::Dtype::F32 => text.parse::<f32>().map(Eps::F32).ok(),
+            bnbound::Dtype::F64 => text.parse::<f64>().map(Eps::F64).ok(),
+        };
+        match parsed {
+            Some(e) if e.value().is_finite() && e.value() >= 0.0 => Ok(e),
+            _ => Err(bad(format!(
+                "--eps {text:?} is not a finite non-negative {dtype} number"
+            ))),
+        }
+    }
+}
+
+/// Every BatchNorm layer of `path` (by extension: `.onnx`, else safetensors).
+fn model_layers(
+    path: &Path,
+    prefix: Option<&str>,
+    eps: &EpsArgs,
+) -> Result<Vec<ModelLayer>, Failure> {
+    let onnx = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("onnx"));
+    let eps = eps.resolve(onnx)?;
+    // An unreadable file is an I/O failure (status 1), as for PARAMS files.
+    std::fs::File::open(path)
+        .map_err(|e| Failure::Other(format!("cannot read model file {}: {e}", path.display())))?;
+    if onnx {
+        bnbound::model::onnx::load_file(path)
+    } else {
+        bnbound::model::safetensors::load_file(path, prefix, eps)
+    }
+    .map_err(invalid(path))
+}
+
+impl LayerSource {
+    fn load(&self) -> Result<AnyBatchNorm, Failure> {
+        match (&self.params, &self.model, &self.layer) {
+            (Some(p), _, _) => json::parse_params(&read(p, "params")?).map_err(invalid(p)),
+            (None, Some(m), Some(name)) => {
+                let layers = model_layers(m, None, &self.eps)?;
+                let available = layers
+                    .iter()
+                    .map(|l| l.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                layers
+                    .into_iter()
+                    .find(|l| &l.name == name)
+                    .map(|l| l.bn)
+                    .ok_or_else(|| {
+                        invalid(m)(bnbound::Error::UnknownLayer {
+                            name: name.clone(),
+                            available,
+                        })
+                    })
+            }
+            // clap enforces --params or --model with --layer.
+            _ => Err(Failure::Invalid(
+                "give --params, or --model with --layer".into(),
+            )),
+        }
+    }
+}
+
+/// The `inspect` report: one JSON object per layer.
+fn inspect(path: &Path, prefix: Option<&str>, eps: &EpsArgs) -> Result<(), Failure> {
+    let layers = model_layers(path, prefix, eps)?;
+    let num = |x: f64| {
+        if x.is_finite() {
+            serde_json::json!(x)
+        } else if x > 0.0 {
+            serde_json::json!("inf")
+        } else {
+            serde_json::json!("-inf")
+        }
+    };
+    let rows: Vec<serde_json::Value> = layers
+        .iter()
+        .map(|l| {
+            let s = Summary::of(&l.bn);
+            serde_json::json!({
+                "name": l.name,
+                "channels": s.channels,
+                "dtype": s.dtype.name(),
+                "stored_as": l.stored_as,
+                "eps": num(s.eps),
+                "scale_min": num(s.scale_min),
+                "scale_max": num(s.scale_max),
+                "zero_gamma": s.zero_gamma,
+                "tiny_denominator": s.tiny_denominator,
+                "producer": l.producer,
+                "consumers": l.consumers,
+            })
+        })
+        .collect();
+    write_to(None, |w| {
+        serde_json::to_writer_pretty(&mut *w, &serde_json::json!({ "layers": rows }))?;
+        writeln!(w)
+    })
 }
 
 /// Which per-layer operation a subcommand runs.
@@ -243,13 +401,13 @@ fn run_typed<T: Float>(
 }
 
 fn run_op(
-    params: &Path,
+    layer: &LayerSource,
     input: &Path,
     output: Option<&Path>,
     op: Op,
     claimed: Option<&Path>,
 ) -> Result<(), Failure> {
-    let bn = json::parse_params(&read(params, "params")?).map_err(invalid(params))?;
+    let bn = layer.load()?;
     let text = read(input, "input")?;
     let ctext = claimed.map(|c| read(c, "claimed")).transpose()?;
     let claimed = ctext.as_deref().zip(claimed);
@@ -262,16 +420,16 @@ fn run_op(
 fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
         Command::Ibp {
-            params,
+            layer,
             input,
             mode,
             output,
         } => {
             require_mode(mode)?;
-            run_op(&params, &input, output.as_deref(), Op::Ibp(mode), None)
+            run_op(&layer, &input, output.as_deref(), Op::Ibp(mode), None)
         }
         Command::Deriv {
-            params,
+            layer,
             input,
             order,
             mode,
@@ -279,7 +437,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         } => {
             require_mode(mode)?;
             run_op(
-                &params,
+                &layer,
                 &input,
                 output.as_deref(),
                 Op::Deriv(order, mode),
@@ -287,24 +445,25 @@ fn run(cli: Cli) -> Result<(), Failure> {
             )
         }
         Command::Affine {
-            params,
+            layer,
             input,
             mode,
             output,
         } => {
             require_mode(mode)?;
-            run_op(&params, &input, output.as_deref(), Op::Affine(mode), None)
+            run_op(&layer, &input, output.as_deref(), Op::Affine(mode), None)
         }
         Command::Backward {
-            params,
+            layer,
             input,
             output,
-        } => run_op(&params, &input, output.as_deref(), Op::Backward, None),
+        } => run_op(&layer, &input, output.as_deref(), Op::Backward, None),
         Command::Check {
-            params,
+            layer,
             input,
             claimed,
-        } => run_op(&params, &input, None, Op::Check, Some(&claimed)),
+        } => run_op(&layer, &input, None, Op::Check, Some(&claimed)),
+        Command::Inspect { model, prefix, eps } => inspect(&model, prefix.as_deref(), &eps),
         Command::Demo => {
             print!("{}", demo::report());
             Ok(())

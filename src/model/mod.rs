@@ -1,0 +1,207 @@
+//! BatchNorm layers read from model files: ONNX (feature `onnx`) and PyTorch state_dicts in
+//! safetensors (feature `safetensors`).
+//!
+//! Semantics: the layer is the real-number BatchNorm of the stored values, converted
+//! exactly. `float16`/`bfloat16` and `float` statistics become an `f32` layer (every such
+//! value is an `f32`); `double` statistics, or an ε that is not an `f32`, make an `f64` layer.
+//! ONNX's `epsilon` attribute is an `f32`, default `1e-5f` (= 9.999999747378752e-06).
+
+#[cfg(feature = "onnx")]
+pub mod onnx;
+#[cfg(feature = "safetensors")]
+pub mod safetensors;
+
+use crate::error::{Error, Result};
+use crate::{AnyBatchNorm, BatchNorm, Dtype};
+
+/// One BatchNorm layer found in a model file.
+///
+/// ```
+/// # #[cfg(feature = "onnx")] {
+/// let layers = bnbound::model::onnx::load_file("tests/data/conv_bn_relu_f32.onnx")?;
+/// assert_eq!(layers[0].name, "bn1");
+/// assert_eq!(layers[0].producer.as_deref(), Some("conv1"));
+/// # }
+/// # Ok::<(), bnbound::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct ModelLayer {
+    /// The node name (ONNX; the first output's name if the node has none) or the tensor
+    /// prefix (safetensors).
+    pub name: String,
+    /// The node that produces the layer's input (ONNX), if any.
+    pub producer: Option<String>,
+    /// The nodes that consume the layer's output (ONNX).
+    pub consumers: Vec<String>,
+    /// The element types of the statistics as stored, e.g. `"float16"`.
+    pub stored_as: String,
+    /// The parameters, converted exactly.
+    pub bn: AnyBatchNorm,
+}
+
+/// What `bnbound inspect` reports about one layer.
+///
+/// ```
+/// use bnbound::{model::Summary, AnyBatchNorm, BatchNorm};
+/// let bn = BatchNorm::new(vec![0.0f32, 2.0], vec![0.0; 2], vec![0.0; 2], vec![4.0, 1e-9], 0.0)?;
+/// let s = Summary::of(&AnyBatchNorm::F32(bn));
+/// assert_eq!((s.zero_gamma.clone(), s.tiny_denominator.clone()), (vec![0], vec![1]));
+/// assert!(s.scale_min <= 0.0 && s.scale_max >= 2.0 / 1e-9f32.sqrt() as f64 * 0.99);
+/// # Ok::<(), bnbound::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct Summary {
+    /// Number of channels.
+    pub channels: usize,
+    /// The layer's dtype.
+    pub dtype: Dtype,
+    /// ε, exactly.
+    pub eps: f64,
+    /// A lower bound of the smallest exact scale `s_c`.
+    pub scale_min: f64,
+    /// An upper bound of the largest exact scale `s_c`.
+    pub scale_max: f64,
+    /// Channels with `γ = 0` (scale exactly zero).
+    pub zero_gamma: Vec<usize>,
+    /// Channels with `σ² + ε` (rounded up) `< 2⁻²⁰` (≈ 9.5·10⁻⁷): huge scales, where
+    /// rounding matters most.
+    pub tiny_denominator: Vec<usize>,
+}
+
+impl Summary {
+    /// Summarises a layer (enclosing its scales soundly).
+    ///
+    /// ```
+    /// use bnbound::{model::Summary, AnyBatchNorm, BatchNorm};
+    /// let bn = BatchNorm::new(vec![1.0f64], vec![0.0], vec![0.0], vec![1.0], 0.0)?;
+    /// assert_eq!(Summary::of(&AnyBatchNorm::F64(bn)).scale_max, 1.0);
+    /// # Ok::<(), bnbound::Error>(())
+    /// ```
+    pub fn of(bn: &AnyBatchNorm) -> Summary {
+        let enc = bn.enclose();
+        let (scale_min, scale_max) = enc
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), c| {
+                (a.min(c.scale().lo()), b.max(c.scale().hi()))
+            });
+        let rows: Vec<[f64; 5]> = match bn {
+            AnyBatchNorm::F32(b) => (0..b.channels()).map(|c| b.channel_f64(c)).collect(),
+            AnyBatchNorm::F64(b) => (0..b.channels()).map(|c| b.channel_f64(c)).collect(),
+        };
+        let tiny = f64::from_bits((1023 - 20) << 52);
+        Summary {
+            channels: rows.len(),
+            dtype: bn.dtype(),
+            eps: rows.first().map_or(0.0, |r| r[4]),
+            scale_min,
+            scale_max,
+            zero_gamma: (0..rows.len()).filter(|&c| rows[c][0] == 0.0).collect(),
+            // σ² + ε, rounded up, below 2⁻²⁰ (a borderline sum may go unreported).
+            tiny_denominator: (0..rows.len())
+                .filter(|&c| crate::round::add_up(rows[c][3], rows[c][4]) < tiny)
+                .collect(),
+        }
+    }
+}
+
+/// A statistic read from a file: its values (exactly, as `f64`) and the element type it
+/// was stored in.
+#[derive(Clone, Debug)]
+pub(crate) struct Stat {
+    pub(crate) values: Vec<f64>,
+    /// Whether the stored type is `double` (else it fits `f32` exactly).
+    pub(crate) wide: bool,
+    pub(crate) stored_as: &'static str,
+}
+
+/// Builds the layer: `f32` when every statistic and ε are `f32` values, else `f64`.
+pub(crate) fn build(
+    stats: [Stat; 4],
+    eps: f64,
+    names: [&str; 4],
+) -> Result<(AnyBatchNorm, String)> {
+    let c = stats[0].values.len();
+    for (s, name) in stats.iter().zip(names) {
+        if s.values.len() != c {
+            return Err(Error::TensorLength {
+                tensor: name.to_string(),
+                expected: c,
+                found: s.values.len(),
+            });
+        }
+    }
+    let mut kinds: Vec<&str> = stats.iter().map(|s| s.stored_as).collect();
+    kinds.dedup();
+    let stored_as = kinds.join("/");
+    let eps_is_f32 = (eps as f32) as f64 == eps;
+    let [g, b, m, v] = stats;
+    let bn = if g.wide || b.wide || m.wide || v.wide || !eps_is_f32 {
+        AnyBatchNorm::F64(BatchNorm::new(g.values, b.values, m.values, v.values, eps)?)
+    } else {
+        let f = |s: Stat| s.values.into_iter().map(|x| x as f32).collect::<Vec<f32>>();
+        AnyBatchNorm::F32(BatchNorm::new(f(g), f(b), f(m), f(v), eps as f32)?)
+    };
+    Ok((bn, stored_as))
+}
+
+/// Little-endian element decoding shared by the loaders: `(values, wide, stored_as)`.
+#[cfg(any(feature = "onnx", feature = "safetensors"))]
+pub(crate) fn decode_le(bytes: &[u8], kind: ElemKind, tensor: &str) -> Result<Stat> {
+    let size = kind.size();
+    if bytes.len() % size != 0 {
+        return Err(Error::ModelFormat(format!(
+            "tensor {tensor:?}: {} data bytes is not a multiple of {size}",
+            bytes.len()
+        )));
+    }
+    let chunks = bytes.chunks_exact(size);
+    let values: Vec<f64> = match kind {
+        ElemKind::F32 => chunks
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]) as f64)
+            .collect(),
+        ElemKind::F64 => chunks
+            .map(|c| f64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]))
+            .collect(),
+        ElemKind::F16 => chunks
+            .map(|c| half::f16::from_bits(u16::from_le_bytes([c[0], c[1]])).to_f64())
+            .collect(),
+        ElemKind::Bf16 => chunks
+            .map(|c| half::bf16::from_bits(u16::from_le_bytes([c[0], c[1]])).to_f64())
+            .collect(),
+    };
+    Ok(kind.stat(values))
+}
+
+/// The element types the loaders read.
+#[cfg(any(feature = "onnx", feature = "safetensors"))]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ElemKind {
+    F32,
+    F64,
+    F16,
+    Bf16,
+}
+
+#[cfg(any(feature = "onnx", feature = "safetensors"))]
+impl ElemKind {
+    fn size(self) -> usize {
+        match self {
+            ElemKind::F32 => 4,
+            ElemKind::F64 => 8,
+            ElemKind::F16 | ElemKind::Bf16 => 2,
+        }
+    }
+
+    pub(crate) fn stat(self, values: Vec<f64>) -> Stat {
+        Stat {
+            values,
+            wide: self == ElemKind::F64,
+            stored_as: match self {
+                ElemKind::F32 => "float",
+                ElemKind::F64 => "double",
+                ElemKind::F16 => "float16",
+                ElemKind::Bf16 => "bfloat16",
+            },
+        }
+    }
+}

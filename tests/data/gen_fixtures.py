@@ -1,0 +1,162 @@
+#!/usr/bin/env python3
+"""Generates the model fixtures under tests/data/ (run from the repository root):
+
+    pip install onnx numpy ml_dtypes
+    python3 tests/data/gen_fixtures.py
+
+Writes small ONNX and safetensors files plus expected.json, which records every parameter
+the generator wrote as the bits of its exact f64 value (and the dtype it was stored in), so
+the Rust tests can compare what bnbound loads bit for bit. The tests need only Rust.
+"""
+import json
+import os
+import struct
+
+import ml_dtypes
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+rng = np.random.default_rng(20261124)
+expected = {}
+
+
+def bits(x):
+    return struct.unpack("<Q", struct.pack("<d", float(x)))[0]
+
+
+def stats(c, dtype):
+    """gamma, beta, mean, var with hard cases: a zero and a negative gamma, a tiny var."""
+    g = rng.uniform(0.5, 2.0, c)
+    g[0] = 0.0
+    g[1] = -g[1]
+    b = rng.uniform(-1, 1, c)
+    m = rng.uniform(-1, 1, c)
+    v = rng.uniform(0.1, 3.0, c)
+    v[min(2, c - 1)] = 1e-7
+    return [np.asarray(a, dtype=dtype) for a in (g, b, m, v)]
+
+
+def record(key, arrays, eps, eps_dtype, dtype_name):
+    expected[key] = {
+        "dtype": dtype_name,
+        "eps_bits": bits(np.asarray(eps, dtype=eps_dtype)),
+        "params": [[bits(x) for x in a.astype(np.float64)] for a in arrays],
+    }
+
+
+def bn_model(name, c, dtype, eps=None, training_mode=None, stats_as_inputs=False,
+             onnx_type=TensorProto.FLOAT, arrays=None, chain=True):
+    """Conv -> BatchNormalization -> Relu over (1, c, 4, 4)."""
+    arrays = arrays if arrays is not None else stats(c, dtype)
+    names = [f"{name}.scale", f"{name}.B", f"{name}.mean", f"{name}.var"]
+    inits, inputs = [], [helper.make_tensor_value_info("x", onnx_type, [1, c, 4, 4])]
+    for n, a in zip(names, arrays):
+        if stats_as_inputs:
+            inputs.append(helper.make_tensor_value_info(n, onnx_type, [c]))
+        elif a.dtype == ml_dtypes.bfloat16:
+            t = helper.make_tensor(n, TensorProto.BFLOAT16, [c], a.astype(np.float32).tolist())
+            inits.append(t)
+        else:
+            inits.append(numpy_helper.from_array(a, n))
+    attrs = {}
+    if eps is not None:
+        attrs["epsilon"] = eps
+    if training_mode is not None:
+        attrs["training_mode"] = training_mode
+    w = numpy_helper.from_array(np.ones((c, c, 1, 1), dtype=np.float32 if onnx_type == TensorProto.FLOAT else np.float64), "conv.w")
+    nodes = []
+    bn_in = "x"
+    if chain:
+        inits.append(w)
+        nodes.append(helper.make_node("Conv", ["x", "conv.w"], ["conv_out"], name="conv1"))
+        bn_in = "conv_out"
+    outs = ["bn_out"] + (["rm", "rv"] if training_mode == 1 else [])
+    nodes.append(helper.make_node("BatchNormalization", [bn_in] + names, outs, name=name, **attrs))
+    nodes.append(helper.make_node("Relu", ["bn_out"], ["y"], name="relu1"))
+    graph = helper.make_graph(nodes, "g", inputs, [helper.make_tensor_value_info("y", onnx_type, [1, c, 4, 4])], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 15)])
+    return model, arrays
+
+
+def save(model, file, **kw):
+    onnx.save_model(model, os.path.join(HERE, file), **kw)
+
+
+# f32 statistics, epsilon attribute 1e-3, in a Conv -> BN -> Relu chain.
+m, a = bn_model("bn1", 6, np.float32, eps=1e-3)
+save(m, "conv_bn_relu_f32.onnx")
+record("conv_bn_relu_f32.onnx/bn1", a, 1e-3, np.float32, "f32")
+
+# f64 statistics, no epsilon attribute (default 1e-5f).
+m, a = bn_model("bn64", 5, np.float64, onnx_type=TensorProto.DOUBLE)
+save(m, "bn_f64_default_eps.onnx")
+record("bn_f64_default_eps.onnx/bn64", a, np.float32(1e-5), np.float32, "f64")
+
+# float16 statistics (raw_data) and bfloat16 statistics (int32_data).
+m, a = bn_model("bn16", 4, np.float16, eps=1e-5, onnx_type=TensorProto.FLOAT16, chain=False)
+save(m, "bn_f16.onnx")
+record("bn_f16.onnx/bn16", a, np.float32(1e-5), np.float32, "f32")
+m, a = bn_model("bnbf16", 4, ml_dtypes.bfloat16, eps=1e-5, onnx_type=TensorProto.BFLOAT16, chain=False)
+save(m, "bn_bf16.onnx")
+record("bn_bf16.onnx/bnbf16", a, np.float32(1e-5), np.float32, "f32")
+
+# External data next to the model.
+m, a = bn_model("bnext", 3, np.float32, eps=2e-5)
+save(m, "bn_external.onnx", save_as_external_data=True, all_tensors_to_one_file=True,
+     location="bn_external.data", size_threshold=0)
+record("bn_external.onnx/bnext", a, 2e-5, np.float32, "f32")
+
+# Rejected models.
+m, _ = bn_model("bntrain", 3, np.float32, training_mode=1)
+save(m, "bn_training_mode.onnx")
+m, _ = bn_model("bninputs", 3, np.float32, stats_as_inputs=True)
+save(m, "bn_stats_as_inputs.onnx")
+m, _ = bn_model("bnmissing", 3, np.float32)
+del m.graph.initializer[1]  # bnmissing.B
+save(m, "bn_missing_initializer.onnx")
+m, _ = bn_model("bnint", 3, np.float32)
+m.graph.initializer[0].CopyFrom(numpy_helper.from_array(np.array([1, 2, 3], dtype=np.int64), "bnint.scale"))
+save(m, "bn_int_stats.onnx")
+
+
+# A PyTorch-style state_dict in safetensors, written by hand (header JSON + data) so that
+# every dtype (F32, F64, F16, BF16) is stored exactly as chosen.
+def write_safetensors(path, tensors):
+    header, blobs, off = {}, [], 0
+    for name, (dtype, arr) in tensors.items():
+        data = arr.tobytes()
+        header[name] = {"dtype": dtype, "shape": list(arr.shape), "data_offsets": [off, off + len(data)]}
+        blobs.append(data)
+        off += len(data)
+    h = json.dumps(header).encode()
+    h += b" " * ((8 - len(h) % 8) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(h)))
+        f.write(h)
+        for b in blobs:
+            f.write(b)
+
+
+sd = {}
+for prefix, st, dt, c in [("features.1", "F32", np.float32, 6), ("layer2.bn", "F64", np.float64, 3),
+                          ("half", "F16", np.float16, 4), ("bhalf", "BF16", ml_dtypes.bfloat16, 4)]:
+    arrays = stats(c, dt)
+    for suffix, arr in zip(["weight", "bias", "running_mean", "running_var"], arrays):
+        sd[f"{prefix}.{suffix}"] = (st, arr)
+    sd[f"{prefix}.num_batches_tracked"] = ("I64", np.array(7, dtype=np.int64))
+    record(f"state.safetensors/{prefix}", arrays, np.float32(1e-5), np.float32,
+           "f64" if dt == np.float64 else "f32")
+# affine=False: running statistics only (gamma = 1, beta = 0).
+arrays = stats(2, np.float32)
+sd["noaffine.running_mean"] = ("F32", arrays[2])
+sd["noaffine.running_var"] = ("F32", arrays[3])
+record("state.safetensors/noaffine", [np.ones(2, np.float32), np.zeros(2, np.float32), arrays[2], arrays[3]],
+       np.float32(1e-5), np.float32, "f32")
+sd["conv.weight"] = ("F32", np.ones((2, 2, 3, 3), dtype=np.float32))
+write_safetensors(os.path.join(HERE, "state.safetensors"), sd)
+
+with open(os.path.join(HERE, "expected.json"), "w") as f:
+    json.dump(expected, f, indent=1, sort_keys=True)
+    f.write("\n")
