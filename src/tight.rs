@@ -7,7 +7,9 @@
 //! directed rounding of `v`: the largest `T ≤ v` (or the smallest `T ≥ v`). Otherwise `p`
 //! doubles (Ziv's strategy). When `v` is itself a value of `T` the enclosure may never
 //! decide; from 128 bits on, the candidate is therefore also tested with the exact rational
-//! decision of [`crate::exact`], which settles that case.
+//! decision of [`crate::exact`], which settles that case. Before any of that, the sound f64
+//! enclosure `L ≤ v ≤ U` of the fast path is rounded: when both ends round to the same
+//! value of `T`, that is the answer (almost always, for `f32` outputs).
 
 use crate::affine::AffineForm;
 use crate::error::{Error, Result};
@@ -17,16 +19,28 @@ use rug::float::Round;
 use rug::Float as Mp;
 use std::cmp::Ordering;
 
-/// An outward-rounded MPFR enclosure `[lo, hi]` of `β + γ(x−μ)/√(σ²+ε)` at precision `p`.
-fn enclose(p: [f64; 5], x: f64, prec: u32) -> (Mp, Mp) {
-    let [g, b, m, v, e] = p;
+/// An outward-rounded enclosure `[r_lo, r_hi]` of `√(σ² + ε)` at precision `prec`.
+fn root(v: f64, e: f64, prec: u32) -> (Mp, Mp) {
+    let vf = Mp::with_val(64, v); // exact: f64 fits in 64 bits
+    let q_lo = Mp::with_val_round(prec, &vf + e, Round::Down).0;
+    let q_hi = Mp::with_val_round(prec, &vf + e, Round::Up).0;
+    (
+        Mp::with_val_round(prec, q_lo.sqrt_ref(), Round::Down).0,
+        Mp::with_val_round(prec, q_hi.sqrt_ref(), Round::Up).0,
+    )
+}
+
+/// An outward-rounded MPFR enclosure `[lo, hi]` of `β + γ(x−μ)/√(σ²+ε)` at precision `p`,
+/// given an enclosure `r` of `√(σ²+ε)` at precision `prec` ([`root`]).
+fn enclose(p: [f64; 5], x: f64, prec: u32, r: &(Mp, Mp)) -> (Mp, Mp) {
+    let [g, b, m, _, _] = p;
     // Each operation is rounded down for the lower end and up for the upper end. Operands
     // must be *references*: rug evaluates `&a - m` lazily at the target precision with the
     // requested rounding, but `owned - m` immediately, rounded to nearest at the owned
     // value's precision (that silently dropped bits here once; a test caught it).
     let rnd = |f: &dyn Fn(Round) -> (Mp, Ordering)| (f(Round::Down).0, f(Round::Up).0);
-    let (xf, vf) = (Mp::with_val(64, x), Mp::with_val(64, v)); // exact: f64 fits in 64 bits
-                                                               // t = x − μ
+    let xf = Mp::with_val(64, x); // exact: f64 fits in 64 bits
+                                  // t = x − μ
     let (t_lo, t_hi) = rnd(&|r| Mp::with_val_round(prec, &xf - m, r));
     // u = γ·t
     let (u_lo, u_hi) = if g >= 0.0 {
@@ -41,22 +55,15 @@ fn enclose(p: [f64; 5], x: f64, prec: u32) -> (Mp, Mp) {
         )
     };
     // r = √(σ² + ε) > 0
-    let (q_lo, q_hi) = rnd(&|r| Mp::with_val_round(prec, &vf + e, r));
-    let r_lo = Mp::with_val_round(prec, q_lo.sqrt_ref(), Round::Down).0;
-    let r_hi = Mp::with_val_round(prec, q_hi.sqrt_ref(), Round::Up).0;
+    let (r_lo, r_hi) = r;
     // w = u / r over r ∈ [r_lo, r_hi] > 0
     let w_lo = Mp::with_val_round(
         prec,
-        &u_lo / if u_lo >= 0 { &r_hi } else { &r_lo },
+        &u_lo / if u_lo >= 0 { r_hi } else { r_lo },
         Round::Down,
     )
     .0;
-    let w_hi = Mp::with_val_round(
-        prec,
-        &u_hi / if u_hi >= 0 { &r_lo } else { &r_hi },
-        Round::Up,
-    )
-    .0;
+    let w_hi = Mp::with_val_round(prec, &u_hi / if u_hi >= 0 { r_lo } else { r_hi }, Round::Up).0;
     // y = w + β
     (
         Mp::with_val_round(prec, &w_lo + b, Round::Down).0,
@@ -72,12 +79,40 @@ fn to_t<T: Float>(x: &Mp, round: Round) -> T {
     }
 }
 
+/// Per-channel data shared by all elements: the 64-bit MPFR enclosure of `√(σ²+ε)` and
+/// the f64 enclosures of the scale and offset (offset `[0, 0]` for scale-only maps).
+struct ChannelData {
+    root64: (Mp, Mp),
+    scale: (f64, f64),
+    offset: (f64, f64),
+}
+
 /// The largest `T ≤ v` (`lower`) or the smallest `T ≥ v`, for finite `x`.
-fn tight_bound<T: Float>(p: [f64; 5], x: f64, lower: bool) -> T {
+///
+/// First a cheap decision: `L ≤ v ≤ U` from the f64 enclosures of `s` and `o` (one FMA
+/// each, rounded outward); if `L` and `U` round (in the bound's direction) to the same `T`,
+/// so does `v`, by monotonicity. This settles almost every f32 bound. Otherwise MPFR.
+fn tight_bound<T: Float>(p: [f64; 5], x: f64, lower: bool, ch: &ChannelData) -> T {
+    let ((s_lo, s_hi), (o_lo, o_hi)) = (ch.scale, ch.offset);
+    let l = crate::round::fma_down(if x >= 0.0 { s_lo } else { s_hi }, x, o_lo);
+    let u = crate::round::fma_up(if x >= 0.0 { s_hi } else { s_lo }, x, o_hi);
+    let (a, b): (T, T) = if lower {
+        (T::from_f64_down(l), T::from_f64_down(u))
+    } else {
+        (T::from_f64_up(l), T::from_f64_up(u))
+    };
+    if a == b {
+        return a;
+    }
+    let root64 = &ch.root64;
     let round = if lower { Round::Down } else { Round::Up };
     let mut prec = 64u32;
     loop {
-        let (lo, hi) = enclose(p, x, prec);
+        let (lo, hi) = if prec == 64 {
+            enclose(p, x, prec, root64)
+        } else {
+            enclose(p, x, prec, &root(p[3], p[4], prec))
+        };
         let (a, b): (T, T) = (to_t(&lo, round), to_t(&hi, round));
         if a == b {
             return a;
@@ -101,7 +136,7 @@ fn tight_bound<T: Float>(p: [f64; 5], x: f64, lower: bool) -> T {
 }
 
 /// The tightest enclosure of `{ y(x) : x ∈ [l, h] }` for `y(x) = β + γ(x−μ)/√(σ²+ε)`.
-fn tight_image<T: Float>(p: [f64; 5], l: f64, h: f64) -> (T, T) {
+fn tight_image<T: Float>(p: [f64; 5], l: f64, h: f64, ch: &ChannelData) -> (T, T) {
     let g = p[0];
     if g == 0.0 {
         let beta = T::from_f64_down(p[1]); // β is a value of T
@@ -119,14 +154,34 @@ fn tight_image<T: Float>(p: [f64; 5], l: f64, h: f64) -> (T, T) {
     let lo = if at_min.is_infinite() {
         inf(at_min)
     } else {
-        tight_bound(p, at_min, true)
+        tight_bound(p, at_min, true, ch)
     };
     let hi = if at_max.is_infinite() {
         inf(at_max)
     } else {
-        tight_bound(p, at_max, false)
+        tight_bound(p, at_max, false, ch)
     };
     (lo, hi)
+}
+
+/// [`ChannelData`] for every channel (`with_offset = false`: scale-only maps).
+fn channel_data<T: Float>(bn: &BatchNorm<T>, with_offset: bool) -> Vec<ChannelData> {
+    bn.enclose()
+        .iter()
+        .enumerate()
+        .map(|(c, e)| {
+            let p = bn.channel_f64(c);
+            ChannelData {
+                root64: root(p[3], p[4], 64),
+                scale: (e.scale().lo(), e.scale().hi()),
+                offset: if with_offset {
+                    (e.offset().lo(), e.offset().hi())
+                } else {
+                    (0.0, 0.0)
+                },
+            }
+        })
+        .collect()
 }
 
 fn per_element<T: Float>(
@@ -146,12 +201,14 @@ fn per_element<T: Float>(
         Vec::with_capacity(shape.len()),
         Vec::with_capacity(shape.len()),
     );
+    let data = channel_data(bn, with_offset);
     for (i, (&l, &h)) in input.lo().iter().zip(input.hi()).enumerate() {
-        let mut p = bn.channel_f64((i / inner) % bn.channels());
+        let c = (i / inner) % bn.channels();
+        let mut p = bn.channel_f64(c);
         if !with_offset {
             (p[1], p[2]) = (0.0, 0.0);
         }
-        let (a, b) = tight_image::<T>(p, l.to_f64_exact(), h.to_f64_exact());
+        let (a, b) = tight_image::<T>(p, l.to_f64_exact(), h.to_f64_exact(), &data[c]);
         lo.push(a);
         hi.push(b);
     }
@@ -214,17 +271,24 @@ impl<T: Float> BatchNorm<T> {
             });
         }
         let cols = form.cols();
+        let (scaled, full) = (channel_data(self, false), channel_data(self, true));
         let (mut alo, mut ahi) = (Vec::new(), Vec::new());
         for (k, (&l, &h)) in form.a().lo().iter().zip(form.a().hi()).enumerate() {
-            let mut p = self.channel_f64(k / cols.max(1));
+            let c = k / cols.max(1);
+            let mut p = self.channel_f64(c);
             (p[1], p[2]) = (0.0, 0.0);
-            let (a, b) = tight_image::<T>(p, l.to_f64_exact(), h.to_f64_exact());
+            let (a, b) = tight_image::<T>(p, l.to_f64_exact(), h.to_f64_exact(), &scaled[c]);
             alo.push(a);
             ahi.push(b);
         }
         let (mut clo, mut chi) = (Vec::new(), Vec::new());
         for (i, (&l, &h)) in form.c().lo().iter().zip(form.c().hi()).enumerate() {
-            let (a, b) = tight_image::<T>(self.channel_f64(i), l.to_f64_exact(), h.to_f64_exact());
+            let (a, b) = tight_image::<T>(
+                self.channel_f64(i),
+                l.to_f64_exact(),
+                h.to_f64_exact(),
+                &full[i],
+            );
             clo.push(a);
             chi.push(b);
         }
