@@ -401,11 +401,17 @@ impl<T: Float> Job for OffsetDotJob<'_, T> {
         let l = self.lanes;
         let (q_lo, q_hi, q_neg) = (&l.q_lo[..n], &l.q_hi[..n], &l.q_neg[..n]);
         // An infinite coefficient would meet a zero placeholder (0·∞): scalar path.
-        let infinite = lo
-            .iter()
-            .chain(hi)
-            .fold(false, |a, v| a | !v.to_f64_exact().is_finite());
-        if infinite {
+        let max_abs = |v: &[T]| {
+            v.iter().fold(T::zero(), |m, &x| {
+                let a = x.abs();
+                if a > m {
+                    a
+                } else {
+                    m
+                }
+            })
+        };
+        if max_abs(lo) == T::infinity() || max_abs(hi) == T::infinity() {
             return crate::interval::dot_bounds(
                 lo.iter().map(|v| v.to_f64_exact()),
                 hi.iter().map(|v| v.to_f64_exact()),
@@ -416,13 +422,28 @@ impl<T: Float> Job for OffsetDotJob<'_, T> {
         }
         let (mut acc_lo, mut acc_hi) = ([0.0f64; ACC], [0.0f64; ACC]);
         let body = n - n % ACC;
-        for j0 in (0..body).step_by(ACC) {
+        let chunks = lo[..body]
+            .chunks_exact(ACC)
+            .zip(hi[..body].chunks_exact(ACC))
+            .zip(
+                q_lo[..body]
+                    .chunks_exact(ACC)
+                    .zip(q_hi[..body].chunks_exact(ACC)),
+            )
+            .zip(q_neg[..body].chunks_exact(ACC));
+        for (((lo, hi), (q_lo, q_hi)), q_neg) in chunks {
+            let (lo, hi, q_lo, q_hi, q_neg) = (
+                &lo[..ACC],
+                &hi[..ACC],
+                &q_lo[..ACC],
+                &q_hi[..ACC],
+                &q_neg[..ACC],
+            );
             for k in 0..ACC {
-                let j = j0 + k;
-                let (x_l, x_h) = (lo[j].to_f64_exact(), hi[j].to_f64_exact());
-                let (a, b) = if q_neg[j] { (x_h, x_l) } else { (x_l, x_h) };
-                let qa = if a >= 0.0 { q_lo[j] } else { q_hi[j] };
-                let qb = if b >= 0.0 { q_hi[j] } else { q_lo[j] };
+                let (x_l, x_h) = (lo[k].to_f64_exact(), hi[k].to_f64_exact());
+                let (a, b) = if q_neg[k] { (x_h, x_l) } else { (x_l, x_h) };
+                let qa = if a >= 0.0 { q_lo[k] } else { q_hi[k] };
+                let qb = if b >= 0.0 { q_hi[k] } else { q_lo[k] };
                 acc_lo[k] =
                     round::lane_below::<FMA>(round::lane_fma_for_below::<FMA>(qa, a, acc_lo[k]));
                 acc_hi[k] =
