@@ -41,13 +41,65 @@ struct RawParams<'a> {
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawBox<'a> {
+#[serde(deny_unknown_fields, bound(deserialize = "T: Float"))]
+struct RawBox<T> {
     shape: Vec<usize>,
-    #[serde(borrow)]
-    lo: Vec<&'a RawValue>,
-    #[serde(borrow)]
-    hi: Vec<&'a RawValue>,
+    lo: Numbers<T>,
+    hi: Numbers<T>,
+}
+
+/// A JSON array of contract numbers converted to `T` while it is parsed, so a large box
+/// never holds a second copy of its numbers as raw text slices. The first invalid entry
+/// is kept (index and text) and reported by [`Numbers::into_vec`] with its field name.
+struct Numbers<T> {
+    values: Vec<T>,
+    first_bad: Option<(usize, Box<RawValue>)>,
+}
+
+impl<'de, T: Float> Deserialize<'de> for Numbers<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct Seq<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Float> serde::de::Visitor<'de> for Seq<T> {
+            type Value = Numbers<T>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an array of numbers")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> std::result::Result<Numbers<T>, A::Error> {
+                let mut out = Numbers {
+                    values: Vec::new(),
+                    first_bad: None,
+                };
+                let mut i = 0;
+                while let Some(raw) = seq.next_element::<&'de RawValue>()? {
+                    if out.first_bad.is_none() {
+                        match number::<T>(raw, "", None) {
+                            Ok(x) => out.values.push(x),
+                            Err(_) => out.first_bad = Some((i, raw.to_owned())),
+                        }
+                    }
+                    i += 1;
+                }
+                Ok(out)
+            }
+        }
+        d.deserialize_seq(Seq(std::marker::PhantomData))
+    }
+}
+
+impl<T: Float> Numbers<T> {
+    /// The values, or the error of the first invalid entry, named `what[index]`.
+    fn into_vec(self, what: &str) -> Result<Vec<T>> {
+        match self.first_bad {
+            Some((i, raw)) => match number::<T>(&raw, what, Some(i)) {
+                Err(e) => Err(e),
+                Ok(_) => Err(Error::Parse(format!("{what}[{i}]: invalid number"))),
+            },
+            None => Ok(self.values),
+        }
+    }
 }
 
 fn syntax(what: &str, e: serde_json::Error) -> Error {
@@ -137,20 +189,18 @@ pub fn parse_params(text: &str) -> Result<AnyBatchNorm> {
 /// # Ok::<(), bnbound::Error>(())
 /// ```
 pub fn parse_box<T: Float>(text: &str) -> Result<TensorBox<T>> {
-    let b: RawBox<'_> = serde_json::from_str(text).map_err(|e| syntax("box", e))?;
+    let b: RawBox<T> = serde_json::from_str(text).map_err(|e| syntax("box", e))?;
     let shape = Shape::new(&b.shape)?;
-    TensorBox::new(shape, numbers(&b.lo, "lo")?, numbers(&b.hi, "hi")?)
+    TensorBox::new(shape, b.lo.into_vec("lo")?, b.hi.into_vec("hi")?)
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawOutBox<'a> {
+#[serde(deny_unknown_fields, bound(deserialize = "T: Float"))]
+struct RawOutBox<T> {
     dtype: String,
     shape: Vec<usize>,
-    #[serde(borrow)]
-    lo: Vec<&'a RawValue>,
-    #[serde(borrow)]
-    hi: Vec<&'a RawValue>,
+    lo: Numbers<T>,
+    hi: Numbers<T>,
 }
 
 /// Parses an output-box document (`{"dtype", "shape", "lo", "hi"}`, as `ibp` writes it),
@@ -165,7 +215,7 @@ struct RawOutBox<'a> {
 /// # Ok::<(), bnbound::Error>(())
 /// ```
 pub fn parse_output_box<T: Float>(text: &str) -> Result<TensorBox<T>> {
-    let b: RawOutBox<'_> = serde_json::from_str(text).map_err(|e| syntax("box", e))?;
+    let b: RawOutBox<T> = serde_json::from_str(text).map_err(|e| syntax("box", e))?;
     if b.dtype != T::DTYPE.name() {
         return Err(Error::Parse(format!(
             "dtype is {:?} but the parameters are {}",
@@ -173,11 +223,7 @@ pub fn parse_output_box<T: Float>(text: &str) -> Result<TensorBox<T>> {
             T::DTYPE
         )));
     }
-    TensorBox::new(
-        Shape::new(&b.shape)?,
-        numbers(&b.lo, "lo")?,
-        numbers(&b.hi, "hi")?,
-    )
+    TensorBox::new(Shape::new(&b.shape)?, b.lo.into_vec("lo")?, b.hi.into_vec("hi")?)
 }
 
 /// Writes a checker report: `{"sound": bool, "checked": n, "violations": [{"index": i,
