@@ -27,23 +27,12 @@ fn inari_per_element<T: Float>(
     yhi: &mut [T],
 ) {
     use inari::Interval as I;
-    let c = enc.channels();
-    for (k, ((l, h), (a, b))) in lo
-        .chunks(inner)
-        .zip(hi.chunks(inner))
-        .zip(ylo.chunks_mut(inner).zip(yhi.chunks_mut(inner)))
-        .enumerate()
-    {
-        let ch = enc.channel(k % c);
+    baseline::per_element(enc, inner, lo, hi, ylo, yhi, |ch, l, h| {
         let s = I::try_from((ch.scale().lo(), ch.scale().hi())).unwrap();
         let o = I::try_from((ch.offset().lo(), ch.offset().hi())).unwrap();
-        for i in 0..l.len() {
-            let x = I::try_from((l[i].to_f64_exact(), h[i].to_f64_exact())).unwrap();
-            let y = s * x + o;
-            a[i] = T::from_f64_down(y.inf());
-            b[i] = T::from_f64_up(y.sup());
-        }
-    }
+        let y = s * I::try_from((l, h)).unwrap() + o;
+        (y.inf(), y.sup())
+    });
 }
 
 fn bench_shape<T: Float>(cr: &mut Criterion, dims: &[usize]) {

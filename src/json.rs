@@ -223,7 +223,11 @@ pub fn parse_output_box<T: Float>(text: &str) -> Result<TensorBox<T>> {
             T::DTYPE
         )));
     }
-    TensorBox::new(Shape::new(&b.shape)?, b.lo.into_vec("lo")?, b.hi.into_vec("hi")?)
+    TensorBox::new(
+        Shape::new(&b.shape)?,
+        b.lo.into_vec("lo")?,
+        b.hi.into_vec("hi")?,
+    )
 }
 
 /// Writes a checker report: `{"sound": bool, "checked": n, "violations": [{"index": i,

@@ -291,67 +291,49 @@ const PHI32: f32 = f32::from_bits(((127 - 24) << 23) | 1);
 /// `η = 2⁻¹⁴⁹`.
 const ETA32: f32 = f32::from_bits(1);
 
-/// A value `≤ pred(c)` (`c` not NaN; `−∞` stays `−∞`): branch-free, vectorisable.
-/// `FMA` says whether `f64::mul_add` is a hardware instruction here.
-#[inline(always)]
-pub(crate) fn lane_below<const FMA: bool>(c: f64) -> f64 {
-    let e = if FMA {
-        PHI64.mul_add(c.abs(), ETA64)
-    } else {
-        PHI64 * c.abs() + ETA64
+/// Defines the lane steps of one precision: `$below(c) ≤ pred(c)` and `$above(c) ≥ succ(c)`
+/// (`c` not NaN; `∓∞` stays `∓∞`; `±∞` on the other side becomes `±MAX`, a bound because
+/// rounding to nearest gives `±∞` only beyond `±MAX`). `FMA` says whether `mul_add` is a
+/// hardware instruction here. One definition for both precisions, so the two cannot drift.
+macro_rules! lane_steps {
+    ($below:ident, $above:ident, $t:ty, $phi:expr, $eta:expr) => {
+        /// A value `≤ pred(c)`: branch-free, vectorisable (see the section comment).
+        #[inline(always)]
+        pub(crate) fn $below<const FMA: bool>(c: $t) -> $t {
+            let e = lane_error::<FMA, $t>(c, $phi, $eta);
+            // c = +∞ (then c − e is NaN): the exact value exceeds MAX, so MAX is a bound.
+            if c > <$t>::MAX {
+                <$t>::MAX
+            } else {
+                c - e
+            }
+        }
+
+        /// A value `≥ succ(c)`: branch-free, vectorisable (see the section comment).
+        #[inline(always)]
+        pub(crate) fn $above<const FMA: bool>(c: $t) -> $t {
+            let e = lane_error::<FMA, $t>(c, $phi, $eta);
+            if c < -<$t>::MAX {
+                -<$t>::MAX
+            } else {
+                c + e
+            }
+        }
     };
-    // c = +∞ (then c − e is NaN): the exact value exceeds MAX, so MAX is a bound.
-    if c > f64::MAX {
-        f64::MAX
+}
+
+/// `e = RN(φ·|c| + η)`, fused or in two roundings.
+#[inline(always)]
+fn lane_error<const FMA: bool, T: num_traits::Float>(c: T, phi: T, eta: T) -> T {
+    if FMA {
+        phi.mul_add(c.abs(), eta)
     } else {
-        c - e
+        phi * c.abs() + eta
     }
 }
 
-/// A value `≥ succ(c)` (`c` not NaN; `+∞` stays `+∞`): branch-free, vectorisable.
-#[inline(always)]
-pub(crate) fn lane_above<const FMA: bool>(c: f64) -> f64 {
-    let e = if FMA {
-        PHI64.mul_add(c.abs(), ETA64)
-    } else {
-        PHI64 * c.abs() + ETA64
-    };
-    if c < -f64::MAX {
-        -f64::MAX
-    } else {
-        c + e
-    }
-}
-
-/// [`lane_below`] for `f32`.
-#[inline(always)]
-pub(crate) fn lane_below32<const FMA: bool>(c: f32) -> f32 {
-    let e = if FMA {
-        PHI32.mul_add(c.abs(), ETA32)
-    } else {
-        PHI32 * c.abs() + ETA32
-    };
-    if c > f32::MAX {
-        f32::MAX
-    } else {
-        c - e
-    }
-}
-
-/// [`lane_above`] for `f32`.
-#[inline(always)]
-pub(crate) fn lane_above32<const FMA: bool>(c: f32) -> f32 {
-    let e = if FMA {
-        PHI32.mul_add(c.abs(), ETA32)
-    } else {
-        PHI32 * c.abs() + ETA32
-    };
-    if c < -f32::MAX {
-        -f32::MAX
-    } else {
-        c + e
-    }
-}
+lane_steps!(lane_below, lane_above, f64, PHI64, ETA64);
+lane_steps!(lane_below32, lane_above32, f32, PHI32, ETA32);
 
 /// `RN(w)` for some real `w ≤ a·b + c` (`a`, `b`, `c` not NaN, no `0·∞`, no `∞ − ∞`): one
 /// fused rounding with `FMA`, else the product is rounded and stepped down before the sum.

@@ -5,7 +5,7 @@
 //! (unsound: `s`, `o` and every product rounded to nearest); `per_op_steps` is the naive
 //! sound alternative (every operation rounded to nearest, then one `next_down`/`next_up`).
 
-use bnbound::{BatchNorm, Enclosure, Float};
+use bnbound::{BatchNorm, ChannelEnclosure, Enclosure, Float};
 
 /// A deterministic BatchNorm layer with `c` channels (every fifth scale negative).
 pub fn layer<T: Float>(c: usize) -> BatchNorm<T> {
@@ -92,6 +92,33 @@ pub fn plain<T: Float>(
     }
 }
 
+/// Runs `f(channel, l, h) → (lo, hi)` (in `f64`) element by element over a `(…, C, inner)`
+/// box, rounding the results outward to `T`: the shape of the naive baselines.
+#[allow(clippy::too_many_arguments)]
+pub fn per_element<T: Float>(
+    enc: &Enclosure,
+    inner: usize,
+    lo: &[T],
+    hi: &[T],
+    ylo: &mut [T],
+    yhi: &mut [T],
+    f: impl Fn(&ChannelEnclosure, f64, f64) -> (f64, f64),
+) {
+    let c = enc.channels();
+    let blocks = lo
+        .chunks(inner)
+        .zip(hi.chunks(inner))
+        .zip(ylo.chunks_mut(inner).zip(yhi.chunks_mut(inner)));
+    for (k, ((l, h), (a, b))) in blocks.enumerate() {
+        let ch = enc.channel(k % c);
+        for i in 0..l.len() {
+            let (x, y) = f(&ch, l[i].to_f64_exact(), h[i].to_f64_exact());
+            a[i] = T::from_f64_down(x);
+            b[i] = T::from_f64_up(y);
+        }
+    }
+}
+
 /// Naive sound IBP: bnbound's enclosures of `s` and `o`, but each product and each sum
 /// rounded to nearest and then moved one step with `f64::next_down`/`next_up`, per element.
 pub fn per_op_steps<T: Float>(
@@ -102,24 +129,13 @@ pub fn per_op_steps<T: Float>(
     ylo: &mut [T],
     yhi: &mut [T],
 ) {
-    let c = enc.channels();
-    for (k, ((l, h), (a, b))) in lo
-        .chunks(inner)
-        .zip(hi.chunks(inner))
-        .zip(ylo.chunks_mut(inner).zip(yhi.chunks_mut(inner)))
-        .enumerate()
-    {
-        let ch = enc.channel(k % c);
+    per_element(enc, inner, lo, hi, ylo, yhi, |ch, l, h| {
         let (s, o) = (ch.scale(), ch.offset());
-        let (l, h) = if s.lo() >= 0.0 { (l, h) } else { (h, l) };
-        for i in 0..l.len() {
-            let (x, y) = (l[i].to_f64_exact(), h[i].to_f64_exact());
-            let sx = if x >= 0.0 { s.lo() } else { s.hi() };
-            let sy = if y >= 0.0 { s.hi() } else { s.lo() };
-            let p = (sx * x).next_down();
-            a[i] = T::from_f64_down((p + o.lo()).next_down());
-            let q = (sy * y).next_up();
-            b[i] = T::from_f64_up((q + o.hi()).next_up());
-        }
-    }
+        let (x, y) = if s.lo() >= 0.0 { (l, h) } else { (h, l) };
+        let sx = if x >= 0.0 { s.lo() } else { s.hi() };
+        let sy = if y >= 0.0 { s.hi() } else { s.lo() };
+        let p = (sx * x).next_down();
+        let q = (sy * y).next_up();
+        ((p + o.lo()).next_down(), (q + o.hi()).next_up())
+    });
 }
