@@ -12,8 +12,10 @@
 //! value of `T`, that is the answer (almost always, for `f32` outputs).
 
 use crate::affine::AffineForm;
+use crate::enclosure::ChannelEnclosure;
 use crate::error::{Error, Result};
 use crate::exact::cmp_affine_params;
+use crate::ibp::image;
 use crate::{BatchNorm, Float, TensorBox};
 use rug::float::Round;
 use rug::Float as Mp;
@@ -80,22 +82,25 @@ fn to_t<T: Float>(x: &Mp, round: Round) -> T {
 }
 
 /// Per-channel data shared by all elements: the 64-bit MPFR enclosure of `√(σ²+ε)` and
-/// the f64 enclosures of the scale and offset (offset `[0, 0]` for scale-only maps).
+/// the fast-path enclosure of the scale and offset (the offset is ignored for scale-only
+/// maps).
 struct ChannelData {
     root64: (Mp, Mp),
-    scale: (f64, f64),
-    offset: (f64, f64),
+    enc: ChannelEnclosure,
+    with_offset: bool,
 }
 
 /// The largest `T ≤ v` (`lower`) or the smallest `T ≥ v`, for finite `x`.
 ///
-/// First a cheap decision: `L ≤ v ≤ U` from the f64 enclosures of `s` and `o` (one FMA
-/// each, rounded outward); if `L` and `U` round (in the bound's direction) to the same `T`,
-/// so does `v`, by monotonicity. This settles almost every f32 bound. Otherwise MPFR.
+/// First a cheap decision: `L ≤ v ≤ U` is the fast path's image of the point `x`
+/// ([`image`]); if `L` and `U` round (in the bound's direction) to the same `T`, so does
+/// `v`, by monotonicity. This settles almost every f32 bound. Otherwise MPFR.
 fn tight_bound<T: Float>(p: [f64; 5], x: f64, lower: bool, ch: &ChannelData) -> T {
-    let ((s_lo, s_hi), (o_lo, o_hi)) = (ch.scale, ch.offset);
-    let l = crate::round::fma_down(if x >= 0.0 { s_lo } else { s_hi }, x, o_lo);
-    let u = crate::round::fma_up(if x >= 0.0 { s_hi } else { s_lo }, x, o_hi);
+    let (l, u) = if ch.with_offset {
+        image::<true>(&ch.enc, x, x)
+    } else {
+        image::<false>(&ch.enc, x, x)
+    };
     let (a, b): (T, T) = if lower {
         (T::from_f64_down(l), T::from_f64_down(u))
     } else {
@@ -169,16 +174,12 @@ fn channel_data<T: Float>(bn: &BatchNorm<T>, with_offset: bool) -> Vec<ChannelDa
     bn.enclose()
         .iter()
         .enumerate()
-        .map(|(c, e)| {
+        .map(|(c, enc)| {
             let p = bn.channel_f64(c);
             ChannelData {
                 root64: root(p[3], p[4], 64),
-                scale: (e.scale().lo(), e.scale().hi()),
-                offset: if with_offset {
-                    (e.offset().lo(), e.offset().hi())
-                } else {
-                    (0.0, 0.0)
-                },
+                enc,
+                with_offset,
             }
         })
         .collect()
