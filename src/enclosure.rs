@@ -45,6 +45,49 @@ pub struct ChannelEnclosure {
     scale: Interval,
     offset: Interval,
     sign: ScaleSign,
+    direct: Option<Direct>,
+}
+
+/// What a channel whose scale or offset enclosure is not finite (`γ/√q` or `γμ/√q`
+/// beyond the `f64` range) needs to evaluate `γ(x − μ)/√q + β` directly, in an order
+/// that overflows only when the result does: the exact `γ`, `β`, `μ` and an enclosure
+/// `0 < r_lo ≤ √q ≤ r_hi < ∞`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct Direct {
+    pub(crate) g: f64,
+    pub(crate) b: f64,
+    pub(crate) m: f64,
+    pub(crate) r_lo: f64,
+    pub(crate) r_hi: f64,
+}
+
+impl Direct {
+    /// `Some` for a channel whose `(s, o)` enclosure has an infinite end (and whose `√q`
+    /// enclosure is finite and positive, which holds for every valid layer).
+    fn for_channel(p: [f64; 5], scale: Interval, offset: Interval) -> Option<Direct> {
+        let finite = [scale.lo(), scale.hi(), offset.lo(), offset.hi()]
+            .iter()
+            .all(|x| x.is_finite());
+        if finite || p[0] == 0.0 {
+            return None;
+        }
+        let r_lo = round::sqrt_down(round::add_down(p[3], p[4]));
+        let r_hi = match round::add_up(p[3], p[4]) {
+            q if q.is_finite() => round::sqrt_up(q),
+            // σ² + ε beyond MAX (by less than MAX): √q = 2·√(q/4).
+            _ => {
+                let quarter = round::add_up(round::mul_up(p[3], 0.25), round::mul_up(p[4], 0.25));
+                round::mul_up(2.0, round::sqrt_up(quarter))
+            }
+        };
+        (r_lo > 0.0 && r_hi.is_finite()).then_some(Direct {
+            g: p[0],
+            b: p[1],
+            m: p[2],
+            r_lo,
+            r_hi,
+        })
+    }
 }
 
 impl ChannelEnclosure {
@@ -80,6 +123,11 @@ impl ChannelEnclosure {
     /// ```
     pub fn scale_sign(&self) -> ScaleSign {
         self.sign
+    }
+
+    /// The direct-evaluation data of a channel whose scale or offset overflows.
+    pub(crate) fn direct(&self) -> Option<&Direct> {
+        self.direct.as_ref()
     }
 }
 
@@ -336,7 +384,8 @@ impl<T: Float> BatchNorm<T> {
     pub fn enclose_with<B: Backend>(&self) -> Enclosure {
         let ch = (0..self.channels())
             .map(|c| {
-                let [g, b, m, v, e] = self.channel_f64(c);
+                let p = self.channel_f64(c);
+                let [g, b, m, v, e] = p;
                 let (scale, offset) = B::scale_offset(g, b, m, v, e);
                 let sign = if g > 0.0 {
                     ScaleSign::Positive
@@ -349,6 +398,7 @@ impl<T: Float> BatchNorm<T> {
                     scale,
                     offset,
                     sign,
+                    direct: Direct::for_channel(p, scale, offset),
                 }
             })
             .collect();

@@ -8,7 +8,7 @@
 //! endpoints use the exact sign of `s`; `s = 0` ignores `x` entirely, so an unbounded box
 //! maps to `{o}`.
 
-use crate::enclosure::{ChannelEnclosure, ScaleSign};
+use crate::enclosure::{ChannelEnclosure, Direct, ScaleSign};
 use crate::error::{Error, Result};
 use crate::kernel::{self, MapJob};
 use crate::{round, BoxView, Enclosure, Float, TensorBox};
@@ -47,7 +47,7 @@ pub(crate) fn image<const OFFSET: bool>(ch: &ChannelEnclosure, l: f64, h: f64) -
     } else {
         (0.0, 0.0)
     };
-    match ch.scale_sign() {
+    let (lo, hi) = match ch.scale_sign() {
         ScaleSign::Zero => (o_lo, o_hi),
         ScaleSign::Positive => (
             if l.is_infinite() {
@@ -73,6 +73,90 @@ pub(crate) fn image<const OFFSET: bool>(ch: &ChannelEnclosure, l: f64, h: f64) -
                 upper_at::<OFFSET>(s_lo, s_hi, o_hi, l)
             },
         ),
+    };
+    match ch.direct() {
+        // Both bounds are sound, so their intersection is too.
+        Some(d) => {
+            let (at_lo, at_hi) = match ch.scale_sign() {
+                ScaleSign::Negative => (h, l),
+                _ => (l, h),
+            };
+            (
+                if at_lo.is_finite() {
+                    lo.max(direct_at::<OFFSET, false>(d, at_lo))
+                } else {
+                    lo
+                },
+                if at_hi.is_finite() {
+                    hi.min(direct_at::<OFFSET, true>(d, at_hi))
+                } else {
+                    hi
+                },
+            )
+        }
+        None => (lo, hi),
+    }
+}
+
+/// A bound (`UP`: upper, else lower) of `γ(x − μ)/√q + β` (`OFFSET = false`: of `γx/√q`)
+/// at a finite `x`, for a channel whose `(s, o)` enclosure overflows. `x − μ` is enclosed
+/// outward (as `(x/2 − μ/2)·2` when it exceeds the range), then `γ·t/r` is formed on
+/// significands and exponents ([`round::quot_scaled`]), with the end of `r ∈ [r_lo, r_hi]`
+/// that makes the bound extreme, then `β` is added outward. Overflows only when the exact
+/// value is within a step of the range's end.
+fn direct_at<const OFFSET: bool, const UP: bool>(d: &Direct, x: f64) -> f64 {
+    // The value increases with t = x − μ exactly when γ > 0.
+    let t_up = (d.g > 0.0) == UP;
+    let sub = |a: f64, b: f64| {
+        if t_up {
+            round::add_up(a, -b)
+        } else {
+            round::add_down(a, -b)
+        }
+    };
+    let half = |a: f64, up: bool| {
+        if up {
+            round::mul_up(a, 0.5)
+        } else {
+            round::mul_down(a, 0.5)
+        }
+    };
+    let (t, k) = if !OFFSET {
+        (x, 0)
+    } else {
+        match sub(x, d.m) {
+            t if t.is_finite() => (t, 0),
+            _ => (sub(half(x, t_up), half(d.m, !t_up)), 1),
+        }
+    };
+    if !t.is_finite() {
+        return if UP { f64::INFINITY } else { f64::NEG_INFINITY };
+    }
+    // γ·t/r is largest in magnitude at r_lo: that end bounds a positive value from above
+    // and a negative one from below.
+    let positive = (d.g > 0.0) == (t > 0.0);
+    let r = if positive == UP { d.r_lo } else { d.r_hi };
+    let add = |a: f64, b: f64| {
+        if UP {
+            round::add_up(a, b)
+        } else {
+            round::add_down(a, b)
+        }
+    };
+    let p = round::quot_scaled::<UP>(d.g, t, k, r);
+    if !OFFSET {
+        p
+    } else if p.is_finite() {
+        add(p, d.b)
+    } else {
+        // γ·t/r beyond the range but possibly not γ·t/r + β: (γ·t/(2r) + β/2)·2.
+        let p_half = round::quot_scaled::<UP>(d.g, t, k - 1, r);
+        let sum = add(p_half, half(d.b, UP));
+        if UP {
+            round::mul_up(sum, 2.0)
+        } else {
+            round::mul_down(sum, 2.0)
+        }
     }
 }
 

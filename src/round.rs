@@ -237,6 +237,83 @@ pub(crate) fn fma_up(a: f64, b: f64, c: f64) -> f64 {
     }
 }
 
+/// `x = m·2^e` with `1 ≤ |m| < 2`, exactly, for a finite nonzero `x` (subnormals included).
+#[inline]
+fn split_pow2(x: f64) -> (f64, i64) {
+    // 2^64, exact: scales a subnormal into the normal range without rounding.
+    let (x, bias) = if x.abs() < f64::MIN_POSITIVE {
+        (x * f64::from_bits((1023 + 64) << 52), -64)
+    } else {
+        (x, 0)
+    };
+    let bits = x.to_bits();
+    let e = ((bits >> 52) & 0x7ff) as i64 - 1023;
+    let m = f64::from_bits((bits & !(0x7ff << 52)) | (1023 << 52));
+    (m, e + bias)
+}
+
+/// `2^k` for `−1074 ≤ k ≤ 1023`, exactly.
+#[inline]
+fn pow2(k: i64) -> f64 {
+    debug_assert!((-1074..=1023).contains(&k));
+    if k >= -1022 {
+        f64::from_bits(((k + 1023) as u64) << 52)
+    } else {
+        f64::from_bits(1 << (k + 1074))
+    }
+}
+
+/// A bound (`UP`: upper, else lower) of `m·2^k` for a finite nonzero `m` and any `k`:
+/// exact when the result is normal; overflow gives `±∞` on the unbounded side and `±MAX`
+/// on the other; a subnormal or underflowing result is rounded once to nearest and moved
+/// one step outward.
+fn ldexp_bound<const UP: bool>(m: f64, k: i64) -> f64 {
+    let (mm, me) = split_pow2(m);
+    let k = k.saturating_add(me);
+    if k > 1023 {
+        // |m·2^k| ≥ 2^1024 > MAX.
+        return match (mm > 0.0, UP) {
+            (true, true) => f64::INFINITY,
+            (true, false) => f64::MAX,
+            (false, true) => -f64::MAX,
+            (false, false) => f64::NEG_INFINITY,
+        };
+    }
+    if k >= -1022 {
+        // Normal: a 53-bit significand times a power of two in range is exact.
+        return mm * pow2(k);
+    }
+    // Subnormal or below: mm·2^-1022 is exact (normal); the second product rounds once to
+    // nearest. Below 2^-1100 the value is replaced by mm·2^-1100, smaller than half the
+    // least subnormal, which rounds to ±0 as the true value would; one outward step then
+    // covers both.
+    let r = (mm * pow2(-1022)) * pow2(k.max(-1100) + 1022);
+    if UP {
+        step_up(r)
+    } else {
+        step_down(r)
+    }
+}
+
+/// A bound (`UP`: upper, else lower) of `g·t·2^k / r` for finite `g`, `t`, finite `r > 0`
+/// and any `k`, computed without intermediate overflow or underflow: the significands'
+/// product and quotient (each in `[½, 4)`) are rounded in the bound's direction, then
+/// scaled by the exponents ([`ldexp_bound`]). Used where `γ/√q` or `γμ/√q` overflows
+/// although `γ(x − μ)/√q` does not.
+pub(crate) fn quot_scaled<const UP: bool>(g: f64, t: f64, k: i64, r: f64) -> f64 {
+    if g == 0.0 || t == 0.0 {
+        return 0.0;
+    }
+    let ((gm, ge), (tm, te), (rm, re)) = (split_pow2(g), split_pow2(t), split_pow2(r));
+    // rm ≥ 1 > 0, so the quotient is increasing in the numerator.
+    let q = if UP {
+        div_up(mul_up(gm, tm), rm)
+    } else {
+        div_down(mul_down(gm, tm), rm)
+    };
+    ldexp_bound::<UP>(q, ge + te - re + k)
+}
+
 /// The largest `f32` that is `≤ x` (`x` not NaN).
 #[inline]
 pub(crate) fn f32_down(x: f64) -> f32 {
