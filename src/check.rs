@@ -54,8 +54,13 @@ pub struct Violation {
 pub struct CheckReport {
     /// The number of elements (or form entries) checked.
     pub checked: usize,
-    /// Every violation, in element order (lower bound before upper bound).
+    /// The number of unsound bounds found (all of them, also those not kept).
+    pub unsound: usize,
+    /// The first violations, in element order (lower bound before upper bound): all of
+    /// them from `check_*`, at most `keep` from `check_*_keeping`.
     pub violations: Vec<Violation>,
+    /// How many violations to keep in `violations`.
+    keep: usize,
 }
 
 impl CheckReport {
@@ -65,7 +70,15 @@ impl CheckReport {
     /// assert!(bnbound::check::CheckReport::default().sound());
     /// ```
     pub fn sound(&self) -> bool {
-        self.violations.is_empty()
+        self.unsound == 0
+    }
+
+    /// An empty report that keeps the first `keep` violations.
+    fn keeping(keep: usize) -> Self {
+        CheckReport {
+            keep,
+            ..CheckReport::default()
+        }
     }
 
     /// Checks one element: channel parameters `p` (exact `f64` γ, β, μ, σ², ε) describe
@@ -85,7 +98,8 @@ impl CheckReport {
         };
         for (x, y, side) in [(at_min, yl, Side::Lo), (at_max, yh, Side::Hi)] {
             let lower = side == Side::Lo;
-            let excess = if g != 0.0 && x.is_infinite() {
+            // `Some(true)`: unsound with an infinite excess; `Some(false)`: a finite one.
+            let unsound = if g != 0.0 && x.is_infinite() {
                 // The exact value is +∞ when γ and x have one sign, else −∞; a lower bound
                 // is only constrained by −∞, an upper bound only by +∞.
                 let plus = (g > 0.0) == (x > 0.0);
@@ -94,25 +108,32 @@ impl CheckReport {
                 } else {
                     !plus || y == f64::INFINITY
                 };
-                (!ok).then(|| "inf".to_string())
+                (!ok).then_some(true)
             } else if (lower && y == f64::NEG_INFINITY) || (!lower && y == f64::INFINITY) {
                 None
             } else if y.is_infinite() {
-                Some("inf".to_string())
+                Some(true)
             } else {
                 let bad = if lower {
                     Ordering::Greater
                 } else {
                     Ordering::Less
                 };
-                (cmp_affine_params(p, x, y) == bad).then(|| distance_decimal(p, x, y))
+                (cmp_affine_params(p, x, y) == bad).then_some(false)
             };
-            if let Some(excess) = excess {
+            let Some(infinite) = unsound else { continue };
+            self.unsound += 1;
+            // The decimal excess costs big-integer work: only for the violations kept.
+            if self.violations.len() < self.keep {
                 self.violations.push(Violation {
                     index,
                     side,
                     witness: x,
-                    excess,
+                    excess: if infinite {
+                        "inf".to_string()
+                    } else {
+                        distance_decimal(p, x, y)
+                    },
                 });
             }
         }
@@ -135,6 +156,7 @@ fn check_boxes<T: Float>(
     input: &TensorBox<T>,
     claimed: &TensorBox<T>,
     with_offset: bool,
+    keep: usize,
 ) -> Result<CheckReport> {
     same_shape(input, claimed)?;
     let shape = input.shape();
@@ -145,7 +167,7 @@ fn check_boxes<T: Float>(
         });
     }
     let inner = shape.inner().max(1);
-    let mut report = CheckReport::default();
+    let mut report = CheckReport::keeping(keep);
     for i in 0..shape.len() {
         let mut p = bn.channel_f64((i / inner) % bn.channels());
         if !with_offset {
@@ -188,7 +210,28 @@ pub fn check_ibp<T: Float>(
     input: &TensorBox<T>,
     claimed: &TensorBox<T>,
 ) -> Result<CheckReport> {
-    check_boxes(bn, input, claimed, true)
+    check_boxes(bn, input, claimed, true, usize::MAX)
+}
+
+/// [`check_ibp`] that counts every violation but keeps only the first `keep` (memory and
+/// time for the decimal excess stay bounded on large unsound claims).
+///
+/// ```
+/// use bnbound::{check, BatchNorm, Shape, TensorBox};
+/// let bn = BatchNorm::new(vec![1.0f64], vec![0.0], vec![0.0], vec![4.0], 0.0)?; // y = x/2
+/// let x = TensorBox::new(Shape::new(&[3, 1])?, vec![1.0; 3], vec![1.0; 3])?;
+/// let wrong = TensorBox::new(Shape::new(&[3, 1])?, vec![0.0; 3], vec![0.25; 3])?;
+/// let r = check::check_ibp_keeping(&bn, &x, &wrong, 1)?;
+/// assert_eq!((r.unsound, r.violations.len()), (3, 1));
+/// # Ok::<(), bnbound::Error>(())
+/// ```
+pub fn check_ibp_keeping<T: Float>(
+    bn: &BatchNorm<T>,
+    input: &TensorBox<T>,
+    claimed: &TensorBox<T>,
+    keep: usize,
+) -> Result<CheckReport> {
+    check_boxes(bn, input, claimed, true, keep)
 }
 
 /// Checks a claimed first- or second-derivative box: does `claimed` contain `s_c·[lo, hi]`
@@ -208,7 +251,7 @@ pub fn check_derivative<T: Float>(
     dbox: &TensorBox<T>,
     claimed: &TensorBox<T>,
 ) -> Result<CheckReport> {
-    check_boxes(bn, dbox, claimed, false)
+    check_boxes(bn, dbox, claimed, false, usize::MAX)
 }
 
 /// Checks a claimed composition `diag(s)·A + (s∘c + o)` of a form `A·x + c` (one row per
@@ -231,6 +274,15 @@ pub fn check_compose<T: Float>(
     form: &AffineForm<T>,
     claimed: &AffineForm<T>,
 ) -> Result<CheckReport> {
+    compose_keeping(bn, form, claimed, usize::MAX)
+}
+
+fn compose_keeping<T: Float>(
+    bn: &BatchNorm<T>,
+    form: &AffineForm<T>,
+    claimed: &AffineForm<T>,
+    keep: usize,
+) -> Result<CheckReport> {
     if form.rows() != bn.channels() {
         return Err(Error::ChannelMismatch {
             expected: bn.channels(),
@@ -241,7 +293,7 @@ pub fn check_compose<T: Float>(
     same_shape(form.c(), claimed.c())?;
     let (rows, cols) = (form.rows(), form.cols());
     let f = |v: &[T], k: usize| v[k].to_f64_exact();
-    let mut report = CheckReport::default();
+    let mut report = CheckReport::keeping(keep);
     for k in 0..rows * cols {
         let mut p = bn.channel_f64(k / cols);
         (p[1], p[2]) = (0.0, 0.0);

@@ -230,9 +230,10 @@ pub fn parse_output_box<T: Float>(text: &str) -> Result<TensorBox<T>> {
     )
 }
 
-/// Writes a checker report: `{"sound": bool, "checked": n, "violations": [{"index": i,
-/// "side": "lo"|"hi", "witness": x, "excess": "decimal"}]}`, listing at most the first
-/// `limit` violations; witnesses are numbers of `T` (or `"inf"`/`"-inf"`).
+/// Writes a checker report: `{"sound": bool, "checked": n, "unsound": k, "violations":
+/// [{"index": i, "side": "lo"|"hi", "witness": x, "excess": "decimal"}]}`, where `k`
+/// counts every unsound bound and at most the first `limit` violations are listed;
+/// witnesses are numbers of `T` (or `"inf"`/`"-inf"`).
 ///
 /// ```
 /// use bnbound::{check, BatchNorm, Shape, TensorBox};
@@ -241,7 +242,7 @@ pub fn parse_output_box<T: Float>(text: &str) -> Result<TensorBox<T>> {
 /// let claimed = TensorBox::new(Shape::new(&[1])?, vec![0.25f32], vec![0.25])?;
 /// let mut out = Vec::new();
 /// bnbound::json::write_report::<f32, _>(&check::check_ibp(&bn, &x, &claimed)?, 100, &mut out).unwrap();
-/// assert_eq!(String::from_utf8(out).unwrap(), "{\"sound\":false,\"checked\":1,\"violations\":\
+/// assert_eq!(String::from_utf8(out).unwrap(), "{\"sound\":false,\"checked\":1,\"unsound\":1,\"violations\":\
 /// [{\"index\":0,\"side\":\"hi\",\"witness\":1.0,\"excess\":\"2.5e-1\"}]}\n");
 /// # Ok::<(), bnbound::Error>(())
 /// ```
@@ -268,9 +269,10 @@ pub fn write_report<T: Float, W: Write>(
     );
     impl<T: Float> Serialize for R<'_, T> {
         fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-            let mut st = s.serialize_struct("Report", 3)?;
+            let mut st = s.serialize_struct("Report", 4)?;
             st.serialize_field("sound", &self.0.sound())?;
             st.serialize_field("checked", &self.0.checked)?;
+            st.serialize_field("unsound", &self.0.unsound)?;
             let vs: Vec<V<'_, T>> = self
                 .0
                 .violations

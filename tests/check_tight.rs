@@ -515,3 +515,17 @@ mod tight {
         );
     }
 }
+
+#[test]
+fn issue11_check_counts_every_violation_but_keeps_the_first() {
+    // 200,000 unsound elements: every one is counted, 100 are kept with their excess.
+    let n = 200_000;
+    let bn = BatchNorm::new(vec![1.0f32], vec![0.0], vec![0.0], vec![2.0], 0.0).unwrap();
+    let shape = Shape::new(&[n, 1]).unwrap();
+    let x = TensorBox::new(shape, vec![1.0f32; n], vec![1.0; n]).unwrap();
+    let wrong = TensorBox::new(shape, vec![0.0f32; n], vec![0.5; n]).unwrap();
+    let r = bnbound::check::check_ibp_keeping(&bn, &x, &wrong, 100).unwrap();
+    assert_eq!((r.checked, r.unsound, r.violations.len()), (n, n, 100));
+    assert!(!r.sound());
+    assert_eq!(r.violations[99].index, 99);
+}

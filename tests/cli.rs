@@ -406,7 +406,7 @@ fn check_exit_statuses_and_report() {
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(
         v,
-        serde_json::json!({"sound": true, "checked": 2, "violations": []})
+        serde_json::json!({"sound": true, "checked": 2, "unsound": 0, "violations": []})
     );
     // Unsound: hi of element 0 is 1.5 < 2 (witness x = 1), lo of element 1 is finite.
     let o = run(r#"{"dtype": "f64", "shape": [1, 2], "lo": [1, -5], "hi": [1.5, 1]}"#);
@@ -414,7 +414,7 @@ fn check_exit_statuses_and_report() {
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(
         v,
-        serde_json::json!({"sound": false, "checked": 2, "violations": [
+        serde_json::json!({"sound": false, "checked": 2, "unsound": 2, "violations": [
             {"index": 0, "side": "hi", "witness": 1.0, "excess": "5e-1"},
             {"index": 1, "side": "lo", "witness": "inf", "excess": "inf"}]})
     );
@@ -459,6 +459,7 @@ fn check_lists_at_most_100_violations() {
     assert_eq!(o.status.code(), Some(3));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["checked"], n);
+    assert_eq!(v["unsound"], n, "every violation is counted");
     assert_eq!(v["violations"].as_array().unwrap().len(), 100);
 }
 

@@ -389,7 +389,8 @@ fn run_typed<T: Float>(
             let b = json::parse_box::<T>(text).map_err(invalid(input))?;
             let (ctext, cpath) = claimed.expect("check has a claimed box");
             let c = json::parse_output_box::<T>(ctext).map_err(invalid(cpath))?;
-            let report = bnbound::check::check_ibp(bn, &b, &c).map_err(invalid(cpath))?;
+            let report =
+                bnbound::check::check_ibp_keeping(bn, &b, &c, 100).map_err(invalid(cpath))?;
             write_to(output, |w| json::write_report::<T, _>(&report, 100, w))?;
             if report.sound() {
                 Ok(())
