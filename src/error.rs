@@ -178,6 +178,25 @@ pub enum Error {
         /// Why (training mode, statistics that are graph inputs, a missing input, ...).
         reason: String,
     },
+    /// Two nodes (or initializers) of a model share a name that a layer needs.
+    #[error("{kind} {name:?} is defined more than once")]
+    DuplicateName {
+        /// What is duplicated: `"node name"` or `"initializer name"`.
+        kind: &'static str,
+        /// The name (at most 80 characters).
+        name: String,
+    },
+    /// An external-data `location` that is not a plain relative path, resolves (links
+    /// followed) outside the model's folder, or is not a regular file.
+    #[error("tensor {tensor:?}: external data location {location:?} is refused: {reason}")]
+    ExternalDataOutside {
+        /// The tensor's name.
+        tensor: String,
+        /// The location as written in the model.
+        location: String,
+        /// Why it is refused.
+        reason: String,
+    },
     /// No BatchNorm layer of that name in the model.
     #[error("no BatchNorm layer named {name:?} (layers: {available})")]
     UnknownLayer {
@@ -186,6 +205,25 @@ pub enum Error {
         /// The layers the model has, comma-separated.
         available: String,
     },
+}
+
+/// At most 80 characters of `s` (a name or token quoted in an error message), with `…`
+/// marking a cut, so that a hostile file cannot make a message arbitrarily long.
+///
+/// ```
+/// let long = "x".repeat(1000);
+/// assert_eq!(bnbound::short(&long).chars().count(), 80);
+/// assert_eq!(bnbound::short("bn1"), "bn1");
+/// ```
+pub fn short(s: &str) -> String {
+    const MAX: usize = 80;
+    if s.chars().count() <= MAX {
+        s.to_string()
+    } else {
+        let mut t: String = s.chars().take(MAX - 1).collect();
+        t.push('…');
+        t
+    }
 }
 
 /// `Result` with bnbound's [`Error`].

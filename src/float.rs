@@ -99,7 +99,7 @@ impl FromStr for Dtype {
         match s {
             "f32" => Ok(Dtype::F32),
             "f64" => Ok(Dtype::F64),
-            other => Err(crate::Error::UnknownDtype(other.to_string())),
+            other => Err(crate::Error::UnknownDtype(crate::short(other))),
         }
     }
 }

@@ -102,8 +102,38 @@ impl<T: Float> Numbers<T> {
     }
 }
 
+/// A JSON syntax or structure error; serde's message may quote a token from the input, so
+/// a long message keeps its start and its position ("at line L column C").
 fn syntax(what: &str, e: serde_json::Error) -> Error {
-    Error::Parse(format!("{what}: {e}"))
+    let msg = e.to_string();
+    let n = msg.chars().count();
+    let msg = if n <= 160 {
+        msg
+    } else {
+        let head: String = msg.chars().take(100).collect();
+        let tail: String = msg.chars().skip(n - 40).collect();
+        format!("{head}…{tail}")
+    };
+    Error::Parse(format!("{what}: {msg}"))
+}
+
+/// Whether a decimal number's significand has no nonzero digit, i.e. it denotes zero
+/// exactly (so that rounding it to zero loses nothing).
+///
+/// ```
+/// use bnbound::json::is_zero_decimal;
+/// assert!(is_zero_decimal("-0.000e-5") && is_zero_decimal("0"));
+/// assert!(!is_zero_decimal("1e-50") && !is_zero_decimal("0.0001"));
+/// ```
+pub fn is_zero_decimal(text: &str) -> bool {
+    let significand = text.trim().split(['e', 'E']).next().unwrap_or("");
+    !significand.chars().any(|c| c.is_ascii_digit() && c != '0')
+}
+
+/// Whether `what` names a layer parameter (which must be finite) rather than an interval
+/// endpoint (which may be `"inf"`).
+fn is_parameter(what: &str) -> bool {
+    matches!(what, "gamma" | "beta" | "running_mean" | "running_var" | "eps")
 }
 
 /// One number of the contract: a JSON number, correctly rounded to `T`, or `"inf"`/`"-inf"`.
@@ -119,25 +149,45 @@ fn number<T: Float>(raw: &RawValue, what: &str, index: Option<usize>) -> Result<
             "inf" => Ok(T::infinity()),
             "-inf" => Ok(T::neg_infinity()),
             _ => Err(Error::Parse(format!(
-                "{}: expected a number, \"inf\" or \"-inf\", found the string {s:?}",
-                at()
+                "{}: expected a number, \"inf\" or \"-inf\", found the string {:?}",
+                at(),
+                crate::short(&s)
             ))),
         };
     }
     if !text.starts_with(|c: char| c == '-' || c.is_ascii_digit()) {
         return Err(Error::Parse(format!(
-            "{}: expected a number, \"inf\" or \"-inf\", found {text}",
-            at()
+            "{}: expected a number, \"inf\" or \"-inf\", found {}",
+            at(),
+            crate::short(text)
         )));
     }
     // A JSON number is valid Rust float syntax; Rust's parser rounds correctly.
-    let x: T = text
-        .parse()
-        .map_err(|_| Error::Parse(format!("{}: cannot read the number {text}", at())))?;
-    if x.is_infinite() {
-        return Err(Error::Parse(format!(
-            "{}: {text} is out of range for {} (write \"inf\" or \"-inf\" for an unbounded endpoint)",
+    let x: T = text.parse().map_err(|_| {
+        Error::Parse(format!(
+            "{}: cannot read the number {}",
             at(),
+            crate::short(text)
+        ))
+    })?;
+    if x.is_zero() && is_parameter(what) && !is_zero_decimal(text) {
+        return Err(Error::Parse(format!(
+            "{}: {} underflows to 0 in {} (a nonzero parameter would silently become 0)",
+            at(),
+            crate::short(text),
+            T::DTYPE
+        )));
+    }
+    if x.is_infinite() {
+        let hint = if is_parameter(what) {
+            "parameters must be finite"
+        } else {
+            "write \"inf\" or \"-inf\" for an unbounded endpoint"
+        };
+        return Err(Error::Parse(format!(
+            "{}: {} is out of range for {} ({hint})",
+            at(),
+            crate::short(text),
             T::DTYPE
         )));
     }
@@ -407,24 +457,28 @@ impl FormKind {
 fn matrix<T: Float>(m: &RawMatrix<'_>, key: &str) -> Result<TensorBox<T>> {
     let rows = m.lo.len();
     let cols = m.lo.first().map_or(0, Vec::len);
-    let mut flat = [
-        Vec::with_capacity(rows * cols),
-        Vec::with_capacity(rows * cols),
-    ];
-    for (side, (name, v)) in [("lo", &m.lo), ("hi", &m.hi)].into_iter().enumerate() {
+    // Every row is checked before anything is reserved, so the reservation is the number of
+    // entries actually present in the document (never rows × the first row's length).
+    for (name, v) in [("lo", &m.lo), ("hi", &m.hi)] {
         if v.len() != rows {
             return Err(Error::Dimension(format!(
                 "{key}.{name} has {} rows but {key}.lo has {rows}",
                 v.len()
             )));
         }
+        if let Some((i, row)) = v.iter().enumerate().find(|(_, r)| r.len() != cols) {
+            return Err(Error::Dimension(format!(
+                "{key}.{name}[{i}] has {} entries, expected {cols}",
+                row.len()
+            )));
+        }
+    }
+    let mut flat = [
+        Vec::with_capacity(rows * cols),
+        Vec::with_capacity(rows * cols),
+    ];
+    for (side, (name, v)) in [("lo", &m.lo), ("hi", &m.hi)].into_iter().enumerate() {
         for (i, row) in v.iter().enumerate() {
-            if row.len() != cols {
-                return Err(Error::Dimension(format!(
-                    "{key}.{name}[{i}] has {} entries, expected {cols}",
-                    row.len()
-                )));
-            }
             for (j, r) in row.iter().enumerate() {
                 flat[side].push(number(r, &format!("{key}.{name}[{i}]"), Some(j))?);
             }

@@ -65,7 +65,7 @@ pub use affine::{AffineForm, FloatForm};
 #[cfg(feature = "inari")]
 pub use enclosure::InariBackend;
 pub use enclosure::{Backend, ChannelEnclosure, Enclosure, Portable, ScaleSign};
-pub use error::{Error, Field, Result, Side};
+pub use error::{short, Error, Field, Result, Side};
 pub use float::{ulps_between, Dtype, Float};
 pub use interval::Interval;
 pub use kernel::Kernel;

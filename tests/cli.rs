@@ -542,8 +542,16 @@ fn inspect_lists_layers() {
         bnbound(&["inspect", "/no/such/file.onnx"]).status.code(),
         Some(1)
     );
+    // An invalid layer is reported in its row; the file still inspects (issue 11).
+    let o = bnbound(&["inspect", &fixture("bn_training_mode.onnx")]);
+    assert_eq!(o.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["layers"][0]["name"], "bntrain");
+    assert!(v["layers"][0]["error"]
+        .as_str()
+        .unwrap()
+        .contains("training_mode = 1"));
     for bad in [
-        vec!["inspect", "tests/data/bn_training_mode.onnx"],
         vec![
             "inspect",
             "tests/data/conv_bn_relu_f32.onnx",

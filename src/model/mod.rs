@@ -11,8 +11,42 @@ pub mod onnx;
 #[cfg(feature = "safetensors")]
 pub mod safetensors;
 
-use crate::error::{Error, Result};
+use crate::error::{short, Error, Result};
 use crate::{AnyBatchNorm, BatchNorm, Dtype};
+use std::path::Path;
+
+/// Reads a model file, refusing anything that is not a regular file (a folder, a device,
+/// a FIFO) with a clear [`Error::ModelFormat`] before reading.
+pub(crate) fn read_regular_file(path: &Path) -> Result<Vec<u8>> {
+    let io = |e: std::io::Error| Error::ModelFormat(format!("{}: {e}", path.display()));
+    let meta = std::fs::metadata(path).map_err(io)?;
+    if !meta.is_file() {
+        return Err(Error::ModelFormat(format!(
+            "{}: not a regular file (a folder or a device)",
+            path.display()
+        )));
+    }
+    std::fs::read(path).map_err(io)
+}
+
+/// [`Error::UnknownLayer`] for `name`, listing at most the first 20 of `names`.
+pub(crate) fn unknown_layer<'a>(
+    name: &str,
+    names: impl ExactSizeIterator<Item = &'a str>,
+) -> Error {
+    let total = names.len();
+    let mut available: Vec<String> = names.take(20).map(short).collect();
+    if total > 20 {
+        available.push(format!("… {} more", total - 20));
+    }
+    if available.is_empty() {
+        available.push("none".to_string());
+    }
+    Error::UnknownLayer {
+        name: short(name),
+        available: available.join(", "),
+    }
+}
 
 /// One BatchNorm layer found in a model file.
 ///
@@ -124,7 +158,7 @@ pub(crate) fn build(
     for (s, name) in stats.iter().zip(names) {
         if s.values.len() != c {
             return Err(Error::TensorLength {
-                tensor: name.to_string(),
+                tensor: short(name),
                 expected: c,
                 found: s.values.len(),
             });
@@ -150,7 +184,8 @@ pub(crate) fn decode_le(bytes: &[u8], kind: ElemKind, tensor: &str) -> Result<St
     let size = kind.size();
     if bytes.len() % size != 0 {
         return Err(Error::ModelFormat(format!(
-            "tensor {tensor:?}: {} data bytes is not a multiple of {size}",
+            "tensor {:?}: {} data bytes is not a multiple of {size}",
+            short(tensor),
             bytes.len()
         )));
     }
@@ -184,7 +219,7 @@ pub(crate) enum ElemKind {
 
 #[cfg(any(feature = "onnx", feature = "safetensors"))]
 impl ElemKind {
-    fn size(self) -> usize {
+    pub(crate) fn size(self) -> usize {
         match self {
             ElemKind::F32 => 4,
             ElemKind::F64 => 8,
@@ -202,6 +237,91 @@ impl ElemKind {
                 ElemKind::F16 => "float16",
                 ElemKind::Bf16 => "bfloat16",
             },
+        }
+    }
+}
+
+/// A model file of either format, indexed once; layers are loaded one at a time.
+///
+/// ```
+/// use bnbound::model::{safetensors::Eps, Model};
+/// let m = Model::open("tests/data/conv_bn_relu_f32.onnx", Eps::default())?;
+/// assert_eq!(m.names(), ["bn1"]);
+/// assert_eq!(m.layer("bn1")?.bn.channels(), 6);
+/// let sd = Model::open("tests/data/state.safetensors", Eps::default())?;
+/// assert_eq!(sd.names().len(), 5);
+/// # Ok::<(), bnbound::Error>(())
+/// ```
+#[cfg(all(feature = "onnx", feature = "safetensors"))]
+#[derive(Debug)]
+pub enum Model {
+    /// An ONNX model.
+    Onnx(onnx::OnnxModel),
+    /// A PyTorch state_dict in safetensors.
+    Safetensors(safetensors::StateDict),
+}
+
+#[cfg(all(feature = "onnx", feature = "safetensors"))]
+impl Model {
+    /// Whether `path` names an ONNX model: its name ends in `.onnx`, `.onnx.gz` or `.gz`
+    /// (any case); anything else is read as safetensors.
+    ///
+    /// ```
+    /// use bnbound::model::Model;
+    /// assert!(Model::is_onnx_path("net.onnx.gz".as_ref()) && Model::is_onnx_path("A.ONNX".as_ref()));
+    /// assert!(!Model::is_onnx_path("model.safetensors".as_ref()));
+    /// ```
+    pub fn is_onnx_path(path: &Path) -> bool {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().to_ascii_lowercase())
+            .unwrap_or_default();
+        name.ends_with(".onnx") || name.ends_with(".gz")
+    }
+
+    /// Opens and indexes `path` ([`Model::is_onnx_path`] decides the format; `eps` is used
+    /// for safetensors only).
+    ///
+    /// ```
+    /// use bnbound::model::{safetensors::Eps, Model};
+    /// assert!(Model::open("tests/data", Eps::default()).is_err()); // a folder
+    /// ```
+    pub fn open(path: impl AsRef<Path>, eps: safetensors::Eps) -> Result<Model> {
+        let path = path.as_ref();
+        Ok(if Self::is_onnx_path(path) {
+            Model::Onnx(onnx::OnnxModel::open(path)?)
+        } else {
+            Model::Safetensors(safetensors::StateDict::open(path, eps)?)
+        })
+    }
+
+    /// The layers' names, in file order (ONNX) or sorted (safetensors).
+    ///
+    /// ```
+    /// use bnbound::model::{safetensors::Eps, Model};
+    /// let m = Model::open("tests/data/bn_f16.onnx", Eps::default())?;
+    /// assert_eq!(m.names(), ["bn16"]);
+    /// # Ok::<(), bnbound::Error>(())
+    /// ```
+    pub fn names(&self) -> Vec<&str> {
+        match self {
+            Model::Onnx(m) => m.names().collect(),
+            Model::Safetensors(m) => m.names().collect(),
+        }
+    }
+
+    /// Loads one layer ([`onnx::OnnxModel::layer`], [`safetensors::StateDict::layer`]).
+    ///
+    /// ```
+    /// use bnbound::model::{safetensors::Eps, Model};
+    /// let m = Model::open("tests/data/state.safetensors", Eps::default())?;
+    /// assert!(m.layer("half").is_ok() && m.layer("nope").is_err());
+    /// # Ok::<(), bnbound::Error>(())
+    /// ```
+    pub fn layer(&self, name: &str) -> Result<ModelLayer> {
+        match self {
+            Model::Onnx(m) => m.layer(name),
+            Model::Safetensors(m) => m.layer(name),
         }
     }
 }

@@ -1,31 +1,65 @@
-//! ONNX models (feature `onnx`): every `BatchNormalization` node with its statistics.
+//! ONNX models (feature `onnx`): the `BatchNormalization` nodes of a model, indexed once
+//! and materialised one layer at a time.
 //!
-//! The protobuf messages below are the subset of `onnx.proto` (IR version 3 and later) that
-//! BatchNorm needs, declared with `prost` field tags; every other field is skipped. Tensor
-//! data may be `raw_data` (little-endian), the typed fields (`float_data`, `double_data`,
-//! `int32_data` holding float16/bfloat16 bits) or an external data file next to the model.
+//! [`OnnxModel`] reads a model (`.onnx`, or gzip-compressed such as VNN-COMP's `.onnx.gz`)
+//! in one pass over the graph and keeps, per BatchNorm node, only its name, neighbours,
+//! ε and where its four statistics are. A layer's tensors are decoded only when the layer
+//! is asked for ([`OnnxModel::layer`]), so asking for one layer costs the same whatever
+//! the rest of the graph holds, and an invalid layer never blocks a valid one.
+//!
+//! The protobuf messages below are the subset of `onnx.proto` (IR version 3 and later)
+//! that BatchNorm needs, declared with `prost` field tags; every other field is skipped.
+//! Tensor data may be `raw_data` (little-endian), the typed fields (`float_data`,
+//! `double_data`, `int32_data` holding float16/bfloat16 bits) or external data in a file
+//! inside the model's folder.
+//!
+//! What is an inference BatchNorm here (anything else is a typed error for that layer):
+//! - the four statistics `scale`, `B`, `input_mean`, `input_var` are initializers, each
+//!   defined once and not also a graph input (a graph input with a default initializer can
+//!   be overridden at run time, so it is not a constant);
+//! - `training_mode` is absent or `0` (opset 14+); no output besides `Y` is used (the
+//!   training form of opsets 9–14 has up to five outputs); no sixth input (the opset-12
+//!   draft's `training_mode` input); `is_test = 1` when the model's opset is 6 or older
+//!   (`is_test` defaults to `0`, training, there); `spatial` is absent or `1`.
+//!
+//! A node without a name is named by its first output tensor.
 
 use super::{build, decode_le, ElemKind, ModelLayer, Stat};
-use crate::error::{Error, Result};
+use crate::error::{short, Error, Result};
+use prost::bytes::Bytes;
 use prost::Message;
-use std::path::{Component, Path};
+use std::collections::HashMap;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Component, Path, PathBuf};
 
-/// `onnx.ModelProto` (subset).
+/// `onnx.ModelProto` (subset): the graph's repeated fields stay undecoded byte slices of
+/// the file (zero-copy), decoded one at a time while indexing.
 #[derive(Clone, PartialEq, Message)]
 struct ModelProto {
     #[prost(message, optional, tag = "7")]
     graph: Option<GraphProto>,
+    #[prost(message, repeated, tag = "8")]
+    opset_import: Vec<OperatorSetIdProto>,
 }
 
-/// `onnx.GraphProto` (subset).
+/// `onnx.OperatorSetIdProto`.
+#[derive(Clone, PartialEq, Message)]
+struct OperatorSetIdProto {
+    #[prost(string, tag = "1")]
+    domain: String,
+    #[prost(int64, tag = "2")]
+    version: i64,
+}
+
+/// `onnx.GraphProto` (subset, undecoded entries).
 #[derive(Clone, PartialEq, Message)]
 struct GraphProto {
-    #[prost(message, repeated, tag = "1")]
-    node: Vec<NodeProto>,
-    #[prost(message, repeated, tag = "5")]
-    initializer: Vec<TensorProto>,
-    #[prost(message, repeated, tag = "11")]
-    input: Vec<ValueInfoProto>,
+    #[prost(bytes = "bytes", repeated, tag = "1")]
+    node: Vec<Bytes>,
+    #[prost(bytes = "bytes", repeated, tag = "5")]
+    initializer: Vec<Bytes>,
+    #[prost(bytes = "bytes", repeated, tag = "11")]
+    input: Vec<Bytes>,
 }
 
 /// `onnx.NodeProto` (subset).
@@ -65,6 +99,13 @@ struct ValueInfoProto {
     name: String,
 }
 
+/// `onnx.TensorProto`, only its name (the data is skipped without being copied).
+#[derive(Clone, PartialEq, Message)]
+struct TensorName {
+    #[prost(string, tag = "8")]
+    name: String,
+}
+
 /// `onnx.StringStringEntryProto`.
 #[derive(Clone, PartialEq, Message)]
 struct StringStringEntryProto {
@@ -87,8 +128,8 @@ struct TensorProto {
     int32_data: Vec<i32>,
     #[prost(string, tag = "8")]
     name: String,
-    #[prost(bytes = "vec", tag = "9")]
-    raw_data: Vec<u8>,
+    #[prost(bytes = "bytes", tag = "9")]
+    raw_data: Bytes,
     #[prost(double, repeated, tag = "10")]
     double_data: Vec<f64>,
     #[prost(message, repeated, tag = "13")]
@@ -97,9 +138,16 @@ struct TensorProto {
     data_location: i32,
 }
 
-/// ONNX `AttributeProto.AttributeType` values used here.
+/// ONNX `AttributeProto.AttributeType` values used here (0: written by old exporters that
+/// leave the type out).
+const ATTR_UNDEFINED: i32 = 0;
 const ATTR_FLOAT: i32 = 1;
 const ATTR_INT: i32 = 2;
+
+/// A gzip stream may expand to at most this many times its size plus [`GZIP_SLACK`]
+/// before it is rejected: model weights compress far less, a "zip bomb" far more.
+const GZIP_RATIO: u64 = 64;
+const GZIP_SLACK: u64 = 16 << 20;
 
 /// ONNX `TensorProto.DataType` names, for error messages.
 fn type_name(t: i32) -> String {
@@ -128,8 +176,329 @@ fn type_name(t: i32) -> String {
         .map_or_else(|| format!("data type {t}"), |s| s.to_string())
 }
 
+/// One BatchNormalization node, as indexed.
+#[derive(Clone, Debug)]
+struct Entry {
+    name: String,
+    producer: Option<String>,
+    consumers: Vec<String>,
+    eps: f64,
+    /// The statistics' tensor names (scale, B, mean, var) and, once indexed, the
+    /// initializer holding each.
+    stats: Vec<(String, Option<Bytes>)>,
+    /// Why this node is not an inference BatchNorm, if it is not.
+    problem: Option<Error>,
+}
+
+/// An ONNX model's BatchNorm layers, indexed in one pass and loaded one at a time.
+///
+/// ```
+/// use bnbound::model::onnx::OnnxModel;
+/// let m = OnnxModel::open("tests/data/conv_bn_relu_f32.onnx")?;
+/// assert_eq!(m.names().collect::<Vec<_>>(), ["bn1"]);
+/// let layer = m.layer("bn1")?;
+/// assert_eq!((layer.producer.as_deref(), layer.bn.channels()), (Some("conv1"), 6));
+/// # Ok::<(), bnbound::Error>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct OnnxModel {
+    entries: Vec<Entry>,
+    by_name: HashMap<String, usize>,
+    /// The model's folder, canonical; external data must resolve inside it.
+    base_dir: Option<PathBuf>,
+}
+
+impl OnnxModel {
+    /// Reads and indexes the model at `path`: an ONNX protobuf, or one compressed with
+    /// gzip (recognised by its magic bytes, e.g. `.onnx.gz`). External data files are
+    /// looked up in the model's folder and must resolve inside it.
+    ///
+    /// Errors: [`Error::ModelFormat`] (not a regular file, unreadable, not a model, a gzip
+    /// stream that is corrupt or expands more than 64× its size plus 16 MiB). Problems of
+    /// single layers are reported by [`OnnxModel::layer`], not here.
+    ///
+    /// ```
+    /// let m = bnbound::model::onnx::OnnxModel::open("tests/data/bn_external.onnx")?;
+    /// assert_eq!(m.layer("bnext")?.bn.channels(), 3);
+    /// # Ok::<(), bnbound::Error>(())
+    /// ```
+    pub fn open(path: impl AsRef<Path>) -> Result<OnnxModel> {
+        let path = path.as_ref();
+        let bytes = super::read_regular_file(path)?;
+        let dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        let base = std::fs::canonicalize(dir).map_err(|e| {
+            Error::ModelFormat(format!("cannot resolve the folder of {}: {e}", path.display()))
+        })?;
+        Self::index(bytes, Some(base))
+    }
+
+    /// Indexes a model held in memory (plain or gzip-compressed); `base_dir` is the folder
+    /// external data files are in (`None`: external data is an error).
+    ///
+    /// ```
+    /// let e = bnbound::model::onnx::OnnxModel::from_bytes(b"\x0a\xff".to_vec(), None).unwrap_err();
+    /// assert!(matches!(e, bnbound::Error::ModelFormat(_)));
+    /// ```
+    pub fn from_bytes(bytes: Vec<u8>, base_dir: Option<&Path>) -> Result<OnnxModel> {
+        let base = base_dir
+            .map(|d| {
+                std::fs::canonicalize(d).map_err(|e| {
+                    Error::ModelFormat(format!("cannot resolve folder {}: {e}", d.display()))
+                })
+            })
+            .transpose()?;
+        Self::index(bytes, base)
+    }
+
+    fn index(bytes: Vec<u8>, base_dir: Option<PathBuf>) -> Result<OnnxModel> {
+        let bytes = gunzip_if_compressed(bytes)?;
+        let model = ModelProto::decode(Bytes::from(bytes))
+            .map_err(|e| Error::ModelFormat(format!("not an ONNX model: {e}")))?;
+        let graph = model
+            .graph
+            .ok_or_else(|| Error::ModelFormat("the model has no graph".to_string()))?;
+        let opset = model
+            .opset_import
+            .iter()
+            .filter(|o| o.domain.is_empty() || o.domain == "ai.onnx")
+            .map(|o| o.version)
+            .max();
+        let format = |what: &str, e: prost::DecodeError| {
+            Error::ModelFormat(format!("not an ONNX model: a {what} is malformed: {e}"))
+        };
+
+        // Pass 1: the BatchNorm nodes.
+        let mut entries = Vec::new();
+        let mut bn_nodes = Vec::new();
+        for (k, raw) in graph.node.iter().enumerate() {
+            let node = NodeProto::decode(raw.clone()).map_err(|e| format("node", e))?;
+            if is_batchnorm(&node) {
+                entries.push(entry(&node, opset));
+                bn_nodes.push((k, node));
+            }
+        }
+
+        // What pass 2 looks for: layer names, statistics, and the layers' input and output.
+        let mut by_name: HashMap<String, usize> = HashMap::with_capacity(entries.len());
+        for i in 0..entries.len() {
+            let name = entries[i].name.clone();
+            match by_name.get(&name) {
+                Some(&j) => {
+                    for k in [i, j] {
+                        entries[k]
+                            .problem
+                            .get_or_insert_with(|| duplicate("node name", &name));
+                    }
+                }
+                None => {
+                    by_name.insert(name, i);
+                }
+            }
+        }
+        let mut stat_use: HashMap<String, StatUse> = HashMap::new();
+        let mut inputs_of: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut outputs_of: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, (_, node)) in bn_nodes.iter().enumerate() {
+            for s in entries[i].stats.iter().map(|(s, _)| s) {
+                stat_use.entry(s.clone()).or_default();
+            }
+            if let Some(x) = node.input.first().filter(|x| !x.is_empty()) {
+                inputs_of.entry(x.clone()).or_default().push(i);
+            }
+            if let Some(y) = node.output.first().filter(|y| !y.is_empty()) {
+                outputs_of.entry(y.clone()).or_default().push(i);
+            }
+        }
+
+        // Pass 2: every node's name, inputs and outputs; initializer and input names.
+        let mut bn_at = bn_nodes.iter().map(|(k, _)| *k).peekable();
+        for (k, raw) in graph.node.iter().enumerate() {
+            let is_bn = bn_at.peek() == Some(&k);
+            if is_bn {
+                bn_at.next();
+            }
+            let node = NodeProto::decode(raw.clone()).map_err(|e| format("node", e))?;
+            let name = node_name(&node);
+            if !is_bn && !name.is_empty() {
+                if let Some(&i) = by_name.get(&name) {
+                    entries[i]
+                        .problem
+                        .get_or_insert_with(|| duplicate("node name", &name));
+                }
+            }
+            for out in &node.output {
+                if let Some(u) = stat_use.get_mut(out) {
+                    u.produced = true;
+                }
+                for &i in inputs_of.get(out).into_iter().flatten() {
+                    entries[i].producer.get_or_insert_with(|| name.clone());
+                }
+            }
+            for inp in &node.input {
+                for &i in outputs_of.get(inp).into_iter().flatten() {
+                    entries[i].consumers.push(name.clone());
+                }
+            }
+        }
+        for raw in &graph.initializer {
+            let t = TensorName::decode(raw.clone()).map_err(|e| format("initializer", e))?;
+            if let Some(u) = stat_use.get_mut(&t.name) {
+                u.count += 1;
+                u.tensor = Some(raw.clone());
+            }
+        }
+        for raw in &graph.input {
+            let v = ValueInfoProto::decode(raw.clone()).map_err(|e| format("graph input", e))?;
+            if let Some(u) = stat_use.get_mut(&v.name) {
+                u.input = true;
+            }
+        }
+
+        for e in &mut entries {
+            for (s, slot) in &mut e.stats {
+                let u = &stat_use[s.as_str()];
+                let problem = match (u.count, u.input, u.produced) {
+                    (1, false, _) => {
+                        *slot = u.tensor.clone();
+                        continue;
+                    }
+                    (c, _, _) if c > 1 => duplicate("initializer name", s),
+                    (1, true, _) => Error::UnsupportedNode {
+                        node: short(&e.name),
+                        reason: format!(
+                            "statistic {:?} is an initializer and also a graph input: it can be \
+                             overridden at run time, so it is not a constant",
+                            short(s)
+                        ),
+                    },
+                    (_, true, _) => Error::UnsupportedNode {
+                        node: short(&e.name),
+                        reason: format!(
+                            "statistic {:?} is a graph input, not an initializer: its value is \
+                             not in the model",
+                            short(s)
+                        ),
+                    },
+                    (_, _, true) => Error::UnsupportedNode {
+                        node: short(&e.name),
+                        reason: format!(
+                            "statistic {:?} is computed by another node, not an initializer",
+                            short(s)
+                        ),
+                    },
+                    _ => Error::MissingTensor(short(s)),
+                };
+                e.problem.get_or_insert(problem);
+            }
+        }
+        Ok(OnnxModel {
+            entries,
+            by_name,
+            base_dir,
+        })
+    }
+
+    /// The names of the model's BatchNorm layers, in graph order (valid or not).
+    ///
+    /// ```
+    /// let m = bnbound::model::onnx::OnnxModel::open("tests/data/bn_training_mode.onnx")?;
+    /// assert_eq!(m.names().collect::<Vec<_>>(), ["bntrain"]);
+    /// # Ok::<(), bnbound::Error>(())
+    /// ```
+    pub fn names(&self) -> impl ExactSizeIterator<Item = &str> + '_ {
+        self.entries.iter().map(|e| e.name.as_str())
+    }
+
+    /// Loads the layer named `name`: its statistics are decoded (and read from external
+    /// data) now, exactly.
+    ///
+    /// Errors: [`Error::UnknownLayer`]; for that layer only: [`Error::UnsupportedNode`]
+    /// (training forms, statistics that are graph inputs or node outputs, missing inputs,
+    /// `spatial = 0`), [`Error::DuplicateName`], [`Error::MissingTensor`],
+    /// [`Error::UnsupportedTensorType`], [`Error::TensorLength`], [`Error::ModelFormat`]
+    /// (malformed tensor, unreadable external data), [`Error::ExternalDataOutside`], and
+    /// the parameter errors of [`crate::BatchNorm::new`].
+    ///
+    /// ```
+    /// let m = bnbound::model::onnx::OnnxModel::open("tests/data/bn_training_mode.onnx")?;
+    /// assert!(matches!(m.layer("bntrain"), Err(bnbound::Error::UnsupportedNode { .. })));
+    /// assert!(matches!(m.layer("nope"), Err(bnbound::Error::UnknownLayer { .. })));
+    /// # Ok::<(), bnbound::Error>(())
+    /// ```
+    pub fn layer(&self, name: &str) -> Result<ModelLayer> {
+        match self.by_name.get(name) {
+            Some(&i) => self.load(&self.entries[i]),
+            None => Err(super::unknown_layer(name, self.names())),
+        }
+    }
+
+    /// Every layer in graph order, each loaded when the iterator reaches it, with its own
+    /// result (an invalid layer does not stop the others).
+    ///
+    /// ```
+    /// let m = bnbound::model::onnx::OnnxModel::open("tests/data/conv_bn_relu_f32.onnx")?;
+    /// let all: Vec<_> = m.layers().collect();
+    /// assert!(all.len() == 1 && all[0].1.is_ok());
+    /// # Ok::<(), bnbound::Error>(())
+    /// ```
+    pub fn layers(&self) -> impl Iterator<Item = (&str, Result<ModelLayer>)> + '_ {
+        self.entries
+            .iter()
+            .map(|e| (e.name.as_str(), self.load(e)))
+    }
+
+    fn load(&self, e: &Entry) -> Result<ModelLayer> {
+        if let Some(p) = &e.problem {
+            return Err(p.clone());
+        }
+        let mut stats = Vec::with_capacity(4);
+        for (name, raw) in &e.stats {
+            let raw = raw.clone().ok_or_else(|| Error::MissingTensor(short(name)))?;
+            let t = TensorProto::decode(raw).map_err(|err| {
+                Error::ModelFormat(format!("tensor {:?}: malformed: {err}", short(name)))
+            })?;
+            stats.push(tensor_values(&t, self.base_dir.as_deref())?);
+        }
+        let stats: [Stat; 4] = stats
+            .try_into()
+            .map_err(|_| Error::ModelFormat("a BatchNorm layer needs four statistics".into()))?;
+        let names = [0, 1, 2, 3].map(|k| e.stats[k].0.as_str());
+        let (bn, stored_as) = build(stats, e.eps, names)?;
+        Ok(ModelLayer {
+            name: e.name.clone(),
+            producer: e.producer.clone(),
+            consumers: e.consumers.clone(),
+            stored_as,
+            bn,
+        })
+    }
+}
+
+/// How a statistic's tensor name is used in the graph.
+#[derive(Clone, Debug, Default)]
+struct StatUse {
+    /// Initializers of that name, and the last one.
+    count: usize,
+    tensor: Option<Bytes>,
+    /// A graph input of that name.
+    input: bool,
+    /// A node output of that name.
+    produced: bool,
+}
+
+fn duplicate(kind: &'static str, name: &str) -> Error {
+    Error::DuplicateName {
+        kind,
+        name: short(name),
+    }
+}
+
 /// Reads every BatchNormalization layer of the ONNX model at `path` (external data files
-/// are looked up next to it).
+/// are looked up next to it); the first invalid layer is an error. [`OnnxModel`] loads
+/// layers one at a time instead.
 ///
 /// ```
 /// let layers = bnbound::model::onnx::load_file("tests/data/conv_bn_relu_f32.onnx")?;
@@ -139,36 +508,44 @@ fn type_name(t: i32) -> String {
 /// # Ok::<(), bnbound::Error>(())
 /// ```
 pub fn load_file(path: impl AsRef<Path>) -> Result<Vec<ModelLayer>> {
-    let path = path.as_ref();
-    let bytes =
-        std::fs::read(path).map_err(|e| Error::ModelFormat(format!("{}: {e}", path.display())))?;
-    load_bytes(&bytes, path.parent())
+    OnnxModel::open(path)?.layers().map(|(_, l)| l).collect()
 }
 
 /// Reads every BatchNormalization layer of an ONNX model held in memory; `base_dir` is
-/// where external data files are (`None`: external data is an error).
-///
-/// Errors: [`Error::ModelFormat`] (not a protobuf model, no graph, unreadable external
-/// data), [`Error::UnsupportedNode`] (`training_mode = 1`, a statistic that is a graph input
-/// or the output of another node, fewer than five inputs), [`Error::MissingTensor`],
-/// [`Error::UnsupportedTensorType`], [`Error::TensorLength`], and the parameter errors of
-/// [`crate::BatchNorm::new`].
+/// where external data files are (`None`: external data is an error). The first invalid
+/// layer is an error; see [`OnnxModel::layer`] for the errors.
 ///
 /// ```
 /// let e = bnbound::model::onnx::load_bytes(b"\x0a\xff", None).unwrap_err();
 /// assert!(matches!(e, bnbound::Error::ModelFormat(_)));
 /// ```
 pub fn load_bytes(bytes: &[u8], base_dir: Option<&Path>) -> Result<Vec<ModelLayer>> {
-    let model = ModelProto::decode(bytes)
-        .map_err(|e| Error::ModelFormat(format!("not an ONNX model: {e}")))?;
-    let graph = model
-        .graph
-        .ok_or_else(|| Error::ModelFormat("the model has no graph".to_string()))?;
-    let mut layers = Vec::new();
-    for node in graph.node.iter().filter(|n| is_batchnorm(n)) {
-        layers.push(layer(&graph, node, base_dir)?);
+    OnnxModel::from_bytes(bytes.to_vec(), base_dir)?
+        .layers()
+        .map(|(_, l)| l)
+        .collect()
+}
+
+/// Decompresses a gzip stream (magic bytes `1f 8b`) within the expansion limit; other
+/// bytes are returned as they are.
+fn gunzip_if_compressed(bytes: Vec<u8>) -> Result<Vec<u8>> {
+    if !bytes.starts_with(&[0x1f, 0x8b]) {
+        return Ok(bytes);
     }
-    Ok(layers)
+    let limit = (bytes.len() as u64)
+        .saturating_mul(GZIP_RATIO)
+        .saturating_add(GZIP_SLACK);
+    let mut out = Vec::new();
+    flate2::read::MultiGzDecoder::new(&bytes[..])
+        .take(limit + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| Error::ModelFormat(format!("corrupt gzip stream: {e}")))?;
+    if out.len() as u64 > limit {
+        return Err(Error::ModelFormat(format!(
+            "the gzip stream expands beyond {limit} bytes ({GZIP_RATIO}× its size plus 16 MiB)"
+        )));
+    }
+    Ok(out)
 }
 
 fn is_batchnorm(n: &NodeProto) -> bool {
@@ -183,81 +560,90 @@ fn node_name(n: &NodeProto) -> String {
     }
 }
 
-fn layer(graph: &GraphProto, node: &NodeProto, base_dir: Option<&Path>) -> Result<ModelLayer> {
+/// The index entry of a BatchNormalization node: ε, statistics' names, and the first
+/// reason (if any) it is not an inference-time BatchNorm at this opset.
+fn entry(node: &NodeProto, opset: Option<i64>) -> Entry {
     let name = node_name(node);
+    let mut e = Entry {
+        name: name.clone(),
+        producer: None,
+        consumers: Vec::new(),
+        eps: 1e-5f32 as f64,
+        stats: node
+            .input
+            .iter()
+            .skip(1)
+            .take(4)
+            .map(|s| (s.clone(), None))
+            .collect(),
+        problem: None,
+    };
     let unsupported = |reason: String| Error::UnsupportedNode {
-        node: name.clone(),
+        node: short(&name),
         reason,
     };
-    let mut eps = 1e-5f32 as f64;
+    let mut is_test = None;
+    let mut problem = None;
     for a in &node.attribute {
-        match (a.name.as_str(), a.r#type) {
-            ("epsilon", ATTR_FLOAT | 0) => eps = a.f as f64,
-            ("training_mode", ATTR_INT | 0) if a.i != 0 => {
-                return Err(unsupported(
-                    "training_mode = 1: batch statistics are not an affine map".to_string(),
-                ))
+        let int = matches!(a.r#type, ATTR_INT | ATTR_UNDEFINED);
+        let float = matches!(a.r#type, ATTR_FLOAT | ATTR_UNDEFINED);
+        let p = match a.name.as_str() {
+            "epsilon" if float => {
+                e.eps = a.f as f64;
+                None
             }
-            ("epsilon", t) | ("training_mode", t) => {
-                return Err(unsupported(format!("attribute {:?} has type {t}", a.name)))
+            "training_mode" if int && a.i == 0 => None,
+            "training_mode" if int => Some(format!(
+                "training_mode = {}: batch statistics are not an affine map",
+                a.i
+            )),
+            "is_test" if int => {
+                is_test = Some(a.i);
+                None
             }
-            _ => {}
-        }
+            "spatial" if int && a.i == 1 => None,
+            "spatial" if int => Some(format!(
+                "spatial = {}: per-activation statistics (opset 8 and older) are not read",
+                a.i
+            )),
+            "epsilon" | "training_mode" | "is_test" | "spatial" => Some(format!(
+                "attribute {:?} has type {}, expected {}",
+                a.name,
+                a.r#type,
+                if a.name == "epsilon" { "float" } else { "int" }
+            )),
+            _ => None,
+        };
+        problem = problem.or(p);
     }
-    if node.input.len() < 5 {
-        return Err(unsupported(format!(
+    let old = opset.is_some_and(|v| v <= 6);
+    if is_test == Some(0) || (old && is_test != Some(1)) {
+        problem = problem.or(Some(format!(
+            "is_test = {} (opset {}): the node runs in training mode",
+            is_test.unwrap_or(0),
+            opset.map_or_else(|| "?".to_string(), |v| v.to_string())
+        )));
+    }
+    let extra_outputs = node.output.iter().skip(1).filter(|o| !o.is_empty()).count();
+    if extra_outputs > 0 {
+        problem = problem.or(Some(format!(
+            "{} outputs: the training form (running or saved statistics as outputs)",
+            1 + extra_outputs
+        )));
+    }
+    if node.input.iter().skip(5).any(|i| !i.is_empty()) {
+        problem = problem.or(Some(
+            "a sixth input (training_mode, opset-12 draft): training form".to_string(),
+        ));
+    }
+    if e.stats.len() < 4 || e.stats.iter().any(|(s, _)| s.is_empty()) {
+        problem = problem.or(Some(format!(
             "{} inputs, expected X, scale, B, input_mean, input_var",
             node.input.len()
         )));
     }
-    let stat_names = [
-        &node.input[1],
-        &node.input[2],
-        &node.input[3],
-        &node.input[4],
-    ];
-    let mut stats = Vec::with_capacity(4);
-    for &s in &stat_names {
-        let t = match graph.initializer.iter().find(|t| &t.name == s) {
-            Some(t) => t,
-            None if graph.input.iter().any(|i| &i.name == s) => {
-                return Err(unsupported(format!(
-                    "statistic {s:?} is a graph input, not an initializer: its value is not in the model"
-                )))
-            }
-            None if graph.node.iter().any(|n| n.output.contains(s)) => {
-                return Err(unsupported(format!(
-                    "statistic {s:?} is computed by another node, not an initializer"
-                )))
-            }
-            None => return Err(Error::MissingTensor(s.clone())),
-        };
-        stats.push(tensor_values(t, base_dir)?);
-    }
-    let stats: [Stat; 4] = stats.try_into().expect("four statistics");
-    let names = stat_names.map(|s| s.as_str());
-    let (bn, stored_as) = build(stats, eps, names)?;
-    let producer = graph
-        .node
-        .iter()
-        .find(|n| n.output.contains(&node.input[0]))
-        .map(node_name);
-    let consumers = match node.output.first() {
-        Some(y) if !y.is_empty() => graph
-            .node
-            .iter()
-            .filter(|n| n.input.contains(y))
-            .map(node_name)
-            .collect(),
-        _ => Vec::new(),
-    };
-    Ok(ModelLayer {
-        name,
-        producer,
-        consumers,
-        stored_as,
-        bn,
-    })
+    e.problem = problem.map(unsupported);
+    e
 }
 
 /// The values of a float tensor, exactly.
@@ -269,13 +655,25 @@ fn tensor_values(t: &TensorProto, base_dir: Option<&Path>) -> Result<Stat> {
         16 => ElemKind::Bf16,
         other => {
             return Err(Error::UnsupportedTensorType {
-                tensor: t.name.clone(),
+                tensor: short(&t.name),
                 dtype: type_name(other),
             })
         }
     };
+    let expected: Option<usize> = t.dims.iter().try_fold(1usize, |a, &d| {
+        usize::try_from(d).ok().and_then(|d| a.checked_mul(d))
+    });
     let stat = if t.data_location == 1 {
-        decode_le(&external_bytes(t, base_dir)?, kind, &t.name)?
+        let bytes = expected
+            .and_then(|n| n.checked_mul(kind.size()))
+            .ok_or_else(|| {
+                Error::ModelFormat(format!(
+                    "tensor {:?}: dims {:?} are not a valid size",
+                    short(&t.name),
+                    t.dims
+                ))
+            })?;
+        decode_le(&external_bytes(t, base_dir, bytes)?, kind, &t.name)?
     } else if !t.raw_data.is_empty() {
         decode_le(&t.raw_data, kind, &t.name)?
     } else {
@@ -295,13 +693,10 @@ fn tensor_values(t: &TensorProto, base_dir: Option<&Path>) -> Result<Stat> {
         };
         kind.stat(values)
     };
-    let expected: Option<usize> = t.dims.iter().try_fold(1usize, |a, &d| {
-        usize::try_from(d).ok().and_then(|d| a.checked_mul(d))
-    });
     if expected != Some(stat.values.len()) {
         return Err(Error::ModelFormat(format!(
             "tensor {:?}: dims {:?} do not match its {} values",
-            t.name,
+            short(&t.name),
             t.dims,
             stat.values.len()
         )));
@@ -309,10 +704,12 @@ fn tensor_values(t: &TensorProto, base_dir: Option<&Path>) -> Result<Stat> {
     Ok(stat)
 }
 
-/// The bytes of an external-data tensor: `location` (relative, inside `base_dir`),
-/// optional `offset` and `length`.
-fn external_bytes(t: &TensorProto, base_dir: Option<&Path>) -> Result<Vec<u8>> {
-    let bad = |m: String| Error::ModelFormat(format!("tensor {:?}: external data {m}", t.name));
+/// The `size` bytes of an external-data tensor: `location` (a plain relative path that
+/// must resolve, links followed, inside `base_dir`), optional `offset` and `length`. Only
+/// `offset..offset + size` is read, after checking it lies inside the file.
+fn external_bytes(t: &TensorProto, base_dir: Option<&Path>, size: usize) -> Result<Vec<u8>> {
+    let tensor = short(&t.name);
+    let bad = |m: String| Error::ModelFormat(format!("tensor {tensor:?}: external data {m}"));
     let get = |k: &str| {
         t.external_data
             .iter()
@@ -320,37 +717,55 @@ fn external_bytes(t: &TensorProto, base_dir: Option<&Path>) -> Result<Vec<u8>> {
             .map(|e| e.value.as_str())
     };
     let location = get("location").ok_or_else(|| bad("without a location".to_string()))?;
+    let outside = |reason: &str| Error::ExternalDataOutside {
+        tensor: tensor.clone(),
+        location: short(location),
+        reason: reason.to_string(),
+    };
     let rel = Path::new(location);
-    if !rel.components().all(|c| matches!(c, Component::Normal(_))) {
-        return Err(bad(format!(
-            "location {location:?} is not a plain relative path"
-        )));
+    if location.is_empty() || !rel.components().all(|c| matches!(c, Component::Normal(_))) {
+        return Err(outside("not a plain relative path"));
     }
-    let dir = base_dir.ok_or_else(|| bad("but no model directory is known".to_string()))?;
+    let dir = base_dir.ok_or_else(|| bad("but no model folder is known".to_string()))?;
     let num = |k: &str| -> Result<Option<u64>> {
         get(k)
             .map(|v| {
                 v.parse::<u64>()
-                    .map_err(|_| bad(format!("{k} {v:?} is not a number")))
+                    .map_err(|_| bad(format!("{k} {:?} is not a number", short(v))))
             })
             .transpose()
     };
     let (offset, length) = (num("offset")?.unwrap_or(0), num("length")?);
-    let path = dir.join(rel);
-    let data = std::fs::read(&path).map_err(|e| bad(format!("{}: {e}", path.display())))?;
-    let start = usize::try_from(offset).map_err(|_| bad("offset too large".to_string()))?;
-    let end = match length {
-        Some(l) => usize::try_from(l)
-            .ok()
-            .and_then(|l| start.checked_add(l))
-            .ok_or_else(|| bad("length too large".to_string()))?,
-        None => data.len(),
-    };
-    data.get(start..end).map(<[u8]>::to_vec).ok_or_else(|| {
-        bad(format!(
-            "range {start}..{end} is outside {} ({} bytes)",
-            path.display(),
-            data.len()
-        ))
-    })
+    let real = std::fs::canonicalize(dir.join(rel))
+        .map_err(|e| bad(format!("{:?}: {e}", short(location))))?;
+    if !real.starts_with(dir) {
+        return Err(outside("it resolves outside the model's folder"));
+    }
+    let mut file = std::fs::File::open(&real).map_err(|e| bad(format!("{:?}: {e}", short(location))))?;
+    let meta = file
+        .metadata()
+        .map_err(|e| bad(format!("{:?}: {e}", short(location))))?;
+    if !meta.is_file() {
+        return Err(outside("not a regular file"));
+    }
+    let file_len = meta.len();
+    let length = length.unwrap_or_else(|| file_len.saturating_sub(offset));
+    if length != size as u64 {
+        return Err(bad(format!(
+            "length {length} does not match the tensor's {size} bytes"
+        )));
+    }
+    let end = offset.checked_add(length).filter(|&e| e <= file_len);
+    if end.is_none() {
+        return Err(bad(format!(
+            "range {offset}..{offset}+{length} is outside {:?} ({file_len} bytes)",
+            short(location)
+        )));
+    }
+    // `size` ≤ the file's length: allocating it is bounded by what is on disk.
+    let mut data = vec![0u8; size];
+    file.seek(SeekFrom::Start(offset))
+        .and_then(|_| file.read_exact(&mut data))
+        .map_err(|e| bad(format!("{:?}: {e}", short(location))))?;
+    Ok(data)
 }

@@ -5,8 +5,9 @@
 //! `P.weight`/`P.bias`; then γ = 1 and β = 0. ε is not in a state_dict: pass it ([`Eps`]).
 
 use super::{build, decode_le, ElemKind, ModelLayer, Stat};
-use crate::error::{Error, Result};
-use safetensors::{tensor::TensorView, Dtype as StDtype, SafeTensors};
+use crate::error::{short, Error, Result};
+use safetensors::tensor::{Metadata, TensorInfo};
+use safetensors::{Dtype as StDtype, SafeTensors};
 use std::path::Path;
 
 /// ε of a state_dict's layers, with the precision it is stated in: PyTorch's default is
@@ -51,8 +52,171 @@ fn format_err(e: impl std::fmt::Display) -> Error {
     Error::ModelFormat(format!("not a safetensors file: {e}"))
 }
 
-/// The BatchNorm prefixes of a state_dict: every `P` with both `P.running_mean` and
-/// `P.running_var`, sorted.
+/// A state_dict's BatchNorm layers: the header is parsed once, a layer's tensors are
+/// decoded only when it is asked for.
+///
+/// ```
+/// use bnbound::model::safetensors::{Eps, StateDict};
+/// let sd = StateDict::open("tests/data/state.safetensors", Eps::default())?;
+/// assert_eq!(sd.names().count(), 5);
+/// assert_eq!(sd.layer("half")?.bn.channels(), 4);
+/// # Ok::<(), bnbound::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct StateDict {
+    bytes: Vec<u8>,
+    /// Where the data section starts (after the 8-byte length and the header).
+    data_start: usize,
+    meta: Metadata,
+    prefixes: Vec<String>,
+    eps: Eps,
+}
+
+impl StateDict {
+    /// Reads and indexes the state_dict file at `path`; `eps` is the layers' ε.
+    ///
+    /// Errors: [`Error::ModelFormat`] (not a regular file, unreadable, not safetensors).
+    ///
+    /// ```
+    /// use bnbound::model::safetensors::{Eps, StateDict};
+    /// assert!(StateDict::open("tests/data", Eps::default()).is_err()); // a folder
+    /// ```
+    pub fn open(path: impl AsRef<Path>, eps: Eps) -> Result<StateDict> {
+        Self::from_bytes(super::read_regular_file(path.as_ref())?, eps)
+    }
+
+    /// Indexes a state_dict held in memory.
+    ///
+    /// ```
+    /// use bnbound::model::safetensors::{Eps, StateDict};
+    /// assert!(StateDict::from_bytes(b"nonsense".to_vec(), Eps::default()).is_err());
+    /// ```
+    pub fn from_bytes(bytes: Vec<u8>, eps: Eps) -> Result<StateDict> {
+        let (n, meta) = SafeTensors::read_metadata(&bytes).map_err(format_err)?;
+        // One hash lookup per name: linear in the number of tensors.
+        let tensors = meta.tensors();
+        let mut prefixes: Vec<String> = tensors
+            .keys()
+            .filter_map(|n| n.strip_suffix(".running_mean"))
+            .filter(|p| tensors.contains_key(&format!("{p}.running_var")))
+            .map(str::to_string)
+            .collect();
+        drop(tensors);
+        prefixes.sort();
+        Ok(StateDict {
+            data_start: 8 + n,
+            bytes,
+            meta,
+            prefixes,
+            eps,
+        })
+    }
+
+    /// The BatchNorm prefixes: every `P` with both `P.running_mean` and `P.running_var`,
+    /// sorted.
+    ///
+    /// ```
+    /// use bnbound::model::safetensors::{Eps, StateDict};
+    /// let sd = StateDict::open("tests/data/state.safetensors", Eps::default())?;
+    /// assert_eq!(sd.names().next(), Some("bhalf"));
+    /// # Ok::<(), bnbound::Error>(())
+    /// ```
+    pub fn names(&self) -> impl ExactSizeIterator<Item = &str> + '_ {
+        self.prefixes.iter().map(String::as_str)
+    }
+
+    /// Loads the layer with prefix `prefix`.
+    ///
+    /// Errors: [`Error::UnknownLayer`] (no running statistics under that prefix),
+    /// [`Error::MissingTensor`] (only one of weight/bias), [`Error::UnsupportedTensorType`],
+    /// [`Error::TensorLength`], and the parameter errors of [`crate::BatchNorm::new`].
+    ///
+    /// ```
+    /// use bnbound::model::safetensors::{Eps, StateDict};
+    /// let sd = StateDict::open("tests/data/state.safetensors", Eps::F64(1e-3))?;
+    /// assert_eq!(sd.layer("layer2.bn")?.bn.dtype(), bnbound::Dtype::F64);
+    /// assert!(matches!(sd.layer("nope"), Err(bnbound::Error::UnknownLayer { .. })));
+    /// # Ok::<(), bnbound::Error>(())
+    /// ```
+    pub fn layer(&self, prefix: &str) -> Result<ModelLayer> {
+        if self.prefixes.binary_search_by(|p| p.as_str().cmp(prefix)).is_err() {
+            return Err(super::unknown_layer(prefix, self.names()));
+        }
+        let get = |suffix: &str| -> Result<Option<Stat>> {
+            let name = format!("{prefix}.{suffix}");
+            self.meta
+                .info(&name)
+                .map(|info| self.values(info, &name))
+                .transpose()
+        };
+        let need =
+            |s: &str, v: Option<Stat>| v.ok_or_else(|| Error::MissingTensor(short(&format!("{prefix}.{s}"))));
+        let mean = need("running_mean", get("running_mean")?)?;
+        let var = need("running_var", get("running_var")?)?;
+        let c = mean.values.len();
+        let (gamma, beta) = match (get("weight")?, get("bias")?) {
+            (Some(g), Some(b)) => (g, b),
+            (None, None) => (
+                ElemKind::F32.stat(vec![1.0; c]),
+                ElemKind::F32.stat(vec![0.0; c]),
+            ),
+            (Some(_), None) => return Err(Error::MissingTensor(short(&format!("{prefix}.bias")))),
+            (None, Some(_)) => {
+                return Err(Error::MissingTensor(short(&format!("{prefix}.weight"))))
+            }
+        };
+        let names =
+            ["weight", "bias", "running_mean", "running_var"].map(|s| format!("{prefix}.{s}"));
+        let (bn, stored_as) = build(
+            [gamma, beta, mean, var],
+            self.eps.value(),
+            [&names[0], &names[1], &names[2], &names[3]].map(String::as_str),
+        )?;
+        Ok(ModelLayer {
+            name: prefix.to_string(),
+            producer: None,
+            consumers: Vec::new(),
+            stored_as,
+            bn,
+        })
+    }
+
+    /// Every layer, each loaded when the iterator reaches it, with its own result.
+    ///
+    /// ```
+    /// use bnbound::model::safetensors::{Eps, StateDict};
+    /// let sd = StateDict::open("tests/data/state.safetensors", Eps::default())?;
+    /// assert!(sd.layers().all(|(_, l)| l.is_ok()));
+    /// # Ok::<(), bnbound::Error>(())
+    /// ```
+    pub fn layers(&self) -> impl Iterator<Item = (&str, Result<ModelLayer>)> + '_ {
+        self.names().map(|p| (p, self.layer(p)))
+    }
+
+    fn values(&self, info: &TensorInfo, name: &str) -> Result<Stat> {
+        let kind = match info.dtype {
+            StDtype::F32 => ElemKind::F32,
+            StDtype::F64 => ElemKind::F64,
+            StDtype::F16 => ElemKind::F16,
+            StDtype::BF16 => ElemKind::Bf16,
+            other => {
+                return Err(Error::UnsupportedTensorType {
+                    tensor: short(name),
+                    dtype: format!("{other:?}"),
+                })
+            }
+        };
+        // `read_metadata` has checked every tensor's offsets against the buffer.
+        let (a, b) = info.data_offsets;
+        let data = self
+            .bytes
+            .get(self.data_start + a..self.data_start + b)
+            .ok_or_else(|| format_err(format!("tensor {:?} is out of range", short(name))))?;
+        decode_le(data, kind, name)
+    }
+}
+
+/// The BatchNorm prefixes of a state_dict held in memory ([`StateDict::names`]).
 ///
 /// ```
 /// let bytes = std::fs::read("tests/data/state.safetensors").unwrap();
@@ -61,23 +225,12 @@ fn format_err(e: impl std::fmt::Display) -> Error {
 /// # Ok::<(), bnbound::Error>(())
 /// ```
 pub fn prefixes(bytes: &[u8]) -> Result<Vec<String>> {
-    let st = SafeTensors::deserialize(bytes).map_err(format_err)?;
-    let names = st.names();
-    let mut out: Vec<String> = names
-        .iter()
-        .filter_map(|n| n.strip_suffix(".running_mean"))
-        .filter(|p| names.iter().any(|n| **n == format!("{p}.running_var")))
-        .map(str::to_string)
-        .collect();
-    out.sort();
-    Ok(out)
+    Ok(StateDict::from_bytes(bytes.to_vec(), Eps::default())?
+        .prefixes)
 }
 
-/// Reads the BatchNorm layer with prefix `prefix` from a state_dict held in memory.
-///
-/// Errors: [`Error::ModelFormat`], [`Error::MissingTensor`] (no running statistics, or only
-/// one of weight/bias), [`Error::UnsupportedTensorType`], [`Error::TensorLength`], and the
-/// parameter errors of [`crate::BatchNorm::new`].
+/// Reads the BatchNorm layer with prefix `prefix` from a state_dict held in memory
+/// ([`StateDict::layer`]).
 ///
 /// ```
 /// use bnbound::model::safetensors::{load_bytes, Eps};
@@ -88,46 +241,12 @@ pub fn prefixes(bytes: &[u8]) -> Result<Vec<String>> {
 /// # Ok::<(), bnbound::Error>(())
 /// ```
 pub fn load_bytes(bytes: &[u8], prefix: &str, eps: Eps) -> Result<ModelLayer> {
-    let st = SafeTensors::deserialize(bytes).map_err(format_err)?;
-    let get = |suffix: &str| -> Result<Option<Stat>> {
-        let name = format!("{prefix}.{suffix}");
-        match st.tensor(&name) {
-            Ok(t) => Ok(Some(values(&t, &name)?)),
-            Err(safetensors::SafeTensorError::TensorNotFound(_)) => Ok(None),
-            Err(e) => Err(format_err(e)),
-        }
-    };
-    let need =
-        |s: &str, v: Option<Stat>| v.ok_or_else(|| Error::MissingTensor(format!("{prefix}.{s}")));
-    let mean = need("running_mean", get("running_mean")?)?;
-    let var = need("running_var", get("running_var")?)?;
-    let c = mean.values.len();
-    let (gamma, beta) = match (get("weight")?, get("bias")?) {
-        (Some(g), Some(b)) => (g, b),
-        (None, None) => (
-            ElemKind::F32.stat(vec![1.0; c]),
-            ElemKind::F32.stat(vec![0.0; c]),
-        ),
-        (Some(_), None) => return Err(Error::MissingTensor(format!("{prefix}.bias"))),
-        (None, Some(_)) => return Err(Error::MissingTensor(format!("{prefix}.weight"))),
-    };
-    let names = ["weight", "bias", "running_mean", "running_var"].map(|s| format!("{prefix}.{s}"));
-    let (bn, stored_as) = build(
-        [gamma, beta, mean, var],
-        eps.value(),
-        [&names[0], &names[1], &names[2], &names[3]].map(String::as_str),
-    )?;
-    Ok(ModelLayer {
-        name: prefix.to_string(),
-        producer: None,
-        consumers: Vec::new(),
-        stored_as,
-        bn,
-    })
+    StateDict::from_bytes(bytes.to_vec(), eps)?.layer(prefix)
 }
 
 /// Reads the layer `prefix` of the state_dict file at `path`, or every BatchNorm layer
-/// ([`prefixes`]) when `prefix` is `None`.
+/// when `prefix` is `None` (the first invalid one is an error; [`StateDict`] loads them one
+/// at a time instead).
 ///
 /// ```
 /// use bnbound::model::safetensors::{load_file, Eps};
@@ -142,30 +261,9 @@ pub fn load_file(
     prefix: Option<&str>,
     eps: Eps,
 ) -> Result<Vec<ModelLayer>> {
-    let path = path.as_ref();
-    let bytes =
-        std::fs::read(path).map_err(|e| Error::ModelFormat(format!("{}: {e}", path.display())))?;
+    let sd = StateDict::open(path, eps)?;
     match prefix {
-        Some(p) => Ok(vec![load_bytes(&bytes, p, eps)?]),
-        None => prefixes(&bytes)?
-            .iter()
-            .map(|p| load_bytes(&bytes, p, eps))
-            .collect(),
+        Some(p) => Ok(vec![sd.layer(p)?]),
+        None => sd.layers().map(|(_, l)| l).collect(),
     }
-}
-
-fn values(t: &TensorView<'_>, name: &str) -> Result<Stat> {
-    let kind = match t.dtype() {
-        StDtype::F32 => ElemKind::F32,
-        StDtype::F64 => ElemKind::F64,
-        StDtype::F16 => ElemKind::F16,
-        StDtype::BF16 => ElemKind::Bf16,
-        other => {
-            return Err(Error::UnsupportedTensorType {
-                tensor: name.to_string(),
-                dtype: format!("{other:?}"),
-            })
-        }
-    };
-    decode_le(t.data(), kind, name)
 }

@@ -20,9 +20,35 @@ fn median(reps: usize, mut f: impl FnMut()) -> Duration {
     t[t.len() / 2]
 }
 
-/// Runs the comparison on `dims` with element type `T` and returns the report.
-pub fn report<T: Float>(dims: &[usize], reps: usize) -> Result<String, bnbound::Error> {
-    let shape = Shape::new(dims)?;
+/// The most memory the benchmark's four boxes (input and output, two ends each) may take.
+pub const MEMORY_BUDGET: usize = 4 << 30;
+
+/// Runs the comparison on `dims` with element type `T` and returns the report. A shape
+/// with no channels or whose boxes exceed [`MEMORY_BUDGET`] is an error, before anything
+/// is allocated.
+pub fn report<T: Float>(dims: &[usize], reps: usize) -> Result<String, String> {
+    let shape = Shape::new(dims).map_err(|e| e.to_string())?;
+    let n = shape.len();
+    if shape.channels() == 0 {
+        return Err(format!("shape {dims:?} has no channels"));
+    }
+    let bytes = n.checked_mul(4 * std::mem::size_of::<T>());
+    if bytes.is_none_or(|b| b > MEMORY_BUDGET) {
+        return Err(format!(
+            "shape {dims:?} needs {} boxes of {n} elements, over the benchmark's memory budget \
+             of {} GiB",
+            4,
+            MEMORY_BUDGET >> 30
+        ));
+    }
+    report_checked::<T>(shape, dims, reps).map_err(|e| e.to_string())
+}
+
+fn report_checked<T: Float>(
+    shape: Shape,
+    dims: &[usize],
+    reps: usize,
+) -> Result<String, bnbound::Error> {
     let n = shape.len();
     let bn = baseline::layer::<T>(shape.channels());
     let enc = bn.enclose();

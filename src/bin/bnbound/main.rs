@@ -6,7 +6,7 @@ mod bench;
 mod demo;
 
 use bnbound::json::{self, FormKind};
-use bnbound::model::{safetensors::Eps, ModelLayer, Summary};
+use bnbound::model::{safetensors::Eps, Model, Summary};
 use bnbound::{AnyBatchNorm, BatchNorm, Float};
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::{Path, PathBuf};
@@ -174,62 +174,59 @@ impl EpsArgs {
             .parse()
             .map_err(|e: bnbound::Error| bad(e.to_string()))?;
         let text = self.eps.as_deref().unwrap_or("1e-5");
-        let parsed = match dtype {
-            bnbound::Dtype::F32 => text.parse::<f32>().map(Eps::F32).ok(),
-            bnbound::Dtype::F64 => text.parse::<f64>().map(Eps::F64).ok(),
+        let bad_eps = |why: &str| {
+            bad(format!(
+                "--eps {:?} {why}",
+                bnbound::short(text)
+            ))
         };
-        match parsed {
-            Some(e) if e.value().is_finite() && e.value() >= 0.0 => Ok(e),
-            _ => Err(bad(format!(
-                "--eps {text:?} is not a finite non-negative {dtype} number"
-            ))),
+        // ε is a Python float (an f64 read from the decimal) that PyTorch converts to the
+        // kernel's type with (float)eps, i.e. round to nearest.
+        let x: f64 = text
+            .trim()
+            .parse()
+            .map_err(|_| bad_eps("is not a number"))?;
+        let e = match dtype {
+            bnbound::Dtype::F32 => Eps::F32(x as f32),
+            bnbound::Dtype::F64 => Eps::F64(x),
+        };
+        let v = e.value();
+        if x.is_nan() || v.is_infinite() || x < 0.0 {
+            return Err(bad_eps(&format!(
+                "is not a finite non-negative {dtype} number"
+            )));
         }
+        if v == 0.0 && !json::is_zero_decimal(text) {
+            return Err(bad_eps(&format!(
+                "underflows to 0 in {dtype}: a nonzero epsilon would silently become 0"
+            )));
+        }
+        Ok(e)
     }
 }
 
-/// Every BatchNorm layer of `path` (by extension: `.onnx`, else safetensors).
-fn model_layers(
-    path: &Path,
-    prefix: Option<&str>,
-    eps: &EpsArgs,
-) -> Result<Vec<ModelLayer>, Failure> {
-    let onnx = path
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("onnx"));
-    let eps = eps.resolve(onnx)?;
-    // An unreadable file is an I/O failure (status 1), as for PARAMS files.
-    std::fs::File::open(path)
-        .map_err(|e| Failure::Other(format!("cannot read model file {}: {e}", path.display())))?;
-    if onnx {
-        bnbound::model::onnx::load_file(path)
-    } else {
-        bnbound::model::safetensors::load_file(path, prefix, eps)
+/// Opens and indexes the model at `path` (by name: `.onnx`/`.onnx.gz`, else safetensors).
+/// A path that cannot be read or is not a regular file is an I/O failure (status 1); a
+/// file that is not a valid model is invalid input (status 2).
+fn open_model(path: &Path, eps: &EpsArgs) -> Result<Model, Failure> {
+    let eps = eps.resolve(Model::is_onnx_path(path))?;
+    let other = |m: String| Failure::Other(format!("cannot read model file {}: {m}", path.display()));
+    let meta = std::fs::metadata(path).map_err(|e| other(e.to_string()))?;
+    if !meta.is_file() {
+        return Err(other("not a regular file (a folder or a device)".into()));
     }
-    .map_err(invalid(path))
+    std::fs::File::open(path).map_err(|e| other(e.to_string()))?;
+    Model::open(path, eps).map_err(invalid(path))
 }
 
 impl LayerSource {
     fn load(&self) -> Result<AnyBatchNorm, Failure> {
         match (&self.params, &self.model, &self.layer) {
             (Some(p), _, _) => json::parse_params(&read(p, "params")?).map_err(invalid(p)),
-            (None, Some(m), Some(name)) => {
-                let layers = model_layers(m, None, &self.eps)?;
-                let available = layers
-                    .iter()
-                    .map(|l| l.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                layers
-                    .into_iter()
-                    .find(|l| &l.name == name)
-                    .map(|l| l.bn)
-                    .ok_or_else(|| {
-                        invalid(m)(bnbound::Error::UnknownLayer {
-                            name: name.clone(),
-                            available,
-                        })
-                    })
-            }
+            (None, Some(m), Some(name)) => open_model(m, &self.eps)?
+                .layer(name)
+                .map(|l| l.bn)
+                .map_err(invalid(m)),
             // clap enforces --params or --model with --layer.
             _ => Err(Failure::Invalid(
                 "give --params, or --model with --layer".into(),
@@ -238,9 +235,18 @@ impl LayerSource {
     }
 }
 
-/// The `inspect` report: one JSON object per layer.
+/// The `inspect` report: one JSON object per layer; a layer that cannot be loaded has its
+/// name and an `"error"` field instead of a summary.
 fn inspect(path: &Path, prefix: Option<&str>, eps: &EpsArgs) -> Result<(), Failure> {
-    let layers = model_layers(path, prefix, eps)?;
+    let model = open_model(path, eps)?;
+    let names: Vec<&str> = match prefix {
+        Some(p) => {
+            // The one layer asked for must exist.
+            model.layer(p).map_err(invalid(path))?;
+            vec![p]
+        }
+        None => model.names(),
+    };
     let num = |x: f64| {
         if x.is_finite() {
             serde_json::json!(x)
@@ -250,23 +256,26 @@ fn inspect(path: &Path, prefix: Option<&str>, eps: &EpsArgs) -> Result<(), Failu
             serde_json::json!("-inf")
         }
     };
-    let rows: Vec<serde_json::Value> = layers
+    let rows: Vec<serde_json::Value> = names
         .iter()
-        .map(|l| {
-            let s = Summary::of(&l.bn);
-            serde_json::json!({
-                "name": l.name,
-                "channels": s.channels,
-                "dtype": s.dtype.name(),
-                "stored_as": l.stored_as,
-                "eps": num(s.eps),
-                "scale_min": num(s.scale_min),
-                "scale_max": num(s.scale_max),
-                "zero_gamma": s.zero_gamma,
-                "tiny_denominator": s.tiny_denominator,
-                "producer": l.producer,
-                "consumers": l.consumers,
-            })
+        .map(|&name| match model.layer(name) {
+            Ok(l) => {
+                let s = Summary::of(&l.bn);
+                serde_json::json!({
+                    "name": l.name,
+                    "channels": s.channels,
+                    "dtype": s.dtype.name(),
+                    "stored_as": l.stored_as,
+                    "eps": num(s.eps),
+                    "scale_min": num(s.scale_min),
+                    "scale_max": num(s.scale_max),
+                    "zero_gamma": s.zero_gamma,
+                    "tiny_denominator": s.tiny_denominator,
+                    "producer": l.producer,
+                    "consumers": l.consumers,
+                })
+            }
+            Err(e) => serde_json::json!({ "name": name, "error": e.to_string() }),
         })
         .collect();
     write_to(None, |w| {
@@ -320,28 +329,79 @@ enum Failure {
 }
 
 fn read(path: &Path, what: &str) -> Result<String, Failure> {
-    std::fs::read_to_string(path)
-        .map_err(|e| Failure::Other(format!("cannot read {what} file {}: {e}", path.display())))
+    let bytes = std::fs::read(path)
+        .map_err(|e| Failure::Other(format!("cannot read {what} file {}: {e}", path.display())))?;
+    String::from_utf8(bytes).map_err(|e| {
+        Failure::Invalid(format!(
+            "{what} file {}: not UTF-8 text (invalid byte at offset {})",
+            path.display(),
+            e.utf8_error().valid_up_to()
+        ))
+    })
 }
 
 fn invalid(path: &Path) -> impl Fn(bnbound::Error) -> Failure + '_ {
     move |e| Failure::Invalid(format!("{}: {e}", path.display()))
 }
 
-/// Opens the destination (stdout or a file) and streams `write` into it; called only after
-/// every input was validated, so no file is created for invalid input.
+/// Streams `write` into the destination, called only after every input was validated, so
+/// no file is created for invalid input. A file is written to a temporary file in the same
+/// folder and renamed over the destination only when everything was written and flushed:
+/// a failure (disk full, file size limit) leaves an existing file as it was. Standard
+/// output is flushed and a write failure reported (status 1).
 fn write_to(
     path: Option<&Path>,
     write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
 ) -> Result<(), Failure> {
+    use std::io::Write;
     let io = |e: std::io::Error| Failure::Other(format!("cannot write the output: {e}"));
     match path {
         Some(p) => {
-            let f = std::fs::File::create(p)
-                .map_err(|e| Failure::Other(format!("cannot create {}: {e}", p.display())))?;
-            write(&mut std::io::BufWriter::new(f)).map_err(io)
+            let dir = match p.parent() {
+                Some(d) if !d.as_os_str().is_empty() => d,
+                _ => Path::new("."),
+            };
+            let create = |e: std::io::Error| {
+                Failure::Other(format!("cannot create {}: {e}", p.display()))
+            };
+            let tmp = tempfile::Builder::new()
+                .prefix(".bnbound-")
+                .suffix(".tmp")
+                .tempfile_in(dir)
+                .map_err(create)?;
+            {
+                let mut w = std::io::BufWriter::new(tmp.as_file());
+                write(&mut w).map_err(io)?;
+                w.flush().map_err(io)?;
+            }
+            tmp.as_file().sync_all().map_err(io)?;
+            set_output_permissions(tmp.as_file(), p);
+            // On error the temporary file is deleted when `tmp` is dropped.
+            tmp.persist(p).map_err(|e| create(e.error))?;
+            Ok(())
         }
-        None => write(&mut std::io::BufWriter::new(std::io::stdout().lock())).map_err(io),
+        None => {
+            let mut w = std::io::BufWriter::new(std::io::stdout().lock());
+            write(&mut w).map_err(io)?;
+            w.flush().map_err(io)
+        }
+    }
+}
+
+/// Gives the new output the permissions of the file it replaces, or the usual `0644`
+/// (temporary files are created `0600`). Best effort: the output is complete either way.
+fn set_output_permissions(file: &std::fs::File, dest: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let perms = std::fs::metadata(dest)
+            .map(|m| m.permissions())
+            .unwrap_or_else(|_| std::fs::Permissions::from_mode(0o644));
+        let _ = file.set_permissions(perms);
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (file, dest);
     }
 }
 
@@ -465,22 +525,27 @@ fn run(cli: Cli) -> Result<(), Failure> {
             claimed,
         } => run_op(&layer, &input, None, Op::Check, Some(&claimed)),
         Command::Inspect { model, prefix, eps } => inspect(&model, prefix.as_deref(), &eps),
-        Command::Demo => {
-            print!("{}", demo::report());
-            Ok(())
-        }
+        Command::Demo => write_to(None, |w| w.write_all(demo::report().as_bytes())),
         Command::Bench { shape, dtype, reps } => {
-            let bad = |e: bnbound::Error| Failure::Invalid(e.to_string());
-            let dtype: bnbound::Dtype = dtype.parse().map_err(bad)?;
+            let dtype: bnbound::Dtype = dtype
+                .parse()
+                .map_err(|e: bnbound::Error| Failure::Invalid(e.to_string()))?;
+            let bad = Failure::Invalid;
             let text = match dtype {
                 bnbound::Dtype::F32 => bench::report::<f32>(&shape, reps as usize),
                 bnbound::Dtype::F64 => bench::report::<f64>(&shape, reps as usize),
             }
             .map_err(bad)?;
-            print!("{text}");
-            Ok(())
+            write_to(None, |w| w.write_all(text.as_bytes()))
         }
     }
+}
+
+/// One line on standard error; a failure to write it is ignored (the exit status still
+/// tells), never a panic.
+fn complain(msg: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "bnbound: {}", msg.replace('\n', " "));
 }
 
 fn main() -> ExitCode {
@@ -488,11 +553,11 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Invalid(msg)) => {
-            eprintln!("bnbound: invalid input: {}", msg.replace('\n', " "));
+            complain(&format!("invalid input: {msg}"));
             ExitCode::from(2)
         }
         Err(Failure::Other(msg)) => {
-            eprintln!("bnbound: {}", msg.replace('\n', " "));
+            complain(&msg);
             ExitCode::from(1)
         }
         Err(Failure::Unsound) => ExitCode::from(3),
