@@ -133,7 +133,10 @@ pub fn is_zero_decimal(text: &str) -> bool {
 /// Whether `what` names a layer parameter (which must be finite) rather than an interval
 /// endpoint (which may be `"inf"`).
 fn is_parameter(what: &str) -> bool {
-    matches!(what, "gamma" | "beta" | "running_mean" | "running_var" | "eps")
+    matches!(
+        what,
+        "gamma" | "beta" | "running_mean" | "running_var" | "eps"
+    )
 }
 
 /// One number of the contract: a JSON number, correctly rounded to `T`, or `"inf"`/`"-inf"`.

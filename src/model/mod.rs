@@ -310,7 +310,8 @@ impl Model {
         }
     }
 
-    /// Loads one layer ([`onnx::OnnxModel::layer`], [`safetensors::StateDict::layer`]).
+    /// Loads one layer ([`onnx::OnnxModel::layer`], [`safetensors::StateDict::layer`]);
+    /// a name that is not a layer is [`Error::UnknownLayer`].
     ///
     /// ```
     /// use bnbound::model::{safetensors::Eps, Model};
@@ -321,6 +322,9 @@ impl Model {
     pub fn layer(&self, name: &str) -> Result<ModelLayer> {
         match self {
             Model::Onnx(m) => m.layer(name),
+            Model::Safetensors(m) if !m.names().any(|n| n == name) => {
+                Err(unknown_layer(name, m.names()))
+            }
             Model::Safetensors(m) => m.layer(name),
         }
     }

@@ -230,7 +230,10 @@ impl OnnxModel {
             _ => Path::new("."),
         };
         let base = std::fs::canonicalize(dir).map_err(|e| {
-            Error::ModelFormat(format!("cannot resolve the folder of {}: {e}", path.display()))
+            Error::ModelFormat(format!(
+                "cannot resolve the folder of {}: {e}",
+                path.display()
+            ))
         })?;
         Self::index(bytes, Some(base))
     }
@@ -445,9 +448,7 @@ impl OnnxModel {
     /// # Ok::<(), bnbound::Error>(())
     /// ```
     pub fn layers(&self) -> impl Iterator<Item = (&str, Result<ModelLayer>)> + '_ {
-        self.entries
-            .iter()
-            .map(|e| (e.name.as_str(), self.load(e)))
+        self.entries.iter().map(|e| (e.name.as_str(), self.load(e)))
     }
 
     fn load(&self, e: &Entry) -> Result<ModelLayer> {
@@ -456,7 +457,9 @@ impl OnnxModel {
         }
         let mut stats = Vec::with_capacity(4);
         for (name, raw) in &e.stats {
-            let raw = raw.clone().ok_or_else(|| Error::MissingTensor(short(name)))?;
+            let raw = raw
+                .clone()
+                .ok_or_else(|| Error::MissingTensor(short(name)))?;
             let t = TensorProto::decode(raw).map_err(|err| {
                 Error::ModelFormat(format!("tensor {:?}: malformed: {err}", short(name)))
             })?;
@@ -741,7 +744,8 @@ fn external_bytes(t: &TensorProto, base_dir: Option<&Path>, size: usize) -> Resu
     if !real.starts_with(dir) {
         return Err(outside("it resolves outside the model's folder"));
     }
-    let mut file = std::fs::File::open(&real).map_err(|e| bad(format!("{:?}: {e}", short(location))))?;
+    let mut file =
+        std::fs::File::open(&real).map_err(|e| bad(format!("{:?}: {e}", short(location))))?;
     let meta = file
         .metadata()
         .map_err(|e| bad(format!("{:?}: {e}", short(location))))?;

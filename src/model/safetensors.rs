@@ -87,6 +87,8 @@ impl StateDict {
 
     /// Indexes a state_dict held in memory.
     ///
+    /// Errors: [`Error::ModelFormat`] (not safetensors).
+    ///
     /// ```
     /// use bnbound::model::safetensors::{Eps, StateDict};
     /// assert!(StateDict::from_bytes(b"nonsense".to_vec(), Eps::default()).is_err());
@@ -127,21 +129,18 @@ impl StateDict {
 
     /// Loads the layer with prefix `prefix`.
     ///
-    /// Errors: [`Error::UnknownLayer`] (no running statistics under that prefix),
-    /// [`Error::MissingTensor`] (only one of weight/bias), [`Error::UnsupportedTensorType`],
+    /// Errors: [`Error::MissingTensor`] (no running statistics under that prefix, or only
+    /// one of weight/bias), [`Error::UnsupportedTensorType`],
     /// [`Error::TensorLength`], and the parameter errors of [`crate::BatchNorm::new`].
     ///
     /// ```
     /// use bnbound::model::safetensors::{Eps, StateDict};
     /// let sd = StateDict::open("tests/data/state.safetensors", Eps::F64(1e-3))?;
     /// assert_eq!(sd.layer("layer2.bn")?.bn.dtype(), bnbound::Dtype::F64);
-    /// assert!(matches!(sd.layer("nope"), Err(bnbound::Error::UnknownLayer { .. })));
+    /// assert!(matches!(sd.layer("nope"), Err(bnbound::Error::MissingTensor(_))));
     /// # Ok::<(), bnbound::Error>(())
     /// ```
     pub fn layer(&self, prefix: &str) -> Result<ModelLayer> {
-        if self.prefixes.binary_search_by(|p| p.as_str().cmp(prefix)).is_err() {
-            return Err(super::unknown_layer(prefix, self.names()));
-        }
         let get = |suffix: &str| -> Result<Option<Stat>> {
             let name = format!("{prefix}.{suffix}");
             self.meta
@@ -149,8 +148,9 @@ impl StateDict {
                 .map(|info| self.values(info, &name))
                 .transpose()
         };
-        let need =
-            |s: &str, v: Option<Stat>| v.ok_or_else(|| Error::MissingTensor(short(&format!("{prefix}.{s}"))));
+        let need = |s: &str, v: Option<Stat>| {
+            v.ok_or_else(|| Error::MissingTensor(short(&format!("{prefix}.{s}"))))
+        };
         let mean = need("running_mean", get("running_mean")?)?;
         let var = need("running_var", get("running_var")?)?;
         let c = mean.values.len();
@@ -225,8 +225,7 @@ impl StateDict {
 /// # Ok::<(), bnbound::Error>(())
 /// ```
 pub fn prefixes(bytes: &[u8]) -> Result<Vec<String>> {
-    Ok(StateDict::from_bytes(bytes.to_vec(), Eps::default())?
-        .prefixes)
+    Ok(StateDict::from_bytes(bytes.to_vec(), Eps::default())?.prefixes)
 }
 
 /// Reads the BatchNorm layer with prefix `prefix` from a state_dict held in memory

@@ -81,6 +81,8 @@ def bn_model(name, c, dtype, eps=None, training_mode=None, stats_as_inputs=False
 
 
 def save(model, file, **kw):
+    if "location" in kw and os.path.exists(os.path.join(HERE, kw["location"])):
+        os.remove(os.path.join(HERE, kw["location"]))  # newer onnx refuses to overwrite it
     onnx.save_model(model, os.path.join(HERE, file), **kw)
 
 
@@ -121,6 +123,7 @@ m.graph.initializer[0].CopyFrom(numpy_helper.from_array(np.array([1, 2, 3], dtyp
 save(m, "bn_int_stats.onnx")
 
 
+
 # A PyTorch-style state_dict in safetensors, written by hand (header JSON + data) so that
 # every dtype (F32, F64, F16, BF16) is stored exactly as chosen.
 def write_safetensors(path, tensors):
@@ -156,6 +159,120 @@ record("state.safetensors/noaffine", [np.ones(2, np.float32), np.zeros(2, np.flo
        np.float32(1e-5), np.float32, "f32")
 sd["conv.weight"] = ("F32", np.ones((2, 2, 3, 3), dtype=np.float32))
 write_safetensors(os.path.join(HERE, "state.safetensors"), sd)
+
+# ---------------------------------------------------------------------------------------
+# Issue 11: what torch.onnx.export writes, legacy training forms, and hostile graphs.
+
+def pytorch_export(file, opset, dtype, onnx_type, c=8):
+    """Conv -> BatchNorm -> Relu as torch.onnx.export (opset >= 14) writes it: node names
+    "/bn1/BatchNormalization", state_dict initializer names, and an explicit
+    training_mode = 0 on the BatchNormalization node."""
+    arrays = stats(c, dtype)
+    names = ["bn1.weight", "bn1.bias", "bn1.running_mean", "bn1.running_var"]
+    inits = [numpy_helper.from_array(a, n) for n, a in zip(names, arrays)]
+    inits.append(numpy_helper.from_array(np.full((c, 3, 3, 3), 0.1, dtype=dtype), "conv1.weight"))
+    nodes = [
+        helper.make_node("Conv", ["input", "conv1.weight"], ["/conv1/Conv_output_0"],
+                         name="/conv1/Conv", pads=[1, 1, 1, 1]),
+        helper.make_node("BatchNormalization", ["/conv1/Conv_output_0"] + names,
+                         ["/bn1/BatchNormalization_output_0"], name="/bn1/BatchNormalization",
+                         epsilon=1e-5, momentum=0.9, training_mode=0),
+        helper.make_node("Relu", ["/bn1/BatchNormalization_output_0"], ["output"], name="/relu/Relu"),
+    ]
+    graph = helper.make_graph(nodes, "main_graph",
+                              [helper.make_tensor_value_info("input", onnx_type, [1, 3, 8, 8])],
+                              [helper.make_tensor_value_info("output", onnx_type, [1, c, 8, 8])], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)],
+                              producer_name="pytorch", producer_version="2.5.0")
+    onnx.checker.check_model(model)
+    save(model, file)
+    record(f"{file}//bn1/BatchNormalization", arrays, np.float32(1e-5), np.float32, "f32")
+
+
+pytorch_export("pytorch_opset15_f32.onnx", 15, np.float32, TensorProto.FLOAT)
+pytorch_export("pytorch_opset17_f32.onnx", 17, np.float32, TensorProto.FLOAT)
+pytorch_export("pytorch_opset17_f16.onnx", 17, np.float16, TensorProto.FLOAT16)
+
+
+def legacy(file, opset, outputs=("y",), extra_inputs=(), **attrs):
+    """One BatchNormalization node in the form of ONNX's own node tests at `opset`."""
+    c = 3
+    arrays = [np.asarray(a, np.float32) for a in stats(c, np.float32)]
+    names = ["s", "bias", "mean", "var"]
+    inits = [numpy_helper.from_array(a, n) for n, a in zip(names, arrays)]
+    node = helper.make_node("BatchNormalization", ["x"] + names + list(extra_inputs), list(outputs),
+                            name="bn", **attrs)
+    graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, c, 4])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, c, 4])], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+    save(model, file)
+
+
+# Opset 9-14 training form: five outputs (running and saved statistics).
+legacy("legacy_five_outputs.onnx", 9, outputs=("y", "rm", "rv", "sm", "sv"))
+# Opset 6: is_test defaults to 0 (training) ...
+legacy("legacy_opset6_default.onnx", 6)
+# ... and an explicit is_test = 1 is inference.
+legacy("legacy_opset6_is_test.onnx", 6, is_test=1)
+# Opset 8: spatial = 0 (per-activation statistics).
+legacy("legacy_spatial0.onnx", 8, spatial=0)
+# The opset-12 draft's sixth input, training_mode.
+legacy("legacy_training_input.onnx", 12, extra_inputs=("tm",))
+
+
+def multi(file, mutate):
+    """Two valid BatchNorm layers "good" and "other" on x; `mutate` breaks one thing."""
+    c = 2
+    nodes, inits, inputs = [], [], [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, c])]
+    for layer in ["good", "other"]:
+        arrays = [np.asarray(a, np.float32) for a in stats(c, np.float32)]
+        names = [f"{layer}.{k}" for k in ("scale", "B", "mean", "var")]
+        inits += [numpy_helper.from_array(a, n) for n, a in zip(names, arrays)]
+        nodes.append(helper.make_node("BatchNormalization", ["x"] + names, [f"{layer}_y"], name=layer))
+        if layer == "good":
+            record(f"{file}/good", arrays, np.float32(1e-5), np.float32, "f32")
+    graph = helper.make_graph(nodes, "g", inputs,
+                              [helper.make_tensor_value_info(f"{l}_y", TensorProto.FLOAT, [1, c]) for l in ("good", "other")],
+                              inits)
+    mutate(graph)
+    save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 15)]), file)
+
+
+def stats_from_constant(g):
+    # "other".mean comes from a Constant node, not an initializer.
+    t = [i for i in g.initializer if i.name == "other.mean"][0]
+    g.initializer.remove(t)
+    g.node.insert(0, helper.make_node("Constant", [], ["other.mean"], name="const", value=t))
+
+
+def duplicate_initializer(g):
+    t = [i for i in g.initializer if i.name == "other.var"][0]
+    g.initializer.append(t)
+
+
+def initializer_is_input(g):
+    g.input.append(helper.make_tensor_value_info("other.B", TensorProto.FLOAT, [2]))
+
+
+def duplicate_node_name(g):
+    g.node.append(helper.make_node("Relu", ["other_y"], ["z"], name="other"))
+
+
+def unnamed(g):
+    g.node[1].name = ""
+
+
+multi("multi_constant_stats.onnx", stats_from_constant)
+multi("multi_duplicate_initializer.onnx", duplicate_initializer)
+multi("multi_initializer_is_input.onnx", initializer_is_input)
+multi("multi_duplicate_node_name.onnx", duplicate_node_name)
+multi("multi_unnamed.onnx", unnamed)
+
+# VNN-COMP style gzip-compressed model.
+import gzip  # noqa: E402
+with open(os.path.join(HERE, "pytorch_opset17_f32.onnx"), "rb") as src:
+    with gzip.GzipFile(os.path.join(HERE, "pytorch_opset17_f32.onnx.gz"), "wb", mtime=0) as dst:
+        dst.write(src.read())
 
 with open(os.path.join(HERE, "expected.json"), "w") as f:
     json.dump(expected, f, indent=1, sort_keys=True)

@@ -174,12 +174,7 @@ impl EpsArgs {
             .parse()
             .map_err(|e: bnbound::Error| bad(e.to_string()))?;
         let text = self.eps.as_deref().unwrap_or("1e-5");
-        let bad_eps = |why: &str| {
-            bad(format!(
-                "--eps {:?} {why}",
-                bnbound::short(text)
-            ))
-        };
+        let bad_eps = |why: &str| bad(format!("--eps {:?} {why}", bnbound::short(text)));
         // ε is a Python float (an f64 read from the decimal) that PyTorch converts to the
         // kernel's type with (float)eps, i.e. round to nearest.
         let x: f64 = text
@@ -210,7 +205,8 @@ impl EpsArgs {
 /// file that is not a valid model is invalid input (status 2).
 fn open_model(path: &Path, eps: &EpsArgs) -> Result<Model, Failure> {
     let eps = eps.resolve(Model::is_onnx_path(path))?;
-    let other = |m: String| Failure::Other(format!("cannot read model file {}: {m}", path.display()));
+    let other =
+        |m: String| Failure::Other(format!("cannot read model file {}: {m}", path.display()));
     let meta = std::fs::metadata(path).map_err(|e| other(e.to_string()))?;
     if !meta.is_file() {
         return Err(other("not a regular file (a folder or a device)".into()));
@@ -361,9 +357,8 @@ fn write_to(
                 Some(d) if !d.as_os_str().is_empty() => d,
                 _ => Path::new("."),
             };
-            let create = |e: std::io::Error| {
-                Failure::Other(format!("cannot create {}: {e}", p.display()))
-            };
+            let create =
+                |e: std::io::Error| Failure::Other(format!("cannot create {}: {e}", p.display()));
             let tmp = tempfile::Builder::new()
                 .prefix(".bnbound-")
                 .suffix(".tmp")

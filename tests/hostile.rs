@@ -1,0 +1,496 @@
+//! Issue 11: real PyTorch exports load; careless or hostile files never abort, escape the
+//! model's folder, corrupt output or block other layers. One named test per defect.
+#![cfg(feature = "cli")]
+
+use bnbound::model::onnx::OnnxModel;
+use bnbound::{check, json, AnyBatchNorm, Error, Shape, TensorBox};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn data(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name)
+}
+
+/// A fresh scratch folder.
+fn scratch() -> PathBuf {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    let d = std::env::temp_dir().join(format!(
+        "bnbound-hostile-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn run(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_bnbound"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// Runs with standard output going to `/dev/full` (every write fails with ENOSPC).
+fn run_to_full(args: &[&str]) -> Output {
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    Command::new(env!("CARGO_BIN_EXE_bnbound"))
+        .args(args)
+        .stdout(Stdio::from(full))
+        .output()
+        .unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Checks with the exact checker that bnbound's IBP of a `(2, C, 3)` box is sound.
+fn ibp_is_exactly_sound(bn: &AnyBatchNorm) {
+    fn go<T: bnbound::Float>(bn: &bnbound::BatchNorm<T>) {
+        let c = bn.channels();
+        let n = 2 * c * 3;
+        let lo: Vec<T> = (0..n)
+            .map(|i| T::from_f64_down(i as f64 * 0.37 - 2.0))
+            .collect();
+        let hi: Vec<T> = lo.iter().map(|&x| x + T::from_f64_down(0.5)).collect();
+        let x = TensorBox::new(Shape::new(&[2, c, 3]).unwrap(), lo, hi).unwrap();
+        let y = bn.enclose().ibp(&x).unwrap();
+        let r = check::check_ibp(bn, &x, &y).unwrap();
+        assert!(r.sound() && r.checked == n, "{r:?}");
+    }
+    match bn {
+        AnyBatchNorm::F32(b) => go(b),
+        AnyBatchNorm::F64(b) => go(b),
+    }
+}
+
+// ------------------------------------------------------------------ defect 1 and 11
+
+#[test]
+fn issue11_pytorch_exports_with_training_mode_0_load_and_bound_soundly() {
+    for f in [
+        "pytorch_opset15_f32.onnx",
+        "pytorch_opset17_f32.onnx",
+        "pytorch_opset17_f16.onnx",
+        "pytorch_opset17_f32.onnx.gz",
+    ] {
+        let m = OnnxModel::open(data(f)).unwrap_or_else(|e| panic!("{f}: {e}"));
+        let l = m
+            .layer("/bn1/BatchNormalization")
+            .unwrap_or_else(|e| panic!("{f}: {e}"));
+        assert_eq!(l.producer.as_deref(), Some("/conv1/Conv"), "{f}");
+        assert_eq!(l.consumers, ["/relu/Relu"], "{f}");
+        assert_eq!(l.bn.channels(), 8);
+        ibp_is_exactly_sound(&l.bn);
+        // And end to end through the CLI.
+        let o = run(&["inspect", data(f).to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(0), "{f}: {}", stderr(&o));
+    }
+    let plain = OnnxModel::open(data("pytorch_opset17_f32.onnx")).unwrap();
+    let gz = OnnxModel::open(data("pytorch_opset17_f32.onnx.gz")).unwrap();
+    let name = "/bn1/BatchNormalization";
+    assert_eq!(plain.layer(name).unwrap(), gz.layer(name).unwrap());
+}
+
+#[test]
+fn issue11_unnamed_node_is_named_by_its_output() {
+    let m = OnnxModel::open(data("multi_unnamed.onnx")).unwrap();
+    assert_eq!(m.names().collect::<Vec<_>>(), ["good", "other_y"]);
+    assert!(m.layer("other_y").is_ok());
+}
+
+#[test]
+fn issue11_gzip_bomb_is_refused() {
+    // 64 MiB of zeros compress to about 64 KiB: over the 64×-plus-16-MiB limit.
+    use std::io::Write;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    gz.write_all(&vec![0u8; 64 << 20]).unwrap();
+    let bomb = gz.finish().unwrap();
+    assert!(bomb.len() < 1 << 20);
+    let e = OnnxModel::from_bytes(bomb, None).unwrap_err();
+    assert!(
+        matches!(&e, Error::ModelFormat(m) if m.contains("expands beyond")),
+        "{e}"
+    );
+}
+
+// ------------------------------------------------------------------ defect 10
+
+#[test]
+fn issue11_legacy_training_forms_are_typed_errors_naming_the_attribute() {
+    for (f, needle) in [
+        ("legacy_five_outputs.onnx", "5 outputs"),
+        ("legacy_opset6_default.onnx", "is_test = 0"),
+        ("legacy_spatial0.onnx", "spatial = 0"),
+        ("legacy_training_input.onnx", "training_mode"),
+    ] {
+        let e = OnnxModel::open(data(f)).unwrap().layer("bn").unwrap_err();
+        assert!(
+            matches!(&e, Error::UnsupportedNode { node, reason } if node == "bn" && reason.contains(needle)),
+            "{f}: {e}"
+        );
+    }
+    // Opset 6 with an explicit is_test = 1 is an inference node.
+    let m = OnnxModel::open(data("legacy_opset6_is_test.onnx")).unwrap();
+    ibp_is_exactly_sound(&m.layer("bn").unwrap().bn);
+}
+
+// ------------------------------------------------------------------ defects 4b, 8, 11
+
+#[test]
+fn issue11_one_invalid_layer_does_not_block_another() {
+    for (f, bad) in [
+        ("multi_constant_stats.onnx", "computed by another node"),
+        ("multi_initializer_is_input.onnx", "overridden at run time"),
+        ("multi_duplicate_initializer.onnx", "initializer name"),
+        ("multi_duplicate_node_name.onnx", "node name"),
+    ] {
+        let m = OnnxModel::open(data(f)).unwrap();
+        let good = m.layer("good").unwrap_or_else(|e| panic!("{f}: {e}"));
+        ibp_is_exactly_sound(&good.bn);
+        let e = m.layer("other").unwrap_err();
+        assert!(e.to_string().contains(bad), "{f}: {e}");
+        assert!(
+            matches!(
+                e,
+                Error::UnsupportedNode { .. } | Error::DuplicateName { .. }
+            ),
+            "{f}: {e:?}"
+        );
+        // The CLI: the good layer works, the bad one is invalid input naming the problem,
+        // and inspect reports both rows.
+        let p = data(f);
+        let p = p.to_str().unwrap();
+        let o = run(&["inspect", p]);
+        assert_eq!(o.status.code(), Some(0), "{f}: {}", stderr(&o));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(v["layers"][0]["channels"], 2, "{f}");
+        assert!(v["layers"][1]["error"].as_str().unwrap().contains(bad));
+        let d = scratch();
+        let b = d.join("box.json");
+        std::fs::write(&b, r#"{"shape": [1, 2], "lo": [0, 0], "hi": [1, 1]}"#).unwrap();
+        let args = |layer: &'static str| {
+            vec![
+                "ibp".to_string(),
+                "--model".into(),
+                p.to_string(),
+                "--layer".into(),
+                layer.to_string(),
+                "--input".into(),
+                b.to_str().unwrap().to_string(),
+            ]
+        };
+        let o = Command::new(env!("CARGO_BIN_EXE_bnbound"))
+            .args(args("good"))
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(0), "{f}: {}", stderr(&o));
+        let o = Command::new(env!("CARGO_BIN_EXE_bnbound"))
+            .args(args("other"))
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(2), "{f}");
+        assert!(stderr(&o).contains(bad), "{f}: {}", stderr(&o));
+    }
+}
+
+// ------------------------------------------------------------------ defects 2 and 4a
+
+/// A copy of the external-data fixture in a fresh folder; returns (folder, model path).
+fn external_copy() -> (PathBuf, PathBuf) {
+    let d = scratch();
+    let m = d.join("bn_external.onnx");
+    std::fs::copy(data("bn_external.onnx"), &m).unwrap();
+    (d, m)
+}
+
+#[test]
+fn issue11_external_data_symlinks_out_of_the_folder_are_refused() {
+    // A symlinked file next to the model that points elsewhere.
+    let (d, m) = external_copy();
+    let elsewhere = scratch().join("secret.data");
+    std::fs::copy(data("bn_external.data"), &elsewhere).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, d.join("bn_external.data")).unwrap();
+    let e = OnnxModel::open(&m).unwrap().layer("bnext").unwrap_err();
+    assert!(
+        matches!(&e, Error::ExternalDataOutside { reason, .. } if reason.contains("outside")),
+        "{e}"
+    );
+    let o = run(&["inspect", m.to_str().unwrap()]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(v["layers"][0]["error"]
+        .as_str()
+        .unwrap()
+        .contains("outside the model's folder"));
+    assert!(
+        v["layers"][0].get("channels").is_none(),
+        "no values leak out"
+    );
+
+    // A symlinked folder: the location "ln/external.data" (same length as the original,
+    // so the protobuf stays valid) through a link to a folder elsewhere.
+    let (d, m) = external_copy();
+    let bytes = std::fs::read(&m).unwrap();
+    let from = b"bn_external.data";
+    let to = b"ln/external.data";
+    let at = bytes.windows(from.len()).position(|w| w == from).unwrap();
+    let mut patched = bytes.clone();
+    patched[at..at + from.len()].copy_from_slice(to);
+    std::fs::write(&m, &patched).unwrap();
+    let outside = scratch();
+    std::fs::copy(data("bn_external.data"), outside.join("external.data")).unwrap();
+    std::os::unix::fs::symlink(&outside, d.join("ln")).unwrap();
+    let e = OnnxModel::open(&m).unwrap().layer("bnext").unwrap_err();
+    assert!(matches!(e, Error::ExternalDataOutside { .. }), "{e}");
+
+    // A link that stays inside the folder is fine.
+    let (d, m) = external_copy();
+    std::fs::copy(data("bn_external.data"), d.join("real.data")).unwrap();
+    std::os::unix::fs::symlink(d.join("real.data"), d.join("bn_external.data")).unwrap();
+    assert!(OnnxModel::open(&m).unwrap().layer("bnext").is_ok());
+}
+
+#[test]
+fn issue11_external_data_reads_only_the_tensor_range() {
+    // The data file is 64 GiB (sparse): only each tensor's offset..offset+length is read.
+    let (d, m) = external_copy();
+    let f = std::fs::File::create(d.join("bn_external.data")).unwrap();
+    use std::io::Write;
+    (&f).write_all(&std::fs::read(data("bn_external.data")).unwrap())
+        .unwrap();
+    f.set_len(64 << 30).unwrap();
+    let got = OnnxModel::open(&m).unwrap().layer("bnext").unwrap();
+    let want = OnnxModel::open(data("bn_external.onnx"))
+        .unwrap()
+        .layer("bnext")
+        .unwrap();
+    assert_eq!(got, want);
+}
+
+// ------------------------------------------------------------------ defect 3
+
+#[test]
+fn issue11_ragged_form_is_invalid_input_without_a_huge_allocation() {
+    // First row 200,000 entries, then 100,000 rows of one: reserving rows × first-row
+    // length would ask for 1.6·10¹¹ bytes per side.
+    let mut t = String::from(r#"{"A": {"lo": [["#);
+    t.push_str(&vec!["0"; 200_000].join(","));
+    t.push(']');
+    t.push_str(&",[0]".repeat(100_000));
+    t.push_str(r#"], "hi": [[0]]}, "c": {"lo": [0], "hi": [0]}}"#);
+    let e = json::parse_form::<f64>(&t, json::FormKind::Affine).unwrap_err();
+    assert!(matches!(e, Error::Dimension(_)), "{e}");
+}
+
+// ------------------------------------------------------------------ defect 5
+
+#[test]
+fn issue11_bench_and_demo_never_panic_or_abort() {
+    for shape in [
+        "0",
+        "1,0,4",
+        "100000,100000,100000",
+        "4096,4096,4096,4096,4096",
+    ] {
+        let o = run(&["bench", "--shape", shape, "--reps", "1"]);
+        assert_eq!(o.status.code(), Some(2), "{shape}: {}", stderr(&o));
+        assert!(!stderr(&o).contains("panicked"), "{shape}");
+    }
+    for args in [
+        vec!["demo"],
+        vec!["inspect", data("conv_bn_relu_f32.onnx").to_str().unwrap()],
+        vec!["bench", "--shape", "1,2,8", "--reps", "1"],
+    ] {
+        let o = run_to_full(&args);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {}", stderr(&o));
+        assert!(!stderr(&o).contains("panicked"), "{args:?}: {}", stderr(&o));
+    }
+}
+
+// ------------------------------------------------------------------ defect 6
+
+#[test]
+fn issue11_failed_output_write_leaves_the_existing_file_intact() {
+    let d = scratch();
+    let (p, b, out) = (d.join("p.json"), d.join("b.json"), d.join("out.json"));
+    std::fs::write(
+        &p,
+        r#"{"dtype": "f64", "eps": 0, "gamma": [3], "beta": [0.1], "running_mean": [0], "running_var": [7]}"#,
+    )
+    .unwrap();
+    let n = 20_000;
+    let xs = serde_json::json!((0..n).map(|i| i as f64 * 0.001).collect::<Vec<_>>());
+    std::fs::write(
+        &b,
+        format!(r#"{{"shape": [{n}, 1], "lo": {xs}, "hi": {xs}}}"#),
+    )
+    .unwrap();
+    std::fs::write(&out, "previous result\n").unwrap();
+    // A 64 KiB file size limit (SIGXFSZ ignored, so the write fails with EFBIG).
+    let cmd = format!(
+        "trap '' XFSZ; ulimit -f 128; exec '{}' ibp --params '{}' --input '{}' --output '{}'",
+        env!("CARGO_BIN_EXE_bnbound"),
+        p.display(),
+        b.display(),
+        out.display()
+    );
+    let o = Command::new("sh").arg("-c").arg(&cmd).output().unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "previous result\n");
+    let left: Vec<_> = std::fs::read_dir(&d)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("bnbound"))
+        .collect();
+    assert!(left.is_empty(), "temporary files left: {left:?}");
+    // Without the limit the same command replaces the file with the whole output.
+    let o = run(&[
+        "ibp",
+        "--params",
+        p.to_str().unwrap(),
+        "--input",
+        b.to_str().unwrap(),
+        "--output",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(v["lo"].as_array().unwrap().len(), n);
+}
+
+// ------------------------------------------------------------------ defect 8
+
+#[test]
+fn issue11_exit_codes_for_bad_text_folders_and_devices() {
+    let d = scratch();
+    let (p, b) = (d.join("p.json"), d.join("b.json"));
+    std::fs::write(
+        &p,
+        r#"{"dtype": "f32", "eps": 0, "gamma": [1], "beta": [0], "running_mean": [0], "running_var": [1]}"#,
+    )
+    .unwrap();
+    std::fs::write(&b, b"{\"shape\": [1], \"lo\": [0], \"hi\": [\xff]}").unwrap();
+    let o = run(&[
+        "ibp",
+        "--params",
+        p.to_str().unwrap(),
+        "--input",
+        b.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "invalid UTF-8: {}", stderr(&o));
+    assert!(stderr(&o).contains("UTF-8"));
+    for model in [data("").to_str().unwrap().to_string(), "/dev/null".into()] {
+        for args in [
+            vec!["inspect", &model],
+            vec!["inspect", "--eps", "1e-3", &model],
+        ] {
+            let o = run(&args);
+            assert_eq!(o.status.code(), Some(1), "{args:?}: {}", stderr(&o));
+            assert!(stderr(&o).contains("not a regular file"), "{}", stderr(&o));
+        }
+    }
+    assert!(matches!(
+        OnnxModel::open(data("")),
+        Err(Error::ModelFormat(m)) if m.contains("not a regular file")
+    ));
+}
+
+#[test]
+fn issue11_messages_quote_at_most_about_80_characters_of_a_token() {
+    let d = scratch();
+    let long = "z".repeat(100_000);
+    let (p, b) = (d.join("p.json"), d.join("b.json"));
+    let cases = [
+        (
+            format!(
+                r#"{{"dtype": "{long}", "eps": 0, "gamma": [1], "beta": [0], "running_mean": [0], "running_var": [1]}}"#
+            ),
+            r#"{"shape": [1], "lo": [0], "hi": [0]}"#.to_string(),
+        ),
+        (
+            r#"{"dtype": "f32", "eps": 0, "gamma": [1], "beta": [0], "running_mean": [0], "running_var": [1]}"#.to_string(),
+            format!(r#"{{"shape": [1], "lo": ["{long}"], "hi": [0]}}"#),
+        ),
+        (
+            r#"{"dtype": "f32", "eps": 0, "gamma": [1], "beta": [0], "running_mean": [0], "running_var": [1]}"#.to_string(),
+            format!(r#"{{"shape": [1], "lo": [0], "hi": [0], "{long}": 1}}"#),
+        ),
+    ];
+    for (params, input) in cases {
+        std::fs::write(&p, params).unwrap();
+        std::fs::write(&b, input).unwrap();
+        let o = run(&[
+            "ibp",
+            "--params",
+            p.to_str().unwrap(),
+            "--input",
+            b.to_str().unwrap(),
+        ]);
+        assert_eq!(o.status.code(), Some(2));
+        let msg = stderr(&o);
+        assert!(msg.len() < 400, "{} characters: {}", msg.len(), &msg[..200]);
+    }
+    // An unknown layer name is cut too.
+    let o = run(&[
+        "ibp",
+        "--model",
+        data("conv_bn_relu_f32.onnx").to_str().unwrap(),
+        "--layer",
+        &long,
+        "--input",
+        b.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).len() < 400 && stderr(&o).contains("bn1"));
+}
+
+#[test]
+fn issue11_eps_is_converted_like_pytorch_and_never_silently_zero() {
+    let st = data("state.safetensors");
+    let st = st.to_str().unwrap();
+    let eps_of = |args: &[&str]| -> Output {
+        let mut a = vec!["inspect", st, "--prefix", "half"];
+        a.extend_from_slice(args);
+        run(&a)
+    };
+    for bad in [
+        vec!["--eps", "1e-50"],
+        vec!["--eps", "1e-400", "--eps-dtype", "f64"],
+        vec!["--eps", "1e39"],
+        vec!["--eps", "nan"],
+    ] {
+        let o = eps_of(&bad);
+        assert_eq!(o.status.code(), Some(2), "{bad:?}: {}", stderr(&o));
+    }
+    let o = eps_of(&["--eps", "1e-50", "--eps-dtype", "f64"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // (serde_json's default float parser is not correctly rounded: compare the text.)
+    assert!(String::from_utf8_lossy(&o.stdout).contains("\"eps\": 1e-50,"));
+    // (float)1e-5 as PyTorch converts it, reported as the value actually used.
+    let o = eps_of(&["--eps", "1e-5"]);
+    let want = format!("\"eps\": {:?},", 1e-5f32 as f64);
+    assert!(String::from_utf8_lossy(&o.stdout).contains(&want), "{want}");
+    let o = eps_of(&["--eps", "0"]);
+    assert_eq!(o.status.code(), Some(0));
+
+    // In PARAMS: a nonzero ε (or parameter) that rounds to 0, or one out of range, is
+    // invalid input, and the message speaks of parameters, not box endpoints.
+    for (eps, want) in [
+        ("1e-50", "underflows to 0"),
+        ("1e50", "parameters must be finite"),
+    ] {
+        let text = format!(
+            r#"{{"dtype": "f32", "eps": {eps}, "gamma": [1], "beta": [0], "running_mean": [0], "running_var": [1]}}"#
+        );
+        let e = json::parse_params(&text).unwrap_err().to_string();
+        assert!(e.contains(want) && !e.contains("endpoint"), "{e}");
+    }
+}
