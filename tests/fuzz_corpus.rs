@@ -52,6 +52,22 @@ fn model_no_panic_corpus() {
     replay("model_no_panic", bnbound::fuzzing::model_no_panic);
 }
 
+#[test]
+fn model_graph_no_panic_corpus() {
+    replay(
+        "model_graph_no_panic",
+        bnbound::fuzzing::model_graph_no_panic,
+    );
+}
+
+#[test]
+fn model_files_no_escape_corpus() {
+    replay(
+        "model_files_no_escape",
+        bnbound::fuzzing::model_files_no_escape,
+    );
+}
+
 #[cfg(feature = "mpfr")]
 #[test]
 fn tight_is_tightest_corpus() {

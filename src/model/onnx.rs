@@ -35,107 +35,107 @@ use std::path::{Component, Path, PathBuf};
 /// `onnx.ModelProto` (subset): the graph's repeated fields stay undecoded byte slices of
 /// the file (zero-copy), decoded one at a time while indexing.
 #[derive(Clone, PartialEq, Message)]
-struct ModelProto {
+pub(crate) struct ModelProto {
     #[prost(message, optional, tag = "7")]
-    graph: Option<GraphProto>,
+    pub(crate) graph: Option<GraphProto>,
     #[prost(message, repeated, tag = "8")]
-    opset_import: Vec<OperatorSetIdProto>,
+    pub(crate) opset_import: Vec<OperatorSetIdProto>,
 }
 
 /// `onnx.OperatorSetIdProto`.
 #[derive(Clone, PartialEq, Message)]
-struct OperatorSetIdProto {
+pub(crate) struct OperatorSetIdProto {
     #[prost(string, tag = "1")]
-    domain: String,
+    pub(crate) domain: String,
     #[prost(int64, tag = "2")]
-    version: i64,
+    pub(crate) version: i64,
 }
 
 /// `onnx.GraphProto` (subset, undecoded entries).
 #[derive(Clone, PartialEq, Message)]
-struct GraphProto {
+pub(crate) struct GraphProto {
     #[prost(bytes = "bytes", repeated, tag = "1")]
-    node: Vec<Bytes>,
+    pub(crate) node: Vec<Bytes>,
     #[prost(bytes = "bytes", repeated, tag = "5")]
-    initializer: Vec<Bytes>,
+    pub(crate) initializer: Vec<Bytes>,
     #[prost(bytes = "bytes", repeated, tag = "11")]
-    input: Vec<Bytes>,
+    pub(crate) input: Vec<Bytes>,
 }
 
 /// `onnx.NodeProto` (subset).
 #[derive(Clone, PartialEq, Message)]
-struct NodeProto {
+pub(crate) struct NodeProto {
     #[prost(string, repeated, tag = "1")]
-    input: Vec<String>,
+    pub(crate) input: Vec<String>,
     #[prost(string, repeated, tag = "2")]
-    output: Vec<String>,
+    pub(crate) output: Vec<String>,
     #[prost(string, tag = "3")]
-    name: String,
+    pub(crate) name: String,
     #[prost(string, tag = "4")]
-    op_type: String,
+    pub(crate) op_type: String,
     #[prost(message, repeated, tag = "5")]
-    attribute: Vec<AttributeProto>,
+    pub(crate) attribute: Vec<AttributeProto>,
     #[prost(string, tag = "7")]
-    domain: String,
+    pub(crate) domain: String,
 }
 
 /// `onnx.AttributeProto` (subset).
 #[derive(Clone, PartialEq, Message)]
-struct AttributeProto {
+pub(crate) struct AttributeProto {
     #[prost(string, tag = "1")]
-    name: String,
+    pub(crate) name: String,
     #[prost(float, tag = "2")]
-    f: f32,
+    pub(crate) f: f32,
     #[prost(int64, tag = "3")]
-    i: i64,
+    pub(crate) i: i64,
     #[prost(int32, tag = "20")]
-    r#type: i32,
+    pub(crate) r#type: i32,
 }
 
 /// `onnx.ValueInfoProto` (subset).
 #[derive(Clone, PartialEq, Message)]
-struct ValueInfoProto {
+pub(crate) struct ValueInfoProto {
     #[prost(string, tag = "1")]
-    name: String,
+    pub(crate) name: String,
 }
 
 /// `onnx.TensorProto`, only its name (the data is skipped without being copied).
 #[derive(Clone, PartialEq, Message)]
-struct TensorName {
+pub(crate) struct TensorName {
     #[prost(string, tag = "8")]
-    name: String,
+    pub(crate) name: String,
 }
 
 /// `onnx.StringStringEntryProto`.
 #[derive(Clone, PartialEq, Message)]
-struct StringStringEntryProto {
+pub(crate) struct StringStringEntryProto {
     #[prost(string, tag = "1")]
-    key: String,
+    pub(crate) key: String,
     #[prost(string, tag = "2")]
-    value: String,
+    pub(crate) value: String,
 }
 
 /// `onnx.TensorProto` (subset).
 #[derive(Clone, PartialEq, Message)]
-struct TensorProto {
+pub(crate) struct TensorProto {
     #[prost(int64, repeated, tag = "1")]
-    dims: Vec<i64>,
+    pub(crate) dims: Vec<i64>,
     #[prost(int32, tag = "2")]
-    data_type: i32,
+    pub(crate) data_type: i32,
     #[prost(float, repeated, tag = "4")]
-    float_data: Vec<f32>,
+    pub(crate) float_data: Vec<f32>,
     #[prost(int32, repeated, tag = "5")]
-    int32_data: Vec<i32>,
+    pub(crate) int32_data: Vec<i32>,
     #[prost(string, tag = "8")]
-    name: String,
+    pub(crate) name: String,
     #[prost(bytes = "bytes", tag = "9")]
-    raw_data: Bytes,
+    pub(crate) raw_data: Bytes,
     #[prost(double, repeated, tag = "10")]
-    double_data: Vec<f64>,
+    pub(crate) double_data: Vec<f64>,
     #[prost(message, repeated, tag = "13")]
-    external_data: Vec<StringStringEntryProto>,
+    pub(crate) external_data: Vec<StringStringEntryProto>,
     #[prost(int32, tag = "14")]
-    data_location: i32,
+    pub(crate) data_location: i32,
 }
 
 /// ONNX `AttributeProto.AttributeType` values used here (0: written by old exporters that
