@@ -494,3 +494,80 @@ fn issue11_eps_is_converted_like_pytorch_and_never_silently_zero() {
         assert!(e.contains(want) && !e.contains("endpoint"), "{e}");
     }
 }
+
+// ------------------------------------------------------------------ defect 4b/4c
+
+#[test]
+fn issue11_single_layer_loading_agrees_with_the_full_index() {
+    use bnbound::model::{safetensors::Eps, Model};
+    let mut checked = 0;
+    for entry in std::fs::read_dir(data("")).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if !(name.ends_with(".onnx") || name.ends_with(".gz") || name.ends_with(".safetensors")) {
+            continue;
+        }
+        let model = Model::open(&path, Eps::default()).unwrap();
+        for layer in model.names() {
+            let full = model.layer(layer);
+            let one = Model::open_layer(&path, layer, Eps::default());
+            assert_eq!(full, one, "{name}/{layer}");
+            checked += 1;
+        }
+        let unknown = Model::open_layer(&path, "no such layer", Eps::default());
+        assert!(
+            matches!(unknown, Err(Error::UnknownLayer { .. })),
+            "{name}: {unknown:?}"
+        );
+    }
+    assert!(checked >= 30, "{checked} layers");
+}
+
+#[test]
+fn issue11_safetensors_header_entries_are_checked_when_read_alone() {
+    use bnbound::model::safetensors::{Eps, StateDict};
+    let d = scratch();
+    let write = |header: &str, data: &[u8]| {
+        let mut h = header.as_bytes().to_vec();
+        while h.len() % 8 != 0 {
+            h.push(b' ');
+        }
+        let mut f = (h.len() as u64).to_le_bytes().to_vec();
+        f.extend_from_slice(&h);
+        f.extend_from_slice(data);
+        let p = d.join("s.safetensors");
+        std::fs::write(&p, f).unwrap();
+        StateDict::open_layer(&p, "bn", Eps::default())
+    };
+    let stats = |mean: &str| {
+        format!(
+            r#"{{"bn.running_mean": {mean}, "bn.running_var": {{"dtype": "F32", "shape": [1], "data_offsets": [4, 8]}}}}"#
+        )
+    };
+    let ok = write(
+        &stats(r#"{"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}"#),
+        &[0, 0, 0, 0, 0, 0, 128, 63],
+    );
+    assert_eq!(ok.unwrap().bn.channels(), 1);
+    for (mean, what) in [
+        (
+            r#"{"dtype": "F32", "shape": [1], "data_offsets": [0, 400]}"#,
+            "offsets",
+        ),
+        (
+            r#"{"dtype": "F32", "shape": [2], "data_offsets": [0, 4]}"#,
+            "offsets",
+        ),
+        (
+            r#"{"dtype": "I64", "shape": [1], "data_offsets": [0, 8]}"#,
+            "element type",
+        ),
+        (
+            r#"{"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}, "bn.running_mean": 1"#,
+            "twice",
+        ),
+    ] {
+        let e = write(&stats(mean), &[0, 0, 0, 0, 0, 0, 128, 63]).unwrap_err();
+        assert!(e.to_string().contains(what), "{mean}: {e}");
+    }
+}

@@ -295,6 +295,35 @@ impl Model {
         })
     }
 
+    /// Loads the one layer `name` of the model at `path` ([`onnx::OnnxModel::open_layer`]
+    /// for ONNX: no state is kept for the other layers).
+    ///
+    /// ```
+    /// use bnbound::model::{safetensors::Eps, Model};
+    /// let l = Model::open_layer("tests/data/state.safetensors", "half", Eps::default())?;
+    /// assert_eq!(l.bn.channels(), 4);
+    /// assert!(Model::open_layer("tests/data/bn_f16.onnx", "nope", Eps::default()).is_err());
+    /// # Ok::<(), bnbound::Error>(())
+    /// ```
+    pub fn open_layer(
+        path: impl AsRef<Path>,
+        name: &str,
+        eps: safetensors::Eps,
+    ) -> Result<ModelLayer> {
+        let path = path.as_ref();
+        if Self::is_onnx_path(path) {
+            onnx::OnnxModel::open_layer(path, name)
+        } else {
+            match safetensors::StateDict::open_layer(path, name, eps) {
+                // Only now list the state_dict's layers, for the message.
+                Err(Error::MissingTensor(_)) => {
+                    Model::Safetensors(safetensors::StateDict::open(path, eps)?).layer(name)
+                }
+                other => other,
+            }
+        }
+    }
+
     /// The layers' names, in file order (ONNX) or sorted (safetensors).
     ///
     /// ```
@@ -322,9 +351,7 @@ impl Model {
     pub fn layer(&self, name: &str) -> Result<ModelLayer> {
         match self {
             Model::Onnx(m) => m.layer(name),
-            Model::Safetensors(m) if !m.names().any(|n| n == name) => {
-                Err(unknown_layer(name, m.names()))
-            }
+            Model::Safetensors(m) if !m.contains(name) => Err(unknown_layer(name, m.names())),
             Model::Safetensors(m) => m.layer(name),
         }
     }

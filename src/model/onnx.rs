@@ -223,19 +223,29 @@ impl OnnxModel {
     /// # Ok::<(), bnbound::Error>(())
     /// ```
     pub fn open(path: impl AsRef<Path>) -> Result<OnnxModel> {
-        let path = path.as_ref();
-        let bytes = super::read_regular_file(path)?;
-        let dir = match path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p,
-            _ => Path::new("."),
-        };
-        let base = std::fs::canonicalize(dir).map_err(|e| {
-            Error::ModelFormat(format!(
-                "cannot resolve the folder of {}: {e}",
-                path.display()
-            ))
-        })?;
-        Self::index(bytes, Some(base))
+        let (bytes, base) = read_model(path.as_ref())?;
+        Self::index(bytes, Some(base), None)
+    }
+
+    /// Loads the one layer `name` of the model at `path`, keeping no state for the other
+    /// layers: the graph is scanned for that node alone, so memory is the file's bytes plus
+    /// that layer, however many other layers the model has.
+    ///
+    /// Errors: those of [`OnnxModel::open`] and [`OnnxModel::layer`].
+    ///
+    /// ```
+    /// let l = bnbound::model::onnx::OnnxModel::open_layer("tests/data/conv_bn_relu_f32.onnx", "bn1")?;
+    /// assert_eq!(l.consumers, ["relu1"]);
+    /// # Ok::<(), bnbound::Error>(())
+    /// ```
+    pub fn open_layer(path: impl AsRef<Path>, name: &str) -> Result<ModelLayer> {
+        let (bytes, base) = read_model(path.as_ref())?;
+        let one = Self::index(bytes, Some(base), Some(name))?;
+        match one.entries.first() {
+            Some(_) => one.layer(name),
+            // Only now list the model's layers, for the message.
+            None => Self::open(path)?.layer(name),
+        }
     }
 
     /// Indexes a model held in memory (plain or gzip-compressed); `base_dir` is the folder
@@ -253,10 +263,12 @@ impl OnnxModel {
                 })
             })
             .transpose()?;
-        Self::index(bytes, base)
+        Self::index(bytes, base, None)
     }
 
-    fn index(bytes: Vec<u8>, base_dir: Option<PathBuf>) -> Result<OnnxModel> {
+    /// Indexes the BatchNorm nodes (only those named `only`, if given) in two passes over
+    /// the graph; the state kept is per indexed node, never per graph node.
+    fn index(bytes: Vec<u8>, base_dir: Option<PathBuf>, only: Option<&str>) -> Result<OnnxModel> {
         let bytes = gunzip_if_compressed(bytes)?;
         let model = ModelProto::decode(Bytes::from(bytes))
             .map_err(|e| Error::ModelFormat(format!("not an ONNX model: {e}")))?;
@@ -275,12 +287,14 @@ impl OnnxModel {
 
         // Pass 1: the BatchNorm nodes.
         let mut entries = Vec::new();
-        let mut bn_nodes = Vec::new();
+        // Per indexed node: its position in the graph, its input X and its output Y.
+        let mut bn_nodes: Vec<(usize, Option<String>, Option<String>)> = Vec::new();
         for (k, raw) in graph.node.iter().enumerate() {
             let node = NodeProto::decode(raw.clone()).map_err(|e| format("node", e))?;
-            if is_batchnorm(&node) {
+            if is_batchnorm(&node) && only.is_none_or(|n| node_name(&node) == n) {
                 entries.push(entry(&node, opset));
-                bn_nodes.push((k, node));
+                let first = |v: &[String]| v.first().filter(|t| !t.is_empty()).cloned();
+                bn_nodes.push((k, first(&node.input), first(&node.output)));
             }
         }
 
@@ -304,20 +318,20 @@ impl OnnxModel {
         let mut stat_use: HashMap<String, StatUse> = HashMap::new();
         let mut inputs_of: HashMap<String, Vec<usize>> = HashMap::new();
         let mut outputs_of: HashMap<String, Vec<usize>> = HashMap::new();
-        for (i, (_, node)) in bn_nodes.iter().enumerate() {
+        for (i, (_, x, y)) in bn_nodes.iter_mut().enumerate() {
             for s in entries[i].stats.iter().map(|(s, _)| s) {
                 stat_use.entry(s.clone()).or_default();
             }
-            if let Some(x) = node.input.first().filter(|x| !x.is_empty()) {
-                inputs_of.entry(x.clone()).or_default().push(i);
+            if let Some(x) = x.take() {
+                inputs_of.entry(x).or_default().push(i);
             }
-            if let Some(y) = node.output.first().filter(|y| !y.is_empty()) {
-                outputs_of.entry(y.clone()).or_default().push(i);
+            if let Some(y) = y.take() {
+                outputs_of.entry(y).or_default().push(i);
             }
         }
 
         // Pass 2: every node's name, inputs and outputs; initializer and input names.
-        let mut bn_at = bn_nodes.iter().map(|(k, _)| *k).peekable();
+        let mut bn_at = bn_nodes.iter().map(|(k, _, _)| *k).peekable();
         for (k, raw) in graph.node.iter().enumerate() {
             let is_bn = bn_at.peek() == Some(&k);
             if is_bn {
@@ -478,6 +492,22 @@ impl OnnxModel {
             bn,
         })
     }
+}
+
+/// The bytes of the model file at `path` and its canonical folder.
+fn read_model(path: &Path) -> Result<(Vec<u8>, PathBuf)> {
+    let bytes = super::read_regular_file(path)?;
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let base = std::fs::canonicalize(dir).map_err(|e| {
+        Error::ModelFormat(format!(
+            "cannot resolve the folder of {}: {e}",
+            path.display()
+        ))
+    })?;
+    Ok((bytes, base))
 }
 
 /// How a statistic's tensor name is used in the graph.

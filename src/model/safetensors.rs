@@ -127,6 +127,20 @@ impl StateDict {
         self.prefixes.iter().map(String::as_str)
     }
 
+    /// Whether `prefix` is one of [`StateDict::names`] (a binary search).
+    ///
+    /// ```
+    /// use bnbound::model::safetensors::{Eps, StateDict};
+    /// let sd = StateDict::open("tests/data/state.safetensors", Eps::default())?;
+    /// assert!(sd.contains("half") && !sd.contains("conv"));
+    /// # Ok::<(), bnbound::Error>(())
+    /// ```
+    pub fn contains(&self, prefix: &str) -> bool {
+        self.prefixes
+            .binary_search_by(|p| p.as_str().cmp(prefix))
+            .is_ok()
+    }
+
     /// Loads the layer with prefix `prefix`.
     ///
     /// Errors: [`Error::MissingTensor`] (no running statistics under that prefix, or only
@@ -141,43 +155,42 @@ impl StateDict {
     /// # Ok::<(), bnbound::Error>(())
     /// ```
     pub fn layer(&self, prefix: &str) -> Result<ModelLayer> {
-        let get = |suffix: &str| -> Result<Option<Stat>> {
-            let name = format!("{prefix}.{suffix}");
+        assemble(prefix, self.eps, |name| {
             self.meta
-                .info(&name)
-                .map(|info| self.values(info, &name))
+                .info(name)
+                .map(|info| self.values(info, name))
                 .transpose()
-        };
-        let need = |s: &str, v: Option<Stat>| {
-            v.ok_or_else(|| Error::MissingTensor(short(&format!("{prefix}.{s}"))))
-        };
-        let mean = need("running_mean", get("running_mean")?)?;
-        let var = need("running_var", get("running_var")?)?;
-        let c = mean.values.len();
-        let (gamma, beta) = match (get("weight")?, get("bias")?) {
-            (Some(g), Some(b)) => (g, b),
-            (None, None) => (
-                ElemKind::F32.stat(vec![1.0; c]),
-                ElemKind::F32.stat(vec![0.0; c]),
-            ),
-            (Some(_), None) => return Err(Error::MissingTensor(short(&format!("{prefix}.bias")))),
-            (None, Some(_)) => {
-                return Err(Error::MissingTensor(short(&format!("{prefix}.weight"))))
-            }
-        };
-        let names =
-            ["weight", "bias", "running_mean", "running_var"].map(|s| format!("{prefix}.{s}"));
-        let (bn, stored_as) = build(
-            [gamma, beta, mean, var],
-            self.eps.value(),
-            [&names[0], &names[1], &names[2], &names[3]].map(String::as_str),
-        )?;
-        Ok(ModelLayer {
-            name: prefix.to_string(),
-            producer: None,
-            consumers: Vec::new(),
-            stored_as,
-            bn,
+        })
+    }
+
+    /// Loads the one layer `prefix` of the state_dict file at `path`, reading from the
+    /// header only that layer's entries (the rest of the header is parsed as JSON and
+    /// skipped, not stored), so memory is the file's bytes plus that layer.
+    ///
+    /// Errors: [`Error::ModelFormat`] (not a regular file, not safetensors, a tensor's
+    /// offsets outside the data or not matching its shape), and those of
+    /// [`StateDict::layer`].
+    ///
+    /// ```
+    /// use bnbound::model::safetensors::{Eps, StateDict};
+    /// let l = StateDict::open_layer("tests/data/state.safetensors", "bhalf", Eps::default())?;
+    /// assert_eq!(l.stored_as, "bfloat16");
+    /// # Ok::<(), bnbound::Error>(())
+    /// ```
+    pub fn open_layer(path: impl AsRef<Path>, prefix: &str, eps: Eps) -> Result<ModelLayer> {
+        let bytes = super::read_regular_file(path.as_ref())?;
+        let (header, data) = split_header(&bytes)?;
+        let suffixes = ["weight", "bias", "running_mean", "running_var"];
+        let wanted: Vec<String> = suffixes.iter().map(|s| format!("{prefix}.{s}")).collect();
+        let found = wanted_entries(header, &wanted)?;
+        assemble(prefix, eps, |name| {
+            let Some(k) = wanted.iter().position(|w| w == name) else {
+                return Ok(None);
+            };
+            found[k]
+                .as_ref()
+                .map(|e| entry_values(e, data, name))
+                .transpose()
         })
     }
 
@@ -214,6 +227,143 @@ impl StateDict {
             .ok_or_else(|| format_err(format!("tensor {:?} is out of range", short(name))))?;
         decode_le(data, kind, name)
     }
+}
+
+/// Builds layer `prefix` from its tensors, `get(name)` giving each one's values if present
+/// (`affine=False` layers have no weight and bias: γ = 1, β = 0).
+fn assemble(
+    prefix: &str,
+    eps: Eps,
+    get: impl Fn(&str) -> Result<Option<Stat>>,
+) -> Result<ModelLayer> {
+    let names = ["weight", "bias", "running_mean", "running_var"].map(|s| format!("{prefix}.{s}"));
+    let need = |k: usize| -> Result<Stat> {
+        get(&names[k])?.ok_or_else(|| Error::MissingTensor(short(&names[k])))
+    };
+    let mean = need(2)?;
+    let var = need(3)?;
+    let c = mean.values.len();
+    let (gamma, beta) = match (get(&names[0])?, get(&names[1])?) {
+        (Some(g), Some(b)) => (g, b),
+        (None, None) => (
+            ElemKind::F32.stat(vec![1.0; c]),
+            ElemKind::F32.stat(vec![0.0; c]),
+        ),
+        (Some(_), None) => return Err(Error::MissingTensor(short(&names[1]))),
+        (None, Some(_)) => return Err(Error::MissingTensor(short(&names[0]))),
+    };
+    let (bn, stored_as) = build(
+        [gamma, beta, mean, var],
+        eps.value(),
+        [&names[0], &names[1], &names[2], &names[3]].map(String::as_str),
+    )?;
+    Ok(ModelLayer {
+        name: prefix.to_string(),
+        producer: None,
+        consumers: Vec::new(),
+        stored_as,
+        bn,
+    })
+}
+
+/// The header text and the data section of a safetensors file (the format's 8-byte
+/// little-endian header length, at most 100 MB of JSON, then the data).
+fn split_header(bytes: &[u8]) -> Result<(&str, &[u8])> {
+    let len = bytes
+        .get(..8)
+        .map(|b| u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]))
+        .ok_or_else(|| format_err("shorter than its 8-byte header length"))?;
+    let end = usize::try_from(len)
+        .ok()
+        .filter(|&n| n <= 100_000_000)
+        .and_then(|n| n.checked_add(8))
+        .filter(|&e| e <= bytes.len())
+        .ok_or_else(|| format_err(format!("header length {len} is invalid")))?;
+    let header = std::str::from_utf8(&bytes[8..end])
+        .map_err(|e| format_err(format!("header is not UTF-8: {e}")))?;
+    Ok((header, &bytes[end..]))
+}
+
+/// One header entry: `{"dtype", "shape", "data_offsets"}`.
+#[derive(serde::Deserialize)]
+struct Entry {
+    dtype: String,
+    shape: Vec<usize>,
+    data_offsets: (usize, usize),
+}
+
+/// The entries named in `wanted` (in that order), reading the whole header as JSON but
+/// keeping nothing of the other entries. A name given twice is an error.
+fn wanted_entries(header: &str, wanted: &[String]) -> Result<Vec<Option<Entry>>> {
+    use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
+    struct V<'w>(&'w [String]);
+    impl<'de> Visitor<'de> for V<'_> {
+        type Value = Vec<Option<Entry>>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a safetensors header object")
+        }
+        fn visit_map<A: MapAccess<'de>>(
+            self,
+            mut map: A,
+        ) -> std::result::Result<Self::Value, A::Error> {
+            let mut out: Vec<Option<Entry>> = self.0.iter().map(|_| None).collect();
+            while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                match self.0.iter().position(|w| *w == key) {
+                    Some(k) if out[k].is_some() => {
+                        return Err(serde::de::Error::custom(format!(
+                            "tensor {:?} is defined twice",
+                            short(&key)
+                        )))
+                    }
+                    Some(k) => out[k] = Some(map.next_value()?),
+                    None => {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+            }
+            Ok(out)
+        }
+    }
+    let mut de = serde_json::Deserializer::from_str(header);
+    let out = de
+        .deserialize_map(V(wanted))
+        .and_then(|v| de.end().map(|_| v))
+        .map_err(format_err)?;
+    Ok(out)
+}
+
+/// The values of one entry: its dtype read, its offsets checked against the data section
+/// and its shape.
+fn entry_values(e: &Entry, data: &[u8], name: &str) -> Result<Stat> {
+    let kind = match e.dtype.as_str() {
+        "F32" => ElemKind::F32,
+        "F64" => ElemKind::F64,
+        "F16" => ElemKind::F16,
+        "BF16" => ElemKind::Bf16,
+        other => {
+            return Err(Error::UnsupportedTensorType {
+                tensor: short(name),
+                dtype: short(other),
+            })
+        }
+    };
+    let (a, b) = e.data_offsets;
+    let size = e
+        .shape
+        .iter()
+        .try_fold(kind.size(), |n, &d| n.checked_mul(d));
+    let bytes = data
+        .get(a..b)
+        .filter(|s| Some(s.len()) == size)
+        .ok_or_else(|| {
+            format_err(format!(
+                "tensor {:?}: offsets {a}..{b} do not match its shape {:?} within {} data bytes",
+                short(name),
+                e.shape,
+                data.len()
+            ))
+        })?;
+    decode_le(bytes, kind, name)
 }
 
 /// The BatchNorm prefixes of a state_dict held in memory ([`StateDict::names`]).

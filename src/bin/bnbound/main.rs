@@ -204,6 +204,13 @@ impl EpsArgs {
 /// A path that cannot be read or is not a regular file is an I/O failure (status 1); a
 /// file that is not a valid model is invalid input (status 2).
 fn open_model(path: &Path, eps: &EpsArgs) -> Result<Model, Failure> {
+    let eps = check_model_path(path, eps)?;
+    Model::open(path, eps).map_err(invalid(path))
+}
+
+/// The ε for the model at `path`, after checking that the path is a readable regular file
+/// (else status 1).
+fn check_model_path(path: &Path, eps: &EpsArgs) -> Result<Eps, Failure> {
     let eps = eps.resolve(Model::is_onnx_path(path))?;
     let other =
         |m: String| Failure::Other(format!("cannot read model file {}: {m}", path.display()));
@@ -212,17 +219,19 @@ fn open_model(path: &Path, eps: &EpsArgs) -> Result<Model, Failure> {
         return Err(other("not a regular file (a folder or a device)".into()));
     }
     std::fs::File::open(path).map_err(|e| other(e.to_string()))?;
-    Model::open(path, eps).map_err(invalid(path))
+    Ok(eps)
 }
 
 impl LayerSource {
     fn load(&self) -> Result<AnyBatchNorm, Failure> {
         match (&self.params, &self.model, &self.layer) {
             (Some(p), _, _) => json::parse_params(&read(p, "params")?).map_err(invalid(p)),
-            (None, Some(m), Some(name)) => open_model(m, &self.eps)?
-                .layer(name)
-                .map(|l| l.bn)
-                .map_err(invalid(m)),
+            (None, Some(m), Some(name)) => {
+                let eps = check_model_path(m, &self.eps)?;
+                Model::open_layer(m, name, eps)
+                    .map(|l| l.bn)
+                    .map_err(invalid(m))
+            }
             // clap enforces --params or --model with --layer.
             _ => Err(Failure::Invalid(
                 "give --params, or --model with --layer".into(),
