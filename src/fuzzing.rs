@@ -898,7 +898,7 @@ pub fn model_graph_no_panic(data: &[u8]) {
 
 /// `model_files_no_escape`: the CLI's file paths. A generated model is written into a
 /// folder with its external data, a symlinked folder and a symlinked file that lead to a
-/// folder outside holding [`SECRET`] values, then opened by path ([`crate::model::Model`])
+/// folder outside holding `SECRET` values, then opened by path ([`crate::model::Model`])
 /// and every layer loaded: typed errors or the model's own initializers, never a panic and
 /// never a value from outside the folder.
 pub fn model_files_no_escape(data: &[u8]) {
