@@ -28,27 +28,24 @@
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
 
-mod affine;
-pub mod check;
-mod deriv;
-mod enclosure;
+// Layers, bottom up: numbers and rounding → exact decisions → the layer's enclosure →
+// transfer functions → modes → I/O (see ARCHITECTURE.md).
 mod error;
 pub mod exact;
-mod float;
-pub mod fold;
-mod ibp;
-mod interval;
-mod kernel;
+mod io;
+mod layer;
 #[cfg(any(feature = "onnx", feature = "safetensors"))]
 pub mod model;
-mod params;
-mod round;
+mod modes;
+mod num;
 mod tensor;
-#[cfg(feature = "mpfr")]
-mod tight;
+mod transfer;
+
+pub use modes::check;
+pub use transfer::fold;
 
 #[cfg(feature = "json")]
-pub mod json;
+pub use io::json;
 
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
@@ -61,13 +58,14 @@ mod oracle;
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
 
-pub use affine::{AffineForm, FloatForm};
-#[cfg(feature = "inari")]
-pub use enclosure::InariBackend;
-pub use enclosure::{Backend, ChannelEnclosure, Enclosure, Portable, ScaleSign};
 pub use error::{short, Error, Field, Result, Side};
-pub use float::{ulps_between, Dtype, Float};
-pub use interval::Interval;
-pub use kernel::Kernel;
-pub use params::{AnyBatchNorm, BatchNorm};
+pub use layer::channel::{ChannelEnclosure, ScaleSign};
+#[cfg(feature = "inari")]
+pub use layer::enclosure::InariBackend;
+pub use layer::enclosure::{Backend, Enclosure, Portable};
+pub use layer::lanes::Kernel;
+pub use layer::params::{AnyBatchNorm, BatchNorm};
+pub use num::float::{ulps_between, Dtype, Float};
+pub use num::interval::Interval;
 pub use tensor::{BoxView, Shape, TensorBox};
+pub use transfer::affine::{AffineForm, FloatForm};

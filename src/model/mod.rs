@@ -132,7 +132,7 @@ impl Summary {
             zero_gamma: (0..rows.len()).filter(|&c| rows[c][0] == 0.0).collect(),
             // σ² + ε, rounded up, below 2⁻²⁰ (a borderline sum may go unreported).
             tiny_denominator: (0..rows.len())
-                .filter(|&c| crate::round::add_up(rows[c][3], rows[c][4]) < tiny)
+                .filter(|&c| crate::num::round::add_up(rows[c][3], rows[c][4]) < tiny)
                 .collect(),
         }
     }

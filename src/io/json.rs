@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize, Serializer};
 use serde_json::value::RawValue;
 use std::io::Write;
 
-pub use crate::params::AnyBatchNorm;
+pub use crate::layer::params::AnyBatchNorm;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

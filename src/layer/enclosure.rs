@@ -1,135 +1,10 @@
 //! Rigorous enclosures of each channel's scale `s = γ/√(σ²+ε)` and offset
 //! `o = β − γμ/√(σ²+ε)`, computed by a pluggable [`Backend`].
 
-use crate::kernel::{Kernel, Lanes};
-use crate::{exact, round, BatchNorm, Float, Interval};
-
-/// The exact sign of a channel's scale `s`, which is the sign of γ (`√(σ²+ε) > 0`).
-///
-/// ```
-/// use bnbound::{BatchNorm, ScaleSign};
-/// let bn = BatchNorm::new(vec![-1.0f32, 0.0], vec![0.0; 2], vec![0.0; 2], vec![1.0; 2], 1e-5)?;
-/// let enc = bn.enclose();
-/// assert_eq!(enc.channel(0).scale_sign(), ScaleSign::Negative);
-/// assert_eq!(enc.channel(1).scale_sign(), ScaleSign::Zero);
-/// # Ok::<(), bnbound::Error>(())
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ScaleSign {
-    /// `s < 0` (γ < 0).
-    Negative,
-    /// `s = 0` exactly (γ = ±0): the channel's output is the constant `β`.
-    Zero,
-    /// `s > 0` (γ > 0).
-    Positive,
-}
-
-/// One channel's enclosure: intervals that contain the exact real scale and offset.
-///
-/// Invariants (checked when built): `scale` contains `s`, `offset` contains `o`; for
-/// [`ScaleSign::Positive`] `0 ≤ scale.lo() ≤ scale.hi()` and `scale.hi() > 0`; for
-/// [`ScaleSign::Negative`] `scale.lo() < 0` and `scale.hi() ≤ 0`; for [`ScaleSign::Zero`] the
-/// scale is `[0, 0]` and the offset encloses `β` exactly.
-///
-/// ```
-/// use bnbound::BatchNorm;
-/// // γ = 3, σ² + ε = 4: s = 1.5 and o = β − 1.5·μ = 1 − 1.5·2 = −2, all exact.
-/// let bn = BatchNorm::new(vec![3.0f64], vec![1.0], vec![2.0], vec![4.0], 0.0)?;
-/// let ch = bn.enclose().channel(0);
-/// assert_eq!((ch.scale().lo(), ch.scale().hi()), (1.5, 1.5));
-/// assert_eq!((ch.offset().lo(), ch.offset().hi()), (-2.0, -2.0));
-/// # Ok::<(), bnbound::Error>(())
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct ChannelEnclosure {
-    scale: Interval,
-    offset: Interval,
-    sign: ScaleSign,
-    direct: Option<Direct>,
-}
-
-/// What a channel whose scale or offset enclosure is not finite (`γ/√q` or `γμ/√q`
-/// beyond the `f64` range) needs to evaluate `γ(x − μ)/√q + β` directly, in an order
-/// that overflows only when the result does: the exact `γ`, `β`, `μ` and an enclosure
-/// `0 < r_lo ≤ √q ≤ r_hi < ∞`.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub(crate) struct Direct {
-    pub(crate) g: f64,
-    pub(crate) b: f64,
-    pub(crate) m: f64,
-    pub(crate) r_lo: f64,
-    pub(crate) r_hi: f64,
-}
-
-impl Direct {
-    /// `Some` for a channel whose `(s, o)` enclosure has an infinite end (and whose `√q`
-    /// enclosure is finite and positive, which holds for every valid layer).
-    fn for_channel(p: [f64; 5], scale: Interval, offset: Interval) -> Option<Direct> {
-        let finite = [scale.lo(), scale.hi(), offset.lo(), offset.hi()]
-            .iter()
-            .all(|x| x.is_finite());
-        if finite || p[0] == 0.0 {
-            return None;
-        }
-        let r_lo = round::sqrt_down(round::add_down(p[3], p[4]));
-        let r_hi = match round::add_up(p[3], p[4]) {
-            q if q.is_finite() => round::sqrt_up(q),
-            // σ² + ε beyond MAX (by less than MAX): √q = 2·√(q/4).
-            _ => {
-                let quarter = round::add_up(round::mul_up(p[3], 0.25), round::mul_up(p[4], 0.25));
-                round::mul_up(2.0, round::sqrt_up(quarter))
-            }
-        };
-        (r_lo > 0.0 && r_hi.is_finite()).then_some(Direct {
-            g: p[0],
-            b: p[1],
-            m: p[2],
-            r_lo,
-            r_hi,
-        })
-    }
-}
-
-impl ChannelEnclosure {
-    /// An interval containing the exact `s = γ/√(σ²+ε)`.
-    ///
-    /// ```
-    /// let bn = bnbound::BatchNorm::new(vec![1.0f64], vec![0.0], vec![0.0], vec![2.0], 0.0)?;
-    /// let s = bn.enclose().channel(0).scale(); // 1/√2 is irrational: two adjacent floats
-    /// assert_eq!(s.lo().next_up(), s.hi());
-    /// # Ok::<(), bnbound::Error>(())
-    /// ```
-    pub fn scale(&self) -> Interval {
-        self.scale
-    }
-
-    /// An interval containing the exact `o = β − γμ/√(σ²+ε)`.
-    ///
-    /// ```
-    /// let bn = bnbound::BatchNorm::new(vec![1.0f64], vec![0.5], vec![0.0], vec![2.0], 0.0)?;
-    /// assert_eq!(Some(bn.enclose().channel(0).offset()), bnbound::Interval::point(0.5));
-    /// # Ok::<(), bnbound::Error>(())
-    /// ```
-    pub fn offset(&self) -> Interval {
-        self.offset
-    }
-
-    /// The exact sign of the scale.
-    ///
-    /// ```
-    /// let bn = bnbound::BatchNorm::new(vec![1e-30f32], vec![0.0], vec![0.0], vec![1e30], 0.0)?;
-    /// assert_eq!(bn.enclose().channel(0).scale_sign(), bnbound::ScaleSign::Positive);
-    /// # Ok::<(), bnbound::Error>(())
-    /// ```
-    pub fn scale_sign(&self) -> ScaleSign {
-        self.sign
-    }
-
-    /// The direct-evaluation data of a channel whose scale or offset overflows.
-    pub(crate) fn direct(&self) -> Option<&Direct> {
-        self.direct.as_ref()
-    }
-}
+use crate::layer::channel::ChannelEnclosure;
+use crate::layer::lanes::{Kernel, Lanes};
+use crate::num::round;
+use crate::{exact, BatchNorm, Float, Interval};
 
 /// The enclosures of every channel of one layer, ready for the transfer functions
 /// ([`Enclosure::ibp`], ...).
@@ -387,19 +262,7 @@ impl<T: Float> BatchNorm<T> {
                 let p = self.channel_f64(c);
                 let [g, b, m, v, e] = p;
                 let (scale, offset) = B::scale_offset(g, b, m, v, e);
-                let sign = if g > 0.0 {
-                    ScaleSign::Positive
-                } else if g < 0.0 {
-                    ScaleSign::Negative
-                } else {
-                    ScaleSign::Zero
-                };
-                ChannelEnclosure {
-                    scale,
-                    offset,
-                    sign,
-                    direct: Direct::for_channel(p, scale, offset),
-                }
+                ChannelEnclosure::new(p, scale, offset)
             })
             .collect();
         Enclosure::from_channels(ch)

@@ -75,10 +75,10 @@ impl Interval {
 
 /// Bounds of the product set `{ a·x : a ∈ [al, ah], x ∈ [xl, xh] }` (endpoints may be
 /// infinite; `0 · ∞ = 0`, as for intervals of reals). Each corner product is rounded in
-/// the outward direction by [`crate::round`].
+/// the outward direction by [`crate::num::round`].
 #[inline]
 pub(crate) fn mul_bounds(al: f64, ah: f64, xl: f64, xh: f64) -> (f64, f64) {
-    use crate::round::{mul_down, mul_up};
+    use crate::num::round::{mul_down, mul_up};
     let lo = mul_down(al, xl)
         .min(mul_down(al, xh))
         .min(mul_down(ah, xl))
@@ -99,7 +99,7 @@ pub(crate) fn dot_bounds(
     c_lo: f64,
     c_hi: f64,
 ) -> (f64, f64) {
-    use crate::round::{add_down, add_up};
+    use crate::num::round::{add_down, add_up};
     let (mut lo, mut hi) = (c_lo, c_hi);
     for ((al, ah), (xl, xh)) in a_lo.zip(a_hi).zip(x) {
         let (pl, ph) = mul_bounds(al, ah, xl, xh);

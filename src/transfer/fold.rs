@@ -11,9 +11,10 @@
 //! their distance to the exact ones, for verifiers that need floats.
 
 use crate::error::{Error, Result};
-use crate::interval::dot_bounds;
-use crate::kernel::{self, MapJob};
-use crate::{round, AffineForm, Enclosure, Float, Shape, TensorBox};
+use crate::num::interval::dot_bounds;
+use crate::num::round;
+use crate::transfer::kernel::{self, MapJob};
+use crate::{AffineForm, Enclosure, Float, Shape, TensorBox};
 
 /// A linear or convolution layer's weight and bias: weight dims `[O, I, k…]` (`[O, I]` for
 /// a linear layer, OIHW for a 2-D convolution), row-major; bias of length `O` (zeros when
@@ -295,7 +296,7 @@ fn mid_radius<T: Float>(b: &TensorBox<T>) -> (Vec<T>, Vec<T>) {
         .iter()
         .zip(b.hi())
         .map(|(&l, &h)| {
-            let m = crate::affine::midpoint(l, h);
+            let m = crate::transfer::affine::midpoint(l, h);
             let (lf, hf, mf) = (l.to_f64_exact(), h.to_f64_exact(), m.to_f64_exact());
             let r = round::add_up(mf, -lf).max(round::add_up(hf, -mf));
             (m, T::from_f64_up(r))

@@ -11,11 +11,11 @@
 //! enclosure `L ≤ v ≤ U` of the fast path is rounded: when both ends round to the same
 //! value of `T`, that is the answer (almost always, for `f32` outputs).
 
-use crate::affine::AffineForm;
-use crate::enclosure::ChannelEnclosure;
 use crate::error::{Error, Result};
 use crate::exact::cmp_affine_params;
-use crate::ibp::image;
+use crate::layer::channel::image;
+use crate::layer::channel::ChannelEnclosure;
+use crate::transfer::affine::AffineForm;
 use crate::{BatchNorm, Float, TensorBox};
 use rug::float::Round;
 use rug::Float as Mp;

@@ -125,7 +125,7 @@ pub(crate) fn cmp_offset_params(p: [f64; 5], y: f64) -> Ordering {
 /// enclosure is then already as tight as the finite side allows or needs no work).
 /// Every step is decided exactly, so the result is sound whatever the input width.
 pub(crate) fn tighten(lo: f64, hi: f64, cmp: impl Fn(f64) -> Ordering) -> (f64, f64) {
-    use crate::float::{from_ordinal_f64, ordinal};
+    use crate::num::float::{from_ordinal_f64, ordinal};
     use crate::Dtype;
     use Ordering::*;
     if !lo.is_finite() || !hi.is_finite() || lo == hi {
@@ -240,7 +240,7 @@ pub fn violation_steps<T: Float>(
     y: T,
     side_is_lower: bool,
 ) -> Option<u64> {
-    use crate::float::{from_ordinal, ordinal};
+    use crate::num::float::{from_ordinal, ordinal};
     let bad = if side_is_lower {
         Ordering::Greater
     } else {

@@ -2,10 +2,11 @@
 //! back-substitution (backward), concretization over a box, and float-coefficient bounds.
 
 use crate::error::{Error, Result};
-use crate::ibp::image;
-use crate::interval::dot_bounds;
-use crate::kernel::{self, MapJob, OffsetDotJob};
-use crate::{round, Enclosure, Float, Shape, TensorBox};
+use crate::layer::channel::image;
+use crate::num::interval::dot_bounds;
+use crate::num::round;
+use crate::transfer::kernel::{self, MapJob, OffsetDotJob};
+use crate::{Enclosure, Float, Shape, TensorBox};
 
 /// An affine form `x ↦ A·x + c` with interval coefficients: `A` has `rows × cols` entries
 /// (row-major), `c` has `rows`; a point form has `lo = hi`. It denotes the set of affine

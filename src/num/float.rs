@@ -1,11 +1,11 @@
 //! The floating-point element types bnbound accepts: `f32` and `f64`.
 
-use crate::round;
+use crate::num::round;
 use std::fmt::{Debug, Display};
 use std::str::FromStr;
 
 pub(crate) mod sealed {
-    use crate::round;
+    use crate::num::round;
 
     /// Crate-private operations of the element types, used by the vectorised kernels.
     pub trait Sealed: Copy {

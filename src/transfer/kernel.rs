@@ -11,13 +11,13 @@
 //! * **row kernel** — one row across all channels (`inner = 1`, e.g. `(N, C)` boxes and
 //!   back-substitution), scale and offset read from per-channel arrays ([`Lanes`]).
 //!
-//! Every rounding goes through [`crate::round`]: with a hardware FMA the bound is
+//! Every rounding goes through [`crate::num::round`]: with a hardware FMA the bound is
 //! `lane_below(RN(ŝ·x + o̲))` (one rounding, one outward step), without one it is
 //! `lane_below(RN(lane_below(RN(ŝ·x)) + o̲))` (two roundings, two outward steps).
 //!
 //! Channels whose enclosure the fast formula does not cover (scale sign zero, a scale
 //! endpoint that is zero or infinite, an infinite offset) go through the scalar
-//! [`crate::ibp::image`], which handles `0·∞` and `∞ − ∞` explicitly.
+//! [`crate::layer::channel::image`], which handles `0·∞` and `∞ − ∞` explicitly.
 //!
 //! Dispatch: [`Kernel::Auto`] uses AVX2+FMA on x86-64 when the running CPU has them
 //! (`is_x86_feature_detected!`), the FMA of the base ISA on aarch64, and the portable
@@ -25,59 +25,11 @@
 //! fuzzers run both).
 #![allow(unsafe_code)]
 
-use crate::enclosure::{ChannelEnclosure, ScaleSign};
-use crate::float::sealed::Sealed;
-use crate::ibp::image;
-use crate::{round, Float};
-
-/// Which per-element kernel the transfer functions use. Both are sound; they may differ in
-/// the last bit (the portable path rounds twice where the other fuses).
-///
-/// ```
-/// use bnbound::Kernel;
-/// println!("this CPU runs the {} kernel", Kernel::Auto.resolved());
-/// assert_eq!(Kernel::Portable.resolved(), "portable (two roundings)");
-/// assert_eq!(Kernel::default(), Kernel::Auto);
-/// ```
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Kernel {
-    /// The fastest kernel the running CPU supports (chosen at run time).
-    #[default]
-    Auto,
-    /// The portable kernel: no FMA, each product and sum rounded and widened separately.
-    Portable,
-}
-
-impl Kernel {
-    /// A short description of the kernel this choice runs on this CPU.
-    ///
-    /// ```
-    /// assert!(!bnbound::Kernel::Auto.resolved().is_empty());
-    /// ```
-    pub fn resolved(self) -> &'static str {
-        match (self, fma_available()) {
-            (Kernel::Auto, true) if cfg!(target_arch = "x86_64") => "x86-64 AVX2+FMA",
-            (Kernel::Auto, true) => "aarch64 FMA",
-            _ => "portable (two roundings)",
-        }
-    }
-}
-
-/// Whether the running CPU has a hardware FMA the kernels can use.
-fn fma_available() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-    }
-    #[cfg(target_arch = "aarch64")]
-    {
-        true
-    }
-    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
-    {
-        false
-    }
-}
+use crate::layer::channel::{image, ChannelEnclosure, ScaleSign};
+use crate::layer::lanes::{fma_available, is_fast, Kernel, Lanes};
+use crate::num::float::sealed::Sealed;
+use crate::num::round;
+use crate::Float;
 
 /// A loop to run under the chosen instruction set: `run::<true>` may use `f64::mul_add` as
 /// a single instruction, `run::<false>` must not.
@@ -115,77 +67,6 @@ pub(crate) fn dispatch<J: Job>(kernel: Kernel, job: J) -> J::Out {
 
 /// Blocks shorter than this go element by element through [`image`].
 pub(crate) const BLOCK_MIN: usize = 8;
-
-/// Per-channel scale and offset endpoints as plain arrays (structure of arrays) for the row
-/// kernel, with the channels the fast formula does not cover listed in `special` (their
-/// array entries are harmless finite placeholders; their results are recomputed).
-#[derive(Clone, Debug, PartialEq)]
-pub(crate) struct Lanes {
-    s_lo: Vec<f64>,
-    s_hi: Vec<f64>,
-    o_lo: Vec<f64>,
-    o_hi: Vec<f64>,
-    neg: Vec<bool>,
-    special: Vec<usize>,
-    /// The offset `[o̲, ō]` used as a *scale* (back-substitution's `Σ Λ_ij·o_j`): channels
-    /// whose offset has a known nonzero sign and finite ends; the others are in
-    /// `q_special` and have `[0, 0]` here.
-    q_lo: Vec<f64>,
-    q_hi: Vec<f64>,
-    q_neg: Vec<bool>,
-    q_special: Vec<usize>,
-}
-
-/// Whether the block/row kernels may evaluate channel `ch` (scale of known nonzero sign,
-/// finite nonzero scale endpoints, finite offset): then no `0·∞` or `∞ − ∞` can occur.
-pub(crate) fn is_fast(ch: &ChannelEnclosure) -> bool {
-    let (s, o) = (ch.scale(), ch.offset());
-    let sign_ok = match ch.scale_sign() {
-        ScaleSign::Zero => false,
-        ScaleSign::Positive => s.lo() > 0.0,
-        ScaleSign::Negative => s.hi() < 0.0,
-    };
-    sign_ok && s.lo().is_finite() && s.hi().is_finite() && o.lo().is_finite() && o.hi().is_finite()
-}
-
-impl Lanes {
-    /// The arrays of scale `[s̲, s̄]` and offset `[o̲, ō]` per channel.
-    pub(crate) fn new(ch: &[ChannelEnclosure]) -> Self {
-        let mut l = Lanes {
-            s_lo: Vec::with_capacity(ch.len()),
-            s_hi: Vec::with_capacity(ch.len()),
-            o_lo: Vec::with_capacity(ch.len()),
-            o_hi: Vec::with_capacity(ch.len()),
-            neg: Vec::with_capacity(ch.len()),
-            special: Vec::new(),
-            q_lo: Vec::with_capacity(ch.len()),
-            q_hi: Vec::with_capacity(ch.len()),
-            q_neg: Vec::with_capacity(ch.len()),
-            q_special: Vec::new(),
-        };
-        for (c, e) in ch.iter().enumerate() {
-            let fast = is_fast(e);
-            if !fast {
-                l.special.push(c);
-            }
-            let (s, o) = (e.scale(), e.offset());
-            l.s_lo.push(if fast { s.lo() } else { 1.0 });
-            l.s_hi.push(if fast { s.hi() } else { 1.0 });
-            l.o_lo.push(if fast { o.lo() } else { 0.0 });
-            l.o_hi.push(if fast { o.hi() } else { 0.0 });
-            l.neg.push(fast && e.scale_sign() == ScaleSign::Negative);
-            let finite = o.lo().is_finite() && o.hi().is_finite();
-            let q_fast = finite && (o.lo() > 0.0 || o.hi() < 0.0);
-            if !q_fast {
-                l.q_special.push(c);
-            }
-            l.q_lo.push(if q_fast { o.lo() } else { 0.0 });
-            l.q_hi.push(if q_fast { o.hi() } else { 0.0 });
-            l.q_neg.push(q_fast && o.hi() < 0.0);
-        }
-        l
-    }
-}
 
 /// Lower bound, in `T`, of `s·x + o` over `s ∈ [s_lo, s_hi]` (sign known, nonzero),
 /// `o ≥ o_lo` (`OFFSET = false`: of `s·x`), for `x` not NaN.
@@ -412,7 +293,7 @@ impl<T: Float> Job for OffsetDotJob<'_, T> {
             })
         };
         if max_abs(lo) == T::infinity() || max_abs(hi) == T::infinity() {
-            return crate::interval::dot_bounds(
+            return crate::num::interval::dot_bounds(
                 lo.iter().map(|v| v.to_f64_exact()),
                 hi.iter().map(|v| v.to_f64_exact()),
                 self.ch.iter().map(|c| (c.offset().lo(), c.offset().hi())),
@@ -459,7 +340,7 @@ impl<T: Float> Job for OffsetDotJob<'_, T> {
         let tail = (body..n).filter(|j| !l.q_special.contains(j));
         for j in tail.chain(l.q_special.iter().copied()) {
             let o = self.ch[j].offset();
-            let (pl, ph) = crate::interval::mul_bounds(
+            let (pl, ph) = crate::num::interval::mul_bounds(
                 lo[j].to_f64_exact(),
                 hi[j].to_f64_exact(),
                 o.lo(),

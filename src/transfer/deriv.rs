@@ -3,7 +3,7 @@
 //! derivative (its Hessian in `x`) is exactly zero.
 
 use crate::error::{Error, Result};
-use crate::ibp::per_channel;
+use crate::transfer::ibp::per_channel;
 use crate::{BoxView, Enclosure, Float, Shape, TensorBox};
 
 impl Enclosure {

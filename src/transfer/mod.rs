@@ -1,0 +1,9 @@
+//! Transfer functions of the enclosed layer: IBP ([`ibp`]), chain-rule derivatives
+//! ([`deriv`]), affine forms and back-substitution ([`affine`]), sound folding ([`fold`]),
+//! all running on the per-element kernels ([`kernel`]).
+
+pub(crate) mod affine;
+pub(crate) mod deriv;
+pub mod fold;
+pub(crate) mod ibp;
+pub(crate) mod kernel;
