@@ -3,7 +3,9 @@
 //! - compose: a 512 × 3072 interval form `[A]·x + [c]` through a BatchNorm over 512
 //!   channels, vs plain `diag(s)·A` (endpoint swap for negative `s`) plus `s∘c + o`;
 //! - backward: `Λ` of 10 × 512 through the same layer, vs plain `Λ·diag(s)` and the bias
-//!   dot products `Λ·o + d`.
+//!   dot products `Λ·o + d`;
+//! - backward_cnn: CROWN's `Λ` of 10 × (512·16·16) through a BatchNorm2d(512) over 16 × 16
+//!   (`backward_shaped`), vs the plain loop `Λ_ij·s_c` and `Σ_j Λ_ij·o_c + d_i`.
 
 #[path = "../src/bin/bnbound/baseline.rs"]
 #[allow(dead_code)] // each bench uses part of the shared baselines
@@ -80,6 +82,38 @@ fn bench<T: Float>(cr: &mut Criterion) {
     });
     g.bench_function(BenchmarkId::from_parameter("bnbound_sound"), |b| {
         b.iter(|| enc.backward(black_box(&lam)).unwrap())
+    });
+    g.finish();
+
+    let inner = 16 * 16;
+    let lam = interval_form::<T>(k, c * inner);
+    let mut g = cr.benchmark_group(format!("backward_cnn_{}_{k}x{c}x16x16", T::DTYPE));
+    g.throughput(Throughput::Elements((k * c * inner) as u64));
+    g.sample_size(20);
+    g.bench_function(BenchmarkId::from_parameter("plain_unsound"), |b| {
+        b.iter(|| {
+            let n = k * c * inner;
+            let (mut lo, mut hi) = (vec![T::zero(); n], vec![T::zero(); n]);
+            let (llo, lhi) = (black_box(lam.a().lo()), black_box(lam.a().hi()));
+            baseline::plain(&s, &zero, inner, llo, lhi, &mut lo, &mut hi);
+            let (mut dl, mut dh) = (Vec::with_capacity(k), Vec::with_capacity(k));
+            for i in 0..k {
+                let row = i * c * inner..(i + 1) * c * inner;
+                let dot = |a: &[T]| {
+                    a.chunks_exact(inner)
+                        .zip(&o)
+                        .fold(T::zero(), |acc, (blk, &y)| {
+                            acc + blk.iter().fold(T::zero(), |t, &x| t + x) * y
+                        })
+                };
+                dl.push(dot(&llo[row.clone()]) + lam.c().lo()[i]);
+                dh.push(dot(&lhi[row]) + lam.c().hi()[i]);
+            }
+            (lo, hi, dl, dh)
+        })
+    });
+    g.bench_function(BenchmarkId::from_parameter("bnbound_sound"), |b| {
+        b.iter(|| enc.backward_shaped(black_box(&lam), &[c, 16, 16]).unwrap())
     });
     g.finish();
 }

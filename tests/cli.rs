@@ -622,3 +622,29 @@ fn model_layers_replace_params() {
     let o = bnbound(&["ibp", "--model", &st, "--layer", "features.1", "--input", i]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr_line(&o));
 }
+
+#[test]
+fn cnn_shaped_forms_cli() {
+    // s = (1, −1), o = (1, 1) over 2 positions per channel: Λ = [1, 2, 3, 4], d = 0.
+    let l = r#"{"L": {"lo": [[1, 2, 3, 4]], "hi": [[1, 2, 3, 4]]}, "d": {"lo": [0], "hi": [0]}, "shape": [2, 2]}"#;
+    let v = json_of(&sub("backward", P64, l, &[]));
+    assert_eq!(
+        v,
+        serde_json::json!({"L": {"lo": [[1.0, 2.0, -3.0, -4.0]], "hi": [[1.0, 2.0, -3.0, -4.0]]},
+                           "d": {"lo": [10.0], "hi": [10.0]}})
+    );
+    let a = r#"{"A": {"lo": [[1], [1], [1], [1]], "hi": [[1], [1], [1], [1]]}, "c": {"lo": [0, 0, 0, 0], "hi": [0, 0, 0, 0]}, "shape": [2, 2]}"#;
+    let v = json_of(&sub("affine", P64, a, &[]));
+    assert_eq!(
+        v["A"]["lo"],
+        serde_json::json!([[1.0], [1.0], [-1.0], [-1.0]])
+    );
+    assert_eq!(v["c"]["lo"], serde_json::json!([1.0, 1.0, 1.0, 1.0]));
+    // A shape that does not match the form or the layer: invalid input.
+    for bad in [r#""shape": [2, 3]"#, r#""shape": [3, 2]"#, r#""shape": []"#] {
+        let doc = l.replace(r#""shape": [2, 2]"#, bad);
+        let o = sub("backward", P64, &doc, &[]);
+        assert_eq!(o.status.code(), Some(2), "{bad}");
+        stderr_line(&o);
+    }
+}

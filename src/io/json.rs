@@ -6,8 +6,9 @@
 //!   dtype; an endpoint may be the string `"inf"` or `"-inf"`.
 //! - Output box: `{"dtype": .., "shape": [..], "lo": [..], "hi": [..]}`.
 //! - Affine form (`affine`): `{"A": {"lo": [[..], ..], "hi": [[..], ..]}, "c": {"lo": [..],
-//!   "hi": [..]}}`; linear bound (`backward`): the same with keys `"L"` and `"d"`. Output
-//!   forms have the input's structure.
+//!   "hi": [..]}}`; linear bound (`backward`): the same with keys `"L"` and `"d"`. Either
+//!   may carry `"shape": [C, d1, ...]`, the layer's per-sample input shape (CNN layout).
+//!   Output forms have the input's structure (without `"shape"`).
 //!
 //! Every number is converted straight from its decimal text to the dtype, correctly
 //! rounded (never through `f64` for `f32`); a decimal whose magnitude rounds to infinity
@@ -427,6 +428,8 @@ struct RawAffine<'a> {
     m: RawMatrix<'a>,
     #[serde(borrow)]
     c: RawVector<'a>,
+    #[serde(default)]
+    shape: Option<Vec<usize>>,
 }
 
 #[derive(Deserialize)]
@@ -436,6 +439,8 @@ struct RawLinear<'a> {
     m: RawMatrix<'a>,
     #[serde(borrow)]
     d: RawVector<'a>,
+    #[serde(default)]
+    shape: Option<Vec<usize>>,
 }
 
 /// The key names of a form document: `("A", "c")` for affine forms, `("L", "d")` for
@@ -514,15 +519,33 @@ fn vector<T: Float>(v: &RawVector<'_>, key: &str) -> Result<TensorBox<T>> {
 /// # Ok::<(), bnbound::Error>(())
 /// ```
 pub fn parse_form<T: Float>(text: &str, kind: FormKind) -> Result<AffineForm<T>> {
+    parse_shaped_form(text, kind).map(|(f, _)| f)
+}
+
+/// [`parse_form`] that also returns the document's optional `"shape": [C, d1, …]`, the
+/// layer's per-sample input shape for CNN-shaped forms (`A` with `C·d1·…` rows, `L` with
+/// `C·d1·…` columns; see `Enclosure::compose_shaped` and `backward_shaped`).
+///
+/// ```
+/// use bnbound::json::{parse_shaped_form, FormKind};
+/// let (f, shape) = parse_shaped_form::<f32>(r#"{"L": {"lo": [[1, 2, 3, 4]], "hi": [[1, 2, 3, 4]]},
+///     "d": {"lo": [0], "hi": [0]}, "shape": [2, 2]}"#, FormKind::Linear)?;
+/// assert_eq!((f.cols(), shape), (4, Some(vec![2, 2])));
+/// # Ok::<(), bnbound::Error>(())
+/// ```
+pub fn parse_shaped_form<T: Float>(
+    text: &str,
+    kind: FormKind,
+) -> Result<(AffineForm<T>, Option<Vec<usize>>)> {
     let (mk, vk) = kind.keys();
-    let (m, v) = match kind {
+    let (m, v, shape) = match kind {
         FormKind::Affine => {
             let f: RawAffine<'_> = serde_json::from_str(text).map_err(|e| syntax("form", e))?;
-            (matrix(&f.m, mk)?, vector(&f.c, vk)?)
+            (matrix(&f.m, mk)?, vector(&f.c, vk)?, f.shape)
         }
         FormKind::Linear => {
             let f: RawLinear<'_> = serde_json::from_str(text).map_err(|e| syntax("form", e))?;
-            (matrix(&f.m, mk)?, vector(&f.d, vk)?)
+            (matrix(&f.m, mk)?, vector(&f.d, vk)?, f.shape)
         }
     };
     if v.shape().len() != m.shape().dims()[0] {
@@ -532,7 +555,7 @@ pub fn parse_form<T: Float>(text: &str, kind: FormKind) -> Result<AffineForm<T>>
             m.shape().dims()[0]
         )));
     }
-    AffineForm::new(m, v)
+    Ok((AffineForm::new(m, v)?, shape))
 }
 
 struct Rows<'a, T>(&'a [T], usize);

@@ -5,7 +5,7 @@ use crate::error::{Error, Result};
 use crate::layer::channel::image;
 use crate::num::interval::dot_bounds;
 use crate::num::round;
-use crate::transfer::kernel::{self, MapJob, OffsetDotJob};
+use crate::transfer::kernel::{self, BlockSumJob, MapJob, OffsetDotJob};
 use crate::{Enclosure, Float, Shape, TensorBox};
 
 /// An affine form `x ↦ A·x + c` with interval coefficients: `A` has `rows × cols` entries
@@ -339,6 +339,19 @@ pub(crate) fn midpoint<T: Float>(l: T, h: T) -> T {
 }
 
 impl Enclosure {
+    /// Bounds of `Σ_c [lo_c, hi_c]·o_c + [d_lo, d_hi]` over the channels.
+    fn offset_dot<U: Float>(&self, lo: &[U], hi: &[U], d_lo: f64, d_hi: f64) -> (f64, f64) {
+        let job = OffsetDotJob {
+            ch: &self.ch,
+            lanes: &self.lanes,
+            lo,
+            hi,
+            d_lo,
+            d_hi,
+        };
+        kernel::dispatch(self.kernel, job)
+    }
+
     /// The coefficient matrix of `form` with every element `(i, j)` multiplied by the scale
     /// of channel `(i·cols + j) / inner mod C`, through the dispatched kernel.
     fn scale_map<T: Float>(&self, form: &AffineForm<T>, inner: usize) -> (Vec<T>, Vec<T>) {
@@ -373,18 +386,41 @@ impl Enclosure {
     /// # Ok::<(), bnbound::Error>(())
     /// ```
     pub fn compose<T: Float>(&self, form: &AffineForm<T>) -> Result<AffineForm<T>> {
-        if form.rows() != self.channels() {
-            return Err(Error::ChannelMismatch {
-                expected: self.channels(),
-                found: form.rows(),
-            });
-        }
+        self.compose_shaped(form, &[self.channels()])
+    }
+
+    /// [`Enclosure::compose`] for a layer whose per-sample input has shape `sample =
+    /// [C, d1, …]` (1 to 4 trailing dims, channel first, row-major; `[C]` is `compose`):
+    /// the form has `C·inner` rows (`inner = d1·…`), row `r` belonging to channel
+    /// `r / inner`. Returns intervals containing `s_c·a_rj` and `s_c·c_r + o_c` for every
+    /// real `a_rj ∈ A_rj`, `c_r ∈ c_r`. This is CROWN's forward form through a
+    /// BatchNorm2d over `(C, H, W)`.
+    ///
+    /// Errors: [`Error::ChannelMismatch`] (`sample[0] ≠ C`), [`Error::BadRank`],
+    /// [`Error::ShapeOverflow`], [`Error::Dimension`] (rows ≠ `C·inner`).
+    ///
+    /// ```
+    /// use bnbound::{AffineForm, BatchNorm};
+    /// // Two channels over 2 positions: s = (0.5, 2), o = (0, 1).
+    /// let bn = BatchNorm::new(vec![1.0f64, 2.0], vec![0.0, 1.0], vec![0.0; 2], vec![4.0, 1.0], 0.0)?;
+    /// let f = AffineForm::point(4, 1, vec![1.0; 4], vec![0.0; 4])?;
+    /// let g = bn.enclose().compose_shaped(&f, &[2, 2])?;
+    /// assert_eq!(g.a().lo(), &[0.5, 0.5, 2.0, 2.0]);
+    /// assert_eq!(g.c().lo(), &[0.0, 0.0, 1.0, 1.0]);
+    /// # Ok::<(), bnbound::Error>(())
+    /// ```
+    pub fn compose_shaped<T: Float>(
+        &self,
+        form: &AffineForm<T>,
+        sample: &[usize],
+    ) -> Result<AffineForm<T>> {
+        let inner = self.sample_inner(sample, form.rows(), "rows")?;
         let (rows, cols) = (form.rows(), form.cols());
-        let (alo, ahi) = self.scale_map(form, cols);
+        let (alo, ahi) = self.scale_map(form, cols * inner);
         let (mut clo, mut chi) = (Vec::with_capacity(rows), Vec::with_capacity(rows));
-        for (i, ch) in self.ch.iter().enumerate() {
+        for i in 0..rows {
             let (l, h) = (form.c.lo()[i], form.c.hi()[i]);
-            let (l, h) = image::<true>(ch, l.to_f64_exact(), h.to_f64_exact());
+            let (l, h) = image::<true>(&self.ch[i / inner], l.to_f64_exact(), h.to_f64_exact());
             clo.push(T::from_f64_down(l));
             chi.push(T::from_f64_up(h));
         }
@@ -392,6 +428,41 @@ impl Enclosure {
             a: TensorBox::from_valid(*form.a.shape(), alo, ahi),
             c: TensorBox::from_valid(*form.c.shape(), clo, chi),
         })
+    }
+
+    /// `inner = d1·…` of a per-sample shape `[C, d1, …]` whose element count must be
+    /// `found` (the form's rows or columns, named `what`).
+    fn sample_inner(&self, sample: &[usize], found: usize, what: &str) -> Result<usize> {
+        if sample.is_empty() || sample.len() > 5 {
+            return Err(Error::BadRank(sample.to_vec()));
+        }
+        if sample[0] != self.channels() {
+            return Err(Error::ChannelMismatch {
+                expected: self.channels(),
+                found: sample[0],
+            });
+        }
+        let inner = sample[1..]
+            .iter()
+            .try_fold(1usize, |a, &d| a.checked_mul(d))
+            .ok_or_else(|| Error::ShapeOverflow(sample.to_vec()))?;
+        match inner.checked_mul(sample[0]) {
+            None => Err(Error::ShapeOverflow(sample.to_vec())),
+            Some(n) if n != found || inner == 0 => {
+                // Without trailing dims the form has one row (column) per channel.
+                if sample.len() == 1 {
+                    Err(Error::ChannelMismatch {
+                        expected: self.channels(),
+                        found,
+                    })
+                } else {
+                    Err(Error::Dimension(format!(
+                        "the form has {found} {what} but the layer's input shape {sample:?} has {n} elements"
+                    )))
+                }
+            }
+            Some(_) => Ok(inner),
+        }
     }
 
     /// Back-substitution (CROWN / auto_LiRPA backward mode): for a linear function of the
@@ -412,27 +483,58 @@ impl Enclosure {
     /// # Ok::<(), bnbound::Error>(())
     /// ```
     pub fn backward<T: Float>(&self, form: &AffineForm<T>) -> Result<AffineForm<T>> {
-        if form.cols() != self.channels() {
-            return Err(Error::ChannelMismatch {
-                expected: self.channels(),
-                found: form.cols(),
-            });
-        }
+        self.backward_shaped(form, &[self.channels()])
+    }
+
+    /// [`Enclosure::backward`] for a layer whose per-sample input has shape `sample =
+    /// [C, d1, …]` (1 to 4 trailing dims, channel first, row-major; `[C]` is `backward`):
+    /// `Λ` has `C·inner` columns, column `j` belonging to channel `j / inner` (CROWN's `Λ`
+    /// of shape `k × (C·H·W)` for a BatchNorm2d). Returns `Λ'_ij ∋ Λ_ij·s_c` and
+    /// `d'_i ∋ Σ_j Λ_ij·o_c + d_i` for all real `Λ_ij ∈ Λ_ij`, `d_i ∈ d_i`: each channel's
+    /// coefficients are summed outward first (`Σ_j Λ_ij·o_c = o_c·Σ_j Λ_ij`), then the
+    /// `C` products with the offsets.
+    ///
+    /// Errors: [`Error::ChannelMismatch`] (`sample[0] ≠ C`), [`Error::BadRank`],
+    /// [`Error::ShapeOverflow`], [`Error::Dimension`] (columns ≠ `C·inner`).
+    ///
+    /// ```
+    /// use bnbound::{AffineForm, BatchNorm};
+    /// // s = (0.5, 2), o = (0, 1) over 2 positions; Λ = [1, 1, 1, 1], d = 0.
+    /// let bn = BatchNorm::new(vec![1.0f64, 2.0], vec![0.0, 1.0], vec![0.0; 2], vec![4.0, 1.0], 0.0)?;
+    /// let lam = AffineForm::point(1, 4, vec![1.0; 4], vec![0.0])?;
+    /// let g = bn.enclose().backward_shaped(&lam, &[2, 2])?;
+    /// assert_eq!(g.a().lo(), &[0.5, 0.5, 2.0, 2.0]);
+    /// assert_eq!((g.c().lo()[0], g.c().hi()[0]), (2.0, 2.0)); // 0·2 + 1·2
+    /// # Ok::<(), bnbound::Error>(())
+    /// ```
+    pub fn backward_shaped<T: Float>(
+        &self,
+        form: &AffineForm<T>,
+        sample: &[usize],
+    ) -> Result<AffineForm<T>> {
+        let inner = self.sample_inner(sample, form.cols(), "columns")?;
         let (rows, cols) = (form.rows(), form.cols());
-        // Λ·diag(s): element (i, j) belongs to channel j, i.e. blocks of length 1.
-        let (alo, ahi) = self.scale_map(form, 1);
+        // Λ·diag(s): element (i, j) belongs to channel j / inner: blocks of length inner.
+        let (alo, ahi) = self.scale_map(form, inner);
         let (mut dlo, mut dhi) = (Vec::with_capacity(rows), Vec::with_capacity(rows));
+        let c = self.channels();
+        let (mut s_lo, mut s_hi) = (vec![0.0f64; c], vec![0.0f64; c]);
         for i in 0..rows {
             let row = i * cols..(i + 1) * cols;
-            let job = OffsetDotJob {
-                ch: &self.ch,
-                lanes: &self.lanes,
-                lo: &form.a.lo()[row.clone()],
-                hi: &form.a.hi()[row],
-                d_lo: form.c.lo()[i].to_f64_exact(),
-                d_hi: form.c.hi()[i].to_f64_exact(),
+            let (d_lo, d_hi) = (form.c.lo()[i].to_f64_exact(), form.c.hi()[i].to_f64_exact());
+            let (l, h) = if inner == 1 {
+                self.offset_dot(&form.a.lo()[row.clone()], &form.a.hi()[row], d_lo, d_hi)
+            } else {
+                let job = BlockSumJob {
+                    inner,
+                    lo: &form.a.lo()[row.clone()],
+                    hi: &form.a.hi()[row],
+                    out_lo: &mut s_lo,
+                    out_hi: &mut s_hi,
+                };
+                kernel::dispatch(self.kernel, job);
+                self.offset_dot(&s_lo, &s_hi, d_lo, d_hi)
             };
-            let (l, h) = kernel::dispatch(self.kernel, job);
             dlo.push(T::from_f64_down(l));
             dhi.push(T::from_f64_up(h));
         }

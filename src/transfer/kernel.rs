@@ -352,3 +352,59 @@ impl<T: Float> Job for OffsetDotJob<'_, T> {
         (s_lo, s_hi)
     }
 }
+
+/// Bounds of the per-channel sums `S_c = Σ_{j ∈ block c} Λ_j` of one back-substitution row
+/// whose `C·inner` columns come in channel blocks of `inner` (CNN layout): `out_lo[c] ≤ Σ lo`
+/// and `out_hi[c] ≥ Σ hi`. Eight independent partial sums per block, each rounded to
+/// nearest and stepped outward ([`round::lane_below`]), combined with
+/// [`round::add_down`]/[`round::add_up`]; blocks holding an infinite coefficient are summed
+/// by the scalar directed additions (which turn `∞ − ∞` into the trivial bound).
+pub(crate) struct BlockSumJob<'a, T> {
+    pub(crate) inner: usize,
+    pub(crate) lo: &'a [T],
+    pub(crate) hi: &'a [T],
+    pub(crate) out_lo: &'a mut [f64],
+    pub(crate) out_hi: &'a mut [f64],
+}
+
+impl<T: Float> Job for BlockSumJob<'_, T> {
+    type Out = ();
+
+    #[inline(always)]
+    fn run<const FMA: bool>(self) {
+        let inner = self.inner;
+        let blocks = self
+            .lo
+            .chunks_exact(inner)
+            .zip(self.hi.chunks_exact(inner))
+            .zip(self.out_lo.iter_mut().zip(self.out_hi.iter_mut()));
+        for ((lo, hi), (s_lo, s_hi)) in blocks {
+            let finite = lo.iter().chain(hi).all(|x| x.is_finite());
+            let (mut l, mut h) = (0.0f64, 0.0f64);
+            let mut tail = 0;
+            if finite && inner >= ACC {
+                let body = inner - inner % ACC;
+                let (mut acc_lo, mut acc_hi) = ([0.0f64; ACC], [0.0f64; ACC]);
+                for (a, b) in lo[..body]
+                    .chunks_exact(ACC)
+                    .zip(hi[..body].chunks_exact(ACC))
+                {
+                    for k in 0..ACC {
+                        acc_lo[k] = round::lane_below::<FMA>(acc_lo[k] + a[k].to_f64_exact());
+                        acc_hi[k] = round::lane_above::<FMA>(acc_hi[k] + b[k].to_f64_exact());
+                    }
+                }
+                for k in 0..ACC {
+                    l = round::add_down(l, acc_lo[k]);
+                    h = round::add_up(h, acc_hi[k]);
+                }
+                tail = body;
+            }
+            for (a, b) in lo[tail..].iter().zip(&hi[tail..]) {
+                l = round::add_down(l, a.to_f64_exact());
+                h = round::add_up(h, b.to_f64_exact());
+            }
+            (*s_lo, *s_hi) = (l, h);
+        }
+    }
+}

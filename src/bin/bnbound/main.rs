@@ -40,7 +40,8 @@ enum Command {
         output: Option<PathBuf>,
     },
     /// Forward composition: the form diag(s)·A·x + (s∘c + o) for a form A·x + c with one row
-    /// per channel (F.json: {"A": {"lo", "hi"}, "c": {"lo", "hi"}}).
+    /// per channel (F.json: {"A": {"lo", "hi"}, "c": {"lo", "hi"}}), or C·d1·… rows with
+    /// "shape": [C, d1, ...] (CNN layout, channel first).
     Affine {
         #[command(flatten)]
         layer: LayerSource,
@@ -55,7 +56,8 @@ enum Command {
         output: Option<PathBuf>,
     },
     /// Back-substitution: the function L'·x + d' of the layer's input for a linear function
-    /// L·y + d of its output (L.json: {"L": {"lo", "hi"}, "d": {"lo", "hi"}}, C columns).
+    /// L·y + d of its output (L.json: {"L": {"lo", "hi"}, "d": {"lo", "hi"}}, C columns, or
+    /// C·d1·… columns with "shape": [C, d1, ...], CNN layout).
     Backward {
         #[command(flatten)]
         layer: LayerSource,
@@ -439,12 +441,20 @@ fn run_typed<T: Float>(
                 Op::Affine(_) => FormKind::Affine,
                 _ => FormKind::Linear,
             };
-            let f = json::parse_form::<T>(text, kind).map_err(invalid(input))?;
+            let (f, shape) = json::parse_shaped_form::<T>(text, kind).map_err(invalid(input))?;
+            // Without "shape" the form has one row (column) per channel.
+            let sample = shape.unwrap_or_else(|| vec![bn.channels()]);
             let out = match op {
                 #[cfg(feature = "mpfr")]
+                Op::Affine(Mode::Tight) if sample.len() > 1 => {
+                    return Err(Failure::Invalid(
+                        "--mode tight does not take CNN-shaped forms (\"shape\") yet".into(),
+                    ))
+                }
+                #[cfg(feature = "mpfr")]
                 Op::Affine(Mode::Tight) => bn.compose_tight(&f),
-                Op::Affine(_) => enc.compose(&f),
-                _ => enc.backward(&f),
+                Op::Affine(_) => enc.compose_shaped(&f, &sample),
+                _ => enc.backward_shaped(&f, &sample),
             }
             .map_err(invalid(input))?;
             write_to(output, |w| json::write_form(&out, kind, w))

@@ -1,0 +1,189 @@
+//! CNN-shaped forms (issue 12): composition and back-substitution through a layer whose
+//! per-sample input is `[C, d1, …]` (full tensors of rank 2 to 5), on both kernels, checked
+//! entry by entry against the exact rational oracle (tests/common).
+
+mod common;
+
+use bnbound::{AffineForm, BatchNorm, Error, Float, Kernel, Shape, TensorBox};
+use common::{check_backsubstituted, check_composed, hard_f32, hard_f64, Ch};
+use proptest::prelude::*;
+
+/// A layer, a per-sample shape `[C, d1, …]`, the other dimension of the form, and raw
+/// interval entries.
+#[derive(Clone, Debug)]
+struct Case<T> {
+    params: Vec<[T; 5]>,
+    sample: Vec<usize>,
+    other: usize,
+    entries: Vec<(T, T, u8)>,
+}
+
+fn case<T: Float, S: Strategy<Value = T> + Clone + 'static>(
+    v: S,
+) -> impl Strategy<Value = Case<T>> {
+    // Trailing dims include blocks of 8 and more (the 8-lane block sums) and odd tails.
+    let dim = prop_oneof![1usize..=4, Just(8usize), Just(9usize), Just(16usize)];
+    // At most 72 positions per channel: the rational oracle checks every entry.
+    let trailing = proptest::collection::vec(dim, 0..=3).prop_filter("at most 72 positions", |t| {
+        t.iter().product::<usize>() <= 72
+    });
+    (1usize..=4, trailing, 1usize..=3).prop_flat_map(move |(c, trailing, other)| {
+        let mut sample = vec![c];
+        sample.extend(trailing);
+        let n: usize = sample.iter().product::<usize>() * other; // coefficients
+        let e = (v.clone(), v.clone(), 0u8..10);
+        (
+            proptest::collection::vec([v.clone(), v.clone(), v.clone(), v.clone(), v.clone()], c),
+            Just(sample),
+            Just(other),
+            // Coefficients, then the constant column (one per row).
+            proptest::collection::vec(e, n + n / other + other),
+        )
+            .prop_map(|(params, sample, other, entries)| Case {
+                params,
+                sample,
+                other,
+                entries,
+            })
+    })
+}
+
+fn intervals<T: Float>(raw: &[(T, T, u8)]) -> (Vec<T>, Vec<T>) {
+    raw.iter()
+        .map(|&(a, b, k)| {
+            let (l, h) = (a.min(b), a.max(b));
+            match k {
+                0 | 1 => (a, a),
+                2 => (T::neg_infinity(), h),
+                3 => (l, T::infinity()),
+                _ => (l, h),
+            }
+        })
+        .unzip()
+}
+
+fn layer<T: Float>(case: &Case<T>) -> (BatchNorm<T>, Vec<Ch>) {
+    let eps = case.params[0][4].abs();
+    let var: Vec<T> = case
+        .params
+        .iter()
+        .map(|p| match p[3].abs() {
+            v if v == T::zero() && eps == T::zero() => T::one(),
+            v => v,
+        })
+        .collect();
+    let col = |i: usize| case.params.iter().map(|p| p[i]).collect::<Vec<T>>();
+    let bn = BatchNorm::new(col(0), col(1), col(2), var.clone(), eps).unwrap();
+    let chs = (0..bn.channels())
+        .map(|c| Ch {
+            g: bn.gamma()[c].to_f64_exact(),
+            b: bn.beta()[c].to_f64_exact(),
+            m: bn.running_mean()[c].to_f64_exact(),
+            v: var[c].to_f64_exact(),
+            e: eps.to_f64_exact(),
+        })
+        .collect();
+    (bn, chs)
+}
+
+/// A `rows × cols` form from the case's entries.
+fn form<T: Float>(case: &Case<T>, rows: usize, cols: usize) -> AffineForm<T> {
+    let (alo, ahi) = intervals(&case.entries[..rows * cols]);
+    let (clo, chi) = intervals(&case.entries[rows * cols..rows * cols + rows]);
+    AffineForm::new(
+        TensorBox::new(Shape::new(&[rows, cols]).unwrap(), alo, ahi).unwrap(),
+        TensorBox::new(Shape::new(&[rows]).unwrap(), clo, chi).unwrap(),
+    )
+    .unwrap()
+}
+
+fn run<T: Float>(case: &Case<T>) {
+    let (bn, chs) = layer(case);
+    let n: usize = case.sample.iter().product();
+    let inner = n / case.sample[0];
+    // Row (compose) or column (backward) r belongs to channel r / inner.
+    let per_element: Vec<Ch> = (0..n).map(|r| chs[r / inner]).collect();
+    let forward = form(case, n, case.other);
+    let lam = form(case, case.other, n);
+    for kernel in [Kernel::Auto, Kernel::Portable] {
+        let enc = bn.enclose().with_kernel(kernel);
+        let g = enc.compose_shaped(&forward, &case.sample).unwrap();
+        check_composed(&per_element, &forward, &g);
+        let g = enc.backward_shaped(&lam, &case.sample).unwrap();
+        check_backsubstituted(&per_element, &lam, &g);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 500, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn cnn_shaped_forms_f64_contain_exact(case in case(hard_f64())) {
+        run(&case);
+    }
+
+    #[test]
+    fn cnn_shaped_forms_f32_contain_exact(case in case(hard_f32())) {
+        run(&case);
+    }
+}
+
+#[test]
+fn shaped_forms_agree_with_the_flat_ones_for_one_row_per_channel() {
+    let bn = BatchNorm::new(
+        vec![0.3f64, -2.0],
+        vec![1.0, 0.5],
+        vec![0.1, -0.2],
+        vec![2.0, 0.7],
+        1e-5,
+    )
+    .unwrap();
+    let enc = bn.enclose();
+    let f =
+        AffineForm::point(2, 3, vec![1.0, -2.0, 0.5, 3.0, 0.25, -1.0], vec![0.5, -0.5]).unwrap();
+    assert_eq!(
+        enc.compose(&f).unwrap(),
+        enc.compose_shaped(&f, &[2]).unwrap()
+    );
+    let l = AffineForm::point(
+        3,
+        2,
+        vec![1.0, -2.0, 0.5, 3.0, 0.25, -1.0],
+        vec![0.5, -0.5, 2.0],
+    )
+    .unwrap();
+    assert_eq!(
+        enc.backward(&l).unwrap(),
+        enc.backward_shaped(&l, &[2]).unwrap()
+    );
+}
+
+#[test]
+fn shape_mismatches_are_typed_errors() {
+    let bn = BatchNorm::new(
+        vec![1.0f32; 2],
+        vec![0.0; 2],
+        vec![0.0; 2],
+        vec![1.0; 2],
+        0.0,
+    )
+    .unwrap();
+    let enc = bn.enclose();
+    let lam = AffineForm::point(1, 8, vec![1.0f32; 8], vec![0.0]).unwrap();
+    assert!(enc.backward_shaped(&lam, &[2, 2, 2]).is_ok());
+    for (sample, want) in [
+        (vec![3, 2, 2], "channel"),
+        (vec![2, 3], "Dimension"),
+        (vec![2, 1, 1, 1, 1, 8], "BadRank"),
+        (vec![2, usize::MAX, 2], "ShapeOverflow"),
+    ] {
+        let e = enc.backward_shaped(&lam, &sample).unwrap_err();
+        let ok = match want {
+            "channel" => matches!(e, Error::ChannelMismatch { .. }),
+            "Dimension" => matches!(e, Error::Dimension(_)),
+            "BadRank" => matches!(e, Error::BadRank(_)),
+            _ => matches!(e, Error::ShapeOverflow(_)),
+        };
+        assert!(ok, "{sample:?}: {e:?}");
+    }
+}
