@@ -369,6 +369,35 @@ fn backward_case<T: Float>(u: &mut Unstructured<'_>) -> Option<()> {
             "d'",
         );
     }
+    // CNN layout: Λ of k × (c·inner), column j in channel j / inner (backward_shaped).
+    let inner = u.int_in_range(1usize..=12).ok()?;
+    let fm = form::<T>(u, k, c * inner, false)?;
+    let g = enc.backward_shaped(&fm, &[c, inner]).expect("valid");
+    let per_col: Vec<Ch> = (0..c * inner).map(|j| chs[j / inner]).collect();
+    let memo = Memo::new(&per_col);
+    for r in 0..k {
+        let row = r * c * inner..(r + 1) * c * inner;
+        for (j, q) in row.clone().enumerate() {
+            check_element(
+                per_col[j].scale_only(),
+                f(fm.a().lo()[q]),
+                f(fm.a().hi()[q]),
+                f(g.a().lo()[q]),
+                f(g.a().hi()[q]),
+            )
+            .unwrap_or_else(|m| panic!("CNN L'[{r}][{j}]: {m}"));
+        }
+        let lam: Vec<(f64, f64)> = row
+            .map(|q| (f(fm.a().lo()[q]), f(fm.a().hi()[q])))
+            .collect();
+        check_bias(
+            &memo,
+            &lam,
+            (f(fm.c().lo()[r]), f(fm.c().hi()[r])),
+            (f(g.c().lo()[r]), f(g.c().hi()[r])),
+            "CNN d'",
+        );
+    }
     // Float-coefficient forms at the corners of a box (bounded Λ and box).
     let fb = form::<T>(u, 1, c, true)?;
     let gb = enc.backward(&fb).expect("valid");
