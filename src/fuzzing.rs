@@ -374,7 +374,7 @@ fn backward_case<T: Float>(u: &mut Unstructured<'_>) -> Option<()> {
     let fm = form::<T>(u, k, c * inner, false)?;
     let g = enc.backward_shaped(&fm, &[c, inner]).expect("valid");
     let per_col: Vec<Ch> = (0..c * inner).map(|j| chs[j / inner]).collect();
-    let memo = Memo::new(&per_col);
+    let cnn_memo = Memo::new(&per_col);
     for r in 0..k {
         let row = r * c * inner..(r + 1) * c * inner;
         for (j, q) in row.clone().enumerate() {
@@ -391,7 +391,7 @@ fn backward_case<T: Float>(u: &mut Unstructured<'_>) -> Option<()> {
             .map(|q| (f(fm.a().lo()[q]), f(fm.a().hi()[q])))
             .collect();
         check_bias(
-            &memo,
+            &cnn_memo,
             &lam,
             (f(fm.c().lo()[r]), f(fm.c().hi()[r])),
             (f(g.c().lo()[r]), f(g.c().hi()[r])),
