@@ -6,7 +6,9 @@
 //! Used by the `fuzz/` targets and by `tests/fuzz_corpus.rs`.
 #![allow(clippy::needless_range_loop)] // parallel arrays indexed together read clearer
 
-use crate::oracle::{check_bias, check_element, cmp_output, exact_dot, ext, Ch, Memo};
+use crate::oracle::{
+    check_bias, check_bias_grouped, check_element, cmp_output, exact_dot, ext, Ch, Memo,
+};
 use crate::{check, AffineForm, BatchNorm, Enclosure, Float, Kernel, Shape, Side, TensorBox};
 use arbitrary::Unstructured;
 use std::cmp::Ordering;
@@ -373,13 +375,12 @@ fn backward_case<T: Float>(u: &mut Unstructured<'_>) -> Option<()> {
     let inner = u.int_in_range(1usize..=12).ok()?;
     let fm = form::<T>(u, k, c * inner, false)?;
     let g = enc.backward_shaped(&fm, &[c, inner]).expect("valid");
-    let per_col: Vec<Ch> = (0..c * inner).map(|j| chs[j / inner]).collect();
-    let cnn_memo = Memo::new(&per_col);
+    let channel_of: Vec<usize> = (0..c * inner).map(|j| j / inner).collect();
     for r in 0..k {
         let row = r * c * inner..(r + 1) * c * inner;
         for (j, q) in row.clone().enumerate() {
             check_element(
-                per_col[j].scale_only(),
+                chs[channel_of[j]].scale_only(),
                 f(fm.a().lo()[q]),
                 f(fm.a().hi()[q]),
                 f(g.a().lo()[q]),
@@ -390,9 +391,10 @@ fn backward_case<T: Float>(u: &mut Unstructured<'_>) -> Option<()> {
         let lam: Vec<(f64, f64)> = row
             .map(|q| (f(fm.a().lo()[q]), f(fm.a().hi()[q])))
             .collect();
-        check_bias(
-            &cnn_memo,
+        check_bias_grouped(
+            &memo,
             &lam,
+            &channel_of,
             (f(fm.c().lo()[r]), f(fm.c().hi()[r])),
             (f(g.c().lo()[r]), f(g.c().hi()[r])),
             "CNN d'",

@@ -485,6 +485,22 @@ pub fn exact_dot(a: &[(f64, f64)], x: &[(f64, f64)], c: (f64, f64)) -> (Ext, Ext
 
 /// Exact check of d' bounds: d'_lo ≤ min_Λ Σ_j Λ_ij·o_j + d_lo (and the max for hi).
 pub fn check_bias(memo: &Memo, lam: &[(f64, f64)], d: (f64, f64), got: (f64, f64), what: &str) {
+    let identity: Vec<usize> = (0..lam.len()).collect();
+    check_bias_grouped(memo, lam, &identity, d, got, what);
+}
+
+/// [`check_bias`] where column `j` belongs to channel `channel_of[j]` of `memo` (CNN layout:
+/// many columns per channel). Terms of one channel are summed exactly before they meet
+/// that channel's offset enclosure, so an exactly cancelling channel (Σ Λ = 0) contributes
+/// exactly 0 and the sign of an exact zero gap stays decidable.
+pub fn check_bias_grouped(
+    memo: &Memo,
+    lam: &[(f64, f64)],
+    channel_of: &[usize],
+    d: (f64, f64),
+    got: (f64, f64),
+    what: &str,
+) {
     assert!(
         !got.0.is_nan() && !got.1.is_nan() && got.0 <= got.1,
         "{what}: invalid"
@@ -501,8 +517,8 @@ pub fn check_bias(memo: &Memo, lam: &[(f64, f64)], d: (f64, f64), got: (f64, f64
         // Choose the extreme λ per channel from the exact sign of o_j.
         let mut picks = Vec::new();
         let mut unbounded = false;
-        for (j, &(l, h)) in lam.iter().enumerate() {
-            let so = memo.offset_sign(j);
+        for (&(l, h), &c) in lam.iter().zip(channel_of) {
+            let so = memo.offset_sign(c);
             let pick = match (so, lower) {
                 (Ordering::Equal, _) => 0.0,
                 (Ordering::Greater, true) | (Ordering::Less, false) => l,
@@ -518,11 +534,19 @@ pub fn check_bias(memo: &Memo, lam: &[(f64, f64)], d: (f64, f64), got: (f64, f64
             "{what}: exact bias is unbounded but the bound is {claimed}"
         );
         let dd = if lower { d.0 } else { d.1 };
+        // Σ_j p_j·o_{c(j)} = Σ_c (Σ_{j ∈ c} p_j)·o_c, the inner sums exact.
+        let mut per_channel: Vec<(usize, Q)> = Vec::new();
+        for (&p, &c) in picks.iter().zip(channel_of) {
+            match per_channel.iter_mut().find(|(cc, _)| *cc == c) {
+                Some((_, acc)) => *acc = &*acc + &rat(p),
+                None => per_channel.push((c, rat(p))),
+            }
+        }
         let sgn = sign_of(|k| {
             let mut sum = RI::point(rat(dd) - rat(claimed));
-            for (j, &p) in picks.iter().enumerate() {
-                if p != 0.0 {
-                    sum = sum.add(&memo.at(j, k).1.scale(&rat(p)));
+            for (c, coef) in &per_channel {
+                if !coef.is_zero() {
+                    sum = sum.add(&memo.at(*c, k).1.scale(coef));
                 }
             }
             sum

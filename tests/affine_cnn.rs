@@ -5,7 +5,7 @@
 mod common;
 
 use bnbound::{AffineForm, BatchNorm, Error, Float, Kernel, Shape, TensorBox};
-use common::{check_backsubstituted, check_composed, hard_f32, hard_f64, Ch};
+use common::{check_backsubstituted_grouped, check_composed, hard_f32, hard_f64, Ch};
 use proptest::prelude::*;
 
 /// A layer, a per-sample shape `[C, d1, …]`, the other dimension of the form, and raw
@@ -102,7 +102,8 @@ fn run<T: Float>(case: &Case<T>) {
     let n: usize = case.sample.iter().product();
     let inner = n / case.sample[0];
     // Row (compose) or column (backward) r belongs to channel r / inner.
-    let per_element: Vec<Ch> = (0..n).map(|r| chs[r / inner]).collect();
+    let channel_of: Vec<usize> = (0..n).map(|r| r / inner).collect();
+    let per_element: Vec<Ch> = channel_of.iter().map(|&c| chs[c]).collect();
     let forward = form(case, n, case.other);
     let lam = form(case, case.other, n);
     for kernel in [Kernel::Auto, Kernel::Portable] {
@@ -110,7 +111,7 @@ fn run<T: Float>(case: &Case<T>) {
         let g = enc.compose_shaped(&forward, &case.sample).unwrap();
         check_composed(&per_element, &forward, &g);
         let g = enc.backward_shaped(&lam, &case.sample).unwrap();
-        check_backsubstituted(&per_element, &lam, &g);
+        check_backsubstituted_grouped(&chs, &channel_of, &lam, &g);
     }
 }
 
@@ -185,5 +186,37 @@ fn shape_mismatches_are_typed_errors() {
             _ => matches!(e, Error::ShapeOverflow(_)),
         };
         assert!(ok, "{sample:?}: {e:?}");
+    }
+}
+
+#[test]
+fn exactly_cancelling_channel_blocks_are_decided() {
+    // Λ = [0.3, −0.3 | 1, 2]: channel 0's coefficients sum to exactly 0, so its irrational
+    // offset contributes exactly nothing; the oracle sums per channel before enclosing.
+    let bn = BatchNorm::new(
+        vec![1.0f64, 2.0],
+        vec![0.5, 1.0],
+        vec![0.1, 0.0],
+        vec![2.0, 3.0],
+        0.0,
+    )
+    .unwrap();
+    let chs: Vec<Ch> = (0..2)
+        .map(|c| Ch {
+            g: bn.gamma()[c],
+            b: bn.beta()[c],
+            m: bn.running_mean()[c],
+            v: bn.running_var()[c],
+            e: 0.0,
+        })
+        .collect();
+    let lam = AffineForm::point(1, 4, vec![0.3, -0.3, 1.0, 2.0], vec![0.0]).unwrap();
+    for kernel in [Kernel::Auto, Kernel::Portable] {
+        let g = bn
+            .enclose()
+            .with_kernel(kernel)
+            .backward_shaped(&lam, &[2, 2])
+            .unwrap();
+        check_backsubstituted_grouped(&chs, &[0, 0, 1, 1], &lam, &g);
     }
 }

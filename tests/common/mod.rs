@@ -13,13 +13,25 @@ use proptest::prelude::*;
 /// contain `Λ_ij·s_j` and every `d'_i` must contain `Σ_j Λ_ij·o_j + d_i` (column `j` is
 /// channel `chs[j]`). Panics naming the first failing entry.
 pub fn check_backsubstituted<T: Float>(chs: &[Ch], fm: &AffineForm<T>, g: &AffineForm<T>) {
+    let identity: Vec<usize> = (0..chs.len()).collect();
+    check_backsubstituted_grouped(chs, &identity, fm, g);
+}
+
+/// [`check_backsubstituted`] where column `j` belongs to channel `channel_of[j]` of `chs`
+/// (CNN layout).
+pub fn check_backsubstituted_grouped<T: Float>(
+    chs: &[Ch],
+    channel_of: &[usize],
+    fm: &AffineForm<T>,
+    g: &AffineForm<T>,
+) {
     let f = |x: T| x.to_f64_exact();
     let memo = Memo::new(chs);
     let cols = fm.cols();
     for k in 0..fm.rows() * cols {
         let (a, b) = (fm.a(), g.a());
         check_element(
-            chs[k % cols].scale_only(),
+            chs[channel_of[k % cols]].scale_only(),
             f(a.lo()[k]),
             f(a.hi()[k]),
             f(b.lo()[k]),
@@ -35,9 +47,10 @@ pub fn check_backsubstituted<T: Float>(chs: &[Ch], fm: &AffineForm<T>, g: &Affin
             .map(|(&l, &h)| (f(l), f(h)))
             .collect();
         let (d, e) = (fm.c(), g.c());
-        check_bias(
+        check_bias_grouped(
             &memo,
             &lam,
+            channel_of,
             (f(d.lo()[i]), f(d.hi()[i])),
             (f(e.lo()[i]), f(e.hi()[i])),
             &format!("d'[{i}]"),
