@@ -11,9 +11,7 @@
 //! their distance to the exact ones, for verifiers that need floats.
 
 use crate::error::{Error, Result};
-use crate::num::interval::dot_bounds;
 use crate::num::round;
-use crate::transfer::kernel::{self, MapJob};
 use crate::{AffineForm, Enclosure, Float, Shape, TensorBox};
 
 /// A linear or convolution layer's weight and bias: weight dims `[O, I, k…]` (`[O, I]` for
@@ -353,40 +351,23 @@ impl Enclosure {
             });
         }
         let (rows, k) = (layer.out_channels(), layer.kernel_len());
-        let n = layer.weight.len();
-        let (mut alo, mut ahi) = (vec![T::zero(); n], vec![T::zero(); n]);
-        // Element (o, c, kk) is block o·C + c of length k: channel c.
-        kernel::dispatch(
-            self.kernel,
-            MapJob::<T, false> {
-                ch: &self.ch,
-                lanes: &self.lanes,
-                inner: k,
-                first_block: 0,
-                lo: &layer.weight,
-                hi: &layer.weight,
-                out_lo: &mut alo,
-                out_hi: &mut ahi,
-            },
-        );
-        let cols = n.checked_div(rows).unwrap_or(0);
-        let (mut blo, mut bhi) = (Vec::with_capacity(rows), Vec::with_capacity(rows));
-        for (o, &b) in layer.bias.iter().enumerate() {
-            let row = &layer.weight[o * cols..(o + 1) * cols];
-            let w = || row.iter().map(|v| v.to_f64_exact());
-            let offsets = (0..cols).map(|j| {
-                let off = self.ch[j / k.max(1)].offset();
-                (off.lo(), off.hi())
-            });
-            let b = b.to_f64_exact();
-            let (l, h) = dot_bounds(w(), w(), offsets, b, b);
-            blo.push(T::from_f64_down(l));
-            bhi.push(T::from_f64_up(h));
-        }
-        let form = AffineForm::new(
-            TensorBox::new(Shape::new(&[rows, cols])?, alo, ahi)?,
-            TensorBox::new(Shape::new(&[rows])?, blo, bhi)?,
+        let cols = layer.weight.len().checked_div(rows).unwrap_or(0);
+        // W as a back-substitution form: column (c, kk) of row o belongs to channel c, so
+        // W·diag(s) and b + W·o are `backward_shaped` over the per-sample shape [C, k].
+        let w = AffineForm::new(
+            TensorBox::new(
+                Shape::new(&[rows, cols])?,
+                layer.weight.clone(),
+                layer.weight.clone(),
+            )?,
+            TensorBox::new(Shape::new(&[rows])?, layer.bias.clone(), layer.bias.clone())?,
         )?;
+        let form = if rows == 0 || k == 0 {
+            // No weights: the folded layer is its bias, exactly.
+            w
+        } else {
+            self.backward_shaped(&w, &[self.channels(), k])?
+        };
         Ok(Folded {
             dims: layer.dims.clone(),
             form,
