@@ -5,7 +5,9 @@
 mod common;
 
 use bnbound::{AffineForm, BatchNorm, Error, Float, Kernel, Shape, TensorBox};
-use common::{check_backsubstituted_grouped, check_composed, hard_f32, hard_f64, Ch};
+use common::{
+    channels_of, check_backsubstituted_grouped, check_composed, hard_f32, hard_f64, intervals, Ch,
+};
 use proptest::prelude::*;
 
 /// A layer, a per-sample shape `[C, d1, …]`, the other dimension of the form, and raw
@@ -48,20 +50,6 @@ fn case<T: Float, S: Strategy<Value = T> + Clone + 'static>(
     })
 }
 
-fn intervals<T: Float>(raw: &[(T, T, u8)]) -> (Vec<T>, Vec<T>) {
-    raw.iter()
-        .map(|&(a, b, k)| {
-            let (l, h) = (a.min(b), a.max(b));
-            match k {
-                0 | 1 => (a, a),
-                2 => (T::neg_infinity(), h),
-                3 => (l, T::infinity()),
-                _ => (l, h),
-            }
-        })
-        .unzip()
-}
-
 fn layer<T: Float>(case: &Case<T>) -> (BatchNorm<T>, Vec<Ch>) {
     let eps = case.params[0][4].abs();
     let var: Vec<T> = case
@@ -74,22 +62,14 @@ fn layer<T: Float>(case: &Case<T>) -> (BatchNorm<T>, Vec<Ch>) {
         .collect();
     let col = |i: usize| case.params.iter().map(|p| p[i]).collect::<Vec<T>>();
     let bn = BatchNorm::new(col(0), col(1), col(2), var.clone(), eps).unwrap();
-    let chs = (0..bn.channels())
-        .map(|c| Ch {
-            g: bn.gamma()[c].to_f64_exact(),
-            b: bn.beta()[c].to_f64_exact(),
-            m: bn.running_mean()[c].to_f64_exact(),
-            v: var[c].to_f64_exact(),
-            e: eps.to_f64_exact(),
-        })
-        .collect();
+    let chs = channels_of(&bn);
     (bn, chs)
 }
 
 /// A `rows × cols` form from the case's entries.
 fn form<T: Float>(case: &Case<T>, rows: usize, cols: usize) -> AffineForm<T> {
-    let (alo, ahi) = intervals(&case.entries[..rows * cols]);
-    let (clo, chi) = intervals(&case.entries[rows * cols..rows * cols + rows]);
+    let (alo, ahi) = intervals(&case.entries[..rows * cols], true);
+    let (clo, chi) = intervals(&case.entries[rows * cols..rows * cols + rows], true);
     AffineForm::new(
         TensorBox::new(Shape::new(&[rows, cols]).unwrap(), alo, ahi).unwrap(),
         TensorBox::new(Shape::new(&[rows]).unwrap(), clo, chi).unwrap(),

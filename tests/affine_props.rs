@@ -7,8 +7,8 @@ mod common;
 
 use bnbound::{AffineForm, BatchNorm, Enclosure, Float, Kernel, Shape, TensorBox};
 use common::{
-    check_backsubstituted, check_composed, exact_dot, ext, float_form_gap, hard_f32, hard_f64, Ch,
-    Ext, Memo,
+    channels_of, check_backsubstituted, check_composed, exact_dot, ext, float_form_gap, hard_f32,
+    hard_f64, intervals, Ch, Ext, Memo,
 };
 use proptest::prelude::*;
 use std::cmp::Ordering;
@@ -52,21 +52,6 @@ fn case<T: Float, S: Strategy<Value = T> + Clone + 'static>(
     })
 }
 
-/// Turns raw draws into proper intervals (lo < +∞, hi > −∞), sometimes unbounded or points.
-fn intervals<T: Float>(raw: &[(T, T, u8)], allow_inf: bool) -> (Vec<T>, Vec<T>) {
-    raw.iter()
-        .map(|&(a, b, k)| {
-            let (l, h) = (a.min(b), a.max(b));
-            match k {
-                0 | 1 => (a, a),
-                2 if allow_inf => (T::neg_infinity(), h),
-                3 if allow_inf => (l, T::infinity()),
-                _ => (l, h),
-            }
-        })
-        .unzip()
-}
-
 fn layer<T: Float>(case: &Case<T>) -> (BatchNorm<T>, Vec<Ch>) {
     let eps = case.params[0][4].abs();
     let mut var: Vec<T> = case.params.iter().map(|p| p[3].abs()).collect();
@@ -77,15 +62,7 @@ fn layer<T: Float>(case: &Case<T>) -> (BatchNorm<T>, Vec<Ch>) {
     }
     let col = |i: usize| case.params.iter().map(move |p| p[i]).collect::<Vec<T>>();
     let bn = BatchNorm::new(col(0), col(1), col(2), var.clone(), eps).unwrap();
-    let chs = (0..bn.channels())
-        .map(|c| Ch {
-            g: bn.gamma()[c].to_f64_exact(),
-            b: bn.beta()[c].to_f64_exact(),
-            m: bn.running_mean()[c].to_f64_exact(),
-            v: var[c].to_f64_exact(),
-            e: eps.to_f64_exact(),
-        })
-        .collect();
+    let chs = channels_of(&bn);
     (bn, chs)
 }
 

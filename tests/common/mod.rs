@@ -6,7 +6,7 @@
 mod oracle;
 pub use oracle::*;
 
-use bnbound::{AffineForm, Float};
+use bnbound::{AffineForm, BatchNorm, Float};
 use proptest::prelude::*;
 
 /// Checks a back-substituted form `g = backward(fm)` with the oracle: every `Λ'_ij` must
@@ -143,4 +143,33 @@ pub fn hard_f32() -> impl Strategy<Value = f32> + Clone {
 /// A non-negative variance-like value, often zero or tiny.
 pub fn var_of(x: f64) -> f64 {
     x.abs()
+}
+
+/// The exact parameters of every channel of `bn`, for the oracle.
+pub fn channels_of<T: Float>(bn: &BatchNorm<T>) -> Vec<Ch> {
+    (0..bn.channels())
+        .map(|c| Ch {
+            g: bn.gamma()[c].to_f64_exact(),
+            b: bn.beta()[c].to_f64_exact(),
+            m: bn.running_mean()[c].to_f64_exact(),
+            v: bn.running_var()[c].to_f64_exact(),
+            e: bn.eps().to_f64_exact(),
+        })
+        .collect()
+}
+
+/// Turns raw draws into proper intervals (lo < +∞, hi > −∞), sometimes points and, with
+/// `allow_inf`, sometimes unbounded on one side.
+pub fn intervals<T: Float>(raw: &[(T, T, u8)], allow_inf: bool) -> (Vec<T>, Vec<T>) {
+    raw.iter()
+        .map(|&(a, b, k)| {
+            let (l, h) = (a.min(b), a.max(b));
+            match k {
+                0 | 1 => (a, a),
+                2 if allow_inf => (T::neg_infinity(), h),
+                3 if allow_inf => (l, T::infinity()),
+                _ => (l, h),
+            }
+        })
+        .unzip()
 }
