@@ -5,7 +5,7 @@
 //! comparing a dyadic `c` with it reduces, after a sign analysis, to comparing the
 //! integers `(c−A)²·q` and `B²` (big integers from `num-bigint`, pure Rust).
 
-use crate::{BatchNorm, Float};
+use crate::{BatchNorm, Float, Side};
 use num_bigint::BigInt;
 use std::cmp::Ordering;
 
@@ -217,20 +217,20 @@ pub fn cmp_offset<T: Float>(bn: &BatchNorm<T>, c: usize, y: f64) -> Option<Order
 }
 
 /// How many values of `T` the bound `y` lies on the wrong side of the exact output at `x`
-/// (channel `c`): 0 if `y` is a sound lower bound (`side_is_lower`) or upper bound,
-/// otherwise the number of steps through consecutive values of `T` needed to make it
+/// (channel `c`): 0 if `y` is a sound bound of that `side` ([`Side::Lo`]: lower bound,
+/// [`Side::Hi`]: upper bound), otherwise the number of steps through consecutive values of `T` needed to make it
 /// sound. Found by exponential and binary search, every probe decided exactly. `None` for
 /// out-of-range `c` or non-finite `x`, `y`.
 ///
 /// ```
-/// use bnbound::{exact, BatchNorm};
+/// use bnbound::{exact, BatchNorm, Side};
 /// let bn = BatchNorm::new(vec![1.0f32 + f32::EPSILON], vec![-3.0], vec![0.0], vec![1.0], 0.0)?;
 /// // Naive f32: fl(fl(3·s) − 3) = 2⁻²¹, exact 3·2⁻²³. Near 2⁻²¹ the f32 spacing is 2⁻⁴⁵,
 /// // so the naive lower bound is 2²² steps above the exact value.
 /// let naive = (3.0f32 * (1.0 + f32::EPSILON)) - 3.0;
 /// assert_eq!(naive, 2f32.powi(-21));
-/// assert_eq!(exact::violation_steps(&bn, 0, 3.0, naive, true), Some(1 << 22));
-/// assert_eq!(exact::violation_steps(&bn, 0, 3.0, naive, false), Some(0));
+/// assert_eq!(exact::violation_steps(&bn, 0, 3.0, naive, Side::Lo), Some(1 << 22));
+/// assert_eq!(exact::violation_steps(&bn, 0, 3.0, naive, Side::Hi), Some(0));
 /// # Ok::<(), bnbound::Error>(())
 /// ```
 pub fn violation_steps<T: Float>(
@@ -238,9 +238,10 @@ pub fn violation_steps<T: Float>(
     c: usize,
     x: f64,
     y: T,
-    side_is_lower: bool,
+    side: Side,
 ) -> Option<u64> {
     use crate::num::float::{from_ordinal, ordinal};
+    let side_is_lower = side == Side::Lo;
     let bad = if side_is_lower {
         Ordering::Greater
     } else {
