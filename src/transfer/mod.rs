@@ -3,6 +3,8 @@
 //! all running on the per-element kernels ([`kernel`]).
 
 pub(crate) mod affine;
+#[cfg(feature = "ndarray")]
+mod array;
 pub(crate) mod deriv;
 pub mod fold;
 pub(crate) mod ibp;
