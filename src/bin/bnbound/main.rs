@@ -247,11 +247,7 @@ impl LayerSource {
 fn inspect(path: &Path, prefix: Option<&str>, eps: &EpsArgs) -> Result<(), Failure> {
     let model = open_model(path, eps)?;
     let names: Vec<&str> = match prefix {
-        Some(p) => {
-            // The one layer asked for must exist.
-            model.layer(p).map_err(invalid(path))?;
-            vec![p]
-        }
+        Some(p) => vec![p],
         None => model.names(),
     };
     let num = |x: f64| {
@@ -263,9 +259,11 @@ fn inspect(path: &Path, prefix: Option<&str>, eps: &EpsArgs) -> Result<(), Failu
             serde_json::json!("-inf")
         }
     };
-    let rows: Vec<serde_json::Value> = names
-        .iter()
-        .map(|&name| match model.layer(name) {
+    let mut rows = Vec::with_capacity(names.len());
+    for &name in &names {
+        rows.push(match model.layer(name) {
+            // The one layer asked for with --prefix must load.
+            Err(e) if prefix.is_some() => return Err(invalid(path)(e)),
             Ok(l) => {
                 let s = Summary::of(&l.bn);
                 serde_json::json!({
@@ -283,8 +281,8 @@ fn inspect(path: &Path, prefix: Option<&str>, eps: &EpsArgs) -> Result<(), Failu
                 })
             }
             Err(e) => serde_json::json!({ "name": name, "error": e.to_string() }),
-        })
-        .collect();
+        });
+    }
     write_to(None, |w| {
         serde_json::to_writer_pretty(&mut *w, &serde_json::json!({ "layers": rows }))?;
         writeln!(w)
