@@ -181,15 +181,7 @@ fn exactly_cancelling_channel_blocks_are_decided() {
         0.0,
     )
     .unwrap();
-    let chs: Vec<Ch> = (0..2)
-        .map(|c| Ch {
-            g: bn.gamma()[c],
-            b: bn.beta()[c],
-            m: bn.running_mean()[c],
-            v: bn.running_var()[c],
-            e: 0.0,
-        })
-        .collect();
+    let chs = channels_of(&bn);
     let lam = AffineForm::point(1, 4, vec![0.3, -0.3, 1.0, 2.0], vec![0.0]).unwrap();
     for kernel in [Kernel::Auto, Kernel::Portable] {
         let g = bn

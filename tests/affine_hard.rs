@@ -6,20 +6,10 @@
 mod common;
 
 use bnbound::{AffineForm, BatchNorm, Error, Float, Shape, TensorBox};
-use common::{check_backsubstituted, check_composed, check_element, cmp_output, Ch};
+use common::{
+    channels_of as chs, check_backsubstituted, check_composed, check_element, cmp_output, Ch,
+};
 use std::cmp::Ordering;
-
-fn chs<T: Float>(bn: &BatchNorm<T>) -> Vec<Ch> {
-    (0..bn.channels())
-        .map(|c| Ch {
-            g: bn.gamma()[c].to_f64_exact(),
-            b: bn.beta()[c].to_f64_exact(),
-            m: bn.running_mean()[c].to_f64_exact(),
-            v: bn.running_var()[c].to_f64_exact(),
-            e: bn.eps().to_f64_exact(),
-        })
-        .collect()
-}
 
 /// Checks a composed form entry by entry against the oracle.
 fn check_compose<T: Float>(bn: &BatchNorm<T>, fm: &AffineForm<T>, g: &AffineForm<T>) {
