@@ -7,9 +7,7 @@
 //! - backward_cnn: CROWN's `Λ` of 10 × (512·16·16) through a BatchNorm2d(512) over 16 × 16
 //!   (`backward_shaped`), vs the plain loop `Λ_ij·s_c` and `Σ_j Λ_ij·o_c + d_i`.
 
-#[path = "../src/bin/bnbound/baseline.rs"]
-#[allow(dead_code)] // each bench uses part of the shared baselines
-mod baseline;
+use bnbound_testkit::baseline;
 
 use bnbound::{AffineForm, Float, Shape, TensorBox};
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};

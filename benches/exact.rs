@@ -2,9 +2,7 @@
 //! mode (`ibp_tight`, MPFR; feature `mpfr`), in elements per second, on a
 //! (1, 16, 32, 32) box (16,384 elements) of each precision.
 
-#[path = "../src/bin/bnbound/baseline.rs"]
-#[allow(dead_code)] // each bench uses part of the shared baselines
-mod baseline;
+use bnbound_testkit::baseline;
 
 use bnbound::{check, Float, Shape, TensorBox};
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};

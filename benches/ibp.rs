@@ -9,9 +9,7 @@
 //! Shapes: (1, 64, 128, 128) (≈1 M elements, larger than L2) and (256, 512) (in cache).
 //! Report ratios of the medians to `plain_unsound` (README, "Performance").
 
-#[path = "../src/bin/bnbound/baseline.rs"]
-#[allow(dead_code)] // each bench uses part of the shared baselines
-mod baseline;
+use bnbound_testkit::baseline;
 
 use bnbound::{BoxView, Enclosure, Float, Kernel, Shape};
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};

@@ -32,7 +32,6 @@
 // transfer functions → modes → I/O (see ARCHITECTURE.md).
 mod error;
 pub mod exact;
-mod io;
 mod layer;
 #[cfg(any(feature = "onnx", feature = "safetensors"))]
 pub mod model;
@@ -43,15 +42,6 @@ mod transfer;
 
 pub use modes::check;
 pub use transfer::fold;
-
-#[cfg(feature = "json")]
-pub use io::json;
-
-#[cfg(feature = "fuzzing")]
-#[doc(hidden)]
-pub mod fuzzing;
-#[cfg(feature = "fuzzing")]
-mod oracle;
 
 /// The README's examples, compiled and run as doctests.
 #[cfg(doctest)]

@@ -2,10 +2,8 @@
 //! per-sample input is `[C, d1, …]` (full tensors of rank 2 to 5), on both kernels, checked
 //! entry by entry against the exact rational oracle (tests/common).
 
-mod common;
-
 use bnbound::{AffineForm, BatchNorm, Error, Float, Kernel, Shape, TensorBox};
-use common::{
+use bnbound_testkit::{
     channels_of, check_backsubstituted_grouped, check_composed, hard_f32, hard_f64, intervals, Ch,
 };
 use proptest::prelude::*;

@@ -3,10 +3,8 @@
 
 #![allow(clippy::needless_range_loop)] // parallel arrays indexed together read clearer
 
-mod common;
-
 use bnbound::{AffineForm, BatchNorm, Error, Float, Shape, TensorBox};
-use common::{
+use bnbound_testkit::{
     channels_of as chs, check_backsubstituted, check_composed, check_element, cmp_output, Ch,
 };
 use std::cmp::Ordering;

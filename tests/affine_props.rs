@@ -3,10 +3,8 @@
 
 #![allow(clippy::needless_range_loop)] // parallel arrays indexed together read clearer
 
-mod common;
-
 use bnbound::{AffineForm, BatchNorm, Enclosure, Float, Kernel, Shape, TensorBox};
-use common::{
+use bnbound_testkit::{
     channels_of, check_backsubstituted, check_composed, exact_dot, ext, float_form_gap, hard_f32,
     hard_f64, intervals, Ch, Ext, Memo,
 };

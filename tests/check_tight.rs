@@ -2,10 +2,8 @@
 //! them unsound by one step), every witness really violates; tight mode (feature `mpfr`)
 //! is the tightest enclosure, including values that are exactly representable.
 
-mod common;
-
 use bnbound::{check, BatchNorm, Float, Shape, Side, TensorBox};
-use common::{cmp_output, hard_f32, hard_f64, Ch};
+use bnbound_testkit::{cmp_output, hard_f32, hard_f64, Ch};
 use proptest::prelude::*;
 use std::cmp::Ordering;
 
@@ -371,7 +369,7 @@ fn naive_f32_bounds_on_batchnorm2d_layers_are_often_unsound() {
 #[cfg(feature = "mpfr")]
 mod tight {
     use super::*;
-    use common::check_element;
+    use bnbound_testkit::check_element;
 
     fn run_tight<T: Float>(c: &Case<T>) {
         let (bn, ch, l, h) = setup(c);

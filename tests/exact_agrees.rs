@@ -1,10 +1,8 @@
 //! The library's exact decision (`bnbound::exact`, by squaring) agrees with the test
 //! oracle (integer square-root refinement) on random and constructed cases.
 
-mod common;
-
 use bnbound::{exact, BatchNorm};
-use common::{cmp_output, cmp_scale, hard_f64, Ch};
+use bnbound_testkit::{cmp_output, cmp_scale, hard_f64, Ch};
 use proptest::prelude::*;
 
 proptest! {

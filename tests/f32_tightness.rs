@@ -3,10 +3,8 @@
 //! where cancellation leaves an output much smaller than its terms
 //! (`|y| < 2⁻²⁴·(|s·x| + |o|)`), where the f64 computation's absolute error dominates.
 
-mod common;
-
 use bnbound::{BatchNorm, Kernel, Shape, TensorBox};
-use common::{cmp_output, Ch};
+use bnbound_testkit::{cmp_output, Ch};
 use std::cmp::Ordering;
 
 /// A small deterministic generator (xorshift64*), so the measured figures are reproducible.

@@ -4,11 +4,9 @@
 
 #![allow(clippy::needless_range_loop)] // parallel arrays indexed together read clearer
 
-mod common;
-
 use bnbound::fold::{Folded, LinearLayer};
 use bnbound::{BatchNorm, Float, Kernel};
-use common::{check_bias, check_element, hard_f32, hard_f64, Ch, Memo};
+use bnbound_testkit::{check_bias, check_element, hard_f32, hard_f64, Ch, Memo};
 use num_rational::BigRational;
 use proptest::prelude::*;
 

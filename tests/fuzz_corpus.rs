@@ -1,6 +1,5 @@
 //! Replays every committed fuzz corpus file (fuzz/corpus/<target>/) through its harness,
 //! so that `cargo test --features fuzzing` exercises them without libFuzzer.
-#![cfg(feature = "fuzzing")]
 
 use std::path::Path;
 
@@ -19,44 +18,47 @@ fn replay(target: &str, harness: fn(&[u8])) {
 
 #[test]
 fn ibp_contains_corpus() {
-    replay("ibp_contains", bnbound::fuzzing::ibp_contains);
+    replay("ibp_contains", bnbound_testkit::fuzz::ibp_contains);
 }
 
 #[test]
 fn affine_contains_corpus() {
-    replay("affine_contains", bnbound::fuzzing::affine_contains);
+    replay("affine_contains", bnbound_testkit::fuzz::affine_contains);
 }
 
 #[test]
 fn backward_contains_corpus() {
-    replay("backward_contains", bnbound::fuzzing::backward_contains);
+    replay(
+        "backward_contains",
+        bnbound_testkit::fuzz::backward_contains,
+    );
 }
 
 #[test]
 fn deriv_contains_corpus() {
-    replay("deriv_contains", bnbound::fuzzing::deriv_contains);
+    replay("deriv_contains", bnbound_testkit::fuzz::deriv_contains);
 }
 
 #[test]
 fn checker_agrees_corpus() {
-    replay("checker_agrees", bnbound::fuzzing::checker_agrees);
+    replay("checker_agrees", bnbound_testkit::fuzz::checker_agrees);
 }
 
 #[test]
 fn parse_no_panic_corpus() {
-    replay("parse_no_panic", bnbound::fuzzing::parse_no_panic);
+    replay("parse_no_panic", bnbound_testkit::fuzz::parse_no_panic);
 }
 
 #[test]
 fn model_no_panic_corpus() {
-    replay("model_no_panic", bnbound::fuzzing::model_no_panic);
+    replay("model_no_panic", bnbound_testkit::fuzz::model_no_panic);
 }
 
 #[test]
 fn model_graph_no_panic_corpus() {
     replay(
         "model_graph_no_panic",
-        bnbound::fuzzing::model_graph_no_panic,
+        bnbound_testkit::fuzz::model_graph_no_panic,
     );
 }
 
@@ -64,12 +66,15 @@ fn model_graph_no_panic_corpus() {
 fn model_files_no_escape_corpus() {
     replay(
         "model_files_no_escape",
-        bnbound::fuzzing::model_files_no_escape,
+        bnbound_testkit::fuzz::model_files_no_escape,
     );
 }
 
 #[cfg(feature = "mpfr")]
 #[test]
 fn tight_is_tightest_corpus() {
-    replay("tight_is_tightest", bnbound::fuzzing::tight_is_tightest);
+    replay(
+        "tight_is_tightest",
+        bnbound_testkit::fuzz::tight_is_tightest,
+    );
 }

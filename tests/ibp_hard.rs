@@ -2,10 +2,8 @@
 
 #![allow(clippy::needless_range_loop)] // parallel arrays indexed together read clearer
 
-mod common;
-
 use bnbound::{exact, BatchNorm, BoxView, Error, Field, Float, ScaleSign, Shape, Side, TensorBox};
-use common::{check_element, cmp_output, cmp_scale, Ch};
+use bnbound_testkit::{check_element, cmp_output, cmp_scale, Ch};
 use std::cmp::Ordering;
 
 /// Builds a one-channel layer, runs IBP on `boxes` (shape `(n, 1)`), checks every element

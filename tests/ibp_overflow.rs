@@ -2,10 +2,8 @@
 //! the layer's output `γ(x − μ)/√q + β` is not (issue 11, defect 9): the bounds must be
 //! finite and contain the exact image (rational oracle).
 
-mod common;
-
 use bnbound::{BatchNorm, Kernel, Shape, TensorBox};
-use common::{check_element, cmp_output, Ch};
+use bnbound_testkit::{check_element, cmp_output, Ch};
 use proptest::prelude::*;
 use std::cmp::Ordering;
 

@@ -3,10 +3,8 @@
 
 #![allow(clippy::needless_range_loop)] // parallel arrays indexed together read clearer
 
-mod common;
-
 use bnbound::{BatchNorm, BoxView, Enclosure, Error, Float, Kernel, Shape};
-use common::{check_element, hard_f32, hard_f64, Ch};
+use bnbound_testkit::{check_element, hard_f32, hard_f64, Ch};
 use proptest::prelude::*;
 
 /// A random layer and a raw box description; endpoints are post-processed per element by

@@ -1,7 +1,7 @@
 //! Model loading: the fixtures in tests/data (written by tests/data/gen_fixtures.py) load
 //! bit for bit as the generator recorded them in expected.json; malformed and unsupported
 //! models give typed errors and never panic.
-#![cfg(all(feature = "onnx", feature = "safetensors", feature = "json"))]
+#![cfg(all(feature = "onnx", feature = "safetensors"))]
 
 use bnbound::model::{onnx, onnx::OnnxModel, safetensors, ModelLayer};
 use bnbound::{AnyBatchNorm, Error};

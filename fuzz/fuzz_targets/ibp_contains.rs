@@ -1,3 +1,3 @@
 #![no_main]
-// The harness and its exact oracle live in bnbound::fuzzing (feature "fuzzing").
-libfuzzer_sys::fuzz_target!(|data: &[u8]| bnbound::fuzzing::ibp_contains(data));
+// The harness and its exact oracle live in bnbound_testkit::fuzz.
+libfuzzer_sys::fuzz_target!(|data: &[u8]| bnbound_testkit::fuzz::ibp_contains(data));

@@ -1,3 +1,3 @@
 #![no_main]
-// The harness lives in bnbound::fuzzing (feature "fuzzing").
-libfuzzer_sys::fuzz_target!(|data: &[u8]| bnbound::fuzzing::model_files_no_escape(data));
+// The harness lives in bnbound_testkit::fuzz.
+libfuzzer_sys::fuzz_target!(|data: &[u8]| bnbound_testkit::fuzz::model_files_no_escape(data));

@@ -1,3 +1,3 @@
 #![no_main]
-// The harness and its exact oracle live in bnbound::fuzzing (feature "fuzzing").
-libfuzzer_sys::fuzz_target!(|data: &[u8]| bnbound::fuzzing::tight_is_tightest(data));
+// The harness and its exact oracle live in bnbound_testkit::fuzz.
+libfuzzer_sys::fuzz_target!(|data: &[u8]| bnbound_testkit::fuzz::tight_is_tightest(data));

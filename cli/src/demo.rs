@@ -231,6 +231,6 @@ fn tight_comparison(bn: &BatchNorm<f32>, input: &TensorBox<f32>, fast: &TensorBo
 
 #[cfg(not(feature = "mpfr"))]
 fn tight_comparison(_: &BatchNorm<f32>, _: &TensorBox<f32>, _: &TensorBox<f32>) -> String {
-    "tight mode: build with --features cli,mpfr to compare fast mode with the tightest enclosure"
+    "tight mode: build with -p bnbound-cli --features mpfr to compare fast mode with the tightest enclosure"
         .into()
 }

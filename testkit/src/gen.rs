@@ -1,10 +1,7 @@
-//! Generators shared by the integration tests, and the reference oracle (src/oracle.rs,
-//! included by path so that the tests and the fuzz targets share one oracle).
-#![allow(dead_code)]
+//! Proptest generators biased to the hard cases, and form checks built on the oracle,
+//! shared by the integration tests.
 
-#[path = "../../src/oracle.rs"]
-mod oracle;
-pub use oracle::*;
+use crate::oracle::*;
 
 use bnbound::{AffineForm, BatchNorm, Float};
 use proptest::prelude::*;

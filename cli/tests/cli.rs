@@ -1,9 +1,6 @@
 //! The `bnbound` binary follows its JSON contract and exit statuses to the letter.
-#![cfg(feature = "cli")]
 
-mod common;
-
-use common::{check_element, Ch};
+use bnbound_testkit::{check_element, Ch};
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
@@ -236,9 +233,10 @@ fn f32_numbers_are_rounded_once_from_decimal() {
     // 1 + 2^-24 + 2^-60: straight to f32 it rounds up to 1 + 2^-23; through f64 it would
     // first become the midpoint 1 + 2^-24 and then tie to even, 1.0.
     let x = "1.000000059604644776257986737988403547205962240695953369140625";
-    let b =
-        bnbound::json::parse_box::<f32>(&format!(r#"{{"shape": [1], "lo": [{x}], "hi": [{x}]}}"#))
-            .unwrap();
+    let b = bnbound_cli::json::parse_box::<f32>(&format!(
+        r#"{{"shape": [1], "lo": [{x}], "hi": [{x}]}}"#
+    ))
+    .unwrap();
     assert_eq!(b.lo()[0], 1.0 + f32::EPSILON);
     assert_eq!(
         (x.parse::<f64>().unwrap() as f32),
@@ -509,7 +507,7 @@ fn bench_reports_every_variant_and_rejects_bad_input() {
 }
 
 fn fixture(name: &str) -> String {
-    format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"))
+    format!("{}/../tests/data/{name}", env!("CARGO_MANIFEST_DIR"))
 }
 
 #[test]

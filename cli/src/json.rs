@@ -1,4 +1,4 @@
-//! The JSON contract of the `bnbound` command-line tool (feature `json`).
+//! The JSON contract of the `bnbound` command-line tool.
 //!
 //! - PARAMS: `{"dtype": "f32"|"f64", "eps": N, "gamma": [..], "beta": [..],
 //!   "running_mean": [..], "running_var": [..]}`.
@@ -16,14 +16,72 @@
 //! in the shortest decimal that reads back to the same value of the dtype; infinities as
 //! `"inf"`/`"-inf"`. Unknown fields are rejected.
 
-use crate::error::{Error, Result};
-use crate::{AffineForm, BatchNorm, Dtype, Float, Shape, TensorBox};
+use bnbound::{AffineForm, AnyBatchNorm, BatchNorm, Dtype, Float, Shape, TensorBox};
 use serde::ser::{SerializeSeq, SerializeStruct};
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::value::RawValue;
 use std::io::Write;
 
-pub use crate::layer::params::AnyBatchNorm;
+/// What is wrong with a document of the contract. Every message is one line that names
+/// the key and position of the offending entry.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Malformed JSON, a missing or unknown field, or a value of the wrong kind (serde's
+    /// message, at most 160 characters, with its line and column).
+    #[error("{0}")]
+    Syntax(String),
+    /// A number that cannot be used: not a number, out of range of the dtype, or a nonzero
+    /// parameter that underflows to zero.
+    #[error("{at}: {reason}")]
+    Number {
+        /// The key and position, e.g. `gamma[3]` or `A.lo[0][2]`.
+        at: String,
+        /// Why (quoting at most 80 characters of the number).
+        reason: String,
+    },
+    /// Rows, columns or entries whose counts do not fit together.
+    #[error("{what} has {found} {unit}, expected {expected}")]
+    Mismatch {
+        /// The key, e.g. `A.hi` or `A.lo[2]`.
+        what: String,
+        /// `"rows"` or `"entries"`.
+        unit: &'static str,
+        /// The count that fits the rest of the document.
+        expected: usize,
+        /// The count found.
+        found: usize,
+    },
+    /// The document's `"dtype"` is not the one the caller asked for.
+    #[error("dtype is {found:?} but the parameters are {expected}")]
+    WrongDtype {
+        /// The dtype expected.
+        expected: Dtype,
+        /// The dtype written (at most 80 characters).
+        found: String,
+    },
+    /// The document is well formed, but the library rejects its content (invalid
+    /// parameters, a bad shape or box, a form that does not fit).
+    #[error("{}{source}", context.as_deref().map(|c| format!("{c}: ")).unwrap_or_default())]
+    Invalid {
+        /// The key the content came from, when it helps (`"A"`, `"c"`).
+        context: Option<String>,
+        /// The library's error.
+        source: bnbound::Error,
+    },
+}
+
+impl From<bnbound::Error> for Error {
+    fn from(source: bnbound::Error) -> Self {
+        Error::Invalid {
+            context: None,
+            source,
+        }
+    }
+}
+
+/// `Result` with the JSON contract's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -96,7 +154,10 @@ impl<T: Float> Numbers<T> {
         match self.first_bad {
             Some((i, raw)) => match number::<T>(&raw, what, Some(i)) {
                 Err(e) => Err(e),
-                Ok(_) => Err(Error::Parse(format!("{what}[{i}]: invalid number"))),
+                Ok(_) => Err(Error::Number {
+                    at: format!("{what}[{i}]"),
+                    reason: "invalid number".to_string(),
+                }),
             },
             None => Ok(self.values),
         }
@@ -115,14 +176,14 @@ fn syntax(what: &str, e: serde_json::Error) -> Error {
         let tail: String = msg.chars().skip(n - 40).collect();
         format!("{head}…{tail}")
     };
-    Error::Parse(format!("{what}: {msg}"))
+    Error::Syntax(format!("{what}: {msg}"))
 }
 
 /// Whether a decimal number's significand has no nonzero digit, i.e. it denotes zero
 /// exactly (so that rounding it to zero loses nothing).
 ///
 /// ```
-/// use bnbound::json::is_zero_decimal;
+/// use bnbound_cli::json::is_zero_decimal;
 /// assert!(is_zero_decimal("-0.000e-5") && is_zero_decimal("0"));
 /// assert!(!is_zero_decimal("1e-50") && !is_zero_decimal("0.0001"));
 /// ```
@@ -152,35 +213,38 @@ fn number<T: Float>(raw: &RawValue, what: &str, index: Option<usize>) -> Result<
         return match s.as_str() {
             "inf" => Ok(T::infinity()),
             "-inf" => Ok(T::neg_infinity()),
-            _ => Err(Error::Parse(format!(
-                "{}: expected a number, \"inf\" or \"-inf\", found the string {:?}",
-                at(),
-                crate::short(&s)
-            ))),
+            _ => Err(Error::Number {
+                at: at(),
+                reason: format!(
+                    "expected a number, \"inf\" or \"-inf\", found the string {:?}",
+                    bnbound::short(&s)
+                ),
+            }),
         };
     }
     if !text.starts_with(|c: char| c == '-' || c.is_ascii_digit()) {
-        return Err(Error::Parse(format!(
-            "{}: expected a number, \"inf\" or \"-inf\", found {}",
-            at(),
-            crate::short(text)
-        )));
+        return Err(Error::Number {
+            at: at(),
+            reason: format!(
+                "expected a number, \"inf\" or \"-inf\", found {}",
+                bnbound::short(text)
+            ),
+        });
     }
     // A JSON number is valid Rust float syntax; Rust's parser rounds correctly.
-    let x: T = text.parse().map_err(|_| {
-        Error::Parse(format!(
-            "{}: cannot read the number {}",
-            at(),
-            crate::short(text)
-        ))
+    let x: T = text.parse().map_err(|_| Error::Number {
+        at: at(),
+        reason: format!("cannot read the number {}", bnbound::short(text)),
     })?;
     if x.is_zero() && is_parameter(what) && !is_zero_decimal(text) {
-        return Err(Error::Parse(format!(
-            "{}: {} underflows to 0 in {} (a nonzero parameter would silently become 0)",
-            at(),
-            crate::short(text),
-            T::DTYPE
-        )));
+        return Err(Error::Number {
+            at: at(),
+            reason: format!(
+                "{} underflows to 0 in {} (a nonzero parameter would silently become 0)",
+                bnbound::short(text),
+                T::DTYPE
+            ),
+        });
     }
     if x.is_infinite() {
         let hint = if is_parameter(what) {
@@ -188,12 +252,14 @@ fn number<T: Float>(raw: &RawValue, what: &str, index: Option<usize>) -> Result<
         } else {
             "write \"inf\" or \"-inf\" for an unbounded endpoint"
         };
-        return Err(Error::Parse(format!(
-            "{}: {} is out of range for {} ({hint})",
-            at(),
-            crate::short(text),
-            T::DTYPE
-        )));
+        return Err(Error::Number {
+            at: at(),
+            reason: format!(
+                "{} is out of range for {} ({hint})",
+                bnbound::short(text),
+                T::DTYPE
+            ),
+        });
     }
     Ok(x)
 }
@@ -213,15 +279,17 @@ fn params_of<T: Float>(p: &RawParams<'_>) -> Result<BatchNorm<T>> {
         numbers(&p.running_var, "running_var")?,
         number(p.eps, "eps", None)?,
     )
+    .map_err(Error::from)
 }
 
 /// Parses and validates a PARAMS document.
 ///
-/// Errors: [`Error::Parse`] for malformed JSON, missing or unknown fields, non-numbers and
-/// out-of-range decimals; [`Error::UnknownDtype`]; every [`BatchNorm::new`] error.
+/// Errors: [`Error::Syntax`] for malformed JSON and missing or unknown fields;
+/// [`Error::Number`] for non-numbers and out-of-range decimals; [`Error::Invalid`] for an
+/// unknown dtype and every [`BatchNorm::new`] error.
 ///
 /// ```
-/// let e = bnbound::json::parse_params(r#"{"dtype": "f64", "eps": 0, "gamma": [1],
+/// let e = bnbound_cli::json::parse_params(r#"{"dtype": "f64", "eps": 0, "gamma": [1],
 ///     "beta": [0], "running_mean": [0], "running_var": [-1]}"#).unwrap_err();
 /// assert_eq!(e.to_string(), "running_var[0] = -1 is negative");
 /// ```
@@ -235,17 +303,22 @@ pub fn parse_params(text: &str) -> Result<AnyBatchNorm> {
 
 /// Parses and validates a BOX document whose numbers are of type `T`.
 ///
-/// Errors: [`Error::Parse`], every [`Shape::new`] and [`TensorBox::new`] error.
+/// Errors: [`Error::Syntax`], [`Error::Number`], and (as [`Error::Invalid`]) every
+/// [`Shape::new`] and [`TensorBox::new`] error.
 ///
 /// ```
-/// let b = bnbound::json::parse_box::<f32>(r#"{"shape": [1, 2], "lo": [0.1, "-inf"], "hi": [0.2, 1]}"#)?;
+/// let b = bnbound_cli::json::parse_box::<f32>(r#"{"shape": [1, 2], "lo": [0.1, "-inf"], "hi": [0.2, 1]}"#)?;
 /// assert_eq!(b.lo(), &[0.1f32, f32::NEG_INFINITY]);
-/// # Ok::<(), bnbound::Error>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn parse_box<T: Float>(text: &str) -> Result<TensorBox<T>> {
     let b: RawBox<T> = serde_json::from_str(text).map_err(|e| syntax("box", e))?;
     let shape = Shape::new(&b.shape)?;
-    TensorBox::new(shape, b.lo.into_vec("lo")?, b.hi.into_vec("hi")?)
+    Ok(TensorBox::new(
+        shape,
+        b.lo.into_vec("lo")?,
+        b.hi.into_vec("hi")?,
+    )?)
 }
 
 #[derive(Deserialize)]
@@ -261,27 +334,26 @@ struct RawOutBox<T> {
 /// for instance a claimed box to check. Its dtype must be `T`'s.
 ///
 /// ```
-/// let b = bnbound::json::parse_output_box::<f64>(
+/// let b = bnbound_cli::json::parse_output_box::<f64>(
 ///     r#"{"dtype": "f64", "shape": [1], "lo": ["-inf"], "hi": [2.5]}"#)?;
 /// assert_eq!(b.hi(), &[2.5]);
-/// assert!(bnbound::json::parse_output_box::<f32>(
+/// assert!(bnbound_cli::json::parse_output_box::<f32>(
 ///     r#"{"dtype": "f64", "shape": [1], "lo": [0], "hi": [1]}"#).is_err());
-/// # Ok::<(), bnbound::Error>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn parse_output_box<T: Float>(text: &str) -> Result<TensorBox<T>> {
     let b: RawOutBox<T> = serde_json::from_str(text).map_err(|e| syntax("box", e))?;
     if b.dtype != T::DTYPE.name() {
-        return Err(Error::Parse(format!(
-            "dtype is {:?} but the parameters are {}",
-            b.dtype,
-            T::DTYPE
-        )));
+        return Err(Error::WrongDtype {
+            expected: T::DTYPE,
+            found: bnbound::short(&b.dtype),
+        });
     }
-    TensorBox::new(
+    Ok(TensorBox::new(
         Shape::new(&b.shape)?,
         b.lo.into_vec("lo")?,
         b.hi.into_vec("hi")?,
-    )
+    )?)
 }
 
 /// Writes a checker report: `{"sound": bool, "checked": n, "unsound": k, "violations":
@@ -295,17 +367,17 @@ pub fn parse_output_box<T: Float>(text: &str) -> Result<TensorBox<T>> {
 /// let x = TensorBox::new(Shape::new(&[1])?, vec![1.0f32], vec![1.0])?;
 /// let claimed = TensorBox::new(Shape::new(&[1])?, vec![0.25f32], vec![0.25])?;
 /// let mut out = Vec::new();
-/// bnbound::json::write_report::<f32, _>(&check::check_ibp(&bn, &x, &claimed)?, 100, &mut out).unwrap();
+/// bnbound_cli::json::write_report::<f32, _>(&check::check_ibp(&bn, &x, &claimed)?, 100, &mut out).unwrap();
 /// assert_eq!(String::from_utf8(out).unwrap(), "{\"sound\":false,\"checked\":1,\"unsound\":1,\"violations\":\
 /// [{\"index\":0,\"side\":\"hi\",\"witness\":1.0,\"excess\":\"2.5e-1\"}]}\n");
-/// # Ok::<(), bnbound::Error>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn write_report<T: Float, W: Write>(
-    r: &crate::check::CheckReport,
+    r: &bnbound::check::CheckReport,
     limit: usize,
     mut w: W,
 ) -> std::io::Result<()> {
-    struct V<'a, T>(&'a crate::check::Violation, std::marker::PhantomData<T>);
+    struct V<'a, T>(&'a bnbound::check::Violation, std::marker::PhantomData<T>);
     impl<T: Float> Serialize for V<'_, T> {
         fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
             let mut st = s.serialize_struct("Violation", 4)?;
@@ -317,7 +389,7 @@ pub fn write_report<T: Float, W: Write>(
         }
     }
     struct R<'a, T>(
-        &'a crate::check::CheckReport,
+        &'a bnbound::check::CheckReport,
         usize,
         std::marker::PhantomData<T>,
     );
@@ -392,10 +464,10 @@ impl<T: Float> Serialize for BoxOut<'_, T> {
 /// use bnbound::{Shape, TensorBox};
 /// let b = TensorBox::new(Shape::new(&[2])?, vec![0.1f32, f32::NEG_INFINITY], vec![0.2, 1.0])?;
 /// let mut out = Vec::new();
-/// bnbound::json::write_box(&b, &mut out).unwrap();
+/// bnbound_cli::json::write_box(&b, &mut out).unwrap();
 /// assert_eq!(String::from_utf8(out).unwrap(),
 ///            "{\"dtype\":\"f32\",\"shape\":[2],\"lo\":[0.1,\"-inf\"],\"hi\":[0.2,1.0]}\n");
-/// # Ok::<(), bnbound::Error>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn write_box<T: Float, W: Write>(b: &TensorBox<T>, mut w: W) -> std::io::Result<()> {
     serde_json::to_writer(&mut w, &BoxOut(b))?;
@@ -469,16 +541,20 @@ fn matrix<T: Float>(m: &RawMatrix<'_>, key: &str) -> Result<TensorBox<T>> {
     // entries actually present in the document (never rows × the first row's length).
     for (name, v) in [("lo", &m.lo), ("hi", &m.hi)] {
         if v.len() != rows {
-            return Err(Error::Dimension(format!(
-                "{key}.{name} has {} rows but {key}.lo has {rows}",
-                v.len()
-            )));
+            return Err(Error::Mismatch {
+                what: format!("{key}.{name}"),
+                unit: "rows",
+                expected: rows,
+                found: v.len(),
+            });
         }
         if let Some((i, row)) = v.iter().enumerate().find(|(_, r)| r.len() != cols) {
-            return Err(Error::Dimension(format!(
-                "{key}.{name}[{i}] has {} entries, expected {cols}",
-                row.len()
-            )));
+            return Err(Error::Mismatch {
+                what: format!("{key}.{name}[{i}]"),
+                unit: "entries",
+                expected: cols,
+                found: row.len(),
+            });
         }
     }
     let mut flat = [
@@ -493,30 +569,35 @@ fn matrix<T: Float>(m: &RawMatrix<'_>, key: &str) -> Result<TensorBox<T>> {
         }
     }
     let [lo, hi] = flat;
-    TensorBox::new(Shape::new(&[rows, cols])?, lo, hi)
-        .map_err(|e| Error::Parse(format!("{key}: {e}")))
+    TensorBox::new(Shape::new(&[rows, cols])?, lo, hi).map_err(|source| Error::Invalid {
+        context: Some(key.to_string()),
+        source,
+    })
 }
 
 fn vector<T: Float>(v: &RawVector<'_>, key: &str) -> Result<TensorBox<T>> {
     let lo = numbers(&v.lo, &format!("{key}.lo"))?;
     let hi = numbers(&v.hi, &format!("{key}.hi"))?;
-    TensorBox::new(Shape::new(&[lo.len()])?, lo, hi)
-        .map_err(|e| Error::Parse(format!("{key}: {e}")))
+    TensorBox::new(Shape::new(&[lo.len()])?, lo, hi).map_err(|source| Error::Invalid {
+        context: Some(key.to_string()),
+        source,
+    })
 }
 
 /// Parses and validates a form document of the given kind with numbers of type `T`.
 ///
-/// Errors: [`Error::Parse`] (syntax, fields, numbers, NaN or `lo > hi` entries, named by
-/// key and position), [`Error::Dimension`] (ragged rows, row counts that differ).
+/// Errors: [`Error::Syntax`], [`Error::Number`] (named by key and position),
+/// [`Error::Mismatch`] (ragged rows, row counts that differ), [`Error::Invalid`] (NaN or
+/// `lo > hi` entries, with the key).
 ///
 /// ```
-/// use bnbound::json::{parse_form, FormKind};
+/// use bnbound_cli::json::{parse_form, FormKind};
 /// let f = parse_form::<f64>(r#"{"A": {"lo": [[1, 2]], "hi": [[1, "inf"]]},
 ///                               "c": {"lo": [0], "hi": [0.5]}}"#, FormKind::Affine)?;
 /// assert_eq!((f.rows(), f.cols()), (1, 2));
 /// assert!(parse_form::<f64>(r#"{"A": {"lo": [[1, 2], [3]], "hi": [[1, 2], [3]]},
 ///                              "c": {"lo": [0, 0], "hi": [0, 0]}}"#, FormKind::Affine).is_err());
-/// # Ok::<(), bnbound::Error>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn parse_form<T: Float>(text: &str, kind: FormKind) -> Result<AffineForm<T>> {
     parse_shaped_form(text, kind).map(|(f, _)| f)
@@ -527,11 +608,11 @@ pub fn parse_form<T: Float>(text: &str, kind: FormKind) -> Result<AffineForm<T>>
 /// `C·d1·…` columns; see `Enclosure::compose_shaped` and `backward_shaped`).
 ///
 /// ```
-/// use bnbound::json::{parse_shaped_form, FormKind};
+/// use bnbound_cli::json::{parse_shaped_form, FormKind};
 /// let (f, shape) = parse_shaped_form::<f32>(r#"{"L": {"lo": [[1, 2, 3, 4]], "hi": [[1, 2, 3, 4]]},
 ///     "d": {"lo": [0], "hi": [0]}, "shape": [2, 2]}"#, FormKind::Linear)?;
 /// assert_eq!((f.cols(), shape), (4, Some(vec![2, 2])));
-/// # Ok::<(), bnbound::Error>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn parse_shaped_form<T: Float>(
     text: &str,
@@ -549,11 +630,12 @@ pub fn parse_shaped_form<T: Float>(
         }
     };
     if v.shape().len() != m.shape().dims()[0] {
-        return Err(Error::Dimension(format!(
-            "{vk} has {} entries but {mk} has {} rows",
-            v.shape().len(),
-            m.shape().dims()[0]
-        )));
+        return Err(Error::Mismatch {
+            what: vk.to_string(),
+            unit: "entries",
+            expected: m.shape().dims()[0],
+            found: v.shape().len(),
+        });
     }
     Ok((AffineForm::new(m, v)?, shape))
 }
@@ -586,13 +668,13 @@ impl<S1: Serialize, S2: Serialize> Serialize for Pair<S1, S2> {
 /// Writes a form in the document structure of `kind` (one line, then a newline).
 ///
 /// ```
-/// use bnbound::json::{write_form, FormKind};
+/// use bnbound_cli::json::{write_form, FormKind};
 /// let f = bnbound::AffineForm::point(1, 2, vec![1.0f32, 0.5], vec![-2.0])?;
 /// let mut out = Vec::new();
 /// write_form(&f, FormKind::Linear, &mut out).unwrap();
 /// assert_eq!(String::from_utf8(out).unwrap(),
 ///     "{\"L\":{\"lo\":[[1.0,0.5]],\"hi\":[[1.0,0.5]]},\"d\":{\"lo\":[-2.0],\"hi\":[-2.0]}}\n");
-/// # Ok::<(), bnbound::Error>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn write_form<T: Float, W: Write>(
     f: &AffineForm<T>,

@@ -1,13 +1,12 @@
 //! `bnbound`: sound BatchNorm bounds from the command line. See README.md for the JSON
 //! contract. Exit status: 0 success, 2 invalid input, 1 any other failure.
 
-mod baseline;
 mod bench;
 mod demo;
 
-use bnbound::json::{self, FormKind};
 use bnbound::model::{safetensors::Eps, Model, Summary};
 use bnbound::{AnyBatchNorm, BatchNorm, Float};
+use bnbound_cli::json::{self, FormKind};
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -308,7 +307,7 @@ fn require_mode(mode: Mode) -> Result<(), Failure> {
     if matches!(mode, Mode::Tight) && !cfg!(feature = "mpfr") {
         return Err(Failure::Invalid(
             "--mode tight needs the `mpfr` feature: build with \
-             cargo build --release --features cli,mpfr (needs m4 for GMP)"
+             cargo build --release -p bnbound-cli --features mpfr (needs m4 for GMP)"
                 .into(),
         ));
     }
@@ -345,7 +344,7 @@ fn read(path: &Path, what: &str) -> Result<String, Failure> {
     })
 }
 
-fn invalid(path: &Path) -> impl Fn(bnbound::Error) -> Failure + '_ {
+fn invalid<E: std::fmt::Display>(path: &Path) -> impl Fn(E) -> Failure + '_ {
     move |e| Failure::Invalid(format!("{}: {e}", path.display()))
 }
 

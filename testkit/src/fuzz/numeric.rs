@@ -1,0 +1,396 @@
+//! The numeric harnesses: every transfer function and the checker against the oracle.
+
+use super::{both_types, case, enclosure, f, layer, value};
+use crate::oracle::{
+    check_bias, check_bias_grouped, check_element, cmp_output, exact_dot, ext, Memo,
+};
+use arbitrary::Unstructured;
+use bnbound::{check, AffineForm, Float, Shape, Side, TensorBox};
+use std::cmp::Ordering;
+fn ibp_case<T: Float>(u: &mut Unstructured<'_>) -> Option<()> {
+    let (bn, chs, input, chan) = case::<T>(u)?;
+    let out = enclosure(u, &bn)?.ibp(&input).expect("valid input");
+    for (i, &k) in chan.iter().enumerate() {
+        let (l, h) = (f(input.lo()[i]), f(input.hi()[i]));
+        let (yl, yh) = (f(out.lo()[i]), f(out.hi()[i]));
+        if let Err(m) = check_element(chs[k], l, h, yl, yh) {
+            panic!(
+                "IBP element {i}, channel {:?}, box [{l:e}, {h:e}] -> [{yl:e}, {yh:e}]: {m}",
+                chs[k]
+            );
+        }
+        // A fuzzer-chosen interior point.
+        if l.is_finite() && h.is_finite() && yl.is_finite() && yh.is_finite() {
+            let t = u.int_in_range(0u32..=1024).ok()? as f64 / 1024.0;
+            let x = (l + (h - l) * t).clamp(l, h);
+            if x.is_finite() {
+                assert_ne!(
+                    cmp_output(chs[k], x, yl),
+                    Ordering::Greater,
+                    "lo above the image of interior x = {x:e}"
+                );
+                assert_ne!(
+                    cmp_output(chs[k], x, yh),
+                    Ordering::Less,
+                    "hi below the image of interior x = {x:e}"
+                );
+            }
+        }
+    }
+    Some(())
+}
+
+/// `ibp_contains`: the IBP box contains the exact image at the extreme points and at an
+/// interior point; the output is valid.
+pub fn ibp_contains(data: &[u8]) {
+    both_types(data, typed!(ibp_case));
+}
+
+fn deriv_case<T: Float>(u: &mut Unstructured<'_>) -> Option<()> {
+    let (bn, chs, input, chan) = case::<T>(u)?;
+    let enc = enclosure(u, &bn)?;
+    let order2 = u.arbitrary::<bool>().ok()?;
+    let out = if order2 {
+        enc.second_derivative_chain(&input)
+    } else {
+        enc.derivative_chain(&input)
+    }
+    .expect("valid");
+    for (i, &k) in chan.iter().enumerate() {
+        let (l, h) = (f(input.lo()[i]), f(input.hi()[i]));
+        check_element(chs[k].scale_only(), l, h, f(out.lo()[i]), f(out.hi()[i]))
+            .unwrap_or_else(|m| panic!("derivative element {i}: {m}"));
+    }
+    let own = enc
+        .own_second_derivative::<T>(*input.shape())
+        .expect("valid");
+    assert!(own.lo().iter().chain(own.hi()).all(|v| *v == T::zero()));
+    Some(())
+}
+
+/// `deriv_contains`: chain-rule first and second derivative boxes contain `s·[lo, hi]`;
+/// BatchNorm's own second derivative is zero.
+pub fn deriv_contains(data: &[u8]) {
+    both_types(data, typed!(deriv_case));
+}
+
+/// An interval form with `rows × cols` entries for the given channels (row channel or
+/// column channel chosen by the caller through `ch_of`).
+fn form<T: Float>(
+    u: &mut Unstructured<'_>,
+    rows: usize,
+    cols: usize,
+    bounded: bool,
+) -> Option<AffineForm<T>> {
+    let entry = |u: &mut Unstructured<'_>| -> Option<(T, T)> {
+        let (a, b) = (value::<T>(u), value::<T>(u));
+        let (l, h) = (a.min(b), a.max(b));
+        Some(match u.int_in_range(0u8..=5).ok()? {
+            0 | 1 => (a, a),
+            2 if !bounded => (T::neg_infinity(), h),
+            3 if !bounded => (l, T::infinity()),
+            _ => (l, h),
+        })
+    };
+    let (mut alo, mut ahi, mut clo, mut chi) = (vec![], vec![], vec![], vec![]);
+    for _ in 0..rows * cols {
+        let (l, h) = entry(u)?;
+        alo.push(l);
+        ahi.push(h);
+    }
+    for _ in 0..rows {
+        let (l, h) = entry(u)?;
+        clo.push(l);
+        chi.push(h);
+    }
+    AffineForm::new(
+        TensorBox::new(Shape::new(&[rows, cols]).ok()?, alo, ahi).ok()?,
+        TensorBox::new(Shape::new(&[rows]).ok()?, clo, chi).ok()?,
+    )
+    .ok()
+}
+
+fn affine_case<T: Float>(u: &mut Unstructured<'_>) -> Option<()> {
+    let c = u.int_in_range(1usize..=3).ok()?;
+    let (bn, chs) = layer::<T>(u, c)?;
+    let cols = u.int_in_range(0usize..=12).ok()?;
+    let fm = form::<T>(u, c, cols, false)?;
+    let g = enclosure(u, &bn)?.compose(&fm).expect("valid");
+    for k in 0..c * cols {
+        let (i, ch) = (k / cols, chs[k / cols]);
+        check_element(
+            ch.scale_only(),
+            f(fm.a().lo()[k]),
+            f(fm.a().hi()[k]),
+            f(g.a().lo()[k]),
+            f(g.a().hi()[k]),
+        )
+        .unwrap_or_else(|m| panic!("A'[{i}][{}]: {m}", k % cols));
+    }
+    for i in 0..c {
+        check_element(
+            chs[i],
+            f(fm.c().lo()[i]),
+            f(fm.c().hi()[i]),
+            f(g.c().lo()[i]),
+            f(g.c().hi()[i]),
+        )
+        .unwrap_or_else(|m| panic!("c'[{i}]: {m}"));
+    }
+    // Concretization of the composed form over a box.
+    let mut xs = vec![];
+    for _ in 0..cols {
+        let (a, b) = (value::<T>(u), value::<T>(u));
+        xs.push((a.min(b), a.max(b)));
+    }
+    let x = TensorBox::new(
+        Shape::new(&[cols]).ok()?,
+        xs.iter().map(|p| p.0).collect(),
+        xs.iter().map(|p| p.1).collect(),
+    )
+    .ok()?;
+    let y = g.concretize(&x).expect("valid");
+    let xf: Vec<(f64, f64)> = xs.iter().map(|&(l, h)| (f(l), f(h))).collect();
+    for i in 0..c {
+        let row = i * cols..(i + 1) * cols;
+        let a: Vec<(f64, f64)> = g.a().lo()[row.clone()]
+            .iter()
+            .zip(&g.a().hi()[row])
+            .map(|(&l, &h)| (f(l), f(h)))
+            .collect();
+        let (lo, hi) = exact_dot(&a, &xf, (f(g.c().lo()[i]), f(g.c().hi()[i])));
+        assert!(
+            ext(f(y.lo()[i])) <= lo && ext(f(y.hi()[i])) >= hi,
+            "concretize row {i} is not sound"
+        );
+    }
+    Some(())
+}
+
+/// `affine_contains`: composition and concretization contain the exact values.
+pub fn affine_contains(data: &[u8]) {
+    both_types(data, typed!(affine_case));
+}
+
+fn backward_case<T: Float>(u: &mut Unstructured<'_>) -> Option<()> {
+    let c = u.int_in_range(1usize..=20).ok()?;
+    let (bn, chs) = layer::<T>(u, c)?;
+    let k = u.int_in_range(1usize..=3).ok()?;
+    let fm = form::<T>(u, k, c, false)?;
+    let enc = enclosure(u, &bn)?;
+    let g = enc.backward(&fm).expect("valid");
+    let memo = Memo::new(&chs);
+    for r in 0..k {
+        for j in 0..c {
+            let q = r * c + j;
+            check_element(
+                chs[j].scale_only(),
+                f(fm.a().lo()[q]),
+                f(fm.a().hi()[q]),
+                f(g.a().lo()[q]),
+                f(g.a().hi()[q]),
+            )
+            .unwrap_or_else(|m| panic!("L'[{r}][{j}]: {m}"));
+        }
+        let lam: Vec<(f64, f64)> = (0..c)
+            .map(|j| (f(fm.a().lo()[r * c + j]), f(fm.a().hi()[r * c + j])))
+            .collect();
+        check_bias(
+            &memo,
+            &lam,
+            (f(fm.c().lo()[r]), f(fm.c().hi()[r])),
+            (f(g.c().lo()[r]), f(g.c().hi()[r])),
+            "d'",
+        );
+    }
+    // CNN layout: Λ of k × (c·inner), column j in channel j / inner (backward_shaped).
+    let inner = u.int_in_range(1usize..=12).ok()?;
+    let fm = form::<T>(u, k, c * inner, false)?;
+    let g = enc.backward_shaped(&fm, &[c, inner]).expect("valid");
+    let channel_of: Vec<usize> = (0..c * inner).map(|j| j / inner).collect();
+    for r in 0..k {
+        let row = r * c * inner..(r + 1) * c * inner;
+        for (j, q) in row.clone().enumerate() {
+            check_element(
+                chs[channel_of[j]].scale_only(),
+                f(fm.a().lo()[q]),
+                f(fm.a().hi()[q]),
+                f(g.a().lo()[q]),
+                f(g.a().hi()[q]),
+            )
+            .unwrap_or_else(|m| panic!("CNN L'[{r}][{j}]: {m}"));
+        }
+        let lam: Vec<(f64, f64)> = row
+            .map(|q| (f(fm.a().lo()[q]), f(fm.a().hi()[q])))
+            .collect();
+        check_bias_grouped(
+            &memo,
+            &lam,
+            &channel_of,
+            (f(fm.c().lo()[r]), f(fm.c().hi()[r])),
+            (f(g.c().lo()[r]), f(g.c().hi()[r])),
+            "CNN d'",
+        );
+    }
+    // Float-coefficient forms at the corners of a box (bounded Λ and box).
+    let fb = form::<T>(u, 1, c, true)?;
+    let gb = enc.backward(&fb).expect("valid");
+    let mut xs = vec![];
+    for _ in 0..c {
+        let (a, b) = (value::<T>(u), value::<T>(u));
+        xs.push((a.min(b), a.max(b)));
+    }
+    let x = TensorBox::new(
+        Shape::new(&[c]).ok()?,
+        xs.iter().map(|p| p.0).collect(),
+        xs.iter().map(|p| p.1).collect(),
+    )
+    .ok()?;
+    for lower in [true, false] {
+        let ff = if lower {
+            gb.lower_bound_on(&x)
+        } else {
+            gb.upper_bound_on(&x)
+        }
+        .expect("valid");
+        let cst = f(ff.constant()[0]);
+        if cst.is_infinite() {
+            assert_eq!(
+                cst < 0.0,
+                lower,
+                "float form constant infinite on the wrong side"
+            );
+            continue;
+        }
+        // At every corner x of the box and Λ of [Λ]: lower(x) ≤ Λ·BN(x) + d ≤ upper(x).
+        // The gap is affine in each (Λ_j, x_j) separately, so the corners decide.
+        let d = f(if lower {
+            fb.c().lo()[0]
+        } else {
+            fb.c().hi()[0]
+        });
+        let lam: Vec<(f64, f64)> = (0..c)
+            .map(|j| (f(fb.a().lo()[j]), f(fb.a().hi()[j])))
+            .collect();
+        let xf: Vec<(f64, f64)> = xs.iter().map(|&(l, h)| (f(l), f(h))).collect();
+        let coef: Vec<f64> = ff.coef().iter().map(|&v| f(v)).collect();
+        let gap = crate::oracle::float_form_gap(&memo, &lam, &xf, &coef, d, cst, lower);
+        assert_ne!(
+            gap,
+            Ordering::Less,
+            "the {} float-coefficient bound is crossed",
+            if lower { "lower" } else { "upper" }
+        );
+    }
+    Some(())
+}
+
+/// `backward_contains`: back-substitution (interval form) and the float-coefficient forms
+/// contain the exact function.
+pub fn backward_contains(data: &[u8]) {
+    both_types(data, typed!(backward_case));
+}
+
+fn checker_case<T: Float>(u: &mut Unstructured<'_>) -> Option<()> {
+    let (bn, chs, input, chan) = case::<T>(u)?;
+    // A claim: bnbound's own box, with each side maybe moved inward by a few steps.
+    let fast = bn.enclose().ibp(&input).expect("valid");
+    let (mut lo, mut hi) = (fast.lo().to_vec(), fast.hi().to_vec());
+    for i in 0..lo.len() {
+        for _ in 0..u.int_in_range(0u8..=3).ok()? {
+            lo[i] = lo[i].step_up();
+        }
+        for _ in 0..u.int_in_range(0u8..=3).ok()? {
+            hi[i] = hi[i].step_down();
+        }
+        if lo[i] > hi[i] || lo[i].is_nan() || hi[i].is_nan() {
+            (lo[i], hi[i]) = (fast.lo()[i], fast.hi()[i]);
+        }
+    }
+    let claimed = TensorBox::new(*input.shape(), lo.clone(), hi.clone()).ok()?;
+    let report = check::check_ibp(&bn, &input, &claimed).expect("valid");
+    // Independent decision per element and side.
+    for (i, &k) in chan.iter().enumerate() {
+        let (l, h) = (f(input.lo()[i]), f(input.hi()[i]));
+        let ch = chs[k];
+        for side in [Side::Lo, Side::Hi] {
+            let y = f(if side == Side::Lo { lo[i] } else { hi[i] });
+            let (yl, yh) = if side == Side::Lo {
+                (y, f64::INFINITY)
+            } else {
+                (f64::NEG_INFINITY, y)
+            };
+            let oracle_bad = check_element(ch, l, h, yl, yh).is_err();
+            let flagged = report
+                .violations
+                .iter()
+                .find(|v| v.index == i && v.side == side);
+            assert_eq!(
+                flagged.is_some(),
+                oracle_bad,
+                "checker and oracle disagree on element {i} {side}"
+            );
+            if let Some(v) = flagged {
+                // The witness must violate when re-evaluated exactly.
+                if v.witness.is_finite() && y.is_finite() {
+                    let o = cmp_output(ch, v.witness, y);
+                    let violates = if side == Side::Lo {
+                        o == Ordering::Greater
+                    } else {
+                        o == Ordering::Less
+                    };
+                    assert!(violates, "witness {} does not violate", v.witness);
+                }
+            }
+        }
+    }
+    Some(())
+}
+
+/// `checker_agrees`: the exact checker's verdicts match the independent oracle, and every
+/// witness really violates.
+pub fn checker_agrees(data: &[u8]) {
+    both_types(data, typed!(checker_case));
+}
+
+#[cfg(feature = "mpfr")]
+fn tight_case<T: Float>(u: &mut Unstructured<'_>) -> Option<()> {
+    let (bn, chs, input, chan) = case::<T>(u)?;
+    let out = bn.ibp_tight(&input).expect("valid");
+    for (i, &k) in chan.iter().enumerate() {
+        let (l, h) = (f(input.lo()[i]), f(input.hi()[i]));
+        let (yl, yh) = (out.lo()[i], out.hi()[i]);
+        check_element(chs[k], l, h, f(yl), f(yh))
+            .unwrap_or_else(|m| panic!("tight element {i}: {m}"));
+        // One step inward is unsound wherever the exact side is finite.
+        let g = chs[k].g;
+        let (xmin, xmax) = if g == 0.0 {
+            (0.0, 0.0)
+        } else if g > 0.0 {
+            (l, h)
+        } else {
+            (h, l)
+        };
+        if xmin.is_finite() && yl.is_finite() && yl.step_up().is_finite() {
+            assert_eq!(
+                cmp_output(chs[k], xmin, f(yl.step_up())),
+                Ordering::Greater,
+                "tight lo is not the tightest"
+            );
+        }
+        if xmax.is_finite() && yh.is_finite() && yh.step_down().is_finite() {
+            assert_eq!(
+                cmp_output(chs[k], xmax, f(yh.step_down())),
+                Ordering::Less,
+                "tight hi is not the tightest"
+            );
+        }
+    }
+    Some(())
+}
+
+/// `tight_is_tightest` (feature `mpfr`): tight bounds are sound and one step inward is not.
+#[cfg(feature = "mpfr")]
+pub fn tight_is_tightest(data: &[u8]) {
+    both_types(data, typed!(tight_case));
+}
