@@ -1,10 +1,10 @@
-//! Throughput of the exact checker (`check::check_ibp`, rational arithmetic) and of tight
+//! Throughput of the exact checker (`Checker::ibp`, rational arithmetic) and of tight
 //! mode (`ibp_tight`, MPFR; feature `mpfr`), in elements per second, on a
 //! (1, 16, 32, 32) box (16,384 elements) of each precision.
 
 use bnbound_testkit::baseline;
 
-use bnbound::{check, Float, Shape, TensorBox};
+use bnbound::{Float, Shape, TensorBox};
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 
 fn bench<T: Float>(cr: &mut Criterion) {
@@ -18,13 +18,16 @@ fn bench<T: Float>(cr: &mut Criterion) {
     g.sample_size(10);
     g.bench_function(BenchmarkId::from_parameter("checker"), |b| {
         b.iter(|| {
-            let r = check::check_ibp(&bn, black_box(&input), black_box(&claimed)).unwrap();
+            let r = &bn
+                .checker()
+                .ibp(black_box(&input), black_box(&claimed))
+                .unwrap();
             assert!(r.violations.is_empty());
         })
     });
     #[cfg(feature = "mpfr")]
     g.bench_function(BenchmarkId::from_parameter("tight_mode"), |b| {
-        b.iter(|| bn.ibp_tight(black_box(&input)).unwrap())
+        b.iter(|| bn.tight().ibp(black_box(&input)).unwrap())
     });
     g.finish();
 }

@@ -134,6 +134,9 @@ pub enum Error {
         /// The upper endpoint, as `f64`.
         hi: f64,
     },
+    /// Text that is not an excess as `check::Excess` writes it.
+    #[error("{0:?} is not an excess (expected \"inf\", \"0\" or d.ddde±x with at most 17 digits)")]
+    UnknownExcess(String),
     /// Matrix or vector dimensions that do not fit together.
     #[error("{0}")]
     Dimension(String),

@@ -41,6 +41,9 @@ mod tensor;
 mod transfer;
 
 pub use modes::check;
+pub use modes::check::Checker;
+#[cfg(feature = "mpfr")]
+pub use modes::tight::Tight;
 pub use transfer::fold;
 
 /// The README's examples, compiled and run as doctests.

@@ -2,7 +2,7 @@
 //! them unsound by one step), every witness really violates; tight mode (feature `mpfr`)
 //! is the tightest enclosure, including values that are exactly representable.
 
-use bnbound::{check, BatchNorm, Float, Shape, Side, TensorBox};
+use bnbound::{BatchNorm, Float, Shape, Side, TensorBox};
 use bnbound_testkit::{cmp_output, hard_f32, hard_f64, Ch};
 use proptest::prelude::*;
 use std::cmp::Ordering;
@@ -199,8 +199,8 @@ fn run_checker_on<T: Float>(c: &Case<T>, what: What) {
     }
     let cbox = TensorBox::new(shape, vec![claimed[0]], vec![claimed[1]]).unwrap();
     let r = match what {
-        What::Ibp => check::check_ibp(&bn, &input, &cbox).unwrap(),
-        What::Derivative => check::check_derivative(&bn, &input, &cbox).unwrap(),
+        What::Ibp => bn.checker().ibp(&input, &cbox).unwrap(),
+        What::Derivative => bn.checker().derivative_chain(&input, &cbox).unwrap(),
         What::Compose => {
             let s11 = Shape::new(&[1, 1]).unwrap();
             let form = |b: &TensorBox<T>| {
@@ -216,7 +216,7 @@ fn run_checker_on<T: Float>(c: &Case<T>, what: What) {
                 bn.enclose().ibp(&input).unwrap(),
             )
             .unwrap();
-            let mut r = check::check_compose(&bn, &form(&input), &claimed_form).unwrap();
+            let mut r = bn.checker().compose(&form(&input), &claimed_form).unwrap();
             assert_eq!(r.checked, 2);
             assert!(
                 r.violations.iter().all(|v| v.index == 0),
@@ -246,12 +246,22 @@ fn run_checker_on<T: Float>(c: &Case<T>, what: What) {
         );
         // A positive decimal d.ddd…e±N with a nonzero leading digit (it may be far below
         // the smallest subnormal, so it is not parsed as a float).
-        let ok = v.excess == "inf"
-            || (v.excess.starts_with(|c: char| ('1'..='9').contains(&c))
-                && v.excess
+        let text = v.excess.to_string();
+        let ok = text == "inf"
+            || (text.starts_with(|c: char| ('1'..='9').contains(&c))
+                && text
                     .split_once('e')
                     .is_some_and(|(m, e)| m.parse::<f64>().is_ok() && e.parse::<i64>().is_ok()));
-        assert!(ok, "excess {}", v.excess);
+        assert!(ok, "excess {text}");
+        // The number type reads back what it writes and is positive.
+        assert_eq!(text.parse::<bnbound::check::Excess>().unwrap(), v.excess);
+        assert!(
+            v.excess
+                > bnbound::check::Excess::Finite {
+                    digits: 0,
+                    exp10: 0
+                }
+        );
     }
 }
 
@@ -292,13 +302,13 @@ fn checker_reports_unbounded_and_infinite_claims() {
     let s = Shape::new(&[2, 1]).unwrap();
     let x = TensorBox::new(s, vec![f64::NEG_INFINITY, 0.0], vec![1.0, 1.0]).unwrap();
     let claimed = TensorBox::new(s, vec![-1e300, f64::INFINITY], vec![2.0, f64::INFINITY]).unwrap();
-    let r = check::check_ibp(&bn, &x, &claimed).unwrap();
+    let r = bn.checker().ibp(&x, &claimed).unwrap();
     assert_eq!(r.violations.len(), 2);
     assert_eq!(
         (
             r.violations[0].index,
             r.violations[0].side,
-            r.violations[0].excess.as_str()
+            r.violations[0].excess.to_string().as_str()
         ),
         (0, Side::Lo, "inf")
     );
@@ -307,15 +317,15 @@ fn checker_reports_unbounded_and_infinite_claims() {
         (
             r.violations[1].index,
             r.violations[1].side,
-            r.violations[1].excess.as_str()
+            r.violations[1].excess.to_string().as_str()
         ),
         (1, Side::Lo, "inf")
     );
     // Shape and channel mismatches are errors, not verdicts.
     let y = TensorBox::new(Shape::new(&[1]).unwrap(), vec![0.0], vec![0.0]).unwrap();
-    assert!(check::check_ibp(&bn, &x, &y).is_err());
+    assert!(bn.checker().ibp(&x, &y).is_err());
     let x3 = TensorBox::new(Shape::new(&[3]).unwrap(), vec![0.0; 3], vec![0.0; 3]).unwrap();
-    assert!(check::check_ibp(&bn, &x3, &x3).is_err());
+    assert!(bn.checker().ibp(&x3, &x3).is_err());
 }
 
 #[test]
@@ -350,14 +360,14 @@ fn naive_f32_bounds_on_batchnorm2d_layers_are_often_unsound() {
         }
         let input = TensorBox::new(shape, lo, hi).unwrap();
         let naive = TensorBox::new(shape, nlo, nhi).unwrap();
-        let r = check::check_ibp(&bn, &input, &naive).unwrap();
+        let r = bn.checker().ibp(&input, &naive).unwrap();
         bad += r.violations.len();
         total += 2 * r.checked;
-        assert!(
-            check::check_ibp(&bn, &input, &bn.enclose().ibp(&input).unwrap())
-                .unwrap()
-                .sound()
-        );
+        assert!(&bn
+            .checker()
+            .ibp(&input, &bn.enclose().ibp(&input).unwrap())
+            .unwrap()
+            .sound());
     }
     println!(
         "naive f32 IBP: {bad} of {total} bounds unsound ({:.1}%)",
@@ -375,7 +385,7 @@ mod tight {
         let (bn, ch, l, h) = setup(c);
         let shape = Shape::new(&[1]).unwrap();
         let input = TensorBox::new(shape, vec![l], vec![h]).unwrap();
-        let y = bn.ibp_tight(&input).unwrap();
+        let y = bn.tight().ibp(&input).unwrap();
         let (yl, yh) = (y.lo()[0], y.hi()[0]);
         check_element(
             ch,
@@ -407,7 +417,7 @@ mod tight {
             );
         }
         // The derivative in tight mode is the same statement for s·x.
-        let d = bn.derivative_chain_tight(&input).unwrap();
+        let d = bn.tight().derivative_chain(&input).unwrap();
         let sc = ch.scale_only();
         check_element(
             sc,
@@ -451,7 +461,7 @@ mod tight {
         .unwrap();
         let x = 1.0000000000000018f64;
         let b = TensorBox::new(Shape::new(&[1]).unwrap(), vec![x], vec![x]).unwrap();
-        let y = bn.ibp_tight(&b).unwrap();
+        let y = bn.tight().ibp(&b).unwrap();
         let ch = Ch {
             g,
             b: 0.0,
@@ -473,7 +483,7 @@ mod tight {
             vec![0.25, 2.0, 1e10],
         )
         .unwrap();
-        let y = bn.ibp_tight(&x).unwrap();
+        let y = bn.tight().ibp(&x).unwrap();
         assert_eq!(y.lo(), &[0.5, 2.0, -15.0]);
         assert_eq!(y.hi(), &[0.5, 4.0, 2e10]);
     }
@@ -495,7 +505,7 @@ mod tight {
             .unwrap();
             let x0 = (t * 0.71).sin() * 5.0;
             let x = TensorBox::new(Shape::new(&[1]).unwrap(), vec![x0], vec![x0 + 0.01]).unwrap();
-            let (f, g) = (bn.enclose().ibp(&x).unwrap(), bn.ibp_tight(&x).unwrap());
+            let (f, g) = (bn.enclose().ibp(&x).unwrap(), bn.tight().ibp(&x).unwrap());
             assert!(
                 f.lo()[0] <= g.lo()[0] && g.hi()[0] <= f.hi()[0],
                 "tight is inside fast"
@@ -522,7 +532,7 @@ fn issue11_check_counts_every_violation_but_keeps_the_first() {
     let shape = Shape::new(&[n, 1]).unwrap();
     let x = TensorBox::new(shape, vec![1.0f32; n], vec![1.0; n]).unwrap();
     let wrong = TensorBox::new(shape, vec![0.0f32; n], vec![0.5; n]).unwrap();
-    let r = bnbound::check::check_ibp_keeping(&bn, &x, &wrong, 100).unwrap();
+    let r = bn.checker().keeping(100).ibp(&x, &wrong).unwrap();
     assert_eq!((r.checked, r.unsound, r.violations.len()), (n, n, 100));
     assert!(!r.sound());
     assert_eq!(r.violations[99].index, 99);

@@ -614,7 +614,7 @@ fn parallel_ibp_is_exactly_checked_sound() {
             .par_ibp_into(&input.view(), &mut a, &mut b)
             .unwrap();
         let claimed = TensorBox::new(shape, a, b).unwrap();
-        let report = bnbound::check::check_ibp(&bn, &input, &claimed).unwrap();
+        let report = bn.checker().ibp(&input, &claimed).unwrap();
         assert_eq!(report.checked, n);
         assert!(
             report.violations.is_empty(),

@@ -45,7 +45,7 @@ proptest! {
         let y = enc.ibp(&x).unwrap();
         prop_assert_eq!(ylo.as_slice().unwrap(), y.lo());
         prop_assert_eq!(yhi.as_slice().unwrap(), y.hi());
-        let report = check::check_ibp(&bn, &x, &y).unwrap();
+        let report = bn.checker().ibp(&x, &y).unwrap();
         prop_assert!(report.sound());
     }
 }

@@ -209,7 +209,7 @@ pub fn report() -> String {
 /// How many f32 ulps wider fast mode is than tight mode (MPFR) on the same layer.
 #[cfg(feature = "mpfr")]
 fn tight_comparison(bn: &BatchNorm<f32>, input: &TensorBox<f32>, fast: &TensorBox<f32>) -> String {
-    let tight = bn.ibp_tight(input).expect("channels match");
+    let tight = bn.tight().ibp(input).expect("channels match");
     let mut w: Vec<u64> = (0..fast.lo().len())
         .flat_map(|i| {
             [

@@ -367,7 +367,7 @@ pub fn parse_output_box<T: Float>(text: &str) -> Result<TensorBox<T>> {
 /// let x = TensorBox::new(Shape::new(&[1])?, vec![1.0f32], vec![1.0])?;
 /// let claimed = TensorBox::new(Shape::new(&[1])?, vec![0.25f32], vec![0.25])?;
 /// let mut out = Vec::new();
-/// bnbound_cli::json::write_report::<f32, _>(&check::check_ibp(&bn, &x, &claimed)?, 100, &mut out).unwrap();
+/// bnbound_cli::json::write_report::<f32, _>(&bn.checker().ibp(&x, &claimed)?, 100, &mut out).unwrap();
 /// assert_eq!(String::from_utf8(out).unwrap(), "{\"sound\":false,\"checked\":1,\"unsound\":1,\"violations\":\
 /// [{\"index\":0,\"side\":\"hi\",\"witness\":1.0,\"excess\":\"2.5e-1\"}]}\n");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -384,7 +384,7 @@ pub fn write_report<T: Float, W: Write>(
             st.serialize_field("index", &self.0.index)?;
             st.serialize_field("side", &self.0.side.to_string())?;
             st.serialize_field("witness", &Num(T::from_f64_down(self.0.witness)))?;
-            st.serialize_field("excess", &self.0.excess)?;
+            st.serialize_field("excess", &self.0.excess.to_string())?;
             st.end()
         }
     }

@@ -423,9 +423,9 @@ fn run_typed<T: Float>(
             // Without MPFR, `require_mode` has already rejected tight mode.
             let out = match op {
                 #[cfg(feature = "mpfr")]
-                Op::Ibp(Mode::Tight) => bn.ibp_tight(&b),
+                Op::Ibp(Mode::Tight) => bn.tight().ibp(&b),
                 #[cfg(feature = "mpfr")]
-                Op::Deriv(_, Mode::Tight) => bn.derivative_chain_tight(&b),
+                Op::Deriv(_, Mode::Tight) => bn.tight().derivative_chain(&b),
                 Op::Ibp(_) => enc.ibp(&b),
                 Op::Deriv(1, _) => enc.derivative_chain(&b),
                 _ => enc.second_derivative_chain(&b),
@@ -449,7 +449,7 @@ fn run_typed<T: Float>(
                     ))
                 }
                 #[cfg(feature = "mpfr")]
-                Op::Affine(Mode::Tight) => bn.compose_tight(&f),
+                Op::Affine(Mode::Tight) => bn.tight().compose(&f),
                 Op::Affine(_) => enc.compose_shaped(&f, &sample),
                 _ => enc.backward_shaped(&f, &sample),
             }
@@ -460,8 +460,11 @@ fn run_typed<T: Float>(
             let b = json::parse_box::<T>(text).map_err(invalid(input))?;
             let (ctext, cpath) = claimed.expect("check has a claimed box");
             let c = json::parse_output_box::<T>(ctext).map_err(invalid(cpath))?;
-            let report =
-                bnbound::check::check_ibp_keeping(bn, &b, &c, 100).map_err(invalid(cpath))?;
+            let report = bn
+                .checker()
+                .keeping(100)
+                .ibp(&b, &c)
+                .map_err(invalid(cpath))?;
             write_to(output, |w| json::write_report::<T, _>(&report, 100, w))?;
             if report.sound() {
                 Ok(())

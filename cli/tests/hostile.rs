@@ -2,7 +2,7 @@
 //! model's folder, corrupt output or block other layers. One named test per defect.
 
 use bnbound::model::onnx::OnnxModel;
-use bnbound::{check, AnyBatchNorm, Error, Shape, TensorBox};
+use bnbound::{AnyBatchNorm, Error, Shape, TensorBox};
 use bnbound_cli::json;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -62,7 +62,7 @@ fn ibp_is_exactly_sound(bn: &AnyBatchNorm) {
         let hi: Vec<T> = lo.iter().map(|&x| x + T::from_f64_down(0.5)).collect();
         let x = TensorBox::new(Shape::new(&[2, c, 3]).unwrap(), lo, hi).unwrap();
         let y = bn.enclose().ibp(&x).unwrap();
-        let r = check::check_ibp(bn, &x, &y).unwrap();
+        let r = bn.checker().ibp(&x, &y).unwrap();
         assert!(r.sound() && r.checked == n, "{r:?}");
     }
     match bn {

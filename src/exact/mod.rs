@@ -5,13 +5,20 @@
 //! comparing a dyadic `c` with it reduces, after a sign analysis, to comparing the
 //! integers `(c−A)²·q` and `B²` (big integers from `num-bigint`, pure Rust).
 
+mod decimal;
+mod sum;
+
+pub use decimal::Excess;
+pub(crate) use decimal::{distance, Ratio};
+pub(crate) use sum::BiasSum;
+
 use crate::{BatchNorm, Float, Side};
 use num_bigint::BigInt;
 use std::cmp::Ordering;
 
 /// An exact dyadic rational `m · 2^e`.
 #[derive(Clone, Debug)]
-struct Dyadic {
+pub(super) struct Dyadic {
     m: BigInt,
     e: i64,
 }
@@ -62,6 +69,13 @@ impl Dyadic {
     fn cmp(&self, other: &Dyadic) -> Ordering {
         let (a, b, _) = self.aligned(other);
         a.cmp(&b)
+    }
+
+    fn neg(&self) -> Dyadic {
+        Dyadic {
+            m: -&self.m,
+            e: self.e,
+        }
     }
 
     fn signum(&self) -> Ordering {
@@ -276,171 +290,6 @@ pub fn violation_steps<T: Float>(
     Some(good as u64)
 }
 
-/// A nonnegative rational `n/d` (`d > 0`), not normalized.
-#[derive(Clone, Debug)]
-struct Ratio {
-    n: BigInt,
-    d: BigInt,
-}
-
-impl Ratio {
-    fn of(x: &Dyadic) -> Ratio {
-        if x.e >= 0 {
-            Ratio {
-                n: &x.m << x.e as usize,
-                d: BigInt::from(1),
-            }
-        } else {
-            Ratio {
-                n: x.m.clone(),
-                d: BigInt::from(1) << (-x.e) as usize,
-            }
-        }
-    }
-}
-
-/// Rational bounds `[lo, hi]` on `|c − (A + B/√q)|`, with `k` bits of the square root, for a
-/// known nonzero difference (`lo = hi` when `√q` is rational); `None` while the enclosure
-/// of the signed difference still contains zero.
-fn excess_bounds(
-    c: &Dyadic,
-    a: &Dyadic,
-    b: &Dyadic,
-    q: &Dyadic,
-    k: usize,
-) -> Option<(Ratio, Ratio)> {
-    // q = Q·2^e with e even: √q = √Q · 2^(e/2); √Q ∈ [r, r+1]/2^k with r = ⌊√(Q·4^k)⌋.
-    let (qm, qe) = if q.e % 2 == 0 {
-        (q.m.clone(), q.e)
-    } else {
-        (&q.m << 1usize, q.e - 1)
-    };
-    let scaled = &qm << (2 * k);
-    let r = scaled.sqrt();
-    let exact = &r * &r == scaled;
-    // D = c − A; the value is D − B/√q = D − B·2^(k − e/2)/√(Q·4^k).
-    let dd = c.sub(a);
-    let shift = k as i64 - qe / 2;
-    let bb = Dyadic {
-        m: b.m.clone(),
-        e: b.e + shift,
-    };
-    // B'/r' for r' ∈ {r, r+1}: as a rational n/d with the dyadic parts cleared.
-    let frac = |den: &BigInt| -> (BigInt, BigInt) {
-        // D − B'/den = (D·den − B')/den, over a common power of two.
-        let dr = Ratio::of(&dd);
-        let br = Ratio::of(&bb);
-        // (dr.n/dr.d)·den − br.n/br.d = (dr.n·den·br.d − br.n·dr.d) / (dr.d·br.d)
-        let n = &dr.n * den * &br.d - &br.n * &dr.d;
-        let d = &dr.d * &br.d * den;
-        (n, d)
-    };
-    let (n1, d1) = frac(&r);
-    if exact {
-        let v = Ratio {
-            n: n1.magnitude().clone().into(),
-            d: d1,
-        };
-        return Some((v.clone(), v));
-    }
-    let (n2, d2) = frac(&(&r + 1u32));
-    if n1.sign() != n2.sign() {
-        return None; // the enclosure still straddles zero: refine
-    }
-    let (v1, v2) = (
-        Ratio {
-            n: n1.magnitude().clone().into(),
-            d: d1,
-        },
-        Ratio {
-            n: n2.magnitude().clone().into(),
-            d: d2,
-        },
-    );
-    // |·| is monotone on the (sign-definite) enclosure: order the two ends.
-    Some(if (&v1.n * &v2.d) <= (&v2.n * &v1.d) {
-        (v1, v2)
-    } else {
-        (v2, v1)
-    })
-}
-
-/// A positive rational rounded to 17 significant decimal digits (round half to even), as
-/// `(digits, exponent)` meaning `d.dddd…·10^exponent`.
-fn decimal17(x: &Ratio) -> (BigInt, i64) {
-    let ten = BigInt::from(10);
-    // Estimate the decimal exponent from the bit lengths, then correct it.
-    let mut e =
-        ((x.n.bits() as f64 - x.d.bits() as f64) * std::f64::consts::LOG10_2).floor() as i64;
-    let pow = |k: i64| num_traits::pow(ten.clone(), k.unsigned_abs() as usize);
-    // cmp(x, 10^e)
-    let ge = |e: i64| -> bool {
-        if e >= 0 {
-            x.n >= &x.d * pow(e)
-        } else {
-            &x.n * pow(e) >= x.d
-        }
-    };
-    while !ge(e) {
-        e -= 1;
-    }
-    while ge(e + 1) {
-        e += 1;
-    }
-    // digits = round(x · 10^(16 − e))
-    let k = 16 - e;
-    let (num, den) = if k >= 0 {
-        (&x.n * pow(k), x.d.clone())
-    } else {
-        (x.n.clone(), &x.d * pow(k))
-    };
-    let (q, r) = num_integer::Integer::div_rem(&num, &den);
-    let twice = &r * 2u32;
-    let mut digits = if twice > den || (twice == den && num_integer::Integer::is_odd(&q)) {
-        q + 1u32
-    } else {
-        q
-    };
-    if digits == pow(17) {
-        digits = pow(16);
-        e += 1;
-    }
-    (digits, e)
-}
-
-fn format_decimal(digits: &BigInt, e: i64) -> String {
-    let s = digits.to_string();
-    let (head, tail) = s.split_at(1);
-    let tail = tail.trim_end_matches('0');
-    if tail.is_empty() {
-        format!("{head}e{e}")
-    } else {
-        format!("{head}.{tail}e{e}")
-    }
-}
-
-/// The distance `|y − (β_c + γ_c(x−μ_c)/√(σ²_c+ε))|` correctly rounded to 17 significant
-/// decimal digits (`"0"` when `y` is exact), refining the square root until both ends of
-/// its rational enclosure round alike.
-pub(crate) fn distance_decimal(p: [f64; 5], x: f64, y: f64) -> String {
-    let [g, b, m, q] = exact_params(p);
-    let numer = g.mul(&Dyadic::from_f64(x).sub(&m));
-    let c = Dyadic::from_f64(y);
-    if cmp_affine_sqrt(&c, &b, &numer, &q) == Ordering::Equal {
-        return "0".to_string();
-    }
-    let mut k = 128;
-    loop {
-        if let Some((lo, hi)) = excess_bounds(&c, &b, &numer, &q, k) {
-            let (a, b2) = (decimal17(&lo), decimal17(&hi));
-            if a == b2 {
-                return format_decimal(&a.0, a.1);
-            }
-        }
-        k *= 2;
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -450,23 +299,26 @@ mod tests {
     fn decimal_distances_are_correctly_rounded() {
         // |0 − (0 + 1/√2)| = 0.70710678118654752440…
         assert_eq!(
-            distance_decimal([1.0, 0.0, 0.0, 2.0, 0.0], 1.0, 0.0),
+            distance([1.0, 0.0, 0.0, 2.0, 0.0], 1.0, 0.0).to_string(),
             "7.0710678118654752e-1"
         );
         // |1 − (0 + 1·(3−0)/√4)| = 0.5 exactly.
         assert_eq!(
-            distance_decimal([1.0, 0.0, 0.0, 4.0, 0.0], 3.0, 1.0),
+            distance([1.0, 0.0, 0.0, 4.0, 0.0], 3.0, 1.0).to_string(),
             "5e-1"
         );
-        assert_eq!(distance_decimal([1.0, 0.0, 0.0, 4.0, 0.0], 3.0, 1.5), "0");
+        assert_eq!(
+            distance([1.0, 0.0, 0.0, 4.0, 0.0], 3.0, 1.5).to_string(),
+            "0"
+        );
         // f32 anchor: naive 2^-21 vs exact 3·2^-23: excess 2^-23 = 1.1920928955078125e-7.
         let g = (1.0f32 + f32::EPSILON) as f64;
         assert_eq!(
-            distance_decimal([g, -3.0, 0.0, 1.0, 0.0], 3.0, 2f64.powi(-21)),
+            distance([g, -3.0, 0.0, 1.0, 0.0], 3.0, 2f64.powi(-21)).to_string(),
             "1.1920928955078125e-7"
         );
         // Tiny: 1e-300 − 0 through s = 1, exact 1e-300 − 2^-1074 distance.
-        let d = distance_decimal([1.0, 0.0, 0.0, 1.0, 0.0], f64::from_bits(1), 1e-300);
+        let d = distance([1.0, 0.0, 0.0, 1.0, 0.0], f64::from_bits(1), 1e-300).to_string();
         assert!(
             d.starts_with("1e-300") || d.starts_with("9.9999999999999"),
             "{d}"

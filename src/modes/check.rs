@@ -7,7 +7,9 @@
 //! attained at its endpoints, chosen by the exact sign of γ.
 
 use crate::error::{Error, Result, Side};
-use crate::exact::{cmp_affine_params, distance_decimal};
+pub use crate::exact::Excess;
+use crate::exact::{cmp_affine_params, cmp_offset_params, distance, BiasSum};
+use crate::transfer::affine::sample_inner;
 use crate::{AffineForm, BatchNorm, Float, TensorBox};
 use std::cmp::Ordering;
 
@@ -18,10 +20,10 @@ use std::cmp::Ordering;
 /// let bn = BatchNorm::new(vec![1.0f64], vec![0.0], vec![0.0], vec![2.0], 0.0)?; // y = x/√2
 /// let x = TensorBox::new(Shape::new(&[1])?, vec![1.0], vec![1.0])?;
 /// let claimed = TensorBox::new(Shape::new(&[1])?, vec![0.5], vec![0.7])?; // 0.7 < 1/√2
-/// let v = &check::check_ibp(&bn, &x, &claimed)?.violations[0];
+/// let v = &bn.checker().ibp(&x, &claimed)?.violations[0];
 /// assert_eq!((v.index, v.side, v.witness), (0, Side::Hi, 1.0));
 /// // 1/√2 − fl(0.7), where fl(0.7) = 0.69999999999999995559…, correctly rounded:
-/// assert_eq!(v.excess, "7.1067811865475688e-3");
+/// assert_eq!(v.excess.to_string(), "7.1067811865475688e-3");
 /// # Ok::<(), bnbound::Error>(())
 /// ```
 #[derive(Clone, Debug, PartialEq)]
@@ -34,9 +36,9 @@ pub struct Violation {
     /// claimed bound; `±∞` when the image is unbounded on that side.
     pub witness: f64,
     /// How far the exact output lies outside the claimed bound, correctly rounded to 17
-    /// significant decimal digits, or `"inf"` when the exact image is unbounded or the
-    /// claimed bound is infinite on the wrong side.
-    pub excess: String,
+    /// significant decimal digits, or [`Excess::Infinite`] when the exact image is
+    /// unbounded or the claimed bound is infinite on the wrong side.
+    pub excess: Excess,
 }
 
 /// The checker's verdict on a claimed box or form.
@@ -46,7 +48,7 @@ pub struct Violation {
 /// let bn = BatchNorm::new(vec![1.0f64], vec![0.0], vec![0.0], vec![4.0], 0.0)?; // y = x/2
 /// let x = TensorBox::new(Shape::new(&[1])?, vec![0.0], vec![1.0])?;
 /// let ok = TensorBox::new(Shape::new(&[1])?, vec![0.0], vec![0.5])?;
-/// let r = check::check_ibp(&bn, &x, &ok)?;
+/// let r = bn.checker().ibp(&x, &ok)?;
 /// assert!(r.sound() && r.checked == 1);
 /// # Ok::<(), bnbound::Error>(())
 /// ```
@@ -130,12 +132,68 @@ impl CheckReport {
                     side,
                     witness: x,
                     excess: if infinite {
-                        "inf".to_string()
+                        Excess::Infinite
                     } else {
-                        distance_decimal(p, x, y)
+                        distance(p, x, y)
                     },
                 });
             }
+        }
+    }
+}
+
+impl CheckReport {
+    /// Checks one claimed bias bound `y` against the exact extreme `dv + Σ λ·o` of its side
+    /// (`sum` holds the finite terms; `toward`/`away`: an infinite term toward the side's
+    /// infinity, i.e. the extreme is unbounded, or away from it).
+    #[allow(clippy::too_many_arguments)]
+    fn bias(
+        &mut self,
+        sum: &BiasSum,
+        side: Side,
+        dv: f64,
+        y: f64,
+        toward: bool,
+        away: bool,
+        index: usize,
+    ) {
+        self.checked += usize::from(side == Side::Lo);
+        let lower = side == Side::Lo;
+        let unbounded_side = if lower {
+            f64::NEG_INFINITY
+        } else {
+            f64::INFINITY
+        };
+        // `Some(true)`: unsound with an infinite excess; `Some(false)`: a finite one.
+        let unsound = if y == unbounded_side {
+            None
+        } else if toward {
+            Some(true)
+        } else if away {
+            None // the extreme is +∞ (lower) or −∞ (upper): every claim holds
+        } else if y.is_infinite() {
+            Some(true)
+        } else {
+            let bad = if lower {
+                Ordering::Less
+            } else {
+                Ordering::Greater
+            };
+            (sum.signum_at(dv, y) == bad).then_some(false)
+        };
+        let Some(infinite) = unsound else { return };
+        self.unsound += 1;
+        if self.violations.len() < self.keep {
+            self.violations.push(Violation {
+                index,
+                side,
+                witness: dv,
+                excess: if infinite {
+                    Excess::Infinite
+                } else {
+                    sum.magnitude_at(dv, y)
+                },
+            });
         }
     }
 }
@@ -186,131 +244,266 @@ fn check_boxes<T: Float>(
     Ok(report)
 }
 
-/// Checks a claimed IBP output box: is `{ s_c·x + o_c : x ∈ input }` contained in `claimed`
-/// element by element, for the exact real scale and offset? Decided exactly.
-///
-/// Errors: shape or channel mismatch ([`Error::Dimension`], [`Error::ChannelMismatch`]).
+/// The exact checker of one layer, with the same operations as the fast mode
+/// ([`crate::Enclosure`]) and tight mode: each method takes the operation's input and a
+/// *claimed* result (from any tool) and decides exactly whether every claimed bound
+/// contains the exact real result. Get one with [`BatchNorm::checker`].
 ///
 /// ```
-/// use bnbound::{check, BatchNorm, Shape, TensorBox};
-/// // The f32 cancellation anchor: naive fl(fl(3·s) − 3) = 2⁻²¹ above the exact 3·2⁻²³.
-/// let bn = BatchNorm::new(vec![1.0f32 + f32::EPSILON], vec![-3.0], vec![0.0], vec![1.0], 0.0)?;
-/// let x = TensorBox::new(Shape::new(&[1])?, vec![3.0f32], vec![3.0])?;
-/// let naive = (3.0f32 * (1.0 + f32::EPSILON)) - 3.0;
-/// let claimed = TensorBox::new(Shape::new(&[1])?, vec![naive], vec![naive])?;
-/// let r = check::check_ibp(&bn, &x, &claimed)?;
-/// assert_eq!(r.violations.len(), 1);
-/// assert_eq!(r.violations[0].excess, "1.1920928955078125e-7"); // exactly 2⁻²³
-/// // bnbound's own bounds pass.
-/// assert!(check::check_ibp(&bn, &x, &bn.enclose().ibp(&x)?)?.sound());
+/// use bnbound::{BatchNorm, Shape, TensorBox};
+/// let bn = BatchNorm::new(vec![1.0f64], vec![0.0], vec![0.0], vec![2.0], 0.0)?; // y = x/√2
+/// let x = TensorBox::new(Shape::new(&[1])?, vec![1.0], vec![1.0])?;
+/// assert!(bn.checker().ibp(&x, &bn.enclose().ibp(&x)?)?.sound());
 /// # Ok::<(), bnbound::Error>(())
 /// ```
-pub fn check_ibp<T: Float>(
-    bn: &BatchNorm<T>,
-    input: &TensorBox<T>,
-    claimed: &TensorBox<T>,
-) -> Result<CheckReport> {
-    check_boxes(bn, input, claimed, true, usize::MAX)
-}
-
-/// [`check_ibp`] that counts every violation but keeps only the first `keep` (memory and
-/// time for the decimal excess stay bounded on large unsound claims).
-///
-/// ```
-/// use bnbound::{check, BatchNorm, Shape, TensorBox};
-/// let bn = BatchNorm::new(vec![1.0f64], vec![0.0], vec![0.0], vec![4.0], 0.0)?; // y = x/2
-/// let x = TensorBox::new(Shape::new(&[3, 1])?, vec![1.0; 3], vec![1.0; 3])?;
-/// let wrong = TensorBox::new(Shape::new(&[3, 1])?, vec![0.0; 3], vec![0.25; 3])?;
-/// let r = check::check_ibp_keeping(&bn, &x, &wrong, 1)?;
-/// assert_eq!((r.unsound, r.violations.len()), (3, 1));
-/// # Ok::<(), bnbound::Error>(())
-/// ```
-pub fn check_ibp_keeping<T: Float>(
-    bn: &BatchNorm<T>,
-    input: &TensorBox<T>,
-    claimed: &TensorBox<T>,
+#[derive(Clone, Copy, Debug)]
+pub struct Checker<'a, T: Float> {
+    bn: &'a BatchNorm<T>,
     keep: usize,
-) -> Result<CheckReport> {
-    check_boxes(bn, input, claimed, true, keep)
 }
 
-/// Checks a claimed first- or second-derivative box: does `claimed` contain `s_c·[lo, hi]`
-/// element by element (chain rule), for the exact scale? Decided exactly.
-///
-/// ```
-/// use bnbound::{check, BatchNorm, Shape, TensorBox};
-/// let bn = BatchNorm::new(vec![1.0f64], vec![5.0], vec![2.0], vec![2.0], 0.0)?; // s = 1/√2
-/// let d = TensorBox::new(Shape::new(&[1])?, vec![1.0], vec![1.0])?;
-/// let naive = TensorBox::new(Shape::new(&[1])?, vec![std::f64::consts::FRAC_1_SQRT_2; 1], vec![std::f64::consts::FRAC_1_SQRT_2; 1])?;
-/// assert!(!check::check_derivative(&bn, &d, &naive)?.sound()); // a point can't contain 1/√2
-/// assert!(check::check_derivative(&bn, &d, &bn.enclose().derivative_chain(&d)?)?.sound());
-/// # Ok::<(), bnbound::Error>(())
-/// ```
-pub fn check_derivative<T: Float>(
-    bn: &BatchNorm<T>,
-    dbox: &TensorBox<T>,
-    claimed: &TensorBox<T>,
-) -> Result<CheckReport> {
-    check_boxes(bn, dbox, claimed, false, usize::MAX)
-}
-
-/// Checks a claimed composition `diag(s)·A + (s∘c + o)` of a form `A·x + c` (one row per
-/// channel; point or interval coefficients): every claimed interval must contain the
-/// exact `s_i·a_ij` for all `a_ij ∈ A_ij`, and `s_i·c_i + o_i` for all `c_i ∈ c_i`.
-/// Violation indices run over `A` row-major, then over `c` (offset `rows·cols`).
-///
-/// ```
-/// use bnbound::{check, AffineForm, BatchNorm};
-/// let bn = BatchNorm::new(vec![1.0f64, 2.0], vec![0.0; 2], vec![0.0; 2], vec![3.0, 4.0], 0.0)?;
-/// let f = AffineForm::point(2, 1, vec![1.0, 1.0], vec![0.0, 0.0])?;
-/// let naive = AffineForm::point(2, 1, vec![1.0 / 3f64.sqrt(), 1.0], vec![0.0, 0.0])?;
-/// let r = check::check_compose(&bn, &f, &naive)?;
-/// assert_eq!((r.checked, r.violations.len()), (4, 1)); // 1/√3 is irrational; s₂ = 1 exactly
-/// assert!(check::check_compose(&bn, &f, &bn.enclose().compose(&f)?)?.sound());
-/// # Ok::<(), bnbound::Error>(())
-/// ```
-pub fn check_compose<T: Float>(
-    bn: &BatchNorm<T>,
-    form: &AffineForm<T>,
-    claimed: &AffineForm<T>,
-) -> Result<CheckReport> {
-    compose_keeping(bn, form, claimed, usize::MAX)
-}
-
-fn compose_keeping<T: Float>(
-    bn: &BatchNorm<T>,
-    form: &AffineForm<T>,
-    claimed: &AffineForm<T>,
-    keep: usize,
-) -> Result<CheckReport> {
-    if form.rows() != bn.channels() {
-        return Err(Error::ChannelMismatch {
-            expected: bn.channels(),
-            found: form.rows(),
-        });
+impl<T: Float> BatchNorm<T> {
+    /// The exact checker of this layer ([`Checker`]), keeping every violation.
+    ///
+    /// ```
+    /// let bn = bnbound::BatchNorm::new(vec![1.0f32], vec![0.0], vec![0.0], vec![1.0], 0.0)?;
+    /// let _checker = bn.checker().keeping(10);
+    /// # Ok::<(), bnbound::Error>(())
+    /// ```
+    pub fn checker(&self) -> Checker<'_, T> {
+        Checker {
+            bn: self,
+            keep: usize::MAX,
+        }
     }
-    same_shape(form.a(), claimed.a())?;
-    same_shape(form.c(), claimed.c())?;
-    let (rows, cols) = (form.rows(), form.cols());
-    let f = |v: &[T], k: usize| v[k].to_f64_exact();
-    let mut report = CheckReport::keeping(keep);
-    for k in 0..rows * cols {
-        let mut p = bn.channel_f64(k / cols);
-        (p[1], p[2]) = (0.0, 0.0);
+}
+
+impl<T: Float> Checker<'_, T> {
+    /// The same checker counting every violation but keeping only the first `keep` in
+    /// [`CheckReport::violations`] (memory and time for the excess stay bounded on large
+    /// unsound claims).
+    ///
+    /// ```
+    /// use bnbound::{BatchNorm, Shape, TensorBox};
+    /// let bn = BatchNorm::new(vec![1.0f64], vec![0.0], vec![0.0], vec![4.0], 0.0)?; // y = x/2
+    /// let x = TensorBox::new(Shape::new(&[3, 1])?, vec![1.0; 3], vec![1.0; 3])?;
+    /// let wrong = TensorBox::new(Shape::new(&[3, 1])?, vec![0.0; 3], vec![0.25; 3])?;
+    /// let r = bn.checker().keeping(1).ibp(&x, &wrong)?;
+    /// assert_eq!((r.unsound, r.violations.len()), (3, 1));
+    /// # Ok::<(), bnbound::Error>(())
+    /// ```
+    pub fn keeping(self, keep: usize) -> Self {
+        Checker { keep, ..self }
+    }
+
+    /// Checks a claimed IBP output box: is `{ s_c·x + o_c : x ∈ input }` contained in
+    /// `claimed` element by element, for the exact real scale and offset? Decided exactly.
+    ///
+    /// Errors: shape or channel mismatch ([`Error::Dimension`], [`Error::ChannelMismatch`]).
+    ///
+    /// ```
+    /// use bnbound::{BatchNorm, Shape, TensorBox};
+    /// // The f32 cancellation anchor: naive fl(fl(3·s) − 3) = 2⁻²¹ above the exact 3·2⁻²³.
+    /// let bn = BatchNorm::new(vec![1.0f32 + f32::EPSILON], vec![-3.0], vec![0.0], vec![1.0], 0.0)?;
+    /// let x = TensorBox::new(Shape::new(&[1])?, vec![3.0f32], vec![3.0])?;
+    /// let naive = (3.0f32 * (1.0 + f32::EPSILON)) - 3.0;
+    /// let claimed = TensorBox::new(Shape::new(&[1])?, vec![naive], vec![naive])?;
+    /// let r = bn.checker().ibp(&x, &claimed)?;
+    /// assert_eq!(r.violations.len(), 1);
+    /// assert_eq!(r.violations[0].excess.to_string(), "1.1920928955078125e-7"); // exactly 2⁻²³
+    /// // bnbound's own bounds pass.
+    /// assert!(bn.checker().ibp(&x, &bn.enclose().ibp(&x)?)?.sound());
+    /// # Ok::<(), bnbound::Error>(())
+    /// ```
+    pub fn ibp(&self, input: &TensorBox<T>, claimed: &TensorBox<T>) -> Result<CheckReport> {
+        check_boxes(self.bn, input, claimed, true, self.keep)
+    }
+
+    /// Checks a claimed chain-rule derivative box (first or second derivative alike): does
+    /// `claimed` contain `s_c·[lo, hi]` element by element, for the exact scale?
+    ///
+    /// ```
+    /// use bnbound::{BatchNorm, Shape, TensorBox};
+    /// let bn = BatchNorm::new(vec![1.0f64], vec![5.0], vec![2.0], vec![2.0], 0.0)?; // s = 1/√2
+    /// let d = TensorBox::new(Shape::new(&[1])?, vec![1.0], vec![1.0])?;
+    /// let naive = TensorBox::new(Shape::new(&[1])?, vec![std::f64::consts::FRAC_1_SQRT_2; 1], vec![std::f64::consts::FRAC_1_SQRT_2; 1])?;
+    /// assert!(!bn.checker().derivative_chain(&d, &naive)?.sound()); // a point can't contain 1/√2
+    /// assert!(bn.checker().derivative_chain(&d, &bn.enclose().derivative_chain(&d)?)?.sound());
+    /// # Ok::<(), bnbound::Error>(())
+    /// ```
+    pub fn derivative_chain(
+        &self,
+        dbox: &TensorBox<T>,
+        claimed: &TensorBox<T>,
+    ) -> Result<CheckReport> {
+        check_boxes(self.bn, dbox, claimed, false, self.keep)
+    }
+
+    /// Checks a claimed composition `diag(s)·A + (s∘c + o)` of a form `A·x + c` (one row
+    /// per channel): every claimed interval must contain the exact `s_i·a_ij` for all
+    /// `a_ij ∈ A_ij`, and `s_i·c_i + o_i` for all `c_i ∈ c_i`. Violation indices run over
+    /// `A` row-major, then over `c` (offset `rows·cols`); the witness is the coefficient.
+    ///
+    /// ```
+    /// use bnbound::{AffineForm, BatchNorm};
+    /// let bn = BatchNorm::new(vec![1.0f64, 2.0], vec![0.0; 2], vec![0.0; 2], vec![3.0, 4.0], 0.0)?;
+    /// let f = AffineForm::point(2, 1, vec![1.0, 1.0], vec![0.0, 0.0])?;
+    /// let naive = AffineForm::point(2, 1, vec![1.0 / 3f64.sqrt(), 1.0], vec![0.0, 0.0])?;
+    /// let r = bn.checker().compose(&f, &naive)?;
+    /// assert_eq!((r.checked, r.violations.len()), (4, 1)); // 1/√3 is irrational; s₂ = 1 exactly
+    /// assert!(bn.checker().compose(&f, &bn.enclose().compose(&f)?)?.sound());
+    /// # Ok::<(), bnbound::Error>(())
+    /// ```
+    pub fn compose(&self, form: &AffineForm<T>, claimed: &AffineForm<T>) -> Result<CheckReport> {
+        self.compose_shaped(form, &[self.bn.channels()], claimed)
+    }
+
+    /// [`Checker::compose`] for a per-sample input shape `[C, d1, …]`: row `r` of the
+    /// form belongs to channel `r / inner` (as in `Enclosure::compose_shaped`).
+    ///
+    /// ```
+    /// use bnbound::{AffineForm, BatchNorm};
+    /// let bn = BatchNorm::new(vec![1.0f64, 2.0], vec![0.0, 1.0], vec![0.0; 2], vec![4.0, 1.0], 0.0)?;
+    /// let f = AffineForm::point(4, 1, vec![1.0; 4], vec![0.0; 4])?;
+    /// let g = bn.enclose().compose_shaped(&f, &[2, 2])?;
+    /// assert!(bn.checker().compose_shaped(&f, &[2, 2], &g)?.sound());
+    /// # Ok::<(), bnbound::Error>(())
+    /// ```
+    pub fn compose_shaped(
+        &self,
+        form: &AffineForm<T>,
+        sample: &[usize],
+        claimed: &AffineForm<T>,
+    ) -> Result<CheckReport> {
+        let bn = self.bn;
+        let inner = sample_inner(bn.channels(), sample, form.rows(), "rows")?;
+        same_shape(form.a(), claimed.a())?;
+        same_shape(form.c(), claimed.c())?;
+        let (rows, cols) = (form.rows(), form.cols());
+        let f = |v: &[T], k: usize| v[k].to_f64_exact();
+        let mut report = CheckReport::keeping(self.keep);
         let (a, y) = (form.a(), claimed.a());
-        report.element(p, f(a.lo(), k), f(a.hi(), k), f(y.lo(), k), f(y.hi(), k), k);
-    }
-    for i in 0..rows {
+        for k in 0..rows * cols {
+            let p = scale_only(bn.channel_f64(k / cols / inner));
+            report.element(p, f(a.lo(), k), f(a.hi(), k), f(y.lo(), k), f(y.hi(), k), k);
+        }
         let (c, y) = (form.c(), claimed.c());
-        let p = bn.channel_f64(i);
-        report.element(
-            p,
-            f(c.lo(), i),
-            f(c.hi(), i),
-            f(y.lo(), i),
-            f(y.hi(), i),
-            rows * cols + i,
-        );
+        for i in 0..rows {
+            let p = bn.channel_f64(i / inner);
+            let (l, h) = (f(c.lo(), i), f(c.hi(), i));
+            report.element(p, l, h, f(y.lo(), i), f(y.hi(), i), rows * cols + i);
+        }
+        Ok(report)
     }
-    Ok(report)
+
+    /// Checks a claimed back-substitution `Λ'·x + d'` of a linear function `Λ·y + d` of
+    /// the layer's output (`Λ`: `k × C`): every claimed `Λ'_ij` must contain the exact
+    /// `Λ_ij·s_j` for all `Λ_ij ∈ Λ_ij`, and every `d'_i` the exact range of
+    /// `d_i + Σ_j Λ_ij·o_j` over all `Λ_ij ∈ Λ_ij`, `d_i ∈ d_i`. Violation indices run
+    /// over `Λ` row-major, then over `d`; the witness of a `d'` violation is the endpoint
+    /// of `d_i` (the `Λ_ij` are the endpoints chosen by the exact signs of the offsets).
+    ///
+    /// The bias is a sum of square roots; its sign is decided exactly (rational roots
+    /// folded, rationally dependent roots grouped, then refinement, which terminates
+    /// because the remaining roots are linearly independent over ℚ).
+    ///
+    /// ```
+    /// use bnbound::{AffineForm, BatchNorm};
+    /// // o = (β − γμ/√q) = (1 − 1/√2, 1 − 1/√2): the two terms share a root.
+    /// let bn = BatchNorm::new(vec![1.0f64; 2], vec![1.0; 2], vec![1.0; 2], vec![2.0; 2], 0.0)?;
+    /// let lam = AffineForm::point(1, 2, vec![1.0, -1.0], vec![0.0])?; // d' = o₁ − o₂ = 0 exactly
+    /// let exact_zero = AffineForm::point(1, 2, vec![1.0 / 2f64.sqrt(), -1.0 / 2f64.sqrt()], vec![0.0])?;
+    /// let r = bn.checker().backward(&lam, &exact_zero)?;
+    /// assert_eq!(r.violations.iter().filter(|v| v.index == 2).count(), 0); // d' = [0, 0] is exact
+    /// assert!(bn.checker().backward(&lam, &bn.enclose().backward(&lam)?)?.sound());
+    /// # Ok::<(), bnbound::Error>(())
+    /// ```
+    pub fn backward(&self, form: &AffineForm<T>, claimed: &AffineForm<T>) -> Result<CheckReport> {
+        self.backward_shaped(form, &[self.bn.channels()], claimed)
+    }
+
+    /// [`Checker::backward`] for a per-sample input shape `[C, d1, …]`: column `j` of `Λ`
+    /// belongs to channel `j / inner` (as in `Enclosure::backward_shaped`).
+    ///
+    /// ```
+    /// use bnbound::{AffineForm, BatchNorm};
+    /// let bn = BatchNorm::new(vec![1.0f64, 2.0], vec![0.0, 1.0], vec![0.0; 2], vec![4.0, 1.0], 0.0)?;
+    /// let lam = AffineForm::point(1, 4, vec![1.0; 4], vec![0.0])?;
+    /// let g = bn.enclose().backward_shaped(&lam, &[2, 2])?;
+    /// assert!(bn.checker().backward_shaped(&lam, &[2, 2], &g)?.sound());
+    /// # Ok::<(), bnbound::Error>(())
+    /// ```
+    pub fn backward_shaped(
+        &self,
+        form: &AffineForm<T>,
+        sample: &[usize],
+        claimed: &AffineForm<T>,
+    ) -> Result<CheckReport> {
+        let bn = self.bn;
+        let channels = bn.channels();
+        let inner = sample_inner(channels, sample, form.cols(), "columns")?;
+        same_shape(form.a(), claimed.a())?;
+        same_shape(form.c(), claimed.c())?;
+        let (rows, cols) = (form.rows(), form.cols());
+        let f = |v: &[T], k: usize| v[k].to_f64_exact();
+        let mut report = CheckReport::keeping(self.keep);
+        let (a, y) = (form.a(), claimed.a());
+        for k in 0..rows * cols {
+            let p = scale_only(bn.channel_f64((k % cols) / inner));
+            report.element(p, f(a.lo(), k), f(a.hi(), k), f(y.lo(), k), f(y.hi(), k), k);
+        }
+        // The exact sign of every offset picks the extreme Λ endpoint of each term.
+        let params: Vec<[f64; 5]> = (0..channels).map(|c| bn.channel_f64(c)).collect();
+        let signs: Vec<Ordering> = params
+            .iter()
+            .map(|&p| cmp_offset_params(p, 0.0).reverse())
+            .collect();
+        let (d, y) = (form.c(), claimed.c());
+        for i in 0..rows {
+            let row = i * cols..(i + 1) * cols;
+            let (lam_lo, lam_hi) = (&a.lo()[row.clone()], &a.hi()[row]);
+            for side in [Side::Lo, Side::Hi] {
+                let lower = side == Side::Lo;
+                let (dv, yv) = if lower {
+                    (f(d.lo(), i), f(y.lo(), i))
+                } else {
+                    (f(d.hi(), i), f(y.hi(), i))
+                };
+                let mut sum = BiasSum::new(channels);
+                // Infinite contributions toward (−∞ for lower) and away from the bound.
+                let (mut toward, mut away) = (false, false);
+                let mut note = |v: f64| {
+                    if v == f64::INFINITY {
+                        *if lower { &mut away } else { &mut toward } = true;
+                    } else if v == f64::NEG_INFINITY {
+                        *if lower { &mut toward } else { &mut away } = true;
+                    }
+                };
+                note(dv);
+                for j in 0..cols {
+                    let c = j / inner;
+                    // The λ minimizing (lower) or maximizing λ·o_c.
+                    let pick_lo = (signs[c] == Ordering::Greater) == lower;
+                    let l = if pick_lo { lam_lo[j] } else { lam_hi[j] }.to_f64_exact();
+                    match signs[c] {
+                        Ordering::Equal => {}
+                        s if l.is_infinite() => note(if (l > 0.0) == (s == Ordering::Greater) {
+                            f64::INFINITY
+                        } else {
+                            f64::NEG_INFINITY
+                        }),
+                        _ => sum.add(l, c, params[c]),
+                    }
+                }
+                report.bias(&sum, side, dv, yv, toward, away, rows * cols + i);
+            }
+        }
+        Ok(report)
+    }
+}
+
+/// The scale-only map `x ↦ s·x` of a channel given as `(γ, β, μ, σ², ε)`.
+fn scale_only(mut p: [f64; 5]) -> [f64; 5] {
+    (p[1], p[2]) = (0.0, 0.0);
+    p
 }

@@ -12,11 +12,11 @@
 //! value of `T`, that is the answer (almost always, for `f32` outputs).
 
 use crate::error::{Error, Result};
-use crate::exact::cmp_affine_params;
+use crate::exact::{cmp_affine_params, cmp_offset_params, tighten, BiasSum};
 use crate::layer::channel::image;
 use crate::layer::channel::ChannelEnclosure;
-use crate::transfer::affine::AffineForm;
-use crate::{BatchNorm, Float, TensorBox};
+use crate::transfer::affine::{sample_inner, AffineForm};
+use crate::{BatchNorm, Float, Side, TensorBox};
 use rug::float::Round;
 use rug::Float as Mp;
 use std::cmp::Ordering;
@@ -216,10 +216,41 @@ fn per_element<T: Float>(
     Ok(TensorBox::from_valid(shape, lo, hi))
 }
 
+/// Tight mode of one layer (feature `mpfr`), with the same operations as the fast mode
+/// ([`crate::Enclosure`]) and the checker ([`crate::check::Checker`]): every bound is the
+/// tightest value of `T` on its side of the exact real result. Get one with
+/// [`BatchNorm::tight`].
+///
+/// ```
+/// use bnbound::{BatchNorm, Shape, TensorBox};
+/// let bn = BatchNorm::new(vec![1.0f64], vec![0.0], vec![0.0], vec![2.0], 0.0)?; // y = x/√2
+/// let x = TensorBox::new(Shape::new(&[1])?, vec![1.0], vec![1.0])?;
+/// let y = bn.tight().ibp(&x)?;
+/// assert_eq!(y.lo()[0].next_up(), y.hi()[0]);
+/// # Ok::<(), bnbound::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct Tight<'a, T: Float> {
+    bn: &'a BatchNorm<T>,
+}
+
 impl<T: Float> BatchNorm<T> {
+    /// Tight mode of this layer ([`Tight`]). Feature `mpfr`.
+    ///
+    /// ```
+    /// let bn = bnbound::BatchNorm::new(vec![1.0f32], vec![0.0], vec![0.0], vec![1.0], 0.0)?;
+    /// let _tight = bn.tight();
+    /// # Ok::<(), bnbound::Error>(())
+    /// ```
+    pub fn tight(&self) -> Tight<'_, T> {
+        Tight { bn: self }
+    }
+}
+
+impl<T: Float> Tight<'_, T> {
     /// IBP in tight mode: for every element, `lo` is the largest value of `T` that is `≤`
     /// the exact minimum of `{ s·x + o : x ∈ [l, h] }` and `hi` the smallest `≥` the exact
-    /// maximum (the tightest floating-point enclosure). Feature `mpfr`.
+    /// maximum (the tightest floating-point enclosure).
     ///
     /// Errors: [`Error::ChannelMismatch`].
     ///
@@ -228,68 +259,67 @@ impl<T: Float> BatchNorm<T> {
     /// // y = x/√2 at x = 1: the two f64 neighbours of 1/√2.
     /// let bn = BatchNorm::new(vec![1.0f64], vec![0.0], vec![0.0], vec![2.0], 0.0)?;
     /// let x = TensorBox::new(Shape::new(&[1])?, vec![1.0], vec![1.0])?;
-    /// let y = bn.ibp_tight(&x)?;
+    /// let y = bn.tight().ibp(&x)?;
     /// assert_eq!(y.lo()[0].next_up(), y.hi()[0]);
     /// // An exactly representable image is returned as a point.
     /// let bn = BatchNorm::new(vec![3.0f64], vec![-1.0], vec![0.5], vec![2.0], 0.25)?; // y = 2x − 2
-    /// assert_eq!(bn.ibp_tight(&x)?.lo()[0], 0.0);
+    /// assert_eq!(bn.tight().ibp(&x)?.lo()[0], 0.0);
     /// # Ok::<(), bnbound::Error>(())
     /// ```
-    pub fn ibp_tight(&self, input: &TensorBox<T>) -> Result<TensorBox<T>> {
-        per_element(self, input, true)
+    pub fn ibp(&self, input: &TensorBox<T>) -> Result<TensorBox<T>> {
+        per_element(self.bn, input, true)
     }
 
     /// Chain-rule derivative in tight mode: the tightest enclosure of `s_c·[dlo, dhi]`
-    /// element-wise (first or second derivative alike). Feature `mpfr`.
+    /// element-wise (first or second derivative alike).
     ///
     /// ```
     /// use bnbound::{BatchNorm, Shape, TensorBox};
     /// let bn = BatchNorm::new(vec![-1.0f32], vec![9.0], vec![9.0], vec![3.0], 0.0)?; // s = −1/√3
     /// let d = TensorBox::new(Shape::new(&[1])?, vec![1.0f32], vec![1.0])?;
-    /// let y = bn.derivative_chain_tight(&d)?;
+    /// let y = bn.tight().derivative_chain(&d)?;
     /// assert_eq!(y.lo()[0].next_up(), y.hi()[0]);
     /// # Ok::<(), bnbound::Error>(())
     /// ```
-    pub fn derivative_chain_tight(&self, dbox: &TensorBox<T>) -> Result<TensorBox<T>> {
-        per_element(self, dbox, false)
+    pub fn derivative_chain(&self, dbox: &TensorBox<T>) -> Result<TensorBox<T>> {
+        per_element(self.bn, dbox, false)
     }
 
     /// Forward composition in tight mode: the tightest enclosures of `s_i·a_ij` over each
-    /// `A_ij` and of `s_i·c_i + o_i` over each `c_i`. Feature `mpfr`.
+    /// `A_ij` and of `s_i·c_i + o_i` over each `c_i` (one row per channel).
     ///
     /// ```
     /// use bnbound::{AffineForm, BatchNorm};
     /// let bn = BatchNorm::new(vec![1.0f64], vec![0.0], vec![0.0], vec![4.0], 0.0)?; // s = 1/2
-    /// let g = bn.compose_tight(&AffineForm::point(1, 2, vec![1.0, 3.0], vec![1.0])?)?;
+    /// let g = bn.tight().compose(&AffineForm::point(1, 2, vec![1.0, 3.0], vec![1.0])?)?;
     /// assert_eq!((g.a().lo(), g.a().hi(), g.c().lo()), (&[0.5, 1.5][..], &[0.5, 1.5][..], &[0.5][..]));
     /// # Ok::<(), bnbound::Error>(())
     /// ```
-    pub fn compose_tight(&self, form: &AffineForm<T>) -> Result<AffineForm<T>> {
-        if form.rows() != self.channels() {
-            return Err(Error::ChannelMismatch {
-                expected: self.channels(),
-                found: form.rows(),
-            });
-        }
+    pub fn compose(&self, form: &AffineForm<T>) -> Result<AffineForm<T>> {
+        self.compose_shaped(form, &[self.bn.channels()])
+    }
+
+    /// [`Tight::compose`] for a per-sample input shape `[C, d1, …]`: row `r` belongs to
+    /// channel `r / inner` (as in `Enclosure::compose_shaped`).
+    ///
+    /// ```
+    /// use bnbound::{AffineForm, BatchNorm};
+    /// let bn = BatchNorm::new(vec![1.0f64, 2.0], vec![0.0, 1.0], vec![0.0; 2], vec![4.0, 1.0], 0.0)?;
+    /// let g = bn.tight().compose_shaped(&AffineForm::point(4, 1, vec![1.0; 4], vec![0.0; 4])?, &[2, 2])?;
+    /// assert_eq!((g.a().lo(), g.c().lo()), (&[0.5, 0.5, 2.0, 2.0][..], &[0.0, 0.0, 1.0, 1.0][..]));
+    /// # Ok::<(), bnbound::Error>(())
+    /// ```
+    pub fn compose_shaped(&self, form: &AffineForm<T>, sample: &[usize]) -> Result<AffineForm<T>> {
+        let bn = self.bn;
+        let inner = sample_inner(bn.channels(), sample, form.rows(), "rows")?;
         let cols = form.cols();
-        let (scaled, full) = (channel_data(self, false), channel_data(self, true));
-        let (mut alo, mut ahi) = (Vec::new(), Vec::new());
-        for (k, (&l, &h)) in form.a().lo().iter().zip(form.a().hi()).enumerate() {
-            let c = k / cols.max(1);
-            let mut p = self.channel_f64(c);
-            (p[1], p[2]) = (0.0, 0.0);
-            let (a, b) = tight_image::<T>(p, l.to_f64_exact(), h.to_f64_exact(), &scaled[c]);
-            alo.push(a);
-            ahi.push(b);
-        }
+        let (alo, ahi) = scaled_entries(bn, form, |k| k / cols.max(1) / inner);
+        let full = channel_data(bn, true);
         let (mut clo, mut chi) = (Vec::new(), Vec::new());
         for (i, (&l, &h)) in form.c().lo().iter().zip(form.c().hi()).enumerate() {
-            let (a, b) = tight_image::<T>(
-                self.channel_f64(i),
-                l.to_f64_exact(),
-                h.to_f64_exact(),
-                &full[i],
-            );
+            let c = i / inner;
+            let p = bn.channel_f64(c);
+            let (a, b) = tight_image::<T>(p, l.to_f64_exact(), h.to_f64_exact(), &full[c]);
             clo.push(a);
             chi.push(b);
         }
@@ -298,4 +328,106 @@ impl<T: Float> BatchNorm<T> {
             TensorBox::from_valid(*form.c().shape(), clo, chi),
         )
     }
+
+    /// Back-substitution in tight mode: `Λ'_ij` is the tightest enclosure of `Λ_ij·s_j`
+    /// over each `Λ_ij`, and `d'_i` the tightest enclosure of the exact range of
+    /// `d_i + Σ_j Λ_ij·o_j` (a sum of square roots, compared exactly with candidate floats
+    /// by `check`'s decision procedure, starting from the fast mode's bound; when that
+    /// bound is infinite although the exact range is not, it is kept: sound, not tightest).
+    ///
+    /// ```
+    /// use bnbound::{AffineForm, BatchNorm};
+    /// let bn = BatchNorm::new(vec![1.0f64; 2], vec![1.0; 2], vec![1.0; 2], vec![2.0; 2], 0.0)?;
+    /// // d' = o₁ − o₂ = 0 exactly (the fast mode gives a few ulps around 0).
+    /// let g = bn.tight().backward(&AffineForm::point(1, 2, vec![1.0, -1.0], vec![0.0])?)?;
+    /// assert_eq!((g.c().lo()[0], g.c().hi()[0]), (0.0, 0.0));
+    /// # Ok::<(), bnbound::Error>(())
+    /// ```
+    pub fn backward(&self, form: &AffineForm<T>) -> Result<AffineForm<T>> {
+        self.backward_shaped(form, &[self.bn.channels()])
+    }
+
+    /// [`Tight::backward`] for a per-sample input shape `[C, d1, …]`: column `j` of `Λ`
+    /// belongs to channel `j / inner` (as in `Enclosure::backward_shaped`).
+    ///
+    /// ```
+    /// use bnbound::{AffineForm, BatchNorm};
+    /// let bn = BatchNorm::new(vec![1.0f64, 2.0], vec![0.0, 1.0], vec![0.0; 2], vec![4.0, 1.0], 0.0)?;
+    /// let g = bn.tight().backward_shaped(&AffineForm::point(1, 4, vec![1.0; 4], vec![0.0])?, &[2, 2])?;
+    /// assert_eq!((g.a().lo(), g.c().lo()), (&[0.5, 0.5, 2.0, 2.0][..], &[2.0][..]));
+    /// # Ok::<(), bnbound::Error>(())
+    /// ```
+    pub fn backward_shaped(&self, form: &AffineForm<T>, sample: &[usize]) -> Result<AffineForm<T>> {
+        let bn = self.bn;
+        let channels = bn.channels();
+        let fast = bn.enclose().backward_shaped(form, sample)?;
+        let inner = sample_inner(channels, sample, form.cols(), "columns")?;
+        let cols = form.cols();
+        let (alo, ahi) = scaled_entries(bn, form, |k| (k % cols) / inner);
+        let params: Vec<[f64; 5]> = (0..channels).map(|c| bn.channel_f64(c)).collect();
+        let signs: Vec<Ordering> = params
+            .iter()
+            .map(|&p| cmp_offset_params(p, 0.0).reverse())
+            .collect();
+        let (a, d) = (form.a(), form.c());
+        let (mut dlo, mut dhi) = (Vec::new(), Vec::new());
+        for i in 0..form.rows() {
+            let row = i * cols..(i + 1) * cols;
+            let (fl, fh) = (
+                fast.c().lo()[i].to_f64_exact(),
+                fast.c().hi()[i].to_f64_exact(),
+            );
+            let mut out = [fl, fh];
+            for (k, side) in [Side::Lo, Side::Hi].into_iter().enumerate() {
+                let lower = side == Side::Lo;
+                let dv = if lower { d.lo()[i] } else { d.hi()[i] }.to_f64_exact();
+                let mut sum = BiasSum::new(channels);
+                let mut finite = dv.is_finite();
+                for j in row.clone() {
+                    let c = (j - i * cols) / inner;
+                    let pick_lo = (signs[c] == Ordering::Greater) == lower;
+                    let l = if pick_lo { a.lo()[j] } else { a.hi()[j] }.to_f64_exact();
+                    if signs[c] != Ordering::Equal {
+                        finite &= l.is_finite();
+                        if l.is_finite() {
+                            sum.add(l, c, params[c]);
+                        }
+                    }
+                }
+                if finite && fl.is_finite() && fh.is_finite() {
+                    // cmp(y): y against the exact extreme E = dv + Σ λ·o.
+                    let cmp = |y: f64| sum.signum_at(dv, y).reverse();
+                    let (t_lo, t_hi) = tighten(fl, fh, cmp);
+                    out[k] = if lower { t_lo } else { t_hi };
+                }
+            }
+            // Both f64 bounds are the tightest f64; the tightest T lies outward of them.
+            dlo.push(T::from_f64_down(out[0]));
+            dhi.push(T::from_f64_up(out[1]));
+        }
+        AffineForm::new(
+            TensorBox::from_valid(*form.a().shape(), alo, ahi),
+            TensorBox::from_valid(*form.c().shape(), dlo, dhi),
+        )
+    }
+}
+
+/// The tightest enclosures of `s_c·a_k` over every entry `a_k` of the form's matrix, entry
+/// `k` belonging to channel `channel(k)`.
+fn scaled_entries<T: Float>(
+    bn: &BatchNorm<T>,
+    form: &AffineForm<T>,
+    channel: impl Fn(usize) -> usize,
+) -> (Vec<T>, Vec<T>) {
+    let scaled = channel_data(bn, false);
+    let (mut alo, mut ahi) = (Vec::new(), Vec::new());
+    for (k, (&l, &h)) in form.a().lo().iter().zip(form.a().hi()).enumerate() {
+        let c = channel(k);
+        let mut p = bn.channel_f64(c);
+        (p[1], p[2]) = (0.0, 0.0);
+        let (a, b) = tight_image::<T>(p, l.to_f64_exact(), h.to_f64_exact(), &scaled[c]);
+        alo.push(a);
+        ahi.push(b);
+    }
+    (alo, ahi)
 }

@@ -118,6 +118,46 @@ fn vector_of_len<T: Float>(b: &TensorBox<T>, what: &'static str, n: usize) -> Re
     Ok(())
 }
 
+/// `inner = d1·…` of a per-sample shape `[C, d1, …]` whose element count must be
+/// `found` (the form's rows or columns, named `what`).
+pub(crate) fn sample_inner(
+    channels: usize,
+    sample: &[usize],
+    found: usize,
+    what: &str,
+) -> Result<usize> {
+    if sample.is_empty() || sample.len() > 5 {
+        return Err(Error::BadRank(sample.to_vec()));
+    }
+    if sample[0] != channels {
+        return Err(Error::ChannelMismatch {
+            expected: channels,
+            found: sample[0],
+        });
+    }
+    let inner = sample[1..]
+        .iter()
+        .try_fold(1usize, |a, &d| a.checked_mul(d))
+        .ok_or_else(|| Error::ShapeOverflow(sample.to_vec()))?;
+    match inner.checked_mul(sample[0]) {
+        None => Err(Error::ShapeOverflow(sample.to_vec())),
+        Some(n) if n != found || inner == 0 => {
+            // Without trailing dims the form has one row (column) per channel.
+            if sample.len() == 1 {
+                Err(Error::ChannelMismatch {
+                    expected: channels,
+                    found,
+                })
+            } else {
+                Err(Error::Dimension(format!(
+                    "the form has {found} {what} but the layer's input shape {sample:?} has {n} elements"
+                )))
+            }
+        }
+        Some(_) => Ok(inner),
+    }
+}
+
 impl<T: Float> AffineForm<T> {
     /// Builds a form from `A` (shape `[rows, cols]`) and `c` (shape `[rows]`).
     /// Errors: [`Error::Dimension`] when the shapes do not fit.
@@ -414,7 +454,7 @@ impl Enclosure {
         form: &AffineForm<T>,
         sample: &[usize],
     ) -> Result<AffineForm<T>> {
-        let inner = self.sample_inner(sample, form.rows(), "rows")?;
+        let inner = sample_inner(self.channels(), sample, form.rows(), "rows")?;
         let (rows, cols) = (form.rows(), form.cols());
         let (alo, ahi) = self.scale_map(form, cols * inner);
         let (mut clo, mut chi) = (Vec::with_capacity(rows), Vec::with_capacity(rows));
@@ -428,41 +468,6 @@ impl Enclosure {
             a: TensorBox::from_valid(*form.a.shape(), alo, ahi),
             c: TensorBox::from_valid(*form.c.shape(), clo, chi),
         })
-    }
-
-    /// `inner = d1·…` of a per-sample shape `[C, d1, …]` whose element count must be
-    /// `found` (the form's rows or columns, named `what`).
-    fn sample_inner(&self, sample: &[usize], found: usize, what: &str) -> Result<usize> {
-        if sample.is_empty() || sample.len() > 5 {
-            return Err(Error::BadRank(sample.to_vec()));
-        }
-        if sample[0] != self.channels() {
-            return Err(Error::ChannelMismatch {
-                expected: self.channels(),
-                found: sample[0],
-            });
-        }
-        let inner = sample[1..]
-            .iter()
-            .try_fold(1usize, |a, &d| a.checked_mul(d))
-            .ok_or_else(|| Error::ShapeOverflow(sample.to_vec()))?;
-        match inner.checked_mul(sample[0]) {
-            None => Err(Error::ShapeOverflow(sample.to_vec())),
-            Some(n) if n != found || inner == 0 => {
-                // Without trailing dims the form has one row (column) per channel.
-                if sample.len() == 1 {
-                    Err(Error::ChannelMismatch {
-                        expected: self.channels(),
-                        found,
-                    })
-                } else {
-                    Err(Error::Dimension(format!(
-                        "the form has {found} {what} but the layer's input shape {sample:?} has {n} elements"
-                    )))
-                }
-            }
-            Some(_) => Ok(inner),
-        }
     }
 
     /// Back-substitution (CROWN / auto_LiRPA backward mode): for a linear function of the
@@ -512,7 +517,7 @@ impl Enclosure {
         form: &AffineForm<T>,
         sample: &[usize],
     ) -> Result<AffineForm<T>> {
-        let inner = self.sample_inner(sample, form.cols(), "columns")?;
+        let inner = sample_inner(self.channels(), sample, form.cols(), "columns")?;
         let (rows, cols) = (form.rows(), form.cols());
         // Λ·diag(s): element (i, j) belongs to channel j / inner: blocks of length inner.
         let (alo, ahi) = self.scale_map(form, inner);

@@ -5,7 +5,7 @@ use crate::oracle::{
     check_bias, check_bias_grouped, check_element, cmp_output, exact_dot, ext, Memo,
 };
 use arbitrary::Unstructured;
-use bnbound::{check, AffineForm, Float, Shape, Side, TensorBox};
+use bnbound::{AffineForm, Float, Shape, Side, TensorBox};
 use std::cmp::Ordering;
 fn ibp_case<T: Float>(u: &mut Unstructured<'_>) -> Option<()> {
     let (bn, chs, input, chan) = case::<T>(u)?;
@@ -308,7 +308,7 @@ fn checker_case<T: Float>(u: &mut Unstructured<'_>) -> Option<()> {
         }
     }
     let claimed = TensorBox::new(*input.shape(), lo.clone(), hi.clone()).ok()?;
-    let report = check::check_ibp(&bn, &input, &claimed).expect("valid");
+    let report = bn.checker().ibp(&input, &claimed).expect("valid");
     // Independent decision per element and side.
     for (i, &k) in chan.iter().enumerate() {
         let (l, h) = (f(input.lo()[i]), f(input.hi()[i]));
@@ -356,7 +356,7 @@ pub fn checker_agrees(data: &[u8]) {
 #[cfg(feature = "mpfr")]
 fn tight_case<T: Float>(u: &mut Unstructured<'_>) -> Option<()> {
     let (bn, chs, input, chan) = case::<T>(u)?;
-    let out = bn.ibp_tight(&input).expect("valid");
+    let out = bn.tight().ibp(&input).expect("valid");
     for (i, &k) in chan.iter().enumerate() {
         let (l, h) = (f(input.lo()[i]), f(input.hi()[i]));
         let (yl, yh) = (out.lo()[i], out.hi()[i]);
