@@ -2,88 +2,22 @@
 //! per-sample input is `[C, d1, …]` (full tensors of rank 2 to 5), on both kernels, checked
 //! entry by entry against the exact rational oracle (tests/common).
 
-use bnbound::{AffineForm, BatchNorm, Error, Float, Kernel, Shape, TensorBox};
+use bnbound::{AffineForm, BatchNorm, Error, Float, Kernel};
 use bnbound_testkit::{
-    channels_of, check_backsubstituted_grouped, check_composed, hard_f32, hard_f64, intervals, Ch,
+    channels_of, check_backsubstituted_grouped, check_composed, hard_f32, hard_f64, shaped_case,
+    shaped_form, shaped_layer, Ch, ShapedCase,
 };
 use proptest::prelude::*;
 
-/// A layer, a per-sample shape `[C, d1, …]`, the other dimension of the form, and raw
-/// interval entries.
-#[derive(Clone, Debug)]
-struct Case<T> {
-    params: Vec<[T; 5]>,
-    sample: Vec<usize>,
-    other: usize,
-    entries: Vec<(T, T, u8)>,
-}
-
-fn case<T: Float, S: Strategy<Value = T> + Clone + 'static>(
-    v: S,
-) -> impl Strategy<Value = Case<T>> {
-    // Trailing dims include blocks of 8 and more (the 8-lane block sums) and odd tails.
-    let dim = prop_oneof![1usize..=4, Just(8usize), Just(9usize), Just(16usize)];
-    // At most 72 positions per channel: the rational oracle checks every entry.
-    let trailing = proptest::collection::vec(dim, 0..=3).prop_filter("at most 72 positions", |t| {
-        t.iter().product::<usize>() <= 72
-    });
-    (1usize..=4, trailing, 1usize..=3).prop_flat_map(move |(c, trailing, other)| {
-        let mut sample = vec![c];
-        sample.extend(trailing);
-        let n: usize = sample.iter().product::<usize>() * other; // coefficients
-        let e = (v.clone(), v.clone(), 0u8..10);
-        (
-            proptest::collection::vec([v.clone(), v.clone(), v.clone(), v.clone(), v.clone()], c),
-            Just(sample),
-            Just(other),
-            // Coefficients, then the constant column (one per row).
-            proptest::collection::vec(e, n + n / other + other),
-        )
-            .prop_map(|(params, sample, other, entries)| Case {
-                params,
-                sample,
-                other,
-                entries,
-            })
-    })
-}
-
-fn layer<T: Float>(case: &Case<T>) -> (BatchNorm<T>, Vec<Ch>) {
-    let eps = case.params[0][4].abs();
-    let var: Vec<T> = case
-        .params
-        .iter()
-        .map(|p| match p[3].abs() {
-            v if v == T::zero() && eps == T::zero() => T::one(),
-            v => v,
-        })
-        .collect();
-    let col = |i: usize| case.params.iter().map(|p| p[i]).collect::<Vec<T>>();
-    let bn = BatchNorm::new(col(0), col(1), col(2), var.clone(), eps).unwrap();
-    let chs = channels_of(&bn);
-    (bn, chs)
-}
-
-/// A `rows × cols` form from the case's entries.
-fn form<T: Float>(case: &Case<T>, rows: usize, cols: usize) -> AffineForm<T> {
-    let (alo, ahi) = intervals(&case.entries[..rows * cols], true);
-    let (clo, chi) = intervals(&case.entries[rows * cols..rows * cols + rows], true);
-    AffineForm::new(
-        TensorBox::new(Shape::new(&[rows, cols]).unwrap(), alo, ahi).unwrap(),
-        TensorBox::new(Shape::new(&[rows]).unwrap(), clo, chi).unwrap(),
-    )
-    .unwrap()
-}
-
-fn run<T: Float>(case: &Case<T>) {
-    let (bn, chs) = layer(case);
+fn run<T: Float>(case: &ShapedCase<T>) {
+    let (bn, chs) = shaped_layer(case);
     let n: usize = case.sample.iter().product();
     let inner = n / case.sample[0];
     // Row (compose) or column (backward) r belongs to channel r / inner.
     let channel_of: Vec<usize> = (0..n).map(|r| r / inner).collect();
     let per_element: Vec<Ch> = channel_of.iter().map(|&c| chs[c]).collect();
-    let forward = form(case, n, case.other);
-    let lam = form(case, case.other, n);
+    let forward = shaped_form(case, n, case.other);
+    let lam = shaped_form(case, case.other, n);
     for kernel in [Kernel::Auto, Kernel::Portable] {
         let enc = bn.enclose().with_kernel(kernel);
         let g = enc.compose_shaped(&forward, &case.sample).unwrap();
@@ -97,12 +31,12 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 500, failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
-    fn cnn_shaped_forms_f64_contain_exact(case in case(hard_f64())) {
+    fn cnn_shaped_forms_f64_contain_exact(case in shaped_case(hard_f64())) {
         run(&case);
     }
 
     #[test]
-    fn cnn_shaped_forms_f32_contain_exact(case in case(hard_f32())) {
+    fn cnn_shaped_forms_f32_contain_exact(case in shaped_case(hard_f32())) {
         run(&case);
     }
 }

@@ -170,6 +170,28 @@ pub(crate) fn tighten(lo: f64, hi: f64, cmp: impl Fn(f64) -> Ordering) -> (f64, 
     }
 }
 
+/// The tightest `f64` bound on one side of a *finite* real `r`, given a sound enclosure
+/// `lo ≤ r ≤ hi` (possibly infinite) and the exact ordering `cmp(y)` of `y` against `r`:
+/// the largest float `≤ r` (`Side::Lo`; `−∞` when `r < −MAX`) or the smallest `≥ r`.
+pub(crate) fn tightest(lo: f64, hi: f64, cmp: impl Fn(f64) -> Ordering, side: Side) -> f64 {
+    let (a, b) = (lo.max(-f64::MAX), hi.min(f64::MAX));
+    let lower = side == Side::Lo;
+    if cmp(a) == Ordering::Greater {
+        // Only when a = −MAX > r.
+        return if lower { f64::NEG_INFINITY } else { a };
+    }
+    if cmp(b) == Ordering::Less {
+        // Only when b = MAX < r.
+        return if lower { b } else { f64::INFINITY };
+    }
+    let (t_lo, t_hi) = tighten(a, b, cmp);
+    if lower {
+        t_lo
+    } else {
+        t_hi
+    }
+}
+
 /// The ordering of `y` against the exact real output `γ_c(x−μ_c)/√(σ²_c+ε) + β_c` of
 /// channel `c` at the input `x`: `Less` means `y` is a sound lower bound that is not exact.
 /// `None` if `c` is out of range or `x`, `y` are not finite.

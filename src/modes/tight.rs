@@ -12,7 +12,7 @@
 //! value of `T`, that is the answer (almost always, for `f32` outputs).
 
 use crate::error::{Error, Result};
-use crate::exact::{cmp_affine_params, cmp_offset_params, tighten, BiasSum};
+use crate::exact::{cmp_affine_params, cmp_offset_params, tightest, BiasSum};
 use crate::layer::channel::image;
 use crate::layer::channel::ChannelEnclosure;
 use crate::transfer::affine::{sample_inner, AffineForm};
@@ -332,8 +332,7 @@ impl<T: Float> Tight<'_, T> {
     /// Back-substitution in tight mode: `Λ'_ij` is the tightest enclosure of `Λ_ij·s_j`
     /// over each `Λ_ij`, and `d'_i` the tightest enclosure of the exact range of
     /// `d_i + Σ_j Λ_ij·o_j` (a sum of square roots, compared exactly with candidate floats
-    /// by `check`'s decision procedure, starting from the fast mode's bound; when that
-    /// bound is infinite although the exact range is not, it is kept: sound, not tightest).
+    /// by the checker's decision procedure, by bisection from the fast mode's bound).
     ///
     /// ```
     /// use bnbound::{AffineForm, BatchNorm};
@@ -394,11 +393,10 @@ impl<T: Float> Tight<'_, T> {
                         }
                     }
                 }
-                if finite && fl.is_finite() && fh.is_finite() {
+                if finite {
                     // cmp(y): y against the exact extreme E = dv + Σ λ·o.
                     let cmp = |y: f64| sum.signum_at(dv, y).reverse();
-                    let (t_lo, t_hi) = tighten(fl, fh, cmp);
-                    out[k] = if lower { t_lo } else { t_hi };
+                    out[k] = tightest(fl, fh, cmp, side);
                 }
             }
             // Both f64 bounds are the tightest f64; the tightest T lies outward of them.

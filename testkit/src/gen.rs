@@ -3,7 +3,7 @@
 
 use crate::oracle::*;
 
-use bnbound::{AffineForm, BatchNorm, Float};
+use bnbound::{AffineForm, BatchNorm, Float, Shape, TensorBox};
 use proptest::prelude::*;
 
 /// Checks a back-substituted form `g = backward(fm)` with the oracle: every `Λ'_ij` must
@@ -169,4 +169,72 @@ pub fn intervals<T: Float>(raw: &[(T, T, u8)], allow_inf: bool) -> (Vec<T>, Vec<
             }
         })
         .unzip()
+}
+
+/// A CNN-shaped case: a layer, a per-sample shape `[C, d1, …]`, the other dimension of the form, and raw
+/// interval entries.
+#[derive(Clone, Debug)]
+pub struct ShapedCase<T> {
+    pub params: Vec<[T; 5]>,
+    pub sample: Vec<usize>,
+    pub other: usize,
+    pub entries: Vec<(T, T, u8)>,
+}
+
+pub fn shaped_case<T: Float, S: Strategy<Value = T> + Clone + 'static>(
+    v: S,
+) -> impl Strategy<Value = ShapedCase<T>> {
+    // Trailing dims include blocks of 8 and more (the 8-lane block sums) and odd tails.
+    let dim = prop_oneof![1usize..=4, Just(8usize), Just(9usize), Just(16usize)];
+    // At most 72 positions per channel: the rational oracle checks every entry.
+    let trailing = proptest::collection::vec(dim, 0..=3).prop_filter("at most 72 positions", |t| {
+        t.iter().product::<usize>() <= 72
+    });
+    (1usize..=4, trailing, 1usize..=3).prop_flat_map(move |(c, trailing, other)| {
+        let mut sample = vec![c];
+        sample.extend(trailing);
+        let n: usize = sample.iter().product::<usize>() * other; // coefficients
+        let e = (v.clone(), v.clone(), 0u8..10);
+        (
+            proptest::collection::vec([v.clone(), v.clone(), v.clone(), v.clone(), v.clone()], c),
+            Just(sample),
+            Just(other),
+            // Coefficients, then the constant column (one per row).
+            proptest::collection::vec(e, n + n / other + other),
+        )
+            .prop_map(|(params, sample, other, entries)| ShapedCase {
+                params,
+                sample,
+                other,
+                entries,
+            })
+    })
+}
+
+/// The case's layer (zero `var + eps` replaced by 1) and its exact channels.
+pub fn shaped_layer<T: Float>(case: &ShapedCase<T>) -> (BatchNorm<T>, Vec<Ch>) {
+    let eps = case.params[0][4].abs();
+    let var: Vec<T> = case
+        .params
+        .iter()
+        .map(|p| match p[3].abs() {
+            v if v == T::zero() && eps == T::zero() => T::one(),
+            v => v,
+        })
+        .collect();
+    let col = |i: usize| case.params.iter().map(|p| p[i]).collect::<Vec<T>>();
+    let bn = BatchNorm::new(col(0), col(1), col(2), var.clone(), eps).unwrap();
+    let chs = channels_of(&bn);
+    (bn, chs)
+}
+
+/// A `rows × cols` form from the case's entries.
+pub fn shaped_form<T: Float>(case: &ShapedCase<T>, rows: usize, cols: usize) -> AffineForm<T> {
+    let (alo, ahi) = intervals(&case.entries[..rows * cols], true);
+    let (clo, chi) = intervals(&case.entries[rows * cols..rows * cols + rows], true);
+    AffineForm::new(
+        TensorBox::new(Shape::new(&[rows, cols]).unwrap(), alo, ahi).unwrap(),
+        TensorBox::new(Shape::new(&[rows]).unwrap(), clo, chi).unwrap(),
+    )
+    .unwrap()
 }

@@ -609,3 +609,110 @@ pub fn float_form_gap(
         sum
     })
 }
+
+/// `√x` when the positive rational `x = n/d` is the square of a rational: `x = n·d/d²`,
+/// so exactly when the integer `n·d` is a perfect square.
+fn rational_sqrt(x: &Q) -> Option<Q> {
+    let nd = (x.numer() * x.denom()).to_biguint()?;
+    let r = nd.sqrt();
+    (&r * &r == nd).then(|| Q {
+        n: BigInt::from(r),
+        d: x.denom().abs(),
+    })
+}
+
+/// The exact sign of `dd − y + Σ coef_c·o_c` over `(channel, coef)` pairs, `o_c` the exact
+/// offset `β − γμ/√q` of `chs[c]`. Channels whose `q` differ by a rational square factor
+/// share one square root (`u/√q = u·√(q₀/q)/√q₀`) and are merged before refinement, so a
+/// sum that is exactly zero collapses to a point and is decided too.
+pub fn bias_sign(chs: &[Ch], per_channel: &[(usize, Q)], dd: f64, y: f64) -> Ordering {
+    let mut r = rat(dd) - rat(y);
+    let mut groups: Vec<(Q, Q)> = Vec::new(); // (u, q): the term u/√q
+    for (c, coef) in per_channel {
+        let ch = chs[*c];
+        r = r + coef.clone() * rat(ch.b);
+        let u = -(coef.clone() * rat(ch.g) * rat(ch.m));
+        if u.is_zero() {
+            continue;
+        }
+        let q = ch.q();
+        let merged = groups
+            .iter_mut()
+            .find_map(|(gu, gq)| rational_sqrt(&(gq.clone() / q.clone())).map(|f| (gu, f)));
+        match merged {
+            Some((gu, f)) => *gu = gu.clone() + u * f,
+            None => groups.push((u, q)),
+        }
+    }
+    sign_of(|k| {
+        groups.iter().fold(RI::point(r.clone()), |acc, (u, q)| {
+            acc.add(&grid(enclose_ratio_sqrt(u, q, k), k))
+        })
+    })
+}
+
+/// Whether a claimed back-substituted bias bound is sound: `claimed ≤ min` (`lower`) or
+/// `claimed ≥ max` of `d + Σ_j λ_j·o_{c(j)}` over `λ_j ∈ lam[j]`, `d ∈ [d.0, d.1]`,
+/// decided exactly with [`bias_sign`]. Column `j` is channel `channel_of[j]`.
+pub fn bias_bound_sound(
+    chs: &[Ch],
+    lam: &[(f64, f64)],
+    channel_of: &[usize],
+    d: (f64, f64),
+    claimed: f64,
+    lower: bool,
+) -> bool {
+    let memo = Memo::new(chs);
+    let toward = if lower {
+        f64::NEG_INFINITY
+    } else {
+        f64::INFINITY
+    };
+    if claimed == toward {
+        return true;
+    }
+    let dd = if lower { d.0 } else { d.1 };
+    // Infinite contributions toward the side's infinity (the extreme is unbounded) or
+    // away from it (the extreme is infinite on the safe side).
+    let (mut unbounded, mut away) = (dd == toward, dd == -toward);
+    let mut per_channel: Vec<(usize, Q)> = Vec::new();
+    for (&(l, h), &c) in lam.iter().zip(channel_of) {
+        let so = memo.offset_sign(c);
+        if so == Ordering::Equal {
+            continue;
+        }
+        let pick = if (so == Ordering::Greater) == lower {
+            l
+        } else {
+            h
+        };
+        if pick.is_infinite() {
+            let plus = (pick > 0.0) == (so == Ordering::Greater);
+            if plus == (toward > 0.0) {
+                unbounded = true;
+            } else {
+                away = true;
+            }
+            continue;
+        }
+        match per_channel.iter_mut().find(|(cc, _)| *cc == c) {
+            Some((_, acc)) => *acc = acc.clone() + rat(pick),
+            None => per_channel.push((c, rat(pick))),
+        }
+    }
+    if unbounded {
+        return false;
+    }
+    if away {
+        return true;
+    }
+    if claimed.is_infinite() {
+        return false;
+    }
+    let s = bias_sign(chs, &per_channel, dd, claimed);
+    if lower {
+        s != Ordering::Less
+    } else {
+        s != Ordering::Greater
+    }
+}
