@@ -63,6 +63,9 @@ enum Command {
         /// The linear function of the layer's output.
         #[arg(long, value_name = "L.json")]
         input: PathBuf,
+        /// Enclosure mode.
+        #[arg(long, value_enum, default_value_t = Mode::Fast)]
+        mode: Mode,
         /// Write the output here instead of standard output.
         #[arg(long, value_name = "OUT.json")]
         output: Option<PathBuf>,
@@ -85,17 +88,23 @@ enum Command {
         #[arg(long, value_name = "OUT.json")]
         output: Option<PathBuf>,
     },
-    /// Decides exactly whether a claimed output box contains the exact image of BOX.
+    /// Decides exactly whether another tool's claimed result contains the exact one: an
+    /// IBP box (default), a derivative box, a composed form or a back-substituted form.
     /// Exit status 0 when sound, 3 when unsound, 2 for invalid input.
     Check {
         #[command(flatten)]
         layer: LayerSource,
-        /// The input box.
-        #[arg(long, value_name = "BOX.json")]
+        /// The operation's input: BOX.json (ibp, deriv), F.json (affine) or L.json
+        /// (backward), with the optional "shape" of CNN-shaped forms.
+        #[arg(long, value_name = "IN.json")]
         input: PathBuf,
-        /// The claimed output box ({"dtype", "shape", "lo", "hi"}, as `ibp` writes it).
-        #[arg(long, value_name = "OUT.json")]
+        /// The claimed result, as the operation's subcommand writes it (an output box
+        /// {"dtype", "shape", "lo", "hi"}, or a form without "shape").
+        #[arg(long, value_name = "CLAIMED.json")]
         claimed: PathBuf,
+        /// Which operation produced the claim.
+        #[arg(long, value_enum, default_value_t = What::Ibp)]
+        what: What,
     },
     /// Runs IBP on a built-in BatchNorm2d layer and compares with the naive float bounds.
     Demo,
@@ -297,9 +306,22 @@ enum Op {
     /// Chain-rule derivative of order 1 or 2.
     Deriv(u8, Mode),
     Affine(Mode),
+    Backward(Mode),
+    /// The exact checker of one operation.
+    Check(What),
+}
+
+/// The operation whose result `check` decides.
+#[derive(Clone, Copy, ValueEnum)]
+enum What {
+    /// IBP output boxes.
+    Ibp,
+    /// Chain-rule derivative boxes (order 1 or 2 alike).
+    Deriv,
+    /// Composed forms (`affine`).
+    Affine,
+    /// Back-substituted forms (`backward`).
     Backward,
-    /// The exact checker; the claimed box's text.
-    Check,
 }
 
 /// Rejects tight mode in builds without MPFR.
@@ -433,7 +455,7 @@ fn run_typed<T: Float>(
             .map_err(invalid(input))?;
             write_to(output, |w| json::write_box(&out, w))
         }
-        Op::Affine(_) | Op::Backward => {
+        Op::Affine(_) | Op::Backward(_) => {
             let kind = match op {
                 Op::Affine(_) => FormKind::Affine,
                 _ => FormKind::Linear,
@@ -443,28 +465,43 @@ fn run_typed<T: Float>(
             let sample = shape.unwrap_or_else(|| vec![bn.channels()]);
             let out = match op {
                 #[cfg(feature = "mpfr")]
-                Op::Affine(Mode::Tight) if sample.len() > 1 => {
-                    return Err(Failure::Invalid(
-                        "--mode tight does not take CNN-shaped forms (\"shape\") yet".into(),
-                    ))
-                }
+                Op::Affine(Mode::Tight) => bn.tight().compose_shaped(&f, &sample),
                 #[cfg(feature = "mpfr")]
-                Op::Affine(Mode::Tight) => bn.tight().compose(&f),
+                Op::Backward(Mode::Tight) => bn.tight().backward_shaped(&f, &sample),
                 Op::Affine(_) => enc.compose_shaped(&f, &sample),
                 _ => enc.backward_shaped(&f, &sample),
             }
             .map_err(invalid(input))?;
             write_to(output, |w| json::write_form(&out, kind, w))
         }
-        Op::Check => {
-            let b = json::parse_box::<T>(text).map_err(invalid(input))?;
-            let (ctext, cpath) = claimed.expect("check has a claimed box");
-            let c = json::parse_output_box::<T>(ctext).map_err(invalid(cpath))?;
-            let report = bn
-                .checker()
-                .keeping(100)
-                .ibp(&b, &c)
-                .map_err(invalid(cpath))?;
+        Op::Check(what) => {
+            let (ctext, cpath) = claimed.expect("check has a claimed result");
+            let checker = bn.checker().keeping(100);
+            let report = match what {
+                What::Ibp | What::Deriv => {
+                    let b = json::parse_box::<T>(text).map_err(invalid(input))?;
+                    let c = json::parse_output_box::<T>(ctext).map_err(invalid(cpath))?;
+                    match what {
+                        What::Ibp => checker.ibp(&b, &c),
+                        _ => checker.derivative_chain(&b, &c),
+                    }
+                }
+                What::Affine | What::Backward => {
+                    let kind = match what {
+                        What::Affine => FormKind::Affine,
+                        _ => FormKind::Linear,
+                    };
+                    let (f, shape) =
+                        json::parse_shaped_form::<T>(text, kind).map_err(invalid(input))?;
+                    let c = json::parse_form::<T>(ctext, kind).map_err(invalid(cpath))?;
+                    let sample = shape.unwrap_or_else(|| vec![bn.channels()]);
+                    match what {
+                        What::Affine => checker.compose_shaped(&f, &sample, &c),
+                        _ => checker.backward_shaped(&f, &sample, &c),
+                    }
+                }
+            }
+            .map_err(invalid(cpath))?;
             write_to(output, |w| json::write_report::<T, _>(&report, 100, w))?;
             if report.sound() {
                 Ok(())
@@ -531,13 +568,18 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Backward {
             layer,
             input,
+            mode,
             output,
-        } => run_op(&layer, &input, output.as_deref(), Op::Backward, None),
+        } => {
+            require_mode(mode)?;
+            run_op(&layer, &input, output.as_deref(), Op::Backward(mode), None)
+        }
         Command::Check {
             layer,
             input,
             claimed,
-        } => run_op(&layer, &input, None, Op::Check, Some(&claimed)),
+            what,
+        } => run_op(&layer, &input, None, Op::Check(what), Some(&claimed)),
         Command::Inspect { model, prefix, eps } => inspect(&model, prefix.as_deref(), &eps),
         Command::Demo => write_to(None, |w| w.write_all(demo::report().as_bytes())),
         Command::Bench { shape, dtype, reps } => {

@@ -1,31 +1,11 @@
 //! The `bnbound` binary follows its JSON contract and exit statuses to the letter.
 
+mod common;
+
 use bnbound_testkit::{check_element, Ch};
+use common::*;
 use std::path::PathBuf;
-use std::process::{Command, Output};
-
-fn dir() -> PathBuf {
-    let d = std::env::temp_dir().join(format!(
-        "bnbound-cli-{}-{}",
-        std::process::id(),
-        rand_suffix()
-    ));
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn rand_suffix() -> u64 {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static N: AtomicU64 = AtomicU64::new(0);
-    N.fetch_add(1, Ordering::Relaxed)
-}
-
-fn bnbound(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_bnbound"))
-        .args(args)
-        .output()
-        .unwrap()
-}
+use std::process::Output;
 
 /// Writes params and box files and runs `ibp`; returns (output, params path, box path).
 fn ibp(params: &str, input: &str, extra: &[&str]) -> (Output, PathBuf) {
@@ -42,19 +22,6 @@ fn ibp(params: &str, input: &str, extra: &[&str]) -> (Output, PathBuf) {
     ];
     args.extend_from_slice(extra);
     (bnbound(&args), d)
-}
-
-const P32: &str = r#"{"dtype": "f32", "eps": 1e-5, "gamma": [1.0000001, -0.5, 0],
-    "beta": [-3, 0.1, 0.25], "running_mean": [0, 0.2, 7], "running_var": [1, 0.3, 2]}"#;
-
-fn stderr_line(o: &Output) -> String {
-    let e = String::from_utf8(o.stderr.clone()).unwrap();
-    assert_eq!(
-        e.trim_end().lines().count(),
-        1,
-        "stderr is not one line: {e:?}"
-    );
-    e
 }
 
 #[test]
@@ -246,35 +213,6 @@ fn f32_numbers_are_rounded_once_from_decimal() {
 }
 
 /// Runs a subcommand on files holding `params` and `input`.
-fn sub(cmd: &str, params: &str, input: &str, extra: &[&str]) -> Output {
-    let d = dir();
-    let (p, b) = (d.join("params.json"), d.join("in.json"));
-    std::fs::write(&p, params).unwrap();
-    std::fs::write(&b, input).unwrap();
-    let mut args = vec![
-        cmd,
-        "--params",
-        p.to_str().unwrap(),
-        "--input",
-        b.to_str().unwrap(),
-    ];
-    args.extend_from_slice(extra);
-    bnbound(&args)
-}
-
-const P64: &str = r#"{"dtype": "f64", "eps": 0, "gamma": [2, -1], "beta": [1, 0],
-    "running_mean": [0, 1], "running_var": [4, 1]}"#; // s = (1, −1), o = (1, 1)
-
-fn json_of(o: &Output) -> serde_json::Value {
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    serde_json::from_slice(&o.stdout).unwrap()
-}
-
 #[test]
 fn affine_follows_contract() {
     let f = r#"{"A": {"lo": [[1, -2], [0.5, "-inf"]], "hi": [[1, 3], [0.5, 1]]}, "c": {"lo": [0, 1], "hi": [0, 2]}}"#;
@@ -377,111 +315,6 @@ fn form_errors_exit_2() {
             e.contains(needle),
             "{cmd}: message {e:?} does not name {needle:?}"
         );
-    }
-}
-
-#[test]
-fn check_exit_statuses_and_report() {
-    let d = dir();
-    let (p, b, c) = (d.join("p.json"), d.join("b.json"), d.join("c.json"));
-    std::fs::write(&p, P64).unwrap(); // s = (1, −1), o = (1, 1)
-    std::fs::write(&b, r#"{"shape": [1, 2], "lo": [0, 0], "hi": [1, "inf"]}"#).unwrap();
-    let run = |claimed: &str| {
-        std::fs::write(&c, claimed).unwrap();
-        bnbound(&[
-            "check",
-            "--params",
-            p.to_str().unwrap(),
-            "--input",
-            b.to_str().unwrap(),
-            "--claimed",
-            c.to_str().unwrap(),
-        ])
-    };
-    // Sound: exact images [1, 2] and (−∞, 1].
-    let o = run(r#"{"dtype": "f64", "shape": [1, 2], "lo": [1, "-inf"], "hi": [2, 1]}"#);
-    assert_eq!(o.status.code(), Some(0));
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!(
-        v,
-        serde_json::json!({"sound": true, "checked": 2, "unsound": 0, "violations": []})
-    );
-    // Unsound: hi of element 0 is 1.5 < 2 (witness x = 1), lo of element 1 is finite.
-    let o = run(r#"{"dtype": "f64", "shape": [1, 2], "lo": [1, -5], "hi": [1.5, 1]}"#);
-    assert_eq!(o.status.code(), Some(3));
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!(
-        v,
-        serde_json::json!({"sound": false, "checked": 2, "unsound": 2, "violations": [
-            {"index": 0, "side": "hi", "witness": 1.0, "excess": "5e-1"},
-            {"index": 1, "side": "lo", "witness": "inf", "excess": "inf"}]})
-    );
-    // Invalid claimed box: status 2.
-    for bad in [
-        r#"{"dtype": "f32", "shape": [1, 2], "lo": [1, 1], "hi": [2, 2]}"#,
-        r#"{"dtype": "f64", "shape": [2], "lo": [1, 1], "hi": [2, 2]}"#,
-        r#"{"dtype": "f64", "shape": [1, 2], "lo": [3, 1], "hi": [2, 2]}"#,
-    ] {
-        let o = run(bad);
-        assert_eq!(o.status.code(), Some(2), "{bad}");
-        stderr_line(&o);
-    }
-}
-
-#[test]
-fn check_lists_at_most_100_violations() {
-    let n = 150;
-    let box_ = format!(
-        r#"{{"shape": [{n}, 1], "lo": {z}, "hi": {z}}}"#,
-        z = serde_json::json!(vec![1.0; n])
-    );
-    let claimed = format!(
-        r#"{{"dtype": "f64", "shape": [{n}, 1], "lo": {z}, "hi": {z}}}"#,
-        z = serde_json::json!(vec![0.0; n])
-    );
-    let p = r#"{"dtype": "f64", "eps": 0, "gamma": [1], "beta": [0], "running_mean": [0], "running_var": [2]}"#;
-    let d = dir();
-    let (pp, bp, cp) = (d.join("p.json"), d.join("b.json"), d.join("c.json"));
-    std::fs::write(&pp, p).unwrap();
-    std::fs::write(&bp, box_).unwrap();
-    std::fs::write(&cp, claimed).unwrap();
-    let o = bnbound(&[
-        "check",
-        "--params",
-        pp.to_str().unwrap(),
-        "--input",
-        bp.to_str().unwrap(),
-        "--claimed",
-        cp.to_str().unwrap(),
-    ]);
-    assert_eq!(o.status.code(), Some(3));
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!(v["checked"], n);
-    assert_eq!(v["unsound"], n, "every violation is counted");
-    assert_eq!(v["violations"].as_array().unwrap().len(), 100);
-}
-
-#[test]
-fn tight_mode_cli() {
-    let b = r#"{"shape": [1, 2], "lo": [1, 1], "hi": [1, 1]}"#;
-    let p = r#"{"dtype": "f64", "eps": 0, "gamma": [1, 2], "beta": [0, 0], "running_mean": [0, 0], "running_var": [2, 4]}"#;
-    let o = sub("ibp", p, b, &["--mode", "tight"]);
-    if cfg!(feature = "mpfr") {
-        let v = json_of(&o);
-        let (lo, hi) = (v["lo"][0].as_f64().unwrap(), v["hi"][0].as_f64().unwrap());
-        assert_eq!(lo.next_up(), hi); // the two neighbours of 1/√2
-        assert_eq!(
-            (v["lo"][1].as_f64(), v["hi"][1].as_f64()),
-            (Some(1.0), Some(1.0))
-        );
-        let o = sub("deriv", p, b, &["--order", "2", "--mode", "tight"]);
-        assert_eq!(json_of(&o)["lo"][1], 1.0);
-        let f = r#"{"A": {"lo": [[1], [3]], "hi": [[1], [3]]}, "c": {"lo": [0, 0], "hi": [0, 0]}}"#;
-        let o = sub("affine", p, f, &["--mode", "tight"]);
-        assert_eq!(json_of(&o)["A"]["lo"][1][0], 3.0);
-    } else {
-        assert_eq!(o.status.code(), Some(2));
-        assert!(stderr_line(&o).contains("mpfr"));
     }
 }
 
@@ -619,30 +452,4 @@ fn model_layers_replace_params() {
     let st = fixture("state.safetensors");
     let o = bnbound(&["ibp", "--model", &st, "--layer", "features.1", "--input", i]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr_line(&o));
-}
-
-#[test]
-fn cnn_shaped_forms_cli() {
-    // s = (1, −1), o = (1, 1) over 2 positions per channel: Λ = [1, 2, 3, 4], d = 0.
-    let l = r#"{"L": {"lo": [[1, 2, 3, 4]], "hi": [[1, 2, 3, 4]]}, "d": {"lo": [0], "hi": [0]}, "shape": [2, 2]}"#;
-    let v = json_of(&sub("backward", P64, l, &[]));
-    assert_eq!(
-        v,
-        serde_json::json!({"L": {"lo": [[1.0, 2.0, -3.0, -4.0]], "hi": [[1.0, 2.0, -3.0, -4.0]]},
-                           "d": {"lo": [10.0], "hi": [10.0]}})
-    );
-    let a = r#"{"A": {"lo": [[1], [1], [1], [1]], "hi": [[1], [1], [1], [1]]}, "c": {"lo": [0, 0, 0, 0], "hi": [0, 0, 0, 0]}, "shape": [2, 2]}"#;
-    let v = json_of(&sub("affine", P64, a, &[]));
-    assert_eq!(
-        v["A"]["lo"],
-        serde_json::json!([[1.0], [1.0], [-1.0], [-1.0]])
-    );
-    assert_eq!(v["c"]["lo"], serde_json::json!([1.0, 1.0, 1.0, 1.0]));
-    // A shape that does not match the form or the layer: invalid input.
-    for bad in [r#""shape": [2, 3]"#, r#""shape": [3, 2]"#, r#""shape": []"#] {
-        let doc = l.replace(r#""shape": [2, 2]"#, bad);
-        let o = sub("backward", P64, &doc, &[]);
-        assert_eq!(o.status.code(), Some(2), "{bad}");
-        stderr_line(&o);
-    }
 }

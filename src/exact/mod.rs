@@ -173,6 +173,7 @@ pub(crate) fn tighten(lo: f64, hi: f64, cmp: impl Fn(f64) -> Ordering) -> (f64, 
 /// The tightest `f64` bound on one side of a *finite* real `r`, given a sound enclosure
 /// `lo ≤ r ≤ hi` (possibly infinite) and the exact ordering `cmp(y)` of `y` against `r`:
 /// the largest float `≤ r` (`Side::Lo`; `−∞` when `r < −MAX`) or the smallest `≥ r`.
+#[cfg(feature = "mpfr")]
 pub(crate) fn tightest(lo: f64, hi: f64, cmp: impl Fn(f64) -> Ordering, side: Side) -> f64 {
     let (a, b) = (lo.max(-f64::MAX), hi.min(f64::MAX));
     let lower = side == Side::Lo;

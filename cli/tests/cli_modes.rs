@@ -1,0 +1,227 @@
+//! The CLI's modes: the exact checker of every operation (`check --what`), tight mode,
+//! and CNN-shaped forms.
+
+mod common;
+
+use common::*;
+
+#[test]
+fn check_exit_statuses_and_report() {
+    let d = dir();
+    let (p, b, c) = (d.join("p.json"), d.join("b.json"), d.join("c.json"));
+    std::fs::write(&p, P64).unwrap(); // s = (1, −1), o = (1, 1)
+    std::fs::write(&b, r#"{"shape": [1, 2], "lo": [0, 0], "hi": [1, "inf"]}"#).unwrap();
+    let run = |claimed: &str| {
+        std::fs::write(&c, claimed).unwrap();
+        bnbound(&[
+            "check",
+            "--params",
+            p.to_str().unwrap(),
+            "--input",
+            b.to_str().unwrap(),
+            "--claimed",
+            c.to_str().unwrap(),
+        ])
+    };
+    // Sound: exact images [1, 2] and (−∞, 1].
+    let o = run(r#"{"dtype": "f64", "shape": [1, 2], "lo": [1, "-inf"], "hi": [2, 1]}"#);
+    assert_eq!(o.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        v,
+        serde_json::json!({"sound": true, "checked": 2, "unsound": 0, "violations": []})
+    );
+    // Unsound: hi of element 0 is 1.5 < 2 (witness x = 1), lo of element 1 is finite.
+    let o = run(r#"{"dtype": "f64", "shape": [1, 2], "lo": [1, -5], "hi": [1.5, 1]}"#);
+    assert_eq!(o.status.code(), Some(3));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        v,
+        serde_json::json!({"sound": false, "checked": 2, "unsound": 2, "violations": [
+            {"index": 0, "side": "hi", "witness": 1.0, "excess": "5e-1"},
+            {"index": 1, "side": "lo", "witness": "inf", "excess": "inf"}]})
+    );
+    // Invalid claimed box: status 2.
+    for bad in [
+        r#"{"dtype": "f32", "shape": [1, 2], "lo": [1, 1], "hi": [2, 2]}"#,
+        r#"{"dtype": "f64", "shape": [2], "lo": [1, 1], "hi": [2, 2]}"#,
+        r#"{"dtype": "f64", "shape": [1, 2], "lo": [3, 1], "hi": [2, 2]}"#,
+    ] {
+        let o = run(bad);
+        assert_eq!(o.status.code(), Some(2), "{bad}");
+        stderr_line(&o);
+    }
+}
+
+#[test]
+fn check_lists_at_most_100_violations() {
+    let n = 150;
+    let box_ = format!(
+        r#"{{"shape": [{n}, 1], "lo": {z}, "hi": {z}}}"#,
+        z = serde_json::json!(vec![1.0; n])
+    );
+    let claimed = format!(
+        r#"{{"dtype": "f64", "shape": [{n}, 1], "lo": {z}, "hi": {z}}}"#,
+        z = serde_json::json!(vec![0.0; n])
+    );
+    let p = r#"{"dtype": "f64", "eps": 0, "gamma": [1], "beta": [0], "running_mean": [0], "running_var": [2]}"#;
+    let d = dir();
+    let (pp, bp, cp) = (d.join("p.json"), d.join("b.json"), d.join("c.json"));
+    std::fs::write(&pp, p).unwrap();
+    std::fs::write(&bp, box_).unwrap();
+    std::fs::write(&cp, claimed).unwrap();
+    let o = bnbound(&[
+        "check",
+        "--params",
+        pp.to_str().unwrap(),
+        "--input",
+        bp.to_str().unwrap(),
+        "--claimed",
+        cp.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(3));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["checked"], n);
+    assert_eq!(v["unsound"], n, "every violation is counted");
+    assert_eq!(v["violations"].as_array().unwrap().len(), 100);
+}
+
+#[test]
+fn tight_mode_cli() {
+    let b = r#"{"shape": [1, 2], "lo": [1, 1], "hi": [1, 1]}"#;
+    let p = r#"{"dtype": "f64", "eps": 0, "gamma": [1, 2], "beta": [0, 0], "running_mean": [0, 0], "running_var": [2, 4]}"#;
+    let o = sub("ibp", p, b, &["--mode", "tight"]);
+    if cfg!(feature = "mpfr") {
+        let v = json_of(&o);
+        let (lo, hi) = (v["lo"][0].as_f64().unwrap(), v["hi"][0].as_f64().unwrap());
+        assert_eq!(lo.next_up(), hi); // the two neighbours of 1/√2
+        assert_eq!(
+            (v["lo"][1].as_f64(), v["hi"][1].as_f64()),
+            (Some(1.0), Some(1.0))
+        );
+        let o = sub("deriv", p, b, &["--order", "2", "--mode", "tight"]);
+        assert_eq!(json_of(&o)["lo"][1], 1.0);
+        let f = r#"{"A": {"lo": [[1], [3]], "hi": [[1], [3]]}, "c": {"lo": [0, 0], "hi": [0, 0]}}"#;
+        let o = sub("affine", p, f, &["--mode", "tight"]);
+        assert_eq!(json_of(&o)["A"]["lo"][1][0], 3.0);
+    } else {
+        assert_eq!(o.status.code(), Some(2));
+        assert!(stderr_line(&o).contains("mpfr"));
+    }
+}
+
+#[test]
+fn cnn_shaped_forms_cli() {
+    // s = (1, −1), o = (1, 1) over 2 positions per channel: Λ = [1, 2, 3, 4], d = 0.
+    let l = r#"{"L": {"lo": [[1, 2, 3, 4]], "hi": [[1, 2, 3, 4]]}, "d": {"lo": [0], "hi": [0]}, "shape": [2, 2]}"#;
+    let v = json_of(&sub("backward", P64, l, &[]));
+    assert_eq!(
+        v,
+        serde_json::json!({"L": {"lo": [[1.0, 2.0, -3.0, -4.0]], "hi": [[1.0, 2.0, -3.0, -4.0]]},
+                           "d": {"lo": [10.0], "hi": [10.0]}})
+    );
+    let a = r#"{"A": {"lo": [[1], [1], [1], [1]], "hi": [[1], [1], [1], [1]]}, "c": {"lo": [0, 0, 0, 0], "hi": [0, 0, 0, 0]}, "shape": [2, 2]}"#;
+    let v = json_of(&sub("affine", P64, a, &[]));
+    assert_eq!(
+        v["A"]["lo"],
+        serde_json::json!([[1.0], [1.0], [-1.0], [-1.0]])
+    );
+    assert_eq!(v["c"]["lo"], serde_json::json!([1.0, 1.0, 1.0, 1.0]));
+    // A shape that does not match the form or the layer: invalid input.
+    for bad in [r#""shape": [2, 3]"#, r#""shape": [3, 2]"#, r#""shape": []"#] {
+        let doc = l.replace(r#""shape": [2, 2]"#, bad);
+        let o = sub("backward", P64, &doc, &[]);
+        assert_eq!(o.status.code(), Some(2), "{bad}");
+        stderr_line(&o);
+    }
+}
+
+/// Runs `check --what WHAT` on an input document and a claimed one.
+fn check(what: &str, params: &str, input: &str, claimed: &str) -> std::process::Output {
+    let d = dir();
+    let c = d.join("claimed.json");
+    std::fs::write(&c, claimed).unwrap();
+    sub(
+        "check",
+        params,
+        input,
+        &["--what", what, "--claimed", c.to_str().unwrap()],
+    )
+}
+
+#[test]
+fn check_covers_derivatives_and_both_forms() {
+    // P64: s = (1, −1), o = (1, 1).
+    let b = r#"{"shape": [1, 2], "lo": [1, 1], "hi": [2, 2]}"#;
+    let d = json_of(&sub("deriv", P64, b, &["--order", "1"]));
+    let o = check("deriv", P64, b, &d.to_string());
+    assert_eq!(o.status.code(), Some(0));
+    // s₁·[1, 2] = [−2, −1]: claiming hi = −1.5 is unsound (witness 1, excess 0.5).
+    let wrong = r#"{"dtype": "f64", "shape": [1, 2], "lo": [1, -2], "hi": [2, -1.5]}"#;
+    let o = check("deriv", P64, b, wrong);
+    assert_eq!(o.status.code(), Some(3));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        v["violations"],
+        serde_json::json!([{"index": 1, "side": "hi", "witness": 1.0, "excess": "5e-1"}])
+    );
+
+    // CNN-shaped back-substitution: Λ = [1, 2, 3, 4] over [2, 2]: d' = 1·3 + 1·7 = 10.
+    let l = r#"{"L": {"lo": [[1, 2, 3, 4]], "hi": [[1, 2, 3, 4]]}, "d": {"lo": [0], "hi": [0]}, "shape": [2, 2]}"#;
+    let g = json_of(&sub("backward", P64, l, &[]));
+    assert_eq!(
+        check("backward", P64, l, &g.to_string()).status.code(),
+        Some(0)
+    );
+    let bad = g
+        .to_string()
+        .replace("\"hi\":[10.0]", "\"hi\":[9.75]")
+        .replace("\"lo\":[10.0]", "\"lo\":[9.5]");
+    assert_ne!(bad, g.to_string());
+    let o = check("backward", P64, l, &bad);
+    assert_eq!(o.status.code(), Some(3));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        v["violations"],
+        serde_json::json!([{"index": 4, "side": "hi", "witness": 0.0, "excess": "2.5e-1"}])
+    );
+
+    // Composition, flat.
+    let a = r#"{"A": {"lo": [[1], [3]], "hi": [[1], [3]]}, "c": {"lo": [0, 0], "hi": [0, 0]}}"#;
+    let g = json_of(&sub("affine", P64, a, &[]));
+    assert_eq!(
+        check("affine", P64, a, &g.to_string()).status.code(),
+        Some(0)
+    );
+    // The claimed form must have the input's dimensions; a box is not a form.
+    for bad in [
+        r#"{"A": {"lo": [[1]], "hi": [[1]]}, "c": {"lo": [0], "hi": [0]}}"#,
+        r#"{"dtype": "f64", "shape": [2], "lo": [0, 0], "hi": [0, 0]}"#,
+    ] {
+        let o = check("affine", P64, a, bad);
+        assert_eq!(o.status.code(), Some(2), "{bad}");
+        stderr_line(&o);
+    }
+}
+
+#[test]
+fn tight_back_substitution_cli() {
+    // o = (1 − 1/√2, 1 − 1/√2) share a root: Λ = [1, −1] gives d' = 0 exactly.
+    let p = r#"{"dtype": "f64", "eps": 0, "gamma": [1, 1], "beta": [1, 1], "running_mean": [1, 1], "running_var": [2, 2]}"#;
+    let l = r#"{"L": {"lo": [[1, -1]], "hi": [[1, -1]]}, "d": {"lo": [0], "hi": [0]}}"#;
+    let o = sub("backward", p, l, &["--mode", "tight"]);
+    if cfg!(feature = "mpfr") {
+        let v = json_of(&o);
+        assert_eq!(v["d"], serde_json::json!({"lo": [0.0], "hi": [0.0]}));
+        assert_eq!(
+            check("backward", p, l, &v.to_string()).status.code(),
+            Some(0)
+        );
+        let a = r#"{"A": {"lo": [[1], [1], [1], [1]], "hi": [[1], [1], [1], [1]]}, "c": {"lo": [0, 0, 0, 0], "hi": [0, 0, 0, 0]}, "shape": [2, 2]}"#;
+        let v = json_of(&sub("affine", p, a, &["--mode", "tight"]));
+        assert_eq!(check("affine", p, a, &v.to_string()).status.code(), Some(0));
+    } else {
+        assert_eq!(o.status.code(), Some(2));
+        assert!(stderr_line(&o).contains("mpfr"));
+    }
+}
