@@ -45,7 +45,10 @@ impl std::fmt::Display for Side {
     }
 }
 
-/// Everything that can be wrong with what a caller passes to bnbound.
+/// Everything that can be wrong with the numbers a caller passes to bnbound's core:
+/// parameters, shapes, boxes and forms. Model files have their own error type
+/// (`bnbound::model::Error`, features `onnx`/`safetensors`); the CLI's JSON contract has
+/// `bnbound_cli::json::Error`.
 ///
 /// Every message is a single line that names the offending field, channel or element.
 /// No function of bnbound modifies anything the caller passed when it returns an error.
@@ -137,77 +140,71 @@ pub enum Error {
     /// Text that is not an excess as `check::Excess` writes it.
     #[error("{0:?} is not an excess (expected \"inf\", \"0\" or d.ddde±x with at most 17 digits)")]
     UnknownExcess(String),
-    /// Matrix or vector dimensions that do not fit together.
-    #[error("{0}")]
-    Dimension(String),
+    /// Two shapes that must agree do not (a claimed result and the operation's input, an
+    /// output view and the input, a form's constant and its matrix).
+    #[error("{what} has shape {found:?}, expected {expected:?}")]
+    ShapeMismatch {
+        /// What has the wrong shape.
+        what: &'static str,
+        /// The shape it must have.
+        expected: Vec<usize>,
+        /// Its shape.
+        found: Vec<usize>,
+    },
+    /// An array of the wrong rank (a form's matrix is `[rows, cols]`, a folded layer's
+    /// weight `[out, in, kernel…]`).
+    #[error("{what} has shape {found:?}, expected {expected}")]
+    WrongRank {
+        /// The array.
+        what: &'static str,
+        /// The expected layout.
+        expected: &'static str,
+        /// Its shape.
+        found: Vec<usize>,
+    },
+    /// A vector whose length does not fit the rest (a weight against its dims, a bias
+    /// against the outputs).
+    #[error("{what} has {found} entries, expected {expected}")]
+    LengthMismatch {
+        /// The vector.
+        what: &'static str,
+        /// The length it must have.
+        expected: usize,
+        /// Its length.
+        found: usize,
+    },
+    /// A form whose rows (compose) or columns (back-substitution) do not match the layer's
+    /// per-sample input shape `[C, d1, …]`.
+    #[error("the form has {found} {axis} but the layer's input shape {sample:?} has {expected} elements")]
+    FormShape {
+        /// `"rows"` or `"columns"`.
+        axis: &'static str,
+        /// The number of elements of `sample`.
+        expected: usize,
+        /// The form's rows or columns.
+        found: usize,
+        /// The per-sample shape.
+        sample: Vec<usize>,
+    },
+    /// An `ndarray` view that is not contiguous row-major.
+    #[error("{what} is not a contiguous row-major (standard layout) array; pass a copy made with .as_standard_layout()")]
+    NotStandardLayout {
+        /// Which view.
+        what: &'static str,
+    },
+    /// A weight or bias entry of a layer to fold is NaN or infinite.
+    #[error("{what}[{index}] = {value} is not finite")]
+    NonFiniteWeight {
+        /// `"weight"` or `"bias"`.
+        what: &'static str,
+        /// The flat index.
+        index: usize,
+        /// The value, as `f64`.
+        value: f64,
+    },
     /// A dtype name other than `"f32"` or `"f64"`.
     #[error("unknown dtype {0:?}: expected \"f32\" or \"f64\"")]
     UnknownDtype(String),
-    /// Malformed input text (JSON syntax, a missing field, a number out of range, ...).
-    #[error("{0}")]
-    Parse(String),
-    /// A model file that cannot be read or decoded (I/O error, truncated or malformed
-    /// protobuf or safetensors data, an external data file out of range).
-    #[error("{0}")]
-    ModelFormat(String),
-    /// A tensor a layer needs is not in the model.
-    #[error("tensor {0:?} is not in the model")]
-    MissingTensor(String),
-    /// A tensor with an element type bnbound does not read (it reads f32, f64, f16, bf16).
-    #[error(
-        "tensor {tensor:?} has element type {dtype}: expected float, double, float16 or bfloat16"
-    )]
-    UnsupportedTensorType {
-        /// The tensor's name.
-        tensor: String,
-        /// The element type, as the file names it.
-        dtype: String,
-    },
-    /// A tensor whose element count does not match the layer.
-    #[error("tensor {tensor:?} has {found} elements, expected {expected}")]
-    TensorLength {
-        /// The tensor's name.
-        tensor: String,
-        /// The number of channels.
-        expected: usize,
-        /// The number of elements found.
-        found: usize,
-    },
-    /// A BatchNormalization node that is not inference-time BatchNorm.
-    #[error("node {node:?}: {reason}")]
-    UnsupportedNode {
-        /// The node's name.
-        node: String,
-        /// Why (training mode, statistics that are graph inputs, a missing input, ...).
-        reason: String,
-    },
-    /// Two nodes (or initializers) of a model share a name that a layer needs.
-    #[error("{kind} {name:?} is defined more than once")]
-    DuplicateName {
-        /// What is duplicated: `"node name"` or `"initializer name"`.
-        kind: &'static str,
-        /// The name (at most 80 characters).
-        name: String,
-    },
-    /// An external-data `location` that is not a plain relative path, resolves (links
-    /// followed) outside the model's folder, or is not a regular file.
-    #[error("tensor {tensor:?}: external data location {location:?} is refused: {reason}")]
-    ExternalDataOutside {
-        /// The tensor's name.
-        tensor: String,
-        /// The location as written in the model.
-        location: String,
-        /// Why it is refused.
-        reason: String,
-    },
-    /// No BatchNorm layer of that name in the model.
-    #[error("no BatchNorm layer named {name:?} (layers: {available})")]
-    UnknownLayer {
-        /// The name asked for.
-        name: String,
-        /// The layers the model has, comma-separated.
-        available: String,
-    },
 }
 
 /// At most 80 characters of `s` (a name or token quoted in an error message), with `…`

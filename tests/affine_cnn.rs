@@ -93,7 +93,7 @@ fn shape_mismatches_are_typed_errors() {
         let e = enc.backward_shaped(&lam, &sample).unwrap_err();
         let ok = match want {
             "channel" => matches!(e, Error::ChannelMismatch { .. }),
-            "Dimension" => matches!(e, Error::Dimension(_)),
+            "Dimension" => matches!(e, Error::FormShape { .. }),
             "BadRank" => matches!(e, Error::BadRank(_)),
             _ => matches!(e, Error::ShapeOverflow(_)),
         };

@@ -3,6 +3,7 @@
 //! models give typed errors and never panic.
 #![cfg(all(feature = "onnx", feature = "safetensors"))]
 
+use bnbound::model::Error as ModelError;
 use bnbound::model::{onnx, onnx::OnnxModel, safetensors, ModelLayer};
 use bnbound::{AnyBatchNorm, Error};
 use std::path::Path;
@@ -102,33 +103,36 @@ fn chain_neighbours_are_reported() {
 fn unsupported_models_are_typed_errors() {
     let err = |f: &str| onnx::load_file(data(f)).unwrap_err();
     assert!(
-        matches!(err("bn_training_mode.onnx"), Error::UnsupportedNode { node, reason } if node == "bntrain" && reason.contains("training_mode"))
+        matches!(err("bn_training_mode.onnx"), ModelError::UnsupportedNode { node, reason } if node == "bntrain" && reason.contains("training_mode"))
     );
     assert!(
-        matches!(err("bn_stats_as_inputs.onnx"), Error::UnsupportedNode { reason, .. } if reason.contains("graph input"))
+        matches!(err("bn_stats_as_inputs.onnx"), ModelError::UnsupportedNode { reason, .. } if reason.contains("graph input"))
     );
     assert_eq!(
         err("bn_missing_initializer.onnx"),
-        Error::MissingTensor("bnmissing.B".into())
+        ModelError::MissingTensor("bnmissing.B".into())
     );
     assert!(
-        matches!(err("bn_int_stats.onnx"), Error::UnsupportedTensorType { tensor, dtype } if tensor == "bnint.scale" && dtype == "int64")
+        matches!(err("bn_int_stats.onnx"), ModelError::UnsupportedTensorType { tensor, dtype } if tensor == "bnint.scale" && dtype == "int64")
     );
     // External data without a directory to find it in.
     let bytes = std::fs::read(data("bn_external.onnx")).unwrap();
     assert!(matches!(
         onnx::load_bytes(&bytes, None),
-        Err(Error::ModelFormat(_))
+        Err(ModelError::Format(_))
     ));
     assert!(matches!(
         onnx::load_file(data("no_such_model.onnx")),
-        Err(Error::ModelFormat(_))
+        Err(ModelError::Format(_))
     ));
     let st = std::fs::read(data("state.safetensors")).unwrap();
     let e = safetensors::load_bytes(&st, "conv", safetensors::Eps::default()).unwrap_err();
-    assert_eq!(e, Error::MissingTensor("conv.running_mean".into()));
+    assert_eq!(e, ModelError::MissingTensor("conv.running_mean".into()));
     let e = safetensors::load_bytes(&st, "features.1", safetensors::Eps::F64(-1.0)).unwrap_err();
-    assert!(matches!(e, Error::NegativeEps(_)), "{e:?}");
+    assert!(
+        matches!(e, ModelError::Invalid(Error::NegativeEps(_))),
+        "{e:?}"
+    );
 }
 
 /// Every truncation and a sweep of single-byte corruptions of every fixture: an error or

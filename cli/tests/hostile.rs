@@ -2,7 +2,8 @@
 //! model's folder, corrupt output or block other layers. One named test per defect.
 
 use bnbound::model::onnx::OnnxModel;
-use bnbound::{AnyBatchNorm, Error, Shape, TensorBox};
+use bnbound::model::Error as ModelError;
+use bnbound::{AnyBatchNorm, Shape, TensorBox};
 use bnbound_cli::json;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -116,7 +117,7 @@ fn issue11_gzip_bomb_is_refused() {
     assert!(bomb.len() < 1 << 20);
     let e = OnnxModel::from_bytes(bomb, None).unwrap_err();
     assert!(
-        matches!(&e, Error::ModelFormat(m) if m.contains("expands beyond")),
+        matches!(&e, ModelError::Format(m) if m.contains("expands beyond")),
         "{e}"
     );
 }
@@ -133,7 +134,7 @@ fn issue11_legacy_training_forms_are_typed_errors_naming_the_attribute() {
     ] {
         let e = OnnxModel::open(data(f)).unwrap().layer("bn").unwrap_err();
         assert!(
-            matches!(&e, Error::UnsupportedNode { node, reason } if node == "bn" && reason.contains(needle)),
+            matches!(&e, ModelError::UnsupportedNode { node, reason } if node == "bn" && reason.contains(needle)),
             "{f}: {e}"
         );
     }
@@ -160,7 +161,7 @@ fn issue11_one_invalid_layer_does_not_block_another() {
         assert!(
             matches!(
                 e,
-                Error::UnsupportedNode { .. } | Error::DuplicateName { .. }
+                ModelError::UnsupportedNode { .. } | ModelError::DuplicateName { .. }
             ),
             "{f}: {e:?}"
         );
@@ -220,7 +221,7 @@ fn issue11_external_data_symlinks_out_of_the_folder_are_refused() {
     std::os::unix::fs::symlink(&elsewhere, d.join("bn_external.data")).unwrap();
     let e = OnnxModel::open(&m).unwrap().layer("bnext").unwrap_err();
     assert!(
-        matches!(&e, Error::ExternalDataOutside { reason, .. } if reason.contains("outside")),
+        matches!(&e, ModelError::ExternalDataOutside { reason, .. } if reason.contains("outside")),
         "{e}"
     );
     let o = run(&["inspect", m.to_str().unwrap()]);
@@ -248,7 +249,7 @@ fn issue11_external_data_symlinks_out_of_the_folder_are_refused() {
     std::fs::copy(data("bn_external.data"), outside.join("external.data")).unwrap();
     std::os::unix::fs::symlink(&outside, d.join("ln")).unwrap();
     let e = OnnxModel::open(&m).unwrap().layer("bnext").unwrap_err();
-    assert!(matches!(e, Error::ExternalDataOutside { .. }), "{e}");
+    assert!(matches!(e, ModelError::ExternalDataOutside { .. }), "{e}");
 
     // A link that stays inside the folder is fine.
     let (d, m) = external_copy();
@@ -399,7 +400,7 @@ fn issue11_exit_codes_for_bad_text_folders_and_devices() {
     }
     assert!(matches!(
         OnnxModel::open(data("")),
-        Err(Error::ModelFormat(m)) if m.contains("not a regular file")
+        Err(ModelError::Format(m)) if m.contains("not a regular file")
     ));
 }
 
@@ -516,7 +517,7 @@ fn issue11_single_layer_loading_agrees_with_the_full_index() {
         }
         let unknown = Model::open_layer(&path, "no such layer", Eps::default());
         assert!(
-            matches!(unknown, Err(Error::UnknownLayer { .. })),
+            matches!(unknown, Err(ModelError::UnknownLayer { .. })),
             "{name}: {unknown:?}"
         );
     }

@@ -11,17 +11,20 @@ pub mod onnx;
 #[cfg(feature = "safetensors")]
 pub mod safetensors;
 
-use crate::error::{short, Error, Result};
+mod error;
+
+use crate::short;
 use crate::{AnyBatchNorm, BatchNorm, Dtype};
+pub use error::{Error, Result};
 use std::path::Path;
 
 /// Reads a model file, refusing anything that is not a regular file (a folder, a device,
-/// a FIFO) with a clear [`Error::ModelFormat`] before reading.
+/// a FIFO) with a clear [`Error::Format`] before reading.
 pub(crate) fn read_regular_file(path: &Path) -> Result<Vec<u8>> {
-    let io = |e: std::io::Error| Error::ModelFormat(format!("{}: {e}", path.display()));
+    let io = |e: std::io::Error| Error::Format(format!("{}: {e}", path.display()));
     let meta = std::fs::metadata(path).map_err(io)?;
     if !meta.is_file() {
-        return Err(Error::ModelFormat(format!(
+        return Err(Error::Format(format!(
             "{}: not a regular file (a folder or a device)",
             path.display()
         )));
@@ -56,7 +59,7 @@ pub(crate) fn unknown_layer<'a>(
 /// assert_eq!(layers[0].name, "bn1");
 /// assert_eq!(layers[0].producer.as_deref(), Some("conv1"));
 /// # }
-/// # Ok::<(), bnbound::Error>(())
+/// # Ok::<(), bnbound::model::Error>(())
 /// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct ModelLayer {
@@ -81,7 +84,7 @@ pub struct ModelLayer {
 /// let s = Summary::of(&AnyBatchNorm::F32(bn));
 /// assert_eq!((s.zero_gamma.clone(), s.tiny_denominator.clone()), (vec![0], vec![1]));
 /// assert!(s.scale_min <= 0.0 && s.scale_max >= 2.0 / 1e-9f32.sqrt() as f64 * 0.99);
-/// # Ok::<(), bnbound::Error>(())
+/// # Ok::<(), bnbound::model::Error>(())
 /// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct Summary {
@@ -109,7 +112,7 @@ impl Summary {
     /// use bnbound::{model::Summary, AnyBatchNorm, BatchNorm};
     /// let bn = BatchNorm::new(vec![1.0f64], vec![0.0], vec![0.0], vec![1.0], 0.0)?;
     /// assert_eq!(Summary::of(&AnyBatchNorm::F64(bn)).scale_max, 1.0);
-    /// # Ok::<(), bnbound::Error>(())
+    /// # Ok::<(), bnbound::model::Error>(())
     /// ```
     pub fn of(bn: &AnyBatchNorm) -> Summary {
         let enc = bn.enclose();
@@ -183,7 +186,7 @@ pub(crate) fn build(
 pub(crate) fn decode_le(bytes: &[u8], kind: ElemKind, tensor: &str) -> Result<Stat> {
     let size = kind.size();
     if bytes.len() % size != 0 {
-        return Err(Error::ModelFormat(format!(
+        return Err(Error::Format(format!(
             "tensor {:?}: {} data bytes is not a multiple of {size}",
             short(tensor),
             bytes.len()
@@ -250,7 +253,7 @@ impl ElemKind {
 /// assert_eq!(m.layer("bn1")?.bn.channels(), 6);
 /// let sd = Model::open("tests/data/state.safetensors", Eps::default())?;
 /// assert_eq!(sd.names().len(), 5);
-/// # Ok::<(), bnbound::Error>(())
+/// # Ok::<(), bnbound::model::Error>(())
 /// ```
 #[cfg(all(feature = "onnx", feature = "safetensors"))]
 #[derive(Debug)]
@@ -303,7 +306,7 @@ impl Model {
     /// let l = Model::open_layer("tests/data/state.safetensors", "half", Eps::default())?;
     /// assert_eq!(l.bn.channels(), 4);
     /// assert!(Model::open_layer("tests/data/bn_f16.onnx", "nope", Eps::default()).is_err());
-    /// # Ok::<(), bnbound::Error>(())
+    /// # Ok::<(), bnbound::model::Error>(())
     /// ```
     pub fn open_layer(
         path: impl AsRef<Path>,
@@ -330,7 +333,7 @@ impl Model {
     /// use bnbound::model::{safetensors::Eps, Model};
     /// let m = Model::open("tests/data/bn_f16.onnx", Eps::default())?;
     /// assert_eq!(m.names(), ["bn16"]);
-    /// # Ok::<(), bnbound::Error>(())
+    /// # Ok::<(), bnbound::model::Error>(())
     /// ```
     pub fn names(&self) -> Vec<&str> {
         match self {
@@ -346,7 +349,7 @@ impl Model {
     /// use bnbound::model::{safetensors::Eps, Model};
     /// let m = Model::open("tests/data/state.safetensors", Eps::default())?;
     /// assert!(m.layer("half").is_ok() && m.layer("nope").is_err());
-    /// # Ok::<(), bnbound::Error>(())
+    /// # Ok::<(), bnbound::model::Error>(())
     /// ```
     pub fn layer(&self, name: &str) -> Result<ModelLayer> {
         match self {

@@ -24,8 +24,9 @@
 //!
 //! A node without a name is named by its first output tensor.
 
+use super::error::{Error, Result};
 use super::{build, decode_le, ElemKind, ModelLayer, Stat};
-use crate::error::{short, Error, Result};
+use crate::short;
 use prost::bytes::Bytes;
 use prost::Message;
 use std::collections::HashMap;
@@ -198,7 +199,7 @@ struct Entry {
 /// assert_eq!(m.names().collect::<Vec<_>>(), ["bn1"]);
 /// let layer = m.layer("bn1")?;
 /// assert_eq!((layer.producer.as_deref(), layer.bn.channels()), (Some("conv1"), 6));
-/// # Ok::<(), bnbound::Error>(())
+/// # Ok::<(), bnbound::model::Error>(())
 /// ```
 #[derive(Clone, Debug)]
 pub struct OnnxModel {
@@ -213,14 +214,14 @@ impl OnnxModel {
     /// gzip (recognised by its magic bytes, e.g. `.onnx.gz`). External data files are
     /// looked up in the model's folder and must resolve inside it.
     ///
-    /// Errors: [`Error::ModelFormat`] (not a regular file, unreadable, not a model, a gzip
+    /// Errors: [`Error::Format`] (not a regular file, unreadable, not a model, a gzip
     /// stream that is corrupt or expands more than 64× its size plus 16 MiB). Problems of
     /// single layers are reported by [`OnnxModel::layer`], not here.
     ///
     /// ```
     /// let m = bnbound::model::onnx::OnnxModel::open("tests/data/bn_external.onnx")?;
     /// assert_eq!(m.layer("bnext")?.bn.channels(), 3);
-    /// # Ok::<(), bnbound::Error>(())
+    /// # Ok::<(), bnbound::model::Error>(())
     /// ```
     pub fn open(path: impl AsRef<Path>) -> Result<OnnxModel> {
         let (bytes, base) = read_model(path.as_ref())?;
@@ -236,7 +237,7 @@ impl OnnxModel {
     /// ```
     /// let l = bnbound::model::onnx::OnnxModel::open_layer("tests/data/conv_bn_relu_f32.onnx", "bn1")?;
     /// assert_eq!(l.consumers, ["relu1"]);
-    /// # Ok::<(), bnbound::Error>(())
+    /// # Ok::<(), bnbound::model::Error>(())
     /// ```
     pub fn open_layer(path: impl AsRef<Path>, name: &str) -> Result<ModelLayer> {
         let (bytes, base) = read_model(path.as_ref())?;
@@ -253,13 +254,13 @@ impl OnnxModel {
     ///
     /// ```
     /// let e = bnbound::model::onnx::OnnxModel::from_bytes(b"\x0a\xff".to_vec(), None).unwrap_err();
-    /// assert!(matches!(e, bnbound::Error::ModelFormat(_)));
+    /// assert!(matches!(e, bnbound::model::Error::Format(_)));
     /// ```
     pub fn from_bytes(bytes: Vec<u8>, base_dir: Option<&Path>) -> Result<OnnxModel> {
         let base = base_dir
             .map(|d| {
                 std::fs::canonicalize(d).map_err(|e| {
-                    Error::ModelFormat(format!("cannot resolve folder {}: {e}", d.display()))
+                    Error::Format(format!("cannot resolve folder {}: {e}", d.display()))
                 })
             })
             .transpose()?;
@@ -271,10 +272,10 @@ impl OnnxModel {
     fn index(bytes: Vec<u8>, base_dir: Option<PathBuf>, only: Option<&str>) -> Result<OnnxModel> {
         let bytes = gunzip_if_compressed(bytes)?;
         let model = ModelProto::decode(Bytes::from(bytes))
-            .map_err(|e| Error::ModelFormat(format!("not an ONNX model: {e}")))?;
+            .map_err(|e| Error::Format(format!("not an ONNX model: {e}")))?;
         let graph = model
             .graph
-            .ok_or_else(|| Error::ModelFormat("the model has no graph".to_string()))?;
+            .ok_or_else(|| Error::Format("the model has no graph".to_string()))?;
         let opset = model
             .opset_import
             .iter()
@@ -282,7 +283,7 @@ impl OnnxModel {
             .map(|o| o.version)
             .max();
         let format = |what: &str, e: prost::DecodeError| {
-            Error::ModelFormat(format!("not an ONNX model: a {what} is malformed: {e}"))
+            Error::Format(format!("not an ONNX model: a {what} is malformed: {e}"))
         };
 
         // Pass 1: the BatchNorm nodes.
@@ -423,7 +424,7 @@ impl OnnxModel {
     /// ```
     /// let m = bnbound::model::onnx::OnnxModel::open("tests/data/bn_training_mode.onnx")?;
     /// assert_eq!(m.names().collect::<Vec<_>>(), ["bntrain"]);
-    /// # Ok::<(), bnbound::Error>(())
+    /// # Ok::<(), bnbound::model::Error>(())
     /// ```
     pub fn names(&self) -> impl ExactSizeIterator<Item = &str> + '_ {
         self.entries.iter().map(|e| e.name.as_str())
@@ -435,15 +436,15 @@ impl OnnxModel {
     /// Errors: [`Error::UnknownLayer`]; for that layer only: [`Error::UnsupportedNode`]
     /// (training forms, statistics that are graph inputs or node outputs, missing inputs,
     /// `spatial = 0`), [`Error::DuplicateName`], [`Error::MissingTensor`],
-    /// [`Error::UnsupportedTensorType`], [`Error::TensorLength`], [`Error::ModelFormat`]
+    /// [`Error::UnsupportedTensorType`], [`Error::TensorLength`], [`Error::Format`]
     /// (malformed tensor, unreadable external data), [`Error::ExternalDataOutside`], and
     /// the parameter errors of [`crate::BatchNorm::new`].
     ///
     /// ```
     /// let m = bnbound::model::onnx::OnnxModel::open("tests/data/bn_training_mode.onnx")?;
-    /// assert!(matches!(m.layer("bntrain"), Err(bnbound::Error::UnsupportedNode { .. })));
-    /// assert!(matches!(m.layer("nope"), Err(bnbound::Error::UnknownLayer { .. })));
-    /// # Ok::<(), bnbound::Error>(())
+    /// assert!(matches!(m.layer("bntrain"), Err(bnbound::model::Error::UnsupportedNode { .. })));
+    /// assert!(matches!(m.layer("nope"), Err(bnbound::model::Error::UnknownLayer { .. })));
+    /// # Ok::<(), bnbound::model::Error>(())
     /// ```
     pub fn layer(&self, name: &str) -> Result<ModelLayer> {
         match self.by_name.get(name) {
@@ -459,7 +460,7 @@ impl OnnxModel {
     /// let m = bnbound::model::onnx::OnnxModel::open("tests/data/conv_bn_relu_f32.onnx")?;
     /// let all: Vec<_> = m.layers().collect();
     /// assert!(all.len() == 1 && all[0].1.is_ok());
-    /// # Ok::<(), bnbound::Error>(())
+    /// # Ok::<(), bnbound::model::Error>(())
     /// ```
     pub fn layers(&self) -> impl Iterator<Item = (&str, Result<ModelLayer>)> + '_ {
         self.entries.iter().map(|e| (e.name.as_str(), self.load(e)))
@@ -475,13 +476,13 @@ impl OnnxModel {
                 .clone()
                 .ok_or_else(|| Error::MissingTensor(short(name)))?;
             let t = TensorProto::decode(raw).map_err(|err| {
-                Error::ModelFormat(format!("tensor {:?}: malformed: {err}", short(name)))
+                Error::Format(format!("tensor {:?}: malformed: {err}", short(name)))
             })?;
             stats.push(tensor_values(&t, self.base_dir.as_deref())?);
         }
         let stats: [Stat; 4] = stats
             .try_into()
-            .map_err(|_| Error::ModelFormat("a BatchNorm layer needs four statistics".into()))?;
+            .map_err(|_| Error::Format("a BatchNorm layer needs four statistics".into()))?;
         let names = [0, 1, 2, 3].map(|k| e.stats[k].0.as_str());
         let (bn, stored_as) = build(stats, e.eps, names)?;
         Ok(ModelLayer {
@@ -502,7 +503,7 @@ fn read_model(path: &Path) -> Result<(Vec<u8>, PathBuf)> {
         _ => Path::new("."),
     };
     let base = std::fs::canonicalize(dir).map_err(|e| {
-        Error::ModelFormat(format!(
+        Error::Format(format!(
             "cannot resolve the folder of {}: {e}",
             path.display()
         ))
@@ -538,7 +539,7 @@ fn duplicate(kind: &'static str, name: &str) -> Error {
 /// assert_eq!(layers.len(), 1);
 /// assert_eq!(layers[0].consumers, vec!["relu1".to_string()]);
 /// assert_eq!(layers[0].bn.channels(), 6);
-/// # Ok::<(), bnbound::Error>(())
+/// # Ok::<(), bnbound::model::Error>(())
 /// ```
 pub fn load_file(path: impl AsRef<Path>) -> Result<Vec<ModelLayer>> {
     OnnxModel::open(path)?.layers().map(|(_, l)| l).collect()
@@ -550,7 +551,7 @@ pub fn load_file(path: impl AsRef<Path>) -> Result<Vec<ModelLayer>> {
 ///
 /// ```
 /// let e = bnbound::model::onnx::load_bytes(b"\x0a\xff", None).unwrap_err();
-/// assert!(matches!(e, bnbound::Error::ModelFormat(_)));
+/// assert!(matches!(e, bnbound::model::Error::Format(_)));
 /// ```
 pub fn load_bytes(bytes: &[u8], base_dir: Option<&Path>) -> Result<Vec<ModelLayer>> {
     OnnxModel::from_bytes(bytes.to_vec(), base_dir)?
@@ -572,9 +573,9 @@ fn gunzip_if_compressed(bytes: Vec<u8>) -> Result<Vec<u8>> {
     flate2::read::MultiGzDecoder::new(&bytes[..])
         .take(limit + 1)
         .read_to_end(&mut out)
-        .map_err(|e| Error::ModelFormat(format!("corrupt gzip stream: {e}")))?;
+        .map_err(|e| Error::Format(format!("corrupt gzip stream: {e}")))?;
     if out.len() as u64 > limit {
-        return Err(Error::ModelFormat(format!(
+        return Err(Error::Format(format!(
             "the gzip stream expands beyond {limit} bytes ({GZIP_RATIO}× its size plus 16 MiB)"
         )));
     }
@@ -700,7 +701,7 @@ fn tensor_values(t: &TensorProto, base_dir: Option<&Path>) -> Result<Stat> {
         let bytes = expected
             .and_then(|n| n.checked_mul(kind.size()))
             .ok_or_else(|| {
-                Error::ModelFormat(format!(
+                Error::Format(format!(
                     "tensor {:?}: dims {:?} are not a valid size",
                     short(&t.name),
                     t.dims
@@ -727,7 +728,7 @@ fn tensor_values(t: &TensorProto, base_dir: Option<&Path>) -> Result<Stat> {
         kind.stat(values)
     };
     if expected != Some(stat.values.len()) {
-        return Err(Error::ModelFormat(format!(
+        return Err(Error::Format(format!(
             "tensor {:?}: dims {:?} do not match its {} values",
             short(&t.name),
             t.dims,
@@ -742,7 +743,7 @@ fn tensor_values(t: &TensorProto, base_dir: Option<&Path>) -> Result<Stat> {
 /// `offset..offset + size` is read, after checking it lies inside the file.
 fn external_bytes(t: &TensorProto, base_dir: Option<&Path>, size: usize) -> Result<Vec<u8>> {
     let tensor = short(&t.name);
-    let bad = |m: String| Error::ModelFormat(format!("tensor {tensor:?}: external data {m}"));
+    let bad = |m: String| Error::Format(format!("tensor {tensor:?}: external data {m}"));
     let get = |k: &str| {
         t.external_data
             .iter()

@@ -4,8 +4,9 @@
 //! `P.running_var` (F32, F64, F16 or BF16). A layer built with `affine=False` has no
 //! `P.weight`/`P.bias`; then γ = 1 and β = 0. ε is not in a state_dict: pass it ([`Eps`]).
 
+use super::error::{Error, Result};
 use super::{build, decode_le, ElemKind, ModelLayer, Stat};
-use crate::error::{short, Error, Result};
+use crate::short;
 use safetensors::tensor::{Metadata, TensorInfo};
 use safetensors::{Dtype as StDtype, SafeTensors};
 use std::path::Path;
@@ -49,7 +50,7 @@ impl Eps {
 }
 
 fn format_err(e: impl std::fmt::Display) -> Error {
-    Error::ModelFormat(format!("not a safetensors file: {e}"))
+    Error::Format(format!("not a safetensors file: {e}"))
 }
 
 /// A state_dict's BatchNorm layers: the header is parsed once, a layer's tensors are
@@ -60,7 +61,7 @@ fn format_err(e: impl std::fmt::Display) -> Error {
 /// let sd = StateDict::open("tests/data/state.safetensors", Eps::default())?;
 /// assert_eq!(sd.names().count(), 5);
 /// assert_eq!(sd.layer("half")?.bn.channels(), 4);
-/// # Ok::<(), bnbound::Error>(())
+/// # Ok::<(), bnbound::model::Error>(())
 /// ```
 #[derive(Debug)]
 pub struct StateDict {
@@ -75,7 +76,7 @@ pub struct StateDict {
 impl StateDict {
     /// Reads and indexes the state_dict file at `path`; `eps` is the layers' ε.
     ///
-    /// Errors: [`Error::ModelFormat`] (not a regular file, unreadable, not safetensors).
+    /// Errors: [`Error::Format`] (not a regular file, unreadable, not safetensors).
     ///
     /// ```
     /// use bnbound::model::safetensors::{Eps, StateDict};
@@ -87,7 +88,7 @@ impl StateDict {
 
     /// Indexes a state_dict held in memory.
     ///
-    /// Errors: [`Error::ModelFormat`] (not safetensors).
+    /// Errors: [`Error::Format`] (not safetensors).
     ///
     /// ```
     /// use bnbound::model::safetensors::{Eps, StateDict};
@@ -121,7 +122,7 @@ impl StateDict {
     /// use bnbound::model::safetensors::{Eps, StateDict};
     /// let sd = StateDict::open("tests/data/state.safetensors", Eps::default())?;
     /// assert_eq!(sd.names().next(), Some("bhalf"));
-    /// # Ok::<(), bnbound::Error>(())
+    /// # Ok::<(), bnbound::model::Error>(())
     /// ```
     pub fn names(&self) -> impl ExactSizeIterator<Item = &str> + '_ {
         self.prefixes.iter().map(String::as_str)
@@ -133,7 +134,7 @@ impl StateDict {
     /// use bnbound::model::safetensors::{Eps, StateDict};
     /// let sd = StateDict::open("tests/data/state.safetensors", Eps::default())?;
     /// assert!(sd.contains("half") && !sd.contains("conv"));
-    /// # Ok::<(), bnbound::Error>(())
+    /// # Ok::<(), bnbound::model::Error>(())
     /// ```
     pub fn contains(&self, prefix: &str) -> bool {
         self.prefixes
@@ -151,8 +152,8 @@ impl StateDict {
     /// use bnbound::model::safetensors::{Eps, StateDict};
     /// let sd = StateDict::open("tests/data/state.safetensors", Eps::F64(1e-3))?;
     /// assert_eq!(sd.layer("layer2.bn")?.bn.dtype(), bnbound::Dtype::F64);
-    /// assert!(matches!(sd.layer("nope"), Err(bnbound::Error::MissingTensor(_))));
-    /// # Ok::<(), bnbound::Error>(())
+    /// assert!(matches!(sd.layer("nope"), Err(bnbound::model::Error::MissingTensor(_))));
+    /// # Ok::<(), bnbound::model::Error>(())
     /// ```
     pub fn layer(&self, prefix: &str) -> Result<ModelLayer> {
         assemble(prefix, self.eps, |name| {
@@ -167,7 +168,7 @@ impl StateDict {
     /// header only that layer's entries (the rest of the header is parsed as JSON and
     /// skipped, not stored), so memory is the file's bytes plus that layer.
     ///
-    /// Errors: [`Error::ModelFormat`] (not a regular file, not safetensors, a tensor's
+    /// Errors: [`Error::Format`] (not a regular file, not safetensors, a tensor's
     /// offsets outside the data or not matching its shape), and those of
     /// [`StateDict::layer`].
     ///
@@ -175,7 +176,7 @@ impl StateDict {
     /// use bnbound::model::safetensors::{Eps, StateDict};
     /// let l = StateDict::open_layer("tests/data/state.safetensors", "bhalf", Eps::default())?;
     /// assert_eq!(l.stored_as, "bfloat16");
-    /// # Ok::<(), bnbound::Error>(())
+    /// # Ok::<(), bnbound::model::Error>(())
     /// ```
     pub fn open_layer(path: impl AsRef<Path>, prefix: &str, eps: Eps) -> Result<ModelLayer> {
         let bytes = super::read_regular_file(path.as_ref())?;
@@ -200,7 +201,7 @@ impl StateDict {
     /// use bnbound::model::safetensors::{Eps, StateDict};
     /// let sd = StateDict::open("tests/data/state.safetensors", Eps::default())?;
     /// assert!(sd.layers().all(|(_, l)| l.is_ok()));
-    /// # Ok::<(), bnbound::Error>(())
+    /// # Ok::<(), bnbound::model::Error>(())
     /// ```
     pub fn layers(&self) -> impl Iterator<Item = (&str, Result<ModelLayer>)> + '_ {
         self.names().map(|p| (p, self.layer(p)))
@@ -372,7 +373,7 @@ fn entry_values(e: &Entry, data: &[u8], name: &str) -> Result<Stat> {
 /// let bytes = std::fs::read("tests/data/state.safetensors").unwrap();
 /// let p = bnbound::model::safetensors::prefixes(&bytes)?;
 /// assert_eq!(p, ["bhalf", "features.1", "half", "layer2.bn", "noaffine"]);
-/// # Ok::<(), bnbound::Error>(())
+/// # Ok::<(), bnbound::model::Error>(())
 /// ```
 pub fn prefixes(bytes: &[u8]) -> Result<Vec<String>> {
     Ok(StateDict::from_bytes(bytes.to_vec(), Eps::default())?.prefixes)
@@ -387,7 +388,7 @@ pub fn prefixes(bytes: &[u8]) -> Result<Vec<String>> {
 /// let l = load_bytes(&bytes, "half", Eps::default())?;
 /// assert_eq!((l.name.as_str(), l.stored_as.as_str(), l.bn.channels()), ("half", "float16", 4));
 /// assert!(load_bytes(&bytes, "nope", Eps::default()).is_err());
-/// # Ok::<(), bnbound::Error>(())
+/// # Ok::<(), bnbound::model::Error>(())
 /// ```
 pub fn load_bytes(bytes: &[u8], prefix: &str, eps: Eps) -> Result<ModelLayer> {
     StateDict::from_bytes(bytes.to_vec(), eps)?.layer(prefix)
@@ -403,7 +404,7 @@ pub fn load_bytes(bytes: &[u8], prefix: &str, eps: Eps) -> Result<ModelLayer> {
 /// assert_eq!(all.len(), 5);
 /// let one = load_file("tests/data/state.safetensors", Some("layer2.bn"), Eps::F64(1e-3))?;
 /// assert_eq!(one[0].bn.dtype(), bnbound::Dtype::F64);
-/// # Ok::<(), bnbound::Error>(())
+/// # Ok::<(), bnbound::model::Error>(())
 /// ```
 pub fn load_file(
     path: impl AsRef<Path>,

@@ -200,11 +200,11 @@ impl CheckReport {
 
 fn same_shape<T: Float>(input: &TensorBox<T>, claimed: &TensorBox<T>) -> Result<()> {
     if input.shape() != claimed.shape() {
-        return Err(Error::Dimension(format!(
-            "the claimed box has shape {:?} but the input has {:?}",
-            claimed.shape().dims(),
-            input.shape().dims()
-        )));
+        return Err(Error::ShapeMismatch {
+            what: "the claimed result",
+            expected: input.shape().dims().to_vec(),
+            found: claimed.shape().dims().to_vec(),
+        });
     }
     Ok(())
 }
@@ -299,7 +299,7 @@ impl<T: Float> Checker<'_, T> {
     /// Checks a claimed IBP output box: is `{ s_c·x + o_c : x ∈ input }` contained in
     /// `claimed` element by element, for the exact real scale and offset? Decided exactly.
     ///
-    /// Errors: shape or channel mismatch ([`Error::Dimension`], [`Error::ChannelMismatch`]).
+    /// Errors: shape or channel mismatch ([`Error::ShapeMismatch`], [`Error::ChannelMismatch`]).
     ///
     /// ```
     /// use bnbound::{BatchNorm, Shape, TensorBox};

@@ -111,9 +111,11 @@ impl<T: Float> FloatForm<T> {
 fn vector_of_len<T: Float>(b: &TensorBox<T>, what: &'static str, n: usize) -> Result<()> {
     let dims = b.shape().dims();
     if dims.len() != 1 || dims[0] != n {
-        return Err(Error::Dimension(format!(
-            "{what} has shape {dims:?}, expected [{n}]"
-        )));
+        return Err(Error::ShapeMismatch {
+            what,
+            expected: vec![n],
+            found: dims.to_vec(),
+        });
     }
     Ok(())
 }
@@ -124,7 +126,7 @@ pub(crate) fn sample_inner(
     channels: usize,
     sample: &[usize],
     found: usize,
-    what: &str,
+    axis: &'static str,
 ) -> Result<usize> {
     if sample.is_empty() || sample.len() > 5 {
         return Err(Error::BadRank(sample.to_vec()));
@@ -149,9 +151,12 @@ pub(crate) fn sample_inner(
                     found,
                 })
             } else {
-                Err(Error::Dimension(format!(
-                    "the form has {found} {what} but the layer's input shape {sample:?} has {n} elements"
-                )))
+                Err(Error::FormShape {
+                    axis,
+                    expected: n,
+                    found,
+                    sample: sample.to_vec(),
+                })
             }
         }
         Some(_) => Ok(inner),
@@ -160,7 +165,7 @@ pub(crate) fn sample_inner(
 
 impl<T: Float> AffineForm<T> {
     /// Builds a form from `A` (shape `[rows, cols]`) and `c` (shape `[rows]`).
-    /// Errors: [`Error::Dimension`] when the shapes do not fit.
+    /// Errors: [`Error::WrongRank`], [`Error::ShapeMismatch`] when the shapes do not fit.
     ///
     /// ```
     /// use bnbound::{AffineForm, Shape, TensorBox};
@@ -172,9 +177,11 @@ impl<T: Float> AffineForm<T> {
     pub fn new(a: TensorBox<T>, c: TensorBox<T>) -> Result<Self> {
         let dims = a.shape().dims();
         if dims.len() != 2 {
-            return Err(Error::Dimension(format!(
-                "A has shape {dims:?}, expected [rows, cols]"
-            )));
+            return Err(Error::WrongRank {
+                what: "A",
+                expected: "[rows, cols]",
+                found: dims.to_vec(),
+            });
         }
         vector_of_len(&c, "c", dims[0])?;
         Ok(AffineForm { a, c })
@@ -239,7 +246,7 @@ impl<T: Float> AffineForm<T> {
     /// Concretization over a box: returns a box `y` (shape `[rows]`) containing
     /// `{ A·x + c : x ∈ input, A ∈ [A], c ∈ [c] }`, each product and partial sum of the dot
     /// products rounded outward (then outward to `T`). `input` must have shape `[cols]`
-    /// ([`Error::Dimension`]).
+    /// ([`Error::ShapeMismatch`]).
     ///
     /// ```
     /// use bnbound::{AffineForm, Shape, TensorBox};
@@ -437,7 +444,7 @@ impl Enclosure {
     /// BatchNorm2d over `(C, H, W)`.
     ///
     /// Errors: [`Error::ChannelMismatch`] (`sample[0] ≠ C`), [`Error::BadRank`],
-    /// [`Error::ShapeOverflow`], [`Error::Dimension`] (rows ≠ `C·inner`).
+    /// [`Error::ShapeOverflow`], [`Error::FormShape`] (rows ≠ `C·inner`).
     ///
     /// ```
     /// use bnbound::{AffineForm, BatchNorm};
@@ -500,7 +507,7 @@ impl Enclosure {
     /// `C` products with the offsets.
     ///
     /// Errors: [`Error::ChannelMismatch`] (`sample[0] ≠ C`), [`Error::BadRank`],
-    /// [`Error::ShapeOverflow`], [`Error::Dimension`] (columns ≠ `C·inner`).
+    /// [`Error::ShapeOverflow`], [`Error::FormShape`] (columns ≠ `C·inner`).
     ///
     /// ```
     /// use bnbound::{AffineForm, BatchNorm};

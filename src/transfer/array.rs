@@ -9,12 +9,7 @@ use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD};
 /// The array's elements as one row-major slice, or an error naming it: bnbound reads the
 /// elements in row-major order and never guesses another layout.
 fn contiguous<'b, T>(a: &'b ArrayViewD<'_, T>, what: &'static str) -> Result<&'b [T]> {
-    a.as_slice().ok_or_else(|| {
-        Error::Dimension(format!(
-            "{what} is not a contiguous row-major (standard layout) array; pass a copy made \
-             with .as_standard_layout()"
-        ))
-    })
+    a.as_slice().ok_or(Error::NotStandardLayout { what })
 }
 
 impl Enclosure {
@@ -23,7 +18,7 @@ impl Enclosure {
     /// of that shape containing the exact real image element by element, with the contract
     /// of [`Enclosure::ibp_into`].
     ///
-    /// Errors: [`Error::Dimension`] (shapes differ, or a view is not in standard layout),
+    /// Errors: [`Error::ShapeMismatch`], [`Error::NotStandardLayout`],
     /// and those of [`Shape::new`], [`BoxView::new`] and [`Enclosure::ibp_into`].
     ///
     /// ```
@@ -82,18 +77,16 @@ impl Enclosure {
             ("out_hi", out_hi.shape()),
         ] {
             if s != dims.as_slice() {
-                return Err(Error::Dimension(format!(
-                    "{what} has shape {s:?} but lo has {dims:?}"
-                )));
+                return Err(Error::ShapeMismatch {
+                    what,
+                    expected: dims.clone(),
+                    found: s.to_vec(),
+                });
             }
         }
         let shape = Shape::new(&dims)?;
         let view = BoxView::new(shape, contiguous(&lo, "lo")?, contiguous(&hi, "hi")?)?;
-        let not_standard = |what: &str| {
-            Error::Dimension(format!(
-                "{what} is not a contiguous row-major (standard layout) array"
-            ))
-        };
+        let not_standard = |what: &'static str| Error::NotStandardLayout { what };
         let ylo = out_lo
             .as_slice_mut()
             .ok_or_else(|| not_standard("out_lo"))?;

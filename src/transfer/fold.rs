@@ -33,9 +33,9 @@ pub struct LinearLayer<T: Float> {
 }
 
 impl<T: Float> LinearLayer<T> {
-    /// Checks and wraps a layer. Errors: [`Error::Dimension`] for fewer than two dims or a
-    /// weight or bias of the wrong length; [`Error::Parse`] for a NaN or infinite weight or
-    /// bias entry.
+    /// Checks and wraps a layer. Errors: [`Error::WrongRank`] for fewer than two dims,
+    /// [`Error::ShapeOverflow`], [`Error::LengthMismatch`] for a weight or bias of the wrong
+    /// length, [`Error::NonFiniteWeight`] for a NaN or infinite weight or bias entry.
     ///
     /// ```
     /// use bnbound::fold::LinearLayer;
@@ -45,34 +45,38 @@ impl<T: Float> LinearLayer<T> {
     /// ```
     pub fn new(dims: &[usize], weight: Vec<T>, bias: Option<Vec<T>>) -> Result<Self> {
         if dims.len() < 2 {
-            return Err(Error::Dimension(format!(
-                "weight dims {dims:?}: expected [out, in, kernel...]"
-            )));
+            return Err(Error::WrongRank {
+                what: "weight",
+                expected: "[out, in, kernel…]",
+                found: dims.to_vec(),
+            });
         }
         let n = dims
             .iter()
             .try_fold(1usize, |a, &d| a.checked_mul(d))
-            .ok_or_else(|| Error::Dimension(format!("weight dims {dims:?} overflow")))?;
+            .ok_or_else(|| Error::ShapeOverflow(dims.to_vec()))?;
         if weight.len() != n {
-            return Err(Error::Dimension(format!(
-                "weight has {} entries but dims {dims:?} need {n}",
-                weight.len()
-            )));
+            return Err(Error::LengthMismatch {
+                what: "weight",
+                expected: n,
+                found: weight.len(),
+            });
         }
         let bias = bias.unwrap_or_else(|| vec![T::zero(); dims[0]]);
         if bias.len() != dims[0] {
-            return Err(Error::Dimension(format!(
-                "bias has {} entries but the layer has {} outputs",
-                bias.len(),
-                dims[0]
-            )));
+            return Err(Error::LengthMismatch {
+                what: "bias",
+                expected: dims[0],
+                found: bias.len(),
+            });
         }
         for (what, v) in [("weight", &weight), ("bias", &bias)] {
             if let Some(i) = v.iter().position(|x| !x.is_finite()) {
-                return Err(Error::Parse(format!(
-                    "{what}[{i}] = {} is not finite",
-                    v[i]
-                )));
+                return Err(Error::NonFiniteWeight {
+                    what,
+                    index: i,
+                    value: v[i].to_f64_exact(),
+                });
             }
         }
         Ok(LinearLayer {

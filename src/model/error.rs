@@ -1,0 +1,77 @@
+//! The typed errors of model loading.
+
+/// Everything that can be wrong with a model file or one of its BatchNorm layers. Every
+/// message is one line; names quoted from the file are cut to 80 characters.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A model file that cannot be read or decoded (I/O error, truncated or malformed
+    /// protobuf or safetensors data, an external data file out of range).
+    #[error("{0}")]
+    Format(String),
+    /// A tensor a layer needs is not in the model.
+    #[error("tensor {0:?} is not in the model")]
+    MissingTensor(String),
+    /// A tensor with an element type bnbound does not read (it reads f32, f64, f16, bf16).
+    #[error(
+        "tensor {tensor:?} has element type {dtype}: expected float, double, float16 or bfloat16"
+    )]
+    UnsupportedTensorType {
+        /// The tensor's name.
+        tensor: String,
+        /// The element type, as the file names it.
+        dtype: String,
+    },
+    /// A tensor whose element count does not match the layer.
+    #[error("tensor {tensor:?} has {found} elements, expected {expected}")]
+    TensorLength {
+        /// The tensor's name.
+        tensor: String,
+        /// The number of channels.
+        expected: usize,
+        /// The number of elements found.
+        found: usize,
+    },
+    /// A BatchNormalization node that is not inference-time BatchNorm.
+    #[error("node {node:?}: {reason}")]
+    UnsupportedNode {
+        /// The node's name.
+        node: String,
+        /// Why (training mode, statistics that are graph inputs, a missing input, ...).
+        reason: String,
+    },
+    /// Two nodes (or initializers) of a model share a name that a layer needs.
+    #[error("{kind} {name:?} is defined more than once")]
+    DuplicateName {
+        /// What is duplicated: `"node name"` or `"initializer name"`.
+        kind: &'static str,
+        /// The name (at most 80 characters).
+        name: String,
+    },
+    /// An external-data `location` that is not a plain relative path, resolves (links
+    /// followed) outside the model's folder, or is not a regular file.
+    #[error("tensor {tensor:?}: external data location {location:?} is refused: {reason}")]
+    ExternalDataOutside {
+        /// The tensor's name.
+        tensor: String,
+        /// The location as written in the model.
+        location: String,
+        /// Why it is refused.
+        reason: String,
+    },
+    /// No BatchNorm layer of that name in the model.
+    #[error("no BatchNorm layer named {name:?} (layers: {available})")]
+    UnknownLayer {
+        /// The name asked for.
+        name: String,
+        /// The layers the model has, comma-separated.
+        available: String,
+    },
+    /// The layer's parameters, read correctly, are not a valid BatchNorm (NaN, negative
+    /// variance, `var + eps = 0`, ...).
+    #[error(transparent)]
+    Invalid(#[from] crate::Error),
+}
+
+/// `Result` with the model [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
