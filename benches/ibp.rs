@@ -37,7 +37,7 @@ fn bench_shape<T: Float>(cr: &mut Criterion, dims: &[usize]) {
     let shape = Shape::new(dims).unwrap();
     let bn = baseline::layer::<T>(shape.channels());
     let enc = bn.enclose();
-    let portable = bn.enclose().with_kernel(Kernel::Portable);
+    let portable = bn.enclose().with_kernel(Kernel::TwoRoundings);
     let n = shape.len();
     let inner = shape.inner();
     let (lo, hi) = baseline::input_box::<T>(n);

@@ -18,7 +18,7 @@ fn run<T: Float>(case: &ShapedCase<T>) {
     let per_element: Vec<Ch> = channel_of.iter().map(|&c| chs[c]).collect();
     let forward = shaped_form(case, n, case.other);
     let lam = shaped_form(case, case.other, n);
-    for kernel in [Kernel::Auto, Kernel::Portable] {
+    for kernel in [Kernel::Auto, Kernel::TwoRoundings] {
         let enc = bn.enclose().with_kernel(kernel);
         let g = enc.compose_shaped(&forward, &case.sample).unwrap();
         check_composed(&per_element, &forward, &g);
@@ -115,7 +115,7 @@ fn exactly_cancelling_channel_blocks_are_decided() {
     .unwrap();
     let chs = channels_of(&bn);
     let lam = AffineForm::point(1, 4, vec![0.3, -0.3, 1.0, 2.0], vec![0.0]).unwrap();
-    for kernel in [Kernel::Auto, Kernel::Portable] {
+    for kernel in [Kernel::Auto, Kernel::TwoRoundings] {
         let g = bn
             .enclose()
             .with_kernel(kernel)

@@ -76,7 +76,7 @@ fn form<T: Float>(case: &Case<T>, allow_inf: bool) -> AffineForm<T> {
 
 /// The layer's enclosure on every kernel (the dispatched one and the portable one).
 fn kernels<T: Float>(bn: &BatchNorm<T>) -> [Enclosure; 2] {
-    [bn.enclose(), bn.enclose().with_kernel(Kernel::Portable)]
+    [bn.enclose(), bn.enclose().with_kernel(Kernel::TwoRoundings)]
 }
 
 fn f(x: impl Float) -> f64 {

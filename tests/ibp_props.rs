@@ -182,13 +182,13 @@ proptest! {
     #[test]
     fn ibp_f64_contains_exact_image(case in case(hard_f64())) {
         run(&case, |bn| bn.enclose());
-        run(&case, |bn| bn.enclose().with_kernel(Kernel::Portable));
+        run(&case, |bn| bn.enclose().with_kernel(Kernel::TwoRoundings));
     }
 
     #[test]
     fn ibp_f32_contains_exact_image(case in case(hard_f32())) {
         run(&case, |bn| bn.enclose());
-        run(&case, |bn| bn.enclose().with_kernel(Kernel::Portable));
+        run(&case, |bn| bn.enclose().with_kernel(Kernel::TwoRoundings));
     }
 }
 
@@ -198,25 +198,25 @@ proptest! {
     #[test]
     fn derivative_chain_f64_contains_exact(case in case(hard_f64())) {
         run_op(&case, |bn| bn.enclose(), Op::Deriv1);
-        run_op(&case, |bn| bn.enclose().with_kernel(Kernel::Portable), Op::Deriv1);
+        run_op(&case, |bn| bn.enclose().with_kernel(Kernel::TwoRoundings), Op::Deriv1);
     }
 
     #[test]
     fn derivative_chain_f32_contains_exact(case in case(hard_f32())) {
         run_op(&case, |bn| bn.enclose(), Op::Deriv1);
-        run_op(&case, |bn| bn.enclose().with_kernel(Kernel::Portable), Op::Deriv1);
+        run_op(&case, |bn| bn.enclose().with_kernel(Kernel::TwoRoundings), Op::Deriv1);
     }
 
     #[test]
     fn second_derivative_chain_f64_contains_exact(case in case(hard_f64())) {
         run_op(&case, |bn| bn.enclose(), Op::Deriv2);
-        run_op(&case, |bn| bn.enclose().with_kernel(Kernel::Portable), Op::Deriv2);
+        run_op(&case, |bn| bn.enclose().with_kernel(Kernel::TwoRoundings), Op::Deriv2);
     }
 
     #[test]
     fn second_derivative_chain_f32_contains_exact(case in case(hard_f32())) {
         run_op(&case, |bn| bn.enclose(), Op::Deriv2);
-        run_op(&case, |bn| bn.enclose().with_kernel(Kernel::Portable), Op::Deriv2);
+        run_op(&case, |bn| bn.enclose().with_kernel(Kernel::TwoRoundings), Op::Deriv2);
     }
 }
 

@@ -52,7 +52,7 @@ fn report_checked<T: Float>(
     let n = shape.len();
     let bn = baseline::layer::<T>(shape.channels());
     let enc = bn.enclose();
-    let portable = bn.enclose().with_kernel(Kernel::Portable);
+    let portable = bn.enclose().with_kernel(Kernel::TwoRoundings);
     let (lo, hi) = baseline::input_box::<T>(n);
     let view = BoxView::new(shape, &lo, &hi)?;
     let (s, o) = baseline::nearest_scale_offset(&bn);

@@ -17,14 +17,24 @@ use crate::{exact, BatchNorm, Float, Interval};
 /// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct Enclosure {
-    pub(crate) ch: Vec<ChannelEnclosure>,
+    ch: Vec<ChannelEnclosure>,
     /// The same enclosures as arrays, for the row kernel.
-    pub(crate) lanes: Lanes,
+    lanes: Lanes,
     /// The per-element kernel of the transfer functions.
-    pub(crate) kernel: Kernel,
+    kernel: Kernel,
 }
 
 impl Enclosure {
+    /// Every channel's enclosure, in channel order (for the kernels and scalar paths).
+    pub(crate) fn channel_slice(&self) -> &[ChannelEnclosure] {
+        &self.ch
+    }
+
+    /// The enclosures laid out as arrays for the row kernels.
+    pub(crate) fn lanes(&self) -> &Lanes {
+        &self.lanes
+    }
+
     /// Wraps per-channel enclosures (and lays them out for the kernels).
     pub(crate) fn from_channels(ch: Vec<ChannelEnclosure>) -> Self {
         let lanes = Lanes::new(&ch);
@@ -37,7 +47,7 @@ impl Enclosure {
 
     /// The same enclosure with its transfer functions (IBP, derivatives, composition,
     /// back-substitution) running on `kernel`. Every kernel keeps the soundness contract;
-    /// results may differ in the last bit ([`Kernel::Portable`] rounds twice where the
+    /// results may differ in the last bit ([`Kernel::TwoRoundings`] rounds twice where the
     /// dispatched kernel fuses). The default is [`Kernel::Auto`].
     ///
     /// ```
@@ -45,7 +55,7 @@ impl Enclosure {
     /// let bn = BatchNorm::new(vec![0.5f64, -3.0], vec![0.1, 0.2], vec![0.0, 1.0], vec![2.0, 3.0], 1e-5)?;
     /// let x = TensorBox::new(Shape::new(&[1, 2])?, vec![-1.0f64, 0.5], vec![1.0, 2.0])?;
     /// let fast = bn.enclose().ibp(&x)?;
-    /// let portable = bn.enclose().with_kernel(Kernel::Portable).ibp(&x)?;
+    /// let portable = bn.enclose().with_kernel(Kernel::TwoRoundings).ibp(&x)?;
     /// for i in 0..2 {
     ///     // Both contain the exact image; they differ by at most a few steps.
     ///     assert!(fast.lo()[i].max(portable.lo()[i]) <= fast.hi()[i].min(portable.hi()[i]));

@@ -6,12 +6,14 @@
 use crate::layer::channel::{ChannelEnclosure, ScaleSign};
 
 /// Which per-element kernel the transfer functions use. Both are sound; they may differ in
-/// the last bit (the portable path rounds twice where the other fuses).
+/// the last bit (the two-rounding path rounds twice where the other fuses). This is the
+/// *kernel* (how products and sums are evaluated per element); the [`crate::Backend`]
+/// (how each channel's `s` and `o` are enclosed) is chosen independently.
 ///
 /// ```
 /// use bnbound::Kernel;
 /// println!("this CPU runs the {} kernel", Kernel::Auto.resolved());
-/// assert_eq!(Kernel::Portable.resolved(), "portable (two roundings)");
+/// assert_eq!(Kernel::TwoRoundings.resolved(), "two roundings (no FMA)");
 /// assert_eq!(Kernel::default(), Kernel::Auto);
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -19,8 +21,9 @@ pub enum Kernel {
     /// The fastest kernel the running CPU supports (chosen at run time).
     #[default]
     Auto,
-    /// The portable kernel: no FMA, each product and sum rounded and widened separately.
-    Portable,
+    /// The kernel every CPU has: no FMA, each product and sum rounded and widened
+    /// separately.
+    TwoRoundings,
 }
 
 impl Kernel {
@@ -33,7 +36,7 @@ impl Kernel {
         match (self, fma_available()) {
             (Kernel::Auto, true) if cfg!(target_arch = "x86_64") => "x86-64 AVX2+FMA",
             (Kernel::Auto, true) => "aarch64 FMA",
-            _ => "portable (two roundings)",
+            _ => "two roundings (no FMA)",
         }
     }
 }

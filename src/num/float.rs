@@ -4,11 +4,13 @@ use crate::num::round;
 use std::fmt::{Debug, Display};
 use std::str::FromStr;
 
-pub(crate) mod sealed {
+pub(crate) mod lanes {
     use crate::num::round;
 
-    /// Crate-private operations of the element types, used by the vectorised kernels.
-    pub trait Sealed: Copy {
+    /// The element types' lane roundings (from an `f64` lane result to the type, outward),
+    /// used by the vectorised kernels. Public in a private module, so it also seals
+    /// [`Float`](super::Float).
+    pub trait LaneRound: Copy {
         /// A value of this type `≤ w`, from `r = RN₆₄(w)` (`r` not NaN).
         fn below_nearest<const FMA: bool>(r: f64) -> Self;
         /// A value of this type `≥ w`, from `r = RN₆₄(w)` (`r` not NaN).
@@ -19,7 +21,7 @@ pub(crate) mod sealed {
         fn above_bound<const FMA: bool>(b: f64) -> Self;
     }
 
-    impl Sealed for f32 {
+    impl LaneRound for f32 {
         #[inline(always)]
         fn below_nearest<const FMA: bool>(r: f64) -> Self {
             round::f32_below_nearest::<FMA>(r)
@@ -38,7 +40,7 @@ pub(crate) mod sealed {
         }
     }
 
-    impl Sealed for f64 {
+    impl LaneRound for f64 {
         #[inline(always)]
         fn below_nearest<const FMA: bool>(r: f64) -> Self {
             round::lane_below::<FMA>(r)
@@ -116,7 +118,7 @@ impl FromStr for Dtype {
 /// assert!((f32::from_f64_down(x) as f64) < x && (f32::from_f64_up(x) as f64) > x);
 /// ```
 pub trait Float:
-    num_traits::Float + Debug + Display + FromStr + Default + Send + Sync + 'static + sealed::Sealed
+    num_traits::Float + Debug + Display + FromStr + Default + Send + Sync + 'static + lanes::LaneRound
 {
     /// The contract name of this type.
     const DTYPE: Dtype;

@@ -388,15 +388,7 @@ pub(crate) fn midpoint<T: Float>(l: T, h: T) -> T {
 impl Enclosure {
     /// Bounds of `Σ_c [lo_c, hi_c]·o_c + [d_lo, d_hi]` over the channels.
     fn offset_dot<U: Float>(&self, lo: &[U], hi: &[U], d_lo: f64, d_hi: f64) -> (f64, f64) {
-        let job = OffsetDotJob {
-            ch: &self.ch,
-            lanes: &self.lanes,
-            lo,
-            hi,
-            d_lo,
-            d_hi,
-        };
-        kernel::dispatch(self.kernel, job)
+        kernel::dispatch(self.kernel(), OffsetDotJob::new(self, (lo, hi), d_lo, d_hi))
     }
 
     /// The coefficient matrix of `form` with every element `(i, j)` multiplied by the scale
@@ -404,17 +396,14 @@ impl Enclosure {
     fn scale_map<T: Float>(&self, form: &AffineForm<T>, inner: usize) -> (Vec<T>, Vec<T>) {
         let n = form.rows() * form.cols();
         let (mut alo, mut ahi) = (vec![T::zero(); n], vec![T::zero(); n]);
-        let job = MapJob::<T, false> {
-            ch: &self.ch,
-            lanes: &self.lanes,
+        let job = MapJob::<T, false>::new(
+            self,
             inner,
-            first_block: 0,
-            lo: form.a.lo(),
-            hi: form.a.hi(),
-            out_lo: &mut alo,
-            out_hi: &mut ahi,
-        };
-        kernel::dispatch(self.kernel, job);
+            0,
+            (form.a.lo(), form.a.hi()),
+            (&mut alo, &mut ahi),
+        );
+        kernel::dispatch(self.kernel(), job);
         (alo, ahi)
     }
 
@@ -467,7 +456,11 @@ impl Enclosure {
         let (mut clo, mut chi) = (Vec::with_capacity(rows), Vec::with_capacity(rows));
         for i in 0..rows {
             let (l, h) = (form.c.lo()[i], form.c.hi()[i]);
-            let (l, h) = image::<true>(&self.ch[i / inner], l.to_f64_exact(), h.to_f64_exact());
+            let (l, h) = image::<true>(
+                &self.channel_slice()[i / inner],
+                l.to_f64_exact(),
+                h.to_f64_exact(),
+            );
             clo.push(T::from_f64_down(l));
             chi.push(T::from_f64_up(h));
         }
@@ -537,14 +530,10 @@ impl Enclosure {
             let (l, h) = if inner == 1 {
                 self.offset_dot(&form.a.lo()[row.clone()], &form.a.hi()[row], d_lo, d_hi)
             } else {
-                let job = BlockSumJob {
-                    inner,
-                    lo: &form.a.lo()[row.clone()],
-                    hi: &form.a.hi()[row],
-                    out_lo: &mut s_lo,
-                    out_hi: &mut s_hi,
-                };
-                kernel::dispatch(self.kernel, job);
+                let row_hi = &form.a.hi()[row.clone()];
+                let job =
+                    BlockSumJob::new(inner, (&form.a.lo()[row], row_hi), (&mut s_lo, &mut s_hi));
+                kernel::dispatch(self.kernel(), job);
                 self.offset_dot(&s_lo, &s_hi, d_lo, d_hi)
             };
             dlo.push(T::from_f64_down(l));

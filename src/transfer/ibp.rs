@@ -22,17 +22,9 @@ pub(crate) fn per_channel<T: Float, const OFFSET: bool>(
     out_hi: &mut [T],
 ) -> Result<()> {
     check_lengths(enc, input, out_lo, out_hi)?;
-    let job = MapJob::<T, OFFSET> {
-        ch: &enc.ch,
-        lanes: &enc.lanes,
-        inner: input.shape().inner(),
-        first_block: 0,
-        lo: input.lo(),
-        hi: input.hi(),
-        out_lo,
-        out_hi,
-    };
-    kernel::dispatch(enc.kernel, job);
+    let inner = input.shape().inner();
+    let job = MapJob::<T, OFFSET>::new(enc, inner, 0, (input.lo(), input.hi()), (out_lo, out_hi));
+    kernel::dispatch(enc.kernel(), job);
     Ok(())
 }
 
@@ -140,17 +132,9 @@ impl Enclosure {
         outs.zip(ins)
             .enumerate()
             .for_each(|(t, ((yl, yh), (l, h)))| {
-                let job = MapJob::<T, true> {
-                    ch: &self.ch,
-                    lanes: &self.lanes,
-                    inner,
-                    first_block: t * per_task / inner,
-                    lo: l,
-                    hi: h,
-                    out_lo: yl,
-                    out_hi: yh,
-                };
-                kernel::dispatch(self.kernel, job);
+                let job =
+                    MapJob::<T, true>::new(self, inner, t * per_task / inner, (l, h), (yl, yh));
+                kernel::dispatch(self.kernel(), job);
             });
         Ok(())
     }

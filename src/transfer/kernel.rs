@@ -21,13 +21,14 @@
 //!
 //! Dispatch: [`Kernel::Auto`] uses AVX2+FMA on x86-64 when the running CPU has them
 //! (`is_x86_feature_detected!`), the FMA of the base ISA on aarch64, and the portable
-//! two-rounding path elsewhere; [`Kernel::Portable`] forces the portable path (tests and
+//! two-rounding path elsewhere; [`Kernel::TwoRoundings`] forces the portable path (tests and
 //! fuzzers run both).
 #![allow(unsafe_code)]
 
 use crate::layer::channel::{image, ChannelEnclosure, ScaleSign};
+use crate::layer::enclosure::Enclosure;
 use crate::layer::lanes::{fma_available, is_fast, Kernel, Lanes};
-use crate::num::float::sealed::Sealed;
+use crate::num::float::lanes::LaneRound;
 use crate::num::round;
 use crate::Float;
 
@@ -49,7 +50,7 @@ fn run_avx2_fma<J: Job>(job: J) -> J::Out {
 
 /// Runs `job` on the kernel `kernel` resolves to.
 pub(crate) fn dispatch<J: Job>(kernel: Kernel, job: J) -> J::Out {
-    if kernel == Kernel::Portable || !fma_available() {
+    if kernel == Kernel::TwoRoundings || !fma_available() {
         return job.run::<false>();
     }
     #[cfg(target_arch = "x86_64")]
@@ -79,9 +80,9 @@ fn lower<T: Float, const OFFSET: bool, const FMA: bool>(
 ) -> T {
     let s = if x >= 0.0 { s_lo } else { s_hi };
     if OFFSET {
-        <T as Sealed>::below_nearest::<FMA>(round::lane_fma_for_below::<FMA>(s, x, o_lo))
+        <T as LaneRound>::below_nearest::<FMA>(round::lane_fma_for_below::<FMA>(s, x, o_lo))
     } else {
-        <T as Sealed>::below_bound::<FMA>(round::lane_mul_below::<FMA>(s, x))
+        <T as LaneRound>::below_bound::<FMA>(round::lane_mul_below::<FMA>(s, x))
     }
 }
 
@@ -95,9 +96,9 @@ fn upper<T: Float, const OFFSET: bool, const FMA: bool>(
 ) -> T {
     let s = if x >= 0.0 { s_hi } else { s_lo };
     if OFFSET {
-        <T as Sealed>::above_nearest::<FMA>(round::lane_fma_for_above::<FMA>(s, x, o_hi))
+        <T as LaneRound>::above_nearest::<FMA>(round::lane_fma_for_above::<FMA>(s, x, o_hi))
     } else {
-        <T as Sealed>::above_bound::<FMA>(round::lane_mul_above::<FMA>(s, x))
+        <T as LaneRound>::above_bound::<FMA>(round::lane_mul_above::<FMA>(s, x))
     }
 }
 
@@ -198,14 +199,37 @@ fn range_contains(first: usize, n: usize, c: usize) -> bool {
 /// at block `first_block` (block `k` belongs to channel `k mod C`). Lengths are checked by
 /// the caller: all four slices have the same length, a multiple of `inner`.
 pub(crate) struct MapJob<'a, T, const OFFSET: bool> {
-    pub(crate) ch: &'a [ChannelEnclosure],
-    pub(crate) lanes: &'a Lanes,
-    pub(crate) inner: usize,
-    pub(crate) first_block: usize,
-    pub(crate) lo: &'a [T],
-    pub(crate) hi: &'a [T],
-    pub(crate) out_lo: &'a mut [T],
-    pub(crate) out_hi: &'a mut [T],
+    ch: &'a [ChannelEnclosure],
+    lanes: &'a Lanes,
+    inner: usize,
+    first_block: usize,
+    lo: &'a [T],
+    hi: &'a [T],
+    out_lo: &'a mut [T],
+    out_hi: &'a mut [T],
+}
+
+impl<'a, T, const OFFSET: bool> MapJob<'a, T, OFFSET> {
+    /// The map over `[lo, hi]` (blocks of `inner` elements, the first being block
+    /// `first_block` of the whole box) into the outputs, with `enc`'s channels.
+    pub(crate) fn new(
+        enc: &'a Enclosure,
+        inner: usize,
+        first_block: usize,
+        (lo, hi): (&'a [T], &'a [T]),
+        (out_lo, out_hi): (&'a mut [T], &'a mut [T]),
+    ) -> Self {
+        MapJob {
+            ch: enc.channel_slice(),
+            lanes: enc.lanes(),
+            inner,
+            first_block,
+            lo,
+            hi,
+            out_lo,
+            out_hi,
+        }
+    }
 }
 
 impl<T: Float, const OFFSET: bool> Job for MapJob<'_, T, OFFSET> {
@@ -264,12 +288,31 @@ const ACC: usize = 8;
 /// rounded once and stepped outward ([`round::lane_fma_for_below`], [`round::lane_below`]);
 /// the partial sums are combined with [`round::add_down`]/[`round::add_up`].
 pub(crate) struct OffsetDotJob<'a, T> {
-    pub(crate) ch: &'a [ChannelEnclosure],
-    pub(crate) lanes: &'a Lanes,
-    pub(crate) lo: &'a [T],
-    pub(crate) hi: &'a [T],
-    pub(crate) d_lo: f64,
-    pub(crate) d_hi: f64,
+    ch: &'a [ChannelEnclosure],
+    lanes: &'a Lanes,
+    lo: &'a [T],
+    hi: &'a [T],
+    d_lo: f64,
+    d_hi: f64,
+}
+
+impl<'a, T> OffsetDotJob<'a, T> {
+    /// The bias sum over `enc`'s channels with coefficients `[lo, hi]` and `d ∈ [d_lo, d_hi]`.
+    pub(crate) fn new(
+        enc: &'a Enclosure,
+        (lo, hi): (&'a [T], &'a [T]),
+        d_lo: f64,
+        d_hi: f64,
+    ) -> Self {
+        OffsetDotJob {
+            ch: enc.channel_slice(),
+            lanes: enc.lanes(),
+            lo,
+            hi,
+            d_lo,
+            d_hi,
+        }
+    }
 }
 
 impl<T: Float> Job for OffsetDotJob<'_, T> {
@@ -360,11 +403,29 @@ impl<T: Float> Job for OffsetDotJob<'_, T> {
 /// [`round::add_down`]/[`round::add_up`]; blocks holding an infinite coefficient are summed
 /// by the scalar directed additions (which turn `∞ − ∞` into the trivial bound).
 pub(crate) struct BlockSumJob<'a, T> {
-    pub(crate) inner: usize,
-    pub(crate) lo: &'a [T],
-    pub(crate) hi: &'a [T],
-    pub(crate) out_lo: &'a mut [f64],
-    pub(crate) out_hi: &'a mut [f64],
+    inner: usize,
+    lo: &'a [T],
+    hi: &'a [T],
+    out_lo: &'a mut [f64],
+    out_hi: &'a mut [f64],
+}
+
+impl<'a, T> BlockSumJob<'a, T> {
+    /// Outward sums of each block of `inner` consecutive entries of `[lo, hi]` into
+    /// `out_lo[k]`, `out_hi[k]` (block `k`).
+    pub(crate) fn new(
+        inner: usize,
+        (lo, hi): (&'a [T], &'a [T]),
+        (out_lo, out_hi): (&'a mut [f64], &'a mut [f64]),
+    ) -> Self {
+        BlockSumJob {
+            inner,
+            lo,
+            hi,
+            out_lo,
+            out_hi,
+        }
+    }
 }
 
 impl<T: Float> Job for BlockSumJob<'_, T> {

@@ -173,7 +173,7 @@ pub(crate) fn enclosure<T: Float>(
 ) -> Option<Enclosure> {
     let portable = u.arbitrary::<bool>().ok()?;
     Some(bn.enclose().with_kernel(if portable {
-        Kernel::Portable
+        Kernel::TwoRoundings
     } else {
         Kernel::Auto
     }))
