@@ -19,6 +19,16 @@
 //!
 //! `fma_down`/`fma_up` (the per-element operation) always widen: one rounding, one step.
 //!
+//! **Each rule is written once.** Every upper bound is the mirror of a lower bound:
+//! rounding to nearest is symmetric (`RN(−x) = −RN(x)`) and so are the steps
+//! (`next_up(−x) = −next_down(x)`), so `up(a, …) = −down(−a, …)` with the operands negated
+//! as the operation requires (`a + b ↦ (−a) + (−b)`, `a·b ↦ (−a)·b`, `a/b ↦ (−a)/b`,
+//! `a·b + c ↦ (−a)·b + (−c)`). A reviewer checks the `_down` rule and the one-line mirror.
+//! Scalar mirrors are written `0 − x` ([`mirror`]), which is `−x` except that an exact zero
+//! comes out `+0` as the hardware's sum does; the branch-free lane mirrors use `−x`, which
+//! is bit for bit the result the mirrored code would compute. Only `√` (defined for `q ≥ 0`)
+//! has no mirror: it is written once with its direction as a value ([`Dir`]).
+//!
 //! Conventions for the operands (callers guarantee them; the functions never see NaN):
 //! operands are bounds of *finite* reals, so an infinite operand means "unbounded" and a
 //! product with an exact zero factor is zero (`0 · ∞ = 0`, as in IEEE 1788 interval
@@ -43,6 +53,33 @@ fn step_up(r: f64) -> f64 {
     r.next_up()
 }
 
+/// `−x`, with an exact zero as `+0` (`0 − x`): the upper bound from a mirrored lower bound.
+#[inline(always)]
+fn mirror(x: f64) -> f64 {
+    0.0 - x
+}
+
+/// A rounding direction as a value, for the one operation without a mirror (`√`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Dir {
+    Down,
+    Up,
+}
+
+impl Dir {
+    /// `r` with the exact result's residual `e = exact − r`: `r` itself when `e` proves it
+    /// lies on this direction's side, else one step outward.
+    #[inline(always)]
+    fn settle(self, r: f64, e: Option<f64>) -> f64 {
+        match (self, e) {
+            (Dir::Down, Some(e)) if e >= 0.0 => r,
+            (Dir::Up, Some(e)) if e <= 0.0 => r,
+            (Dir::Down, _) => step_down(r),
+            (Dir::Up, _) => step_up(r),
+        }
+    }
+}
+
 /// Lower bound of `a + b`.
 #[inline]
 pub(crate) fn add_down(a: f64, b: f64) -> f64 {
@@ -50,23 +87,13 @@ pub(crate) fn add_down(a: f64, b: f64) -> f64 {
     if s.is_nan() {
         return f64::NEG_INFINITY;
     }
-    match add_residual_sign(a, b, s) {
-        Some(e) if e >= 0.0 => s,
-        _ => step_down(s),
-    }
+    Dir::Down.settle(s, add_residual_sign(a, b, s))
 }
 
-/// Upper bound of `a + b`.
+/// Upper bound of `a + b`: the mirror of [`add_down`].
 #[inline]
 pub(crate) fn add_up(a: f64, b: f64) -> f64 {
-    let s = a + b;
-    if s.is_nan() {
-        return f64::INFINITY;
-    }
-    match add_residual_sign(a, b, s) {
-        Some(e) if e <= 0.0 => s,
-        _ => step_up(s),
-    }
+    mirror(add_down(-a, -b))
 }
 
 /// The exact error `a + b − s` of `s = fl(a + b)` (Knuth's 2Sum), or `None` when it cannot
@@ -95,23 +122,13 @@ pub(crate) fn mul_down(a: f64, b: f64) -> f64 {
         return 0.0;
     }
     let p = a * b;
-    match mul_residual(a, b, p) {
-        Some(e) if e >= 0.0 => p,
-        _ => step_down(p),
-    }
+    Dir::Down.settle(p, mul_residual(a, b, p))
 }
 
-/// Upper bound of `a · b` (with `0 · ∞ = 0`).
+/// Upper bound of `a · b` (with `0 · ∞ = 0`): the mirror of [`mul_down`].
 #[inline]
 pub(crate) fn mul_up(a: f64, b: f64) -> f64 {
-    if a == 0.0 || b == 0.0 {
-        return 0.0;
-    }
-    let p = a * b;
-    match mul_residual(a, b, p) {
-        Some(e) if e <= 0.0 => p,
-        _ => step_up(p),
-    }
+    mirror(mul_down(-a, b))
 }
 
 /// `a·b − p` when its sign is trustworthy (`Some(0)` only when the product is exact).
@@ -146,20 +163,14 @@ fn trusted_residual(e: f64, magnitude: f64) -> Option<f64> {
 #[inline]
 pub(crate) fn div_down(a: f64, b: f64) -> f64 {
     let r = a / b;
-    match div_residual(a, b, r) {
-        Some(e) if e >= 0.0 => r,
-        _ => step_down(r),
-    }
+    Dir::Down.settle(r, div_residual(a, b, r))
 }
 
-/// Upper bound of `a / b` for `b ≠ 0` finite or infinite, `a` finite.
+/// Upper bound of `a / b` for `b ≠ 0` finite or infinite, `a` finite: the mirror of
+/// [`div_down`].
 #[inline]
 pub(crate) fn div_up(a: f64, b: f64) -> f64 {
-    let r = a / b;
-    match div_residual(a, b, r) {
-        Some(e) if e <= 0.0 => r,
-        _ => step_up(r),
-    }
+    mirror(div_down(-a, b))
 }
 
 /// The sign of `a/b − r` as a float whose sign is trustworthy, or `None`.
@@ -177,24 +188,23 @@ fn div_residual(a: f64, b: f64, r: f64) -> Option<f64> {
     trusted_residual(rem, a.abs()).map(|e| if b > 0.0 { e } else { -e })
 }
 
+/// A bound of `√q` for `q ≥ 0` in direction `dir` (a lower bound is never below 0).
+#[inline]
+fn sqrt_dir(q: f64, dir: Dir) -> f64 {
+    let r = q.sqrt();
+    dir.settle(r, sqrt_residual(q, r)).max(0.0)
+}
+
 /// Lower bound of `√q` for `q ≥ 0`.
 #[inline]
 pub(crate) fn sqrt_down(q: f64) -> f64 {
-    let r = q.sqrt();
-    match sqrt_residual(q, r) {
-        Some(e) if e >= 0.0 => r,
-        _ => step_down(r).max(0.0),
-    }
+    sqrt_dir(q, Dir::Down)
 }
 
 /// Upper bound of `√q` for `q ≥ 0`.
 #[inline]
 pub(crate) fn sqrt_up(q: f64) -> f64 {
-    let r = q.sqrt();
-    match sqrt_residual(q, r) {
-        Some(e) if e <= 0.0 => r,
-        _ => step_up(r),
-    }
+    sqrt_dir(q, Dir::Up)
 }
 
 #[inline]
@@ -222,19 +232,11 @@ pub(crate) fn fma_down(a: f64, b: f64, c: f64) -> f64 {
     }
 }
 
-/// Upper bound of `a·b + c` (one rounding, one outward step; `0 · ∞ = 0`).
+/// Upper bound of `a·b + c` (one rounding, one outward step; `0 · ∞ = 0`): the mirror of
+/// [`fma_down`].
 #[inline]
 pub(crate) fn fma_up(a: f64, b: f64, c: f64) -> f64 {
-    let r = if a == 0.0 || b == 0.0 {
-        return c;
-    } else {
-        a.mul_add(b, c)
-    };
-    if r.is_nan() {
-        f64::INFINITY
-    } else {
-        step_up(r)
-    }
+    mirror(fma_down(-a, b, -c))
 }
 
 /// `x = m·2^e` with `1 ≤ |m| < 2`, exactly, for a finite nonzero `x` (subnormals included).
@@ -325,15 +327,10 @@ pub(crate) fn f32_down(x: f64) -> f32 {
     }
 }
 
-/// The smallest `f32` that is `≥ x` (`x` not NaN).
+/// The smallest `f32` that is `≥ x` (`x` not NaN): the mirror of [`f32_down`].
 #[inline]
 pub(crate) fn f32_up(x: f64) -> f32 {
-    let r = x as f32;
-    if (r as f64) < x {
-        r.next_up()
-    } else {
-        r
-    }
+    -f32_down(-x)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -356,7 +353,7 @@ pub(crate) fn f32_up(x: f64) -> f32 {
 // `η`), and `e ≥ RN(φ·2^k) ≥ 2^(k−53)` (or `≥ η`) `> g/2`. Without an FMA, `e` is rounded twice
 // (`RN(RN(φ·|c|) + η)`); each bound above is a float, so monotonicity still gives it.
 // The same proof with `p = 24`, `φ = 2⁻²⁴ + 2⁻⁴⁷`, `η = 2⁻¹⁴⁹` covers the `f32` versions.
-// `lane_above(c) = −lane_below(−c)`, written out. Tested exhaustively near every binade
+// `lane_above(c) = −lane_below(−c)`, as the mirror. Tested exhaustively near every binade
 // boundary, at zero, subnormals, `±MAX` and `±∞` below.
 
 /// `φ = 2⁻⁵³·(1 + 2⁻⁵²)`.
@@ -386,15 +383,13 @@ macro_rules! lane_steps {
             }
         }
 
-        /// A value `≥ succ(c)`: branch-free, vectorisable (see the section comment).
+        /// A value `≥ succ(c)`: the mirror `−below(−c)`. (The `f32` kernels step up
+        /// through `f32_above_*`, which mirror the whole conversion; the exhaustive test
+        /// checks this function on all 2³² inputs.)
         #[inline(always)]
+        #[cfg_attr(not(test), allow(dead_code))]
         pub(crate) fn $above<const FMA: bool>(c: $t) -> $t {
-            let e = lane_error::<FMA, $t>(c, $phi, $eta);
-            if c < -<$t>::MAX {
-                -<$t>::MAX
-            } else {
-                c + e
-            }
+            -$below::<FMA>(-c)
         }
     };
 }
@@ -424,14 +419,10 @@ pub(crate) fn lane_fma_for_below<const FMA: bool>(a: f64, b: f64, c: f64) -> f64
     }
 }
 
-/// `RN(w)` for some real `w ≥ a·b + c`; see [`lane_fma_for_below`].
+/// `RN(w)` for some real `w ≥ a·b + c`: the mirror of [`lane_fma_for_below`].
 #[inline(always)]
 pub(crate) fn lane_fma_for_above<const FMA: bool>(a: f64, b: f64, c: f64) -> f64 {
-    if FMA {
-        a.mul_add(b, c)
-    } else {
-        lane_above::<false>(a * b) + c
-    }
+    -lane_fma_for_below::<FMA>(-a, b, -c)
 }
 
 /// A value `≤ a·b` (`a`, `b` not NaN, no `0·∞`). With `FMA` the product is returned
@@ -454,21 +445,10 @@ pub(crate) fn lane_mul_below<const FMA: bool>(a: f64, b: f64) -> f64 {
     }
 }
 
-/// A value `≥ a·b`; mirror of [`lane_mul_below`].
+/// A value `≥ a·b`: the mirror of [`lane_mul_below`].
 #[inline(always)]
 pub(crate) fn lane_mul_above<const FMA: bool>(a: f64, b: f64) -> f64 {
-    let p = a * b;
-    if FMA {
-        let e = a.mul_add(b, -p);
-        let proven = (e <= 0.0 && p.abs() >= residual_safe()) || a == 0.0 || b == 0.0;
-        if proven {
-            p
-        } else {
-            lane_above::<true>(p)
-        }
-    } else {
-        lane_above::<false>(p)
-    }
+    -lane_mul_below::<FMA>(-a, b)
 }
 
 /// The largest `f32` `≤ b`, or one step further (`b` not NaN): branch-free
@@ -483,15 +463,10 @@ pub(crate) fn f32_below_bound<const FMA: bool>(b: f64) -> f32 {
     }
 }
 
-/// The smallest `f32` `≥ b`, or one step further; mirror of [`f32_below_bound`].
+/// The smallest `f32` `≥ b`, or one step further: the mirror of [`f32_below_bound`].
 #[inline(always)]
 pub(crate) fn f32_above_bound<const FMA: bool>(b: f64) -> f32 {
-    let y = b as f32;
-    if (y as f64) < b {
-        lane_above32::<FMA>(y)
-    } else {
-        y
-    }
+    -f32_below_bound::<FMA>(-b)
 }
 
 /// An `f32` `≤ w` from `r = RN₆₄(w)` (`r` not NaN). If `y = RN₃₂(r)` lies below `r`, then
@@ -507,15 +482,10 @@ pub(crate) fn f32_below_nearest<const FMA: bool>(r: f64) -> f32 {
     }
 }
 
-/// An `f32` `≥ w` from `r = RN₆₄(w)`; mirror of [`f32_below_nearest`].
+/// An `f32` `≥ w` from `r = RN₆₄(w)`: the mirror of [`f32_below_nearest`].
 #[inline(always)]
 pub(crate) fn f32_above_nearest<const FMA: bool>(r: f64) -> f32 {
-    let y = r as f32;
-    if (y as f64) > r {
-        y
-    } else {
-        lane_above32::<FMA>(y)
-    }
+    -f32_below_nearest::<FMA>(-r)
 }
 
 #[cfg(test)]
