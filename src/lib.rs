@@ -30,6 +30,7 @@
 
 // Layers, bottom up: numbers and rounding → exact decisions → the layer's enclosure →
 // transfer functions → modes → I/O (see ARCHITECTURE.md).
+pub mod docs;
 mod error;
 pub mod exact;
 mod layer;
