@@ -1,0 +1,125 @@
+//! One `BatchNormalization` node: its name, its ε, its statistics' names, and why it is
+//! not an inference BatchNorm when it is not.
+
+use super::proto::NodeProto;
+use crate::model::error::Error;
+use crate::short;
+use prost::bytes::Bytes;
+
+/// ONNX `AttributeProto.AttributeType` values used here (0: written by old exporters that
+/// leave the type out).
+const ATTR_UNDEFINED: i32 = 0;
+const ATTR_FLOAT: i32 = 1;
+const ATTR_INT: i32 = 2;
+
+/// One BatchNormalization node, as indexed.
+#[derive(Clone, Debug)]
+pub(super) struct Entry {
+    pub(super) name: String,
+    pub(super) producer: Option<String>,
+    pub(super) consumers: Vec<String>,
+    pub(super) eps: f64,
+    /// The statistics' tensor names (scale, B, mean, var) and, once indexed, the
+    /// initializer holding each.
+    pub(super) stats: Vec<(String, Option<Bytes>)>,
+    /// Why this node is not an inference BatchNorm, if it is not.
+    pub(super) problem: Option<Error>,
+}
+
+pub(super) fn is_batchnorm(n: &NodeProto) -> bool {
+    n.op_type == "BatchNormalization" && (n.domain.is_empty() || n.domain == "ai.onnx")
+}
+
+pub(super) fn node_name(n: &NodeProto) -> String {
+    if n.name.is_empty() {
+        n.output.first().cloned().unwrap_or_default()
+    } else {
+        n.name.clone()
+    }
+}
+
+/// The index entry of a BatchNormalization node: ε, statistics' names, and the first
+/// reason (if any) it is not an inference-time BatchNorm at this opset.
+pub(super) fn entry(node: &NodeProto, opset: Option<i64>) -> Entry {
+    let name = node_name(node);
+    let mut e = Entry {
+        name: name.clone(),
+        producer: None,
+        consumers: Vec::new(),
+        eps: 1e-5f32 as f64,
+        stats: node
+            .input
+            .iter()
+            .skip(1)
+            .take(4)
+            .map(|s| (s.clone(), None))
+            .collect(),
+        problem: None,
+    };
+    let unsupported = |reason: String| Error::UnsupportedNode {
+        node: short(&name),
+        reason,
+    };
+    let mut is_test = None;
+    let mut problem = None;
+    for a in &node.attribute {
+        let int = matches!(a.r#type, ATTR_INT | ATTR_UNDEFINED);
+        let float = matches!(a.r#type, ATTR_FLOAT | ATTR_UNDEFINED);
+        let p = match a.name.as_str() {
+            "epsilon" if float => {
+                e.eps = a.f as f64;
+                None
+            }
+            "training_mode" if int && a.i == 0 => None,
+            "training_mode" if int => Some(format!(
+                "training_mode = {}: batch statistics are not an affine map",
+                a.i
+            )),
+            "is_test" if int => {
+                is_test = Some(a.i);
+                None
+            }
+            "spatial" if int && a.i == 1 => None,
+            "spatial" if int => Some(format!(
+                "spatial = {}: per-activation statistics (opset 8 and older) are not read",
+                a.i
+            )),
+            "epsilon" | "training_mode" | "is_test" | "spatial" => Some(format!(
+                "attribute {:?} has type {}, expected {}",
+                a.name,
+                a.r#type,
+                if a.name == "epsilon" { "float" } else { "int" }
+            )),
+            _ => None,
+        };
+        problem = problem.or(p);
+    }
+    let old = opset.is_some_and(|v| v <= 6);
+    if is_test == Some(0) || (old && is_test != Some(1)) {
+        problem = problem.or(Some(format!(
+            "is_test = {} (opset {}): the node runs in training mode",
+            is_test.unwrap_or(0),
+            opset.map_or_else(|| "?".to_string(), |v| v.to_string())
+        )));
+    }
+    let extra_outputs = node.output.iter().skip(1).filter(|o| !o.is_empty()).count();
+    if extra_outputs > 0 {
+        problem = problem.or(Some(format!(
+            "{} outputs: the training form (running or saved statistics as outputs)",
+            1 + extra_outputs
+        )));
+    }
+    if node.input.iter().skip(5).any(|i| !i.is_empty()) {
+        problem = problem.or(Some(
+            "a sixth input (training_mode, opset-12 draft): training form".to_string(),
+        ));
+    }
+    if e.stats.len() < 4 || e.stats.iter().any(|(s, _)| s.is_empty()) {
+        problem = problem.or(Some(format!(
+            "{} inputs, expected X, scale, B, input_mean, input_var",
+            node.input.len()
+        )));
+    }
+    e.problem = problem.map(unsupported);
+    e
+}

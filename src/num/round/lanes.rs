@@ -1,0 +1,155 @@
+//! Lane-wise outward steps for the vectorised kernels (`crate::transfer::kernel`).
+//!
+//! The kernels need an outward step that compiles to a few branch-free vector instructions.
+//! `lane_below(c)` returns `RN(c − e)` with `e = RN(φ·|c| + η)`, `φ = 2⁻⁵³ + 2⁻¹⁰⁵`,
+//! `η = 2⁻¹⁰⁷⁴` (the predecessor algorithm of Rump, Zimmermann, Boldo and Melquiond,
+//! BIT 49, 2009). Claim: for every `c` that is not NaN, `lane_below(c) ≤ pred(c)`, the
+//! largest float below `c`; so `lane_below(RN(w)) ≤ w` for every real `w`.
+//!
+//! Proof. For `c = +∞` the result is `f64::MAX` (sound: `RN(w) = +∞` means `w > MAX`); for
+//! `c = −∞`, `e = +∞` and `c − e = −∞`. For finite `c` let `g` be the gap from `pred(c)` to
+//! `c`. `RN(c − e) ≤ pred(c)` holds as soon as `e > g/2` (then `c − e` lies strictly below the
+//! midpoint of `pred(c)` and `c`). (i) `|c|` in the subnormal range or `c = 0`: `g = η` and
+//! `e ≥ η` by monotonicity of rounding. (ii) `|c| ∈ [2^k, 2^(k+1))` with `c` not a positive
+//! power of two: `g = 2^(k−52)` and `φ·|c| ≥ 2^(k−53) + 2^(k−105)`; if `2^(k−53)` is normal that
+//! sum is a float and `e ≥` it `> g/2`; otherwise floats there are spaced by `η`, and
+//! `φ·|c| + η ≥ 2^(k−53) + η`, a float, so `e > g/2`. (iii) `c = 2^k > 0`: `g = 2^(k−53)` (or
+//! `η`), and `e ≥ RN(φ·2^k) ≥ 2^(k−53)` (or `≥ η`) `> g/2`. Without an FMA, `e` is rounded twice
+//! (`RN(RN(φ·|c|) + η)`); each bound above is a float, so monotonicity still gives it.
+//! The same proof with `p = 24`, `φ = 2⁻²⁴ + 2⁻⁴⁷`, `η = 2⁻¹⁴⁹` covers the `f32` versions.
+//! `lane_above(c) = −lane_below(−c)`, as the mirror. Tested exhaustively near every binade
+//! boundary, at zero, subnormals, `±MAX` and `±∞` (`round/tests.rs`).
+
+use super::residual_safe;
+
+/// `φ = 2⁻⁵³·(1 + 2⁻⁵²)`.
+const PHI64: f64 = f64::from_bits(((1023 - 53) << 52) | 1);
+/// `η = 2⁻¹⁰⁷⁴`, the smallest positive subnormal.
+const ETA64: f64 = f64::from_bits(1);
+/// `φ = 2⁻²⁴·(1 + 2⁻²³)`.
+const PHI32: f32 = f32::from_bits(((127 - 24) << 23) | 1);
+/// `η = 2⁻¹⁴⁹`.
+const ETA32: f32 = f32::from_bits(1);
+
+/// Defines the lane steps of one precision: `$below(c) ≤ pred(c)` and `$above(c) ≥ succ(c)`
+/// (`c` not NaN; `∓∞` stays `∓∞`; `±∞` on the other side becomes `±MAX`, a bound because
+/// rounding to nearest gives `±∞` only beyond `±MAX`). `FMA` says whether `mul_add` is a
+/// hardware instruction here. One definition for both precisions, so the two cannot drift.
+macro_rules! lane_steps {
+    ($below:ident, $above:ident, $t:ty, $phi:expr, $eta:expr) => {
+        /// A value `≤ pred(c)`: branch-free, vectorisable (see the section comment).
+        #[inline(always)]
+        pub(crate) fn $below<const FMA: bool>(c: $t) -> $t {
+            let e = lane_error::<FMA, $t>(c, $phi, $eta);
+            // c = +∞ (then c − e is NaN): the exact value exceeds MAX, so MAX is a bound.
+            if c > <$t>::MAX {
+                <$t>::MAX
+            } else {
+                c - e
+            }
+        }
+
+        /// A value `≥ succ(c)`: the mirror `−below(−c)`. (The `f32` kernels step up
+        /// through `f32_above_*`, which mirror the whole conversion; the exhaustive test
+        /// checks this function on all 2³² inputs.)
+        #[inline(always)]
+        #[cfg_attr(not(test), allow(dead_code))]
+        pub(crate) fn $above<const FMA: bool>(c: $t) -> $t {
+            -$below::<FMA>(-c)
+        }
+    };
+}
+
+/// `e = RN(φ·|c| + η)`, fused or in two roundings.
+#[inline(always)]
+fn lane_error<const FMA: bool, T: num_traits::Float>(c: T, phi: T, eta: T) -> T {
+    if FMA {
+        phi.mul_add(c.abs(), eta)
+    } else {
+        phi * c.abs() + eta
+    }
+}
+
+lane_steps!(lane_below, lane_above, f64, PHI64, ETA64);
+lane_steps!(lane_below32, lane_above32, f32, PHI32, ETA32);
+
+/// `RN(w)` for some real `w ≤ a·b + c` (`a`, `b`, `c` not NaN, no `0·∞`, no `∞ − ∞`): one
+/// fused rounding with `FMA`, else the product is rounded and stepped down before the sum.
+/// Pass the result to [`lane_below`] or [`f32_below_nearest`] to get a bound.
+#[inline(always)]
+pub(crate) fn lane_fma_for_below<const FMA: bool>(a: f64, b: f64, c: f64) -> f64 {
+    if FMA {
+        a.mul_add(b, c)
+    } else {
+        lane_below::<false>(a * b) + c
+    }
+}
+
+/// `RN(w)` for some real `w ≥ a·b + c`: the mirror of [`lane_fma_for_below`].
+#[inline(always)]
+pub(crate) fn lane_fma_for_above<const FMA: bool>(a: f64, b: f64, c: f64) -> f64 {
+    -lane_fma_for_below::<FMA>(-a, b, -c)
+}
+
+/// A value `≤ a·b` (`a`, `b` not NaN, no `0·∞`). With `FMA` the product is returned
+/// unwidened when an exact FMA residual (`|a·b| ≥ 2⁻⁹⁶⁸`, see [`residual_safe`]) proves it is
+/// not above `a·b`, or when a factor is zero; so exactly representable products stay exact.
+/// Without `FMA` it is always one step below.
+#[inline(always)]
+pub(crate) fn lane_mul_below<const FMA: bool>(a: f64, b: f64) -> f64 {
+    let p = a * b;
+    if FMA {
+        let e = a.mul_add(b, -p);
+        let proven = (e >= 0.0 && p.abs() >= residual_safe()) || a == 0.0 || b == 0.0;
+        if proven {
+            p
+        } else {
+            lane_below::<true>(p)
+        }
+    } else {
+        lane_below::<false>(p)
+    }
+}
+
+/// A value `≥ a·b`: the mirror of [`lane_mul_below`].
+#[inline(always)]
+pub(crate) fn lane_mul_above<const FMA: bool>(a: f64, b: f64) -> f64 {
+    -lane_mul_below::<FMA>(-a, b)
+}
+
+/// The largest `f32` `≤ b`, or one step further (`b` not NaN): branch-free
+/// [`f32_down`]. If `y = RN₃₂(b) > b`, every `f32` below `y` is `≤ b`.
+#[inline(always)]
+pub(crate) fn f32_below_bound<const FMA: bool>(b: f64) -> f32 {
+    let y = b as f32;
+    if (y as f64) > b {
+        lane_below32::<FMA>(y)
+    } else {
+        y
+    }
+}
+
+/// The smallest `f32` `≥ b`, or one step further: the mirror of [`f32_below_bound`].
+#[inline(always)]
+pub(crate) fn f32_above_bound<const FMA: bool>(b: f64) -> f32 {
+    -f32_below_bound::<FMA>(-b)
+}
+
+/// An `f32` `≤ w` from `r = RN₆₄(w)` (`r` not NaN). If `y = RN₃₂(r)` lies below `r`, then
+/// `y ≤ pred₆₄(r) ≤ w` (every `f32` is an `f64`); otherwise one `f32` step below `y` is
+/// `< r` and hence `≤ pred₆₄(r) ≤ w` as well.
+#[inline(always)]
+pub(crate) fn f32_below_nearest<const FMA: bool>(r: f64) -> f32 {
+    let y = r as f32;
+    if (y as f64) < r {
+        y
+    } else {
+        lane_below32::<FMA>(y)
+    }
+}
+
+/// An `f32` `≥ w` from `r = RN₆₄(w)`: the mirror of [`f32_below_nearest`].
+#[inline(always)]
+pub(crate) fn f32_above_nearest<const FMA: bool>(r: f64) -> f32 {
+    -f32_below_nearest::<FMA>(-r)
+}
