@@ -3,11 +3,14 @@
 
 mod bench;
 mod demo;
+mod files;
+mod models;
 
-use bnbound::model::{safetensors::Eps, Model, Summary};
 use bnbound::{AnyBatchNorm, BatchNorm, Float};
 use bnbound_cli::json::{self, FormKind};
 use clap::{Parser, Subcommand, ValueEnum};
+use files::{invalid, read, write_to, Failure};
+use models::inspect;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -167,136 +170,6 @@ struct EpsArgs {
     eps_dtype: String,
 }
 
-impl EpsArgs {
-    /// The ε to use for a safetensors file; an error for an ONNX model given --eps.
-    fn resolve(&self, onnx: bool) -> Result<Eps, Failure> {
-        let bad = |m: String| Failure::Invalid(m);
-        if onnx {
-            return match self.eps {
-                Some(_) => Err(bad(
-                    "--eps applies to safetensors files; ONNX models carry epsilon".into(),
-                )),
-                None => Ok(Eps::default()),
-            };
-        }
-        let dtype: bnbound::Dtype = self
-            .eps_dtype
-            .parse()
-            .map_err(|e: bnbound::Error| bad(e.to_string()))?;
-        let text = self.eps.as_deref().unwrap_or("1e-5");
-        let bad_eps = |why: &str| bad(format!("--eps {:?} {why}", bnbound::short(text)));
-        // ε is a Python float (an f64 read from the decimal) that PyTorch converts to the
-        // kernel's type with (float)eps, i.e. round to nearest.
-        let x: f64 = text
-            .trim()
-            .parse()
-            .map_err(|_| bad_eps("is not a number"))?;
-        let e = match dtype {
-            bnbound::Dtype::F32 => Eps::F32(x as f32),
-            bnbound::Dtype::F64 => Eps::F64(x),
-        };
-        let v = e.value();
-        if x.is_nan() || v.is_infinite() || x < 0.0 {
-            return Err(bad_eps(&format!(
-                "is not a finite non-negative {dtype} number"
-            )));
-        }
-        if v == 0.0 && !json::is_zero_decimal(text) {
-            return Err(bad_eps(&format!(
-                "underflows to 0 in {dtype}: a nonzero epsilon would silently become 0"
-            )));
-        }
-        Ok(e)
-    }
-}
-
-/// Opens and indexes the model at `path` (by name: `.onnx`/`.onnx.gz`, else safetensors).
-/// A path that cannot be read or is not a regular file is an I/O failure (status 1); a
-/// file that is not a valid model is invalid input (status 2).
-fn open_model(path: &Path, eps: &EpsArgs) -> Result<Model, Failure> {
-    let eps = check_model_path(path, eps)?;
-    Model::open(path, eps).map_err(invalid(path))
-}
-
-/// The ε for the model at `path`, after checking that the path is a readable regular file
-/// (else status 1).
-fn check_model_path(path: &Path, eps: &EpsArgs) -> Result<Eps, Failure> {
-    let eps = eps.resolve(Model::is_onnx_path(path))?;
-    let other =
-        |m: String| Failure::Other(format!("cannot read model file {}: {m}", path.display()));
-    let meta = std::fs::metadata(path).map_err(|e| other(e.to_string()))?;
-    if !meta.is_file() {
-        return Err(other("not a regular file (a folder or a device)".into()));
-    }
-    std::fs::File::open(path).map_err(|e| other(e.to_string()))?;
-    Ok(eps)
-}
-
-impl LayerSource {
-    fn load(&self) -> Result<AnyBatchNorm, Failure> {
-        match (&self.params, &self.model, &self.layer) {
-            (Some(p), _, _) => json::parse_params(&read(p, "params")?).map_err(invalid(p)),
-            (None, Some(m), Some(name)) => {
-                let eps = check_model_path(m, &self.eps)?;
-                Model::open_layer(m, name, eps)
-                    .map(|l| l.bn)
-                    .map_err(invalid(m))
-            }
-            // clap enforces --params or --model with --layer.
-            _ => Err(Failure::Invalid(
-                "give --params, or --model with --layer".into(),
-            )),
-        }
-    }
-}
-
-/// The `inspect` report: one JSON object per layer; a layer that cannot be loaded has its
-/// name and an `"error"` field instead of a summary.
-fn inspect(path: &Path, prefix: Option<&str>, eps: &EpsArgs) -> Result<(), Failure> {
-    let model = open_model(path, eps)?;
-    let names: Vec<&str> = match prefix {
-        Some(p) => vec![p],
-        None => model.names(),
-    };
-    let num = |x: f64| {
-        if x.is_finite() {
-            serde_json::json!(x)
-        } else if x > 0.0 {
-            serde_json::json!("inf")
-        } else {
-            serde_json::json!("-inf")
-        }
-    };
-    let mut rows = Vec::with_capacity(names.len());
-    for &name in &names {
-        rows.push(match model.layer(name) {
-            // The one layer asked for with --prefix must load.
-            Err(e) if prefix.is_some() => return Err(invalid(path)(e)),
-            Ok(l) => {
-                let s = Summary::of(&l.bn);
-                serde_json::json!({
-                    "name": l.name,
-                    "channels": s.channels,
-                    "dtype": s.dtype.name(),
-                    "stored_as": l.stored_as,
-                    "eps": num(s.eps),
-                    "scale_min": num(s.scale_min),
-                    "scale_max": num(s.scale_max),
-                    "zero_gamma": s.zero_gamma,
-                    "tiny_denominator": s.tiny_denominator,
-                    "producer": l.producer,
-                    "consumers": l.consumers,
-                })
-            }
-            Err(e) => serde_json::json!({ "name": name, "error": e.to_string() }),
-        });
-    }
-    write_to(None, |w| {
-        serde_json::to_writer_pretty(&mut *w, &serde_json::json!({ "layers": rows }))?;
-        writeln!(w)
-    })
-}
-
 /// Which per-layer operation a subcommand runs.
 #[derive(Clone, Copy)]
 // Without MPFR the mode is validated (`require_mode`) but never dispatched on.
@@ -342,92 +215,6 @@ enum Mode {
     Fast,
     /// Tightest floating-point enclosure via MPFR (needs the `mpfr` feature).
     Tight,
-}
-
-/// A failure with its exit status.
-enum Failure {
-    /// Status 2: something the caller passed is wrong.
-    Invalid(String),
-    /// Status 1: anything else (I/O).
-    Other(String),
-    /// Status 3: the checker found a violation (the report is already written).
-    Unsound,
-}
-
-fn read(path: &Path, what: &str) -> Result<String, Failure> {
-    let bytes = std::fs::read(path)
-        .map_err(|e| Failure::Other(format!("cannot read {what} file {}: {e}", path.display())))?;
-    String::from_utf8(bytes).map_err(|e| {
-        Failure::Invalid(format!(
-            "{what} file {}: not UTF-8 text (invalid byte at offset {})",
-            path.display(),
-            e.utf8_error().valid_up_to()
-        ))
-    })
-}
-
-fn invalid<E: std::fmt::Display>(path: &Path) -> impl Fn(E) -> Failure + '_ {
-    move |e| Failure::Invalid(format!("{}: {e}", path.display()))
-}
-
-/// Streams `write` into the destination, called only after every input was validated, so
-/// no file is created for invalid input. A file is written to a temporary file in the same
-/// folder and renamed over the destination only when everything was written and flushed:
-/// a failure (disk full, file size limit) leaves an existing file as it was. Standard
-/// output is flushed and a write failure reported (status 1).
-fn write_to(
-    path: Option<&Path>,
-    write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
-) -> Result<(), Failure> {
-    use std::io::Write;
-    let io = |e: std::io::Error| Failure::Other(format!("cannot write the output: {e}"));
-    match path {
-        Some(p) => {
-            let dir = match p.parent() {
-                Some(d) if !d.as_os_str().is_empty() => d,
-                _ => Path::new("."),
-            };
-            let create =
-                |e: std::io::Error| Failure::Other(format!("cannot create {}: {e}", p.display()));
-            let tmp = tempfile::Builder::new()
-                .prefix(".bnbound-")
-                .suffix(".tmp")
-                .tempfile_in(dir)
-                .map_err(create)?;
-            {
-                let mut w = std::io::BufWriter::new(tmp.as_file());
-                write(&mut w).map_err(io)?;
-                w.flush().map_err(io)?;
-            }
-            tmp.as_file().sync_all().map_err(io)?;
-            set_output_permissions(tmp.as_file(), p);
-            // On error the temporary file is deleted when `tmp` is dropped.
-            tmp.persist(p).map_err(|e| create(e.error))?;
-            Ok(())
-        }
-        None => {
-            let mut w = std::io::BufWriter::new(std::io::stdout().lock());
-            write(&mut w).map_err(io)?;
-            w.flush().map_err(io)
-        }
-    }
-}
-
-/// Gives the new output the permissions of the file it replaces, or the usual `0644`
-/// (temporary files are created `0600`). Best effort: the output is complete either way.
-fn set_output_permissions(file: &std::fs::File, dest: &Path) {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let perms = std::fs::metadata(dest)
-            .map(|m| m.permissions())
-            .unwrap_or_else(|_| std::fs::Permissions::from_mode(0o644));
-        let _ = file.set_permissions(perms);
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = (file, dest);
-    }
 }
 
 fn run_typed<T: Float>(
