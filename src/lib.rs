@@ -62,4 +62,4 @@ pub use layer::params::{AnyBatchNorm, BatchNorm};
 pub use num::float::{ulps_between, Dtype, Float};
 pub use num::interval::Interval;
 pub use tensor::{BoxView, Shape, TensorBox};
-pub use transfer::affine::{AffineForm, FloatForm};
+pub use transfer::form::{AffineForm, FloatForm};

@@ -9,7 +9,7 @@
 use crate::error::{Error, Result, Side};
 pub use crate::exact::Excess;
 use crate::exact::{cmp_affine_params, cmp_offset_params, distance, BiasSum};
-use crate::transfer::affine::sample_inner;
+use crate::transfer::form::sample_inner;
 use crate::{AffineForm, BatchNorm, Float, TensorBox};
 use std::cmp::Ordering;
 

@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::exact::{cmp_affine_params, cmp_offset_params, tightest, BiasSum};
 use crate::layer::channel::image;
 use crate::layer::channel::ChannelEnclosure;
-use crate::transfer::affine::{sample_inner, AffineForm};
+use crate::transfer::form::{sample_inner, AffineForm};
 use crate::{BatchNorm, Float, Side, TensorBox};
 use rug::float::Round;
 use rug::Float as Mp;

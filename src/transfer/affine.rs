@@ -1,389 +1,11 @@
-//! Interval affine forms, their composition with BatchNorm (forward), CROWN-style
-//! back-substitution (backward), concretization over a box, and float-coefficient bounds.
+//! Composition of affine forms with BatchNorm (forward) and CROWN-style back-substitution
+//! (backward), flat or CNN-shaped. The forms themselves are in `transfer::form`.
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::layer::channel::image;
-use crate::num::interval::dot_bounds;
-use crate::num::round;
+use crate::transfer::form::{sample_inner, AffineForm};
 use crate::transfer::kernel::{self, BlockSumJob, MapJob, OffsetDotJob};
-use crate::{Enclosure, Float, Shape, TensorBox};
-
-/// An affine form `x ↦ A·x + c` with interval coefficients: `A` has `rows × cols` entries
-/// (row-major), `c` has `rows`; a point form has `lo = hi`. It denotes the set of affine
-/// maps with real coefficients `a_ij ∈ A_ij`, `c_i ∈ c_i`. Endpoints may be infinite
-/// (unbounded coefficients), never NaN, `lo ≤ hi`.
-///
-/// Used both as a form *feeding* BatchNorm (`rows = C`, see [`Enclosure::compose`]) and as
-/// a linear function *of* BatchNorm's output (`cols = C`, see [`Enclosure::backward`]).
-///
-/// ```
-/// use bnbound::{AffineForm, Shape, TensorBox};
-/// let a = TensorBox::new(Shape::new(&[2, 3])?, vec![1.0f64; 6], vec![1.0; 6])?;
-/// let c = TensorBox::new(Shape::new(&[2])?, vec![0.0, -1.0], vec![0.5, -1.0])?;
-/// let f = AffineForm::new(a, c)?;
-/// assert_eq!((f.rows(), f.cols()), (2, 3));
-/// # Ok::<(), bnbound::Error>(())
-/// ```
-#[derive(Clone, Debug, PartialEq)]
-pub struct AffineForm<T: Float> {
-    a: TensorBox<T>,
-    c: TensorBox<T>,
-}
-
-/// A linear function with float coefficients, `x ↦ coef·x + constant` (`coef` row-major,
-/// `rows × cols`), as returned by [`AffineForm::lower_bound_on`] and
-/// [`AffineForm::upper_bound_on`].
-///
-/// ```
-/// use bnbound::{AffineForm, Shape, TensorBox};
-/// let a = TensorBox::new(Shape::new(&[1, 1])?, vec![1.0f64], vec![3.0])?;
-/// let c = TensorBox::new(Shape::new(&[1])?, vec![0.0], vec![0.0])?;
-/// let x = TensorBox::new(Shape::new(&[1])?, vec![0.0], vec![1.0])?;
-/// let low = AffineForm::new(a, c)?.lower_bound_on(&x)?;
-/// assert_eq!(low.coef(), &[2.0]);     // the midpoint of [1, 3]
-/// assert_eq!(low.constant(), &[-1.0]); // (a − 2)·x ≥ −1 on x ∈ [0, 1]
-/// # Ok::<(), bnbound::Error>(())
-/// ```
-#[derive(Clone, Debug, PartialEq)]
-pub struct FloatForm<T: Float> {
-    rows: usize,
-    cols: usize,
-    coef: Vec<T>,
-    constant: Vec<T>,
-}
-
-impl<T: Float> FloatForm<T> {
-    /// The number of rows (outputs).
-    ///
-    /// ```
-    /// # use bnbound::{AffineForm, Shape, TensorBox};
-    /// # let f = AffineForm::new(TensorBox::new(Shape::new(&[1, 1])?, vec![1.0f64], vec![1.0])?,
-    /// #     TensorBox::new(Shape::new(&[1])?, vec![0.0], vec![0.0])?)?;
-    /// # let x = TensorBox::new(Shape::new(&[1])?, vec![0.0], vec![1.0])?;
-    /// assert_eq!(f.lower_bound_on(&x)?.rows(), 1);
-    /// # Ok::<(), bnbound::Error>(())
-    /// ```
-    pub fn rows(&self) -> usize {
-        self.rows
-    }
-    /// The number of columns (inputs).
-    ///
-    /// ```
-    /// # use bnbound::{AffineForm, Shape, TensorBox};
-    /// # let f = AffineForm::new(TensorBox::new(Shape::new(&[1, 1])?, vec![1.0f64], vec![1.0])?,
-    /// #     TensorBox::new(Shape::new(&[1])?, vec![0.0], vec![0.0])?)?;
-    /// # let x = TensorBox::new(Shape::new(&[1])?, vec![0.0], vec![1.0])?;
-    /// assert_eq!(f.upper_bound_on(&x)?.cols(), 1);
-    /// # Ok::<(), bnbound::Error>(())
-    /// ```
-    pub fn cols(&self) -> usize {
-        self.cols
-    }
-    /// The coefficients, row-major.
-    ///
-    /// ```
-    /// # use bnbound::{AffineForm, Shape, TensorBox};
-    /// # let f = AffineForm::new(TensorBox::new(Shape::new(&[1, 1])?, vec![1.0f64], vec![1.0])?,
-    /// #     TensorBox::new(Shape::new(&[1])?, vec![0.0], vec![0.0])?)?;
-    /// # let x = TensorBox::new(Shape::new(&[1])?, vec![0.0], vec![1.0])?;
-    /// assert_eq!(f.lower_bound_on(&x)?.coef(), &[1.0]);
-    /// # Ok::<(), bnbound::Error>(())
-    /// ```
-    pub fn coef(&self) -> &[T] {
-        &self.coef
-    }
-    /// The constants, one per row.
-    ///
-    /// ```
-    /// # use bnbound::{AffineForm, Shape, TensorBox};
-    /// # let f = AffineForm::new(TensorBox::new(Shape::new(&[1, 1])?, vec![1.0f64], vec![1.0])?,
-    /// #     TensorBox::new(Shape::new(&[1])?, vec![0.5], vec![0.5])?)?;
-    /// # let x = TensorBox::new(Shape::new(&[1])?, vec![0.0], vec![1.0])?;
-    /// assert_eq!(f.upper_bound_on(&x)?.constant(), &[0.5]);
-    /// # Ok::<(), bnbound::Error>(())
-    /// ```
-    pub fn constant(&self) -> &[T] {
-        &self.constant
-    }
-}
-
-/// Checks that `b` is a vector (rank 1) of length `n`.
-fn vector_of_len<T: Float>(b: &TensorBox<T>, what: &'static str, n: usize) -> Result<()> {
-    let dims = b.shape().dims();
-    if dims.len() != 1 || dims[0] != n {
-        return Err(Error::ShapeMismatch {
-            what,
-            expected: vec![n],
-            found: dims.to_vec(),
-        });
-    }
-    Ok(())
-}
-
-/// `inner = d1·…` of a per-sample shape `[C, d1, …]` whose element count must be
-/// `found` (the form's rows or columns, named `what`).
-pub(crate) fn sample_inner(
-    channels: usize,
-    sample: &[usize],
-    found: usize,
-    axis: &'static str,
-) -> Result<usize> {
-    if sample.is_empty() || sample.len() > 5 {
-        return Err(Error::BadRank(sample.to_vec()));
-    }
-    if sample[0] != channels {
-        return Err(Error::ChannelMismatch {
-            expected: channels,
-            found: sample[0],
-        });
-    }
-    let inner = sample[1..]
-        .iter()
-        .try_fold(1usize, |a, &d| a.checked_mul(d))
-        .ok_or_else(|| Error::ShapeOverflow(sample.to_vec()))?;
-    match inner.checked_mul(sample[0]) {
-        None => Err(Error::ShapeOverflow(sample.to_vec())),
-        Some(n) if n != found || inner == 0 => {
-            // Without trailing dims the form has one row (column) per channel.
-            if sample.len() == 1 {
-                Err(Error::ChannelMismatch {
-                    expected: channels,
-                    found,
-                })
-            } else {
-                Err(Error::FormShape {
-                    axis,
-                    expected: n,
-                    found,
-                    sample: sample.to_vec(),
-                })
-            }
-        }
-        Some(_) => Ok(inner),
-    }
-}
-
-impl<T: Float> AffineForm<T> {
-    /// Builds a form from `A` (shape `[rows, cols]`) and `c` (shape `[rows]`).
-    /// Errors: [`Error::WrongRank`], [`Error::ShapeMismatch`] when the shapes do not fit.
-    ///
-    /// ```
-    /// use bnbound::{AffineForm, Shape, TensorBox};
-    /// let a = TensorBox::new(Shape::new(&[2, 3])?, vec![0.0f32; 6], vec![0.0; 6])?;
-    /// let c = TensorBox::new(Shape::new(&[3])?, vec![0.0f32; 3], vec![0.0; 3])?;
-    /// assert!(AffineForm::new(a, c).is_err());
-    /// # Ok::<(), bnbound::Error>(())
-    /// ```
-    pub fn new(a: TensorBox<T>, c: TensorBox<T>) -> Result<Self> {
-        let dims = a.shape().dims();
-        if dims.len() != 2 {
-            return Err(Error::WrongRank {
-                what: "A",
-                expected: "[rows, cols]",
-                found: dims.to_vec(),
-            });
-        }
-        vector_of_len(&c, "c", dims[0])?;
-        Ok(AffineForm { a, c })
-    }
-
-    /// A point form (`lo = hi`) from float coefficients: `a` row-major `rows × cols`, `c`
-    /// of length `rows`. Errors: NaN ([`Error::NanBound`]), lengths ([`Error::DataLength`]).
-    ///
-    /// ```
-    /// let f = bnbound::AffineForm::point(2, 1, vec![1.0f64, 2.0], vec![0.0, 0.0])?;
-    /// assert_eq!(f.a().lo(), f.a().hi());
-    /// # Ok::<(), bnbound::Error>(())
-    /// ```
-    pub fn point(rows: usize, cols: usize, a: Vec<T>, c: Vec<T>) -> Result<Self> {
-        let a = TensorBox::new(Shape::new(&[rows, cols])?, a.clone(), a)?;
-        let c = TensorBox::new(Shape::new(&[rows])?, c.clone(), c)?;
-        AffineForm::new(a, c)
-    }
-
-    /// The number of rows (outputs).
-    ///
-    /// ```
-    /// assert_eq!(bnbound::AffineForm::point(2, 1, vec![1.0f64, 2.0], vec![0.0; 2])?.rows(), 2);
-    /// # Ok::<(), bnbound::Error>(())
-    /// ```
-    pub fn rows(&self) -> usize {
-        self.a.shape().dims()[0]
-    }
-
-    /// The number of columns (inputs).
-    ///
-    /// ```
-    /// assert_eq!(bnbound::AffineForm::point(2, 1, vec![1.0f64, 2.0], vec![0.0; 2])?.cols(), 1);
-    /// # Ok::<(), bnbound::Error>(())
-    /// ```
-    pub fn cols(&self) -> usize {
-        self.a.shape().dims()[1]
-    }
-
-    /// The coefficient intervals `A`, shape `[rows, cols]`.
-    ///
-    /// ```
-    /// let f = bnbound::AffineForm::point(1, 2, vec![1.0f64, 2.0], vec![0.0])?;
-    /// assert_eq!(f.a().lo(), &[1.0, 2.0]);
-    /// # Ok::<(), bnbound::Error>(())
-    /// ```
-    pub fn a(&self) -> &TensorBox<T> {
-        &self.a
-    }
-
-    /// The constant intervals `c`, shape `[rows]`.
-    ///
-    /// ```
-    /// let f = bnbound::AffineForm::point(1, 2, vec![1.0f64, 2.0], vec![0.5])?;
-    /// assert_eq!(f.c().hi(), &[0.5]);
-    /// # Ok::<(), bnbound::Error>(())
-    /// ```
-    pub fn c(&self) -> &TensorBox<T> {
-        &self.c
-    }
-
-    /// Concretization over a box: returns a box `y` (shape `[rows]`) containing
-    /// `{ A·x + c : x ∈ input, A ∈ [A], c ∈ [c] }`, each product and partial sum of the dot
-    /// products rounded outward (then outward to `T`). `input` must have shape `[cols]`
-    /// ([`Error::ShapeMismatch`]).
-    ///
-    /// ```
-    /// use bnbound::{AffineForm, Shape, TensorBox};
-    /// let f = AffineForm::point(1, 2, vec![1.0f64, -1.0], vec![0.5])?;
-    /// let x = TensorBox::new(Shape::new(&[2])?, vec![0.0, 0.0], vec![1.0, 2.0])?;
-    /// let y = f.concretize(&x)?;
-    /// assert_eq!((y.lo()[0], y.hi()[0]), (-1.5, 1.5)); // exact: no rounding was needed
-    /// # Ok::<(), bnbound::Error>(())
-    /// ```
-    pub fn concretize(&self, input: &TensorBox<T>) -> Result<TensorBox<T>> {
-        vector_of_len(input, "input", self.cols())?;
-        let (rows, cols) = (self.rows(), self.cols());
-        let (mut lo, mut hi) = (Vec::with_capacity(rows), Vec::with_capacity(rows));
-        let x = || {
-            input
-                .lo()
-                .iter()
-                .zip(input.hi())
-                .map(|(&l, &h)| (l.to_f64_exact(), h.to_f64_exact()))
-        };
-        for i in 0..rows {
-            let row = i * cols..(i + 1) * cols;
-            let (l, h) = dot_bounds(
-                self.a.lo()[row.clone()].iter().map(|v| v.to_f64_exact()),
-                self.a.hi()[row].iter().map(|v| v.to_f64_exact()),
-                x(),
-                self.c.lo()[i].to_f64_exact(),
-                self.c.hi()[i].to_f64_exact(),
-            );
-            lo.push(T::from_f64_down(l));
-            hi.push(T::from_f64_up(h));
-        }
-        Ok(TensorBox::from_valid(Shape::new(&[rows])?, lo, hi))
-    }
-
-    /// A lower bound with float coefficients over a box: returns `coef`, `constant` such
-    /// that `coef·x + constant ≤ A·x + c` for every `x ∈ input` and every `A ∈ [A]`,
-    /// `c ∈ [c]` (real arithmetic). `coef` is the midpoint of each coefficient interval (a
-    /// finite endpoint if the other is infinite, 0 if both are); the coefficient
-    /// uncertainty `[A] − coef` is moved into the constant by outward-rounded
-    /// concretization over `input` (shape `[cols]`).
-    ///
-    /// ```
-    /// use bnbound::{AffineForm, Shape, TensorBox};
-    /// let a = TensorBox::new(Shape::new(&[1, 2])?, vec![1.0f64, -1.0], vec![1.0, 1.0])?;
-    /// let c = TensorBox::new(Shape::new(&[1])?, vec![0.0], vec![1.0])?;
-    /// let x = TensorBox::new(Shape::new(&[2])?, vec![-1.0, 0.0], vec![1.0, 2.0])?;
-    /// let low = AffineForm::new(a, c)?.lower_bound_on(&x)?;
-    /// assert_eq!(low.coef(), &[1.0, 0.0]);
-    /// assert_eq!(low.constant(), &[-2.0]); // [−1, 1]·x₂ ≥ −2 on x₂ ∈ [0, 2]
-    /// # Ok::<(), bnbound::Error>(())
-    /// ```
-    pub fn lower_bound_on(&self, input: &TensorBox<T>) -> Result<FloatForm<T>> {
-        self.float_bound_on(input, true)
-    }
-
-    /// An upper bound with float coefficients over a box: `coef·x + constant ≥ A·x + c`
-    /// for every `x ∈ input`, `A ∈ [A]`, `c ∈ [c]`; see [`AffineForm::lower_bound_on`].
-    ///
-    /// ```
-    /// use bnbound::{AffineForm, Shape, TensorBox};
-    /// let a = TensorBox::new(Shape::new(&[1, 1])?, vec![-1.0f64], vec![1.0])?;
-    /// let c = TensorBox::new(Shape::new(&[1])?, vec![0.0], vec![1.0])?;
-    /// let x = TensorBox::new(Shape::new(&[1])?, vec![0.0], vec![2.0])?;
-    /// let up = AffineForm::new(a, c)?.upper_bound_on(&x)?;
-    /// assert_eq!((up.coef(), up.constant()), (&[0.0][..], &[3.0][..]));
-    /// # Ok::<(), bnbound::Error>(())
-    /// ```
-    pub fn upper_bound_on(&self, input: &TensorBox<T>) -> Result<FloatForm<T>> {
-        self.float_bound_on(input, false)
-    }
-
-    fn float_bound_on(&self, input: &TensorBox<T>, lower: bool) -> Result<FloatForm<T>> {
-        vector_of_len(input, "input", self.cols())?;
-        let (rows, cols) = (self.rows(), self.cols());
-        let coef: Vec<T> = self
-            .a
-            .lo()
-            .iter()
-            .zip(self.a.hi())
-            .map(|(&l, &h)| midpoint(l, h))
-            .collect();
-        let x = input
-            .lo()
-            .iter()
-            .zip(input.hi())
-            .map(|(&l, &h)| (l.to_f64_exact(), h.to_f64_exact()))
-            .collect::<Vec<_>>();
-        let mut constant = Vec::with_capacity(rows);
-        for i in 0..rows {
-            let row = i * cols..(i + 1) * cols;
-            // The residual coefficients [A_ij] − m_ij, rounded outward.
-            let m = &coef[row.clone()];
-            let d_lo = self.a.lo()[row.clone()]
-                .iter()
-                .zip(m)
-                .map(|(&l, &m)| round::add_down(l.to_f64_exact(), -m.to_f64_exact()));
-            let d_hi = self.a.hi()[row]
-                .iter()
-                .zip(m)
-                .map(|(&h, &m)| round::add_up(h.to_f64_exact(), -m.to_f64_exact()));
-            let (l, h) = dot_bounds(
-                d_lo,
-                d_hi,
-                x.iter().copied(),
-                self.c.lo()[i].to_f64_exact(),
-                self.c.hi()[i].to_f64_exact(),
-            );
-            constant.push(if lower {
-                T::from_f64_down(l)
-            } else {
-                T::from_f64_up(h)
-            });
-        }
-        Ok(FloatForm {
-            rows,
-            cols,
-            coef,
-            constant,
-        })
-    }
-}
-
-/// A representative float coefficient of `[l, h]` (any value is sound; the midpoint keeps
-/// the residual small).
-pub(crate) fn midpoint<T: Float>(l: T, h: T) -> T {
-    match (l.is_finite(), h.is_finite()) {
-        (true, true) => {
-            let two = T::one() + T::one();
-            let m = l / two + h / two;
-            m.max(l).min(h)
-        }
-        (true, false) => l,
-        (false, true) => h,
-        (false, false) => T::zero(),
-    }
-}
+use crate::{Enclosure, Float, TensorBox};
 
 impl Enclosure {
     /// Bounds of `Σ_c [lo_c, hi_c]·o_c + [d_lo, d_hi]` over the channels.
@@ -400,7 +22,7 @@ impl Enclosure {
             self,
             inner,
             0,
-            (form.a.lo(), form.a.hi()),
+            (form.a().lo(), form.a().hi()),
             (&mut alo, &mut ahi),
         );
         kernel::dispatch(self.kernel(), job);
@@ -410,7 +32,7 @@ impl Enclosure {
     /// Forward composition: for a form `A·x + c` with one row per channel (`rows = C`),
     /// returns the form `diag(s)·A·x + (s∘c + o)` as intervals that contain `s_i·a_ij` and
     /// `s_i·c_i + o_i` for every real `a_ij ∈ A_ij`, `c_i ∈ c_i`, with the exact real scale
-    /// and offset of each channel. Shape is kept. Errors: [`Error::ChannelMismatch`].
+    /// and offset of each channel. Shape is kept. Errors: [`Error::ChannelMismatch`](crate::Error::ChannelMismatch).
     ///
     /// ```
     /// use bnbound::{AffineForm, BatchNorm};
@@ -432,8 +54,8 @@ impl Enclosure {
     /// real `a_rj ∈ A_rj`, `c_r ∈ c_r`. This is CROWN's forward form through a
     /// BatchNorm2d over `(C, H, W)`.
     ///
-    /// Errors: [`Error::ChannelMismatch`] (`sample[0] ≠ C`), [`Error::BadRank`],
-    /// [`Error::ShapeOverflow`], [`Error::FormShape`] (rows ≠ `C·inner`).
+    /// Errors: [`Error::ChannelMismatch`](crate::Error::ChannelMismatch) (`sample[0] ≠ C`), [`Error::BadRank`](crate::Error::BadRank),
+    /// [`Error::ShapeOverflow`](crate::Error::ShapeOverflow), [`Error::FormShape`](crate::Error::FormShape) (rows ≠ `C·inner`).
     ///
     /// ```
     /// use bnbound::{AffineForm, BatchNorm};
@@ -455,7 +77,7 @@ impl Enclosure {
         let (alo, ahi) = self.scale_map(form, cols * inner);
         let (mut clo, mut chi) = (Vec::with_capacity(rows), Vec::with_capacity(rows));
         for i in 0..rows {
-            let (l, h) = (form.c.lo()[i], form.c.hi()[i]);
+            let (l, h) = (form.c().lo()[i], form.c().hi()[i]);
             let (l, h) = image::<true>(
                 &self.channel_slice()[i / inner],
                 l.to_f64_exact(),
@@ -464,10 +86,10 @@ impl Enclosure {
             clo.push(T::from_f64_down(l));
             chi.push(T::from_f64_up(h));
         }
-        Ok(AffineForm {
-            a: TensorBox::from_valid(*form.a.shape(), alo, ahi),
-            c: TensorBox::from_valid(*form.c.shape(), clo, chi),
-        })
+        Ok(AffineForm::from_valid(
+            TensorBox::from_valid(*form.a().shape(), alo, ahi),
+            TensorBox::from_valid(*form.c().shape(), clo, chi),
+        ))
     }
 
     /// Back-substitution (CROWN / auto_LiRPA backward mode): for a linear function of the
@@ -476,7 +98,7 @@ impl Enclosure {
     /// `d'_i ∋ Σ_j Λ_ij·o_j + d_i` for all real `Λ_ij ∈ Λ_ij`, `d_i ∈ d_i` and the exact
     /// scales and offsets. The sum is bounded rigorously (every product and partial sum
     /// rounded outward). So `Λ·BN(x) + d ∈ Λ'·x + d'` for every real `x`.
-    /// Errors: [`Error::ChannelMismatch`].
+    /// Errors: [`Error::ChannelMismatch`](crate::Error::ChannelMismatch).
     ///
     /// ```
     /// use bnbound::{AffineForm, BatchNorm};
@@ -499,8 +121,8 @@ impl Enclosure {
     /// coefficients are summed outward first (`Σ_j Λ_ij·o_c = o_c·Σ_j Λ_ij`), then the
     /// `C` products with the offsets.
     ///
-    /// Errors: [`Error::ChannelMismatch`] (`sample[0] ≠ C`), [`Error::BadRank`],
-    /// [`Error::ShapeOverflow`], [`Error::FormShape`] (columns ≠ `C·inner`).
+    /// Errors: [`Error::ChannelMismatch`](crate::Error::ChannelMismatch) (`sample[0] ≠ C`), [`Error::BadRank`](crate::Error::BadRank),
+    /// [`Error::ShapeOverflow`](crate::Error::ShapeOverflow), [`Error::FormShape`](crate::Error::FormShape) (columns ≠ `C·inner`).
     ///
     /// ```
     /// use bnbound::{AffineForm, BatchNorm};
@@ -526,22 +148,25 @@ impl Enclosure {
         let (mut s_lo, mut s_hi) = (vec![0.0f64; c], vec![0.0f64; c]);
         for i in 0..rows {
             let row = i * cols..(i + 1) * cols;
-            let (d_lo, d_hi) = (form.c.lo()[i].to_f64_exact(), form.c.hi()[i].to_f64_exact());
+            let (d_lo, d_hi) = (
+                form.c().lo()[i].to_f64_exact(),
+                form.c().hi()[i].to_f64_exact(),
+            );
             let (l, h) = if inner == 1 {
-                self.offset_dot(&form.a.lo()[row.clone()], &form.a.hi()[row], d_lo, d_hi)
+                self.offset_dot(&form.a().lo()[row.clone()], &form.a().hi()[row], d_lo, d_hi)
             } else {
-                let row_hi = &form.a.hi()[row.clone()];
+                let row_hi = &form.a().hi()[row.clone()];
                 let job =
-                    BlockSumJob::new(inner, (&form.a.lo()[row], row_hi), (&mut s_lo, &mut s_hi));
+                    BlockSumJob::new(inner, (&form.a().lo()[row], row_hi), (&mut s_lo, &mut s_hi));
                 kernel::dispatch(self.kernel(), job);
                 self.offset_dot(&s_lo, &s_hi, d_lo, d_hi)
             };
             dlo.push(T::from_f64_down(l));
             dhi.push(T::from_f64_up(h));
         }
-        Ok(AffineForm {
-            a: TensorBox::from_valid(*form.a.shape(), alo, ahi),
-            c: TensorBox::from_valid(*form.c.shape(), dlo, dhi),
-        })
+        Ok(AffineForm::from_valid(
+            TensorBox::from_valid(*form.a().shape(), alo, ahi),
+            TensorBox::from_valid(*form.c().shape(), dlo, dhi),
+        ))
     }
 }

@@ -298,7 +298,7 @@ fn mid_radius<T: Float>(b: &TensorBox<T>) -> (Vec<T>, Vec<T>) {
         .iter()
         .zip(b.hi())
         .map(|(&l, &h)| {
-            let m = crate::transfer::affine::midpoint(l, h);
+            let m = crate::transfer::form::midpoint(l, h);
             let (lf, hf, mf) = (l.to_f64_exact(), h.to_f64_exact(), m.to_f64_exact());
             let r = round::add_up(mf, -lf).max(round::add_up(hf, -mf));
             (m, T::from_f64_up(r))

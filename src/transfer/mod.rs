@@ -1,5 +1,6 @@
 //! Transfer functions of the enclosed layer: IBP ([`ibp`]), chain-rule derivatives
-//! ([`deriv`]), affine forms and back-substitution ([`affine`]), sound folding ([`fold`]),
+//! ([`deriv`]), affine forms ([`form`]), composition and back-substitution ([`affine`]),
+//! sound folding ([`fold`]),
 //! all running on the per-element kernels ([`kernel`]).
 
 pub(crate) mod affine;
@@ -7,5 +8,6 @@ pub(crate) mod affine;
 mod array;
 pub(crate) mod deriv;
 pub mod fold;
+pub(crate) mod form;
 pub(crate) mod ibp;
 pub(crate) mod kernel;
