@@ -11,8 +11,8 @@ use crate::{Float, Shape, TensorBox};
 /// maps with real coefficients `a_ij ∈ A_ij`, `c_i ∈ c_i`. Endpoints may be infinite
 /// (unbounded coefficients), never NaN, `lo ≤ hi`.
 ///
-/// Used both as a form *feeding* BatchNorm (`rows = C`, see [`Enclosure::compose`]) and as
-/// a linear function *of* BatchNorm's output (`cols = C`, see [`Enclosure::backward`]).
+/// Used both as a form *feeding* BatchNorm (`rows = C`, see [`Enclosure::compose`](crate::Enclosure::compose)) and as
+/// a linear function *of* BatchNorm's output (`cols = C`, see [`Enclosure::backward`](crate::Enclosure::backward)).
 ///
 /// ```
 /// use bnbound::{AffineForm, Shape, TensorBox};
