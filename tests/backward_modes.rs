@@ -45,6 +45,7 @@ fn run_checker<T: Float>(case: &ShapedCase<T>) {
     let channel_of: Vec<usize> = (0..n).map(|j| j / inner).collect();
     let lam = shaped_form(case, case.other, n);
     let fast = bn.enclose().backward_shaped(&lam, &case.sample).unwrap();
+    check_backsubstituted_grouped(&chs, &channel_of, &lam, &fast);
     let rows = lam.rows();
     // Nudge entries inward by 0..=3 steps (from the case's spare bits).
     let steps = |k: usize| case.entries[k % case.entries.len()].2 % 4;

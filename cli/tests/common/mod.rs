@@ -1,8 +1,9 @@
 //! Helpers shared by the CLI tests: scratch folders, running the binary, fixtures.
 #![allow(dead_code)]
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
+use bnbound::{AnyBatchNorm, Shape, TensorBox};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
 
 pub fn dir() -> PathBuf {
     let d = std::env::temp_dir().join(format!(
@@ -68,3 +69,71 @@ pub fn json_of(o: &Output) -> serde_json::Value {
     );
     serde_json::from_slice(&o.stdout).unwrap()
 }
+
+// ---- helpers of the hostile-input tests
+
+pub fn data(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/data")
+        .join(name)
+}
+
+/// A fresh scratch folder.
+pub fn scratch() -> PathBuf {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    let d = std::env::temp_dir().join(format!(
+        "bnbound-hostile-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+pub fn run(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_bnbound"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// Runs with standard output going to `/dev/full` (every write fails with ENOSPC).
+pub fn run_to_full(args: &[&str]) -> Output {
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    Command::new(env!("CARGO_BIN_EXE_bnbound"))
+        .args(args)
+        .stdout(Stdio::from(full))
+        .output()
+        .unwrap()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Checks with the exact checker that bnbound's IBP of a `(2, C, 3)` box is sound.
+pub fn ibp_is_exactly_sound(bn: &AnyBatchNorm) {
+    fn go<T: bnbound::Float>(bn: &bnbound::BatchNorm<T>) {
+        let c = bn.channels();
+        let n = 2 * c * 3;
+        let lo: Vec<T> = (0..n)
+            .map(|i| T::from_f64_down(i as f64 * 0.37 - 2.0))
+            .collect();
+        let hi: Vec<T> = lo.iter().map(|&x| x + T::from_f64_down(0.5)).collect();
+        let x = TensorBox::new(Shape::new(&[2, c, 3]).unwrap(), lo, hi).unwrap();
+        let y = bn.enclose().ibp(&x).unwrap();
+        let r = bn.checker().ibp(&x, &y).unwrap();
+        assert!(r.sound() && r.checked == n, "{r:?}");
+    }
+    match bn {
+        AnyBatchNorm::F32(b) => go(b),
+        AnyBatchNorm::F64(b) => go(b),
+    }
+}
+
+// ------------------------------------------------------------------ defect 1 and 11
