@@ -169,15 +169,10 @@ fn lower_at<const OFFSET: bool>(s_lo: f64, s_hi: f64, o_lo: f64, x: f64) -> f64 
 }
 
 /// Upper bound of `s·x + o` over `s ∈ [s_lo, s_hi]`, `o ≤ o_hi`, for a finite `x`
-/// (`OFFSET = false`: of `s·x`).
+/// (`OFFSET = false`: of `s·x`): the mirror `−lower_at(−s, x, −o)`.
 #[inline(always)]
 fn upper_at<const OFFSET: bool>(s_lo: f64, s_hi: f64, o_hi: f64, x: f64) -> f64 {
-    let s = if x >= 0.0 { s_hi } else { s_lo };
-    if OFFSET {
-        round::fma_up(s, x, o_hi)
-    } else {
-        round::mul_up(s, x)
-    }
+    0.0 - lower_at::<OFFSET>(-s_hi, -s_lo, -o_hi, x)
 }
 
 /// Bounds of `{ s·x + o : x ∈ [l, h] }` (`OFFSET = false`: of `{ s·x }`) for the exact

@@ -86,7 +86,8 @@ fn lower<T: Float, const OFFSET: bool, const FMA: bool>(
     }
 }
 
-/// Upper bound, in `T`, of `s·x + o` over `s ∈ [s_lo, s_hi]`, `o ≤ o_hi`; see [`lower`].
+/// Upper bound, in `T`, of `s·x + o` over `s ∈ [s_lo, s_hi]`, `o ≤ o_hi`: the mirror
+/// `−lower(−s, x, −o)` (`−s ∈ [−s_hi, −s_lo]`), bit for bit what the mirrored rule gives.
 #[inline(always)]
 fn upper<T: Float, const OFFSET: bool, const FMA: bool>(
     s_lo: f64,
@@ -94,12 +95,7 @@ fn upper<T: Float, const OFFSET: bool, const FMA: bool>(
     o_hi: f64,
     x: f64,
 ) -> T {
-    let s = if x >= 0.0 { s_hi } else { s_lo };
-    if OFFSET {
-        <T as LaneRound>::above_nearest::<FMA>(round::lane_fma_for_above::<FMA>(s, x, o_hi))
-    } else {
-        <T as LaneRound>::above_bound::<FMA>(round::lane_mul_above::<FMA>(s, x))
-    }
+    -lower::<T, OFFSET, FMA>(-s_hi, -s_lo, -o_hi, x)
 }
 
 /// One channel's block: `out ⊇ image(ch, [lo, hi])` element by element.
