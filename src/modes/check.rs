@@ -377,16 +377,9 @@ impl<T: Float> Checker<'_, T> {
     ) -> Result<CheckReport> {
         let bn = self.bn;
         let inner = sample_inner(bn.channels(), sample, form.rows(), "rows")?;
-        same_shape(form.a(), claimed.a())?;
-        same_shape(form.c(), claimed.c())?;
         let (rows, cols) = (form.rows(), form.cols());
         let f = |v: &[T], k: usize| v[k].to_f64_exact();
-        let mut report = CheckReport::keeping(self.keep);
-        let (a, y) = (form.a(), claimed.a());
-        for k in 0..rows * cols {
-            let p = scale_only(bn.channel_f64(k / cols / inner));
-            report.element(p, f(a.lo(), k), f(a.hi(), k), f(y.lo(), k), f(y.hi(), k), k);
-        }
+        let mut report = self.scaled_entries(form, claimed, |k| k / cols / inner)?;
         let (c, y) = (form.c(), claimed.c());
         for i in 0..rows {
             let p = bn.channel_f64(i / inner);
@@ -442,16 +435,10 @@ impl<T: Float> Checker<'_, T> {
         let bn = self.bn;
         let channels = bn.channels();
         let inner = sample_inner(channels, sample, form.cols(), "columns")?;
-        same_shape(form.a(), claimed.a())?;
-        same_shape(form.c(), claimed.c())?;
         let (rows, cols) = (form.rows(), form.cols());
         let f = |v: &[T], k: usize| v[k].to_f64_exact();
-        let mut report = CheckReport::keeping(self.keep);
-        let (a, y) = (form.a(), claimed.a());
-        for k in 0..rows * cols {
-            let p = scale_only(bn.channel_f64((k % cols) / inner));
-            report.element(p, f(a.lo(), k), f(a.hi(), k), f(y.lo(), k), f(y.hi(), k), k);
-        }
+        let mut report = self.scaled_entries(form, claimed, |k| (k % cols) / inner)?;
+        let a = form.a();
         // The exact sign of every offset picks the extreme Λ endpoint of each term.
         let params: Vec<[f64; 5]> = (0..channels).map(|c| bn.channel_f64(c)).collect();
         let signs: Vec<Ordering> = params
@@ -497,6 +484,29 @@ impl<T: Float> Checker<'_, T> {
                 }
                 report.bias(&sum, side, dv, yv, toward, away, rows * cols + i);
             }
+        }
+        Ok(report)
+    }
+}
+
+impl<T: Float> Checker<'_, T> {
+    /// A report on the matrix entries of a claimed form: each must contain `s_c·a` over
+    /// the input entry `a`, entry `k` belonging to channel `channel(k)`. Checks that the
+    /// claimed form has the input's shape first.
+    fn scaled_entries(
+        &self,
+        form: &AffineForm<T>,
+        claimed: &AffineForm<T>,
+        channel: impl Fn(usize) -> usize,
+    ) -> Result<CheckReport> {
+        same_shape(form.a(), claimed.a())?;
+        same_shape(form.c(), claimed.c())?;
+        let f = |v: &[T], k: usize| v[k].to_f64_exact();
+        let mut report = CheckReport::keeping(self.keep);
+        let (a, y) = (form.a(), claimed.a());
+        for k in 0..a.lo().len() {
+            let p = scale_only(self.bn.channel_f64(channel(k)));
+            report.element(p, f(a.lo(), k), f(a.hi(), k), f(y.lo(), k), f(y.hi(), k), k);
         }
         Ok(report)
     }

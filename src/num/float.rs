@@ -13,12 +13,8 @@ pub(crate) mod lanes {
     pub trait LaneRound: Copy {
         /// A value of this type `≤ w`, from `r = RN₆₄(w)` (`r` not NaN).
         fn below_nearest<const FMA: bool>(r: f64) -> Self;
-        /// A value of this type `≥ w`, from `r = RN₆₄(w)` (`r` not NaN).
-        fn above_nearest<const FMA: bool>(r: f64) -> Self;
         /// A value of this type `≤ b`, from an `f64` lower bound `b` (not NaN).
         fn below_bound<const FMA: bool>(b: f64) -> Self;
-        /// A value of this type `≥ b`, from an `f64` upper bound `b` (not NaN).
-        fn above_bound<const FMA: bool>(b: f64) -> Self;
     }
 
     impl LaneRound for f32 {
@@ -27,16 +23,8 @@ pub(crate) mod lanes {
             round::f32_below_nearest::<FMA>(r)
         }
         #[inline(always)]
-        fn above_nearest<const FMA: bool>(r: f64) -> Self {
-            round::f32_above_nearest::<FMA>(r)
-        }
-        #[inline(always)]
         fn below_bound<const FMA: bool>(b: f64) -> Self {
             round::f32_below_bound::<FMA>(b)
-        }
-        #[inline(always)]
-        fn above_bound<const FMA: bool>(b: f64) -> Self {
-            round::f32_above_bound::<FMA>(b)
         }
     }
 
@@ -46,15 +34,7 @@ pub(crate) mod lanes {
             round::lane_below::<FMA>(r)
         }
         #[inline(always)]
-        fn above_nearest<const FMA: bool>(r: f64) -> Self {
-            round::lane_above::<FMA>(r)
-        }
-        #[inline(always)]
         fn below_bound<const FMA: bool>(b: f64) -> Self {
-            b
-        }
-        #[inline(always)]
-        fn above_bound<const FMA: bool>(b: f64) -> Self {
             b
         }
     }

@@ -111,12 +111,6 @@ pub(crate) fn lane_mul_below<const FMA: bool>(a: f64, b: f64) -> f64 {
     }
 }
 
-/// A value `≥ a·b`: the mirror of [`lane_mul_below`].
-#[inline(always)]
-pub(crate) fn lane_mul_above<const FMA: bool>(a: f64, b: f64) -> f64 {
-    -lane_mul_below::<FMA>(-a, b)
-}
-
 /// The largest `f32` `≤ b`, or one step further (`b` not NaN): branch-free
 /// [`f32_down`]. If `y = RN₃₂(b) > b`, every `f32` below `y` is `≤ b`.
 #[inline(always)]
@@ -127,12 +121,6 @@ pub(crate) fn f32_below_bound<const FMA: bool>(b: f64) -> f32 {
     } else {
         y
     }
-}
-
-/// The smallest `f32` `≥ b`, or one step further: the mirror of [`f32_below_bound`].
-#[inline(always)]
-pub(crate) fn f32_above_bound<const FMA: bool>(b: f64) -> f32 {
-    -f32_below_bound::<FMA>(-b)
 }
 
 /// An `f32` `≤ w` from `r = RN₆₄(w)` (`r` not NaN). If `y = RN₃₂(r)` lies below `r`, then
@@ -146,10 +134,4 @@ pub(crate) fn f32_below_nearest<const FMA: bool>(r: f64) -> f32 {
     } else {
         lane_below32::<FMA>(y)
     }
-}
-
-/// An `f32` `≥ w` from `r = RN₆₄(w)`: the mirror of [`f32_below_nearest`].
-#[inline(always)]
-pub(crate) fn f32_above_nearest<const FMA: bool>(r: f64) -> f32 {
-    -f32_below_nearest::<FMA>(-r)
 }
