@@ -124,3 +124,63 @@ fn exactly_cancelling_channel_blocks_are_decided() {
         check_backsubstituted_grouped(&chs, &[0, 0, 1, 1], &lam, &g);
     }
 }
+
+#[test]
+fn block_sums_of_coefficients_are_widened() {
+    // s = o = 1 exactly in both channels. Channel 0's 16 coefficients hold 1 and 2⁻⁶⁰ in
+    // the same accumulator lane (positions 0 and 8); channel 1's hold −1. The exact bias
+    // is 1·(1 + 2⁻⁶⁰) − 1 = 2⁻⁶⁰: a block sum rounded to nearest (1) without its outward
+    // step would give the bias 0 ± a subnormal step, which the oracle rejects.
+    let bn = BatchNorm::new(
+        vec![1.0f64; 2],
+        vec![1.0; 2],
+        vec![0.0; 2],
+        vec![1.0; 2],
+        0.0,
+    )
+    .unwrap();
+    let chs = channels_of(&bn);
+    let channel_of: Vec<usize> = (0..32).map(|j| j / 16).collect();
+    // Both signs: the upper and the lower accumulators must each be widened.
+    for (sign, kernel) in [
+        (1.0, Kernel::Auto),
+        (-1.0, Kernel::Auto),
+        (1.0, Kernel::TwoRoundings),
+        (-1.0, Kernel::TwoRoundings),
+    ] {
+        let mut lam = vec![0.0f64; 32];
+        (lam[0], lam[8], lam[16]) = (sign, sign * 2f64.powi(-60), -sign);
+        let form = AffineForm::point(1, 32, lam, vec![0.0]).unwrap();
+        let g = bn
+            .enclose()
+            .with_kernel(kernel)
+            .backward_shaped(&form, &[2, 16])
+            .unwrap();
+        check_backsubstituted_grouped(&chs, &channel_of, &form, &g);
+    }
+    // The same for f32 coefficients: 1 and 2⁻³⁰ (below half an f32 ulp of 1).
+    let bn = BatchNorm::new(
+        vec![1.0f32; 2],
+        vec![1.0; 2],
+        vec![0.0; 2],
+        vec![1.0; 2],
+        0.0,
+    )
+    .unwrap();
+    for (sign, kernel) in [
+        (1.0, Kernel::Auto),
+        (-1.0, Kernel::Auto),
+        (1.0, Kernel::TwoRoundings),
+        (-1.0, Kernel::TwoRoundings),
+    ] {
+        let mut lam = vec![0.0f32; 32];
+        (lam[0], lam[8], lam[16]) = (sign, sign * 2f32.powi(-30), -sign);
+        let form = AffineForm::point(1, 32, lam, vec![0.0]).unwrap();
+        let g = bn
+            .enclose()
+            .with_kernel(kernel)
+            .backward_shaped(&form, &[2, 16])
+            .unwrap();
+        check_backsubstituted_grouped(&chs, &channel_of, &form, &g);
+    }
+}
