@@ -2,7 +2,8 @@
 
 use super::{both_types, case, enclosure, f, layer, value};
 use crate::oracle::{
-    check_bias, check_bias_grouped, check_element, cmp_output, exact_dot, ext, Memo,
+    bias_bound_sound, check_bias, check_bias_grouped, check_element, cmp_output, exact_dot, ext,
+    Memo,
 };
 use arbitrary::Unstructured;
 use bnbound::{AffineForm, Float, Shape, Side, TensorBox};
@@ -347,10 +348,60 @@ fn checker_case<T: Float>(u: &mut Unstructured<'_>) -> Option<()> {
     Some(())
 }
 
-/// `checker_agrees`: the exact checker's verdicts match the independent oracle, and every
-/// witness really violates.
+/// The checker on back-substituted biases: bnbound's own bias bounds moved inward by 0 to
+/// 3 steps; every verdict must equal the oracle's (`bias_bound_sound`).
+fn checker_backward_case<T: Float>(u: &mut Unstructured<'_>) -> Option<()> {
+    let c = u.int_in_range(1usize..=8).ok()?;
+    let (bn, chs) = layer::<T>(u, c)?;
+    let k = u.int_in_range(1usize..=3).ok()?;
+    let fm = form::<T>(u, k, c, false)?;
+    let g = bn.enclose().backward(&fm).expect("valid");
+    let (mut lo, mut hi) = (g.c().lo().to_vec(), g.c().hi().to_vec());
+    for i in 0..k {
+        for _ in 0..u.int_in_range(0u8..=3).ok()? {
+            lo[i] = lo[i].step_up();
+        }
+        for _ in 0..u.int_in_range(0u8..=3).ok()? {
+            hi[i] = hi[i].step_down();
+        }
+        if lo[i] > hi[i] || lo[i].is_nan() || hi[i].is_nan() {
+            (lo[i], hi[i]) = (g.c().lo()[i], g.c().hi()[i]);
+        }
+    }
+    let claimed = AffineForm::new(
+        g.a().clone(),
+        TensorBox::new(*g.c().shape(), lo.clone(), hi.clone()).ok()?,
+    )
+    .ok()?;
+    let report = bn.checker().backward(&fm, &claimed).expect("valid");
+    let identity: Vec<usize> = (0..c).collect();
+    for r in 0..k {
+        let lam: Vec<(f64, f64)> = (0..c)
+            .map(|j| (f(fm.a().lo()[r * c + j]), f(fm.a().hi()[r * c + j])))
+            .collect();
+        let d = (f(fm.c().lo()[r]), f(fm.c().hi()[r]));
+        for (side, y) in [(Side::Lo, lo[r]), (Side::Hi, hi[r])] {
+            let sound = bias_bound_sound(&chs, &lam, &identity, d, f(y), side == Side::Lo);
+            let flagged = report
+                .violations
+                .iter()
+                .any(|v| v.index == k * c + r && v.side == side);
+            assert_eq!(
+                flagged, !sound,
+                "checker and oracle disagree on d'[{r}] {side}"
+            );
+        }
+    }
+    // bnbound's own Λ' entries pass.
+    assert!(report.violations.iter().all(|v| v.index >= k * c));
+    Some(())
+}
+
+/// `checker_agrees`: the exact checker's verdicts match the independent oracle (IBP boxes
+/// and back-substituted biases), and every witness really violates.
 pub fn checker_agrees(data: &[u8]) {
     both_types(data, typed!(checker_case));
+    both_types(data, typed!(checker_backward_case));
 }
 
 #[cfg(feature = "mpfr")]
