@@ -202,6 +202,18 @@ pub enum Error {
         /// The value, as `f64`.
         value: f64,
     },
+    /// A runtime name other than `"pytorch-cpu"` or `"onnxruntime-cpu"`.
+    #[error("unknown runtime {0:?}: expected \"pytorch-cpu\" or \"onnxruntime-cpu\"")]
+    UnknownRuntime(String),
+    /// Under deployed semantics, the runtime computes NaN for some input of the box
+    /// (`0·∞` or `∞ − ∞` in its float recipe), which no bound can contain.
+    #[error("element {index} (channel {channel}): the runtime computes NaN for some input of this box (0·∞ or ∞−∞ in its float recipe)")]
+    DeployedNan {
+        /// The flat row-major element index.
+        index: usize,
+        /// The element's channel.
+        channel: usize,
+    },
     /// A dtype name other than `"f32"` or `"f64"`.
     #[error("unknown dtype {0:?}: expected \"f32\" or \"f64\"")]
     UnknownDtype(String),

@@ -43,6 +43,7 @@ mod transfer;
 
 pub use modes::check;
 pub use modes::check::Checker;
+pub use modes::deployed::{Deployed, Runtime, Semantics};
 #[cfg(feature = "mpfr")]
 pub use modes::tight::Tight;
 pub use transfer::fold;

@@ -143,6 +143,11 @@ impl std::str::FromStr for Excess {
     }
 }
 
+/// `|a − b|` for finite `f64` values, correctly rounded to 17 significant decimal digits.
+pub(crate) fn float_distance(a: f64, b: f64) -> Excess {
+    RootSum::new(dyadic_ratio(&Dyadic::from_f64(a).sub(&Dyadic::from_f64(b)))).magnitude()
+}
+
 pub(super) fn dyadic_ratio(x: &Dyadic) -> BigRational {
     let Ratio { n, d } = Ratio::of(x);
     BigRational::new(n, d)

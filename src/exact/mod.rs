@@ -9,7 +9,7 @@ mod decimal;
 mod sum;
 
 pub use decimal::Excess;
-pub(crate) use decimal::{distance, Ratio};
+pub(crate) use decimal::{distance, float_distance, Ratio};
 pub(crate) use sum::BiasSum;
 
 use crate::{BatchNorm, Float, Side};

@@ -8,9 +8,9 @@
 
 use crate::error::{Error, Result, Side};
 pub use crate::exact::Excess;
-use crate::exact::{cmp_affine_params, cmp_offset_params, distance, BiasSum};
+use crate::exact::{cmp_affine_params, cmp_offset_params, distance, float_distance, BiasSum};
 use crate::transfer::form::sample_inner;
-use crate::{AffineForm, BatchNorm, Float, TensorBox};
+use crate::{AffineForm, BatchNorm, Float, Runtime, Semantics, TensorBox};
 use std::cmp::Ordering;
 
 /// One unsound bound.
@@ -39,6 +39,23 @@ pub struct Violation {
     /// significant decimal digits, or [`Excess::Infinite`] when the exact image is
     /// unbounded or the claimed bound is infinite on the wrong side.
     pub excess: Excess,
+    /// Which output escapes: the exact real one, or one a runtime computes (deployed
+    /// semantics, [`Checker::ibp_in`]).
+    pub source: Source,
+}
+
+/// Which function a violated bound fails to contain.
+///
+/// ```
+/// use bnbound::check::Source;
+/// assert_ne!(Source::Real, Source::Runtime(bnbound::Runtime::PytorchCpu));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Source {
+    /// The exact real image of the stored parameters.
+    Real,
+    /// An output the runtime computes in floats for an input of the box.
+    Runtime(Runtime),
 }
 
 /// The checker's verdict on a claimed box or form.
@@ -136,6 +153,7 @@ impl CheckReport {
                     } else {
                         distance(p, x, y)
                     },
+                    source: Source::Real,
                 });
             }
         }
@@ -193,6 +211,42 @@ impl CheckReport {
                 } else {
                     sum.magnitude_at(dv, y)
                 },
+                source: Source::Real,
+            });
+        }
+    }
+}
+
+impl CheckReport {
+    /// Checks one claimed bound against a runtime's extreme output `y` over an element
+    /// (attained at the input `x`): a lower bound must be `≤ y`, an upper bound `≥ y`.
+    fn runtime_side(
+        &mut self,
+        index: usize,
+        side: Side,
+        claim: f64,
+        (y, x): (f64, f64),
+        rt: Runtime,
+    ) {
+        let bad = match side {
+            Side::Lo => claim > y,
+            Side::Hi => claim < y,
+        };
+        if !bad {
+            return;
+        }
+        self.unsound += 1;
+        if self.violations.len() < self.keep {
+            self.violations.push(Violation {
+                index,
+                side,
+                witness: x,
+                excess: if y.is_infinite() || claim.is_infinite() {
+                    Excess::Infinite
+                } else {
+                    float_distance(claim, y)
+                },
+                source: Source::Runtime(rt),
             });
         }
     }
@@ -317,6 +371,66 @@ impl<T: Float> Checker<'_, T> {
     /// ```
     pub fn ibp(&self, input: &TensorBox<T>, claimed: &TensorBox<T>) -> Result<CheckReport> {
         check_boxes(self.bn, input, claimed, true, self.keep)
+    }
+
+    /// Checks a claimed IBP box in the given semantics: [`Checker::ibp`] for
+    /// [`Semantics::Real`]; for a runtime, every claimed bound must also contain every
+    /// output the runtime computes for a float input of the element's interval (replayed
+    /// exactly, see [`crate::Deployed`]). A runtime violation has
+    /// [`Source::Runtime`], the endpoint where the escaping output is computed as its
+    /// witness, and the exact distance as its excess. Violations are listed real ones
+    /// first, each group in element order. Errors: those of [`Checker::ibp`] and
+    /// [`Error::DeployedNan`].
+    ///
+    /// ```
+    /// use bnbound::{check::Source, BatchNorm, Runtime, Semantics, Shape, TensorBox};
+    /// let bn = BatchNorm::new(vec![1.0f32], vec![0.0], vec![0.0], vec![2.0], 0.0)?; // x/√2
+    /// let x = TensorBox::new(Shape::new(&[1])?, vec![1.0f32], vec![1.0])?;
+    /// let real = bn.enclose().ibp(&x)?;
+    /// let ort = Semantics::Deployed(Runtime::OnnxruntimeCpu);
+    /// // Real bounds may miss the runtime's output; deployed bounds never do.
+    /// let r = bn.checker().ibp_in(ort, &x, &bn.ibp_in(ort, &x)?)?;
+    /// assert!(r.sound());
+    /// let r = bn.checker().ibp_in(ort, &x, &real)?;
+    /// assert!(r.violations.iter().all(|v| v.source == Source::Runtime(Runtime::OnnxruntimeCpu)));
+    /// # Ok::<(), bnbound::Error>(())
+    /// ```
+    pub fn ibp_in(
+        &self,
+        semantics: Semantics,
+        input: &TensorBox<T>,
+        claimed: &TensorBox<T>,
+    ) -> Result<CheckReport> {
+        let mut report = self.ibp(input, claimed)?;
+        let Semantics::Deployed(rt) = semantics else {
+            return Ok(report);
+        };
+        let d = self.bn.deployed(rt);
+        let inner = input.shape().inner().max(1);
+        let channels = self.bn.channels();
+        let f = |x: T| x.to_f64_exact();
+        for i in 0..input.shape().len() {
+            let c = (i / inner) % channels;
+            let (l, h) = (input.lo()[i], input.hi()[i]);
+            let nan = Error::DeployedNan {
+                index: i,
+                channel: c,
+            };
+            let ((a0, z0), (a1, z1)) = d.endpoint_outputs(c, l, h).ok_or(nan)?;
+            let low = if a0 <= a1 {
+                (f(a0), f(l))
+            } else {
+                (f(a1), f(h))
+            };
+            let high = if z0 >= z1 {
+                (f(z0), f(l))
+            } else {
+                (f(z1), f(h))
+            };
+            report.runtime_side(i, Side::Lo, f(claimed.lo()[i]), low, rt);
+            report.runtime_side(i, Side::Hi, f(claimed.hi()[i]), high, rt);
+        }
+        Ok(report)
     }
 
     /// Checks a claimed chain-rule derivative box (first or second derivative alike): does

@@ -1,6 +1,8 @@
-//! Modes beyond the fast enclosure: the exact checker of claimed bounds ([`check`]) and the
-//! tightest floating-point enclosure through MPFR (`tight`, feature `mpfr`).
+//! Modes beyond the fast enclosure: the exact checker of claimed bounds ([`check`]), the
+//! tightest floating-point enclosure through MPFR (`tight`, feature `mpfr`), and
+//! deployed-float semantics (`deployed`: what a named runtime computes).
 
 pub mod check;
+pub(crate) mod deployed;
 #[cfg(feature = "mpfr")]
 pub(crate) mod tight;

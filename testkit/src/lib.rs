@@ -12,6 +12,7 @@
 #![deny(unsafe_code)]
 #![allow(clippy::needless_range_loop)] // parallel arrays indexed together read clearer
 
+pub mod emulate;
 pub mod fuzz;
 pub mod gen;
 pub mod onnx;

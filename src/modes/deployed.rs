@@ -1,0 +1,334 @@
+//! Deployed-float semantics: bounds that contain what a named runtime computes in floats,
+//! as well as the exact real image.
+//!
+//! # The recipes replayed
+//!
+//! Both runtimes evaluate inference BatchNorm in the data's own type `T` (`f32` or `f64`),
+//! each operation correctly rounded to nearest (`RN`):
+//!
+//! ```text
+//! q = RN(σ² + ε)     r = RN(√q)     inv = RN(1 / r)     α = RN(inv · γ)
+//! β' = RN(β − RN(μ · α))    or, contracted to one FMA,   β' = RN(β − μ · α)
+//! y  = RN(RN(x · α) + β')   or, contracted to one FMA,   y  = RN(x · α + β')
+//! ```
+//!
+//! - `pytorch-cpu`: `aten/src/ATen/native/cpu/batch_norm_kernel.cpp`,
+//!   `batch_norm_cpu_collect_linear_and_constant_terms` (`invstd = 1 / std::sqrt(var +
+//!   static_cast<opmath_t>(eps))`, `alpha = invstd * weight`, `beta = bias - mean * alpha`)
+//!   and `batch_norm_cpu_contiguous_impl` (`data_vec * alpha_vec + beta_vec`). ATen's CPU
+//!   kernels are compiled for AVX2 with FMA and GCC contracts `a*b + c` by default, so both
+//!   forms of each line are enclosed. The non-contiguous fallback
+//!   (`aten/src/ATen/native/Normalization.cpp`, `batch_norm_cpu_transform_input_template`)
+//!   computes `((x − μ) · invstd) · γ + β`, four roundings (or three and an FMA): enclosed
+//!   too.
+//! - `onnxruntime-cpu`: `onnxruntime/core/providers/cpu/nn/batch_norm.h`, `BatchNorm::Compute`:
+//!   `inv_std = (var + epsilon_).sqrt().inverse()`, `new_scale = inv_std * scale`,
+//!   `new_bias = bias - mean * new_scale`, `Y = X * new_scale + new_bias`: the same
+//!   sequence as PyTorch's fast path, with or without contraction.
+//!
+//! ε is the layer's stored ε, which is the value the kernels use: ONNX stores an `f32`
+//! attribute (exact in `f64`), and PyTorch casts its double ε to the compute type
+//! (`static_cast<opmath_t>(eps)`), which is what an f32 layer's ε is.
+//!
+//! # Why the endpoints suffice
+//!
+//! For fixed constants (`α`, `β'`, `inv`, `γ`, `β`, `μ`), every recipe is a composition of
+//! maps each monotone in `x` on the extended reals: `x ↦ x·α` (non-decreasing if `α ≥ 0`,
+//! else non-increasing), `x ↦ x − μ`, `RN` (monotone, `RN(−0) = −0`, overflow to `±∞`
+//! preserves order), `+ β'` and the FMA `x ↦ RN(x·α + β')`. A composition of monotone maps
+//! is monotone, so over the floats of `[l, h]` each recipe's outputs lie between its values
+//! at `l` and at `h`. ±0 compare equal, subnormals are ordinary floats, and an overflow to
+//! `±∞` is attained at an endpoint first. So the deployed image of a box is the hull of
+//! the recipes' values at the two endpoints.
+//!
+//! Monotonicity needs every value to be a number. A runtime produces NaN from `0·∞` or
+//! `∞ − ∞`: when `α` (or `inv·γ`) overflows and `x = 0` is in the box, when `α = 0` (or
+//! `γ = 0`) and `x = ±∞` or `x − μ` overflows, or when `x·α` and `β'` overflow to opposite
+//! infinities. These are caught at the endpoints (NaN there) or by the explicit `0 ∈ box`
+//! test, and reported as [`Error::DeployedNan`]: no box can contain NaN.
+//!
+//! The returned bound is the hull of the exact real image (the fast mode's sound enclosure)
+//! and the runtime's outputs, so one bound serves both semantics.
+
+use crate::error::{Error, Result};
+use crate::{BatchNorm, Float, TensorBox};
+
+/// A CPU runtime whose BatchNorm recipe bnbound replays exactly (see the module docs).
+///
+/// ```
+/// use bnbound::Runtime;
+/// assert_eq!("onnxruntime-cpu".parse::<Runtime>()?, Runtime::OnnxruntimeCpu);
+/// assert_eq!(Runtime::PytorchCpu.to_string(), "pytorch-cpu");
+/// assert!("cuda".parse::<Runtime>().is_err());
+/// # Ok::<(), bnbound::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Runtime {
+    /// PyTorch's CPU kernels (fast path, with and without FMA contraction, and the
+    /// non-contiguous fallback).
+    PytorchCpu,
+    /// ONNX Runtime's CPU execution provider (with and without FMA contraction).
+    OnnxruntimeCpu,
+}
+
+impl Runtime {
+    /// The name used on the command line.
+    ///
+    /// ```
+    /// assert_eq!(bnbound::Runtime::OnnxruntimeCpu.name(), "onnxruntime-cpu");
+    /// ```
+    pub fn name(self) -> &'static str {
+        match self {
+            Runtime::PytorchCpu => "pytorch-cpu",
+            Runtime::OnnxruntimeCpu => "onnxruntime-cpu",
+        }
+    }
+}
+
+impl std::fmt::Display for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Runtime {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Runtime> {
+        match s {
+            "pytorch-cpu" => Ok(Runtime::PytorchCpu),
+            "onnxruntime-cpu" => Ok(Runtime::OnnxruntimeCpu),
+            other => Err(Error::UnknownRuntime(crate::short(other))),
+        }
+    }
+}
+
+/// Which function a bound encloses.
+///
+/// ```
+/// use bnbound::{Runtime, Semantics};
+/// assert_eq!(Semantics::default(), Semantics::Real);
+/// let _deployed = Semantics::Deployed(Runtime::PytorchCpu);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Semantics {
+    /// The real-number function of the stored parameters.
+    #[default]
+    Real,
+    /// The real function and every output the runtime computes for float inputs.
+    Deployed(Runtime),
+}
+
+/// One channel's constants in the compute type, as the runtime computes them.
+#[derive(Clone, Copy, Debug)]
+struct Consts<T> {
+    alpha: T,
+    /// `β'` rounded twice and fused.
+    betas: [T; 2],
+    inv: T,
+    g: T,
+    b: T,
+    m: T,
+}
+
+impl<T: Float> Consts<T> {
+    fn new(g: T, b: T, m: T, v: T, e: T) -> Self {
+        // The runtime's own arithmetic, each operation rounded to nearest in T: this is
+        // the semantics being replayed, not a bound.
+        let q = v + e;
+        let inv = T::one() / q.sqrt();
+        let alpha = inv * g;
+        Consts {
+            alpha,
+            betas: [b - m * alpha, (-m).mul_add(alpha, b)],
+            inv,
+            g,
+            b,
+            m,
+        }
+    }
+
+    /// The least and greatest output of every recipe variant at the input `x` (`None`
+    /// when a variant gives NaN).
+    fn outputs(&self, x: T, fallback: bool) -> Option<(T, T)> {
+        let p = x * self.alpha;
+        let mut ys = [T::zero(); 6];
+        for (k, &b) in self.betas.iter().enumerate() {
+            ys[2 * k] = p + b;
+            ys[2 * k + 1] = x.mul_add(self.alpha, b);
+        }
+        let n = if fallback {
+            let t = (x - self.m) * self.inv;
+            ys[4] = t * self.g + self.b;
+            ys[5] = t.mul_add(self.g, self.b);
+            6
+        } else {
+            4
+        };
+        let ys = &ys[..n];
+        if ys.iter().any(|y| y.is_nan()) {
+            return None;
+        }
+        let lo = ys.iter().copied().fold(T::infinity(), T::min);
+        let hi = ys.iter().copied().fold(T::neg_infinity(), T::max);
+        Some((lo, hi))
+    }
+}
+
+/// A layer as a named runtime evaluates it. Get one with [`BatchNorm::deployed`].
+///
+/// ```
+/// use bnbound::{BatchNorm, Runtime, Shape, TensorBox};
+/// let bn = BatchNorm::new(vec![1.0f32], vec![0.0], vec![0.0], vec![2.0], 0.0)?; // y = x/√2
+/// let x = TensorBox::new(Shape::new(&[1])?, vec![1.0f32], vec![1.0])?;
+/// let y = bn.deployed(Runtime::OnnxruntimeCpu).ibp(&x)?;
+/// // The runtime's own output at x = 1 and the exact 1/√2 are both inside.
+/// let (out, _) = bn.deployed(Runtime::OnnxruntimeCpu).outputs_at(0, 1.0)?;
+/// assert!(y.lo()[0] <= out && out <= y.hi()[0]);
+/// assert!((y.lo()[0] as f64) < 0.5f64.sqrt() && 0.5f64.sqrt() < y.hi()[0] as f64);
+/// # Ok::<(), bnbound::Error>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct Deployed<'a, T: Float> {
+    bn: &'a BatchNorm<T>,
+    runtime: Runtime,
+    consts: Vec<Consts<T>>,
+}
+
+impl<T: Float> BatchNorm<T> {
+    /// This layer under deployed-float semantics for `runtime` ([`Deployed`]).
+    ///
+    /// ```
+    /// let bn = bnbound::BatchNorm::new(vec![1.0f64], vec![0.0], vec![0.0], vec![1.0], 0.0)?;
+    /// let _d = bn.deployed(bnbound::Runtime::PytorchCpu);
+    /// # Ok::<(), bnbound::Error>(())
+    /// ```
+    pub fn deployed(&self, runtime: Runtime) -> Deployed<'_, T> {
+        let consts = (0..self.channels())
+            .map(|c| {
+                Consts::new(
+                    self.gamma()[c],
+                    self.beta()[c],
+                    self.running_mean()[c],
+                    self.running_var()[c],
+                    self.eps(),
+                )
+            })
+            .collect();
+        Deployed {
+            bn: self,
+            runtime,
+            consts,
+        }
+    }
+
+    /// IBP in the given semantics: [`crate::Enclosure::ibp`] for [`Semantics::Real`],
+    /// [`Deployed::ibp`] for a runtime.
+    ///
+    /// ```
+    /// use bnbound::{BatchNorm, Runtime, Semantics, Shape, TensorBox};
+    /// let bn = BatchNorm::new(vec![3.0f32], vec![-1.0], vec![0.5], vec![0.1], 1e-5)?;
+    /// let x = TensorBox::new(Shape::new(&[2, 1])?, vec![-1.0f32, 0.0], vec![1.0, 0.25])?;
+    /// let real = bn.ibp_in(Semantics::Real, &x)?;
+    /// let deployed = bn.ibp_in(Semantics::Deployed(Runtime::PytorchCpu), &x)?;
+    /// assert!(deployed.lo()[0] <= real.lo()[0] && real.hi()[1] <= deployed.hi()[1]);
+    /// # Ok::<(), bnbound::Error>(())
+    /// ```
+    pub fn ibp_in(&self, semantics: Semantics, input: &TensorBox<T>) -> Result<TensorBox<T>> {
+        match semantics {
+            Semantics::Real => self.enclose().ibp(input),
+            Semantics::Deployed(runtime) => self.deployed(runtime).ibp(input),
+        }
+    }
+}
+
+impl<T: Float> Deployed<'_, T> {
+    /// The runtime.
+    ///
+    /// ```
+    /// let bn = bnbound::BatchNorm::new(vec![1.0f64], vec![0.0], vec![0.0], vec![1.0], 0.0)?;
+    /// assert_eq!(bn.deployed(bnbound::Runtime::PytorchCpu).runtime(), bnbound::Runtime::PytorchCpu);
+    /// # Ok::<(), bnbound::Error>(())
+    /// ```
+    pub fn runtime(&self) -> Runtime {
+        self.runtime
+    }
+
+    /// The least and greatest output the runtime can produce for the input `x` of channel
+    /// `c` (over its recipe variants). Errors: [`Error::DeployedNan`] when a variant gives
+    /// NaN; [`Error::ChannelMismatch`] for a channel out of range.
+    ///
+    /// ```
+    /// use bnbound::{BatchNorm, Runtime};
+    /// let bn = BatchNorm::new(vec![2.0f64], vec![1.0], vec![0.0], vec![4.0], 0.0)?; // y = x + 1
+    /// assert_eq!(bn.deployed(Runtime::OnnxruntimeCpu).outputs_at(0, 3.0)?, (4.0, 4.0));
+    /// # Ok::<(), bnbound::Error>(())
+    /// ```
+    pub fn outputs_at(&self, c: usize, x: T) -> Result<(T, T)> {
+        let k = self.consts.get(c).ok_or(Error::ChannelMismatch {
+            expected: self.consts.len(),
+            found: c + 1,
+        })?;
+        k.outputs(x, self.fallback()).ok_or(Error::DeployedNan {
+            index: 0,
+            channel: c,
+        })
+    }
+
+    fn fallback(&self) -> bool {
+        self.runtime == Runtime::PytorchCpu
+    }
+
+    /// The runtime's outputs at both endpoints of `[l, h]` for channel `c` (each the least
+    /// and greatest over the recipes), or `None` when the runtime produces NaN somewhere
+    /// in the box. By monotonicity (module docs) they bound every output in the box.
+    pub(crate) fn endpoint_outputs(&self, c: usize, l: T, h: T) -> Option<((T, T), (T, T))> {
+        let k = &self.consts[c];
+        if k.alpha.is_infinite() && l <= T::zero() && T::zero() <= h {
+            return None; // x = 0 times an infinite α
+        }
+        Some((
+            k.outputs(l, self.fallback())?,
+            k.outputs(h, self.fallback())?,
+        ))
+    }
+
+    /// The runtime's outputs over the floats of `[l, h]` for channel `c`: the hull at both
+    /// endpoints.
+    fn image(&self, c: usize, l: T, h: T) -> Option<(T, T)> {
+        let ((a, b), (p, q)) = self.endpoint_outputs(c, l, h)?;
+        Some((a.min(p), b.max(q)))
+    }
+
+    /// IBP under deployed semantics: for each element, a bound that contains the exact real
+    /// image of its interval *and* every output the runtime computes for a float input in
+    /// it. Errors: those of [`crate::Enclosure::ibp`], and [`Error::DeployedNan`] when the
+    /// runtime produces NaN for some input of the box.
+    ///
+    /// ```
+    /// use bnbound::{BatchNorm, Runtime, Shape, TensorBox};
+    /// // γ = 0: the runtime computes 0·∞ = NaN at an infinite input.
+    /// let bn = BatchNorm::new(vec![0.0f32], vec![1.0], vec![0.0], vec![1.0], 0.0)?;
+    /// let x = TensorBox::new(Shape::new(&[1])?, vec![0.0f32], vec![f32::INFINITY])?;
+    /// assert!(bn.deployed(Runtime::PytorchCpu).ibp(&x).is_err());
+    /// assert_eq!(bn.enclose().ibp(&x)?.lo(), &[1.0]); // the real image is {β}
+    /// # Ok::<(), bnbound::Error>(())
+    /// ```
+    pub fn ibp(&self, input: &TensorBox<T>) -> Result<TensorBox<T>> {
+        let real = self.bn.enclose().ibp(input)?;
+        let shape = *input.shape();
+        let inner = shape.inner().max(1);
+        let channels = self.consts.len();
+        let (mut lo, mut hi) = (real.lo().to_vec(), real.hi().to_vec());
+        for (i, (&l, &h)) in input.lo().iter().zip(input.hi()).enumerate() {
+            let c = (i / inner) % channels;
+            let (a, b) = self.image(c, l, h).ok_or(Error::DeployedNan {
+                index: i,
+                channel: c,
+            })?;
+            lo[i] = lo[i].min(a);
+            hi[i] = hi[i].max(b);
+        }
+        TensorBox::new(shape, lo, hi)
+    }
+}

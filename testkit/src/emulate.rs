@@ -1,0 +1,339 @@
+//! Reference emulation of the runtimes' BatchNorm recipes in exact rational arithmetic.
+//!
+//! Every operation is computed exactly (big rationals) and then rounded to nearest-even
+//! in the compute format by [`round`], written here from the definition of IEEE 754
+//! binary formats (precision `p`, minimum exponent `emin`, overflow to `±∞`), independently
+//! of the hardware and of bnbound. `√` is rounded exactly too (an integer square root and
+//! an exact comparison with the midpoint); an FMA is one rounding of the exact `a·b + c`.
+//! Infinities and NaN follow IEEE 754 (`0·∞`, `∞ − ∞` are NaN).
+#![allow(missing_docs)]
+
+use num_bigint::BigInt;
+use num_integer::Integer;
+use num_traits::{One, Signed, Zero};
+use std::cmp::Ordering;
+
+/// A binary floating-point format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Format {
+    /// Precision in bits (including the hidden bit).
+    pub p: u32,
+    /// Exponent of the least normal power of two.
+    pub emin: i64,
+    /// Exponent of the greatest finite power of two.
+    pub emax: i64,
+}
+
+pub const F64: Format = Format {
+    p: 53,
+    emin: -1022,
+    emax: 1023,
+};
+pub const F32: Format = Format {
+    p: 24,
+    emin: -126,
+    emax: 127,
+};
+pub const F16: Format = Format {
+    p: 11,
+    emin: -14,
+    emax: 15,
+};
+pub const BF16: Format = Format {
+    p: 8,
+    emin: -126,
+    emax: 127,
+};
+
+/// An extended value: a rational `n/d` (`d > 0`), a signed infinity, or NaN.
+#[derive(Clone, Debug)]
+pub enum V {
+    Fin(BigInt, BigInt),
+    Inf(bool),
+    NaN,
+}
+
+impl V {
+    /// The exact value of an `f64`.
+    pub fn of(x: f64) -> V {
+        if x.is_nan() {
+            return V::NaN;
+        }
+        if x.is_infinite() {
+            return V::Inf(x < 0.0);
+        }
+        let q = crate::oracle::rat(x);
+        V::Fin(q.numer().clone(), q.denom().clone())
+    }
+
+    fn sign(&self) -> Ordering {
+        match self {
+            V::Fin(n, _) => n.sign().cmp(&num_bigint::Sign::NoSign),
+            V::Inf(neg) => {
+                if *neg {
+                    Ordering::Less
+                } else {
+                    Ordering::Greater
+                }
+            }
+            V::NaN => Ordering::Equal,
+        }
+    }
+}
+
+/// `2^k` as a rational `(n, d)`.
+fn pow2(k: i64) -> (BigInt, BigInt) {
+    if k >= 0 {
+        (BigInt::one() << k as usize, BigInt::one())
+    } else {
+        (BigInt::one(), BigInt::one() << (-k) as usize)
+    }
+}
+
+/// `⌊log₂(a/b)⌋` for positive integers.
+fn ilog2(a: &BigInt, b: &BigInt) -> i64 {
+    let mut e = a.bits() as i64 - b.bits() as i64;
+    // 2^e ≤ a/b < 2^(e+1) after at most one correction each way.
+    let ge = |e: i64| {
+        if e >= 0 {
+            a >= &(b << e as usize)
+        } else {
+            (a << (-e) as usize) >= *b
+        }
+    };
+    while !ge(e) {
+        e -= 1;
+    }
+    while ge(e + 1) {
+        e += 1;
+    }
+    e
+}
+
+/// `m·2^k` as an `f64` (exact: callers pass values of a format no wider than f64).
+fn to_f64(m: &BigInt, k: i64) -> f64 {
+    let m: f64 = m.to_string().parse().expect("integer");
+    let two = |j: i64| f64::from_bits(((j + 1023) as u64) << 52);
+    if k >= -1022 {
+        let mut v = m;
+        let mut j = k;
+        while j > 1000 {
+            v *= two(1000);
+            j -= 1000;
+        }
+        v * two(j)
+    } else {
+        (m * two(-1022)) * two(k + 1022)
+    }
+}
+
+/// The sign-magnitude result `m·2^k` (`m ≥ 0` an integer of at most `p + 1` bits) as a
+/// value of the format: `±∞` beyond its range.
+fn finish(neg: bool, m: BigInt, k: i64, fmt: Format) -> f64 {
+    let v = if m.is_zero() {
+        0.0
+    } else if m.bits() as i64 + k - 1 > fmt.emax {
+        f64::INFINITY
+    } else {
+        to_f64(&m, k)
+    };
+    if neg {
+        -v
+    } else {
+        v
+    }
+}
+
+/// Round to nearest, ties to even, of the rational `n/d` in `fmt`.
+pub fn round(v: &V, fmt: Format) -> f64 {
+    let (n, d) = match v {
+        V::NaN => return f64::NAN,
+        V::Inf(neg) => {
+            return if *neg {
+                f64::NEG_INFINITY
+            } else {
+                f64::INFINITY
+            }
+        }
+        V::Fin(n, d) => (n, d),
+    };
+    if n.is_zero() {
+        return 0.0;
+    }
+    let neg = n.is_negative() != d.is_negative();
+    let (a, b) = (n.abs(), d.abs());
+    let e = ilog2(&a, &b).max(fmt.emin);
+    let k = e - fmt.p as i64 + 1; // the quantum 2^k
+    let (pn, pd) = pow2(k);
+    let (num, den) = (&a * &pd, &b * &pn);
+    let (q, r) = num.div_rem(&den);
+    let twice = &r * 2u32;
+    let m = match twice.cmp(&den) {
+        Ordering::Greater => q + 1u32,
+        Ordering::Equal if q.is_odd() => q + 1u32,
+        _ => q,
+    };
+    finish(neg, m, k, fmt)
+}
+
+/// `RN(√x)` in `fmt`, for `x ≥ 0` (exact decision at the midpoint).
+pub fn round_sqrt(v: &V, fmt: Format) -> f64 {
+    let (n, d) = match v {
+        V::NaN => return f64::NAN,
+        V::Inf(false) => return f64::INFINITY,
+        V::Inf(true) => return f64::NAN,
+        V::Fin(n, d) => (n.clone(), d.clone()),
+    };
+    if n.is_zero() {
+        return 0.0;
+    }
+    if n.is_negative() != d.is_negative() {
+        return f64::NAN;
+    }
+    let (a, b) = (n.abs(), d.abs());
+    let l = ilog2(&a, &b);
+    let e = Integer::div_floor(&l, &2).max(fmt.emin);
+    let k = e - fmt.p as i64 + 1;
+    // t = x / 4^k = A/B; m0 = ⌊√t⌋ = isqrt(⌊A/B⌋).
+    let (pn, pd) = pow2(2 * k);
+    let (aa, bb) = (&a * &pd, &b * &pn);
+    let m0 = (&aa / &bb).sqrt();
+    // √t vs m0 + ½  ⟺  4A vs (2m0 + 1)²·B.
+    let mid = &m0 * 2u32 + 1u32;
+    let m = match (&aa * 4u32).cmp(&(&mid * &mid * &bb)) {
+        Ordering::Greater => m0 + 1u32,
+        Ordering::Equal if m0.is_odd() => m0 + 1u32,
+        _ => m0,
+    };
+    finish(false, m, k, fmt)
+}
+
+fn add(x: &V, y: &V) -> V {
+    match (x, y) {
+        (V::NaN, _) | (_, V::NaN) => V::NaN,
+        (V::Inf(a), V::Inf(b)) => {
+            if a == b {
+                V::Inf(*a)
+            } else {
+                V::NaN
+            }
+        }
+        (V::Inf(a), _) | (_, V::Inf(a)) => V::Inf(*a),
+        (V::Fin(a, b), V::Fin(c, d)) => V::Fin(a * d + c * b, b * d),
+    }
+}
+
+fn mul(x: &V, y: &V) -> V {
+    match (x, y) {
+        (V::NaN, _) | (_, V::NaN) => V::NaN,
+        (V::Fin(a, b), V::Fin(c, d)) => V::Fin(a * c, b * d),
+        _ => match (x.sign(), y.sign()) {
+            (Ordering::Equal, _) | (_, Ordering::Equal) => V::NaN, // 0·∞
+            (s, t) => V::Inf(s != t),
+        },
+    }
+}
+
+fn neg(x: &V) -> V {
+    match x {
+        V::Fin(n, d) => V::Fin(-n, d.clone()),
+        V::Inf(s) => V::Inf(!s),
+        V::NaN => V::NaN,
+    }
+}
+
+/// `RN(x ∘ y)` helpers in a format, on `f64`-held values of the format.
+pub struct Arith(pub Format);
+
+impl Arith {
+    pub fn add(&self, x: f64, y: f64) -> f64 {
+        round(&add(&V::of(x), &V::of(y)), self.0)
+    }
+    pub fn sub(&self, x: f64, y: f64) -> f64 {
+        round(&add(&V::of(x), &neg(&V::of(y))), self.0)
+    }
+    pub fn mul(&self, x: f64, y: f64) -> f64 {
+        round(&mul(&V::of(x), &V::of(y)), self.0)
+    }
+    pub fn div(&self, x: f64, y: f64) -> f64 {
+        let (vx, vy) = (V::of(x), V::of(y));
+        let neg = (vx.sign() == Ordering::Less) != (vy.sign() == Ordering::Less);
+        match (vx, vy) {
+            (V::Fin(a, b), V::Fin(c, d)) if !c.is_zero() => round(&V::Fin(a * d, b * c), self.0),
+            (V::Fin(a, _), V::Fin(..)) if !a.is_zero() => {
+                f64::INFINITY.copysign(if neg { -1.0 } else { 1.0 })
+            }
+            (V::Fin(..), V::Inf(_)) => 0.0,
+            (V::Inf(_), V::Fin(..)) => f64::INFINITY.copysign(if neg { -1.0 } else { 1.0 }),
+            _ => f64::NAN,
+        }
+    }
+    pub fn sqrt(&self, x: f64) -> f64 {
+        round_sqrt(&V::of(x), self.0)
+    }
+    /// One rounding of the exact `x·y + z`.
+    pub fn fma(&self, x: f64, y: f64, z: f64) -> f64 {
+        round(&add(&mul(&V::of(x), &V::of(y)), &V::of(z)), self.0)
+    }
+}
+
+/// Every output of the runtimes' recipes (fast path twice-rounded and contracted, and, with
+/// `fallback`, PyTorch's `((x − μ)·invstd)·γ + β` both ways) for the input `x`, each
+/// operation emulated in `fmt`. `(g, b, m, v, e)` are values of `fmt`.
+pub fn recipe_outputs(p: [f64; 5], x: f64, fmt: Format, fallback: bool) -> Vec<f64> {
+    let a = Arith(fmt);
+    let [g, b, m, v, e] = p;
+    let inv = a.div(1.0, a.sqrt(a.add(v, e)));
+    let alpha = a.mul(inv, g);
+    let betas = [a.sub(b, a.mul(m, alpha)), a.fma(-m, alpha, b)];
+    let mut out = Vec::new();
+    for beta in betas {
+        out.push(a.add(a.mul(x, alpha), beta));
+        out.push(a.fma(x, alpha, beta));
+    }
+    if fallback {
+        let t = a.mul(a.sub(x, m), inv);
+        out.push(a.add(a.mul(t, g), b));
+        out.push(a.fma(t, g, b));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rounding_agrees_with_the_hardware_on_representative_values() {
+        for &(x, y) in &[
+            (0.1, 3.0),
+            (1.0, 3.0),
+            (1e308, 10.0),
+            (f64::MIN_POSITIVE, 0.5),
+            (5e-324, 0.5),
+            (5e-324, 1.5),
+            (1.0 + f64::EPSILON, 1.0 - f64::EPSILON / 2.0),
+        ] {
+            assert_eq!(Arith(F64).mul(x, y), x * y, "{x:e}·{y:e}");
+            assert_eq!(Arith(F64).add(x, y), x + y);
+            assert_eq!(Arith(F64).div(x, y), x / y);
+            assert_eq!(Arith(F64).sqrt(x), x.sqrt());
+            assert_eq!(Arith(F64).fma(x, y, -x), x.mul_add(y, -x));
+            let (a, b) = (x as f32 as f64, y as f32 as f64);
+            let same = |u: f64, r: f32| u == r as f64 || (u.is_nan() && r.is_nan());
+            assert!(same(Arith(F32).mul(a, b), a as f32 * b as f32));
+            assert!(same(Arith(F32).add(a, b), a as f32 + b as f32));
+            assert!(same(Arith(F32).sqrt(a), (a as f32).sqrt()));
+            assert!(same(
+                Arith(F32).fma(a, b, -a),
+                (a as f32).mul_add(b as f32, -(a as f32))
+            ));
+        }
+        // Ties to even and overflow.
+        assert_eq!(round(&V::of(1.0 + f64::EPSILON / 2.0), F64), 1.0);
+        assert_eq!(Arith(F64).mul(f64::MAX, 2.0), f64::INFINITY);
+        assert_eq!(round(&V::of(65520.0), F16), f64::INFINITY);
+        assert_eq!(round(&V::of(65519.0), F16), 65504.0);
+        assert!(Arith(F64).mul(0.0, f64::INFINITY).is_nan());
+    }
+}

@@ -1,0 +1,356 @@
+//! Deployed-float semantics (issue 13) against the test kit's exact emulation of the
+//! runtimes' recipes (every operation a rational rounded by a reference rounding function):
+//! every emulated output, at the box endpoints and at interior floats, lies inside the
+//! deployed bounds, and so does the exact real image. Layers and boxes of every rank, f32
+//! and f64, biased to hard values (±0, subnormals, powers of two, near overflow, γ = 0,
+//! σ² = 0, cancellation).
+
+use bnbound::{BatchNorm, Error, Float, Runtime, Shape, TensorBox};
+use bnbound_testkit::emulate::{recipe_outputs, Format, F32, F64};
+use bnbound_testkit::{
+    channels_of, check_element, hard_f32, hard_f64, intervals, shaped_case, shaped_layer,
+    ShapedCase,
+};
+use proptest::prelude::*;
+
+fn format<T: Float>() -> Format {
+    match T::DTYPE {
+        bnbound::Dtype::F32 => F32,
+        bnbound::Dtype::F64 => F64,
+    }
+}
+
+/// The `k`-th of `n + 1` floats spread between `l` and `h` (by ordinal).
+fn between<T: Float>(l: T, h: T, k: u64, n: u64) -> T {
+    let (a, b) = (ordinal(l), ordinal(h));
+    let t = a as i128 + (b as i128 - a as i128) * k as i128 / n as i128;
+    from_ordinal(t as i64)
+}
+
+fn ordinal<T: Float>(x: T) -> i64 {
+    let x = x.to_f64_exact();
+    let bits = match T::DTYPE {
+        bnbound::Dtype::F32 => (x as f32).to_bits() as i64,
+        bnbound::Dtype::F64 => x.to_bits() as i64,
+    };
+    let sign = match T::DTYPE {
+        bnbound::Dtype::F32 => 1i64 << 31,
+        bnbound::Dtype::F64 => i64::MIN,
+    };
+    if bits & sign != 0 {
+        -(bits & !sign)
+    } else {
+        bits
+    }
+}
+
+fn from_ordinal<T: Float>(k: i64) -> T {
+    match T::DTYPE {
+        bnbound::Dtype::F32 => {
+            let b = if k < 0 {
+                (-k) as u32 | (1 << 31)
+            } else {
+                k as u32
+            };
+            T::from_f64_down(f32::from_bits(b) as f64)
+        }
+        bnbound::Dtype::F64 => {
+            let b = if k < 0 {
+                (-k) as u64 | (1 << 63)
+            } else {
+                k as u64
+            };
+            T::from_f64_down(f64::from_bits(b))
+        }
+    }
+}
+
+/// Runs one case for one runtime; returns (outputs checked, outside the real bounds).
+fn run<T: Float>(case: &ShapedCase<T>, runtime: Runtime) -> (usize, usize) {
+    let (bn, _) = shaped_layer(case);
+    let chs = channels_of(&bn);
+    let mut dims = vec![1];
+    dims.extend(&case.sample);
+    let shape = Shape::new(&dims).unwrap();
+    let n = shape.len();
+    let (lo, hi) = intervals(&case.entries[..n], false);
+    let input = TensorBox::new(shape, lo, hi).unwrap();
+    let inner = n / case.sample[0];
+    let fallback = runtime == Runtime::PytorchCpu;
+    let p = |c: usize| {
+        let ch = chs[c];
+        [ch.g, ch.b, ch.m, ch.v, ch.e]
+    };
+    let deployed = bn.deployed(runtime);
+    let real = bn.enclose().ibp(&input).unwrap();
+    let got = deployed.ibp(&input);
+    let (mut checked, mut outside) = (0, 0);
+    for i in 0..n {
+        let c = i / inner;
+        let (l, h) = (input.lo()[i], input.hi()[i]);
+        let mut xs = vec![l, h];
+        let k = case.entries[i].2 as u64;
+        xs.push(between(l, h, k % 7 + 1, 8));
+        xs.push(between(l, h, 1, 2));
+        let mut nan = false;
+        let mut outs = Vec::new();
+        for &x in &xs {
+            let ys = recipe_outputs(p(c), x.to_f64_exact(), format::<T>(), fallback);
+            nan |= ys.iter().any(|y| y.is_nan());
+            outs.extend(ys);
+        }
+        let b = match &got {
+            Err(Error::DeployedNan { .. }) => {
+                // Only when the runtime really computes NaN somewhere in some box.
+                continue;
+            }
+            Err(e) => panic!("unexpected error {e}"),
+            Ok(b) => b,
+        };
+        assert!(
+            !nan,
+            "element {i}: the runtime gives NaN but no error was reported"
+        );
+        let (dl, dh) = (b.lo()[i].to_f64_exact(), b.hi()[i].to_f64_exact());
+        // The library's replay of the recipe equals the reference emulation, exactly.
+        for &x in &[l, h] {
+            let ys = recipe_outputs(p(c), x.to_f64_exact(), format::<T>(), fallback);
+            let lo = ys.iter().copied().fold(f64::INFINITY, f64::min);
+            let hi = ys.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            let (a, z) = deployed.outputs_at(c, x).unwrap();
+            assert_eq!((a.to_f64_exact(), z.to_f64_exact()), (lo, hi), "x = {x:?}");
+        }
+        for &y in &outs {
+            checked += 1;
+            assert!(
+                dl <= y && y <= dh,
+                "element {i}: runtime output {y:e} outside the deployed bound [{dl:e}, {dh:e}]"
+            );
+            let (rl, rh) = (real.lo()[i].to_f64_exact(), real.hi()[i].to_f64_exact());
+            outside += usize::from(y < rl || y > rh);
+        }
+        // The exact real image is inside too.
+        check_element(chs[c], l.to_f64_exact(), h.to_f64_exact(), dl, dh)
+            .unwrap_or_else(|m| panic!("element {i}: real image not enclosed: {m}"));
+    }
+    // A NaN error must come from a real NaN of the runtime.
+    if let Err(Error::DeployedNan { index, channel }) = got {
+        let (l, h) = (input.lo()[index], input.hi()[index]);
+        let nan_at = |x: T| {
+            recipe_outputs(p(channel), x.to_f64_exact(), format::<T>(), fallback)
+                .iter()
+                .any(|y| y.is_nan())
+        };
+        let alpha_inf = {
+            let a = bnbound_testkit::emulate::Arith(format::<T>());
+            let [g, _, _, v, e] = p(channel);
+            a.mul(a.div(1.0, a.sqrt(a.add(v, e))), g).is_infinite()
+        };
+        let zero_inside = l <= T::zero() && T::zero() <= h;
+        assert!(
+            nan_at(l) || nan_at(h) || (alpha_inf && zero_inside),
+            "DeployedNan reported for element {index} without a NaN of the runtime"
+        );
+    }
+    (checked, outside)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 1500, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn deployed_f32_contains_runtime_and_real(case in shaped_case(hard_f32())) {
+        run(&case, Runtime::PytorchCpu);
+        run(&case, Runtime::OnnxruntimeCpu);
+    }
+
+    #[test]
+    fn deployed_f64_contains_runtime_and_real(case in shaped_case(hard_f64())) {
+        run(&case, Runtime::PytorchCpu);
+        run(&case, Runtime::OnnxruntimeCpu);
+    }
+}
+
+/// Named hard cases: NaN of the runtime is a typed error; overflow gives infinite bounds.
+#[test]
+fn runtime_nan_and_overflow_cases() {
+    let one = |g: f32, b: f32, m: f32, v: f32, e: f32, l: f32, h: f32| {
+        let bn = BatchNorm::new(vec![g], vec![b], vec![m], vec![v], e).unwrap();
+        let x = TensorBox::new(Shape::new(&[1]).unwrap(), vec![l], vec![h]).unwrap();
+        bn.deployed(Runtime::OnnxruntimeCpu).ibp(&x)
+    };
+    // γ = 0, x = ∞: 0·∞.
+    assert!(matches!(
+        one(0.0, 1.0, 0.0, 1.0, 0.0, 1.0, f32::INFINITY),
+        Err(Error::DeployedNan { .. })
+    ));
+    // α = γ/√q overflows (γ = MAX, q = 2⁻¹⁴⁹): x = 0 gives 0·∞ = NaN.
+    let tiny = f32::from_bits(1);
+    assert!(matches!(
+        one(f32::MAX, 0.0, 0.0, tiny, 0.0, -1.0, 1.0),
+        Err(Error::DeployedNan { .. })
+    ));
+    // The same layer on a box away from 0: every output is ±∞ (β' = 0 − 0·∞... μ = 0
+    // gives NaN in β', so use μ = 1: β' = −∞ and x·α = +∞ at x ≥ 1 is ∞ − ∞ = NaN).
+    assert!(one(f32::MAX, 0.0, 1.0, tiny, 0.0, 1.0, 2.0).is_err());
+    // Finite α, x·α overflowing: the runtime returns +∞, so the bound's upper end is +∞.
+    let y = one(2.0, 0.0, 0.0, 1.0, 0.0, 1.0, f32::MAX).unwrap();
+    assert_eq!(y.hi()[0], f32::INFINITY);
+    // Exact recipe values at ±MAX with α = 1, β' = 0 are ±MAX; the bound contains them.
+    let y = one(1.0, 0.0, 0.0, 1.0, 0.0, -f32::MAX, f32::MAX).unwrap();
+    assert!(y.lo()[0] <= -f32::MAX && f32::MAX <= y.hi()[0]);
+}
+
+/// The gap the deployed mode closes, measured: how many runtime outputs fall outside the
+/// real bounds, by how many ulps, and how much wider the deployed bounds are (typical
+/// PyTorch-like BatchNorm2d(64) statistics, f32, 4,096 point inputs).
+#[test]
+fn deployed_gap_on_a_typical_layer() {
+    let c = 64;
+    let f = |i: usize, a: f32, b: f32| a + b * ((i * 7919 % 997) as f32 / 997.0);
+    let bn = BatchNorm::new(
+        (0..c)
+            .map(|i| f(i, 0.5, 1.0) * if i % 5 == 0 { -1.0 } else { 1.0 })
+            .collect(),
+        (0..c).map(|i| f(i, -0.3, 0.6)).collect(),
+        (0..c).map(|i| f(i, -1.0, 2.0)).collect(),
+        (0..c).map(|i| f(i, 0.001, 0.3)).collect(),
+        1e-5,
+    )
+    .unwrap();
+    let n = 4096 / c;
+    let xs: Vec<f32> = (0..n * c)
+        .map(|k| ((k * 2654435761usize % 1_000_003) as f32 / 1_000_003.0) * 8.0 - 4.0)
+        .collect();
+    let shape = Shape::new(&[n, c]).unwrap();
+    let x = TensorBox::new(shape, xs.clone(), xs).unwrap();
+    let real = bn.enclose().ibp(&x).unwrap();
+    for runtime in [Runtime::OnnxruntimeCpu, Runtime::PytorchCpu] {
+        let d = bn.deployed(runtime).ibp(&x).unwrap();
+        let (mut outside, mut worst, mut widths) = (0, 0u64, Vec::new());
+        for i in 0..n * c {
+            let (a, z) = bn.deployed(runtime).outputs_at(i % c, x.lo()[i]).unwrap();
+            let (rl, rh) = (real.lo()[i], real.hi()[i]);
+            if a < rl || z > rh {
+                outside += 1;
+                worst = worst
+                    .max(if a < rl {
+                        bnbound::ulps_between(a, rl)
+                    } else {
+                        0
+                    })
+                    .max(if z > rh {
+                        bnbound::ulps_between(rh, z)
+                    } else {
+                        0
+                    });
+            }
+            widths
+                .push(bnbound::ulps_between(d.lo()[i], d.hi()[i]) - bnbound::ulps_between(rl, rh));
+        }
+        widths.sort_unstable();
+        println!(
+            "{runtime}: {outside} of {} point outputs outside the real bounds (worst {worst} ulps); \
+             deployed bounds wider by median {} / p99 {} / max {} ulps",
+            n * c,
+            widths[widths.len() / 2],
+            widths[widths.len() * 99 / 100],
+            widths[widths.len() - 1]
+        );
+        assert!(outside > 0, "the typical layer should show the gap");
+    }
+}
+
+/// The checker under deployed semantics: claims are the deployed bounds moved 0 to 3 steps
+/// inward; a side is flagged exactly when the oracle finds the real image or an emulated
+/// runtime output beyond it.
+fn run_checker<T: Float>(case: &ShapedCase<T>, runtime: Runtime) {
+    let (bn, _) = shaped_layer(case);
+    let chs = channels_of(&bn);
+    let mut dims = vec![1];
+    dims.extend(&case.sample);
+    let shape = Shape::new(&dims).unwrap();
+    let n = shape.len();
+    let (lo, hi) = intervals(&case.entries[..n], false);
+    let input = TensorBox::new(shape, lo, hi).unwrap();
+    let semantics = bnbound::Semantics::Deployed(runtime);
+    let Ok(d) = bn.ibp_in(semantics, &input) else {
+        return; // the runtime computes NaN here (checked in `run`)
+    };
+    let inward = |x: T, k: u8, up: bool| {
+        let mut y = x;
+        for _ in 0..k % 4 {
+            if y.is_finite() {
+                y = if up { y.step_up() } else { y.step_down() };
+            }
+        }
+        y
+    };
+    let (mut cl, mut ch) = (Vec::new(), Vec::new());
+    for i in 0..n {
+        let k = case.entries[i].2;
+        let (a, b) = (inward(d.lo()[i], k, true), inward(d.hi()[i], k / 4, false));
+        let (a, b) = if a <= b {
+            (a, b)
+        } else {
+            (d.lo()[i], d.hi()[i])
+        };
+        cl.push(a);
+        ch.push(b);
+    }
+    let claimed = TensorBox::new(shape, cl, ch).unwrap();
+    let report = bn.checker().ibp_in(semantics, &input, &claimed).unwrap();
+    let inner = n / case.sample[0];
+    let fallback = runtime == Runtime::PytorchCpu;
+    for i in 0..n {
+        let c = i / inner;
+        let ch_ = chs[c];
+        let p = [ch_.g, ch_.b, ch_.m, ch_.v, ch_.e];
+        let (l, h) = (input.lo()[i].to_f64_exact(), input.hi()[i].to_f64_exact());
+        let mut ys = recipe_outputs(p, l, format::<T>(), fallback);
+        ys.extend(recipe_outputs(p, h, format::<T>(), fallback));
+        let ymin = ys.iter().copied().fold(f64::INFINITY, f64::min);
+        let ymax = ys.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let (yl, yh) = (
+            claimed.lo()[i].to_f64_exact(),
+            claimed.hi()[i].to_f64_exact(),
+        );
+        for side in [bnbound::Side::Lo, bnbound::Side::Hi] {
+            let (real_bad, rt_bad) = if side == bnbound::Side::Lo {
+                (
+                    check_element(ch_, l, h, yl, f64::INFINITY).is_err(),
+                    yl > ymin,
+                )
+            } else {
+                (
+                    check_element(ch_, l, h, f64::NEG_INFINITY, yh).is_err(),
+                    yh < ymax,
+                )
+            };
+            let flagged = report
+                .violations
+                .iter()
+                .any(|v| v.index == i && v.side == side);
+            assert_eq!(
+                flagged,
+                real_bad || rt_bad,
+                "element {i} {side}: real {real_bad}, runtime {rt_bad}"
+            );
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 800, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn deployed_checker_agrees_with_oracle_f32(case in shaped_case(hard_f32())) {
+        run_checker(&case, Runtime::PytorchCpu);
+        run_checker(&case, Runtime::OnnxruntimeCpu);
+    }
+
+    #[test]
+    fn deployed_checker_agrees_with_oracle_f64(case in shaped_case(hard_f64())) {
+        run_checker(&case, Runtime::OnnxruntimeCpu);
+    }
+}
