@@ -193,6 +193,7 @@ pub fn report() -> String {
     );
     let _ = writeln!(s);
     let _ = writeln!(s, "{}", tight_comparison(&bn, &input, &out));
+    let _ = writeln!(s, "{}", deployed_comparison(&bn, &input));
     if worst == 0 && bad == 0 {
         let _ = writeln!(
             s,
@@ -204,6 +205,43 @@ pub fn report() -> String {
         );
     }
     s
+}
+
+/// Deployed-float semantics on the same layer: ONNX Runtime's recipe replayed at every
+/// element's midpoint (a point input), against the real bounds and the deployed bounds.
+fn deployed_comparison(bn: &BatchNorm<f32>, input: &TensorBox<f32>) -> String {
+    let mid: Vec<f32> = input
+        .lo()
+        .iter()
+        .zip(input.hi())
+        .map(|(&l, &h)| l + (h - l) / 2.0)
+        .collect();
+    let points = TensorBox::new(*input.shape(), mid.clone(), mid).expect("valid points");
+    let real = bn.enclose().ibp(&points).expect("channels match");
+    let runtime = bnbound::Runtime::OnnxruntimeCpu;
+    let deployed = bn.deployed(runtime);
+    let bounds = deployed.ibp(&points).expect("no NaN on this layer");
+    let inner = points.shape().inner();
+    let (mut outside, mut escaped, mut worst) = (0usize, 0usize, 0u64);
+    for (i, &x) in points.lo().iter().enumerate() {
+        let c = (i / inner) % bn.channels();
+        let (a, z) = deployed.outputs_at(c, x).expect("no NaN on this layer");
+        let (rl, rh) = (real.lo()[i], real.hi()[i]);
+        if a < rl || z > rh {
+            outside += 1;
+            worst = worst
+                .max(if a < rl { ulps_between(a, rl) } else { 0 })
+                .max(if z > rh { ulps_between(rh, z) } else { 0 });
+        }
+        escaped += usize::from(a < bounds.lo()[i] || z > bounds.hi()[i]);
+    }
+    let n = points.shape().len();
+    format!(
+        "deployed semantics ({runtime}, its float recipe replayed at the {n} box midpoints):\n  \
+         {outside} of {n} runtime outputs ({:.1}%) lie outside the real bounds, by up to {worst} \
+         ulps;\n  {escaped} lie outside the deployed bounds (--semantics deployed --runtime {runtime})",
+        pct(outside, n)
+    )
 }
 
 /// How many f32 ulps wider fast mode is than tight mode (MPFR) on the same layer.

@@ -6,7 +6,7 @@ mod demo;
 mod files;
 mod models;
 
-use bnbound::{AnyBatchNorm, BatchNorm, Float};
+use bnbound::{AnyBatchNorm, BatchNorm, Float, Runtime, Semantics, TensorBox};
 use bnbound_cli::json::{self, FormKind};
 use clap::{Parser, Subcommand, ValueEnum};
 use files::{invalid, read, write_to, Failure};
@@ -37,6 +37,8 @@ enum Command {
         /// Enclosure mode.
         #[arg(long, value_enum, default_value_t = Mode::Fast)]
         mode: Mode,
+        #[command(flatten)]
+        semantics: SemanticsArgs,
         /// Write the output box here instead of standard output.
         #[arg(long, value_name = "OUT.json")]
         output: Option<PathBuf>,
@@ -87,6 +89,8 @@ enum Command {
         /// Enclosure mode.
         #[arg(long, value_enum, default_value_t = Mode::Fast)]
         mode: Mode,
+        #[command(flatten)]
+        semantics: SemanticsArgs,
         /// Write the output box here instead of standard output.
         #[arg(long, value_name = "OUT.json")]
         output: Option<PathBuf>,
@@ -108,6 +112,8 @@ enum Command {
         /// Which operation produced the claim.
         #[arg(long, value_enum, default_value_t = What::Ibp)]
         what: What,
+        #[command(flatten)]
+        semantics: SemanticsArgs,
     },
     /// Runs IBP on a built-in BatchNorm2d layer and compares with the naive float bounds.
     Demo,
@@ -170,18 +176,55 @@ struct EpsArgs {
     eps_dtype: String,
 }
 
+/// `--semantics` and `--runtime` of `ibp`, `deriv` and `check`.
+#[derive(clap::Args)]
+struct SemanticsArgs {
+    /// real: bounds contain the exact real function of the stored parameters. deployed:
+    /// also every output the runtime (--runtime) computes in floats.
+    #[arg(long, value_enum, default_value_t = SemanticsKind::Real)]
+    semantics: SemanticsKind,
+    /// The runtime for --semantics deployed: pytorch-cpu or onnxruntime-cpu.
+    #[arg(long, value_name = "RUNTIME")]
+    runtime: Option<String>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum SemanticsKind {
+    Real,
+    Deployed,
+}
+
+impl SemanticsArgs {
+    fn resolve(&self) -> Result<Semantics, Failure> {
+        let bad = |m: String| Failure::Invalid(m);
+        match (self.semantics, &self.runtime) {
+            (SemanticsKind::Real, None) => Ok(Semantics::Real),
+            (SemanticsKind::Real, Some(_)) => {
+                Err(bad("--runtime applies to --semantics deployed".into()))
+            }
+            (SemanticsKind::Deployed, None) => Err(bad(
+                "--semantics deployed needs --runtime pytorch-cpu|onnxruntime-cpu".into(),
+            )),
+            (SemanticsKind::Deployed, Some(r)) => r
+                .parse::<Runtime>()
+                .map(Semantics::Deployed)
+                .map_err(|e| bad(format!("--runtime: {e}"))),
+        }
+    }
+}
+
 /// Which per-layer operation a subcommand runs.
 #[derive(Clone, Copy)]
 // Without MPFR the mode is validated (`require_mode`) but never dispatched on.
 #[cfg_attr(not(feature = "mpfr"), allow(dead_code))]
 enum Op {
-    Ibp(Mode),
+    Ibp(Mode, Semantics),
     /// Chain-rule derivative of order 1 or 2.
-    Deriv(u8, Mode),
+    Deriv(u8, Mode, Semantics),
     Affine(Mode),
     Backward(Mode),
     /// The exact checker of one operation.
-    Check(What),
+    Check(What, Semantics),
 }
 
 /// The operation whose result `check` decides.
@@ -195,6 +238,13 @@ enum What {
     Affine,
     /// Back-substituted forms (`backward`).
     Backward,
+}
+
+/// The element-wise hull of two boxes of one shape.
+fn hull<T: Float>(a: &TensorBox<T>, b: &TensorBox<T>) -> Result<TensorBox<T>, bnbound::Error> {
+    let lo = a.lo().iter().zip(b.lo()).map(|(&x, &y)| x.min(y)).collect();
+    let hi = a.hi().iter().zip(b.hi()).map(|(&x, &y)| x.max(y)).collect();
+    TensorBox::new(*a.shape(), lo, hi)
 }
 
 /// Rejects tight mode in builds without MPFR.
@@ -227,17 +277,27 @@ fn run_typed<T: Float>(
 ) -> Result<(), Failure> {
     let enc = bn.enclose();
     match op {
-        Op::Ibp(_) | Op::Deriv(..) => {
+        Op::Ibp(..) | Op::Deriv(..) => {
             let b = json::parse_box::<T>(text).map_err(invalid(input))?;
             // Without MPFR, `require_mode` has already rejected tight mode.
             let out = match op {
                 #[cfg(feature = "mpfr")]
-                Op::Ibp(Mode::Tight) => bn.tight().ibp(&b),
+                Op::Ibp(Mode::Tight, _) => bn.tight().ibp(&b),
                 #[cfg(feature = "mpfr")]
-                Op::Deriv(_, Mode::Tight) => bn.tight().derivative_chain(&b),
-                Op::Ibp(_) => enc.ibp(&b),
-                Op::Deriv(1, _) => enc.derivative_chain(&b),
+                Op::Deriv(_, Mode::Tight, _) => bn.tight().derivative_chain(&b),
+                Op::Ibp(..) => enc.ibp(&b),
+                Op::Deriv(1, ..) => enc.derivative_chain(&b),
                 _ => enc.second_derivative_chain(&b),
+            }
+            .map_err(invalid(input))?;
+            // Deployed semantics widens the real enclosure of either mode.
+            let out = match op {
+                Op::Ibp(_, Semantics::Deployed(rt)) => bn.deployed(rt).widen(&b, out),
+                Op::Deriv(_, _, Semantics::Deployed(rt)) => bn
+                    .deployed(rt)
+                    .derivative_chain(&b)
+                    .and_then(|d| hull(&out, &d)),
+                _ => Ok(out),
             }
             .map_err(invalid(input))?;
             write_to(output, |w| json::write_box(&out, w))
@@ -261,17 +321,27 @@ fn run_typed<T: Float>(
             .map_err(invalid(input))?;
             write_to(output, |w| json::write_form(&out, kind, w))
         }
-        Op::Check(what) => {
+        Op::Check(what, semantics) => {
             let (ctext, cpath) = claimed.expect("check has a claimed result");
             let checker = bn.checker().keeping(100);
             let report = match what {
                 What::Ibp | What::Deriv => {
                     let b = json::parse_box::<T>(text).map_err(invalid(input))?;
                     let c = json::parse_output_box::<T>(ctext).map_err(invalid(cpath))?;
-                    match what {
-                        What::Ibp => checker.ibp(&b, &c),
-                        _ => checker.derivative_chain(&b, &c),
+                    match (what, semantics) {
+                        (What::Ibp, _) => checker.ibp_in(semantics, &b, &c),
+                        (_, Semantics::Real) => checker.derivative_chain(&b, &c),
+                        _ => {
+                            return Err(Failure::Invalid(
+                                "check --semantics deployed decides IBP boxes (--what ibp)".into(),
+                            ))
+                        }
                     }
+                }
+                What::Affine | What::Backward if semantics != Semantics::Real => {
+                    return Err(Failure::Invalid(
+                        "check --semantics deployed decides IBP boxes (--what ibp)".into(),
+                    ))
                 }
                 What::Affine | What::Backward => {
                     let kind = match what {
@@ -289,7 +359,10 @@ fn run_typed<T: Float>(
                 }
             }
             .map_err(invalid(cpath))?;
-            write_to(output, |w| json::write_report::<T, _>(&report, 100, w))?;
+            let with_source = semantics != Semantics::Real;
+            write_to(output, |w| {
+                json::write_report::<T, _>(&report, 100, with_source, w)
+            })?;
             if report.sound() {
                 Ok(())
             } else {
@@ -322,26 +395,24 @@ fn run(cli: Cli) -> Result<(), Failure> {
             layer,
             input,
             mode,
+            semantics,
             output,
         } => {
             require_mode(mode)?;
-            run_op(&layer, &input, output.as_deref(), Op::Ibp(mode), None)
+            let op = Op::Ibp(mode, semantics.resolve()?);
+            run_op(&layer, &input, output.as_deref(), op, None)
         }
         Command::Deriv {
             layer,
             input,
             order,
             mode,
+            semantics,
             output,
         } => {
             require_mode(mode)?;
-            run_op(
-                &layer,
-                &input,
-                output.as_deref(),
-                Op::Deriv(order, mode),
-                None,
-            )
+            let op = Op::Deriv(order, mode, semantics.resolve()?);
+            run_op(&layer, &input, output.as_deref(), op, None)
         }
         Command::Affine {
             layer,
@@ -366,7 +437,11 @@ fn run(cli: Cli) -> Result<(), Failure> {
             input,
             claimed,
             what,
-        } => run_op(&layer, &input, None, Op::Check(what), Some(&claimed)),
+            semantics,
+        } => {
+            let op = Op::Check(what, semantics.resolve()?);
+            run_op(&layer, &input, None, op, Some(&claimed))
+        }
         Command::Inspect { model, prefix, eps } => inspect(&model, prefix.as_deref(), &eps),
         Command::Demo => write_to(None, |w| w.write_all(demo::report().as_bytes())),
         Command::Bench { shape, dtype, reps } => {

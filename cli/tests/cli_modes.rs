@@ -225,3 +225,81 @@ fn tight_back_substitution_cli() {
         assert!(stderr_line(&o).contains("mpfr"));
     }
 }
+
+#[test]
+fn deployed_semantics_cli() {
+    // y = x/√3 in f32: ONNX Runtime's α = RN(1/RN(√3)) differs from the exact 1/√3.
+    let p = r#"{"dtype": "f32", "eps": 0, "gamma": [1], "beta": [0], "running_mean": [0], "running_var": [3]}"#;
+    let b = r#"{"shape": [1], "lo": [3], "hi": [3]}"#;
+    let ort = ["--semantics", "deployed", "--runtime", "onnxruntime-cpu"];
+    let v = json_of(&sub("ibp", p, b, &ort));
+    let alpha = 1.0f32 / 3.0f32.sqrt();
+    let outputs = [3.0 * alpha, 3.0f32.mul_add(alpha, 0.0)];
+    // The numbers are shortest f32 decimals: read back as f32.
+    let f32_of = |v: &serde_json::Value| v.as_f64().unwrap() as f32;
+    let (lo, hi) = (f32_of(&v["lo"][0]), f32_of(&v["hi"][0]));
+    for y in outputs {
+        assert!(lo <= y && y <= hi, "{y} outside [{lo}, {hi}]");
+    }
+    // The deployed bounds check sound under both semantics; the real ones may not.
+    let out = v.to_string();
+    assert_eq!(check("ibp", p, b, &out).status.code(), Some(0));
+    let d = dir();
+    let c = d.join("claimed.json");
+    std::fs::write(&c, &out).unwrap();
+    let o = sub(
+        "check",
+        p,
+        b,
+        &[&["--claimed", c.to_str().unwrap()][..], &ort[..]].concat(),
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    // A point claim at the exact value's nearest f32 misses ONNX Runtime's output or the
+    // real value: reported with its source.
+    let real = json_of(&sub("ibp", p, b, &[]));
+    std::fs::write(&c, real.to_string()).unwrap();
+    let o = sub(
+        "check",
+        p,
+        b,
+        &[&["--claimed", c.to_str().unwrap()][..], &ort[..]].concat(),
+    );
+    let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    for v in r["violations"].as_array().unwrap() {
+        assert_eq!(v["source"], "onnxruntime-cpu");
+    }
+    // Invalid combinations and names: status 2 with one line.
+    for args in [
+        vec!["--semantics", "deployed"],
+        vec!["--semantics", "deployed", "--runtime", "cuda"],
+        vec!["--runtime", "pytorch-cpu"],
+    ] {
+        let o = sub("ibp", p, b, &args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        stderr_line(&o);
+    }
+    // γ = 0 and an unbounded box: the runtime computes 0·∞ = NaN, a typed error.
+    let p0 = p.replace(r#""gamma": [1]"#, r#""gamma": [0]"#);
+    let o = sub(
+        "ibp",
+        &p0,
+        r#"{"shape": [1], "lo": [0], "hi": ["inf"]}"#,
+        &ort,
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr_line(&o).contains("NaN"));
+    // Derivatives: the runtime's slope α is inside.
+    let v = json_of(&sub(
+        "deriv",
+        p,
+        r#"{"shape": [1], "lo": [1], "hi": [1]}"#,
+        &[&["--order", "1"][..], &ort[..]].concat(),
+    ));
+    let (lo, hi) = (f32_of(&v["lo"][0]), f32_of(&v["hi"][0]));
+    assert!(lo <= alpha && alpha <= hi);
+}

@@ -51,6 +51,7 @@
 //! and the runtime's outputs, so one bound serves both semantics.
 
 use crate::error::{Error, Result};
+use crate::num::interval::mul_bounds;
 use crate::{BatchNorm, Float, TensorBox};
 
 /// A CPU runtime whose BatchNorm recipe bnbound replays exactly (see the module docs).
@@ -315,8 +316,75 @@ impl<T: Float> Deployed<'_, T> {
     /// # Ok::<(), bnbound::Error>(())
     /// ```
     pub fn ibp(&self, input: &TensorBox<T>) -> Result<TensorBox<T>> {
-        let real = self.bn.enclose().ibp(input)?;
+        self.widen(input, self.bn.enclose().ibp(input)?)
+    }
+
+    /// Chain-rule derivative bounds under deployed semantics: a box containing `s·d` for the
+    /// exact real scale *and* the slopes the runtime applies to `x` (its float `α`, and
+    /// for PyTorch's fallback the product `inv·γ` of its float constants), for every `d` in
+    /// `dbox` (first or second derivative alike). The runtime's output is a step function
+    /// of a real `x`; a verifier that linearises the deployed network uses these slopes.
+    ///
+    /// ```
+    /// use bnbound::{BatchNorm, Runtime, Shape, TensorBox};
+    /// let bn = BatchNorm::new(vec![1.0f32], vec![0.0], vec![0.0], vec![3.0], 0.0)?; // s = 1/√3
+    /// let d = TensorBox::new(Shape::new(&[1])?, vec![1.0f32], vec![1.0])?;
+    /// let y = bn.deployed(Runtime::OnnxruntimeCpu).derivative_chain(&d)?;
+    /// let alpha = 1.0f32 / 3.0f32.sqrt(); // the runtime's α
+    /// assert!(y.lo()[0] <= alpha && alpha <= y.hi()[0]);
+    /// # Ok::<(), bnbound::Error>(())
+    /// ```
+    pub fn derivative_chain(&self, dbox: &TensorBox<T>) -> Result<TensorBox<T>> {
+        let real = self.bn.enclose().derivative_chain(dbox)?;
+        let shape = *dbox.shape();
+        let inner = shape.inner().max(1);
+        let channels = self.consts.len();
+        let (mut lo, mut hi) = (real.lo().to_vec(), real.hi().to_vec());
+        for (i, (&l, &h)) in dbox.lo().iter().zip(dbox.hi()).enumerate() {
+            let k = &self.consts[(i / inner) % channels];
+            let (l, h) = (l.to_f64_exact(), h.to_f64_exact());
+            let mut slopes = vec![(k.alpha.to_f64_exact(), k.alpha.to_f64_exact())];
+            if self.fallback() {
+                let (inv, g) = (k.inv.to_f64_exact(), k.g.to_f64_exact());
+                slopes.push(mul_bounds(inv, inv, g, g));
+            }
+            for (sl, sh) in slopes {
+                let (a, b) = mul_bounds(sl, sh, l, h);
+                lo[i] = lo[i].min(T::from_f64_down(a));
+                hi[i] = hi[i].max(T::from_f64_up(b));
+            }
+        }
+        TensorBox::new(shape, lo, hi)
+    }
+
+    /// The hull of `real` and the runtime's outputs over `input`: use it with an enclosure
+    /// of the real image from any mode, e.g. tight mode's, for deployed bounds as tight as
+    /// that enclosure. `real` must have `input`'s shape and enclose the real image (as
+    /// every bnbound IBP result does); its bounds are only ever widened.
+    ///
+    /// ```
+    /// use bnbound::{BatchNorm, Runtime, Shape, TensorBox};
+    /// let bn = BatchNorm::new(vec![1.0f64], vec![0.0], vec![0.0], vec![3.0], 0.0)?;
+    /// let x = TensorBox::new(Shape::new(&[1])?, vec![1.0], vec![1.0])?;
+    /// let d = bn.deployed(Runtime::PytorchCpu);
+    /// assert_eq!(d.widen(&x, bn.enclose().ibp(&x)?)?, d.ibp(&x)?);
+    /// # Ok::<(), bnbound::Error>(())
+    /// ```
+    pub fn widen(&self, input: &TensorBox<T>, real: TensorBox<T>) -> Result<TensorBox<T>> {
         let shape = *input.shape();
+        if real.shape() != input.shape() {
+            return Err(Error::ShapeMismatch {
+                what: "the real enclosure",
+                expected: shape.dims().to_vec(),
+                found: real.shape().dims().to_vec(),
+            });
+        }
+        if shape.channels() != self.consts.len() {
+            return Err(Error::ChannelMismatch {
+                expected: self.consts.len(),
+                found: shape.channels(),
+            });
+        }
         let inner = shape.inner().max(1);
         let channels = self.consts.len();
         let (mut lo, mut hi) = (real.lo().to_vec(), real.hi().to_vec());

@@ -8,7 +8,8 @@ use serde::{Serialize, Serializer};
 use std::io::Write;
 
 /// Writes a checker report: `{"sound": bool, "checked": n, "unsound": k, "violations":
-/// [{"index": i, "side": "lo"|"hi", "witness": x, "excess": "decimal"}]}`, where `k`
+/// [{"index": i, "side": "lo"|"hi", "witness": x, "excess": "decimal"}]}` (with `with_source`,
+/// each violation also has `"source": "real"` or the runtime's name), where `k`
 /// counts every unsound bound and at most the first `limit` violations are listed;
 /// witnesses are numbers of `T` (or `"inf"`/`"-inf"`).
 ///
@@ -18,7 +19,7 @@ use std::io::Write;
 /// let x = TensorBox::new(Shape::new(&[1])?, vec![1.0f32], vec![1.0])?;
 /// let claimed = TensorBox::new(Shape::new(&[1])?, vec![0.25f32], vec![0.25])?;
 /// let mut out = Vec::new();
-/// bnbound_cli::json::write_report::<f32, _>(&bn.checker().ibp(&x, &claimed)?, 100, &mut out).unwrap();
+/// bnbound_cli::json::write_report::<f32, _>(&bn.checker().ibp(&x, &claimed)?, 100, false, &mut out).unwrap();
 /// assert_eq!(String::from_utf8(out).unwrap(), "{\"sound\":false,\"checked\":1,\"unsound\":1,\"violations\":\
 /// [{\"index\":0,\"side\":\"hi\",\"witness\":1.0,\"excess\":\"2.5e-1\"}]}\n");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -26,22 +27,35 @@ use std::io::Write;
 pub fn write_report<T: Float, W: Write>(
     r: &bnbound::check::CheckReport,
     limit: usize,
+    with_source: bool,
     mut w: W,
 ) -> std::io::Result<()> {
-    struct V<'a, T>(&'a bnbound::check::Violation, std::marker::PhantomData<T>);
+    struct V<'a, T>(
+        &'a bnbound::check::Violation,
+        bool,
+        std::marker::PhantomData<T>,
+    );
     impl<T: Float> Serialize for V<'_, T> {
         fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-            let mut st = s.serialize_struct("Violation", 4)?;
+            let mut st = s.serialize_struct("Violation", 5)?;
             st.serialize_field("index", &self.0.index)?;
             st.serialize_field("side", &self.0.side.to_string())?;
             st.serialize_field("witness", &Num(T::from_f64_down(self.0.witness)))?;
             st.serialize_field("excess", &self.0.excess.to_string())?;
+            if self.1 {
+                let source = match self.0.source {
+                    bnbound::check::Source::Real => "real".to_string(),
+                    bnbound::check::Source::Runtime(rt) => rt.to_string(),
+                };
+                st.serialize_field("source", &source)?;
+            }
             st.end()
         }
     }
     struct R<'a, T>(
         &'a bnbound::check::CheckReport,
         usize,
+        bool,
         std::marker::PhantomData<T>,
     );
     impl<T: Float> Serialize for R<'_, T> {
@@ -55,13 +69,16 @@ pub fn write_report<T: Float, W: Write>(
                 .violations
                 .iter()
                 .take(self.1)
-                .map(|v| V(v, std::marker::PhantomData))
+                .map(|v| V(v, self.2, std::marker::PhantomData))
                 .collect();
             st.serialize_field("violations", &vs)?;
             st.end()
         }
     }
-    serde_json::to_writer(&mut w, &R::<T>(r, limit, std::marker::PhantomData))?;
+    serde_json::to_writer(
+        &mut w,
+        &R::<T>(r, limit, with_source, std::marker::PhantomData),
+    )?;
     w.write_all(b"\n")?;
     w.flush()
 }

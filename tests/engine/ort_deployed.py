@@ -1,0 +1,155 @@
+#!/usr/bin/env python3
+"""Engine test of deployed-float semantics (issue 13): ONNX Runtime's real outputs against
+bnbound's deployed bounds.
+
+Builds BatchNorm-only ONNX models (f32 and f64; typical, cancellation-prone and tiny-variance
+statistics), runs ONNX Runtime's CPU provider with graph optimisation off and fully on, on the
+box endpoints and on random interior points, and checks every output against
+
+    bnbound ibp --model M --layer bn --input BOX --semantics deployed --runtime onnxruntime-cpu
+
+Every output must lie inside the deployed bounds (exit 1 otherwise). It also counts how many
+lie outside the real bounds (`--semantics real`), the gap the deployed mode closes.
+
+Usage: ort_deployed.py PATH/TO/bnbound
+"""
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+from onnx import TensorProto, helper, numpy_helper
+
+RNG = np.random.default_rng(20261125)
+
+
+def model(params, dtype, shape):
+    g, b, m, v, eps = params
+    elem = TensorProto.FLOAT if dtype == np.float32 else TensorProto.DOUBLE
+    inits = [
+        numpy_helper.from_array(np.asarray(a, dtype=dtype), name)
+        for a, name in [(g, "scale"), (b, "B"), (m, "mean"), (v, "var")]
+    ]
+    node = helper.make_node(
+        "BatchNormalization", ["x", "scale", "B", "mean", "var"], ["y"], name="bn", epsilon=eps
+    )
+    graph = helper.make_graph(
+        [node],
+        "bn_only",
+        [helper.make_tensor_value_info("x", elem, list(shape))],
+        [helper.make_tensor_value_info("y", elem, list(shape))],
+        initializer=inits,
+    )
+    m = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 15)])
+    m.ir_version = 8
+    onnx.checker.check_model(m)
+    return m
+
+
+def layers(c):
+    """(name, gamma, beta, mean, var, eps) layers of c channels."""
+    out = []
+    # Typical PyTorch-like statistics.
+    out.append(("typical", RNG.uniform(0.5, 1.5, c) * RNG.choice([-1, 1], c),
+                RNG.uniform(-0.3, 0.3, c), RNG.uniform(-1, 1, c), RNG.uniform(0.001, 0.3, c), 1e-5))
+    # Cancellation: beta close to mean*gamma/sqrt(var+eps), outputs near zero.
+    g = RNG.uniform(0.5, 2, c)
+    m = RNG.uniform(1, 8, c)
+    v = RNG.uniform(0.01, 4, c)
+    out.append(("cancellation", g, m * g / np.sqrt(v + 1e-5) * (1 + 1e-7), m, v, 1e-5))
+    # Tiny variance (huge scale) and large means.
+    out.append(("tiny_var", RNG.uniform(-2, 2, c), RNG.uniform(-1, 1, c),
+                RNG.uniform(-100, 100, c), RNG.uniform(0, 1e-6, c), 1e-8))
+    return out
+
+
+def num(s):
+    if s == "inf":
+        return np.inf
+    if s == "-inf":
+        return -np.inf
+    return s
+
+
+def bnbound_ibp(exe, model_path, box_path, semantics):
+    args = [exe, "ibp", "--model", str(model_path), "--layer", "bn", "--input", str(box_path),
+            "--semantics", semantics]
+    if semantics == "deployed":
+        args += ["--runtime", "onnxruntime-cpu"]
+    r = subprocess.run(args, capture_output=True, text=True)
+    if r.returncode != 0:
+        sys.exit(f"bnbound failed ({r.returncode}): {r.stderr.strip()}")
+    return json.loads(r.stdout)
+
+
+def as_dtype(values, dtype):
+    # Each number is the shortest decimal of a value of the dtype: reading it as a Python
+    # float and converting gives that value back.
+    return np.array([float(num(x)) for x in values], dtype=np.float64).astype(dtype)
+
+
+def main():
+    exe = sys.argv[1]
+    totals = {"checked": 0, "outside_real": 0, "outside_deployed": 0}
+    worst_real = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        for dtype in (np.float32, np.float64):
+            for c in (3, 16):
+                shape = (2, c, 4, 4)
+                for name, g, b, m, v, eps in layers(c):
+                    params = [np.asarray(a, dtype=dtype) for a in (g, b, m, v)] + [float(np.float32(eps))]
+                    mp = tmp / f"{name}_{dtype.__name__}_{c}.onnx"
+                    onnx.save(model(params, dtype, shape), mp)
+                    center = RNG.uniform(-4, 4, shape).astype(dtype)
+                    radius = (RNG.uniform(0, 0.5, shape) * (RNG.uniform(0, 1, shape) < 0.7)).astype(dtype)
+                    lo, hi = (center - radius).astype(dtype), (center + radius).astype(dtype)
+                    bp = tmp / "box.json"
+                    # json writes each float as its shortest round-trip decimal (repr).
+                    bp.write_text(json.dumps({
+                        "shape": list(shape),
+                        "lo": [float(x) for x in lo.ravel()],
+                        "hi": [float(x) for x in hi.ravel()],
+                    }))
+                    dep = bnbound_ibp(exe, mp, bp, "deployed")
+                    real = bnbound_ibp(exe, mp, bp, "real")
+                    dlo, dhi = as_dtype(dep["lo"], dtype), as_dtype(dep["hi"], dtype)
+                    rlo, rhi = as_dtype(real["lo"], dtype), as_dtype(real["hi"], dtype)
+                    inputs = [lo, hi] + [
+                        (lo + (hi - lo) * RNG.uniform(0, 1, shape)).astype(dtype).clip(lo, hi)
+                        for _ in range(6)
+                    ]
+                    for level in (ort.GraphOptimizationLevel.ORT_DISABLE_ALL,
+                                  ort.GraphOptimizationLevel.ORT_ENABLE_ALL):
+                        so = ort.SessionOptions()
+                        so.graph_optimization_level = level
+                        sess = ort.InferenceSession(str(mp), so, providers=["CPUExecutionProvider"])
+                        for x in inputs:
+                            y = sess.run(None, {"x": x})[0].ravel()
+                            bad = (y < dlo) | (y > dhi) | np.isnan(y)
+                            out_real = (y < rlo) | (y > rhi)
+                            totals["checked"] += y.size
+                            totals["outside_deployed"] += int(bad.sum())
+                            totals["outside_real"] += int(out_real.sum())
+                            if out_real.any() and dtype == np.float32:
+                                i = np.flatnonzero(out_real)
+                                yo = y[i].astype(np.float32).view(np.int32).astype(np.int64)
+                                bo = np.where(y[i] < rlo[i], rlo[i], rhi[i]).astype(np.float32).view(np.int32).astype(np.int64)
+                                worst_real = max(worst_real, int(np.abs(yo - bo).max()))
+                            if bad.any():
+                                i = int(np.flatnonzero(bad)[0])
+                                print(f"VIOLATION {name} {dtype.__name__} C={c} level={level}: element {i} "
+                                      f"output {y[i]!r} outside [{dlo[i]!r}, {dhi[i]!r}]")
+    print(f"onnxruntime {ort.__version__}: {totals['checked']} outputs checked, "
+          f"{totals['outside_real']} outside the real bounds (f32 worst {worst_real} ulps), "
+          f"{totals['outside_deployed']} outside the deployed bounds")
+    if totals["outside_deployed"] or totals["checked"] == 0:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
