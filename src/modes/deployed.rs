@@ -50,9 +50,11 @@
 //! The returned bound is the hull of the exact real image (the fast mode's sound enclosure)
 //! and the runtime's outputs, so one bound serves both semantics.
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Side};
+use crate::exact::{cmp_affine_params, tighten};
 use crate::num::interval::mul_bounds;
 use crate::{BatchNorm, Float, TensorBox};
+use std::cmp::Ordering;
 
 /// A CPU runtime whose BatchNorm recipe bnbound replays exactly (see the module docs).
 ///
@@ -173,6 +175,48 @@ impl<T: Float> Consts<T> {
         let lo = ys.iter().copied().fold(T::infinity(), T::min);
         let hi = ys.iter().copied().fold(T::neg_infinity(), T::max);
         Some((lo, hi))
+    }
+}
+
+/// One side of `hull(real image, runtime outputs)` from a sound real bound `real` and the
+/// runtime's extreme output `y` on that side. When `real` is within 4 steps of `y` (or
+/// beyond it), the hull side is between them and `min`/`max` is within 4 ulps of it;
+/// otherwise the exact real extreme `r` decides: if `y` is beyond `r`, `y` is the hull
+/// side exactly; else the tightest float on the outer side of `r`, found by exact
+/// bisection between `real` and `y`.
+fn hull_side<T: Float>(real: T, y: T, p: [f64; 5], (l, h): (T, T), side: Side) -> T {
+    let lower = side == Side::Lo;
+    let outer = if lower { real.min(y) } else { real.max(y) };
+    let gap_inward = if lower { real < y } else { real > y };
+    if !gap_inward || !real.is_finite() || !y.is_finite() || crate::ulps_between(real, y) <= 4 {
+        return outer;
+    }
+    // The real extreme is attained at the endpoint chosen by the exact sign of γ.
+    let g = p[0];
+    let x = if (g >= 0.0) == lower { l } else { h };
+    if !x.is_finite() {
+        return outer;
+    }
+    let x = x.to_f64_exact();
+    let cmp = |v: f64| cmp_affine_params(p, x, v);
+    let yv = y.to_f64_exact();
+    let beyond = if lower {
+        cmp(yv) != Ordering::Greater
+    } else {
+        cmp(yv) != Ordering::Less
+    };
+    if beyond {
+        return y;
+    }
+    let (a, b) = if lower {
+        tighten(real.to_f64_exact(), yv, cmp)
+    } else {
+        tighten(yv, real.to_f64_exact(), cmp)
+    };
+    if lower {
+        T::from_f64_down(a)
+    } else {
+        T::from_f64_up(b)
     }
 }
 
@@ -394,8 +438,9 @@ impl<T: Float> Deployed<'_, T> {
                 index: i,
                 channel: c,
             })?;
-            lo[i] = lo[i].min(a);
-            hi[i] = hi[i].max(b);
+            let p = self.bn.channel_f64(c);
+            lo[i] = hull_side(lo[i], a, p, (l, h), Side::Lo);
+            hi[i] = hull_side(hi[i], b, p, (l, h), Side::Hi);
         }
         TensorBox::new(shape, lo, hi)
     }
