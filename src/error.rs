@@ -214,6 +214,10 @@ pub enum Error {
         /// The element's channel.
         channel: usize,
     },
+    /// The runtime does not fold BatchNorm into the preceding layer at inference time, so
+    /// there is no deployed fold to replay.
+    #[error("{0} does not fold BatchNorm into the preceding layer at inference time")]
+    NoDeployedFold(&'static str),
     /// A dtype name other than `"f32"` or `"f64"`.
     #[error("unknown dtype {0:?}: expected \"f32\" or \"f64\"")]
     UnknownDtype(String),

@@ -422,3 +422,77 @@ fn deployed_bounds_are_within_a_few_ulps_of_the_hull() {
         );
     }
 }
+
+/// ONNX Runtime's Conv→BatchNorm fusion, replayed: bnbound's folded floats equal the
+/// reference emulation bit for bit, and each radius covers the distance to the sound
+/// interval fold (which contains the exact composition).
+fn run_fold<T: Float>(case: &ShapedCase<T>) {
+    let (bn, _) = shaped_layer(case);
+    let chs = channels_of(&bn);
+    let c = bn.channels();
+    let k = case.sample.iter().product::<usize>() / c;
+    let n = c * k;
+    let (w, _) = intervals(&case.entries[..n], false);
+    let (b, _) = intervals(&case.entries[n..n + c], false);
+    let Ok(conv) = bnbound::fold::LinearLayer::new(&[c, 1, k], w.clone(), Some(b.clone())) else {
+        return;
+    };
+    let Ok(f) = bn
+        .deployed(Runtime::OnnxruntimeCpu)
+        .fold_into_preceding(&conv)
+    else {
+        return;
+    };
+    let sound = bn.enclose().fold_into_preceding(&conv).unwrap();
+    for o in 0..c {
+        let ch = chs[o];
+        let p = [ch.g, ch.b, ch.m, ch.v, ch.e];
+        let wo: Vec<f64> = w[o * k..(o + 1) * k]
+            .iter()
+            .map(|x| x.to_f64_exact())
+            .collect();
+        let (ew, eb) =
+            bnbound_testkit::emulate::ort_fold(p, &wo, b[o].to_f64_exact(), format::<T>());
+        for j in 0..k {
+            let got = f.weight()[o * k + j].to_f64_exact();
+            assert!(
+                got == ew[j] || (got.is_nan() && ew[j].is_nan()),
+                "W'[{o}][{j}]: {got:e} vs {:e}",
+                ew[j]
+            );
+        }
+        let got = f.bias()[o].to_f64_exact();
+        assert!(
+            got == eb || (got.is_nan() && eb.is_nan()),
+            "b'[{o}]: {got:e} vs {eb:e}"
+        );
+    }
+    let check = |v: &[T], r: &[T], bx: &TensorBox<T>| {
+        for i in 0..v.len() {
+            let (x, r) = (v[i].to_f64_exact(), r[i].to_f64_exact());
+            let (l, h) = (bx.lo()[i].to_f64_exact(), bx.hi()[i].to_f64_exact());
+            if x.is_finite() && l.is_finite() && h.is_finite() {
+                assert!(
+                    x - l <= r && h - x <= r,
+                    "radius {r:e} does not cover [{l:e}, {h:e}] from {x:e}"
+                );
+            }
+        }
+    };
+    check(f.weight(), f.weight_radius(), sound.weight());
+    check(f.bias(), f.bias_radius(), sound.bias());
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 1000, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn ort_fold_replays_exactly_f32(case in shaped_case(hard_f32())) {
+        run_fold(&case);
+    }
+
+    #[test]
+    fn ort_fold_replays_exactly_f64(case in shaped_case(hard_f64())) {
+        run_fold(&case);
+    }
+}

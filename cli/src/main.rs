@@ -115,6 +115,23 @@ enum Command {
         #[command(flatten)]
         semantics: SemanticsArgs,
     },
+    /// Folds the layer into the preceding convolution or linear layer (LAYER.json: {"dims":
+    /// [O, I, k...], "weight": [..], "bias": [..]}) the way --runtime's graph optimiser
+    /// does (onnxruntime-cpu: conv_bn_fusion): its float weights and bias bit for bit, and
+    /// for each a bound on the distance to the exact real composition.
+    Fold {
+        #[command(flatten)]
+        layer: LayerSource,
+        /// The preceding layer.
+        #[arg(long, value_name = "LAYER.json")]
+        input: PathBuf,
+        /// The runtime whose fusion to replay (onnxruntime-cpu).
+        #[arg(long, value_name = "RUNTIME")]
+        runtime: String,
+        /// Write the output here instead of standard output.
+        #[arg(long, value_name = "OUT.json")]
+        output: Option<PathBuf>,
+    },
     /// Runs IBP on a built-in BatchNorm2d layer and compares with the naive float bounds.
     Demo,
     /// Lists the BatchNorm layers of an ONNX model or a safetensors state_dict (JSON):
@@ -225,6 +242,8 @@ enum Op {
     Backward(Mode),
     /// The exact checker of one operation.
     Check(What, Semantics),
+    /// A runtime's fold into the preceding layer.
+    Fold(Runtime),
 }
 
 /// The operation whose result `check` decides.
@@ -320,6 +339,14 @@ fn run_typed<T: Float>(
             }
             .map_err(invalid(input))?;
             write_to(output, |w| json::write_form(&out, kind, w))
+        }
+        Op::Fold(runtime) => {
+            let l = json::parse_layer::<T>(text).map_err(invalid(input))?;
+            let f = bn
+                .deployed(runtime)
+                .fold_into_preceding(&l)
+                .map_err(invalid(input))?;
+            write_to(output, |w| json::write_deployed_fold(&f, w))
         }
         Op::Check(what, semantics) => {
             let (ctext, cpath) = claimed.expect("check has a claimed result");
@@ -441,6 +468,17 @@ fn run(cli: Cli) -> Result<(), Failure> {
         } => {
             let op = Op::Check(what, semantics.resolve()?);
             run_op(&layer, &input, None, op, Some(&claimed))
+        }
+        Command::Fold {
+            layer,
+            input,
+            runtime,
+            output,
+        } => {
+            let rt = runtime
+                .parse::<Runtime>()
+                .map_err(|e| Failure::Invalid(format!("--runtime: {e}")))?;
+            run_op(&layer, &input, output.as_deref(), Op::Fold(rt), None)
         }
         Command::Inspect { model, prefix, eps } => inspect(&model, prefix.as_deref(), &eps),
         Command::Demo => write_to(None, |w| w.write_all(demo::report().as_bytes())),

@@ -53,6 +53,7 @@
 use crate::error::{Error, Result, Side};
 use crate::exact::{cmp_affine_params, tighten};
 use crate::num::interval::mul_bounds;
+use crate::num::round::add_up;
 use crate::{BatchNorm, Float, TensorBox};
 use std::cmp::Ordering;
 
@@ -443,5 +444,160 @@ impl<T: Float> Deployed<'_, T> {
             hi[i] = hull_side(hi[i], b, p, (l, h), Side::Hi);
         }
         TensorBox::new(shape, lo, hi)
+    }
+}
+
+/// A BatchNorm folded into the preceding layer the way a runtime's graph optimiser does
+/// it: the runtime's own float weights and bias, and for each entry a rigorous bound on its
+/// distance to the exact real composition `diag(s)·W`, `s∘(b − μ) + β`. Get one with
+/// [`Deployed::fold_into_preceding`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct DeployedFold<T: Float> {
+    dims: Vec<usize>,
+    weight: Vec<T>,
+    bias: Vec<T>,
+    weight_radius: Vec<T>,
+    bias_radius: Vec<T>,
+}
+
+impl<T: Float> DeployedFold<T> {
+    /// The weight dims `[O, I, k…]`.
+    ///
+    /// ```
+    /// # use bnbound::{fold::LinearLayer, BatchNorm, Runtime};
+    /// # let bn = BatchNorm::new(vec![1.0f32], vec![0.0], vec![0.0], vec![1.0], 0.0)?;
+    /// # let conv = LinearLayer::new(&[1, 1], vec![2.0f32], None)?;
+    /// let f = bn.deployed(Runtime::OnnxruntimeCpu).fold_into_preceding(&conv)?;
+    /// assert_eq!(f.dims(), &[1, 1]);
+    /// # Ok::<(), bnbound::Error>(())
+    /// ```
+    pub fn dims(&self) -> &[usize] {
+        &self.dims
+    }
+
+    /// The runtime's folded weights, bit for bit.
+    ///
+    /// ```
+    /// # use bnbound::{fold::LinearLayer, BatchNorm, Runtime};
+    /// # let bn = BatchNorm::new(vec![1.0f32], vec![0.0], vec![0.0], vec![4.0], 0.0)?;
+    /// # let conv = LinearLayer::new(&[1, 1], vec![3.0f32], None)?;
+    /// let f = bn.deployed(Runtime::OnnxruntimeCpu).fold_into_preceding(&conv)?;
+    /// assert_eq!(f.weight(), &[1.5]); // 3 · (1 / √4)
+    /// # Ok::<(), bnbound::Error>(())
+    /// ```
+    pub fn weight(&self) -> &[T] {
+        &self.weight
+    }
+
+    /// The runtime's folded bias, bit for bit.
+    ///
+    /// ```
+    /// # use bnbound::{fold::LinearLayer, BatchNorm, Runtime};
+    /// # let bn = BatchNorm::new(vec![1.0f32], vec![1.0], vec![2.0], vec![4.0], 0.0)?;
+    /// # let conv = LinearLayer::new(&[1, 1], vec![3.0f32], Some(vec![4.0]))?;
+    /// let f = bn.deployed(Runtime::OnnxruntimeCpu).fold_into_preceding(&conv)?;
+    /// assert_eq!(f.bias(), &[2.0]); // (4 − 2) · ½ + 1
+    /// # Ok::<(), bnbound::Error>(())
+    /// ```
+    pub fn bias(&self) -> &[T] {
+        &self.bias
+    }
+
+    /// For each weight, a bound `≥ |weight − exact|` (rounded up to `T`).
+    ///
+    /// ```
+    /// # use bnbound::{fold::LinearLayer, BatchNorm, Runtime};
+    /// # let bn = BatchNorm::new(vec![1.0f32], vec![0.0], vec![0.0], vec![3.0], 0.0)?;
+    /// # let conv = LinearLayer::new(&[1, 1], vec![1.0f32], None)?;
+    /// let f = bn.deployed(Runtime::OnnxruntimeCpu).fold_into_preceding(&conv)?;
+    /// assert!(f.weight_radius()[0] > 0.0); // 1/√3 is irrational
+    /// # Ok::<(), bnbound::Error>(())
+    /// ```
+    pub fn weight_radius(&self) -> &[T] {
+        &self.weight_radius
+    }
+
+    /// For each bias entry, a bound `≥ |bias − exact|` (rounded up to `T`).
+    ///
+    /// ```
+    /// # use bnbound::{fold::LinearLayer, BatchNorm, Runtime};
+    /// # let bn = BatchNorm::new(vec![1.0f32], vec![0.0], vec![0.0], vec![4.0], 0.0)?;
+    /// # let conv = LinearLayer::new(&[1, 1], vec![1.0f32], Some(vec![2.0]))?;
+    /// let f = bn.deployed(Runtime::OnnxruntimeCpu).fold_into_preceding(&conv)?;
+    /// assert_eq!(f.bias(), &[1.0]); // 2 · ½, exact here
+    /// assert!(f.bias_radius()[0] <= f32::EPSILON); // the sound enclosure's width
+    /// # Ok::<(), bnbound::Error>(())
+    /// ```
+    pub fn bias_radius(&self) -> &[T] {
+        &self.bias_radius
+    }
+}
+
+impl<T: Float> Deployed<'_, T> {
+    /// Folds this BatchNorm into the preceding layer (`BN(W·x + b)`, one output channel per
+    /// BatchNorm channel) exactly as ONNX Runtime's default graph optimisation does
+    /// (`onnxruntime/core/optimizer/conv_bn_fusion.cc`, every step rounded to nearest in
+    /// `T`): `s = RN(γ / RN(√RN(σ² + ε)))` (a division), `W' = RN(W·s_o)`, and
+    /// `b' = RN(RN(RN(b − μ)·s) + β)`; without a conv bias ONNX Runtime computes
+    /// `RN(β − RN(μ·s))`, which is the same value for `b = 0`. Each entry comes with a
+    /// rigorous bound on its distance to the exact real composition (from
+    /// [`crate::Enclosure::fold_into_preceding`]), so a verifier can verify the network the
+    /// runtime really executes. Errors: [`Error::ChannelMismatch`];
+    /// [`Error::NoDeployedFold`] for PyTorch, whose eager CPU inference does not fold.
+    ///
+    /// ```
+    /// use bnbound::{fold::LinearLayer, BatchNorm, Runtime};
+    /// let bn = BatchNorm::new(vec![0.9f32, -1.1], vec![0.1, 0.0], vec![0.5, -0.2], vec![2.0, 0.3], 1e-5)?;
+    /// let conv = LinearLayer::new(&[2, 1, 1, 2], vec![1.0, 2.0, 3.0, 4.0], Some(vec![0.5, -0.5]))?;
+    /// let f = bn.deployed(Runtime::OnnxruntimeCpu).fold_into_preceding(&conv)?;
+    /// let sound = bn.enclose().fold_into_preceding(&conv)?;
+    /// for (k, &w) in f.weight().iter().enumerate() {
+    ///     let (lo, hi) = (sound.weight().lo()[k], sound.weight().hi()[k]);
+    ///     assert!((w - lo).max(hi - w) <= f.weight_radius()[k]);
+    /// }
+    /// assert!(bn.deployed(Runtime::PytorchCpu).fold_into_preceding(&conv).is_err());
+    /// # Ok::<(), bnbound::Error>(())
+    /// ```
+    pub fn fold_into_preceding(
+        &self,
+        layer: &crate::fold::LinearLayer<T>,
+    ) -> Result<DeployedFold<T>> {
+        if self.runtime != Runtime::OnnxruntimeCpu {
+            return Err(Error::NoDeployedFold(self.runtime.name()));
+        }
+        let sound = self.bn.enclose().fold_into_preceding(layer)?;
+        let bn = self.bn;
+        let out = layer.out_channels();
+        let per = layer.weight().len().checked_div(out).unwrap_or(0);
+        // ONNX Runtime's arithmetic, each step rounded to nearest in T (replayed, not bounds).
+        let s: Vec<T> = (0..out)
+            .map(|c| bn.gamma()[c] / (bn.running_var()[c] + bn.eps()).sqrt())
+            .collect();
+        let weight: Vec<T> = layer
+            .weight()
+            .iter()
+            .enumerate()
+            .map(|(k, &w)| w * s[k / per.max(1)])
+            .collect();
+        let bias: Vec<T> = (0..out)
+            .map(|c| (layer.bias()[c] - bn.running_mean()[c]) * s[c] + bn.beta()[c])
+            .collect();
+        let radius = |v: &[T], b: &TensorBox<T>| -> Vec<T> {
+            v.iter()
+                .zip(b.lo().iter().zip(b.hi()))
+                .map(|(&x, (&l, &h))| {
+                    let x = x.to_f64_exact();
+                    let r = add_up(x, -l.to_f64_exact()).max(add_up(h.to_f64_exact(), -x));
+                    T::from_f64_up(r)
+                })
+                .collect()
+        };
+        Ok(DeployedFold {
+            dims: layer.dims().to_vec(),
+            weight_radius: radius(&weight, sound.weight()),
+            bias_radius: radius(&bias, sound.bias()),
+            weight,
+            bias,
+        })
     }
 }

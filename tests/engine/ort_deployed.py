@@ -92,6 +92,89 @@ def as_dtype(values, dtype):
     return np.array([float(num(x)) for x in values], dtype=np.float64).astype(dtype)
 
 
+def conv_bn_model(w, b, params, shape):
+    g, beta, m, v, eps = params
+    inits = [numpy_helper.from_array(np.asarray(a, dtype=np.float32), name) for a, name in
+             [(w, "W"), (b, "Bc"), (g, "scale"), (beta, "B"), (m, "mean"), (v, "var")]]
+    conv = helper.make_node("Conv", ["x", "W", "Bc"], ["t"], name="conv", pads=[1, 1, 1, 1])
+    bn = helper.make_node("BatchNormalization", ["t", "scale", "B", "mean", "var"], ["y"],
+                          name="bn", epsilon=eps)
+    c = w.shape[0]
+    graph = helper.make_graph(
+        [conv, bn], "conv_bn",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, list(shape))],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [shape[0], c, shape[2], shape[3]])],
+        initializer=inits)
+    mo = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 15)])
+    mo.ir_version = 8
+    onnx.checker.check_model(mo)
+    return mo
+
+
+def conv_model(w, b, shape):
+    inits = [numpy_helper.from_array(np.asarray(w, dtype=np.float32), "W"),
+             numpy_helper.from_array(np.asarray(b, dtype=np.float32), "Bc")]
+    conv = helper.make_node("Conv", ["x", "W", "Bc"], ["y"], name="conv", pads=[1, 1, 1, 1])
+    c = w.shape[0]
+    graph = helper.make_graph(
+        [conv], "conv",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, list(shape))],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [shape[0], c, shape[2], shape[3]])],
+        initializer=inits)
+    mo = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 15)])
+    mo.ir_version = 8
+    return mo
+
+
+def conv_bn(exe, tmp):
+    """ONNX Runtime fuses Conv→BatchNorm when optimising; its outputs must equal, bit for
+    bit, those of the plain Conv with the weights bnbound's deployed fold replays."""
+    compared = 0
+    for name, g, b, m, v, eps in layers(8):
+        cin, c = 3, 8
+        w = RNG.normal(0, 0.5, (c, cin, 3, 3)).astype(np.float32)
+        bc = RNG.normal(0, 0.2, c).astype(np.float32)
+        params = [np.asarray(a, dtype=np.float32) for a in (g, b, m, v)] + [float(np.float32(eps))]
+        shape = (2, cin, 6, 6)
+        mp = tmp / f"conv_bn_{name}.onnx"
+        onnx.save(conv_bn_model(w, bc, params, shape), mp)
+        lp = tmp / "conv.json"
+        lp.write_text(json.dumps({"dims": list(w.shape), "weight": [float(x) for x in w.ravel()],
+                                  "bias": [float(x) for x in bc]}))
+        r = subprocess.run([exe, "fold", "--model", str(mp), "--layer", "bn", "--input", str(lp),
+                            "--runtime", "onnxruntime-cpu"], capture_output=True, text=True)
+        if r.returncode != 0:
+            sys.exit(f"bnbound fold failed: {r.stderr.strip()}")
+        f = json.loads(r.stdout)
+        wf = as_dtype(f["weight"], np.float32).reshape(w.shape)
+        bf = as_dtype(f["bias"], np.float32)
+        cp = tmp / "conv_only.onnx"
+        onnx.save(conv_model(wf, bf, shape), cp)
+        so = ort.SessionOptions()
+        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        so.optimized_model_filepath = str(tmp / "optimized.onnx")
+        so.log_severity_level = 3
+        fused = ort.InferenceSession(str(mp), so, providers=["CPUExecutionProvider"])
+        ops = [n.op_type for n in onnx.load(str(tmp / "optimized.onnx")).graph.node]
+        if "BatchNormalization" in ops:
+            sys.exit(f"onnxruntime did not fuse Conv→BatchNorm ({ops})")
+        # The same optimisation level for the plain Conv, so both run the same conv kernel
+        # (ENABLE_ALL also changes the conv's layout and accumulation order).
+        so = ort.SessionOptions()
+        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        plain = ort.InferenceSession(str(cp), so, providers=["CPUExecutionProvider"])
+        for _ in range(4):
+            x = RNG.uniform(-3, 3, shape).astype(np.float32)
+            y1 = fused.run(None, {"x": x})[0]
+            y2 = plain.run(None, {"x": x})[0]
+            if not np.array_equal(y1.view(np.int32), y2.view(np.int32)):
+                k = int(np.flatnonzero(y1 != y2)[0])
+                sys.exit(f"Conv→BN {name}: fused output {y1.ravel()[k]!r} differs from the "
+                         f"replayed fold's {y2.ravel()[k]!r}")
+            compared += y1.size
+    return compared
+
+
 def main():
     exe = sys.argv[1]
     totals = {"checked": 0, "outside_real": 0, "outside_deployed": 0}
@@ -144,6 +227,9 @@ def main():
                                 i = int(np.flatnonzero(bad)[0])
                                 print(f"VIOLATION {name} {dtype.__name__} C={c} level={level}: element {i} "
                                       f"output {y[i]!r} outside [{dlo[i]!r}, {dhi[i]!r}]")
+        fused = conv_bn(exe, tmp)
+    print(f"Conv→BN fused by onnxruntime: {fused} outputs equal bit for bit to the Conv with "
+          f"bnbound's replayed fold")
     print(f"onnxruntime {ort.__version__}: {totals['checked']} outputs checked, "
           f"{totals['outside_real']} outside the real bounds (f32 worst {worst_real} ulps), "
           f"{totals['outside_deployed']} outside the deployed bounds")

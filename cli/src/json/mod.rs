@@ -20,7 +20,7 @@ mod form;
 mod write;
 
 pub use form::{parse_form, parse_shaped_form, FormKind};
-pub use write::{write_box, write_form, write_report};
+pub use write::{write_box, write_deployed_fold, write_form, write_report};
 
 use bnbound::{AnyBatchNorm, BatchNorm, Dtype, Float, Shape, TensorBox};
 use serde::Deserialize;
@@ -303,6 +303,33 @@ pub fn parse_params(text: &str) -> Result<AnyBatchNorm> {
         Dtype::F32 => AnyBatchNorm::F32(params_of(&p)?),
         Dtype::F64 => AnyBatchNorm::F64(params_of(&p)?),
     })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, bound(deserialize = "T: Float"))]
+struct RawLayer<T> {
+    dims: Vec<usize>,
+    weight: Numbers<T>,
+    #[serde(default)]
+    bias: Option<Numbers<T>>,
+}
+
+/// Parses a LAYER document `{"dims": [O, I, k…], "weight": [..], "bias": [..]}` (bias
+/// optional; row-major OIHW weights) for `fold`.
+///
+/// ```
+/// let l = bnbound_cli::json::parse_layer::<f32>(r#"{"dims": [2, 1], "weight": [1, 2], "bias": [0, 0.5]}"#)?;
+/// assert_eq!((l.out_channels(), l.bias()), (2, &[0.0f32, 0.5][..]));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn parse_layer<T: Float>(text: &str) -> Result<bnbound::fold::LinearLayer<T>> {
+    let l: RawLayer<T> = serde_json::from_str(text).map_err(|e| syntax("layer", e))?;
+    let bias = l.bias.map(|b| b.into_vec("bias")).transpose()?;
+    Ok(bnbound::fold::LinearLayer::new(
+        &l.dims,
+        l.weight.into_vec("weight")?,
+        bias,
+    )?)
 }
 
 /// Parses and validates a BOX document whose numbers are of type `T`.

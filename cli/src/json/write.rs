@@ -199,3 +199,38 @@ pub fn write_form<T: Float, W: Write>(
     w.write_all(b"\n")?;
     w.flush()
 }
+
+/// Writes a deployed fold: `{"dtype", "dims", "weight": [..], "bias": [..],
+/// "weight_radius": [..], "bias_radius": [..]}` (the runtime's floats bit for bit, and for
+/// each a bound on its distance to the exact real composition).
+///
+/// ```
+/// use bnbound::{fold::LinearLayer, BatchNorm, Runtime};
+/// let bn = BatchNorm::new(vec![1.0f32], vec![0.0], vec![0.0], vec![4.0], 0.0)?;
+/// let f = bn.deployed(Runtime::OnnxruntimeCpu).fold_into_preceding(&LinearLayer::new(&[1, 1], vec![3.0], None)?)?;
+/// let mut out = Vec::new();
+/// bnbound_cli::json::write_deployed_fold(&f, &mut out).unwrap();
+/// assert!(String::from_utf8(out).unwrap().starts_with("{\"dtype\":\"f32\",\"dims\":[1,1],\"weight\":[1.5]"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn write_deployed_fold<T: Float, W: Write>(
+    f: &bnbound::DeployedFold<T>,
+    mut w: W,
+) -> std::io::Result<()> {
+    struct Out<'a, T: Float>(&'a bnbound::DeployedFold<T>);
+    impl<T: Float> Serialize for Out<'_, T> {
+        fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+            let mut st = s.serialize_struct("Fold", 6)?;
+            st.serialize_field("dtype", T::DTYPE.name())?;
+            st.serialize_field("dims", self.0.dims())?;
+            st.serialize_field("weight", &Seq(self.0.weight()))?;
+            st.serialize_field("bias", &Seq(self.0.bias()))?;
+            st.serialize_field("weight_radius", &Seq(self.0.weight_radius()))?;
+            st.serialize_field("bias_radius", &Seq(self.0.bias_radius()))?;
+            st.end()
+        }
+    }
+    serde_json::to_writer(&mut w, &Out(f))?;
+    w.write_all(b"\n")?;
+    w.flush()
+}
