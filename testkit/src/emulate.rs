@@ -299,6 +299,17 @@ pub fn recipe_outputs(p: [f64; 5], x: f64, fmt: Format, fallback: bool) -> Vec<f
     out
 }
 
+/// ONNX Runtime's Conv→BatchNorm fusion (`conv_bn_fusion.cc`) for one output channel
+/// `(γ, β, μ, σ², ε)`, emulated in `fmt`: the folded weights of `w` and the folded bias of
+/// the conv bias `b`.
+pub fn ort_fold(p: [f64; 5], w: &[f64], b: f64, fmt: Format) -> (Vec<f64>, f64) {
+    let a = Arith(fmt);
+    let [g, beta, m, v, e] = p;
+    let s = a.div(g, a.sqrt(a.add(v, e)));
+    let ws = w.iter().map(|&x| a.mul(x, s)).collect();
+    (ws, a.add(a.mul(a.sub(b, m), s), beta))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -336,15 +347,4 @@ mod tests {
         assert_eq!(round(&V::of(65519.0), F16), 65504.0);
         assert!(Arith(F64).mul(0.0, f64::INFINITY).is_nan());
     }
-}
-
-/// ONNX Runtime's Conv→BatchNorm fusion (`conv_bn_fusion.cc`) for one output channel
-/// `(γ, β, μ, σ², ε)`, emulated in `fmt`: the folded weights of `w` and the folded bias of
-/// the conv bias `b`.
-pub fn ort_fold(p: [f64; 5], w: &[f64], b: f64, fmt: Format) -> (Vec<f64>, f64) {
-    let a = Arith(fmt);
-    let [g, beta, m, v, e] = p;
-    let s = a.div(g, a.sqrt(a.add(v, e)));
-    let ws = w.iter().map(|&x| a.mul(x, s)).collect();
-    (ws, a.add(a.mul(a.sub(b, m), s), beta))
 }
