@@ -5,6 +5,8 @@
 //! and f64, biased to hard values (±0, subnormals, powers of two, near overflow, γ = 0,
 //! σ² = 0, cancellation).
 
+#![allow(clippy::needless_range_loop)] // parallel arrays indexed together read clearer
+
 use bnbound::{BatchNorm, Error, Float, Runtime, Shape, TensorBox};
 use bnbound_testkit::emulate::{recipe_outputs, Format, F32, F64};
 use bnbound_testkit::{
