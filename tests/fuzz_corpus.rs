@@ -22,6 +22,14 @@ fn ibp_contains_corpus() {
 }
 
 #[test]
+fn deployed_contains_corpus() {
+    replay(
+        "deployed_contains",
+        bnbound_testkit::fuzz::deployed_contains,
+    );
+}
+
+#[test]
 fn affine_contains_corpus() {
     replay("affine_contains", bnbound_testkit::fuzz::affine_contains);
 }

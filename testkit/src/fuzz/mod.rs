@@ -9,7 +9,8 @@ pub use files::{model_files_no_escape, model_graph_no_panic, model_no_panic, par
 #[cfg(feature = "mpfr")]
 pub use numeric::tight_is_tightest;
 pub use numeric::{
-    affine_contains, backward_contains, checker_agrees, deriv_contains, ibp_contains,
+    affine_contains, backward_contains, checker_agrees, deployed_contains, deriv_contains,
+    ibp_contains,
 };
 
 use crate::oracle::Ch;

@@ -47,6 +47,67 @@ pub fn ibp_contains(data: &[u8]) {
     both_types(data, typed!(ibp_case));
 }
 
+fn deployed_case<T: Float>(u: &mut Unstructured<'_>) -> Option<()> {
+    use crate::emulate::{recipe_outputs, F32, F64};
+    let (bn, chs, input, chan) = case::<T>(u)?;
+    let runtime = if u.arbitrary::<bool>().ok()? {
+        bnbound::Runtime::PytorchCpu
+    } else {
+        bnbound::Runtime::OnnxruntimeCpu
+    };
+    let fallback = runtime == bnbound::Runtime::PytorchCpu;
+    let fmt = match T::DTYPE {
+        bnbound::Dtype::F32 => F32,
+        bnbound::Dtype::F64 => F64,
+    };
+    let got = bn.deployed(runtime).ibp(&input);
+    for (i, &k) in chan.iter().enumerate() {
+        let ch = chs[k];
+        let p = [ch.g, ch.b, ch.m, ch.v, ch.e];
+        let (l, h) = (input.lo()[i], input.hi()[i]);
+        // The endpoints and a fuzzer-chosen float in between.
+        let t = u.int_in_range(0u32..=1024).ok()? as f64 / 1024.0;
+        let mid = T::from_f64_down((f(l) + (f(h) - f(l)) * t).clamp(f(l), f(h)));
+        let mid = if mid < l || mid > h || mid.is_nan() {
+            l
+        } else {
+            mid
+        };
+        let mut ys = Vec::new();
+        for x in [l, h, mid] {
+            ys.extend(recipe_outputs(p, f(x), fmt, fallback));
+        }
+        match &got {
+            Err(bnbound::Error::DeployedNan { .. }) => return Some(()),
+            Err(e) => panic!("unexpected error {e}"),
+            Ok(b) => {
+                assert!(
+                    ys.iter().all(|y| !y.is_nan()),
+                    "element {i}: the runtime gives NaN but no error was reported"
+                );
+                let (dl, dh) = (f(b.lo()[i]), f(b.hi()[i]));
+                for y in ys {
+                    assert!(
+                        dl <= y && y <= dh,
+                        "element {i} ({runtime}): runtime output {y:e} outside [{dl:e}, {dh:e}]"
+                    );
+                }
+                if let Err(m) = check_element(ch, f(l), f(h), dl, dh) {
+                    panic!("element {i}: real image not in the deployed bound: {m}");
+                }
+            }
+        }
+    }
+    Some(())
+}
+
+/// `deployed_contains`: deployed bounds contain every output of the replayed runtime
+/// recipes (the test kit's rational emulation) at the endpoints and at an interior float,
+/// and the exact real image; NaN of the runtime is reported as an error.
+pub fn deployed_contains(data: &[u8]) {
+    both_types(data, typed!(deployed_case));
+}
+
 fn deriv_case<T: Float>(u: &mut Unstructured<'_>) -> Option<()> {
     let (bn, chs, input, chan) = case::<T>(u)?;
     let enc = enclosure(u, &bn)?;
