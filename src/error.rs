@@ -218,6 +218,17 @@ pub enum Error {
     /// there is no deployed fold to replay.
     #[error("{0} does not fold BatchNorm into the preceding layer at inference time")]
     NoDeployedFold(&'static str),
+    /// The runtime's kernels for 16-bit storage types are not replayed.
+    #[error("{0}: 16-bit (f16/bf16) kernels are not replayed; deployed f16/bf16 bounds cover pytorch-cpu")]
+    NoStorageRecipe(&'static str),
+    /// A value that must be of the 16-bit storage type is not.
+    #[error("{what}[{index}] is not a value of the storage type")]
+    NotInStorage {
+        /// The vector (`"gamma"`, …, `"lo"`, `"hi"`).
+        what: &'static str,
+        /// The index in it.
+        index: usize,
+    },
     /// A dtype name other than `"f32"` or `"f64"`.
     #[error("unknown dtype {0:?}: expected \"f32\" or \"f64\"")]
     UnknownDtype(String),

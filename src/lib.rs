@@ -43,7 +43,7 @@ mod transfer;
 
 pub use modes::check;
 pub use modes::check::Checker;
-pub use modes::deployed::{Deployed, DeployedFold, Runtime, Semantics};
+pub use modes::deployed::{Deployed, DeployedFold, Runtime, Semantics, Storage};
 #[cfg(feature = "mpfr")]
 pub use modes::tight::Tight;
 pub use transfer::fold;

@@ -498,3 +498,210 @@ proptest! {
         run_fold(&case);
     }
 }
+
+/// f16/bf16 data (PyTorch computes in f32, then rounds once to the storage type): the
+/// bounds are values of the storage type and contain every emulated output (each f32
+/// operation rounded by the reference, then one reference rounding to f16/bf16) and the
+/// exact real image.
+fn run_stored(case: &ShapedCase<f32>, storage: bnbound::Storage) {
+    use bnbound_testkit::emulate::{round, BF16, F16, V};
+    let fmt = match storage {
+        bnbound::Storage::F16 => F16,
+        bnbound::Storage::Bf16 => BF16,
+    };
+    let rn = |x: f32| round(&V::of(x as f64), fmt) as f32;
+    // The case's values, rounded to the storage type (finite ones only).
+    let st = |x: f32| {
+        let y = rn(x);
+        if y.is_finite() {
+            y
+        } else {
+            0.0
+        }
+    };
+    let params: Vec<[f32; 5]> = case.params.iter().map(|p| p.map(st)).collect();
+    let eps = st(params[0][4].abs());
+    let var: Vec<f32> = params
+        .iter()
+        .map(|p| match p[3].abs() {
+            v if v == 0.0 && eps == 0.0 => 1.0,
+            v => v,
+        })
+        .collect();
+    let col = |i: usize| params.iter().map(|p| p[i]).collect::<Vec<f32>>();
+    let Ok(bn) = BatchNorm::new(col(0), col(1), col(2), var, eps) else {
+        return;
+    };
+    let chs = channels_of(&bn);
+    let mut dims = vec![1];
+    dims.extend(&case.sample);
+    let shape = Shape::new(&dims).unwrap();
+    let n = shape.len();
+    let (lo, hi): (Vec<f32>, Vec<f32>) = case.entries[..n]
+        .iter()
+        .map(|&(a, b, _)| {
+            let (a, b) = (st(a), st(b));
+            if a <= b {
+                (a, b)
+            } else {
+                (b, a)
+            }
+        })
+        .unzip();
+    let input = TensorBox::new(shape, lo, hi).unwrap();
+    let got = bn.deployed(Runtime::PytorchCpu).ibp_stored(&input, storage);
+    let Ok(b) = got else {
+        assert!(matches!(got, Err(Error::DeployedNan { .. })), "{got:?}");
+        return;
+    };
+    let inner = n / case.sample[0];
+    for i in 0..n {
+        let c = i / inner;
+        let ch = chs[c];
+        let p = [ch.g, ch.b, ch.m, ch.v, ch.e];
+        let (l, h) = (input.lo()[i], input.hi()[i]);
+        let (dl, dh) = (b.lo()[i], b.hi()[i]);
+        assert!(
+            storage.holds(dl) && storage.holds(dh),
+            "bounds not of the storage type"
+        );
+        let mid = rn(between(l, h, 1, 2)).clamp(l, h);
+        for x in [l, h, mid] {
+            for y in recipe_outputs(p, x as f64, F32, true) {
+                let y = rn(y as f32);
+                assert!(!y.is_nan());
+                assert!(
+                    dl <= y && y <= dh,
+                    "element {i}: stored output {y:e} outside [{dl:e}, {dh:e}]"
+                );
+            }
+        }
+        check_element(ch, l as f64, h as f64, dl as f64, dh as f64)
+            .unwrap_or_else(|m| panic!("element {i}: real image not enclosed: {m}"));
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 1000, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn deployed_f16_contains_runtime_and_real(case in shaped_case(hard_f32())) {
+        run_stored(&case, bnbound::Storage::F16);
+    }
+
+    #[test]
+    fn deployed_bf16_contains_runtime_and_real(case in shaped_case(hard_f32())) {
+        run_stored(&case, bnbound::Storage::Bf16);
+    }
+}
+
+/// The storage conversion bnbound replays (round to nearest, ties to even) equals the
+/// reference rounding on every f32 near every f16 and bf16 midpoint and on spread samples.
+#[test]
+fn storage_rounding_matches_the_reference() {
+    use bnbound_testkit::emulate::{round, BF16, F16, V};
+    let mut xs: Vec<f32> = Vec::new();
+    for bits in 0u16..=0x7BFF {
+        let v = half::f16::from_bits(bits).to_f32();
+        let w = half::f16::from_bits(bits + 1).to_f32();
+        let m = v + (w - v) / 2.0; // exact in f32
+        xs.extend([m, m.next_down(), m.next_up(), v, -m, -m.next_up()]);
+    }
+    for bits in (0u16..0x7F7F).step_by(7) {
+        let v = half::bf16::from_bits(bits).to_f32();
+        let w = half::bf16::from_bits(bits + 1).to_f32();
+        let m = v + (w - v) / 2.0;
+        xs.extend([m, m.next_down(), m.next_up(), -m]);
+    }
+    xs.extend(
+        (0..200_000u32)
+            .map(|k| f32::from_bits(k.wrapping_mul(2654435761)))
+            .filter(|x| !x.is_nan()),
+    );
+    for x in xs {
+        for (s, fmt) in [(bnbound::Storage::F16, F16), (bnbound::Storage::Bf16, BF16)] {
+            let want = round(&V::of(x as f64), fmt) as f32;
+            let lo = s.down(x);
+            let hi = s.up(x);
+            assert!(
+                lo <= x && x <= hi && s.holds(lo) && s.holds(hi),
+                "{x:e}: [{lo:e}, {hi:e}]"
+            );
+            assert!(
+                want == lo || want == hi,
+                "{x:e}: RN {want:e} not a neighbour"
+            );
+            // RN is the nearer neighbour (ties to even are checked by the reference).
+            let h = half_rn(x, s);
+            assert_eq!(h.to_bits(), want.to_bits(), "{x:e} ({s:?})");
+        }
+    }
+}
+
+fn half_rn(x: f32, s: bnbound::Storage) -> f32 {
+    match s {
+        bnbound::Storage::F16 => half::f16::from_f32(x).to_f32(),
+        bnbound::Storage::Bf16 => half::bf16::from_f32(x).to_f32(),
+    }
+}
+
+/// The f16 deployed gap, measured: PyTorch's f16 outputs (f32 compute, one rounding to f16)
+/// against the real bounds rounded outward to f16, on a typical layer and on a layer with
+/// cancellation (outputs near zero: inputs near μ and β ≈ 0), 4,096 point inputs each.
+#[test]
+fn deployed_f16_gap() {
+    let st = |x: f32| half::f16::from_f32(x).to_f32();
+    let c = 64;
+    let f = |i: usize, a: f32, b: f32| st(a + b * ((i * 7919 % 997) as f32 / 997.0));
+    for (name, cancel) in [("typical", false), ("cancellation", true)] {
+        let mean: Vec<f32> = (0..c).map(|i| f(i, -1.0, 2.0)).collect();
+        let beta: Vec<f32> = if cancel {
+            vec![0.0; c]
+        } else {
+            (0..c).map(|i| f(i, -0.3, 0.6)).collect()
+        };
+        let bn = BatchNorm::new(
+            (0..c).map(|i| f(i, 0.5, 1.0)).collect(),
+            beta,
+            mean.clone(),
+            (0..c).map(|i| f(i, 0.001, 0.3)).collect(),
+            st(1e-5),
+        )
+        .unwrap();
+        let n = 4096 / c;
+        let xs: Vec<f32> = (0..n * c)
+            .map(|k| {
+                let u = (k * 2654435761usize % 1_000_003) as f32 / 1_000_003.0;
+                if cancel {
+                    st(mean[k % c] + (u - 0.5) * 0.01)
+                } else {
+                    st(u * 8.0 - 4.0)
+                }
+            })
+            .collect();
+        let x = TensorBox::new(Shape::new(&[n, c]).unwrap(), xs.clone(), xs).unwrap();
+        let real = bn.enclose().ibp(&x).unwrap();
+        let d = bn.deployed(Runtime::PytorchCpu);
+        let b = d.ibp_stored(&x, bnbound::Storage::F16).unwrap();
+        let s16 = bnbound::Storage::F16;
+        let (mut outside, mut worst) = (0, 0i32);
+        for i in 0..n * c {
+            let (a, z) = d.outputs_at(i % c, x.lo()[i]).unwrap();
+            let (a, z) = (st(a), st(z));
+            let (rl, rh) = (s16.down(real.lo()[i]), s16.up(real.hi()[i]));
+            assert!(b.lo()[i] <= a && z <= b.hi()[i]);
+            if a < rl || z > rh {
+                outside += 1;
+                let steps = |p: f32, q: f32| {
+                    (half::f16::from_f32(p).to_bits() as i32
+                        - half::f16::from_f32(q).to_bits() as i32)
+                        .abs()
+                };
+                worst = worst
+                    .max(if a < rl { steps(a, rl) } else { 0 })
+                    .max(if z > rh { steps(z, rh) } else { 0 });
+            }
+        }
+        println!("f16 {name}: {outside} of {} PyTorch outputs outside the real f16 bounds (worst {worst} f16 steps); all inside the deployed bounds", n * c);
+    }
+}

@@ -107,6 +107,75 @@ impl std::str::FromStr for Runtime {
     }
 }
 
+/// A 16-bit storage type: data stored as f16 or bf16, computed in `f32` (PyTorch's
+/// `opmath_t`), each result rounded once to the storage type.
+///
+/// ```
+/// assert_eq!("bf16".parse::<bnbound::Storage>()?, bnbound::Storage::Bf16);
+/// # Ok::<(), bnbound::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Storage {
+    /// IEEE binary16.
+    F16,
+    /// bfloat16.
+    Bf16,
+}
+
+impl Storage {
+    /// The name used in documents (`"f16"`, `"bf16"`).
+    ///
+    /// ```
+    /// assert_eq!(bnbound::Storage::F16.name(), "f16");
+    /// ```
+    pub fn name(self) -> &'static str {
+        match self {
+            Storage::F16 => "f16",
+            Storage::Bf16 => "bf16",
+        }
+    }
+
+    /// Whether `x` is a value of this type.
+    ///
+    /// ```
+    /// assert!(bnbound::Storage::F16.holds(0.5) && !bnbound::Storage::F16.holds(0.1));
+    /// ```
+    pub fn holds(self, x: f32) -> bool {
+        x.is_nan() || crate::num::round::storage_nearest(x, self) == x
+    }
+
+    /// The largest value of this type `≤ x` (outward rounding of a lower bound).
+    ///
+    /// ```
+    /// use bnbound::Storage;
+    /// assert!(Storage::F16.down(0.1) < 0.1 && Storage::F16.holds(Storage::F16.down(0.1)));
+    /// ```
+    pub fn down(self, x: f32) -> f32 {
+        crate::num::round::storage_down(x, self)
+    }
+
+    /// The smallest value of this type `≥ x`: the mirror of [`Storage::down`].
+    ///
+    /// ```
+    /// use bnbound::Storage;
+    /// assert!(Storage::Bf16.up(0.1) > 0.1 && Storage::Bf16.up(1.0) == 1.0);
+    /// ```
+    pub fn up(self, x: f32) -> f32 {
+        -crate::num::round::storage_down(-x, self)
+    }
+}
+
+impl std::str::FromStr for Storage {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Storage> {
+        match s {
+            "f16" => Ok(Storage::F16),
+            "bf16" => Ok(Storage::Bf16),
+            other => Err(Error::UnknownDtype(crate::short(other))),
+        }
+    }
+}
+
 /// Which function a bound encloses.
 ///
 /// ```
@@ -599,5 +668,71 @@ impl<T: Float> Deployed<'_, T> {
             weight,
             bias,
         })
+    }
+}
+
+impl Deployed<'_, f32> {
+    /// IBP for data stored as f16 or bf16 (the layer's parameters and the box's endpoints
+    /// are values of `storage`, held in `f32`): bounds that are values of `storage` and
+    /// contain the exact real image and every output PyTorch's CPU kernels produce. For
+    /// reduced floating types PyTorch computes in `f32` (`opmath_t`): the recipe of the
+    /// module docs in `f32`, then one rounding to the storage type (`RN_s`, monotone, so
+    /// the endpoint argument still holds). Errors: those of [`Deployed::ibp`];
+    /// [`Error::NotInStorage`] for an endpoint or parameter that is not a value of
+    /// `storage`; [`Error::NoStorageRecipe`] for ONNX Runtime, whose 16-bit kernels are
+    /// not replayed.
+    ///
+    /// ```
+    /// use bnbound::{BatchNorm, Runtime, Shape, Storage, TensorBox};
+    /// let bn = BatchNorm::new(vec![1.0f32], vec![0.0], vec![0.0], vec![3.0], 0.0)?; // x/√3
+    /// let x = TensorBox::new(Shape::new(&[1])?, vec![1.0f32], vec![1.0])?;
+    /// let y = bn.deployed(Runtime::PytorchCpu).ibp_stored(&x, Storage::F16)?;
+    /// assert!(Storage::F16.holds(y.lo()[0]) && Storage::F16.holds(y.hi()[0]));
+    /// assert!((y.lo()[0] as f64) < 3f64.sqrt().recip() && 3f64.sqrt().recip() < y.hi()[0] as f64);
+    /// # Ok::<(), bnbound::Error>(())
+    /// ```
+    pub fn ibp_stored(&self, input: &TensorBox<f32>, storage: Storage) -> Result<TensorBox<f32>> {
+        if self.runtime != Runtime::PytorchCpu {
+            return Err(Error::NoStorageRecipe(self.runtime.name()));
+        }
+        let bn = self.bn;
+        let eps = [bn.eps()];
+        let params = [
+            bn.gamma(),
+            bn.beta(),
+            bn.running_mean(),
+            bn.running_var(),
+            &eps[..],
+        ];
+        for (what, v) in ["gamma", "beta", "running_mean", "running_var", "eps"]
+            .into_iter()
+            .zip(params)
+        {
+            if let Some(i) = v.iter().position(|&x| !storage.holds(x)) {
+                return Err(Error::NotInStorage { what, index: i });
+            }
+        }
+        for (what, v) in [("lo", input.lo()), ("hi", input.hi())] {
+            if let Some(i) = v.iter().position(|&x| !storage.holds(x)) {
+                return Err(Error::NotInStorage { what, index: i });
+            }
+        }
+        let real = self.bn.enclose().ibp(input)?;
+        let shape = *input.shape();
+        let inner = shape.inner().max(1);
+        let channels = self.consts.len();
+        let mut lo = Vec::with_capacity(shape.len());
+        let mut hi = Vec::with_capacity(shape.len());
+        for (i, (&l, &h)) in input.lo().iter().zip(input.hi()).enumerate() {
+            let c = (i / inner) % channels;
+            let (a, b) = self.image(c, l, h).ok_or(Error::DeployedNan {
+                index: i,
+                channel: c,
+            })?;
+            let rn = |y: f32| crate::num::round::storage_nearest(y, storage);
+            lo.push(storage.down(real.lo()[i]).min(rn(a)));
+            hi.push(storage.up(real.hi()[i]).max(rn(b)));
+        }
+        TensorBox::new(shape, lo, hi)
     }
 }

@@ -334,7 +334,9 @@ pub(crate) fn f32_up(x: f64) -> f32 {
 }
 
 mod lanes;
+mod storage;
 pub(crate) use lanes::*;
+pub(crate) use storage::{storage_down, storage_nearest};
 
 #[cfg(test)]
 mod tests;
