@@ -406,6 +406,13 @@ fn run_op(
     op: Op,
     claimed: Option<&Path>,
 ) -> Result<(), Failure> {
+    // PARAMS of a 16-bit storage type (f16, bf16): IBP only.
+    if let Some(p) = &layer.params {
+        let ptext = read(p, "params")?;
+        if let Some(storage) = json::stored_dtype(&ptext) {
+            return run_stored(&ptext, p, storage, op, input, output);
+        }
+    }
     let bn = layer.load()?;
     let text = read(input, "input")?;
     let ctext = claimed.map(|c| read(c, "claimed")).transpose()?;
@@ -414,6 +421,40 @@ fn run_op(
         AnyBatchNorm::F32(bn) => run_typed(bn, op, &text, input, output, claimed),
         AnyBatchNorm::F64(bn) => run_typed(bn, op, &text, input, output, claimed),
     }
+}
+
+/// `ibp` on f16/bf16 PARAMS and BOX: the layer computed in f32 from the storage values;
+/// real bounds rounded outward to the storage type, or PyTorch's deployed f16/bf16 path.
+fn run_stored(
+    ptext: &str,
+    ppath: &Path,
+    storage: bnbound::Storage,
+    op: Op,
+    input: &Path,
+    output: Option<&Path>,
+) -> Result<(), Failure> {
+    let semantics = match op {
+        Op::Ibp(Mode::Fast, semantics) => semantics,
+        _ => {
+            return Err(Failure::Invalid(format!(
+                "{}: dtype {} is supported by ibp (fast mode, real or deployed semantics)",
+                ppath.display(),
+                storage.name()
+            )))
+        }
+    };
+    let bn = json::parse_stored_params(ptext, storage).map_err(invalid(ppath))?;
+    let b = json::parse_stored_box(&read(input, "input")?, storage).map_err(invalid(input))?;
+    let out = match semantics {
+        Semantics::Real => bn.enclose().ibp(&b).and_then(|r| {
+            let lo = r.lo().iter().map(|&x| storage.down(x)).collect();
+            let hi = r.hi().iter().map(|&x| storage.up(x)).collect();
+            TensorBox::new(*r.shape(), lo, hi)
+        }),
+        Semantics::Deployed(rt) => bn.deployed(rt).ibp_stored(&b, storage),
+    }
+    .map_err(invalid(input))?;
+    write_to(output, |w| json::write_stored_box(&out, storage, w))
 }
 
 fn run(cli: Cli) -> Result<(), Failure> {

@@ -303,3 +303,108 @@ fn deployed_semantics_cli() {
     let (lo, hi) = (f32_of(&v["lo"][0]), f32_of(&v["hi"][0]));
     assert!(lo <= alpha && alpha <= hi);
 }
+
+/// Decimals are rounded to f16/bf16 once, correctly: exactly at every midpoint (ties to
+/// even), just above and just below it (where reading the text as f64 first would give the
+/// midpoint and round the wrong way), against the test kit's reference rounding.
+#[test]
+fn storage_decimals_are_correctly_rounded() {
+    use bnbound::Storage;
+    use bnbound_testkit::emulate::{round, BF16, F16, V};
+    let doc = |x: &str| format!(r#"{{"shape": [1], "lo": [{x}], "hi": [{x}]}}"#);
+    let mut checked = 0;
+    for (storage, fmt, step) in [(Storage::F16, F16, 1usize), (Storage::Bf16, BF16, 97)] {
+        let value = |bits: u16| match storage {
+            Storage::F16 => half::f16::from_bits(bits).to_f32(),
+            Storage::Bf16 => half::bf16::from_bits(bits).to_f32(),
+        };
+        let top = if storage == Storage::F16 {
+            0x7BFE
+        } else {
+            0x7F7E
+        };
+        for bits in (0u16..top).step_by(step) {
+            let (v, w) = (value(bits) as f64, value(bits + 1) as f64);
+            let m = v + (w - v) / 2.0;
+            let exact = format!("{m:.150e}"); // exact: m has a short binary expansion
+            let (mant, exp) = exact.split_once('e').unwrap();
+            let mant = mant.trim_end_matches('0').trim_end_matches('.');
+            let dotted = if mant.contains('.') {
+                mant.to_string()
+            } else {
+                format!("{mant}.")
+            };
+            let above = format!("{dotted}000000000000000000000001e{exp}");
+            let below = {
+                // m minus 10^(exp − 200): a decimal just under m.
+                let digits: String = mant.replace('.', "");
+                let n: num_bigint::BigInt = digits.parse().unwrap();
+                let scaled = n * num_bigint::BigInt::from(10).pow(200) - 1u32;
+                let s = scaled.to_string();
+                format!("{}.{}e{exp}", &s[..1], &s[1..])
+            };
+            for text in [format!("{mant}e{exp}"), above, below] {
+                let got = bnbound_cli::json::parse_stored_box(&doc(&text), storage)
+                    .unwrap()
+                    .lo()[0];
+                let q: num_rational::BigRational = parse_decimal(&text);
+                let want = round(&V::Fin(q.numer().clone(), q.denom().clone()), fmt) as f32;
+                assert_eq!(got.to_bits(), want.to_bits(), "{storage:?} {text}");
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 90_000);
+}
+
+fn parse_decimal(text: &str) -> num_rational::BigRational {
+    use num_bigint::BigInt;
+    let (mant, exp) = text.split_once('e').unwrap();
+    let exp: i64 = exp.parse().unwrap();
+    let (int, frac) = mant.split_once('.').unwrap_or((mant, ""));
+    let digits: BigInt = format!("{int}{frac}").parse().unwrap();
+    let k = exp - frac.len() as i64;
+    let ten = |n: i64| BigInt::from(10).pow(n as u32);
+    if k >= 0 {
+        num_rational::BigRational::from_integer(digits * ten(k))
+    } else {
+        num_rational::BigRational::new(digits, ten(-k))
+    }
+}
+
+#[test]
+fn stored_dtypes_cli() {
+    let p = r#"{"dtype": "f16", "eps": 1e-5, "gamma": [1, -0.5], "beta": [0, 0.1], "running_mean": [0, 0.2], "running_var": [3, 0.3]}"#;
+    let b = r#"{"shape": [1, 2], "lo": [0.1, 0], "hi": [1, 2]}"#;
+    let real = json_of(&sub("ibp", p, b, &[]));
+    assert_eq!(real["dtype"], "f16");
+    let pt = ["--semantics", "deployed", "--runtime", "pytorch-cpu"];
+    let dep = json_of(&sub("ibp", p, b, &pt));
+    let f16 = |v: &serde_json::Value| half::f16::from_f64(v.as_f64().unwrap()).to_f32();
+    for k in 0..2 {
+        // Deployed bounds contain the real ones, and both are f16 values.
+        assert!(f16(&dep["lo"][k]) <= f16(&real["lo"][k]));
+        assert!(f16(&dep["hi"][k]) >= f16(&real["hi"][k]));
+    }
+    // Not replayed for ONNX Runtime; other subcommands refuse f16 PARAMS: status 2.
+    let o = sub(
+        "ibp",
+        p,
+        b,
+        &["--semantics", "deployed", "--runtime", "onnxruntime-cpu"],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    stderr_line(&o);
+    let o = sub("deriv", p, b, &["--order", "1"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr_line(&o).contains("f16"));
+    // A number that overflows f16 is invalid input.
+    let o = sub(
+        "ibp",
+        p,
+        r#"{"shape": [1, 2], "lo": [0, 0], "hi": [70000, 1]}"#,
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    stderr_line(&o);
+}

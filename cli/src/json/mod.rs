@@ -17,9 +17,11 @@
 //! `"inf"`/`"-inf"`. Unknown fields are rejected.
 
 mod form;
+mod storage;
 mod write;
 
 pub use form::{parse_form, parse_shaped_form, FormKind};
+pub use storage::{parse_stored_box, parse_stored_params, stored_dtype, write_stored_box};
 pub use write::{write_box, write_deployed_fold, write_form, write_report};
 
 use bnbound::{AnyBatchNorm, BatchNorm, Dtype, Float, Shape, TensorBox};
@@ -299,6 +301,12 @@ fn params_of<T: Float>(p: &RawParams<'_>) -> Result<BatchNorm<T>> {
 /// ```
 pub fn parse_params(text: &str) -> Result<AnyBatchNorm> {
     let p: RawParams<'_> = serde_json::from_str(text).map_err(|e| syntax("params", e))?;
+    if let Ok(s) = p.dtype.parse::<bnbound::Storage>() {
+        return Err(Error::Syntax(format!(
+            "params: dtype {} is read by parse_stored_params (ibp only)",
+            s.name()
+        )));
+    }
     Ok(match p.dtype.parse::<Dtype>()? {
         Dtype::F32 => AnyBatchNorm::F32(params_of(&p)?),
         Dtype::F64 => AnyBatchNorm::F64(params_of(&p)?),
