@@ -126,7 +126,7 @@ fn invalid_inputs_exit_2_with_one_line_and_no_output_file() {
             ok_box.into(),
             "out of range",
         ),
-        (P32.replace("\"f32\"", "\"f16\""), ok_box.into(), "dtype"),
+        (P32.replace("\"f32\"", "\"f8\""), ok_box.into(), "dtype"),
         (P32.replace("\"beta\"", "\"bias\""), ok_box.into(), "bias"),
         (P32.replace('}', ""), ok_box.into(), "params"),
         (
