@@ -203,7 +203,7 @@ pub enum Error {
         value: f64,
     },
     /// A runtime name other than `"pytorch-cpu"` or `"onnxruntime-cpu"`.
-    #[error("unknown runtime {0:?}: expected \"pytorch-cpu\" or \"onnxruntime-cpu\"")]
+    #[error("unknown runtime {0:?}: expected \"pytorch-cpu\", \"onnxruntime-cpu\" or \"any\"")]
     UnknownRuntime(String),
     /// Under deployed semantics, the runtime computes NaN for some input of the box
     /// (`0·∞` or `∞ − ∞` in its float recipe), which no bound can contain.
@@ -229,6 +229,17 @@ pub enum Error {
         /// The index in it.
         index: usize,
     },
+    /// `Runtime::Any { ulps }` with `ulps` above `Runtime::MAX_ULPS`.
+    #[error("runtime any: {ulps} ulps is more than the {max} the error model accepts")]
+    UlpsOutOfRange {
+        /// The requested ulps.
+        ulps: u32,
+        /// The largest accepted.
+        max: u32,
+    },
+    /// The exact checker cannot decide this question.
+    #[error("{0}")]
+    NotDecidable(&'static str),
     /// A dtype name other than `"f32"` or `"f64"`.
     #[error("unknown dtype {0:?}: expected \"f32\" or \"f64\"")]
     UnknownDtype(String),

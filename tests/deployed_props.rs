@@ -705,3 +705,146 @@ fn deployed_f16_gap() {
         println!("f16 {name}: {outside} of {} PyTorch outputs outside the real f16 bounds (worst {worst} f16 steps); all inside the deployed bounds", n * c);
     }
 }
+
+/// `--runtime any`: its bounds contain the emulated outputs of every form it covers with
+/// random K-ulp errors of `√`, `1/√`, `÷` (and FMA variants), the named runtimes' outputs,
+/// and the real image.
+fn run_any<T: Float>(case: &ShapedCase<T>, ulps: u32) {
+    let (bn, _) = shaped_layer(case);
+    let chs = channels_of(&bn);
+    let mut dims = vec![1];
+    dims.extend(&case.sample);
+    let shape = Shape::new(&dims).unwrap();
+    let n = shape.len();
+    let (lo, hi) = intervals(&case.entries[..n], false);
+    let input = TensorBox::new(shape, lo, hi).unwrap();
+    let Ok(b) = bn.deployed(Runtime::Any { ulps }).ibp(&input) else {
+        return; // NaN possible somewhere in this box under some order
+    };
+    let inner = n / case.sample[0];
+    for i in 0..n {
+        let ch = chs[i / inner];
+        let p = [ch.g, ch.b, ch.m, ch.v, ch.e];
+        let (l, h) = (input.lo()[i], input.hi()[i]);
+        let (dl, dh) = (b.lo()[i].to_f64_exact(), b.hi()[i].to_f64_exact());
+        check_element(ch, l.to_f64_exact(), h.to_f64_exact(), dl, dh)
+            .unwrap_or_else(|m| panic!("element {i}: real image not enclosed: {m}"));
+        let mid = between(l, h, 1, 2);
+        for (s, x) in [l, h, mid].into_iter().enumerate() {
+            let x = x.to_f64_exact();
+            let mut ys = bnbound_testkit::emulate::any_outputs(
+                p,
+                x,
+                format::<T>(),
+                ulps,
+                (i * 3 + s) as u64 + case.entries[i].2 as u64,
+            );
+            ys.extend(recipe_outputs(p, x, format::<T>(), true));
+            for y in ys {
+                if y.is_nan() {
+                    continue; // an order that gives NaN here must not have got a bound...
+                }
+                assert!(
+                    dl <= y && y <= dh,
+                    "element {i}: output {y:e} of some order outside [{dl:e}, {dh:e}]; p = {p:?}, x = {x:e}, box [{l:?}, {h:?}], K = {ulps}"
+                );
+            }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 800, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn any_contains_every_order_f32(case in shaped_case(hard_f32()), ulps in 0u32..=4) {
+        run_any(&case, ulps);
+    }
+
+    #[test]
+    fn any_contains_every_order_f64(case in shaped_case(hard_f64()), ulps in 0u32..=4) {
+        run_any(&case, ulps);
+    }
+}
+
+/// How much wider `any` (K = 2) is than the named runtimes on the typical layer.
+#[test]
+fn any_width_on_a_typical_layer() {
+    let c = 64;
+    let f = |i: usize, a: f32, b: f32| a + b * ((i * 7919 % 997) as f32 / 997.0);
+    let bn = BatchNorm::new(
+        (0..c)
+            .map(|i| f(i, 0.5, 1.0) * if i % 5 == 0 { -1.0 } else { 1.0 })
+            .collect(),
+        (0..c).map(|i| f(i, -0.3, 0.6)).collect(),
+        (0..c).map(|i| f(i, -1.0, 2.0)).collect(),
+        (0..c).map(|i| f(i, 0.001, 0.3)).collect(),
+        1e-5,
+    )
+    .unwrap();
+    let n = 4096 / c;
+    let xs: Vec<f32> = (0..n * c)
+        .map(|k| ((k * 2654435761usize % 1_000_003) as f32 / 1_000_003.0) * 8.0 - 4.0)
+        .collect();
+    let x = TensorBox::new(Shape::new(&[n, c]).unwrap(), xs.clone(), xs).unwrap();
+    let any = bn.deployed(Runtime::Any { ulps: 2 }).ibp(&x).unwrap();
+    for rt in [Runtime::OnnxruntimeCpu, Runtime::PytorchCpu] {
+        let d = bn.deployed(rt).ibp(&x).unwrap();
+        let mut extra: Vec<u64> = (0..n * c)
+            .map(|i| {
+                assert!(
+                    any.lo()[i] <= d.lo()[i] && d.hi()[i] <= any.hi()[i],
+                    "any does not contain {rt}"
+                );
+                bnbound::ulps_between(any.lo()[i], any.hi()[i])
+                    - bnbound::ulps_between(d.lo()[i], d.hi()[i])
+            })
+            .collect();
+        extra.sort_unstable();
+        println!(
+            "any (K = 2) vs {rt}: wider by median {} / p99 {} / max {} f32 ulps per box",
+            extra[extra.len() / 2],
+            extra[extra.len() * 99 / 100],
+            extra[extra.len() - 1]
+        );
+    }
+}
+
+/// Named hard cases of `any`: `σ² + ε` overflows (`r = ∞`, the exact `1/r` is 0, and a
+/// K-ulp reciprocal may be a subnormal of either sign — found by the property test), and
+/// the largest accepted `K`.
+#[test]
+fn any_hard_cases() {
+    let check = |p: [f32; 5], x: f32, ulps: u32, seeds: u64| {
+        let bn = BatchNorm::new(vec![p[0]], vec![p[1]], vec![p[2]], vec![p[3]], p[4]).unwrap();
+        let d = bn.deployed(Runtime::Any { ulps });
+        let (lo, hi) = d.outputs_at(0, x).unwrap();
+        let pf = p.map(|v| v as f64);
+        for seed in 0..seeds {
+            for y in bnbound_testkit::emulate::any_outputs(pf, x as f64, F32, ulps, seed) {
+                assert!(
+                    lo as f64 <= y && y <= hi as f64,
+                    "{y:e} outside [{lo:e}, {hi:e}] for K = {ulps}"
+                );
+            }
+        }
+    };
+    let overflow = [
+        968.67035,
+        -8.931536e-39,
+        120.65722,
+        3.4027214e38,
+        3.4027555e38,
+    ];
+    check(overflow, -1.982962e-39, 2, 200);
+    check([1.5, -0.25, 0.5, 1e-45, 0.0], 3.0, Runtime::MAX_ULPS, 3);
+    check([-1e30, 1e-40, -2.0, 2.0, 1e-5], 1e8, Runtime::MAX_ULPS, 3);
+    let bn = BatchNorm::new(vec![1.0f32], vec![0.0], vec![0.0], vec![1.0], 0.0).unwrap();
+    assert!(matches!(
+        bn.deployed(Runtime::Any {
+            ulps: Runtime::MAX_ULPS + 1
+        })
+        .outputs_at(0, 1.0),
+        Err(Error::UlpsOutOfRange { .. })
+    ));
+}

@@ -200,9 +200,13 @@ struct SemanticsArgs {
     /// also every output the runtime (--runtime) computes in floats.
     #[arg(long, value_enum, default_value_t = SemanticsKind::Real)]
     semantics: SemanticsKind,
-    /// The runtime for --semantics deployed: pytorch-cpu or onnxruntime-cpu.
+    /// The runtime for --semantics deployed: pytorch-cpu, onnxruntime-cpu, or any (every
+    /// evaluation order, with --ulps).
     #[arg(long, value_name = "RUNTIME")]
     runtime: Option<String>,
+    /// With --runtime any: how many ulps √, 1/√ and ÷ may be off (default 2).
+    #[arg(long, value_name = "K")]
+    ulps: Option<u32>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -222,11 +226,23 @@ impl SemanticsArgs {
             (SemanticsKind::Deployed, None) => Err(bad(
                 "--semantics deployed needs --runtime pytorch-cpu|onnxruntime-cpu".into(),
             )),
-            (SemanticsKind::Deployed, Some(r)) => r
-                .parse::<Runtime>()
-                .map(Semantics::Deployed)
-                .map_err(|e| bad(format!("--runtime: {e}"))),
+            (SemanticsKind::Deployed, Some(r)) => {
+                let rt = r
+                    .parse::<Runtime>()
+                    .map_err(|e| bad(format!("--runtime: {e}")))?;
+                match (rt, self.ulps) {
+                    (Runtime::Any { .. }, Some(k)) => {
+                        Ok(Semantics::Deployed(Runtime::Any { ulps: k }))
+                    }
+                    (_, Some(_)) => Err(bad("--ulps applies to --runtime any".into())),
+                    (rt, None) => Ok(Semantics::Deployed(rt)),
+                }
+            }
         }
+        .and_then(|s| match (s, self.ulps, self.semantics) {
+            (Semantics::Real, Some(_), _) => Err(bad("--ulps applies to --runtime any".into())),
+            (s, _, _) => Ok(s),
+        })
     }
 }
 

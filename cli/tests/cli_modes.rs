@@ -408,3 +408,66 @@ fn stored_dtypes_cli() {
     assert_eq!(o.status.code(), Some(2));
     stderr_line(&o);
 }
+
+#[test]
+fn any_runtime_cli() {
+    let p = r#"{"dtype": "f32", "eps": 0, "gamma": [1], "beta": [0], "running_mean": [0], "running_var": [3]}"#;
+    let b = r#"{"shape": [1], "lo": [3], "hi": [3]}"#;
+    let f32_of = |v: &serde_json::Value| v.as_f64().unwrap() as f32;
+    let named = json_of(&sub(
+        "ibp",
+        p,
+        b,
+        &["--semantics", "deployed", "--runtime", "onnxruntime-cpu"],
+    ));
+    let mut last = (f32::NEG_INFINITY, f32::INFINITY);
+    for k in ["4", "2", "0"] {
+        let any = json_of(&sub(
+            "ibp",
+            p,
+            b,
+            &["--semantics", "deployed", "--runtime", "any", "--ulps", k],
+        ));
+        let (lo, hi) = (f32_of(&any["lo"][0]), f32_of(&any["hi"][0]));
+        // Contains the named runtime's bounds; fewer ulps never widen.
+        assert!(lo <= f32_of(&named["lo"][0]) && f32_of(&named["hi"][0]) <= hi);
+        assert!(last.0 <= lo && hi <= last.1);
+        last = (lo, hi);
+    }
+    // --ulps only with any; the checker does not decide against an over-approximation.
+    let o = sub(
+        "ibp",
+        p,
+        b,
+        &[
+            "--semantics",
+            "deployed",
+            "--runtime",
+            "pytorch-cpu",
+            "--ulps",
+            "1",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    stderr_line(&o);
+    let o = check("ibp", p, b, &named.to_string());
+    assert_eq!(o.status.code(), Some(0));
+    let d = dir();
+    let c = d.join("claimed.json");
+    std::fs::write(&c, named.to_string()).unwrap();
+    let o = sub(
+        "check",
+        p,
+        b,
+        &[
+            "--claimed",
+            c.to_str().unwrap(),
+            "--semantics",
+            "deployed",
+            "--runtime",
+            "any",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr_line(&o).contains("over-approximate"));
+}

@@ -405,6 +405,11 @@ impl<T: Float> Checker<'_, T> {
         let Semantics::Deployed(rt) = semantics else {
             return Ok(report);
         };
+        if let Runtime::Any { .. } = rt {
+            return Err(Error::NotDecidable(
+                "runtime any: its bounds over-approximate every order, so claims are not decided against them",
+            ));
+        }
         let d = self.bn.deployed(rt);
         let inner = input.shape().inner().max(1);
         let channels = self.bn.channels();

@@ -74,9 +74,30 @@ pub enum Runtime {
     PytorchCpu,
     /// ONNX Runtime's CPU execution provider (with and without FMA contraction).
     OnnxruntimeCpu,
+    /// Any runtime: every evaluation order of the formula (factored or expanded), `+ − ×`
+    /// correctly rounded, `√`, `1/√` and `÷` within `ulps` ulps, with or without FMA (GPUs,
+    /// unknown runtimes). Bounds over-approximate; see `bnbound::docs::soundness`.
+    Any {
+        /// How many ulps `√`, `1/√` and `÷` may be off (CUDA documents `rsqrtf` at 2).
+        ulps: u32,
+    },
 }
 
 impl Runtime {
+    /// The largest `ulps` of [`Runtime::Any`] bnbound accepts (`2^20`): beyond it, a
+    /// `K`-ulp `√` of a tiny `f32` could reach 0 and the error model says nothing useful.
+    /// Larger values give [`Error::UlpsOutOfRange`].
+    ///
+    /// ```
+    /// use bnbound::{BatchNorm, Runtime, Shape, TensorBox};
+    /// let bn = BatchNorm::new(vec![1.0f32], vec![0.0], vec![0.0], vec![1.0], 0.0)?;
+    /// let x = TensorBox::new(Shape::new(&[1])?, vec![0.0f32], vec![1.0])?;
+    /// assert!(bn.deployed(Runtime::Any { ulps: Runtime::MAX_ULPS }).ibp(&x).is_ok());
+    /// assert!(bn.deployed(Runtime::Any { ulps: Runtime::MAX_ULPS + 1 }).ibp(&x).is_err());
+    /// # Ok::<(), bnbound::Error>(())
+    /// ```
+    pub const MAX_ULPS: u32 = 1 << 20;
+
     /// The name used on the command line.
     ///
     /// ```
@@ -86,6 +107,7 @@ impl Runtime {
         match self {
             Runtime::PytorchCpu => "pytorch-cpu",
             Runtime::OnnxruntimeCpu => "onnxruntime-cpu",
+            Runtime::Any { .. } => "any",
         }
     }
 }
@@ -102,6 +124,7 @@ impl std::str::FromStr for Runtime {
         match s {
             "pytorch-cpu" => Ok(Runtime::PytorchCpu),
             "onnxruntime-cpu" => Ok(Runtime::OnnxruntimeCpu),
+            "any" => Ok(Runtime::Any { ulps: 2 }),
             other => Err(Error::UnknownRuntime(crate::short(other))),
         }
     }
@@ -370,8 +393,9 @@ impl<T: Float> Deployed<'_, T> {
     }
 
     /// The least and greatest output the runtime can produce for the input `x` of channel
-    /// `c` (over its recipe variants). Errors: [`Error::DeployedNan`] when a variant gives
-    /// NaN; [`Error::ChannelMismatch`] for a channel out of range.
+    /// `c` (over its recipe variants; for [`Runtime::Any`] an interval containing them).
+    /// Errors: [`Error::DeployedNan`] when a variant gives NaN; [`Error::ChannelMismatch`]
+    /// for a channel out of range; [`Error::UlpsOutOfRange`].
     ///
     /// ```
     /// use bnbound::{BatchNorm, Runtime};
@@ -384,10 +408,28 @@ impl<T: Float> Deployed<'_, T> {
             expected: self.consts.len(),
             found: c + 1,
         })?;
+        if let Runtime::Any { .. } = self.runtime {
+            self.valid()?;
+            return self.image(c, x, x).ok_or(Error::DeployedNan {
+                index: 0,
+                channel: c,
+            });
+        }
         k.outputs(x, self.fallback()).ok_or(Error::DeployedNan {
             index: 0,
             channel: c,
         })
+    }
+
+    /// `Ok` unless the runtime is [`Runtime::Any`] with more than [`Runtime::MAX_ULPS`].
+    fn valid(&self) -> Result<()> {
+        match self.runtime {
+            Runtime::Any { ulps } if ulps > Runtime::MAX_ULPS => Err(Error::UlpsOutOfRange {
+                ulps,
+                max: Runtime::MAX_ULPS,
+            }),
+            _ => Ok(()),
+        }
     }
 
     fn fallback(&self) -> bool {
@@ -398,6 +440,18 @@ impl<T: Float> Deployed<'_, T> {
     /// and greatest over the recipes), or `None` when the runtime produces NaN somewhere
     /// in the box. By monotonicity (module docs) they bound every output in the box.
     pub(crate) fn endpoint_outputs(&self, c: usize, l: T, h: T) -> Option<((T, T), (T, T))> {
+        if let Runtime::Any { ulps } = self.runtime {
+            // An over-approximation of the whole box's outputs, at both "endpoints".
+            let m = crate::modes::any::Model::of::<T>(ulps);
+            let (a, b) = crate::modes::any::image(
+                &m,
+                self.bn.channel_f64(c),
+                l.to_f64_exact(),
+                h.to_f64_exact(),
+            )?;
+            let (a, b) = (T::from_f64_down(a), T::from_f64_up(b));
+            return Some(((a, b), (a, b)));
+        }
         let k = &self.consts[c];
         if k.alpha.is_infinite() && l <= T::zero() && T::zero() <= h {
             return None; // x = 0 times an infinite α
@@ -449,6 +503,7 @@ impl<T: Float> Deployed<'_, T> {
     /// # Ok::<(), bnbound::Error>(())
     /// ```
     pub fn derivative_chain(&self, dbox: &TensorBox<T>) -> Result<TensorBox<T>> {
+        self.valid()?;
         let real = self.bn.enclose().derivative_chain(dbox)?;
         let shape = *dbox.shape();
         let inner = shape.inner().max(1);
@@ -458,6 +513,13 @@ impl<T: Float> Deployed<'_, T> {
             let k = &self.consts[(i / inner) % channels];
             let (l, h) = (l.to_f64_exact(), h.to_f64_exact());
             let mut slopes = vec![(k.alpha.to_f64_exact(), k.alpha.to_f64_exact())];
+            if let Runtime::Any { ulps } = self.runtime {
+                let m = crate::modes::any::Model::of::<T>(ulps);
+                slopes.push(crate::modes::any::slopes(
+                    &m,
+                    self.bn.channel_f64((i / inner) % channels),
+                ));
+            }
             if self.fallback() {
                 let (inv, g) = (k.inv.to_f64_exact(), k.g.to_f64_exact());
                 slopes.push(mul_bounds(inv, inv, g, g));
@@ -485,6 +547,7 @@ impl<T: Float> Deployed<'_, T> {
     /// # Ok::<(), bnbound::Error>(())
     /// ```
     pub fn widen(&self, input: &TensorBox<T>, real: TensorBox<T>) -> Result<TensorBox<T>> {
+        self.valid()?;
         let shape = *input.shape();
         if real.shape() != input.shape() {
             return Err(Error::ShapeMismatch {

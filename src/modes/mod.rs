@@ -2,6 +2,7 @@
 //! tightest floating-point enclosure through MPFR (`tight`, feature `mpfr`), and
 //! deployed-float semantics (`deployed`: what a named runtime computes).
 
+pub(crate) mod any;
 pub mod check;
 pub(crate) mod deployed;
 #[cfg(feature = "mpfr")]

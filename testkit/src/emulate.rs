@@ -310,6 +310,74 @@ pub fn ort_fold(p: [f64; 5], w: &[f64], b: f64, fmt: Format) -> (Vec<f64>, f64) 
     (ws, a.add(a.mul(a.sub(b, m), s), beta))
 }
 
+/// Outputs of every form `--runtime any` covers (the factored product in its six
+/// associations, the expanded `x·α − μ·α + β` in three summation orders, with and without
+/// FMA), each `√`, `1/√` and `÷` moved by a pseudo-random number of ulps in `[−K, K]` after
+/// correct rounding (`seed` chooses them). f32 and f64 formats only.
+pub fn any_outputs(p: [f64; 5], x: f64, fmt: Format, k: u32, seed: u64) -> Vec<f64> {
+    let a = Arith(fmt);
+    let mut state = seed | 1;
+    let mut off = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % (2 * k as u64 + 1)) as i64 - k as i64
+    };
+    // An overflowed (infinite) or NaN result stays so: K ulps are counted from a finite
+    // correctly rounded value.
+    let step = |v: f64, n: i64| -> f64 {
+        if !v.is_finite() {
+            return v;
+        }
+        let mut y = v;
+        for _ in 0..n.unsigned_abs() {
+            y = match (fmt.p, n > 0) {
+                (24, true) => (y as f32).next_up() as f64,
+                (24, false) => (y as f32).next_down() as f64,
+                (_, true) => y.next_up(),
+                (_, false) => y.next_down(),
+            };
+        }
+        y
+    };
+    let mut kop = |v: f64| step(v, off());
+    let [g, b, m, v, e] = p;
+    let q = a.add(v, e);
+    let r = kop(a.sqrt(q));
+    let inv_div = kop(a.div(1.0, r));
+    let inv_rsqrt = kop(a.div(1.0, a.sqrt(q))); // a K-ulp rsqrt of q
+    let d = a.sub(x, m);
+    let mut out = Vec::new();
+    for inv in [inv_div, inv_rsqrt] {
+        let prods = [
+            a.mul(a.mul(g, d), inv),
+            a.mul(a.mul(d, inv), g),
+            a.mul(d, a.mul(g, inv)),
+        ];
+        for pr in prods {
+            out.push(a.add(pr, b));
+        }
+        // The last product fused with + β.
+        out.push(a.fma(a.mul(g, d), inv, b));
+        out.push(a.fma(a.mul(d, inv), g, b));
+        out.push(a.fma(d, a.mul(g, inv), b));
+        let alpha = a.mul(g, inv);
+        let (xa, ma) = (a.mul(x, alpha), a.mul(m, alpha));
+        out.push(a.sub(a.add(xa, b), ma));
+        out.push(a.add(xa, a.sub(b, ma)));
+        out.push(a.add(a.sub(xa, ma), b));
+        out.push(a.fma(x, alpha, a.fma(-m, alpha, b)));
+    }
+    let gd = a.mul(g, d);
+    out.push(a.add(kop(a.div(gd, r)), b));
+    out.push(a.add(a.mul(kop(a.div(g, r)), d), b));
+    out.push(a.add(a.mul(kop(a.div(d, r)), g), b));
+    let alpha = kop(a.div(g, r));
+    out.push(a.add(a.mul(x, alpha), a.sub(b, a.mul(m, alpha))));
+    out.push(a.fma(x, alpha, a.fma(-m, alpha, b)));
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

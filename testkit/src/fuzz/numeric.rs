@@ -50,11 +50,14 @@ pub fn ibp_contains(data: &[u8]) {
 fn deployed_case<T: Float>(u: &mut Unstructured<'_>) -> Option<()> {
     use crate::emulate::{recipe_outputs, F32, F64};
     let (bn, chs, input, chan) = case::<T>(u)?;
-    let runtime = if u.arbitrary::<bool>().ok()? {
-        bnbound::Runtime::PytorchCpu
-    } else {
-        bnbound::Runtime::OnnxruntimeCpu
+    let runtime = match u.int_in_range(0u8..=2).ok()? {
+        0 => bnbound::Runtime::PytorchCpu,
+        1 => bnbound::Runtime::OnnxruntimeCpu,
+        _ => bnbound::Runtime::Any {
+            ulps: u.int_in_range(0u32..=8).ok()?,
+        },
     };
+    let seed = u.arbitrary::<u64>().ok()?;
     let fallback = runtime == bnbound::Runtime::PytorchCpu;
     let fmt = match T::DTYPE {
         bnbound::Dtype::F32 => F32,
@@ -76,6 +79,15 @@ fn deployed_case<T: Float>(u: &mut Unstructured<'_>) -> Option<()> {
         let mut ys = Vec::new();
         for x in [l, h, mid] {
             ys.extend(recipe_outputs(p, f(x), fmt, fallback));
+            if let bnbound::Runtime::Any { ulps } = runtime {
+                ys.extend(crate::emulate::any_outputs(
+                    p,
+                    f(x),
+                    fmt,
+                    ulps,
+                    seed ^ i as u64,
+                ));
+            }
         }
         match &got {
             Err(bnbound::Error::DeployedNan { .. }) => return Some(()),
@@ -102,7 +114,8 @@ fn deployed_case<T: Float>(u: &mut Unstructured<'_>) -> Option<()> {
 }
 
 /// `deployed_contains`: deployed bounds contain every output of the replayed runtime
-/// recipes (the test kit's rational emulation) at the endpoints and at an interior float,
+/// recipes (the test kit's rational emulation) at the endpoints and at an interior float
+/// (for `Runtime::Any`, also every form with fuzzer-seeded K-ulp errors),
 /// and the exact real image; NaN of the runtime is reported as an error.
 pub fn deployed_contains(data: &[u8]) {
     both_types(data, typed!(deployed_case));

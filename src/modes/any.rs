@@ -1,0 +1,237 @@
+//! `Runtime::Any`: an interval evaluation of every form of the formula, each operation
+//! widened by its error model. The forms, the model and the proof are on the soundness
+//! page (`bnbound::docs::soundness`, "`--runtime any`").
+
+use crate::num::round::{add_down, add_up, div_down, div_up, mul_up, sqrt_down, sqrt_up};
+use crate::Float;
+
+/// An interval of possible computed values, and whether NaN is possible.
+#[derive(Clone, Copy, Debug)]
+struct X {
+    lo: f64,
+    hi: f64,
+    nan: bool,
+}
+
+/// The error model of the compute type and of `K`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Model {
+    u: f64,
+    eta: f64,
+    k: f64,
+    max: f64,
+    min_sub: f64,
+}
+
+impl Model {
+    pub(crate) fn of<T: Float>(ulps: u32) -> Model {
+        let (p, emin, max) = match T::DTYPE {
+            crate::Dtype::F32 => (24, -126, f32::MAX as f64),
+            crate::Dtype::F64 => (53, -1022, f64::MAX),
+        };
+        let two = |e: i32| 2f64.powi(e); // exact powers of two, all normal in f64
+        Model {
+            u: two(-p),
+            // Half the subnormal spacing; for f64 2^-1075 is not an f64: use 2^-1074.
+            eta: if T::DTYPE == crate::Dtype::F64 {
+                f64::from_bits(1)
+            } else {
+                two(emin - p)
+            },
+            k: ulps as f64,
+            max,
+            min_sub: if T::DTYPE == crate::Dtype::F64 {
+                f64::from_bits(1)
+            } else {
+                two(emin - p + 1)
+            },
+        }
+    }
+}
+
+fn point(v: f64) -> X {
+    X {
+        lo: v,
+        hi: v,
+        nan: v.is_nan(),
+    }
+}
+
+fn hull(a: X, b: X) -> X {
+    X {
+        lo: a.lo.min(b.lo),
+        hi: a.hi.max(b.hi),
+        nan: a.nan || b.nan,
+    }
+}
+
+/// Widens by `ρ|t| + η` on each side; beyond `±max` the side becomes infinite.
+fn widen(m: &Model, a: X, rho: f64, eta: f64) -> X {
+    let lo = add_down(add_down(a.lo, -mul_up(rho, a.lo.abs())), -eta);
+    let hi = add_up(add_up(a.hi, mul_up(rho, a.hi.abs())), eta);
+    X {
+        lo: if lo < -m.max { f64::NEG_INFINITY } else { lo },
+        hi: if hi > m.max { f64::INFINITY } else { hi },
+        nan: a.nan,
+    }
+}
+
+/// A correctly rounded operation's possible results.
+fn rn(m: &Model, a: X) -> X {
+    widen(m, a, m.u, m.eta)
+}
+
+/// A `K`-ulp operation's possible results.
+fn kop(m: &Model, a: X) -> X {
+    let rho = add_up(m.u, mul_up(4.0 * m.k, m.u));
+    let eta = mul_up(2.0 * m.k + 1.0, m.eta);
+    widen(m, a, rho, eta)
+}
+
+fn add(a: X, b: X) -> X {
+    let inf_clash = (a.hi == f64::INFINITY && b.lo == f64::NEG_INFINITY)
+        || (a.lo == f64::NEG_INFINITY && b.hi == f64::INFINITY);
+    X {
+        lo: add_down(a.lo, b.lo),
+        hi: add_up(a.hi, b.hi),
+        nan: a.nan || b.nan || inf_clash,
+    }
+}
+
+fn neg(a: X) -> X {
+    X {
+        lo: -a.hi,
+        hi: -a.lo,
+        nan: a.nan,
+    }
+}
+
+fn has_zero(a: X) -> bool {
+    a.lo <= 0.0 && 0.0 <= a.hi
+}
+
+fn has_inf(a: X) -> bool {
+    a.lo.is_infinite() || a.hi.is_infinite()
+}
+
+fn mul(a: X, b: X) -> X {
+    let (lo, hi) = crate::num::interval::mul_bounds(a.lo, a.hi, b.lo, b.hi);
+    X {
+        lo,
+        hi,
+        nan: a.nan || b.nan || (has_zero(a) && has_inf(b)) || (has_inf(a) && has_zero(b)),
+    }
+}
+
+/// `a / b` for `b > 0` (`b.lo > 0`).
+fn div(a: X, b: X) -> X {
+    debug_assert!(b.lo > 0.0);
+    let c = [
+        (div_down(a.lo, b.lo), div_up(a.lo, b.lo)),
+        (div_down(a.lo, b.hi), div_up(a.lo, b.hi)),
+        (div_down(a.hi, b.lo), div_up(a.hi, b.lo)),
+        (div_down(a.hi, b.hi), div_up(a.hi, b.hi)),
+    ];
+    let lo = c.iter().map(|p| p.0).fold(f64::INFINITY, f64::min);
+    let hi = c.iter().map(|p| p.1).fold(f64::NEG_INFINITY, f64::max);
+    X {
+        lo,
+        hi,
+        nan: a.nan || b.nan || (has_inf(a) && b.hi == f64::INFINITY),
+    }
+}
+
+/// Every value any form can compute for inputs in `[l, h]`, as `(lo, hi)`; `None` when a
+/// NaN is possible. `p` is the channel's `(γ, β, μ, σ², ε)`, values of the compute type.
+pub(crate) fn image(m: &Model, p: [f64; 5], l: f64, h: f64) -> Option<(f64, f64)> {
+    let [g, b, mu, v, e] = p.map(point);
+    let x = X {
+        lo: l,
+        hi: h,
+        nan: false,
+    };
+    // q = fl(σ² + ε) > 0: a sum of non-negative floats that is positive is at least the
+    // least subnormal (exact there) and never rounds to 0.
+    let mut q = rn(m, add(v, e));
+    q.lo = q.lo.max(m.min_sub);
+    // √q and 1/√q, K ulps each; both stay positive (√ of the least subnormal is normal).
+    let sq = X {
+        lo: sqrt_down(q.lo),
+        hi: sqrt_up(q.hi),
+        nan: q.nan,
+    };
+    let r = kop(m, sq);
+    // √q ≥ √(least subnormal) is normal, and K ≤ Runtime::MAX_ULPS moves it by at most
+    // a quarter of itself (checked by the callers): r stays positive, the divisions are
+    // defined. Unreachable otherwise; refuse rather than divide by an interval holding 0.
+    if r.lo <= 0.0 {
+        return None;
+    }
+    let one = point(1.0);
+    let inv_div = kop(m, div(one, r));
+    let inv_rsqrt = kop(
+        m,
+        X {
+            lo: div_down(1.0, sq.hi),
+            hi: div_up(1.0, sq.lo),
+            nan: q.nan,
+        },
+    );
+    // No clamp at 0: where q overflows, r = ∞ and the exact 1/r is 0, and a K-ulp result
+    // may be any float within K ulps of 0, of either sign.
+    let inv = hull(inv_div, inv_rsqrt);
+    let d = rn(m, add(x, neg(mu)));
+    // Factored forms: (product of γ, x − μ, 1/√q in every association) + β.
+    let products = [
+        rn(m, mul(rn(m, mul(g, d)), inv)),
+        rn(m, mul(rn(m, mul(d, inv)), g)),
+        rn(m, mul(d, rn(m, mul(g, inv)))),
+        kop(m, div(rn(m, mul(g, d)), r)),
+        rn(m, mul(kop(m, div(g, r)), d)),
+        rn(m, mul(kop(m, div(d, r)), g)),
+    ];
+    let mut out: Option<X> = None;
+    let mut take = |y: X| out = Some(out.map_or(y, |o| hull(o, y)));
+    for prod in products {
+        take(rn(m, add(prod, b)));
+    }
+    // Expanded forms: x·α − μ·α + β in every order of the sum.
+    let alpha = hull(rn(m, mul(g, inv)), kop(m, div(g, r)));
+    let xa = rn(m, mul(x, alpha));
+    let ma = rn(m, mul(mu, alpha));
+    take(rn(m, add(rn(m, add(xa, b)), neg(ma))));
+    take(rn(m, add(xa, rn(m, add(b, neg(ma))))));
+    take(rn(m, add(rn(m, add(xa, neg(ma))), b)));
+    let y = out.expect("forms");
+    (!y.nan).then_some((y.lo, y.hi))
+}
+
+/// The `K`-ulp slopes a runtime may apply to `x`: every `α` above and `γ·inv`.
+pub(crate) fn slopes(m: &Model, p: [f64; 5]) -> (f64, f64) {
+    let [g, _, _, v, e] = p.map(point);
+    let mut q = rn(m, add(v, e));
+    q.lo = q.lo.max(m.min_sub);
+    let sq = X {
+        lo: sqrt_down(q.lo),
+        hi: sqrt_up(q.hi),
+        nan: false,
+    };
+    let r = kop(m, sq);
+    debug_assert!(r.lo > 0.0, "K is at most Runtime::MAX_ULPS");
+    let inv = hull(
+        kop(m, div(point(1.0), r)),
+        kop(
+            m,
+            X {
+                lo: div_down(1.0, sq.hi),
+                hi: div_up(1.0, sq.lo),
+                nan: false,
+            },
+        ),
+    );
+    let a = hull(rn(m, mul(g, inv)), kop(m, div(g, r)));
+    // The real slope γ·inv over inv's interval is inside a's hull of g·inv.
+    let exact = mul(g, inv);
+    let a = hull(a, exact);
+    (a.lo, a.hi)
+}
