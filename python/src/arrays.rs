@@ -1,0 +1,160 @@
+//! numpy arrays in and out, without a cast that rounds and without reading wrong elements.
+//!
+//! An input that is a numpy array of the layer's dtype is used as it is: read in place
+//! when it is C-contiguous, copied in logical (row-major) order otherwise (numpy's strides,
+//! Fortran order, negative steps). A numpy array of another float dtype is an error that
+//! names the expected dtype. Anything else (lists, tuples, integer arrays, scalars) goes
+//! through `bnbound._convert.exact_array`, which converts it only where every element is
+//! exactly a value of the layer's dtype.
+
+use numpy::ndarray::{ArrayD, IxDyn};
+use numpy::{
+    Element, PyArrayDescrMethods, PyArrayDyn, PyArrayMethods, PyReadonlyArrayDyn,
+    PyReadwriteArrayDyn, PyUntypedArray, PyUntypedArrayMethods,
+};
+use pyo3::prelude::*;
+
+use crate::errors::err;
+
+/// The two dtypes of a layer.
+pub(crate) trait Elem: bnbound::Float + Element + Send + Sync {
+    /// numpy's name of the dtype.
+    const NAME: &'static str;
+    /// `x` rounded to nearest (ties to even), as C's `(float)x` and PyTorch's `(float)eps`.
+    fn from_f64_nearest(x: f64) -> Self;
+}
+
+impl Elem for f32 {
+    const NAME: &'static str = "float32";
+    fn from_f64_nearest(x: f64) -> f32 {
+        x as f32 // Rust's `as` from f64 to f32 rounds to nearest, ties to even
+    }
+}
+
+impl Elem for f64 {
+    const NAME: &'static str = "float64";
+    fn from_f64_nearest(x: f64) -> f64 {
+        x
+    }
+}
+
+enum Data<'py, T: Elem> {
+    /// A C-contiguous array of the dtype, borrowed read-only.
+    View(PyReadonlyArrayDyn<'py, T>),
+    /// A copy in row-major order.
+    Owned(Vec<T>),
+}
+
+/// An input array of dtype `T`, readable as a row-major slice.
+pub(crate) struct Input<'py, T: Elem> {
+    dims: Vec<usize>,
+    data: Data<'py, T>,
+}
+
+impl<'py, T: Elem> Input<'py, T> {
+    /// The dimensions.
+    pub(crate) fn dims(&self) -> &[usize] {
+        &self.dims
+    }
+
+    /// The elements in row-major order.
+    pub(crate) fn slice(&self) -> PyResult<&[T]> {
+        match &self.data {
+            Data::View(v) => v
+                .as_slice()
+                .map_err(|_| err("internal: a C-contiguous array is not contiguous")),
+            Data::Owned(v) => Ok(v),
+        }
+    }
+}
+
+fn from_array<'py, T: Elem>(a: &Bound<'py, PyArrayDyn<T>>, what: &str) -> PyResult<Input<'py, T>> {
+    let ro = a
+        .try_readonly()
+        .map_err(|e| err(format!("{what}: the array cannot be read ({e})")))?;
+    let dims = ro.shape().to_vec();
+    // `is_contiguous` is also true for Fortran order: only C order is read in place.
+    let data = if a.is_c_contiguous() {
+        Data::View(ro)
+    } else {
+        Data::Owned(ro.as_array().iter().copied().collect())
+    };
+    Ok(Input { dims, data })
+}
+
+/// Reads `obj` as an array of dtype `T`; `what` names it in errors (`"lo"`, `"gamma"`).
+pub(crate) fn input<'py, T: Elem>(obj: &Bound<'py, PyAny>, what: &str) -> PyResult<Input<'py, T>> {
+    if let Ok(a) = obj.cast::<PyArrayDyn<T>>() {
+        return from_array(a, what);
+    }
+    if let Ok(u) = obj.cast::<PyUntypedArray>() {
+        let kind = u.dtype().kind();
+        if kind == b'f' || kind == b'c' {
+            return Err(err(format!(
+                "{what}: expected a {} array, got {} (convert it explicitly; bnbound never \
+                 rounds an input silently)",
+                T::NAME,
+                u.dtype()
+            )));
+        }
+    }
+    let conv = obj
+        .py()
+        .import("bnbound._convert")?
+        .getattr("exact_array")?
+        .call1((obj, T::NAME, what))?;
+    let a = conv
+        .cast::<PyArrayDyn<T>>()
+        .map_err(|_| err(format!("internal: {what} was not converted to {}", T::NAME)))?;
+    from_array(a, what)
+}
+
+/// Fails unless `b` has the dims of `a`.
+pub(crate) fn same_dims(a: &[usize], b: &[usize], what_a: &str, what_b: &str) -> PyResult<()> {
+    if a != b {
+        return Err(err(format!(
+            "{what_b} has shape {b:?} but {what_a} has shape {a:?}"
+        )));
+    }
+    Ok(())
+}
+
+/// A new numpy array of dims `dims` holding `v` (moved, not copied).
+pub(crate) fn output<'py, T: Elem>(
+    py: Python<'py>,
+    dims: &[usize],
+    v: Vec<T>,
+) -> PyResult<Bound<'py, PyArrayDyn<T>>> {
+    let a = ArrayD::from_shape_vec(IxDyn(dims), v)
+        .map_err(|e| err(format!("internal: output shape {dims:?}: {e}")))?;
+    Ok(PyArrayDyn::from_owned_array(py, a))
+}
+
+/// An `out=` array: a writeable, C-contiguous numpy array of dtype `T` and dims `dims`
+/// that shares no memory with an input.
+pub(crate) fn out_array<'py, T: Elem>(
+    obj: &Bound<'py, PyAny>,
+    dims: &[usize],
+    what: &str,
+) -> PyResult<PyReadwriteArrayDyn<'py, T>> {
+    let a = obj.cast::<PyArrayDyn<T>>().map_err(|_| {
+        err(format!(
+            "{what}: expected a {} numpy array of shape {dims:?}",
+            T::NAME
+        ))
+    })?;
+    if a.shape() != dims {
+        return Err(err(format!(
+            "{what} has shape {:?}, expected {dims:?}",
+            a.shape()
+        )));
+    }
+    if !a.is_c_contiguous() {
+        return Err(err(format!("{what} must be C-contiguous")));
+    }
+    a.try_readwrite().map_err(|e| {
+        err(format!(
+            "{what}: not writeable, or it shares memory with an input or the other output ({e})"
+        ))
+    })
+}

@@ -1,0 +1,414 @@
+//! `bnbound.Enclosure`: the layer's transfer functions on numpy arrays (IBP, derivatives,
+//! forward composition, back-substitution), in fast or tight mode, real or deployed
+//! semantics. Every number is computed by the library; this module converts, checks
+//! shapes and releases the GIL around the work.
+
+use std::sync::Arc;
+
+use bnbound::{AffineForm, AnyBatchNorm, BatchNorm, BoxView, Runtime, Semantics, Shape, TensorBox};
+use numpy::PyArray1;
+use pyo3::prelude::*;
+use pyo3::types::PyTuple;
+
+use crate::arrays::{input, out_array, output, same_dims, Elem, Input};
+use crate::errors::{core, err, opt_dims, opt_str, opt_u64};
+use crate::tight;
+
+/// Above this many elements, fast IBP runs on rayon's threads.
+const PARALLEL_FROM: usize = 1 << 16;
+
+/// The semantics named by the keyword arguments `semantics`, `runtime`, `ulps` (each
+/// None when not given).
+pub(crate) fn semantics(
+    semantics: Option<&Bound<'_, PyAny>>,
+    runtime: Option<&Bound<'_, PyAny>>,
+    ulps: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Semantics> {
+    let semantics = opt_str(semantics, "semantics")?;
+    let runtime = opt_str(runtime, "runtime")?;
+    let ulps = opt_u64(ulps, "ulps")?;
+    let s = match (semantics.as_deref().unwrap_or("real"), runtime) {
+        ("real", None) => Semantics::Real,
+        ("real", Some(_)) => {
+            return Err(err("runtime= applies to semantics=\"deployed\""));
+        }
+        ("deployed", None) => return Err(err(
+            "semantics=\"deployed\" needs runtime=\"pytorch-cpu\", \"onnxruntime-cpu\" or \"any\"",
+        )),
+        ("deployed", Some(r)) => Semantics::Deployed(r.parse::<Runtime>().map_err(core)?),
+        (other, _) => {
+            return Err(err(format!(
+                "semantics: expected \"real\" or \"deployed\", got {other:?}"
+            )))
+        }
+    };
+    match (s, ulps) {
+        (s, None) => Ok(s),
+        (Semantics::Deployed(Runtime::Any { .. }), Some(k)) => {
+            Ok(Semantics::Deployed(Runtime::Any {
+                ulps: u32::try_from(k).unwrap_or(u32::MAX),
+            }))
+        }
+        _ => Err(err("ulps= applies to runtime=\"any\"")),
+    }
+}
+
+/// A BatchNorm layer's sound enclosure, from `BatchNorm.enclose(mode)`: the scale `s` and
+/// offset `o` of `y = s·x + o` as intervals, and the operations built on them.
+#[pyclass(module = "bnbound", name = "Enclosure", frozen)]
+pub(crate) struct Enclosure {
+    bn: Arc<AnyBatchNorm>,
+    enc: bnbound::Enclosure,
+    tight: bool,
+}
+
+impl Enclosure {
+    pub(crate) fn new(bn: Arc<AnyBatchNorm>, mode: &str) -> PyResult<Self> {
+        let tight = match mode {
+            "fast" => false,
+            "tight" if tight::AVAILABLE => true,
+            "tight" => return Err(err(tight::MISSING)),
+            other => {
+                return Err(err(format!(
+                    "mode: expected \"fast\" or \"tight\", got {other:?}"
+                )))
+            }
+        };
+        let enc = bn.enclose();
+        Ok(Enclosure { bn, enc, tight })
+    }
+}
+
+/// Two input arrays of one shape, as a box.
+fn boxed<'a, T: Elem>(
+    l: &'a Input<'_, T>,
+    h: &'a Input<'_, T>,
+    names: [&str; 2],
+) -> PyResult<BoxView<'a, T>> {
+    same_dims(l.dims(), h.dims(), names[0], names[1])?;
+    let shape = Shape::new(l.dims()).map_err(core)?;
+    BoxView::new(shape, l.slice()?, h.slice()?).map_err(core)
+}
+
+fn owned<T: Elem>(v: &BoxView<'_, T>) -> bnbound::Result<TensorBox<T>> {
+    TensorBox::new(*v.shape(), v.lo().to_vec(), v.hi().to_vec())
+}
+
+/// Runs `f` (which fills two slices of `n` elements) without the GIL, into `out` (two
+/// arrays, returned as they are) or into two new arrays of dims `dims`.
+fn into_outputs<'py, T: Elem>(
+    py: Python<'py>,
+    dims: &[usize],
+    out: Option<&Bound<'py, PyAny>>,
+    f: impl FnOnce(&mut [T], &mut [T]) -> bnbound::Result<()> + Send,
+) -> PyResult<Bound<'py, PyTuple>> {
+    match out {
+        Some(o) => {
+            let pair = o
+                .cast::<PyTuple>()
+                .ok()
+                .filter(|t| t.len() == 2)
+                .ok_or_else(|| err("out: expected a tuple of two arrays (lo, hi)"))?;
+            let (a, b) = (pair.get_item(0)?, pair.get_item(1)?);
+            let mut wa = out_array::<T>(&a, dims, "out[0]")?;
+            let mut wb = out_array::<T>(&b, dims, "out[1]")?;
+            let (sa, sb) = (
+                wa.as_slice_mut().map_err(|e| err(format!("out[0]: {e}")))?,
+                wb.as_slice_mut().map_err(|e| err(format!("out[1]: {e}")))?,
+            );
+            py.detach(|| f(sa, sb)).map_err(core)?;
+            drop((wa, wb));
+            PyTuple::new(py, [a, b])
+        }
+        None => {
+            let n: usize = dims.iter().product();
+            let (mut lo, mut hi) = (vec![T::zero(); n], vec![T::zero(); n]);
+            py.detach(|| f(&mut lo, &mut hi)).map_err(core)?;
+            PyTuple::new(
+                py,
+                [
+                    output(py, dims, lo)?.into_any(),
+                    output(py, dims, hi)?.into_any(),
+                ],
+            )
+        }
+    }
+}
+
+fn copy_into<T: Elem>(b: &TensorBox<T>, lo: &mut [T], hi: &mut [T]) {
+    lo.copy_from_slice(b.lo());
+    hi.copy_from_slice(b.hi());
+}
+
+/// The sample shape of a CNN-shaped form, `[C]` by default.
+fn sample(shape: Option<Vec<usize>>, channels: usize) -> Vec<usize> {
+    shape.unwrap_or_else(|| vec![channels])
+}
+
+/// A form `A·x + c` from four arrays (`A` 2-D, `c` 1-D).
+pub(crate) fn form_of<T: Elem>(
+    arrays: [&Bound<'_, PyAny>; 4],
+    names: [&str; 4],
+) -> PyResult<AffineForm<T>> {
+    let [al, ah, cl, ch] = [0, 1, 2, 3].map(|i| (arrays[i], names[i]));
+    let (al, ah) = (input::<T>(al.0, al.1)?, input::<T>(ah.0, ah.1)?);
+    let (cl, ch) = (input::<T>(cl.0, cl.1)?, input::<T>(ch.0, ch.1)?);
+    let a = boxed(&al, &ah, [names[0], names[1]])?;
+    let c = boxed(&cl, &ch, [names[2], names[3]])?;
+    if a.shape().rank() != 2 {
+        return Err(err(format!(
+            "{}: expected a 2-D array, got shape {:?}",
+            names[0],
+            al.dims()
+        )));
+    }
+    AffineForm::new(owned(&a).map_err(core)?, owned(&c).map_err(core)?).map_err(core)
+}
+
+/// `(A_lo, A_hi, c_lo, c_hi)` of a form as new arrays.
+fn form_out<'py, T: Elem>(py: Python<'py>, f: AffineForm<T>) -> PyResult<Bound<'py, PyTuple>> {
+    let (a, c) = (f.a(), f.c());
+    let ad = a.shape().dims().to_vec();
+    let cd = c.shape().dims().to_vec();
+    PyTuple::new(
+        py,
+        [
+            output(py, &ad, a.lo().to_vec())?.into_any(),
+            output(py, &ad, a.hi().to_vec())?.into_any(),
+            output(py, &cd, c.lo().to_vec())?.into_any(),
+            output(py, &cd, c.hi().to_vec())?.into_any(),
+        ],
+    )
+}
+
+impl Enclosure {
+    fn ibp_t<'py, T: Elem>(
+        &self,
+        py: Python<'py>,
+        bn: &BatchNorm<T>,
+        lo: &Bound<'py, PyAny>,
+        hi: &Bound<'py, PyAny>,
+        out: Option<&Bound<'py, PyAny>>,
+        sem: Semantics,
+    ) -> PyResult<Bound<'py, PyTuple>> {
+        let (l, h) = (input::<T>(lo, "lo")?, input::<T>(hi, "hi")?);
+        let view = boxed(&l, &h, ["lo", "hi"])?;
+        let (enc, tight) = (&self.enc, self.tight);
+        into_outputs(py, l.dims(), out, |ylo, yhi| {
+            if !tight && sem == Semantics::Real {
+                return if view.shape().len() >= PARALLEL_FROM {
+                    enc.par_ibp_into(&view, ylo, yhi)
+                } else {
+                    enc.ibp_into(&view, ylo, yhi)
+                };
+            }
+            let x = owned(&view)?;
+            let real = if tight {
+                tight::ibp(bn, &x)?
+            } else {
+                enc.ibp(&x)?
+            };
+            let b = match sem {
+                Semantics::Real => real,
+                Semantics::Deployed(rt) => bn.deployed(rt).widen(&x, real)?,
+            };
+            copy_into(&b, ylo, yhi);
+            Ok(())
+        })
+    }
+
+    fn derivative_t<'py, T: Elem>(
+        &self,
+        py: Python<'py>,
+        bn: &BatchNorm<T>,
+        dlo: &Bound<'py, PyAny>,
+        dhi: &Bound<'py, PyAny>,
+        out: Option<&Bound<'py, PyAny>>,
+        sem: Semantics,
+    ) -> PyResult<Bound<'py, PyTuple>> {
+        let (l, h) = (input::<T>(dlo, "dlo")?, input::<T>(dhi, "dhi")?);
+        let view = boxed(&l, &h, ["dlo", "dhi"])?;
+        let (enc, tight) = (&self.enc, self.tight);
+        into_outputs(py, l.dims(), out, |ylo, yhi| {
+            // (BN∘f)' = s·f' and (BN∘f)'' = s·f'': one operation for both orders.
+            let b = match sem {
+                Semantics::Real if !tight => return enc.derivative_chain_into(&view, ylo, yhi),
+                Semantics::Real => tight::derivative_chain(bn, &owned(&view)?)?,
+                Semantics::Deployed(rt) => bn.deployed(rt).derivative_chain(&owned(&view)?)?,
+            };
+            copy_into(&b, ylo, yhi);
+            Ok(())
+        })
+    }
+
+    fn form_op<'py, T: Elem>(
+        &self,
+        py: Python<'py>,
+        bn: &BatchNorm<T>,
+        arrays: [&Bound<'py, PyAny>; 4],
+        names: [&str; 4],
+        shape: Option<Vec<usize>>,
+        backward: bool,
+    ) -> PyResult<Bound<'py, PyTuple>> {
+        let f = form_of::<T>(arrays, names)?;
+        let sample = sample(shape, bn.channels());
+        let (enc, tight) = (&self.enc, self.tight);
+        let r = py
+            .detach(|| match (backward, tight) {
+                (false, false) => enc.compose_shaped(&f, &sample),
+                (false, true) => tight::compose_shaped(bn, &f, &sample),
+                (true, false) => enc.backward_shaped(&f, &sample),
+                (true, true) => tight::backward_shaped(bn, &f, &sample),
+            })
+            .map_err(core)?;
+        form_out(py, r)
+    }
+}
+
+/// Dispatches on the layer's dtype: `$f::<f32>` or `$f::<f64>` with the typed layer.
+macro_rules! typed {
+    ($self:ident, $f:ident, $py:expr, $($arg:expr),*) => {
+        match &*$self.bn {
+            AnyBatchNorm::F32(b) => $self.$f::<f32>($py, b, $($arg),*),
+            AnyBatchNorm::F64(b) => $self.$f::<f64>($py, b, $($arg),*),
+        }
+    };
+}
+
+#[pymethods]
+impl Enclosure {
+    /// "fast" or "tight".
+    #[getter]
+    fn mode(&self) -> &'static str {
+        if self.tight {
+            "tight"
+        } else {
+            "fast"
+        }
+    }
+
+    /// The number of channels.
+    #[getter]
+    fn channels(&self) -> usize {
+        self.enc.channels()
+    }
+
+    /// (lo, hi): float64 arrays of length C with lo[c] <= s_c <= hi[c] for the exact scale
+    /// s_c = γ_c/√(σ²_c + ε) of the stored parameters.
+    #[getter]
+    fn scale<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        let (lo, hi): (Vec<f64>, Vec<f64>) = self
+            .enc
+            .iter()
+            .map(|c| (c.scale().lo(), c.scale().hi()))
+            .unzip();
+        PyTuple::new(py, [PyArray1::from_vec(py, lo), PyArray1::from_vec(py, hi)])
+    }
+
+    /// (lo, hi): float64 arrays of length C with lo[c] <= o_c <= hi[c] for the exact offset
+    /// o_c = β_c − μ_c·s_c.
+    #[getter]
+    fn offset<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        let (lo, hi): (Vec<f64>, Vec<f64>) = self
+            .enc
+            .iter()
+            .map(|c| (c.offset().lo(), c.offset().hi()))
+            .unzip();
+        PyTuple::new(py, [PyArray1::from_vec(py, lo), PyArray1::from_vec(py, hi)])
+    }
+
+    /// ibp(lo, hi, *, out=None, semantics="real", runtime=None, ulps=None) -> (ylo, yhi)
+    #[pyo3(signature = (lo, hi, *, out = None, semantics = None, runtime = None, ulps = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn ibp<'py>(
+        &self,
+        py: Python<'py>,
+        lo: &Bound<'py, PyAny>,
+        hi: &Bound<'py, PyAny>,
+        out: Option<&Bound<'py, PyAny>>,
+        semantics: Option<&Bound<'py, PyAny>>,
+        runtime: Option<&Bound<'py, PyAny>>,
+        ulps: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyTuple>> {
+        let sem = self::semantics(semantics, runtime, ulps)?;
+        typed!(self, ibp_t, py, lo, hi, out, sem)
+    }
+
+    /// derivative(dlo, dhi, order=1, *, out=None, semantics="real", runtime=None, ulps=None)
+    #[pyo3(signature = (dlo, dhi, order = None, *, out = None, semantics = None, runtime = None, ulps = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn derivative<'py>(
+        &self,
+        py: Python<'py>,
+        dlo: &Bound<'py, PyAny>,
+        dhi: &Bound<'py, PyAny>,
+        order: Option<&Bound<'py, PyAny>>,
+        out: Option<&Bound<'py, PyAny>>,
+        semantics: Option<&Bound<'py, PyAny>>,
+        runtime: Option<&Bound<'py, PyAny>>,
+        ulps: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyTuple>> {
+        match opt_u64(order, "order")? {
+            None | Some(1) | Some(2) => {}
+            Some(k) => return Err(err(format!("order: expected 1 or 2, got {k}"))),
+        }
+        let sem = self::semantics(semantics, runtime, ulps)?;
+        typed!(self, derivative_t, py, dlo, dhi, out, sem)
+    }
+
+    /// compose(A_lo, A_hi, c_lo, c_hi, shape=None) -> (A_lo, A_hi, c_lo, c_hi)
+    #[pyo3(signature = (a_lo, a_hi, c_lo, c_hi, shape = None))]
+    fn compose<'py>(
+        &self,
+        py: Python<'py>,
+        a_lo: &Bound<'py, PyAny>,
+        a_hi: &Bound<'py, PyAny>,
+        c_lo: &Bound<'py, PyAny>,
+        c_hi: &Bound<'py, PyAny>,
+        shape: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyTuple>> {
+        let shape = opt_dims(shape, "shape")?;
+        let names = ["A_lo", "A_hi", "c_lo", "c_hi"];
+        typed!(
+            self,
+            form_op,
+            py,
+            [a_lo, a_hi, c_lo, c_hi],
+            names,
+            shape,
+            false
+        )
+    }
+
+    /// backward(L_lo, L_hi, d_lo, d_hi, shape=None) -> (L_lo, L_hi, d_lo, d_hi)
+    #[pyo3(signature = (l_lo, l_hi, d_lo, d_hi, shape = None))]
+    fn backward<'py>(
+        &self,
+        py: Python<'py>,
+        l_lo: &Bound<'py, PyAny>,
+        l_hi: &Bound<'py, PyAny>,
+        d_lo: &Bound<'py, PyAny>,
+        d_hi: &Bound<'py, PyAny>,
+        shape: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyTuple>> {
+        let shape = opt_dims(shape, "shape")?;
+        let names = ["L_lo", "L_hi", "d_lo", "d_hi"];
+        typed!(
+            self,
+            form_op,
+            py,
+            [l_lo, l_hi, d_lo, d_hi],
+            names,
+            shape,
+            true
+        )
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "Enclosure(channels={}, mode={})",
+            self.enc.channels(),
+            self.mode()
+        )
+    }
+}

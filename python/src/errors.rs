@@ -1,0 +1,84 @@
+//! `bnbound.Error`: the one exception of the package, a `ValueError`.
+
+use pyo3::prelude::*;
+
+pyo3::create_exception!(
+    bnbound,
+    Error,
+    pyo3::exceptions::PyValueError,
+    "Invalid input to bnbound: bad parameters or boxes (NaN, lo > hi, negative variance, \
+     var + eps <= 0), a wrong dtype, shape or length, a malformed or hostile model file. \
+     The message names the field, channel or element. Nothing the caller passed is modified."
+);
+
+/// A `bnbound.Error` with this message.
+pub(crate) fn err(msg: impl std::fmt::Display) -> PyErr {
+    Error::new_err(msg.to_string())
+}
+
+/// The library's typed error as a `bnbound.Error`.
+pub(crate) fn core(e: bnbound::Error) -> PyErr {
+    err(e)
+}
+
+/// A model-loading error as a `bnbound.Error`.
+pub(crate) fn model(e: bnbound::model::Error) -> PyErr {
+    err(e)
+}
+
+fn type_name(o: &Bound<'_, PyAny>) -> String {
+    o.get_type()
+        .name()
+        .map(|n| n.to_string())
+        .unwrap_or_else(|_| "?".into())
+}
+
+/// An optional keyword argument (None = not given) as a string.
+pub(crate) fn opt_str(o: Option<&Bound<'_, PyAny>>, what: &str) -> PyResult<Option<String>> {
+    o.filter(|o| !o.is_none())
+        .map(|o| {
+            o.extract::<String>()
+                .map_err(|_| err(format!("{what}: expected a string, got {}", type_name(o))))
+        })
+        .transpose()
+}
+
+/// An optional keyword argument as a non-negative integer (bools refused).
+pub(crate) fn opt_u64(o: Option<&Bound<'_, PyAny>>, what: &str) -> PyResult<Option<u64>> {
+    o.filter(|o| !o.is_none())
+        .map(|o| {
+            if o.is_instance_of::<pyo3::types::PyBool>() {
+                return Err(err(format!("{what}: expected an integer, got a bool")));
+            }
+            o.extract::<u64>().map_err(|_| {
+                err(format!(
+                    "{what}: expected a non-negative integer, got {}",
+                    o.repr()
+                        .map(|r| r.to_string())
+                        .unwrap_or_else(|_| type_name(o))
+                ))
+            })
+        })
+        .transpose()
+}
+
+/// An optional keyword argument as a list of non-negative integers (a shape).
+pub(crate) fn opt_dims(o: Option<&Bound<'_, PyAny>>, what: &str) -> PyResult<Option<Vec<usize>>> {
+    o.filter(|o| !o.is_none())
+        .map(|o| {
+            if o.is_instance_of::<pyo3::types::PyString>() {
+                return Err(err(format!(
+                    "{what}: expected a sequence of integers, got a str"
+                )));
+            }
+            o.extract::<Vec<usize>>().map_err(|_| {
+                err(format!(
+                    "{what}: expected a sequence of non-negative integers, got {}",
+                    o.repr()
+                        .map(|r| r.to_string())
+                        .unwrap_or_else(|_| type_name(o))
+                ))
+            })
+        })
+        .transpose()
+}

@@ -1,0 +1,269 @@
+//! `bnbound.BatchNorm`: a layer's parameters, validated by the library.
+
+use std::sync::Arc;
+
+use bnbound::{AnyBatchNorm, BatchNorm};
+use numpy::{PyArray1, PyArrayDescr, PyArrayDescrMethods, PyUntypedArray, PyUntypedArrayMethods};
+use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyFloat, PyInt};
+
+use crate::arrays::{input, Elem};
+use crate::enclosure::Enclosure;
+use crate::errors::{core, err, opt_str};
+
+/// An inference BatchNorm layer `y = γ(x − μ)/√(σ² + ε) + β` with float32 or float64
+/// parameters. Construction validates them (finite, `σ² ≥ 0`, `σ² + ε > 0`, equal lengths)
+/// and raises `bnbound.Error` naming the field and channel otherwise.
+#[pyclass(module = "bnbound", name = "BatchNorm", frozen)]
+pub(crate) struct PyBatchNorm {
+    pub(crate) bn: Arc<AnyBatchNorm>,
+    stored_as: Option<String>,
+}
+
+impl PyBatchNorm {
+    pub(crate) fn loaded(bn: AnyBatchNorm, stored_as: String) -> Self {
+        PyBatchNorm {
+            bn: Arc::new(bn),
+            stored_as: Some(stored_as),
+        }
+    }
+}
+
+/// The dtype of the four arrays: `dtype=` if given, else the one float dtype of those that
+/// are numpy arrays, else float64 (lists of Python floats).
+fn layer_dtype(
+    arrays: [(&str, &Bound<'_, PyAny>); 4],
+    dtype: Option<&Bound<'_, PyAny>>,
+) -> PyResult<&'static str> {
+    let name_of = |d: &Bound<'_, PyAny>| -> PyResult<String> {
+        let np = d.py().import("numpy")?;
+        let dt = np
+            .getattr("dtype")?
+            .call1((d,))
+            .map_err(|e| err(format!("dtype: {e}")))?;
+        dt.getattr("name")?.extract::<String>()
+    };
+    let pick = |name: &str, what: &str| -> PyResult<&'static str> {
+        match name {
+            "float32" => Ok("float32"),
+            "float64" => Ok("float64"),
+            "float16" => Err(err(format!(
+                "{what} is float16: bnbound's Python layers are float32 or float64; \
+                 float16 converts exactly with .astype(numpy.float32)"
+            ))),
+            other => Err(err(format!(
+                "{what}: expected float32 or float64, got {other}"
+            ))),
+        }
+    };
+    if let Some(d) = dtype {
+        return pick(&name_of(d)?, "dtype");
+    }
+    let mut found: Option<(&str, &'static str)> = None;
+    for (what, a) in arrays {
+        if let Ok(u) = a.cast::<PyUntypedArray>() {
+            if u.dtype().kind() != b'f' {
+                continue; // integer arrays convert exactly or fail later, naming the element
+            }
+            let name: String = u.dtype().getattr("name")?.extract()?;
+            let d = pick(&name, what)?;
+            match found {
+                Some((first, f)) if f != d => {
+                    return Err(err(format!(
+                        "{first} is {f} but {what} is {d}: the four arrays share one dtype"
+                    )))
+                }
+                None => found = Some((what, d)),
+                _ => {}
+            }
+        }
+    }
+    Ok(found.map_or("float64", |(_, d)| d))
+}
+
+/// ε for a layer of dtype `T`: a numpy scalar of dtype `T` as it is; a Python float (or a
+/// numpy float64) rounded to nearest, as PyTorch's `(float)eps`; an int only if exact.
+fn eps_of<T: Elem>(eps: &Bound<'_, PyAny>) -> PyResult<T> {
+    let np = eps.py().import("numpy")?;
+    if eps.is_instance_of::<PyBool>() {
+        return Err(err("eps: expected a float, got a bool"));
+    }
+    if eps.is_instance(&np.getattr("generic")?)? && !eps.is_instance_of::<PyFloat>() {
+        let name: String = eps.getattr("dtype")?.getattr("name")?.extract()?;
+        if name != T::NAME {
+            return Err(err(format!(
+                "eps is a numpy {name} scalar but the layer is {}: pass a Python float \
+                 (rounded to nearest like PyTorch's (float)eps) or a numpy {} scalar",
+                T::NAME,
+                T::NAME
+            )));
+        }
+        // A float32 scalar is exact in f64; a float64 one is itself.
+        let v: f64 = eps.extract()?;
+        return Ok(T::from_f64_nearest(v));
+    }
+    let v: f64 = if eps.is_instance_of::<PyInt>() {
+        let i: i64 = eps
+            .extract()
+            .map_err(|_| err("eps: an integer too large for a float"))?;
+        if (i as f64) as i64 != i || i.unsigned_abs() > 1 << 53 {
+            return Err(err(format!("eps = {i} is not exactly a float")));
+        }
+        i as f64
+    } else {
+        let ty = eps.get_type().name()?.to_string();
+        eps.extract()
+            .map_err(|_| err(format!("eps: expected a float, got {ty}")))?
+    };
+    let t = T::from_f64_nearest(v);
+    if v != 0.0 && v.is_finite() && (t == T::zero() || !t.is_finite()) {
+        return Err(err(format!(
+            "eps = {v:e} becomes {} in {}",
+            t.to_f64_exact(),
+            T::NAME
+        )));
+    }
+    Ok(t)
+}
+
+fn build<T: Elem>(
+    arrays: [(&str, &Bound<'_, PyAny>); 4],
+    eps: &Bound<'_, PyAny>,
+) -> PyResult<BatchNorm<T>> {
+    let mut v: Vec<Vec<T>> = Vec::with_capacity(4);
+    for (what, a) in arrays {
+        let x = input::<T>(a, what)?;
+        if x.dims().len() != 1 {
+            return Err(err(format!(
+                "{what}: expected a 1-D array, got shape {:?}",
+                x.dims()
+            )));
+        }
+        v.push(x.slice()?.to_vec());
+    }
+    let eps = eps_of::<T>(eps)?;
+    let var = v.pop().unwrap_or_default();
+    let mean = v.pop().unwrap_or_default();
+    let beta = v.pop().unwrap_or_default();
+    let gamma = v.pop().unwrap_or_default();
+    BatchNorm::new(gamma, beta, mean, var, eps).map_err(core)
+}
+
+fn to_array<'py, T: Elem>(py: Python<'py>, v: &[T]) -> Bound<'py, PyAny> {
+    PyArray1::from_slice(py, v).into_any()
+}
+
+#[pymethods]
+impl PyBatchNorm {
+    /// BatchNorm(gamma, beta, running_mean, running_var, eps, *, dtype=None)
+    #[new]
+    #[pyo3(signature = (gamma, beta, running_mean, running_var, eps, *, dtype = None))]
+    fn new(
+        gamma: &Bound<'_, PyAny>,
+        beta: &Bound<'_, PyAny>,
+        running_mean: &Bound<'_, PyAny>,
+        running_var: &Bound<'_, PyAny>,
+        eps: &Bound<'_, PyAny>,
+        dtype: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
+        let arrays = [
+            ("gamma", gamma),
+            ("beta", beta),
+            ("running_mean", running_mean),
+            ("running_var", running_var),
+        ];
+        let bn = match layer_dtype(arrays, dtype)? {
+            "float32" => AnyBatchNorm::F32(build::<f32>(arrays, eps)?),
+            _ => AnyBatchNorm::F64(build::<f64>(arrays, eps)?),
+        };
+        Ok(PyBatchNorm {
+            bn: Arc::new(bn),
+            stored_as: None,
+        })
+    }
+
+    /// The number of channels.
+    #[getter]
+    fn channels(&self) -> usize {
+        self.bn.channels()
+    }
+
+    /// The layer's numpy dtype (float32 or float64).
+    #[getter]
+    fn dtype<'py>(&self, py: Python<'py>) -> Bound<'py, PyArrayDescr> {
+        match &*self.bn {
+            AnyBatchNorm::F32(_) => numpy::dtype::<f32>(py),
+            AnyBatchNorm::F64(_) => numpy::dtype::<f64>(py),
+        }
+    }
+
+    /// γ, a new array of the layer's dtype.
+    #[getter]
+    fn gamma<'py>(&self, py: Python<'py>) -> Bound<'py, PyAny> {
+        match &*self.bn {
+            AnyBatchNorm::F32(b) => to_array(py, b.gamma()),
+            AnyBatchNorm::F64(b) => to_array(py, b.gamma()),
+        }
+    }
+
+    /// β, a new array of the layer's dtype.
+    #[getter]
+    fn beta<'py>(&self, py: Python<'py>) -> Bound<'py, PyAny> {
+        match &*self.bn {
+            AnyBatchNorm::F32(b) => to_array(py, b.beta()),
+            AnyBatchNorm::F64(b) => to_array(py, b.beta()),
+        }
+    }
+
+    /// μ (running_mean), a new array of the layer's dtype.
+    #[getter]
+    fn running_mean<'py>(&self, py: Python<'py>) -> Bound<'py, PyAny> {
+        match &*self.bn {
+            AnyBatchNorm::F32(b) => to_array(py, b.running_mean()),
+            AnyBatchNorm::F64(b) => to_array(py, b.running_mean()),
+        }
+    }
+
+    /// σ² (running_var), a new array of the layer's dtype.
+    #[getter]
+    fn running_var<'py>(&self, py: Python<'py>) -> Bound<'py, PyAny> {
+        match &*self.bn {
+            AnyBatchNorm::F32(b) => to_array(py, b.running_var()),
+            AnyBatchNorm::F64(b) => to_array(py, b.running_var()),
+        }
+    }
+
+    /// ε as the layer holds it (a value of its dtype), as a Python float (exact).
+    #[getter]
+    fn eps(&self) -> f64 {
+        match &*self.bn {
+            AnyBatchNorm::F32(b) => b.eps() as f64,
+            AnyBatchNorm::F64(b) => b.eps(),
+        }
+    }
+
+    /// For a layer loaded from a model file, the element types as stored (e.g.
+    /// "float16"); None otherwise.
+    #[getter]
+    fn stored_as(&self) -> Option<String> {
+        self.stored_as.clone()
+    }
+
+    /// enclose(mode="fast") -> Enclosure
+    #[pyo3(signature = (mode = None))]
+    fn enclose(&self, mode: Option<&Bound<'_, PyAny>>) -> PyResult<Enclosure> {
+        let mode = opt_str(mode, "mode")?;
+        Enclosure::new(self.bn.clone(), mode.as_deref().unwrap_or("fast"))
+    }
+
+    fn __repr__(&self) -> String {
+        let (dtype, eps) = match &*self.bn {
+            AnyBatchNorm::F32(b) => ("float32", b.eps() as f64),
+            AnyBatchNorm::F64(b) => ("float64", b.eps()),
+        };
+        format!(
+            "BatchNorm(channels={}, dtype={dtype}, eps={eps:?})",
+            self.bn.channels()
+        )
+    }
+}
