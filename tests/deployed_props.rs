@@ -503,7 +503,7 @@ proptest! {
 /// bounds are values of the storage type and contain every emulated output (each f32
 /// operation rounded by the reference, then one reference rounding to f16/bf16) and the
 /// exact real image.
-fn run_stored(case: &ShapedCase<f32>, storage: bnbound::Storage) {
+fn run_stored(case: &ShapedCase<f32>, storage: bnbound::Storage, runtime: Runtime) {
     use bnbound_testkit::emulate::{round, BF16, F16, V};
     let fmt = match storage {
         bnbound::Storage::F16 => F16,
@@ -520,7 +520,13 @@ fn run_stored(case: &ShapedCase<f32>, storage: bnbound::Storage) {
         }
     };
     let params: Vec<[f32; 5]> = case.params.iter().map(|p| p.map(st)).collect();
-    let eps = st(params[0][4].abs());
+    // ε is an f32 value (what the kernels use): of the storage type or not.
+    let raw_eps = case.params[0][4].abs();
+    let eps = if raw_eps.to_bits() & 1 == 0 && raw_eps.is_finite() {
+        raw_eps
+    } else {
+        st(raw_eps)
+    };
     let var: Vec<f32> = params
         .iter()
         .map(|p| match p[3].abs() {
@@ -549,7 +555,7 @@ fn run_stored(case: &ShapedCase<f32>, storage: bnbound::Storage) {
         })
         .unzip();
     let input = TensorBox::new(shape, lo, hi).unwrap();
-    let got = bn.deployed(Runtime::PytorchCpu).ibp_stored(&input, storage);
+    let got = bn.deployed(runtime).ibp_stored(&input, storage);
     let Ok(b) = got else {
         assert!(matches!(got, Err(Error::DeployedNan { .. })), "{got:?}");
         return;
@@ -566,8 +572,22 @@ fn run_stored(case: &ShapedCase<f32>, storage: bnbound::Storage) {
             "bounds not of the storage type"
         );
         let mid = rn(between(l, h, 1, 2)).clamp(l, h);
-        for x in [l, h, mid] {
-            for y in recipe_outputs(p, x as f64, F32, true) {
+        for (k, x) in [l, h, mid].into_iter().enumerate() {
+            let mut ys: Vec<f64> = recipe_outputs(p, x as f64, F32, true);
+            if let Runtime::Any { ulps } = runtime {
+                // Every form computed in the storage type, and in f32 then rounded once.
+                let seed = (i * 3 + k) as u64 ^ case.entries[i].2 as u64;
+                ys.extend(bnbound_testkit::emulate::any_outputs(
+                    p, x as f64, fmt, ulps, seed,
+                ));
+                ys.extend(bnbound_testkit::emulate::any_outputs(
+                    p, x as f64, F32, ulps, seed,
+                ));
+                if ys.iter().any(|y| y.is_nan()) {
+                    panic!("element {i}: some order gives NaN but no error was reported");
+                }
+            }
+            for y in ys {
                 let y = rn(y as f32);
                 assert!(!y.is_nan());
                 assert!(
@@ -586,12 +606,27 @@ proptest! {
 
     #[test]
     fn deployed_f16_contains_runtime_and_real(case in shaped_case(hard_f32())) {
-        run_stored(&case, bnbound::Storage::F16);
+        run_stored(&case, bnbound::Storage::F16, Runtime::PytorchCpu);
     }
 
     #[test]
     fn deployed_bf16_contains_runtime_and_real(case in shaped_case(hard_f32())) {
-        run_stored(&case, bnbound::Storage::Bf16);
+        run_stored(&case, bnbound::Storage::Bf16, Runtime::PytorchCpu);
+    }
+}
+
+proptest! {
+    // Rational emulation of ~25 forms in two formats per point: fewer cases.
+    #![proptest_config(ProptestConfig { cases: 300, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn any_f16_contains_every_order_and_mixture(case in shaped_case(hard_f32()), ulps in 0u32..=4) {
+        run_stored(&case, bnbound::Storage::F16, Runtime::Any { ulps });
+    }
+
+    #[test]
+    fn any_bf16_contains_every_order_and_mixture(case in shaped_case(hard_f32()), ulps in 0u32..=4) {
+        run_stored(&case, bnbound::Storage::Bf16, Runtime::Any { ulps });
     }
 }
 

@@ -21,9 +21,39 @@ pub(crate) struct Model {
     k: f64,
     max: f64,
     min_sub: f64,
+    /// For 16-bit data: every interval is also rounded outward to the storage type, so
+    /// an intermediate the runtime stores in that type stays inside.
+    grid: Option<crate::Storage>,
 }
 
 impl Model {
+    /// The model of data stored as f16 or bf16 and computed in any mixture of `f32` and
+    /// the storage type: each operation widened by the storage type's `u` and `η` (which
+    /// bound `f32`'s too), and each interval rounded outward to the storage grid.
+    pub(crate) fn storage(storage: crate::Storage, ulps: u32) -> Model {
+        let (p, emin, max) = match storage {
+            crate::Storage::F16 => (11, -14, 65504.0),
+            // bf16's largest value, (2 − 2⁻⁷)·2¹²⁷.
+            crate::Storage::Bf16 => (8, -126, (2.0 - 2f64.powi(-7)) * 2f64.powi(127)),
+        };
+        let two = |e: i32| 2f64.powi(e);
+        Model {
+            u: two(-p),
+            eta: two(emin - p),
+            k: ulps as f64,
+            max,
+            min_sub: two(emin - p + 1),
+            grid: Some(storage),
+        }
+    }
+
+    /// The largest `K` this model accepts: `2^(p−4)` keeps `ρ = u(1 + 4K) ≤ 1/4 + u`, so a
+    /// positive result stays positive (`Runtime::MAX_ULPS` for `f32`).
+    pub(crate) fn max_ulps(&self) -> u32 {
+        let p = -self.u.log2() as i32;
+        (1u64 << (p - 4).clamp(0, 31)).min(crate::Runtime::MAX_ULPS as u64) as u32
+    }
+
     pub(crate) fn of<T: Float>(ulps: u32) -> Model {
         let (p, emin, max) = match T::DTYPE {
             crate::Dtype::F32 => (24, -126, f32::MAX as f64),
@@ -45,6 +75,7 @@ impl Model {
             } else {
                 two(emin - p + 1)
             },
+            grid: None,
         }
     }
 }
@@ -69,6 +100,14 @@ fn hull(a: X, b: X) -> X {
 fn widen(m: &Model, a: X, rho: f64, eta: f64) -> X {
     let lo = add_down(add_down(a.lo, -mul_up(rho, a.lo.abs())), -eta);
     let hi = add_up(add_up(a.hi, mul_up(rho, a.hi.abs())), eta);
+    let (lo, hi) = match m.grid {
+        // Outward to the storage grid (f32 first: both roundings downward, or upward).
+        Some(s) => (
+            s.down(f32::from_f64_down(lo)) as f64,
+            s.up(f32::from_f64_up(hi)) as f64,
+        ),
+        None => (lo, hi),
+    };
     X {
         lo: if lo < -m.max { f64::NEG_INFINITY } else { lo },
         hi: if hi > m.max { f64::INFINITY } else { hi },
@@ -141,19 +180,41 @@ fn div(a: X, b: X) -> X {
     }
 }
 
+/// For 16-bit data, ε (an `f32` value) or ε rounded to the storage type by a kernel that
+/// converts it first: the hull of the two.
+fn storage_eps(m: &Model, e: X) -> X {
+    match m.grid {
+        Some(s) => X {
+            lo: (s.down(e.lo as f32) as f64).min(e.lo),
+            hi: (s.up(e.hi as f32) as f64).max(e.hi),
+            nan: e.nan,
+        },
+        None => e,
+    }
+}
+
 /// Every value any form can compute for inputs in `[l, h]`, as `(lo, hi)`; `None` when a
 /// NaN is possible. `p` is the channel's `(γ, β, μ, σ², ε)`, values of the compute type.
 pub(crate) fn image(m: &Model, p: [f64; 5], l: f64, h: f64) -> Option<(f64, f64)> {
     let [g, b, mu, v, e] = p.map(point);
+    let e = storage_eps(m, e);
     let x = X {
         lo: l,
         hi: h,
         nan: false,
     };
-    // q = fl(σ² + ε) > 0: a sum of non-negative floats that is positive is at least the
-    // least subnormal (exact there) and never rounds to 0.
     let mut q = rn(m, add(v, e));
-    q.lo = q.lo.max(m.min_sub);
+    if m.grid.is_some() {
+        // 16-bit data: a kernel may store q in the storage type (or add an ε rounded to
+        // it), where a tiny σ² + ε can become 0, and 1/√0 = ∞: not boundable.
+        if q.lo <= 0.0 {
+            return None;
+        }
+    } else {
+        // q = fl(σ² + ε) of floats whose exact sum is positive (checked by BatchNorm::new)
+        // is at least the least subnormal: an addition never underflows to 0.
+        q.lo = q.lo.max(m.min_sub);
+    }
     // √q and 1/√q, K ulps each; both stay positive (√ of the least subnormal is normal).
     let sq = X {
         lo: sqrt_down(q.lo),
@@ -209,7 +270,9 @@ pub(crate) fn image(m: &Model, p: [f64; 5], l: f64, h: f64) -> Option<(f64, f64)
 /// The `K`-ulp slopes a runtime may apply to `x`: every `α` above and `γ·inv`.
 pub(crate) fn slopes(m: &Model, p: [f64; 5]) -> (f64, f64) {
     let [g, _, _, v, e] = p.map(point);
+    let e = storage_eps(m, e);
     let mut q = rn(m, add(v, e));
+    debug_assert!(m.grid.is_none(), "slopes are taken in the compute type");
     q.lo = q.lo.max(m.min_sub);
     let sq = X {
         lo: sqrt_down(q.lo),

@@ -735,15 +735,20 @@ impl<T: Float> Deployed<'_, T> {
 }
 
 impl Deployed<'_, f32> {
-    /// IBP for data stored as f16 or bf16 (the layer's parameters and the box's endpoints
-    /// are values of `storage`, held in `f32`): bounds that are values of `storage` and
+    /// IBP for data stored as f16 or bf16 (the layer's γ, β, μ, σ² and the box's endpoints
+    /// are values of `storage`, held in `f32`; ε is the `f32` value the kernels use, as
+    /// PyTorch's `static_cast<float>(eps)` and ONNX's float attribute): bounds that are values of `storage` and
     /// contain the exact real image and every output PyTorch's CPU kernels produce. For
     /// reduced floating types PyTorch computes in `f32` (`opmath_t`): the recipe of the
     /// module docs in `f32`, then one rounding to the storage type (`RN_s`, monotone, so
-    /// the endpoint argument still holds). Errors: those of [`Deployed::ibp`];
-    /// [`Error::NotInStorage`] for an endpoint or parameter that is not a value of
-    /// `storage`; [`Error::NoStorageRecipe`] for ONNX Runtime, whose 16-bit kernels are
-    /// not replayed.
+    /// the endpoint argument still holds). With [`Runtime::Any`], every output of every
+    /// form computed in any mixture of `f32` and the storage type (each operation
+    /// correctly rounded in one of them, `√`, `1/√`, `÷` within `K` ulps of the storage
+    /// type, intermediates stored in either): this covers ONNX Runtime's 16-bit kernels
+    /// without replaying them. Errors: those of [`Deployed::ibp`]; [`Error::NotInStorage`]
+    /// for an endpoint or parameter that is not a value of `storage`;
+    /// [`Error::NoStorageRecipe`] for `onnxruntime-cpu` (use [`Runtime::Any`]);
+    /// [`Error::UlpsOutOfRange`] above `2^(p−4)` ulps (16 for bf16, 128 for f16).
     ///
     /// ```
     /// use bnbound::{BatchNorm, Runtime, Shape, Storage, TensorBox};
@@ -752,22 +757,30 @@ impl Deployed<'_, f32> {
     /// let y = bn.deployed(Runtime::PytorchCpu).ibp_stored(&x, Storage::F16)?;
     /// assert!(Storage::F16.holds(y.lo()[0]) && Storage::F16.holds(y.hi()[0]));
     /// assert!((y.lo()[0] as f64) < 3f64.sqrt().recip() && 3f64.sqrt().recip() < y.hi()[0] as f64);
+    /// let any = bn.deployed(Runtime::Any { ulps: 2 }).ibp_stored(&x, Storage::F16)?;
+    /// assert!(any.lo()[0] <= y.lo()[0] && y.hi()[0] <= any.hi()[0]);
     /// # Ok::<(), bnbound::Error>(())
     /// ```
     pub fn ibp_stored(&self, input: &TensorBox<f32>, storage: Storage) -> Result<TensorBox<f32>> {
-        if self.runtime != Runtime::PytorchCpu {
-            return Err(Error::NoStorageRecipe(self.runtime.name()));
-        }
+        let any = match self.runtime {
+            Runtime::PytorchCpu => None,
+            Runtime::Any { ulps } => {
+                let m = crate::modes::any::Model::storage(storage, ulps);
+                if ulps > m.max_ulps() {
+                    return Err(Error::UlpsOutOfRange {
+                        ulps,
+                        max: m.max_ulps(),
+                    });
+                }
+                Some(m)
+            }
+            _ => return Err(Error::NoStorageRecipe(self.runtime.name())),
+        };
         let bn = self.bn;
-        let eps = [bn.eps()];
-        let params = [
-            bn.gamma(),
-            bn.beta(),
-            bn.running_mean(),
-            bn.running_var(),
-            &eps[..],
-        ];
-        for (what, v) in ["gamma", "beta", "running_mean", "running_var", "eps"]
+        // ε is not checked: the kernels use an f32 ε (PyTorch's static_cast<float>(eps),
+        // ONNX's float attribute).
+        let params = [bn.gamma(), bn.beta(), bn.running_mean(), bn.running_var()];
+        for (what, v) in ["gamma", "beta", "running_mean", "running_var"]
             .into_iter()
             .zip(params)
         {
@@ -788,13 +801,29 @@ impl Deployed<'_, f32> {
         let mut hi = Vec::with_capacity(shape.len());
         for (i, (&l, &h)) in input.lo().iter().zip(input.hi()).enumerate() {
             let c = (i / inner) % channels;
-            let (a, b) = self.image(c, l, h).ok_or(Error::DeployedNan {
+            let nan = Error::DeployedNan {
                 index: i,
                 channel: c,
-            })?;
-            let rn = |y: f32| crate::num::round::storage_nearest(y, storage);
-            lo.push(storage.down(real.lo()[i]).min(rn(a)));
-            hi.push(storage.up(real.hi()[i]).max(rn(b)));
+            };
+            let (a, b) = match &any {
+                // Every order and precision mixture: an interval, rounded outward.
+                Some(m) => {
+                    let p = self.bn.channel_f64(c);
+                    let (a, b) = crate::modes::any::image(m, p, l as f64, h as f64).ok_or(nan)?;
+                    (
+                        storage.down(f32::from_f64_down(a)),
+                        storage.up(f32::from_f64_up(b)),
+                    )
+                }
+                // PyTorch: the f32 recipe's outputs, each rounded once to the storage type.
+                None => {
+                    let (a, b) = self.image(c, l, h).ok_or(nan)?;
+                    let rn = |y: f32| crate::num::round::storage_nearest(y, storage);
+                    (rn(a), rn(b))
+                }
+            };
+            lo.push(storage.down(real.lo()[i]).min(a));
+            hi.push(storage.up(real.hi()[i]).max(b));
         }
         TensorBox::new(shape, lo, hi)
     }

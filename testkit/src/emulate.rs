@@ -310,10 +310,38 @@ pub fn ort_fold(p: [f64; 5], w: &[f64], b: f64, fmt: Format) -> (Vec<f64>, f64) 
     (ws, a.add(a.mul(a.sub(b, m), s), beta))
 }
 
+/// The neighbour of `y` (a finite value of a format narrower than `f32`) in `fmt`,
+/// upward or downward; `±∞` past the largest finite value.
+fn step_small(y: f64, up: bool, fmt: Format) -> f64 {
+    if y < 0.0 || (y == 0.0 && !up) {
+        return -step_small(-y, !up, fmt);
+    }
+    // y ≥ 0 here, and up unless y > 0.
+    let quantum = |e: i64| 2f64.powi((e.max(fmt.emin) - fmt.p as i64 + 1) as i32);
+    let e = if y == 0.0 {
+        fmt.emin
+    } else {
+        y.log2().floor() as i64
+    };
+    let r = if up {
+        y + quantum(e)
+    } else if y == 2f64.powi(e as i32) && e > fmt.emin {
+        y - quantum(e - 1) // the binade below is twice as fine
+    } else {
+        y - quantum(e)
+    };
+    let max = (2.0 - 2f64.powi(1 - fmt.p as i32)) * 2f64.powi(fmt.emax as i32);
+    if r > max {
+        f64::INFINITY
+    } else {
+        r
+    }
+}
+
 /// Outputs of every form `--runtime any` covers (the factored product in its six
 /// associations, the expanded `x·α − μ·α + β` in three summation orders, with and without
 /// FMA), each `√`, `1/√` and `÷` moved by a pseudo-random number of ulps in `[−K, K]` after
-/// correct rounding (`seed` chooses them). f32 and f64 formats only.
+/// correct rounding (`seed` chooses them).
 pub fn any_outputs(p: [f64; 5], x: f64, fmt: Format, k: u32, seed: u64) -> Vec<f64> {
     let a = Arith(fmt);
     let mut state = seed | 1;
@@ -334,8 +362,9 @@ pub fn any_outputs(p: [f64; 5], x: f64, fmt: Format, k: u32, seed: u64) -> Vec<f
             y = match (fmt.p, n > 0) {
                 (24, true) => (y as f32).next_up() as f64,
                 (24, false) => (y as f32).next_down() as f64,
-                (_, true) => y.next_up(),
-                (_, false) => y.next_down(),
+                (53, true) => y.next_up(),
+                (53, false) => y.next_down(),
+                (_, up) => step_small(y, up, fmt),
             };
         }
         y
@@ -381,6 +410,36 @@ pub fn any_outputs(p: [f64; 5], x: f64, fmt: Format, k: u32, seed: u64) -> Vec<f
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `step_small` against the bit patterns of `half`: every finite f16 and bf16 value.
+    #[test]
+    fn small_format_steps_are_the_neighbouring_bit_patterns() {
+        for b in 0u16..=u16::MAX {
+            let (h, bf) = (half::f16::from_bits(b), half::bf16::from_bits(b));
+            if h.is_finite() && h != half::f16::NEG_ZERO {
+                let y = h.to_f64();
+                let up = half::f16::from_bits(if y >= 0.0 { b + 1 } else { b - 1 });
+                let down = half::f16::from_bits(match () {
+                    _ if y > 0.0 => b - 1,
+                    _ if y == 0.0 => 0x8001,
+                    _ => b + 1,
+                });
+                assert_eq!(step_small(y, true, F16), up.to_f64(), "{y} up");
+                assert_eq!(step_small(y, false, F16), down.to_f64(), "{y} down");
+            }
+            if bf.is_finite() && bf != half::bf16::NEG_ZERO {
+                let y = bf.to_f64();
+                let up = half::bf16::from_bits(if y >= 0.0 { b + 1 } else { b - 1 });
+                let down = half::bf16::from_bits(match () {
+                    _ if y > 0.0 => b - 1,
+                    _ if y == 0.0 => 0x8001,
+                    _ => b + 1,
+                });
+                assert_eq!(step_small(y, true, BF16), up.to_f64(), "{y} up");
+                assert_eq!(step_small(y, false, BF16), down.to_f64(), "{y} down");
+            }
+        }
+    }
 
     #[test]
     fn rounding_agrees_with_the_hardware_on_representative_values() {

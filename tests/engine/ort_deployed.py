@@ -29,7 +29,8 @@ RNG = np.random.default_rng(20261125)
 
 def model(params, dtype, shape):
     g, b, m, v, eps = params
-    elem = TensorProto.FLOAT if dtype == np.float32 else TensorProto.DOUBLE
+    elem = {np.float32: TensorProto.FLOAT, np.float64: TensorProto.DOUBLE,
+            np.float16: TensorProto.FLOAT16}[dtype]
     inits = [
         numpy_helper.from_array(np.asarray(a, dtype=dtype), name)
         for a, name in [(g, "scale"), (b, "B"), (m, "mean"), (v, "var")]
@@ -175,6 +176,61 @@ def conv_bn(exe, tmp):
     return compared
 
 
+def f16_any(exe, tmp):
+    """float16 data: ONNX Runtime's 16-bit BatchNorm kernel is not replayed, but every one
+    of its outputs must lie inside `--runtime any` (every order, any f32/f16 mixture).
+    Returns (checked, outside real, outside pytorch-cpu, outside any)."""
+    counts = [0, 0, 0, 0]
+    for c in (3, 16):
+        shape = (2, c, 4, 4)
+        for name, g, b, m, v, eps in layers(c):
+            if name == "tiny_var":  # the f32 layer's 1e-6 variances are below f16's normals
+                m, v, eps = RNG.uniform(-8, 8, c), RNG.uniform(1e-4, 1e-3, c), 1e-5
+            p16 = [np.asarray(a, dtype=np.float64).astype(np.float16) for a in (g, b, m, v)]
+            mp = tmp / f"{name}_f16_{c}.onnx"
+            onnx.save(model(p16 + [float(np.float32(eps))], np.float16, shape), mp)
+            pp = tmp / "params16.json"
+            e16 = float(np.float32(eps))  # ε stays f32: the kernels use the float attribute
+            pp.write_text(json.dumps({"dtype": "f16", "eps": e16, **{
+                k: [float(x) for x in a] for k, a in
+                zip(["gamma", "beta", "running_mean", "running_var"], p16)}}))
+            center = RNG.uniform(-4, 4, shape).astype(np.float16)
+            radius = (RNG.uniform(0, 0.5, shape) * (RNG.uniform(0, 1, shape) < 0.7)).astype(np.float16)
+            lo, hi = (center - radius).astype(np.float16), (center + radius).astype(np.float16)
+            bp = tmp / "box16.json"
+            bp.write_text(json.dumps({"shape": list(shape), "lo": [float(x) for x in lo.ravel()],
+                                      "hi": [float(x) for x in hi.ravel()]}))
+            bounds = []
+            for extra in (["--semantics", "real"],
+                          ["--semantics", "deployed", "--runtime", "pytorch-cpu"],
+                          ["--semantics", "deployed", "--runtime", "any"]):
+                r = subprocess.run([exe, "ibp", "--params", str(pp), "--input", str(bp)] + extra,
+                                   capture_output=True, text=True)
+                if r.returncode != 0:
+                    sys.exit(f"bnbound ibp (f16, {extra}) failed: {r.stderr.strip()}")
+                out = json.loads(r.stdout)
+                bounds.append((as_dtype(out["lo"], np.float16), as_dtype(out["hi"], np.float16)))
+            inputs = [lo, hi] + [(lo.astype(np.float32) + (hi.astype(np.float32) - lo.astype(np.float32))
+                                  * RNG.uniform(0, 1, shape)).astype(np.float16).clip(lo, hi)
+                                 for _ in range(6)]
+            for level in (ort.GraphOptimizationLevel.ORT_DISABLE_ALL,
+                          ort.GraphOptimizationLevel.ORT_ENABLE_ALL):
+                so = ort.SessionOptions()
+                so.graph_optimization_level = level
+                sess = ort.InferenceSession(str(mp), so, providers=["CPUExecutionProvider"])
+                for x in inputs:
+                    y = sess.run(None, {"x": x})[0].ravel()
+                    counts[0] += y.size
+                    for k, (blo, bhi) in enumerate(bounds):
+                        out = (y < blo) | (y > bhi) | np.isnan(y)
+                        counts[k + 1] += int(out.sum())
+                        if k == 2 and out.any():
+                            i = int(np.flatnonzero(out)[0])
+                            print(f"VIOLATION f16 {name} C={c}: element {i} output {y[i]!r} "
+                                  f"outside [{blo[i]!r}, {bhi[i]!r}] (--runtime any)")
+    return counts
+
+
 def main():
     exe = sys.argv[1]
     totals = {"checked": 0, "outside_real": 0, "outside_deployed": 0}
@@ -228,6 +284,11 @@ def main():
                                 print(f"VIOLATION {name} {dtype.__name__} C={c} level={level}: element {i} "
                                       f"output {y[i]!r} outside [{dlo[i]!r}, {dhi[i]!r}]")
         fused = conv_bn(exe, tmp)
+        f16 = f16_any(exe, tmp)
+    print(f"float16: {f16[0]} onnxruntime outputs, {f16[1]} outside the real bounds, "
+          f"{f16[2]} outside pytorch-cpu's, {f16[3]} outside --runtime any's")
+    if f16[3] or f16[0] == 0:
+        sys.exit(1)
     print(f"Conv→BN fused by onnxruntime: {fused} outputs equal bit for bit to the Conv with "
           f"bnbound's replayed fold")
     print(f"onnxruntime {ort.__version__}: {totals['checked']} outputs checked, "

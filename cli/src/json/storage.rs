@@ -190,13 +190,15 @@ struct RawStored<'a> {
     running_var: Vec<&'a RawValue>,
 }
 
-/// Parses a PARAMS document of a storage type: the layer (values of `storage`, in `f32`).
+/// Parses a PARAMS document of a storage type: the layer (γ, β, μ, σ² values of `storage`,
+/// ε an `f32` value, all held in `f32`).
 ///
 /// ```
 /// use bnbound_cli::json::parse_stored_params;
 /// let bn = parse_stored_params(r#"{"dtype": "f16", "eps": 1e-5, "gamma": [0.1], "beta": [0],
 ///     "running_mean": [0], "running_var": [1]}"#, bnbound::Storage::F16)?;
 /// assert_eq!(bn.gamma(), &[half::f16::from_f64(0.1).to_f32()]);
+/// assert_eq!(bn.eps(), 1e-5f32); // ε stays an f32 value
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn parse_stored_params(text: &str, storage: Storage) -> Result<BatchNorm<f32>> {
@@ -206,7 +208,9 @@ pub fn parse_stored_params(text: &str, storage: Storage) -> Result<BatchNorm<f32
         numbers(&p.beta, storage, "beta", false)?,
         numbers(&p.running_mean, storage, "running_mean", false)?,
         numbers(&p.running_var, storage, "running_var", false)?,
-        number(p.eps, storage, "eps".into(), false)?,
+        // ε is the f32 value the kernels use (PyTorch's static_cast<float>(eps), ONNX's
+        // float attribute), not a value of the storage type.
+        super::number::<f32>(p.eps, "eps", None)?,
     )?)
 }
 
