@@ -125,3 +125,54 @@ def test_deployed_nan_is_an_error_not_a_nan():
         bn.enclose().ibp([0.0], [np.inf], semantics="deployed", runtime="pytorch-cpu")
     a, b = bn.enclose().ibp([0.0], [np.inf])  # the real image is {β}
     assert (a[0], b[0]) == (1.0, 1.0)
+
+
+def test_garbage_in_every_argument_raises_bnbound_error(rng):
+    # Every public entry point, every argument replaced by odd objects: only bnbound.Error
+    # may come out (a Rust panic would surface as pyo3's PanicException, a BaseException).
+    odd = [None, "x", b"\x00", {}, [], [[1.0], [2.0, 3.0]], object(), 2**80, -1, 1.5,
+           float("nan"), np.array(["a"]), np.array([1.0, None], dtype=object),
+           np.zeros((2, 0)), np.zeros(()), np.ma.masked_array([1.0, 2.0], mask=[0, 1]),
+           memoryview(b"abcd"), np.array([1 + 2j]), (np.zeros(2), np.zeros(2))]
+    bn = bnbound.BatchNorm([1.0, 2.0], [0.0, 0.0], [0.0, 0.0], [1.0, 1.0], 1e-5)
+    enc = bn.enclose()
+    z, o = np.zeros((1, 2)), np.ones((1, 2))
+    calls = [
+        (lambda a: bnbound.BatchNorm(a, [0.0, 0.0], [0.0, 0.0], [1.0, 1.0], 1e-5)),
+        (lambda a: bnbound.BatchNorm([1.0, 1.0], [0.0, 0.0], [0.0, 0.0], [1.0, 1.0], a)),
+        (lambda a: bnbound.BatchNorm([1.0], [0.0], [0.0], [1.0], 1e-5, dtype=a)),
+        (lambda a: bn.enclose(mode=a)),
+        (lambda a: enc.ibp(a, o)),
+        (lambda a: enc.ibp(z, a)),
+        (lambda a: enc.ibp(z, o, out=a)),
+        (lambda a: enc.ibp(z, o, semantics=a)),
+        (lambda a: enc.ibp(z, o, semantics="deployed", runtime=a)),
+        (lambda a: enc.ibp(z, o, semantics="deployed", runtime="any", ulps=a)),
+        (lambda a: enc.derivative(a, o)),
+        (lambda a: enc.derivative(z, o, order=a)),
+        (lambda a: enc.compose(a, a, a, a)),
+        (lambda a: enc.compose(np.zeros((2, 1)), np.zeros((2, 1)), np.zeros(2), np.zeros(2), shape=a)),
+        (lambda a: enc.backward(a, np.zeros((1, 2)), np.zeros(1), np.zeros(1))),
+        (lambda a: bnbound.check_ibp(a, z, o, z, o)),
+        (lambda a: bnbound.check_ibp(bn, z, o, a, o)),
+        (lambda a: bnbound.check_ibp(bn, z, o, z, o, keep=a)),
+        (lambda a: bnbound.check_derivative(bn, a, o, z, o)),
+        (lambda a: bnbound.check_compose(bn, a, a)),
+        (lambda a: bnbound.check_backward(bn, (z, o, z, o), a)),
+        (lambda a: bnbound.load_onnx(a)),
+        (lambda a: bnbound.load_onnx("nope.onnx", layer=a)),
+        (lambda a: bnbound.load_safetensors(a, "bn")),
+        (lambda a: bnbound.load_safetensors("x.safetensors", a)),
+        (lambda a: bnbound.load_safetensors("x.safetensors", "bn", eps=a)),
+        (lambda a: bnbound.load_safetensors("x.safetensors", "bn", eps_dtype=a)),
+    ]
+    outcomes = 0
+    for call in calls:
+        for a in odd:
+            try:
+                call(a)
+            except bnbound.Error:
+                outcomes += 1
+            except Exception as e:  # noqa: BLE001 - the point of the test
+                raise AssertionError(f"{type(e).__name__}: {e} for argument {a!r}") from e
+    assert outcomes > len(calls) * len(odd) // 2
