@@ -203,11 +203,9 @@ fn runtime_nan_and_overflow_cases() {
     assert!(y.lo()[0] <= -f32::MAX && f32::MAX <= y.hi()[0]);
 }
 
-/// The gap the deployed mode closes, measured: how many runtime outputs fall outside the
-/// real bounds, by how many ulps, and how much wider the deployed bounds are (typical
-/// PyTorch-like BatchNorm2d(64) statistics, f32, 4,096 point inputs).
-#[test]
-fn deployed_gap_on_a_typical_layer() {
+/// Typical PyTorch-like BatchNorm2d(64) statistics (f32, a fifth of the scales negative)
+/// and 4,096 point inputs spread over [−4, 4], as `(layer, n, c, xs)`.
+fn typical_layer() -> (BatchNorm<f32>, usize, usize, Vec<f32>) {
     let c = 64;
     let f = |i: usize, a: f32, b: f32| a + b * ((i * 7919 % 997) as f32 / 997.0);
     let bn = BatchNorm::new(
@@ -224,6 +222,15 @@ fn deployed_gap_on_a_typical_layer() {
     let xs: Vec<f32> = (0..n * c)
         .map(|k| ((k * 2654435761usize % 1_000_003) as f32 / 1_000_003.0) * 8.0 - 4.0)
         .collect();
+    (bn, n, c, xs)
+}
+
+/// The gap the deployed mode closes, measured: how many runtime outputs fall outside the
+/// real bounds, by how many ulps, and how much wider the deployed bounds are (typical
+/// PyTorch-like BatchNorm2d(64) statistics, f32, 4,096 point inputs).
+#[test]
+fn deployed_gap_on_a_typical_layer() {
+    let (bn, n, c, xs) = typical_layer();
     let shape = Shape::new(&[n, c]).unwrap();
     let x = TensorBox::new(shape, xs.clone(), xs).unwrap();
     let real = bn.enclose().ibp(&x).unwrap();
@@ -805,22 +812,7 @@ proptest! {
 /// How much wider `any` (K = 2) is than the named runtimes on the typical layer.
 #[test]
 fn any_width_on_a_typical_layer() {
-    let c = 64;
-    let f = |i: usize, a: f32, b: f32| a + b * ((i * 7919 % 997) as f32 / 997.0);
-    let bn = BatchNorm::new(
-        (0..c)
-            .map(|i| f(i, 0.5, 1.0) * if i % 5 == 0 { -1.0 } else { 1.0 })
-            .collect(),
-        (0..c).map(|i| f(i, -0.3, 0.6)).collect(),
-        (0..c).map(|i| f(i, -1.0, 2.0)).collect(),
-        (0..c).map(|i| f(i, 0.001, 0.3)).collect(),
-        1e-5,
-    )
-    .unwrap();
-    let n = 4096 / c;
-    let xs: Vec<f32> = (0..n * c)
-        .map(|k| ((k * 2654435761usize % 1_000_003) as f32 / 1_000_003.0) * 8.0 - 4.0)
-        .collect();
+    let (bn, n, c, xs) = typical_layer();
     let x = TensorBox::new(Shape::new(&[n, c]).unwrap(), xs.clone(), xs).unwrap();
     let any = bn.deployed(Runtime::Any { ulps: 2 }).ibp(&x).unwrap();
     for rt in [Runtime::OnnxruntimeCpu, Runtime::PytorchCpu] {

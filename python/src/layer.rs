@@ -21,6 +21,17 @@ pub(crate) struct PyBatchNorm {
 }
 
 impl PyBatchNorm {
+    /// Parameter vector `k` (γ, β, μ, σ²) as a new array of the layer's dtype.
+    fn column<'py>(&self, py: Python<'py>, k: usize) -> Bound<'py, PyAny> {
+        fn pick<T: Elem>(b: &BatchNorm<T>, k: usize) -> &[T] {
+            [b.gamma(), b.beta(), b.running_mean(), b.running_var()][k]
+        }
+        match &*self.bn {
+            AnyBatchNorm::F32(b) => to_array(py, pick(b, k)),
+            AnyBatchNorm::F64(b) => to_array(py, pick(b, k)),
+        }
+    }
+
     pub(crate) fn loaded(bn: AnyBatchNorm, stored_as: String) -> Self {
         PyBatchNorm {
             bn: Arc::new(bn),
@@ -200,37 +211,25 @@ impl PyBatchNorm {
     /// γ, a new array of the layer's dtype.
     #[getter]
     fn gamma<'py>(&self, py: Python<'py>) -> Bound<'py, PyAny> {
-        match &*self.bn {
-            AnyBatchNorm::F32(b) => to_array(py, b.gamma()),
-            AnyBatchNorm::F64(b) => to_array(py, b.gamma()),
-        }
+        self.column(py, 0)
     }
 
     /// β, a new array of the layer's dtype.
     #[getter]
     fn beta<'py>(&self, py: Python<'py>) -> Bound<'py, PyAny> {
-        match &*self.bn {
-            AnyBatchNorm::F32(b) => to_array(py, b.beta()),
-            AnyBatchNorm::F64(b) => to_array(py, b.beta()),
-        }
+        self.column(py, 1)
     }
 
     /// μ (running_mean), a new array of the layer's dtype.
     #[getter]
     fn running_mean<'py>(&self, py: Python<'py>) -> Bound<'py, PyAny> {
-        match &*self.bn {
-            AnyBatchNorm::F32(b) => to_array(py, b.running_mean()),
-            AnyBatchNorm::F64(b) => to_array(py, b.running_mean()),
-        }
+        self.column(py, 2)
     }
 
     /// σ² (running_var), a new array of the layer's dtype.
     #[getter]
     fn running_var<'py>(&self, py: Python<'py>) -> Bound<'py, PyAny> {
-        match &*self.bn {
-            AnyBatchNorm::F32(b) => to_array(py, b.running_var()),
-            AnyBatchNorm::F64(b) => to_array(py, b.running_var()),
-        }
+        self.column(py, 3)
     }
 
     /// ε as the layer holds it (a value of its dtype), as a Python float (exact).

@@ -414,29 +414,24 @@ mod tests {
     /// `step_small` against the bit patterns of `half`: every finite f16 and bf16 value.
     #[test]
     fn small_format_steps_are_the_neighbouring_bit_patterns() {
-        for b in 0u16..=u16::MAX {
-            let (h, bf) = (half::f16::from_bits(b), half::bf16::from_bits(b));
-            if h.is_finite() && h != half::f16::NEG_ZERO {
-                let y = h.to_f64();
-                let up = half::f16::from_bits(if y >= 0.0 { b + 1 } else { b - 1 });
-                let down = half::f16::from_bits(match () {
+        let to_f64 = [
+            |b: u16| half::f16::from_bits(b).to_f64(),
+            |b: u16| half::bf16::from_bits(b).to_f64(),
+        ];
+        for (fmt, value) in [F16, BF16].into_iter().zip(to_f64) {
+            for b in 0u16..=u16::MAX {
+                let y = value(b);
+                if !y.is_finite() || b == 0x8000 {
+                    continue; // −0 steps like +0
+                }
+                let up = value(if y >= 0.0 { b + 1 } else { b - 1 });
+                let down = value(match () {
                     _ if y > 0.0 => b - 1,
                     _ if y == 0.0 => 0x8001,
                     _ => b + 1,
                 });
-                assert_eq!(step_small(y, true, F16), up.to_f64(), "{y} up");
-                assert_eq!(step_small(y, false, F16), down.to_f64(), "{y} down");
-            }
-            if bf.is_finite() && bf != half::bf16::NEG_ZERO {
-                let y = bf.to_f64();
-                let up = half::bf16::from_bits(if y >= 0.0 { b + 1 } else { b - 1 });
-                let down = half::bf16::from_bits(match () {
-                    _ if y > 0.0 => b - 1,
-                    _ if y == 0.0 => 0x8001,
-                    _ => b + 1,
-                });
-                assert_eq!(step_small(y, true, BF16), up.to_f64(), "{y} up");
-                assert_eq!(step_small(y, false, BF16), down.to_f64(), "{y} down");
+                assert_eq!(step_small(y, true, fmt), up, "{y} up");
+                assert_eq!(step_small(y, false, fmt), down, "{y} down");
             }
         }
     }

@@ -68,6 +68,15 @@ def layers(c):
     return out
 
 
+def sessions(path):
+    """ONNX Runtime CPU sessions of the model, graph optimisation off and fully on."""
+    for level in (ort.GraphOptimizationLevel.ORT_DISABLE_ALL,
+                  ort.GraphOptimizationLevel.ORT_ENABLE_ALL):
+        so = ort.SessionOptions()
+        so.graph_optimization_level = level
+        yield level, ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
+
+
 def num(s):
     if s == "inf":
         return np.inf
@@ -213,11 +222,7 @@ def f16_any(exe, tmp):
             inputs = [lo, hi] + [(lo.astype(np.float32) + (hi.astype(np.float32) - lo.astype(np.float32))
                                   * RNG.uniform(0, 1, shape)).astype(np.float16).clip(lo, hi)
                                  for _ in range(6)]
-            for level in (ort.GraphOptimizationLevel.ORT_DISABLE_ALL,
-                          ort.GraphOptimizationLevel.ORT_ENABLE_ALL):
-                so = ort.SessionOptions()
-                so.graph_optimization_level = level
-                sess = ort.InferenceSession(str(mp), so, providers=["CPUExecutionProvider"])
+            for _, sess in sessions(mp):
                 for x in inputs:
                     y = sess.run(None, {"x": x})[0].ravel()
                     counts[0] += y.size
@@ -262,11 +267,7 @@ def main():
                         (lo + (hi - lo) * RNG.uniform(0, 1, shape)).astype(dtype).clip(lo, hi)
                         for _ in range(6)
                     ]
-                    for level in (ort.GraphOptimizationLevel.ORT_DISABLE_ALL,
-                                  ort.GraphOptimizationLevel.ORT_ENABLE_ALL):
-                        so = ort.SessionOptions()
-                        so.graph_optimization_level = level
-                        sess = ort.InferenceSession(str(mp), so, providers=["CPUExecutionProvider"])
+                    for level, sess in sessions(mp):
                         for x in inputs:
                             y = sess.run(None, {"x": x})[0].ravel()
                             bad = (y < dlo) | (y > dhi) | np.isnan(y)
