@@ -357,12 +357,13 @@ impl Enclosure {
     }
 
     /// compose(A_lo, A_hi, c_lo, c_hi, shape=None) -> (A_lo, A_hi, c_lo, c_hi)
-    #[pyo3(signature = (a_lo, a_hi, c_lo, c_hi, shape = None))]
+    #[pyo3(signature = (A_lo, A_hi, c_lo, c_hi, shape = None))]
+    #[allow(non_snake_case)] // the keyword names of the documented API
     fn compose<'py>(
         &self,
         py: Python<'py>,
-        a_lo: &Bound<'py, PyAny>,
-        a_hi: &Bound<'py, PyAny>,
+        A_lo: &Bound<'py, PyAny>,
+        A_hi: &Bound<'py, PyAny>,
         c_lo: &Bound<'py, PyAny>,
         c_hi: &Bound<'py, PyAny>,
         shape: Option<&Bound<'py, PyAny>>,
@@ -373,7 +374,7 @@ impl Enclosure {
             self,
             form_op,
             py,
-            [a_lo, a_hi, c_lo, c_hi],
+            [A_lo, A_hi, c_lo, c_hi],
             names,
             shape,
             false
@@ -381,12 +382,13 @@ impl Enclosure {
     }
 
     /// backward(L_lo, L_hi, d_lo, d_hi, shape=None) -> (L_lo, L_hi, d_lo, d_hi)
-    #[pyo3(signature = (l_lo, l_hi, d_lo, d_hi, shape = None))]
+    #[pyo3(signature = (L_lo, L_hi, d_lo, d_hi, shape = None))]
+    #[allow(non_snake_case)] // the keyword names of the documented API
     fn backward<'py>(
         &self,
         py: Python<'py>,
-        l_lo: &Bound<'py, PyAny>,
-        l_hi: &Bound<'py, PyAny>,
+        L_lo: &Bound<'py, PyAny>,
+        L_hi: &Bound<'py, PyAny>,
         d_lo: &Bound<'py, PyAny>,
         d_hi: &Bound<'py, PyAny>,
         shape: Option<&Bound<'py, PyAny>>,
@@ -397,7 +399,7 @@ impl Enclosure {
             self,
             form_op,
             py,
-            [l_lo, l_hi, d_lo, d_hi],
+            [L_lo, L_hi, d_lo, d_hi],
             names,
             shape,
             true

@@ -171,3 +171,16 @@ def test_concurrent_calls_from_threads_agree(rng):
         t.join()
     for r in results:
         assert np.array_equal(r[0], ref[0]) and np.array_equal(r[1], ref[1])
+
+
+def test_keyword_names_follow_the_documented_api():
+    enc = layer(np.float64).enclose()
+    A, c = np.ones((4, 1)), np.zeros(4)
+    got = enc.compose(A_lo=A, A_hi=A, c_lo=c, c_hi=c, shape=[4])
+    assert all(np.array_equal(g, r) for g, r in zip(got, enc.compose(A, A, c, c)))
+    L, d = np.ones((1, 4)), np.zeros(1)
+    got = enc.backward(L_lo=L, L_hi=L, d_lo=d, d_hi=d, shape=None)
+    assert all(np.array_equal(g, r) for g, r in zip(got, enc.backward(L, L, d, d)))
+    lo, hi = enc.ibp(lo=np.zeros(4), hi=np.ones(4))
+    dl, dh = enc.derivative(dlo=np.zeros(4), dhi=np.ones(4), order=2)
+    assert (lo <= hi).all() and (dl <= dh).all()
