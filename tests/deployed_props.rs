@@ -67,16 +67,23 @@ fn from_ordinal<T: Float>(k: i64) -> T {
     }
 }
 
-/// Runs one case for one runtime; returns (outputs checked, outside the real bounds).
-fn run<T: Float>(case: &ShapedCase<T>, runtime: Runtime) -> (usize, usize) {
+/// A case's layer, its channels for the oracle, and a one-sample box of its shape.
+fn layer_and_box<T: Float>(
+    case: &ShapedCase<T>,
+) -> (BatchNorm<T>, Vec<bnbound_testkit::oracle::Ch>, TensorBox<T>) {
     let (bn, _) = shaped_layer(case);
     let chs = channels_of(&bn);
     let mut dims = vec![1];
     dims.extend(&case.sample);
     let shape = Shape::new(&dims).unwrap();
-    let n = shape.len();
-    let (lo, hi) = intervals(&case.entries[..n], false);
-    let input = TensorBox::new(shape, lo, hi).unwrap();
+    let (lo, hi) = intervals(&case.entries[..shape.len()], false);
+    (bn, chs, TensorBox::new(shape, lo, hi).unwrap())
+}
+
+/// Runs one case for one runtime; returns (outputs checked, outside the real bounds).
+fn run<T: Float>(case: &ShapedCase<T>, runtime: Runtime) -> (usize, usize) {
+    let (bn, chs, input) = layer_and_box(case);
+    let n = input.shape().len();
     let inner = n / case.sample[0];
     let fallback = runtime == Runtime::PytorchCpu;
     let p = |c: usize| {
@@ -274,14 +281,8 @@ fn deployed_gap_on_a_typical_layer() {
 /// inward; a side is flagged exactly when the oracle finds the real image or an emulated
 /// runtime output beyond it.
 fn run_checker<T: Float>(case: &ShapedCase<T>, runtime: Runtime) {
-    let (bn, _) = shaped_layer(case);
-    let chs = channels_of(&bn);
-    let mut dims = vec![1];
-    dims.extend(&case.sample);
-    let shape = Shape::new(&dims).unwrap();
-    let n = shape.len();
-    let (lo, hi) = intervals(&case.entries[..n], false);
-    let input = TensorBox::new(shape, lo, hi).unwrap();
+    let (bn, chs, input) = layer_and_box(case);
+    let n = input.shape().len();
     let semantics = bnbound::Semantics::Deployed(runtime);
     let Ok(d) = bn.ibp_in(semantics, &input) else {
         return; // the runtime computes NaN here (checked in `run`)
@@ -307,7 +308,7 @@ fn run_checker<T: Float>(case: &ShapedCase<T>, runtime: Runtime) {
         cl.push(a);
         ch.push(b);
     }
-    let claimed = TensorBox::new(shape, cl, ch).unwrap();
+    let claimed = TensorBox::new(*input.shape(), cl, ch).unwrap();
     let report = bn.checker().ibp_in(semantics, &input, &claimed).unwrap();
     let inner = n / case.sample[0];
     let fallback = runtime == Runtime::PytorchCpu;
@@ -752,14 +753,8 @@ fn deployed_f16_gap() {
 /// random K-ulp errors of `√`, `1/√`, `÷` (and FMA variants), the named runtimes' outputs,
 /// and the real image.
 fn run_any<T: Float>(case: &ShapedCase<T>, ulps: u32) {
-    let (bn, _) = shaped_layer(case);
-    let chs = channels_of(&bn);
-    let mut dims = vec![1];
-    dims.extend(&case.sample);
-    let shape = Shape::new(&dims).unwrap();
-    let n = shape.len();
-    let (lo, hi) = intervals(&case.entries[..n], false);
-    let input = TensorBox::new(shape, lo, hi).unwrap();
+    let (bn, chs, input) = layer_and_box(case);
+    let n = input.shape().len();
     let Ok(b) = bn.deployed(Runtime::Any { ulps }).ibp(&input) else {
         return; // NaN possible somewhere in this box under some order
     };
@@ -874,4 +869,47 @@ fn any_hard_cases() {
         .outputs_at(0, 1.0),
         Err(Error::UlpsOutOfRange { .. })
     ));
+}
+
+/// Deployed derivative bounds (`any` with K ∈ 0..4 and the named runtimes): each contains
+/// the exact real `s·d` (oracle), and `any`'s contains the named runtimes' slopes times `d`.
+fn run_deriv<T: Float>(case: &ShapedCase<T>, ulps: u32) {
+    let (bn, chs, input) = layer_and_box(case);
+    let n = input.shape().len();
+    let inner = n / case.sample[0];
+    let boxes: Vec<TensorBox<T>> = [
+        Runtime::Any { ulps },
+        Runtime::OnnxruntimeCpu,
+        Runtime::PytorchCpu,
+    ]
+    .into_iter()
+    .map(|rt| bn.deployed(rt).derivative_chain(&input).unwrap())
+    .collect();
+    for b in &boxes {
+        for i in 0..n {
+            let (l, h) = (input.lo()[i].to_f64_exact(), input.hi()[i].to_f64_exact());
+            let (dl, dh) = (b.lo()[i].to_f64_exact(), b.hi()[i].to_f64_exact());
+            check_element(chs[i / inner].scale_only(), l, h, dl, dh)
+                .unwrap_or_else(|m| panic!("element {i}: s·d not enclosed: {m}"));
+        }
+    }
+    for named in &boxes[1..] {
+        for i in 0..n {
+            assert!(boxes[0].lo()[i] <= named.lo()[i] && named.hi()[i] <= boxes[0].hi()[i]);
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn deployed_derivative_contains_real_and_named_f32(case in shaped_case(hard_f32()), ulps in 0u32..=4) {
+        run_deriv(&case, ulps);
+    }
+
+    #[test]
+    fn deployed_derivative_contains_real_and_named_f64(case in shaped_case(hard_f64()), ulps in 0u32..=4) {
+        run_deriv(&case, ulps);
+    }
 }

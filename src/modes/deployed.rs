@@ -508,23 +508,30 @@ impl<T: Float> Deployed<'_, T> {
         let shape = *dbox.shape();
         let inner = shape.inner().max(1);
         let channels = self.consts.len();
+        // Each channel's slopes, once: the float α, for `any` every α a form may use, for
+        // PyTorch's fallback the product inv·γ of its float constants.
+        let any = match self.runtime {
+            Runtime::Any { ulps } => Some(crate::modes::any::Model::of::<T>(ulps)),
+            _ => None,
+        };
+        let slopes: Vec<Vec<(f64, f64)>> = (0..channels)
+            .map(|c| {
+                let k = &self.consts[c];
+                let mut v = vec![(k.alpha.to_f64_exact(), k.alpha.to_f64_exact())];
+                if let Some(m) = &any {
+                    v.push(crate::modes::any::slopes(m, self.bn.channel_f64(c)));
+                }
+                if self.fallback() {
+                    let (inv, g) = (k.inv.to_f64_exact(), k.g.to_f64_exact());
+                    v.push(mul_bounds(inv, inv, g, g));
+                }
+                v
+            })
+            .collect();
         let (mut lo, mut hi) = (real.lo().to_vec(), real.hi().to_vec());
         for (i, (&l, &h)) in dbox.lo().iter().zip(dbox.hi()).enumerate() {
-            let k = &self.consts[(i / inner) % channels];
             let (l, h) = (l.to_f64_exact(), h.to_f64_exact());
-            let mut slopes = vec![(k.alpha.to_f64_exact(), k.alpha.to_f64_exact())];
-            if let Runtime::Any { ulps } = self.runtime {
-                let m = crate::modes::any::Model::of::<T>(ulps);
-                slopes.push(crate::modes::any::slopes(
-                    &m,
-                    self.bn.channel_f64((i / inner) % channels),
-                ));
-            }
-            if self.fallback() {
-                let (inv, g) = (k.inv.to_f64_exact(), k.g.to_f64_exact());
-                slopes.push(mul_bounds(inv, inv, g, g));
-            }
-            for (sl, sh) in slopes {
+            for &(sl, sh) in &slopes[(i / inner) % channels] {
                 let (a, b) = mul_bounds(sl, sh, l, h);
                 lo[i] = lo[i].min(T::from_f64_down(a));
                 hi[i] = hi[i].max(T::from_f64_up(b));
