@@ -18,7 +18,7 @@ fn run<T: Float>(case: &ShapedCase<T>) {
     let per_element: Vec<Ch> = channel_of.iter().map(|&c| chs[c]).collect();
     let forward = shaped_form(case, n, case.other);
     let lam = shaped_form(case, case.other, n);
-    for kernel in [Kernel::Auto, Kernel::TwoRoundings] {
+    for kernel in Kernel::ALL {
         let enc = bn.enclose().with_kernel(kernel);
         let g = enc.compose_shaped(&forward, &case.sample).unwrap();
         check_composed(&per_element, &forward, &g);
@@ -115,7 +115,7 @@ fn exactly_cancelling_channel_blocks_are_decided() {
     .unwrap();
     let chs = channels_of(&bn);
     let lam = AffineForm::point(1, 4, vec![0.3, -0.3, 1.0, 2.0], vec![0.0]).unwrap();
-    for kernel in [Kernel::Auto, Kernel::TwoRoundings] {
+    for kernel in Kernel::ALL {
         let g = bn
             .enclose()
             .with_kernel(kernel)
@@ -142,12 +142,10 @@ fn block_sums_of_coefficients_are_widened() {
     let chs = channels_of(&bn);
     let channel_of: Vec<usize> = (0..32).map(|j| j / 16).collect();
     // Both signs: the upper and the lower accumulators must each be widened.
-    for (sign, kernel) in [
-        (1.0, Kernel::Auto),
-        (-1.0, Kernel::Auto),
-        (1.0, Kernel::TwoRoundings),
-        (-1.0, Kernel::TwoRoundings),
-    ] {
+    let signs_and_kernels = [1.0, -1.0]
+        .into_iter()
+        .flat_map(|s| Kernel::ALL.map(|k| (s, k)));
+    for (sign, kernel) in signs_and_kernels {
         let mut lam = vec![0.0f64; 32];
         (lam[0], lam[8], lam[16]) = (sign, sign * 2f64.powi(-60), -sign);
         let form = AffineForm::point(1, 32, lam, vec![0.0]).unwrap();
@@ -167,12 +165,10 @@ fn block_sums_of_coefficients_are_widened() {
         0.0,
     )
     .unwrap();
-    for (sign, kernel) in [
-        (1.0, Kernel::Auto),
-        (-1.0, Kernel::Auto),
-        (1.0, Kernel::TwoRoundings),
-        (-1.0, Kernel::TwoRoundings),
-    ] {
+    let signs_and_kernels = [1.0, -1.0]
+        .into_iter()
+        .flat_map(|s| Kernel::ALL.map(|k| (s, k)));
+    for (sign, kernel) in signs_and_kernels {
         let mut lam = vec![0.0f32; 32];
         (lam[0], lam[8], lam[16]) = (sign, sign * 2f32.powi(-30), -sign);
         let form = AffineForm::point(1, 32, lam, vec![0.0]).unwrap();

@@ -20,7 +20,9 @@ fn check_backward<T: Float>(bn: &BatchNorm<T>, fm: &AffineForm<T>, g: &AffineFor
 }
 
 fn bn64(c: usize) -> BatchNorm<f64> {
-    let g = |i: usize| ((i * 37 % 101) as f64 / 50.0 - 1.0) * if i % 7 == 0 { 1e-3 } else { 1.0 };
+    let g = |i: usize| {
+        ((i * 37 % 101) as f64 / 50.0 - 1.0) * if i.is_multiple_of(7) { 1e-3 } else { 1.0 }
+    };
     BatchNorm::new(
         (0..c).map(g).collect(),
         (0..c).map(|i| (i % 13) as f64 / 13.0 - 0.5).collect(),

@@ -74,9 +74,10 @@ fn form<T: Float>(case: &Case<T>, allow_inf: bool) -> AffineForm<T> {
     .unwrap()
 }
 
-/// The layer's enclosure on every kernel (the dispatched one and the portable one).
-fn kernels<T: Float>(bn: &BatchNorm<T>) -> [Enclosure; 2] {
-    [bn.enclose(), bn.enclose().with_kernel(Kernel::TwoRoundings)]
+/// The layer's enclosure on every kernel (`Kernel::ALL`: the dispatched one, FMA and
+/// the portable one).
+fn kernels<T: Float>(bn: &BatchNorm<T>) -> [Enclosure; 3] {
+    Kernel::ALL.map(|k| bn.enclose().with_kernel(k))
 }
 
 fn f(x: impl Float) -> f64 {

@@ -64,7 +64,7 @@ fn f32_bounds_are_within_one_step_of_the_tightest() {
             v: v as f64,
             e: e as f64,
         };
-        for kernel in [Kernel::Auto, Kernel::TwoRoundings] {
+        for kernel in Kernel::ALL {
             let out = enc.clone().with_kernel(kernel).ibp(&input).unwrap();
             for (i, &x) in xs.iter().enumerate() {
                 let x = x as f64;

@@ -102,7 +102,7 @@ fn run<T: Float>(case: &Case<T>) {
     let (bn, chs) = layer(case);
     let c = bn.channels();
     let f = |x: T| x.to_f64_exact();
-    for enc in [bn.enclose(), bn.enclose().with_kernel(Kernel::TwoRoundings)] {
+    for enc in Kernel::ALL.map(|k| bn.enclose().with_kernel(k)) {
         // BatchNorm after the layer: O = C rows of (outs·k) weights.
         let cols = case.outs * case.k;
         let pre = LinearLayer::new(

@@ -17,7 +17,7 @@ fn ibp(p: [f64; 5], boxes: &[(f64, f64)]) -> Vec<(f64, f64)> {
     let input = TensorBox::new(shape, lo, hi).unwrap();
     let ch = Ch { g, b, m, v, e };
     let mut first = Vec::new();
-    for kernel in [Kernel::Auto, Kernel::TwoRoundings] {
+    for kernel in Kernel::ALL {
         let out = bn.enclose().with_kernel(kernel).ibp(&input).unwrap();
         for (i, &(l, h)) in boxes.iter().enumerate() {
             let (yl, yh) = (out.lo()[i], out.hi()[i]);

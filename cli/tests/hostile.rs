@@ -246,7 +246,7 @@ fn issue11_safetensors_header_entries_are_checked_when_read_alone() {
     let d = scratch();
     let write = |header: &str, data: &[u8]| {
         let mut h = header.as_bytes().to_vec();
-        while h.len() % 8 != 0 {
+        while !h.len().is_multiple_of(8) {
             h.push(b' ');
         }
         let mut f = (h.len() as u64).to_le_bytes().to_vec();

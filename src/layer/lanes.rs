@@ -5,39 +5,91 @@
 
 use crate::layer::channel::{ChannelEnclosure, ScaleSign};
 
-/// Which per-element kernel the transfer functions use. Both are sound; they may differ in
-/// the last bit (the two-rounding path rounds twice where the other fuses). This is the
-/// *kernel* (how products and sums are evaluated per element); the [`crate::Backend`]
-/// (how each channel's `s` and `o` are enclosed) is chosen independently.
+/// Which per-element kernel the transfer functions use. All are sound; they may differ in
+/// the last bit. This is the *kernel* (how products and sums are evaluated per element);
+/// the [`crate::Backend`] (how each channel's `s` and `o` are enclosed) is chosen
+/// independently.
+///
+/// | kernel | instructions | each bound |
+/// |---|---|---|
+/// | AVX-512 (x86-64) | AVX-512F, 8 `f64` lanes | one FMA with embedded directed rounding (`{rd-sae}`, `{ru-sae}`), narrowed to `f32` by a directed conversion: the tightest bound of `ŝ·x + o` |
+/// | FMA | AVX2+FMA (x86-64) or the base ISA (aarch64) | one FMA rounded to nearest, then one outward step (`f32`: narrowed to nearest, then one `f32` step) |
+/// | two roundings | any | product and sum each rounded to nearest and stepped outward |
 ///
 /// ```
 /// use bnbound::Kernel;
 /// println!("this CPU runs the {} kernel", Kernel::Auto.resolved());
 /// assert_eq!(Kernel::TwoRoundings.resolved(), "two roundings (no FMA)");
 /// assert_eq!(Kernel::default(), Kernel::Auto);
+/// assert_eq!(Kernel::ALL.len(), 3);
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Kernel {
-    /// The fastest kernel the running CPU supports (chosen at run time).
+    /// The fastest kernel the running CPU supports (chosen at run time): AVX-512 if the CPU
+    /// has AVX-512F, else FMA if it has one, else two roundings.
     #[default]
     Auto,
+    /// The FMA kernel even where AVX-512 is available (two roundings on a CPU without an
+    /// FMA). Tests and fuzzers use it to cover that path on AVX-512 machines.
+    Fma,
     /// The kernel every CPU has: no FMA, each product and sum rounded and widened
     /// separately.
     TwoRoundings,
 }
 
 impl Kernel {
+    /// Every kernel choice, for tests that cover all paths.
+    ///
+    /// ```
+    /// assert!(bnbound::Kernel::ALL.contains(&bnbound::Kernel::Fma));
+    /// ```
+    pub const ALL: [Kernel; 3] = [Kernel::Auto, Kernel::Fma, Kernel::TwoRoundings];
+
     /// A short description of the kernel this choice runs on this CPU.
     ///
     /// ```
     /// assert!(!bnbound::Kernel::Auto.resolved().is_empty());
     /// ```
     pub fn resolved(self) -> &'static str {
-        match (self, fma_available()) {
-            (Kernel::Auto, true) if cfg!(target_arch = "x86_64") => "x86-64 AVX2+FMA",
-            (Kernel::Auto, true) => "aarch64 FMA",
-            _ => "two roundings (no FMA)",
+        match self.path() {
+            Path::Avx512 => "x86-64 AVX-512 directed rounding",
+            Path::Fma if cfg!(target_arch = "x86_64") => "x86-64 AVX2+FMA",
+            Path::Fma => "aarch64 FMA",
+            Path::TwoRoundings => "two roundings (no FMA)",
         }
+    }
+
+    /// The instruction path this choice runs on the running CPU.
+    pub(crate) fn path(self) -> Path {
+        match self {
+            Kernel::TwoRoundings => Path::TwoRoundings,
+            _ if !fma_available() => Path::TwoRoundings,
+            Kernel::Auto if avx512_available() => Path::Avx512,
+            _ => Path::Fma,
+        }
+    }
+}
+
+/// A [`Kernel`] resolved on the running CPU.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Path {
+    /// AVX-512F embedded rounding (x86-64 only).
+    Avx512,
+    /// A hardware FMA (AVX2+FMA on x86-64, the base ISA on aarch64).
+    Fma,
+    /// No FMA.
+    TwoRoundings,
+}
+
+/// Whether the running CPU has AVX-512F (and AVX2 and FMA).
+fn avx512_available() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        crate::num::round::avx512::Avx512::detect().is_some()
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
     }
 }
 
@@ -66,6 +118,8 @@ pub(crate) struct Lanes {
     pub(crate) s_hi: Vec<f64>,
     pub(crate) o_lo: Vec<f64>,
     pub(crate) o_hi: Vec<f64>,
+    /// Whether the scale is negative; `neg[j] ⇔ s_hi[j] < 0` (the AVX-512 kernel reads the
+    /// sign from `s_hi`).
     pub(crate) neg: Vec<bool>,
     pub(crate) special: Vec<usize>,
     /// The offset `[o̲, ō]` used as a *scale* (back-substitution's `Σ Λ_ij·o_j`): channels
@@ -73,6 +127,7 @@ pub(crate) struct Lanes {
     /// `q_special` and have `[0, 0]` here.
     pub(crate) q_lo: Vec<f64>,
     pub(crate) q_hi: Vec<f64>,
+    /// `q_neg[j] ⇔ q_hi[j] < 0`, as for `neg`.
     pub(crate) q_neg: Vec<bool>,
     pub(crate) q_special: Vec<usize>,
 }

@@ -185,7 +185,7 @@ pub(crate) fn build(
 #[cfg(any(feature = "onnx", feature = "safetensors"))]
 pub(crate) fn decode_le(bytes: &[u8], kind: ElemKind, tensor: &str) -> Result<Stat> {
     let size = kind.size();
-    if bytes.len() % size != 0 {
+    if !bytes.len().is_multiple_of(size) {
         return Err(Error::Format(format!(
             "tensor {:?}: {} data bytes is not a multiple of {size}",
             short(tensor),

@@ -333,6 +333,8 @@ pub(crate) fn f32_up(x: f64) -> f32 {
     -f32_down(-x)
 }
 
+#[cfg(target_arch = "x86_64")]
+pub(crate) mod avx512;
 mod lanes;
 mod storage;
 pub(crate) use lanes::*;

@@ -166,18 +166,14 @@ macro_rules! typed {
     };
 }
 
-/// The layer's enclosure on a fuzzer-chosen kernel (dispatched or portable), so both
-/// kernel paths are fuzzed.
+/// The layer's enclosure on a fuzzer-chosen kernel (`Kernel::ALL`: dispatched, FMA or
+/// portable), so every kernel path is fuzzed.
 pub(crate) fn enclosure<T: Float>(
     u: &mut Unstructured<'_>,
     bn: &BatchNorm<T>,
 ) -> Option<Enclosure> {
-    let portable = u.arbitrary::<bool>().ok()?;
-    Some(bn.enclose().with_kernel(if portable {
-        Kernel::TwoRoundings
-    } else {
-        Kernel::Auto
-    }))
+    let kernel = *u.choose(&Kernel::ALL).ok()?;
+    Some(bn.enclose().with_kernel(kernel))
 }
 
 // After `typed!`, which they use.

@@ -11,58 +11,88 @@
 //! * **row kernel** — one row across all channels (`inner = 1`, e.g. `(N, C)` boxes and
 //!   back-substitution), scale and offset read from per-channel arrays ([`Lanes`]).
 //!
-//! Every rounding goes through [`crate::num::round`]: with a hardware FMA the bound is
-//! `lane_below(RN(ŝ·x + o̲))` (one rounding, one outward step), without one it is
-//! `lane_below(RN(lane_below(RN(ŝ·x)) + o̲))` (two roundings, two outward steps).
+//! Every rounding goes through [`crate::num::round`]. Three paths ([`Path`]):
+//!
+//! * **AVX-512** ([`avx512`]): eight `f64` lanes, the bound is `RD(ŝ·x + o̲)` by one FMA
+//!   with embedded rounding, narrowed to `f32` by a conversion rounded the same way — the
+//!   tightest bound of `ŝ·x + o̲` in `T`. Tails shorter than eight lanes take the FMA path.
+//! * **FMA**: `below(RN(ŝ·x + o̲))`, one rounding and one outward step (`f32`: narrowed to
+//!   nearest, then one `f32` step, [`round::f32_below_nearest`]).
+//! * **two roundings**: `below(RN(below(RN(ŝ·x)) + o̲))`, two roundings, two outward steps.
 //!
 //! Channels whose enclosure the fast formula does not cover (scale sign zero, a scale
 //! endpoint that is zero or infinite, an infinite offset) go through the scalar
 //! [`crate::layer::channel::image`], which handles `0·∞` and `∞ − ∞` explicitly.
 //!
-//! Dispatch: [`Kernel::Auto`] uses AVX2+FMA on x86-64 when the running CPU has them
-//! (`is_x86_feature_detected!`), the FMA of the base ISA on aarch64, and the portable
-//! two-rounding path elsewhere; [`Kernel::TwoRoundings`] forces the portable path (tests and
-//! fuzzers run both).
+//! Dispatch: [`Kernel::Auto`] runs AVX-512 when the running CPU has AVX-512F, else the FMA
+//! path (AVX2+FMA on x86-64, detected with `is_x86_feature_detected!`; the base ISA on
+//! aarch64), else two roundings; [`Kernel::Fma`] and [`Kernel::TwoRoundings`] force the
+//! other paths (tests and fuzzers run all three).
 #![allow(unsafe_code)]
+
+#[cfg(target_arch = "x86_64")]
+mod avx512;
 
 use crate::layer::channel::{image, ChannelEnclosure, ScaleSign};
 use crate::layer::enclosure::Enclosure;
-use crate::layer::lanes::{fma_available, is_fast, Kernel, Lanes};
+use crate::layer::lanes::{is_fast, Kernel, Lanes, Path};
 use crate::num::float::lanes::LaneRound;
 use crate::num::round;
+#[cfg(target_arch = "x86_64")]
+use crate::num::round::avx512::Avx512;
 use crate::Float;
 
+/// The proof that the AVX-512 lanes may be used, if they may.
+#[cfg(target_arch = "x86_64")]
+pub(crate) type Wide = Option<Avx512>;
+/// Never present off x86-64.
+#[cfg(not(target_arch = "x86_64"))]
+pub(crate) type Wide = Option<core::convert::Infallible>;
+
 /// A loop to run under the chosen instruction set: `run::<true>` may use `f64::mul_add` as
-/// a single instruction, `run::<false>` must not.
+/// a single instruction, `run::<false>` must not; `wide` is `Some` when the loop may use the
+/// AVX-512 lanes (then `FMA` is `true`).
 pub(crate) trait Job {
     /// The loop's result.
     type Out;
     /// Runs the loop. Implementations are `#[inline(always)]`, so that they are compiled
     /// with the target features of the caller.
-    fn run<const FMA: bool>(self) -> Self::Out;
+    fn run<const FMA: bool>(self, wide: Wide) -> Self::Out;
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 fn run_avx2_fma<J: Job>(job: J) -> J::Out {
-    job.run::<true>()
+    job.run::<true>(None)
 }
 
-/// Runs `job` on the kernel `kernel` resolves to.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
+fn run_avx512<J: Job>(job: J, wide: Avx512) -> J::Out {
+    job.run::<true>(Some(wide))
+}
+
+/// Runs `job` on the path `kernel` resolves to on this CPU.
 pub(crate) fn dispatch<J: Job>(kernel: Kernel, job: J) -> J::Out {
-    if kernel == Kernel::TwoRoundings || !fma_available() {
-        return job.run::<false>();
-    }
-    #[cfg(target_arch = "x86_64")]
-    {
-        // SAFETY: `run_avx2_fma` only requires the `avx2` and `fma` target features, and
-        // `fma_available()` has just checked at run time that this CPU has both.
-        unsafe { run_avx2_fma(job) }
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        // aarch64: FMA is part of the base instruction set.
-        job.run::<true>()
+    match kernel.path() {
+        Path::TwoRoundings => job.run::<false>(None),
+        #[cfg(target_arch = "x86_64")]
+        Path::Avx512 => match Avx512::detect() {
+            // SAFETY: `run_avx512` requires AVX-512F, AVX2 and FMA, and the proof `w`
+            // exists only because `detect` has just found all three on this CPU.
+            Some(w) => unsafe { run_avx512(job, w) },
+            None => job.run::<false>(None),
+        },
+        #[cfg(target_arch = "x86_64")]
+        Path::Fma => {
+            // SAFETY: `run_avx2_fma` only requires the `avx2` and `fma` target features,
+            // and `Path::Fma` is only resolved after `fma_available()` has checked at run
+            // time that this CPU has both.
+            unsafe { run_avx2_fma(job) }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        // aarch64: FMA is part of the base instruction set (no AVX-512 path here).
+        Path::Fma | Path::Avx512 => job.run::<true>(None),
     }
 }
 
@@ -106,6 +136,7 @@ fn block<T: Float, const OFFSET: bool, const FMA: bool>(
     hi: &[T],
     out_lo: &mut [T],
     out_hi: &mut [T],
+    wide: Wide,
 ) {
     if !is_fast(ch) {
         return scalar_block::<T, OFFSET>(ch, lo, hi, out_lo, out_hi);
@@ -124,7 +155,14 @@ fn block<T: Float, const OFFSET: bool, const FMA: bool>(
     };
     let n = out_lo.len();
     let (from_lo, from_hi, out_hi) = (&from_lo[..n], &from_hi[..n], &mut out_hi[..n]);
-    for i in 0..n {
+    let mut done = 0;
+    #[cfg(target_arch = "x86_64")]
+    if let Some(w) = wide {
+        let p = [s_lo, s_hi, o_lo, o_hi];
+        // SAFETY: `avx512::block` requires AVX-512F, AVX2 and FMA; `w` proves them.
+        done = unsafe { avx512::block::<T, OFFSET>(w, p, from_lo, from_hi, out_lo, out_hi) };
+    }
+    for i in done..n {
         out_lo[i] = lower::<T, OFFSET, FMA>(s_lo, s_hi, o_lo, from_lo[i].to_f64_exact());
         out_hi[i] = upper::<T, OFFSET, FMA>(s_lo, s_hi, o_hi, from_hi[i].to_f64_exact());
     }
@@ -146,44 +184,70 @@ fn scalar_block<T: Float, const OFFSET: bool>(
     }
 }
 
-/// One row across the channels `first..first + lo.len()` (no wrap-around):
-/// `out_j ⊇ image(ch_j, [lo_j, hi_j])`.
+/// `rows` consecutive rows, each across the channels `first..first + n` (no wrap-around;
+/// the slices hold `rows·n` elements): `out_j ⊇ image(ch_j, [lo_j, hi_j])`. The AVX-512
+/// lanes take eight channels at a time through all the rows, so each channel's scale and
+/// offset are loaded once per `rows` rows.
 #[inline(always)]
-fn row<T: Float, const OFFSET: bool, const FMA: bool>(
+#[allow(clippy::too_many_arguments)]
+fn rows<T: Float, const OFFSET: bool, const FMA: bool>(
     ch: &[ChannelEnclosure],
     lanes: &Lanes,
     first: usize,
+    rows: usize,
     lo: &[T],
     hi: &[T],
     out_lo: &mut [T],
     out_hi: &mut [T],
+    wide: Wide,
 ) {
-    let n = out_lo.len();
+    let n = out_lo.len() / rows.max(1);
     let range = first..first + n;
     let (s_lo, s_hi) = (&lanes.s_lo[range.clone()], &lanes.s_hi[range.clone()]);
     let (o_lo, o_hi) = (&lanes.o_lo[range.clone()], &lanes.o_hi[range.clone()]);
     let neg = &lanes.neg[range];
-    let params = s_lo.iter().zip(s_hi).zip(o_lo.iter().zip(o_hi)).zip(neg);
-    let data = lo
-        .iter()
-        .zip(hi)
-        .zip(out_lo.iter_mut().zip(out_hi.iter_mut()));
-    for ((((&sl, &sh), (&ol, &oh)), &neg), ((l, h), (yl, yh))) in params.zip(data) {
-        let (l, h) = (l.to_f64_exact(), h.to_f64_exact());
-        let (a, b) = if neg { (h, l) } else { (l, h) };
-        let (ol, oh) = if OFFSET { (ol, oh) } else { (0.0, 0.0) };
-        *yl = lower::<T, OFFSET, FMA>(sl, sh, ol, a);
-        *yh = upper::<T, OFFSET, FMA>(sl, sh, oh, b);
+    let mut done = 0;
+    #[cfg(target_arch = "x86_64")]
+    if let Some(w) = wide {
+        let p = [s_lo, s_hi, o_lo, o_hi];
+        // SAFETY: `avx512::rows` requires AVX-512F, AVX-512VL, AVX2 and FMA; `w` proves
+        // them.
+        done = unsafe { avx512::rows::<T, OFFSET>(w, p, lo, hi, out_lo, out_hi) };
     }
-    for &c in &lanes.special {
-        if range_contains(first, n, c) {
-            let j = c - first;
-            let (a, b) = image::<OFFSET>(&ch[c], lo[j].to_f64_exact(), hi[j].to_f64_exact());
-            out_lo[j] = T::from_f64_down(a);
-            out_hi[j] = T::from_f64_up(b);
+    let it = lo
+        .chunks_exact(n)
+        .zip(hi.chunks_exact(n))
+        .zip(out_lo.chunks_exact_mut(n).zip(out_hi.chunks_exact_mut(n)));
+    for ((lo, hi), (out_lo, out_hi)) in it {
+        let params = s_lo[done..]
+            .iter()
+            .zip(&s_hi[done..])
+            .zip(o_lo[done..].iter().zip(&o_hi[done..]))
+            .zip(&neg[done..]);
+        let data = lo[done..]
+            .iter()
+            .zip(&hi[done..])
+            .zip(out_lo[done..].iter_mut().zip(out_hi[done..].iter_mut()));
+        for ((((&sl, &sh), (&ol, &oh)), &neg), ((l, h), (yl, yh))) in params.zip(data) {
+            let (l, h) = (l.to_f64_exact(), h.to_f64_exact());
+            let (a, b) = if neg { (h, l) } else { (l, h) };
+            let (ol, oh) = if OFFSET { (ol, oh) } else { (0.0, 0.0) };
+            *yl = lower::<T, OFFSET, FMA>(sl, sh, ol, a);
+            *yh = upper::<T, OFFSET, FMA>(sl, sh, oh, b);
+        }
+        for &c in &lanes.special {
+            if range_contains(first, n, c) {
+                let j = c - first;
+                let (a, b) = image::<OFFSET>(&ch[c], lo[j].to_f64_exact(), hi[j].to_f64_exact());
+                out_lo[j] = T::from_f64_down(a);
+                out_hi[j] = T::from_f64_up(b);
+            }
         }
     }
 }
+
+/// Rows taken together by [`rows`] when whole rows remain.
+const ROWS: usize = 2;
 
 #[inline(always)]
 fn range_contains(first: usize, n: usize, c: usize) -> bool {
@@ -232,7 +296,7 @@ impl<T: Float, const OFFSET: bool> Job for MapJob<'_, T, OFFSET> {
     type Out = ();
 
     #[inline(always)]
-    fn run<const FMA: bool>(self) {
+    fn run<const FMA: bool>(self, wide: Wide) {
         let c = self.ch.len();
         let inner = self.inner;
         if inner == 0 || c == 0 {
@@ -244,12 +308,16 @@ impl<T: Float, const OFFSET: bool> Job for MapJob<'_, T, OFFSET> {
             let (mut out_lo, mut out_hi) = (self.out_lo, self.out_hi);
             let mut first = self.first_block % c;
             while !lo.is_empty() {
-                let n = (c - first).min(lo.len());
-                let (l, lr) = lo.split_at(n);
-                let (h, hr) = hi.split_at(n);
-                let (yl, ylr) = out_lo.split_at_mut(n);
-                let (yh, yhr) = out_hi.split_at_mut(n);
-                row::<T, OFFSET, FMA>(self.ch, self.lanes, first, l, h, yl, yh);
+                // A partial row, or up to `ROWS` whole rows.
+                let (k, n) = match first {
+                    0 if lo.len() >= c => ((lo.len() / c).min(ROWS), c),
+                    _ => (1, (c - first).min(lo.len())),
+                };
+                let (l, lr) = lo.split_at(k * n);
+                let (h, hr) = hi.split_at(k * n);
+                let (yl, ylr) = out_lo.split_at_mut(k * n);
+                let (yh, yhr) = out_hi.split_at_mut(k * n);
+                rows::<T, OFFSET, FMA>(self.ch, self.lanes, first, k, l, h, yl, yh, wide);
                 (lo, hi, out_lo, out_hi) = (lr, hr, ylr, yhr);
                 first = 0;
             }
@@ -267,7 +335,7 @@ impl<T: Float, const OFFSET: bool> Job for MapJob<'_, T, OFFSET> {
         for (k, ((l, h), (yl, yh))) in blocks.enumerate() {
             let ch = &self.ch[(self.first_block + k) % c];
             if inner >= BLOCK_MIN {
-                block::<T, OFFSET, FMA>(ch, l, h, yl, yh);
+                block::<T, OFFSET, FMA>(ch, l, h, yl, yh, wide);
             } else {
                 scalar_block::<T, OFFSET>(ch, l, h, yl, yh);
             }
@@ -315,7 +383,7 @@ impl<T: Float> Job for OffsetDotJob<'_, T> {
     type Out = (f64, f64);
 
     #[inline(always)]
-    fn run<const FMA: bool>(self) -> (f64, f64) {
+    fn run<const FMA: bool>(self, wide: Wide) -> (f64, f64) {
         let n = self.ch.len();
         let (lo, hi) = (&self.lo[..n], &self.hi[..n]);
         let l = self.lanes;
@@ -340,36 +408,20 @@ impl<T: Float> Job for OffsetDotJob<'_, T> {
                 self.d_hi,
             );
         }
-        let (mut acc_lo, mut acc_hi) = ([0.0f64; ACC], [0.0f64; ACC]);
         let body = n - n % ACC;
-        let chunks = lo[..body]
-            .chunks_exact(ACC)
-            .zip(hi[..body].chunks_exact(ACC))
-            .zip(
-                q_lo[..body]
-                    .chunks_exact(ACC)
-                    .zip(q_hi[..body].chunks_exact(ACC)),
-            )
-            .zip(q_neg[..body].chunks_exact(ACC));
-        for (((lo, hi), (q_lo, q_hi)), q_neg) in chunks {
-            let (lo, hi, q_lo, q_hi, q_neg) = (
-                &lo[..ACC],
-                &hi[..ACC],
-                &q_lo[..ACC],
-                &q_hi[..ACC],
-                &q_neg[..ACC],
-            );
-            for k in 0..ACC {
-                let (x_l, x_h) = (lo[k].to_f64_exact(), hi[k].to_f64_exact());
-                let (a, b) = if q_neg[k] { (x_h, x_l) } else { (x_l, x_h) };
-                let qa = if a >= 0.0 { q_lo[k] } else { q_hi[k] };
-                let qb = if b >= 0.0 { q_hi[k] } else { q_lo[k] };
-                acc_lo[k] =
-                    round::lane_below::<FMA>(round::lane_fma_for_below::<FMA>(qa, a, acc_lo[k]));
-                acc_hi[k] =
-                    round::lane_above::<FMA>(round::lane_fma_for_above::<FMA>(qb, b, acc_hi[k]));
+        let (acc_lo, acc_hi) = match wide {
+            #[cfg(target_arch = "x86_64")]
+            Some(w) => {
+                let q = [&q_lo[..body], &q_hi[..body]];
+                // SAFETY: `avx512::dot` requires AVX-512F, AVX2 and FMA; `w` proves them.
+                unsafe { avx512::dot(w, q, &lo[..body], &hi[..body]) }
             }
-        }
+            _ => partial_dot::<T, FMA>(
+                (&lo[..body], &hi[..body]),
+                (&q_lo[..body], &q_hi[..body]),
+                &q_neg[..body],
+            ),
+        };
         let (mut s_lo, mut s_hi) = (self.d_lo, self.d_hi);
         for k in 0..ACC {
             s_lo = round::add_down(s_lo, acc_lo[k]);
@@ -390,6 +442,47 @@ impl<T: Float> Job for OffsetDotJob<'_, T> {
         }
         (s_lo, s_hi)
     }
+}
+
+/// The [`ACC`] partial sums of [`OffsetDotJob`] on the FMA or two-rounding lanes, over
+/// whole chunks of `ACC` terms.
+#[inline(always)]
+fn partial_dot<T: Float, const FMA: bool>(
+    (lo, hi): (&[T], &[T]),
+    (q_lo, q_hi): (&[f64], &[f64]),
+    q_neg: &[bool],
+) -> ([f64; ACC], [f64; ACC]) {
+    let (mut acc_lo, mut acc_hi) = ([0.0f64; ACC], [0.0f64; ACC]);
+    let body = lo.len();
+    let chunks = lo[..body]
+        .chunks_exact(ACC)
+        .zip(hi[..body].chunks_exact(ACC))
+        .zip(
+            q_lo[..body]
+                .chunks_exact(ACC)
+                .zip(q_hi[..body].chunks_exact(ACC)),
+        )
+        .zip(q_neg[..body].chunks_exact(ACC));
+    for (((lo, hi), (q_lo, q_hi)), q_neg) in chunks {
+        let (lo, hi, q_lo, q_hi, q_neg) = (
+            &lo[..ACC],
+            &hi[..ACC],
+            &q_lo[..ACC],
+            &q_hi[..ACC],
+            &q_neg[..ACC],
+        );
+        for k in 0..ACC {
+            let (x_l, x_h) = (lo[k].to_f64_exact(), hi[k].to_f64_exact());
+            let (a, b) = if q_neg[k] { (x_h, x_l) } else { (x_l, x_h) };
+            let qa = if a >= 0.0 { q_lo[k] } else { q_hi[k] };
+            let qb = if b >= 0.0 { q_hi[k] } else { q_lo[k] };
+            acc_lo[k] =
+                round::lane_below::<FMA>(round::lane_fma_for_below::<FMA>(qa, a, acc_lo[k]));
+            acc_hi[k] =
+                round::lane_above::<FMA>(round::lane_fma_for_above::<FMA>(qb, b, acc_hi[k]));
+        }
+    }
+    (acc_lo, acc_hi)
 }
 
 /// Bounds of the per-channel sums `S_c = Σ_{j ∈ block c} Λ_j` of one back-substitution row
@@ -428,7 +521,7 @@ impl<T: Float> Job for BlockSumJob<'_, T> {
     type Out = ();
 
     #[inline(always)]
-    fn run<const FMA: bool>(self) {
+    fn run<const FMA: bool>(self, wide: Wide) {
         let inner = self.inner;
         let blocks = self
             .lo
@@ -441,16 +534,13 @@ impl<T: Float> Job for BlockSumJob<'_, T> {
             let mut tail = 0;
             if finite && inner >= ACC {
                 let body = inner - inner % ACC;
-                let (mut acc_lo, mut acc_hi) = ([0.0f64; ACC], [0.0f64; ACC]);
-                for (a, b) in lo[..body]
-                    .chunks_exact(ACC)
-                    .zip(hi[..body].chunks_exact(ACC))
-                {
-                    for k in 0..ACC {
-                        acc_lo[k] = round::lane_below::<FMA>(acc_lo[k] + a[k].to_f64_exact());
-                        acc_hi[k] = round::lane_above::<FMA>(acc_hi[k] + b[k].to_f64_exact());
-                    }
-                }
+                let (lo, hi) = (&lo[..body], &hi[..body]);
+                let (acc_lo, acc_hi) = match wide {
+                    #[cfg(target_arch = "x86_64")]
+                    // SAFETY: `avx512::sum` requires AVX-512F, AVX2 and FMA; `w` proves them.
+                    Some(w) => unsafe { avx512::sum(w, lo, hi) },
+                    _ => partial_sum::<T, FMA>(lo, hi),
+                };
                 for k in 0..ACC {
                     l = round::add_down(l, acc_lo[k]);
                     h = round::add_up(h, acc_hi[k]);
@@ -464,4 +554,18 @@ impl<T: Float> Job for BlockSumJob<'_, T> {
             (*s_lo, *s_hi) = (l, h);
         }
     }
+}
+
+/// The [`ACC`] partial sums of [`BlockSumJob`] on the FMA or two-rounding lanes, over
+/// whole chunks of `ACC` entries (all finite).
+#[inline(always)]
+fn partial_sum<T: Float, const FMA: bool>(lo: &[T], hi: &[T]) -> ([f64; ACC], [f64; ACC]) {
+    let (mut acc_lo, mut acc_hi) = ([0.0f64; ACC], [0.0f64; ACC]);
+    for (a, b) in lo.chunks_exact(ACC).zip(hi.chunks_exact(ACC)) {
+        for k in 0..ACC {
+            acc_lo[k] = round::lane_below::<FMA>(acc_lo[k] + a[k].to_f64_exact());
+            acc_hi[k] = round::lane_above::<FMA>(acc_hi[k] + b[k].to_f64_exact());
+        }
+    }
+    (acc_lo, acc_hi)
 }
