@@ -18,10 +18,28 @@ struct Case<T> {
     raw: Vec<(T, T, u8)>,
 }
 
+/// Boxes of rank 1 to 5 with 1 to 3 channels and other dimensions up to 3 (channel
+/// blocks of up to 27 elements: the block kernel, its 8-lane body and its tail).
 fn case<T: Float, S: Strategy<Value = T> + Clone + 'static>(
     x: S,
 ) -> impl Strategy<Value = Case<T>> {
-    (1usize..=3, 1usize..=5, any::<bool>()).prop_flat_map(move |(c, rank, eps_zero)| {
+    case_in(x, 1..=3, 1..=5)
+}
+
+/// Rows of 8 to 27 channels (rank 1 or 2, so `inner = 1`): the row kernel, its 8-lane
+/// body and its tail.
+fn rows_case<T: Float, S: Strategy<Value = T> + Clone + 'static>(
+    x: S,
+) -> impl Strategy<Value = Case<T>> {
+    case_in(x, 8..=27, 1..=2)
+}
+
+fn case_in<T: Float, S: Strategy<Value = T> + Clone + 'static>(
+    x: S,
+    channels: std::ops::RangeInclusive<usize>,
+    ranks: std::ops::RangeInclusive<usize>,
+) -> impl Strategy<Value = Case<T>> {
+    (channels, ranks, any::<bool>()).prop_flat_map(move |(c, rank, eps_zero)| {
         let dims = proptest::collection::vec(0usize..=3, rank - 1).prop_map(move |rest| {
             let mut d = rest;
             if rank == 1 {
@@ -188,6 +206,24 @@ proptest! {
 
     #[test]
     fn ibp_f32_contains_exact_image(case in case(hard_f32())) {
+        for k in Kernel::ALL {
+            run(&case, |bn| bn.enclose().with_kernel(k));
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2_000, ..cases() })]
+
+    #[test]
+    fn ibp_rows_f64_contain_exact_image(case in rows_case(hard_f64())) {
+        for k in Kernel::ALL {
+            run(&case, |bn| bn.enclose().with_kernel(k));
+        }
+    }
+
+    #[test]
+    fn ibp_rows_f32_contain_exact_image(case in rows_case(hard_f32())) {
         for k in Kernel::ALL {
             run(&case, |bn| bn.enclose().with_kernel(k));
         }

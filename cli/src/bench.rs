@@ -20,6 +20,10 @@ fn median(reps: usize, mut f: impl FnMut()) -> Duration {
     t[t.len() / 2]
 }
 
+/// The shapes `bnbound bench` measures when no `--shape` is given: out of every cache
+/// (128 MB of `f32` boxes), larger than L2, and rows of channels in cache.
+pub const DEFAULT_SHAPES: [&[usize]; 3] = [&[8, 64, 128, 128], &[1, 64, 128, 128], &[256, 512]];
+
 /// The most memory the benchmark's four boxes (input and output, two ends each) may take.
 pub const MEMORY_BUDGET: usize = 4 << 30;
 
@@ -52,6 +56,7 @@ fn report_checked<T: Float>(
     let n = shape.len();
     let bn = baseline::layer::<T>(shape.channels());
     let enc = bn.enclose();
+    let fma = bn.enclose().with_kernel(Kernel::Fma);
     let portable = bn.enclose().with_kernel(Kernel::TwoRoundings);
     let (lo, hi) = baseline::input_box::<T>(n);
     let view = BoxView::new(shape, &lo, &hi)?;
@@ -89,6 +94,10 @@ fn report_checked<T: Float>(
     run(
         format!("bnbound sound, {}", Kernel::Auto.resolved()),
         &|v, a, b| enc.ibp_into(v, a, b),
+    )?;
+    run(
+        format!("bnbound sound, {} (Kernel::Fma)", Kernel::Fma.resolved()),
+        &|v, a, b| fma.ibp_into(v, a, b),
     )?;
     run("bnbound sound, portable kernel".to_string(), &|v, a, b| {
         portable.ibp_into(v, a, b)

@@ -149,9 +149,11 @@ enum Command {
     /// Measures sound IBP against the unsound plain-float loop on this machine and prints
     /// the ratios (median of REPS runs each).
     Bench {
-        /// Box shape, comma-separated (channel axis 1).
-        #[arg(long, default_value = "1,64,128,128", value_delimiter = ',')]
-        shape: Vec<usize>,
+        /// Box shape, comma-separated (channel axis 1). Default: three shapes,
+        /// (8,64,128,128) (out of every cache), (1,64,128,128) and (256,512) (rows of
+        /// channels, in cache).
+        #[arg(long, value_delimiter = ',')]
+        shape: Option<Vec<usize>>,
         /// Element type: f32 or f64.
         #[arg(long, default_value = "f32")]
         dtype: String,
@@ -543,12 +545,21 @@ fn run(cli: Cli) -> Result<(), Failure> {
             let dtype: bnbound::Dtype = dtype
                 .parse()
                 .map_err(|e: bnbound::Error| Failure::Invalid(e.to_string()))?;
-            let bad = Failure::Invalid;
-            let text = match dtype {
-                bnbound::Dtype::F32 => bench::report::<f32>(&shape, reps as usize),
-                bnbound::Dtype::F64 => bench::report::<f64>(&shape, reps as usize),
+            let shapes = match shape {
+                Some(s) => vec![s],
+                None => bench::DEFAULT_SHAPES.iter().map(|s| s.to_vec()).collect(),
+            };
+            let mut text = String::new();
+            for (k, shape) in shapes.into_iter().enumerate() {
+                if k > 0 {
+                    text.push('\n');
+                }
+                let report = match dtype {
+                    bnbound::Dtype::F32 => bench::report::<f32>(&shape, reps as usize),
+                    bnbound::Dtype::F64 => bench::report::<f64>(&shape, reps as usize),
+                };
+                text += &report.map_err(Failure::Invalid)?;
             }
-            .map_err(bad)?;
             write_to(None, |w| w.write_all(text.as_bytes()))
         }
     }

@@ -326,12 +326,18 @@ fn bench_reports_every_variant_and_rejects_bad_input() {
             let o = run(&["--dtype", dtype, "--shape", shape, "--reps", "1"]);
             assert_eq!(o.status.code(), Some(0), "{}", stderr_line(&o));
             let text = String::from_utf8(o.stdout).unwrap();
-            for row in ["plain", "bnbound sound", "portable", "next_down"] {
+            for row in [
+                "plain",
+                "bnbound sound",
+                "Kernel::Fma",
+                "portable",
+                "next_down",
+            ] {
                 assert!(text.contains(row), "missing {row}: {text}");
             }
-            // Four rows, five with the rayon feature.
+            // Five rows, six with the rayon feature.
             let rows = text.lines().filter(|l| l.ends_with('x')).count();
-            assert!(rows == 4 || (rows == 5 && text.contains("rayon")), "{text}");
+            assert!(rows == 5 || (rows == 6 && text.contains("rayon")), "{text}");
         }
     }
     assert_eq!(run(&["--dtype", "f16"]).status.code(), Some(2));

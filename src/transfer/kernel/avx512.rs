@@ -82,8 +82,8 @@ pub(super) fn block<T: Float, const OFFSET: bool>(
 
 /// Whole rows across channels with per-channel `[s_lo, s_hi]`, `[o_lo, o_hi]` (the
 /// `Lanes` arrays of those channels, length `n`; the data slices hold `rows·n` elements):
-/// the first `8·⌊n/8⌋` elements of every row. Eight channels at a time, through all the
-/// rows, so their parameters are loaded once. Returns `8·⌊n/8⌋`.
+/// the first `8·⌊n/8⌋` elements of every row. Returns `8·⌊n/8⌋`. (Taking eight channels
+/// through several rows per parameter load measured no faster.)
 #[inline]
 #[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
 pub(super) fn rows<T: Float, const OFFSET: bool>(
@@ -96,16 +96,26 @@ pub(super) fn rows<T: Float, const OFFSET: bool>(
 ) -> usize {
     let n = s_lo.len();
     let body = n - n % 8;
-    for j in (0..body).step_by(8) {
-        let (sl, sh) = (round::load(&s_lo[j..]), round::load(&s_hi[j..]));
-        let (ol, oh) = (round::load(&o_lo[j..]), round::load(&o_hi[j..]));
-        // A negative scale takes its lower bound from the upper input end.
-        let neg = negative(sh);
-        for k in (j..lo.len()).step_by(n) {
-            let (l, h) = (&lo[k..], &hi[k..]);
+    let it = lo
+        .chunks_exact(n)
+        .zip(hi.chunks_exact(n))
+        .zip(out_lo.chunks_exact_mut(n).zip(out_hi.chunks_exact_mut(n)));
+    for ((lo, hi), (out_lo, out_hi)) in it {
+        let params = s_lo
+            .chunks_exact(8)
+            .zip(s_hi.chunks_exact(8))
+            .zip(o_lo.chunks_exact(8).zip(o_hi.chunks_exact(8)));
+        let data = lo
+            .chunks_exact(8)
+            .zip(hi.chunks_exact(8))
+            .zip(out_lo.chunks_exact_mut(8).zip(out_hi.chunks_exact_mut(8)));
+        for (((sl, sh), (ol, oh)), ((l, h), (yl, yh))) in params.zip(data) {
+            let (sl, sh) = (round::load(sl), round::load(sh));
+            // A negative scale takes its lower bound from the upper input end.
+            let neg = negative(sh);
             let (a, b) = (round::load_select(neg, l, h), round::load_select(neg, h, l));
-            round::store_down(lower::<OFFSET>(sl, sh, ol, a), &mut out_lo[k..]);
-            round::store_up(upper::<OFFSET>(sl, sh, oh, b), &mut out_hi[k..]);
+            round::store_down(lower::<OFFSET>(sl, sh, round::load(ol), a), yl);
+            round::store_up(upper::<OFFSET>(sl, sh, round::load(oh), b), yh);
         }
     }
     body

@@ -185,9 +185,7 @@ fn scalar_block<T: Float, const OFFSET: bool>(
 }
 
 /// `rows` consecutive rows, each across the channels `first..first + n` (no wrap-around;
-/// the slices hold `rows·n` elements): `out_j ⊇ image(ch_j, [lo_j, hi_j])`. The AVX-512
-/// lanes take eight channels at a time through all the rows, so each channel's scale and
-/// offset are loaded once per `rows` rows.
+/// the slices hold `rows·n` elements): `out_j ⊇ image(ch_j, [lo_j, hi_j])`.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 fn rows<T: Float, const OFFSET: bool, const FMA: bool>(
@@ -246,8 +244,8 @@ fn rows<T: Float, const OFFSET: bool, const FMA: bool>(
     }
 }
 
-/// Rows taken together by [`rows`] when whole rows remain.
-const ROWS: usize = 2;
+/// Rows handed to [`rows`] at once when whole rows remain.
+const ROWS: usize = 8;
 
 #[inline(always)]
 fn range_contains(first: usize, n: usize, c: usize) -> bool {
