@@ -1,5 +1,6 @@
 //! Affine composition and back-substitution against their unsound plain-float baselines,
-//! side by side in one run:
+//! side by side in one run (`bnbound_sound`: the dispatched kernel, AVX-512 where the CPU
+//! has it; `bnbound_fma`: `Kernel::Fma`, what CPUs without AVX-512 run):
 //! - compose: a 512 × 3072 interval form `[A]·x + [c]` through a BatchNorm over 512
 //!   channels, vs plain `diag(s)·A` (endpoint swap for negative `s`) plus `s∘c + o`;
 //! - backward: `Λ` of 10 × 512 through the same layer, vs plain `Λ·diag(s)` and the bias
@@ -9,7 +10,7 @@
 
 use bnbound_testkit::baseline;
 
-use bnbound::{AffineForm, Float, Shape, TensorBox};
+use bnbound::{AffineForm, Float, Kernel, Shape, TensorBox};
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 
 fn interval_form<T: Float>(rows: usize, cols: usize) -> AffineForm<T> {
@@ -26,6 +27,7 @@ fn bench<T: Float>(cr: &mut Criterion) {
     let (c, cols, k) = (512, 3072, 10);
     let bn = baseline::layer::<T>(c);
     let enc = bn.enclose();
+    let fma = bn.enclose().with_kernel(Kernel::Fma);
     let (s, o) = baseline::nearest_scale_offset(&bn);
 
     let f = interval_form::<T>(c, cols);
@@ -45,6 +47,9 @@ fn bench<T: Float>(cr: &mut Criterion) {
     });
     g.bench_function(BenchmarkId::from_parameter("bnbound_sound"), |b| {
         b.iter(|| enc.compose(black_box(&f)).unwrap())
+    });
+    g.bench_function(BenchmarkId::from_parameter("bnbound_fma"), |b| {
+        b.iter(|| fma.compose(black_box(&f)).unwrap())
     });
     g.finish();
 
@@ -81,6 +86,9 @@ fn bench<T: Float>(cr: &mut Criterion) {
     g.bench_function(BenchmarkId::from_parameter("bnbound_sound"), |b| {
         b.iter(|| enc.backward(black_box(&lam)).unwrap())
     });
+    g.bench_function(BenchmarkId::from_parameter("bnbound_fma"), |b| {
+        b.iter(|| fma.backward(black_box(&lam)).unwrap())
+    });
     g.finish();
 
     let inner = 16 * 16;
@@ -112,6 +120,9 @@ fn bench<T: Float>(cr: &mut Criterion) {
     });
     g.bench_function(BenchmarkId::from_parameter("bnbound_sound"), |b| {
         b.iter(|| enc.backward_shaped(black_box(&lam), &[c, 16, 16]).unwrap())
+    });
+    g.bench_function(BenchmarkId::from_parameter("bnbound_fma"), |b| {
+        b.iter(|| fma.backward_shaped(black_box(&lam), &[c, 16, 16]).unwrap())
     });
     g.finish();
 }

@@ -1,12 +1,17 @@
 //! IBP throughput, measured side by side in one run on the same box:
 //! - `plain_unsound`: `s·x + o` in round-to-nearest (what verifiers do today);
-//! - `bnbound_auto`: bnbound's sound kernel as dispatched on this CPU;
+//! - `bnbound_auto`: bnbound's sound kernel as dispatched on this CPU (AVX-512 where the
+//!   CPU has it);
+//! - `bnbound_fma`: the FMA kernel (`Kernel::Fma`: AVX2+FMA on x86-64), what CPUs without
+//!   AVX-512 run;
 //! - `bnbound_portable`: bnbound's portable kernel (no FMA, two roundings, two widenings);
 //! - `per_op_next_up_down`: naive sound code, every operation rounded then stepped with
 //!   `next_down`/`next_up`;
 //! - `inari_per_element` (feature `inari`): `s·x + o` in `inari` interval arithmetic.
 //!
-//! Shapes: (1, 64, 128, 128) (≈1 M elements, larger than L2) and (256, 512) (in cache).
+//! Shapes: (8, 64, 128, 128) (8 M elements, 128 MB of f32 boxes: out of every cache),
+//! (1, 64, 128, 128) (≈1 M elements, larger than L2) and (256, 512) (rows of channels, in
+//! cache).
 //! Report ratios of the medians to `plain_unsound` (README, "Performance").
 
 use bnbound_testkit::baseline;
@@ -37,6 +42,7 @@ fn bench_shape<T: Float>(cr: &mut Criterion, dims: &[usize]) {
     let shape = Shape::new(dims).unwrap();
     let bn = baseline::layer::<T>(shape.channels());
     let enc = bn.enclose();
+    let fma = bn.enclose().with_kernel(Kernel::Fma);
     let portable = bn.enclose().with_kernel(Kernel::TwoRoundings);
     let n = shape.len();
     let inner = shape.inner();
@@ -66,6 +72,9 @@ fn bench_shape<T: Float>(cr: &mut Criterion, dims: &[usize]) {
     };
     g.bench_function(BenchmarkId::from_parameter("bnbound_auto"), |b| {
         b.iter(|| sound(&enc, &mut ylo, &mut yhi))
+    });
+    g.bench_function(BenchmarkId::from_parameter("bnbound_fma"), |b| {
+        b.iter(|| sound(&fma, &mut ylo, &mut yhi))
     });
     g.bench_function(BenchmarkId::from_parameter("bnbound_portable"), |b| {
         b.iter(|| sound(&portable, &mut ylo, &mut yhi))
@@ -99,6 +108,8 @@ fn bench_shape<T: Float>(cr: &mut Criterion, dims: &[usize]) {
 }
 
 fn benches(c: &mut Criterion) {
+    bench_shape::<f32>(c, &[8, 64, 128, 128]);
+    bench_shape::<f64>(c, &[8, 64, 128, 128]);
     bench_shape::<f32>(c, &[1, 64, 128, 128]);
     bench_shape::<f64>(c, &[1, 64, 128, 128]);
     bench_shape::<f32>(c, &[256, 512]);
