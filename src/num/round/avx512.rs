@@ -33,16 +33,17 @@ pub(crate) type F64x8 = __m512d;
 const RD: i32 = _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC;
 const RU: i32 = _MM_FROUND_TO_POS_INF | _MM_FROUND_NO_EXC;
 
-/// Proof that the running CPU has AVX-512F, AVX-512VL, AVX2 and FMA: the only constructor,
+/// Proof that the running CPU has AVX-512F, VL and DQ, AVX2 and FMA: the only constructor,
 /// [`Avx512::detect`], checks at run time.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Avx512(());
 
 impl Avx512 {
-    /// `Some` if this CPU has AVX-512F, AVX-512VL, AVX2 and FMA.
+    /// `Some` if this CPU has AVX-512F, VL and DQ, AVX2 and FMA.
     pub(crate) fn detect() -> Option<Avx512> {
         let has = std::arch::is_x86_feature_detected!("avx512f")
             && std::arch::is_x86_feature_detected!("avx512vl")
+            && std::arch::is_x86_feature_detected!("avx512dq")
             && std::arch::is_x86_feature_detected!("avx2")
             && std::arch::is_x86_feature_detected!("fma");
         has.then_some(Avx512(()))
@@ -106,12 +107,35 @@ pub(crate) fn load<T: Float>(src: &[T]) -> F64x8 {
     }
 }
 
-/// Lane `k` is `b[k]` where bit `k` of `m` is set, else `a[k]`, widened exactly to `f64`
-/// (for `f32` the choice is made before widening, on half-width registers). Panics if `a`
-/// or `b` is shorter than eight.
+/// The first eight elements of `src`, exactly, as `f64` lanes, and the mask of the lanes
+/// whose sign bit is set (`x < 0` or `x = −0`), read from the elements themselves.
 #[inline]
-#[target_feature(enable = "avx512f,avx512vl")]
-pub(crate) fn load_select<T: Float>(m: __mmask8, a: &[T], b: &[T]) -> F64x8 {
+#[target_feature(enable = "avx512f,avx512vl,avx512dq")]
+pub(crate) fn load_signed<T: Float>(src: &[T]) -> (F64x8, __mmask8) {
+    let src = &src[..8];
+    match T::DTYPE {
+        Dtype::F32 => {
+            // SAFETY: `T` is `f32` (sealed `Float`, told apart by `DTYPE`), so `src` is
+            // eight readable `f32`; the load is unaligned.
+            let v = unsafe { _mm256_loadu_ps(src.as_ptr().cast::<f32>()) };
+            (
+                _mm512_cvtps_pd(v),
+                _mm256_movepi32_mask(_mm256_castps_si256(v)),
+            )
+        }
+        Dtype::F64 => {
+            let v = load(src);
+            (v, _mm512_movepi64_mask(_mm512_castpd_si512(v)))
+        }
+    }
+}
+
+/// Lane `k` is `b[k]` where bit `k` of `m` is set, else `a[k]`, widened exactly to `f64`
+/// (for `f32` the choice is made before widening, on half-width registers), with the mask
+/// of the chosen lanes whose sign bit is set. Panics if `a` or `b` is shorter than eight.
+#[inline]
+#[target_feature(enable = "avx512f,avx512vl,avx512dq")]
+pub(crate) fn load_select_signed<T: Float>(m: __mmask8, a: &[T], b: &[T]) -> (F64x8, __mmask8) {
     let (a, b) = (&a[..8], &b[..8]);
     match T::DTYPE {
         Dtype::F32 => {
@@ -123,9 +147,16 @@ pub(crate) fn load_select<T: Float>(m: __mmask8, a: &[T], b: &[T]) -> F64x8 {
                     _mm256_loadu_ps(b.as_ptr().cast::<f32>()),
                 )
             };
-            _mm512_cvtps_pd(_mm256_mask_blend_ps(m, a, b))
+            let v = _mm256_mask_blend_ps(m, a, b);
+            (
+                _mm512_cvtps_pd(v),
+                _mm256_movepi32_mask(_mm256_castps_si256(v)),
+            )
         }
-        Dtype::F64 => _mm512_mask_blend_pd(m, load(a), load(b)),
+        Dtype::F64 => {
+            let v = _mm512_mask_blend_pd(m, load(a), load(b));
+            (v, _mm512_movepi64_mask(_mm512_castpd_si512(v)))
+        }
     }
 }
 

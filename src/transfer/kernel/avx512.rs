@@ -28,11 +28,18 @@ fn select(m: __mmask8, a: F64x8, b: F64x8) -> F64x8 {
     _mm512_mask_blend_pd(m, a, b)
 }
 
-/// Lower bound of `s·x + o̲` (`OFFSET`) or of `s·x` over `s ∈ [s_lo, s_hi]`: `RD`.
+/// Lower bound of `s·x + o̲` (`OFFSET`) or of `s·x` over `s ∈ [s_lo, s_hi]`: `RD`, with `s̄`
+/// in the lanes of `neg` (those where `x` has its sign bit set; for `x = −0` either end
+/// gives the exact product `0`).
 #[inline]
 #[target_feature(enable = "avx512f")]
-fn lower<const OFFSET: bool>(s_lo: F64x8, s_hi: F64x8, o_lo: F64x8, x: F64x8) -> F64x8 {
-    let s = select(negative(x), s_lo, s_hi);
+fn lower<const OFFSET: bool>(
+    s_lo: F64x8,
+    s_hi: F64x8,
+    o_lo: F64x8,
+    (x, neg): (F64x8, __mmask8),
+) -> F64x8 {
+    let s = select(neg, s_lo, s_hi);
     if OFFSET {
         round::fma_down(s, x, o_lo)
     } else {
@@ -40,11 +47,16 @@ fn lower<const OFFSET: bool>(s_lo: F64x8, s_hi: F64x8, o_lo: F64x8, x: F64x8) ->
     }
 }
 
-/// Upper bound of `s·x + ō` or of `s·x`: `RU`.
+/// Upper bound of `s·x + ō` or of `s·x`: `RU`, with `s̲` in the lanes of `neg`.
 #[inline]
 #[target_feature(enable = "avx512f")]
-fn upper<const OFFSET: bool>(s_lo: F64x8, s_hi: F64x8, o_hi: F64x8, x: F64x8) -> F64x8 {
-    let s = select(negative(x), s_hi, s_lo);
+fn upper<const OFFSET: bool>(
+    s_lo: F64x8,
+    s_hi: F64x8,
+    o_hi: F64x8,
+    (x, neg): (F64x8, __mmask8),
+) -> F64x8 {
+    let s = select(neg, s_hi, s_lo);
     if OFFSET {
         round::fma_up(s, x, o_hi)
     } else {
@@ -56,7 +68,7 @@ fn upper<const OFFSET: bool>(s_lo: F64x8, s_hi: F64x8, o_hi: F64x8, x: F64x8) ->
 /// `[o_lo, o_hi]`, the inputs already swapped for a negative scale): the first
 /// `8·⌊n/8⌋` elements. All four slices have length `n`.
 #[inline]
-#[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
+#[target_feature(enable = "avx512f,avx512vl,avx512dq,avx2,fma")]
 pub(super) fn block<T: Float, const OFFSET: bool>(
     _: Avx512,
     [s_lo, s_hi, o_lo, o_hi]: [f64; 4],
@@ -73,8 +85,8 @@ pub(super) fn block<T: Float, const OFFSET: bool>(
         .zip(from_hi.chunks_exact(8))
         .zip(out_lo.chunks_exact_mut(8).zip(out_hi.chunks_exact_mut(8)));
     for ((l, h), (yl, yh)) in it {
-        round::store_down(lower::<OFFSET>(s_lo, s_hi, o_lo, round::load(l)), yl);
-        round::store_up(upper::<OFFSET>(s_lo, s_hi, o_hi, round::load(h)), yh);
+        round::store_down(lower::<OFFSET>(s_lo, s_hi, o_lo, round::load_signed(l)), yl);
+        round::store_up(upper::<OFFSET>(s_lo, s_hi, o_hi, round::load_signed(h)), yh);
         done += 8;
     }
     done
@@ -85,7 +97,7 @@ pub(super) fn block<T: Float, const OFFSET: bool>(
 /// the first `8·⌊n/8⌋` elements of every row. Returns `8·⌊n/8⌋`. (Taking eight channels
 /// through several rows per parameter load measured no faster.)
 #[inline]
-#[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
+#[target_feature(enable = "avx512f,avx512vl,avx512dq,avx2,fma")]
 pub(super) fn rows<T: Float, const OFFSET: bool>(
     _: Avx512,
     [s_lo, s_hi, o_lo, o_hi]: [&[f64]; 4],
@@ -113,7 +125,8 @@ pub(super) fn rows<T: Float, const OFFSET: bool>(
             let (sl, sh) = (round::load(sl), round::load(sh));
             // A negative scale takes its lower bound from the upper input end.
             let neg = negative(sh);
-            let (a, b) = (round::load_select(neg, l, h), round::load_select(neg, h, l));
+            let a = round::load_select_signed(neg, l, h);
+            let b = round::load_select_signed(neg, h, l);
             round::store_down(lower::<OFFSET>(sl, sh, round::load(ol), a), yl);
             round::store_up(upper::<OFFSET>(sl, sh, round::load(oh), b), yh);
         }
@@ -125,7 +138,7 @@ pub(super) fn rows<T: Float, const OFFSET: bool>(
 /// `Λ_j ∈ [lo_j, hi_j]` (finite) and `q_j ∈ [q_lo_j, q_hi_j]` of known sign (or `[0, 0]`):
 /// lane `k` of the result bounds the sum of terms `k, k + 8, …`, each step rounded outward.
 #[inline]
-#[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
+#[target_feature(enable = "avx512f,avx512vl,avx512dq,avx2,fma")]
 pub(super) fn dot<T: Float>(
     _: Avx512,
     [q_lo, q_hi]: [&[f64]; 2],
@@ -139,11 +152,11 @@ pub(super) fn dot<T: Float>(
         .zip(lo.chunks_exact(8).zip(hi.chunks_exact(8)));
     for ((ql, qh), (l, h)) in it {
         let (ql, qh) = (round::load(ql), round::load(qh));
-        let (l, h) = (round::load(l), round::load(h));
         let neg = negative(qh);
-        let (a, b) = (select(neg, l, h), select(neg, h, l));
-        acc_lo = round::fma_down(select(negative(a), ql, qh), a, acc_lo);
-        acc_hi = round::fma_up(select(negative(b), qh, ql), b, acc_hi);
+        let (a, a_neg) = round::load_select_signed(neg, l, h);
+        let (b, b_neg) = round::load_select_signed(neg, h, l);
+        acc_lo = round::fma_down(select(a_neg, ql, qh), a, acc_lo);
+        acc_hi = round::fma_up(select(b_neg, qh, ql), b, acc_hi);
     }
     (round::lanes(acc_lo), round::lanes(acc_hi))
 }
@@ -151,7 +164,7 @@ pub(super) fn dot<T: Float>(
 /// Eight partial sums of `Σ lo_j` (rounded down) and `Σ hi_j` (rounded up) over the first
 /// `8·⌊n/8⌋` entries (all finite).
 #[inline]
-#[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
+#[target_feature(enable = "avx512f,avx512vl,avx512dq,avx2,fma")]
 pub(super) fn sum<T: Float>(_: Avx512, lo: &[T], hi: &[T]) -> ([f64; 8], [f64; 8]) {
     let (mut acc_lo, mut acc_hi) = (_mm512_setzero_pd(), _mm512_setzero_pd());
     for (l, h) in lo.chunks_exact(8).zip(hi.chunks_exact(8)) {
