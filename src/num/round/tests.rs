@@ -223,3 +223,127 @@ fn lane_fma_without_hardware_fma_bounds_the_exact_value() {
     // a·b exactly: compare with the FMA residual.
     assert!(a.mul_add(b, -lo) > 0.0 && a.mul_add(b, -hi) < 0.0);
 }
+
+/// AVX-512's embedded rounding, checked exactly: on values around every binade boundary,
+/// subnormals and `±MAX`, and on pseudo-random triples, `fma_down`, `mul_down` and
+/// `add_down` return the largest `f64` not above the exact rational result, the `_up`
+/// functions the smallest not below, and `store_down`/`store_up` narrow to the largest and
+/// smallest `f32` on their side. Runs where the CPU has AVX-512 (the kernels use these
+/// functions nowhere else).
+#[cfg(target_arch = "x86_64")]
+mod avx512_exact {
+    #![allow(unsafe_code)]
+    use super::probes64;
+    use crate::num::round::avx512::{self, Avx512, F64x8};
+    use num_rational::BigRational;
+
+    fn q(x: f64) -> BigRational {
+        BigRational::from_float(x).expect("finite")
+    }
+
+    /// `r` is the largest `f64` `≤ e` (over the extended reals: `−∞` only below `−MAX`).
+    fn is_down(r: f64, e: &BigRational) -> bool {
+        match r {
+            f64::NEG_INFINITY => *e < q(-f64::MAX),
+            f64::MAX => *e >= q(f64::MAX),
+            _ if r.is_finite() => q(r) <= *e && *e < q(r.next_up()),
+            _ => false,
+        }
+    }
+
+    /// `r` is the largest `f32` `≤ e`.
+    fn is_down32(r: f32, e: &BigRational) -> bool {
+        match r {
+            f32::NEG_INFINITY => *e < q(-f32::MAX as f64),
+            f32::MAX => *e >= q(f32::MAX as f64),
+            _ if r.is_finite() => q(r as f64) <= *e && *e < q(r.next_up() as f64),
+            _ => false,
+        }
+    }
+
+    /// All results for one chunk of eight triples, as `[fma, mul, add]` down and up, plus
+    /// the `f32` narrowing of the operand `a` down and up.
+    #[target_feature(enable = "avx512f,avx512vl,avx512dq")]
+    fn eval(a: &[f64], b: &[f64], c: &[f64]) -> ([[f64; 8]; 6], [[f32; 8]; 2]) {
+        let (va, vb, vc): (F64x8, F64x8, F64x8) =
+            (avx512::load(a), avx512::load(b), avx512::load(c));
+        let l = avx512::lanes;
+        let f = [
+            l(avx512::fma_down(va, vb, vc)),
+            l(avx512::mul_down(va, vb)),
+            l(avx512::add_down(va, vc)),
+            l(avx512::fma_up(va, vb, vc)),
+            l(avx512::mul_up(va, vb)),
+            l(avx512::add_up(va, vc)),
+        ];
+        let (mut d, mut u) = ([0f32; 8], [0f32; 8]);
+        avx512::store_down(va, &mut d);
+        avx512::store_up(va, &mut u);
+        (f, [d, u])
+    }
+
+    #[test]
+    fn embedded_rounding_is_the_tightest() {
+        let Some(_proof) = Avx512::detect() else {
+            println!("no AVX-512 on this CPU: the AVX-512 path is never taken here");
+            return;
+        };
+        let finite: Vec<f64> = probes64().into_iter().filter(|x| x.is_finite()).collect();
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut pick = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            finite[(state % finite.len() as u64) as usize]
+        };
+        let n = 24_000;
+        let (a, b, c): (Vec<f64>, Vec<f64>, Vec<f64>) =
+            (0..n).map(|_| (pick(), pick(), pick())).fold(
+                (vec![], vec![], vec![]),
+                |(mut a, mut b, mut c), (x, y, z)| {
+                    a.push(x);
+                    b.push(y);
+                    c.push(z);
+                    (a, b, c)
+                },
+            );
+        for k in (0..n).step_by(8) {
+            let r = k..k + 8;
+            // SAFETY: `eval` needs AVX-512F, VL and DQ, which `Avx512::detect` found.
+            let (f, [d, u]) = unsafe { eval(&a[r.clone()], &b[r.clone()], &c[r]) };
+            for j in 0..8 {
+                let (x, y, z) = (q(a[k + j]), q(b[k + j]), q(c[k + j]));
+                let exact = [&x * &y + &z, &x * &y, &x + &z];
+                for (op, e) in exact.iter().enumerate() {
+                    let (lo, hi) = (f[op][j], f[op + 3][j]);
+                    assert!(
+                        is_down(lo, e),
+                        "op {op} down: {:e} {:e} {:e} -> {lo:e}",
+                        a[k + j],
+                        b[k + j],
+                        c[k + j]
+                    );
+                    assert!(
+                        is_down(-hi, &-e),
+                        "op {op} up: {:e} {:e} {:e} -> {hi:e}",
+                        a[k + j],
+                        b[k + j],
+                        c[k + j]
+                    );
+                }
+                assert!(
+                    is_down32(d[j], &x),
+                    "f32 down of {:e}: {:e}",
+                    a[k + j],
+                    d[j]
+                );
+                assert!(
+                    is_down32(-u[j], &-&x),
+                    "f32 up of {:e}: {:e}",
+                    a[k + j],
+                    u[j]
+                );
+            }
+        }
+    }
+}
