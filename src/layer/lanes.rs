@@ -12,7 +12,7 @@ use crate::layer::channel::{ChannelEnclosure, ScaleSign};
 ///
 /// | kernel | instructions | each bound |
 /// |---|---|---|
-/// | AVX-512 (x86-64) | AVX-512F, 8 `f64` lanes | one FMA with embedded directed rounding (`{rd-sae}`, `{ru-sae}`), narrowed to `f32` by a directed conversion: the tightest bound of `ŝ·x + o` |
+/// | AVX-512 (x86-64) | AVX-512F, VL and DQ, 8 `f64` lanes | one FMA with embedded directed rounding (`{rd-sae}`, `{ru-sae}`), narrowed to `f32` by a directed conversion: the tightest bound of `ŝ·x + o` |
 /// | FMA | AVX2+FMA (x86-64) or the base ISA (aarch64) | one FMA rounded to nearest, then one outward step (`f32`: narrowed to nearest, then one `f32` step) |
 /// | two roundings | any | product and sum each rounded to nearest and stepped outward |
 ///
@@ -26,7 +26,7 @@ use crate::layer::channel::{ChannelEnclosure, ScaleSign};
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Kernel {
     /// The fastest kernel the running CPU supports (chosen at run time): AVX-512 if the CPU
-    /// has AVX-512F, else FMA if it has one, else two roundings.
+    /// has AVX-512F, VL and DQ, else FMA if it has one, else two roundings.
     #[default]
     Auto,
     /// The FMA kernel even where AVX-512 is available (two roundings on a CPU without an
@@ -81,7 +81,7 @@ pub(crate) enum Path {
     TwoRoundings,
 }
 
-/// Whether the running CPU has AVX-512F (and AVX2 and FMA).
+/// Whether the running CPU has AVX-512F, VL and DQ (and AVX2 and FMA).
 fn avx512_available() -> bool {
     #[cfg(target_arch = "x86_64")]
     {

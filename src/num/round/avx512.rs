@@ -21,7 +21,8 @@
 //! not turned on flush-to-zero or denormals-are-zero in MXCSR (Rust never does; the rest of
 //! bnbound assumes the same default environment).
 //!
-//! Every function here needs AVX-512F; [`Avx512`] is the proof that the running CPU has it.
+//! Every function here needs AVX-512F (the loads and sign masks also VL and DQ); [`Avx512`]
+//! is the proof that the running CPU has them.
 #![allow(unsafe_code)]
 
 use crate::num::float::{Dtype, Float};

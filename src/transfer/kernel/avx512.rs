@@ -2,12 +2,13 @@
 //! embedded directed rounding ([`crate::num::round::avx512`]). Each function handles the
 //! longest prefix that is a multiple of eight and returns its length; the caller finishes
 //! the tail with the FMA lanes. Each function takes the [`Avx512`] proof and is compiled
-//! for AVX-512F, so callers need `unsafe` with the proof as the argument.
+//! for AVX-512F, VL and DQ, so callers need `unsafe` with the proof as the argument.
 //!
 //! The scale endpoint is chosen as in the portable kernels: for the lower bound of `s·x`
-//! over `s ∈ [s̲, s̄]` it is `s̲` where `x ≥ 0` and `s̄` where `x < 0` (a mask from one compare
-//! and a blend); for the upper bound the other one. The endpoint swap of a negative scale
-//! (row kernel, offset sums) is a blend on the mask `s̄ < 0` (see `Lanes` in `crate::layer::lanes`).
+//! over `s ∈ [s̲, s̄]` it is `s̲` where `x ≥ 0` and `s̄` where `x < 0` (a blend on the mask of
+//! the data's sign bits; at `x = −0` either end gives the exact `0`); for the upper bound the
+//! other one. The endpoint swap of a negative scale (row kernel, offset sums) is a blend on
+//! the mask `s̄ < 0` (see `Lanes` in `crate::layer::lanes`).
 #![allow(unsafe_code)]
 
 use crate::num::round::avx512::{self as round, Avx512, F64x8};

@@ -24,9 +24,9 @@
 //! endpoint that is zero or infinite, an infinite offset) go through the scalar
 //! [`crate::layer::channel::image`], which handles `0·∞` and `∞ − ∞` explicitly.
 //!
-//! Dispatch: [`Kernel::Auto`] runs AVX-512 when the running CPU has AVX-512F, else the FMA
-//! path (AVX2+FMA on x86-64, detected with `is_x86_feature_detected!`; the base ISA on
-//! aarch64), else two roundings; [`Kernel::Fma`] and [`Kernel::TwoRoundings`] force the
+//! Dispatch: [`Kernel::Auto`] runs AVX-512 when the running CPU has AVX-512F, VL and DQ,
+//! else the FMA path (AVX2+FMA on x86-64, detected with `is_x86_feature_detected!`; the base
+//! ISA on aarch64), else two roundings; [`Kernel::Fma`] and [`Kernel::TwoRoundings`] force the
 //! other paths (tests and fuzzers run all three).
 #![allow(unsafe_code)]
 
@@ -78,7 +78,7 @@ pub(crate) fn dispatch<J: Job>(kernel: Kernel, job: J) -> J::Out {
         Path::TwoRoundings => job.run::<false>(None),
         #[cfg(target_arch = "x86_64")]
         Path::Avx512 => match Avx512::detect() {
-            // SAFETY: `run_avx512` requires AVX-512F, AVX2 and FMA, and the proof `w`
+            // SAFETY: `run_avx512` requires AVX-512F, VL and DQ, AVX2 and FMA, and the proof `w`
             // exists only because `detect` has just found all three on this CPU.
             Some(w) => unsafe { run_avx512(job, w) },
             None => job.run::<false>(None),
@@ -159,7 +159,7 @@ fn block<T: Float, const OFFSET: bool, const FMA: bool>(
     #[cfg(target_arch = "x86_64")]
     if let Some(w) = wide {
         let p = [s_lo, s_hi, o_lo, o_hi];
-        // SAFETY: `avx512::block` requires AVX-512F, AVX2 and FMA; `w` proves them.
+        // SAFETY: `avx512::block` requires AVX-512F, VL and DQ, AVX2 and FMA; `w` proves them.
         done = unsafe { avx512::block::<T, OFFSET>(w, p, from_lo, from_hi, out_lo, out_hi) };
     }
     for i in done..n {
@@ -208,7 +208,7 @@ fn rows<T: Float, const OFFSET: bool, const FMA: bool>(
     #[cfg(target_arch = "x86_64")]
     if let Some(w) = wide {
         let p = [s_lo, s_hi, o_lo, o_hi];
-        // SAFETY: `avx512::rows` requires AVX-512F, AVX-512VL, AVX2 and FMA; `w` proves
+        // SAFETY: `avx512::rows` requires AVX-512F, VL and DQ, AVX2 and FMA; `w` proves
         // them.
         done = unsafe { avx512::rows::<T, OFFSET>(w, p, lo, hi, out_lo, out_hi) };
     }
@@ -411,7 +411,8 @@ impl<T: Float> Job for OffsetDotJob<'_, T> {
             #[cfg(target_arch = "x86_64")]
             Some(w) => {
                 let q = [&q_lo[..body], &q_hi[..body]];
-                // SAFETY: `avx512::dot` requires AVX-512F, AVX2 and FMA; `w` proves them.
+                // SAFETY: `avx512::dot` requires AVX-512F, VL and DQ, AVX2 and FMA; `w`
+                // proves them.
                 unsafe { avx512::dot(w, q, &lo[..body], &hi[..body]) }
             }
             _ => partial_dot::<T, FMA>(
@@ -535,7 +536,8 @@ impl<T: Float> Job for BlockSumJob<'_, T> {
                 let (lo, hi) = (&lo[..body], &hi[..body]);
                 let (acc_lo, acc_hi) = match wide {
                     #[cfg(target_arch = "x86_64")]
-                    // SAFETY: `avx512::sum` requires AVX-512F, AVX2 and FMA; `w` proves them.
+                    // SAFETY: `avx512::sum` requires AVX-512F, VL and DQ, AVX2 and FMA;
+                    // `w` proves them.
                     Some(w) => unsafe { avx512::sum(w, lo, hi) },
                     _ => partial_sum::<T, FMA>(lo, hi),
                 };
