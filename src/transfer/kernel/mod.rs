@@ -155,13 +155,16 @@ fn block<T: Float, const OFFSET: bool, const FMA: bool>(
     };
     let n = out_lo.len();
     let (from_lo, from_hi, out_hi) = (&from_lo[..n], &from_hi[..n], &mut out_hi[..n]);
-    let mut done = 0;
-    #[cfg(target_arch = "x86_64")]
-    if let Some(w) = wide {
-        let p = [s_lo, s_hi, o_lo, o_hi];
-        // SAFETY: `avx512::block` requires AVX-512F, VL and DQ, AVX2 and FMA; `w` proves them.
-        done = unsafe { avx512::block::<T, OFFSET>(w, p, from_lo, from_hi, out_lo, out_hi) };
-    }
+    let done = match wide {
+        #[cfg(target_arch = "x86_64")]
+        Some(w) => {
+            let p = [s_lo, s_hi, o_lo, o_hi];
+            // SAFETY: `avx512::block` requires AVX-512F, VL and DQ, AVX2 and FMA; `w`
+            // proves them.
+            unsafe { avx512::block::<T, OFFSET>(w, p, from_lo, from_hi, out_lo, out_hi) }
+        }
+        _ => 0,
+    };
     for i in done..n {
         out_lo[i] = lower::<T, OFFSET, FMA>(s_lo, s_hi, o_lo, from_lo[i].to_f64_exact());
         out_hi[i] = upper::<T, OFFSET, FMA>(s_lo, s_hi, o_hi, from_hi[i].to_f64_exact());
@@ -204,14 +207,16 @@ fn rows<T: Float, const OFFSET: bool, const FMA: bool>(
     let (s_lo, s_hi) = (&lanes.s_lo[range.clone()], &lanes.s_hi[range.clone()]);
     let (o_lo, o_hi) = (&lanes.o_lo[range.clone()], &lanes.o_hi[range.clone()]);
     let neg = &lanes.neg[range];
-    let mut done = 0;
-    #[cfg(target_arch = "x86_64")]
-    if let Some(w) = wide {
-        let p = [s_lo, s_hi, o_lo, o_hi];
-        // SAFETY: `avx512::rows` requires AVX-512F, VL and DQ, AVX2 and FMA; `w` proves
-        // them.
-        done = unsafe { avx512::rows::<T, OFFSET>(w, p, lo, hi, out_lo, out_hi) };
-    }
+    let done = match wide {
+        #[cfg(target_arch = "x86_64")]
+        Some(w) => {
+            let p = [s_lo, s_hi, o_lo, o_hi];
+            // SAFETY: `avx512::rows` requires AVX-512F, VL and DQ, AVX2 and FMA; `w`
+            // proves them.
+            unsafe { avx512::rows::<T, OFFSET>(w, p, lo, hi, out_lo, out_hi) }
+        }
+        _ => 0,
+    };
     let it = lo
         .chunks_exact(n)
         .zip(hi.chunks_exact(n))
