@@ -13,8 +13,9 @@ pub(crate) mod lanes {
     pub trait LaneRound: Copy {
         /// A value of this type `≤ w`, from `r = RN₆₄(w)` (`r` not NaN).
         fn below_nearest<const FMA: bool>(r: f64) -> Self;
-        /// A value of this type `≤ b`, from an `f64` lower bound `b` (not NaN).
-        fn below_bound<const FMA: bool>(b: f64) -> Self;
+        /// A value of this type `≤ a·b` (`a`, `b` not NaN, no `0·∞`): exact when `a·b` is a
+        /// value of this type and `|a·b| ≥ 2⁻⁹⁶⁸` or a factor is zero.
+        fn below_product<const FMA: bool>(a: f64, b: f64) -> Self;
     }
 
     impl LaneRound for f32 {
@@ -23,8 +24,8 @@ pub(crate) mod lanes {
             round::f32_below_nearest::<FMA>(r)
         }
         #[inline(always)]
-        fn below_bound<const FMA: bool>(b: f64) -> Self {
-            round::f32_below_bound::<FMA>(b)
+        fn below_product<const FMA: bool>(a: f64, b: f64) -> Self {
+            round::f32_mul_below::<FMA>(a, b)
         }
     }
 
@@ -34,8 +35,8 @@ pub(crate) mod lanes {
             round::lane_below::<FMA>(r)
         }
         #[inline(always)]
-        fn below_bound<const FMA: bool>(b: f64) -> Self {
-            b
+        fn below_product<const FMA: bool>(a: f64, b: f64) -> Self {
+            round::lane_mul_below::<FMA>(a, b)
         }
     }
 }

@@ -111,6 +111,32 @@ pub(crate) fn lane_mul_below<const FMA: bool>(a: f64, b: f64) -> f64 {
     }
 }
 
+/// An `f32` `≤ a·b` (`a`, `b` not NaN, no `0·∞`). With `FMA`: `y = RN₃₂(RN₆₄(a·b))` is
+/// kept when the residual `d = RN₆₄(a·b − y)` (one FMA) is `≥ 0` and `|RN₆₄(a·b)| ≥ 2⁻⁹⁶⁸`
+/// — then `a·b − y` is zero or at least `2⁻¹⁰⁷⁴` in magnitude, so `d` has its sign and
+/// `y ≤ a·b` ([`residual_safe`]) — or when a factor is zero; otherwise one `f32` step below
+/// `y`, which is `≤ a·b` as in [`f32_below_nearest`] (`y` is `RN₃₂` of `RN₆₄(a·b)`). So the
+/// bound is the largest `f32 ≤ a·b` wherever `|a·b| ≥ 2⁻¹⁰⁰` (there one `f32` step is
+/// exact), `f32` products with `|a·b| ≥ 2⁻⁹⁶⁸` stay exact, and overflow gives `f32::MAX`
+/// (`y = +∞`, `d = −∞`) or `−∞`; `tests.rs` checks this against exact rationals. Without
+/// `FMA`: the `f64` product stepped down, then narrowed ([`f32_below_bound`]).
+#[inline(always)]
+pub(crate) fn f32_mul_below<const FMA: bool>(a: f64, b: f64) -> f32 {
+    if FMA {
+        let p = a * b;
+        let y = p as f32;
+        let d = a.mul_add(b, -(y as f64));
+        let kept = (d >= 0.0 && p.abs() >= residual_safe()) || a == 0.0 || b == 0.0;
+        if kept {
+            y
+        } else {
+            lane_below32::<true>(y)
+        }
+    } else {
+        f32_below_bound::<false>(lane_mul_below::<false>(a, b))
+    }
+}
+
 /// The largest `f32` `≤ b`, or one step further (`b` not NaN): branch-free
 /// [`f32_down`]. If `y = RN₃₂(b) > b`, every `f32` below `y` is `≤ b`.
 #[inline(always)]

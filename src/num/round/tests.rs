@@ -347,3 +347,82 @@ mod avx512_exact {
         }
     }
 }
+
+/// `f32_mul_below` against exact rationals on 40,000 pairs of binade-boundary, subnormal and
+/// `MAX` values: always `≤ a·b`; with an FMA, the largest `f32 ≤ a·b` wherever
+/// `|a·b| ≥ 2⁻¹⁰⁰` (where one `f32` step is exact) or a factor is zero, and `a·b` itself
+/// wherever it is an `f32` and `|a·b| ≥ 2⁻⁹⁶⁸`; without one, at most two `f32` steps below
+/// it for finite products.
+#[test]
+fn f32_product_bound_is_sound_and_tightest_with_fma() {
+    use num_rational::BigRational;
+    let q = |x: f64| BigRational::from_float(x).expect("finite");
+    let finite: Vec<f64> = probes64().into_iter().filter(|x| x.is_finite()).collect();
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let mut pick = || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        finite[(state % finite.len() as u64) as usize]
+    };
+    let (mut exact_kept, mut decided) = (0usize, 0usize);
+    for i in 0..40_000 {
+        // Every tenth pair is an exact f32 product (small integers times powers of two).
+        let (a, b) = if i % 10 == 0 {
+            let (m, n) = ((i % 4093) as f64, ((i / 7) % 2039) as f64 - 1000.0);
+            (m * 2f64.powi(i % 60 - 30), n)
+        } else {
+            (pick(), pick())
+        };
+        let exact = q(a) * q(b);
+        // The largest f32 ≤ a·b, by bisection on the f32 bit patterns' order.
+        let max32 = q(f32::MAX as f64);
+        let down = if exact >= max32 {
+            f32::MAX
+        } else if exact < -max32.clone() {
+            f32::NEG_INFINITY
+        } else {
+            let f = f32_down(a * b);
+            let (mut f, mut up) = (f, f.next_up());
+            while up.is_finite() && q(up as f64) <= exact {
+                (f, up) = (up, up.next_up());
+            }
+            while f.is_finite() && q(f as f64) > exact {
+                f = f.next_down();
+            }
+            f
+        };
+        for (fma, y) in [
+            (true, f32_mul_below::<true>(a, b)),
+            (false, f32_mul_below::<false>(a, b)),
+        ] {
+            assert!(
+                y == f32::NEG_INFINITY || (y.is_finite() && q(y as f64) <= exact),
+                "FMA {fma}: {a:e}·{b:e} -> {y:e} above the product"
+            );
+            let is_f32 = down.is_finite() && q(down as f64) == exact;
+            let tight_range = (a * b).abs() >= 2f64.powi(-100) || a == 0.0 || b == 0.0;
+            if fma && (tight_range || (is_f32 && (a * b).abs() >= 2f64.powi(-968))) {
+                assert_eq!(
+                    y, down,
+                    "{a:e}·{b:e}: {y:e}, the largest f32 below is {down:e}"
+                );
+                decided += 1;
+                exact_kept += is_f32 as usize;
+            } else if !fma && down.is_finite() && down > -f32::MAX {
+                assert!(
+                    y >= down.next_down().next_down(),
+                    "{a:e}·{b:e}: {y:e} vs {down:e}"
+                );
+            }
+        }
+    }
+    assert!(
+        decided > 20_000,
+        "the sample reaches the decided range ({decided})"
+    );
+    assert!(
+        exact_kept > 3_000,
+        "exact f32 products are kept exact ({exact_kept})"
+    );
+}

@@ -112,7 +112,7 @@ fn lower<T: Float, const OFFSET: bool, const FMA: bool>(
     if OFFSET {
         <T as LaneRound>::below_nearest::<FMA>(round::lane_fma_for_below::<FMA>(s, x, o_lo))
     } else {
-        <T as LaneRound>::below_bound::<FMA>(round::lane_mul_below::<FMA>(s, x))
+        <T as LaneRound>::below_product::<FMA>(s, x)
     }
 }
 
