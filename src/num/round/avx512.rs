@@ -113,22 +113,8 @@ pub(crate) fn load<T: Float>(src: &[T]) -> F64x8 {
 #[inline]
 #[target_feature(enable = "avx512f,avx512vl,avx512dq")]
 pub(crate) fn load_signed<T: Float>(src: &[T]) -> (F64x8, __mmask8) {
-    let src = &src[..8];
-    match T::DTYPE {
-        Dtype::F32 => {
-            // SAFETY: `T` is `f32` (sealed `Float`, told apart by `DTYPE`), so `src` is
-            // eight readable `f32`; the load is unaligned.
-            let v = unsafe { _mm256_loadu_ps(src.as_ptr().cast::<f32>()) };
-            (
-                _mm512_cvtps_pd(v),
-                _mm256_movepi32_mask(_mm256_castps_si256(v)),
-            )
-        }
-        Dtype::F64 => {
-            let v = load(src);
-            (v, _mm512_movepi64_mask(_mm512_castpd_si512(v)))
-        }
-    }
+    // The blend with an empty mask is folded away by the compiler.
+    load_select_signed(0, src, src)
 }
 
 /// Lane `k` is `b[k]` where bit `k` of `m` is set, else `a[k]`, widened exactly to `f64`

@@ -69,6 +69,17 @@ fn probes64() -> Vec<f64> {
     v
 }
 
+/// Pseudo-random picks (xorshift, seeded) from the finite values of [`probes64`].
+fn finite_probes(mut state: u64) -> impl FnMut() -> f64 {
+    let finite: Vec<f64> = probes64().into_iter().filter(|x| x.is_finite()).collect();
+    move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        finite[(state % finite.len() as u64) as usize]
+    }
+}
+
 #[test]
 fn lane_steps_are_strictly_outward_and_at_most_two_steps() {
     for c in probes64() {
@@ -233,7 +244,7 @@ fn lane_fma_without_hardware_fma_bounds_the_exact_value() {
 #[cfg(target_arch = "x86_64")]
 mod avx512_exact {
     #![allow(unsafe_code)]
-    use super::probes64;
+    use super::finite_probes;
     use crate::num::round::avx512::{self, Avx512, F64x8};
     use num_rational::BigRational;
 
@@ -288,25 +299,10 @@ mod avx512_exact {
             println!("no AVX-512 on this CPU: the AVX-512 path is never taken here");
             return;
         };
-        let finite: Vec<f64> = probes64().into_iter().filter(|x| x.is_finite()).collect();
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
-        let mut pick = || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            finite[(state % finite.len() as u64) as usize]
-        };
+        let mut pick = finite_probes(0x9e37_79b9_7f4a_7c15);
         let n = 24_000;
-        let (a, b, c): (Vec<f64>, Vec<f64>, Vec<f64>) =
-            (0..n).map(|_| (pick(), pick(), pick())).fold(
-                (vec![], vec![], vec![]),
-                |(mut a, mut b, mut c), (x, y, z)| {
-                    a.push(x);
-                    b.push(y);
-                    c.push(z);
-                    (a, b, c)
-                },
-            );
+        let mut draw = || (0..n).map(|_| pick()).collect::<Vec<f64>>();
+        let (a, b, c) = (draw(), draw(), draw());
         for k in (0..n).step_by(8) {
             let r = k..k + 8;
             // SAFETY: `eval` needs AVX-512F, VL and DQ, which `Avx512::detect` found.
@@ -357,14 +353,7 @@ mod avx512_exact {
 fn f32_product_bound_is_sound_and_tightest_with_fma() {
     use num_rational::BigRational;
     let q = |x: f64| BigRational::from_float(x).expect("finite");
-    let finite: Vec<f64> = probes64().into_iter().filter(|x| x.is_finite()).collect();
-    let mut state = 0x2545_f491_4f6c_dd1du64;
-    let mut pick = || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        finite[(state % finite.len() as u64) as usize]
-    };
+    let mut pick = finite_probes(0x2545_f491_4f6c_dd1d);
     let (mut exact_kept, mut decided) = (0usize, 0usize);
     for i in 0..40_000 {
         // Every tenth pair is an exact f32 product (small integers times powers of two).
