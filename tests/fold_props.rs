@@ -217,3 +217,24 @@ fn mismatched_channels_are_typed_errors() {
     assert!(LinearLayer::new(&[1, 1], vec![f32::INFINITY], None).is_err());
     assert!(LinearLayer::new(&[1, 1], vec![1.0f32], Some(vec![1.0, 2.0])).is_err());
 }
+
+/// CI found this: one channel (σ² = 0, ε = 2^-1073, so √(σ²+ε) is irrational) feeding two
+/// columns of a following row with weights +MAX and −MAX. The exact folded bias is
+/// `MAX·o − MAX·o + 0 = 0`; an oracle that enclosed the two columns' offsets separately
+/// could never decide the sign of that zero gap and gave up. Both kernels' bounds must be
+/// judged exactly here.
+#[test]
+fn exactly_cancelling_columns_of_one_channel() {
+    let m = f64::MAX;
+    let mut weight = vec![0.0; 18];
+    weight[2] = m;
+    weight[3] = -m;
+    run(&Case {
+        params: vec![[354.47307005548686, 0.0, -436.4066565463073, 0.0]],
+        eps: 1e-323,
+        outs: 3,
+        k: 2,
+        weight,
+        bias: vec![0.0; 3],
+    });
+}

@@ -364,12 +364,29 @@ pub fn sign_of(f: impl Fn(usize) -> RI) -> Ordering {
         }
         assert!(
             k < 16384,
-            "undecided sign at {k} bits: [{}, {}]",
-            r.lo,
-            r.hi
+            "undecided sign at {k} bits: [{:e}, {:e}] (approximately)",
+            approx(&r.lo),
+            approx(&r.hi)
         );
         k *= 2;
     }
+}
+
+/// `x` rounded to an f64 somewhere near (for messages only: never a decision).
+fn approx(x: &Q) -> f64 {
+    use num_traits::ToPrimitive;
+    // Each of n, d to about 60 significant bits, times the power of two taken off.
+    let top = |v: &BigInt| {
+        let e = v.bits() as i64 - 60;
+        let m = if e > 0 {
+            v >> e as usize
+        } else {
+            v << (-e) as usize
+        };
+        (m.to_f64().unwrap_or(f64::NAN), e)
+    };
+    let ((n, en), (d, ed)) = (top(&x.n), top(&x.d));
+    n / d * 2f64.powi((en - ed).clamp(-2000, 2000) as i32)
 }
 
 /// The ordering of `y` against the exact `β + γ(x−μ)/√(σ²+ε)` (finite `x`, `y`).
@@ -429,3 +446,16 @@ pub fn check_element(ch: Ch, l: f64, h: f64, yl: f64, yh: f64) -> Result<(), Str
 
 mod sums;
 pub use sums::*;
+
+#[cfg(test)]
+mod approx_tests {
+    use super::*;
+    #[test]
+    fn approx_is_near() {
+        for x in [1.5, -3.0e-300, 7.0e300, 0.1] {
+            let y = approx(&rat(x));
+            assert!((y - x).abs() <= x.abs() * 1e-12, "{x} -> {y}");
+        }
+        assert_eq!(approx(&Q::zero()), 0.0);
+    }
+}

@@ -68,9 +68,10 @@ pub fn check_bias(memo: &Memo, lam: &[(f64, f64)], d: (f64, f64), got: (f64, f64
 }
 
 /// [`check_bias`] where column `j` belongs to channel `channel_of[j]` of `memo` (CNN layout:
-/// many columns per channel). Terms of one channel are summed exactly before they meet
-/// that channel's offset enclosure, so an exactly cancelling channel (Σ Λ = 0) contributes
-/// exactly 0 and the sign of an exact zero gap stays decidable.
+/// many columns per channel). Terms of one channel are summed exactly, and terms of
+/// channels whose `σ²+ε` differ by a rational square share one square root
+/// ([`bias_sign`]), so an exactly cancelling sum collapses to a point and the sign of an
+/// exact zero gap stays decidable.
 pub fn check_bias_grouped(
     memo: &Memo,
     lam: &[(f64, f64)],
@@ -120,15 +121,10 @@ pub fn check_bias_grouped(
                 None => per_channel.push((c, rat(p))),
             }
         }
-        let sgn = sign_of(|k| {
-            let mut sum = RI::point(rat(dd) - rat(claimed));
-            for (c, coef) in &per_channel {
-                if !coef.is_zero() {
-                    sum = sum.add(&memo.at(*c, k).1.scale(coef));
-                }
-            }
-            sum
-        });
+        // Terms whose square roots agree up to a rational factor (the same channel in
+        // several memo slots, or channels with equal σ²+ε) are merged before refinement,
+        // so an exactly zero gap collapses to a point and is decided.
+        let sgn = bias_sign(memo.chs, &per_channel, dd, claimed);
         let ok = if lower {
             sgn != Ordering::Less
         } else {
@@ -146,7 +142,10 @@ pub fn check_bias_grouped(
 /// float-coefficient bound `Σ_j coef_j·x_j + cst`, over every `Λ_j ∈ lam[j]` and
 /// `x_j ∈ x[j]` (finite intervals): `lower` asks `exact − bound ≥ 0`, otherwise
 /// `bound − exact ≥ 0`. The gap is affine in each `(Λ_j, x_j)` separately, so its minimum
-/// is attained at the four corners of each pair. `Less` means the bound is crossed.
+/// is attained at one of the four corners of each pair; each corner is `r + u/√q_j` with
+/// rational `r`, `u`, the minimising corner is chosen by an exact comparison, and the sum
+/// is decided by [`surd_sign`] (exact even when it is exactly zero). `Less` means the bound
+/// is crossed.
 pub fn float_form_gap(
     memo: &Memo,
     lam: &[(f64, f64)],
@@ -156,36 +155,38 @@ pub fn float_form_gap(
     cst: f64,
     lower: bool,
 ) -> Ordering {
-    let minus_one = -Q::from_integer(BigInt::from(1));
-    sign_of(|k| {
-        let mut sum = RI::point(if lower {
-            rat(d) - rat(cst)
-        } else {
-            rat(cst) - rat(d)
-        });
-        for j in 0..lam.len() {
-            let (s, o) = memo.at(j, k);
-            let c = rat(coef[j]);
-            let mut best: Option<RI> = None;
-            for l in [lam[j].0, lam[j].1] {
-                for xv in [x[j].0, x[j].1] {
-                    let (l, xv) = (rat(l), rat(xv));
-                    // λ·s·x + λ·o − coef·x, negated for an upper bound
-                    let v = s
-                        .scale(&(&l * &xv))
-                        .add(&o.scale(&l))
-                        .add(&RI::point(-(&c * &xv)));
-                    let v = if lower { v } else { v.scale(&minus_one) };
-                    best = Some(match best {
-                        None => v,
-                        Some(b) => b.min(&v),
-                    });
-                }
+    let flip = |v: Q| if lower { v } else { -v };
+    let mut r = flip(rat(d) - rat(cst));
+    let mut terms = Surds::default();
+    for j in 0..lam.len() {
+        let ch = memo.chs[j];
+        let q = ch.q();
+        let c = rat(coef[j]);
+        // λ·(β + γ(x−μ)/√q) − coef·x = (λβ − coef·x) + λγ(x−μ)/√q, negated for an upper bound.
+        let mut best: Option<(Q, Q)> = None;
+        for l in [lam[j].0, lam[j].1] {
+            for xv in [x[j].0, x[j].1] {
+                let (l, xv) = (rat(l), rat(xv));
+                let rc = flip(&l * &rat(ch.b) - &c * &xv);
+                let uc = flip(&l * &rat(ch.g) * (&xv - &rat(ch.m)));
+                best = Some(match best {
+                    None => (rc, uc),
+                    // (rc − rb) + (uc − ub)/√q < 0 ⟺ rc − rb < (ub − uc)/√q
+                    Some((rb, ub)) => {
+                        if cmp_ratio_sqrt(&(&rc - &rb), &(&ub - &uc), &q) == Ordering::Less {
+                            (rc, uc)
+                        } else {
+                            (rb, ub)
+                        }
+                    }
+                });
             }
-            sum = sum.add(&best.expect("four corners"));
         }
-        sum
-    })
+        let (rb, ub) = best.expect("four corners");
+        r = r + rb;
+        terms.add(ub, q);
+    }
+    terms.sign_plus(&r)
 }
 
 /// `√x` when the positive rational `x = n/d` is the square of a rational: `x = n·d/d²`,
@@ -199,34 +200,53 @@ fn rational_sqrt(x: &Q) -> Option<Q> {
     })
 }
 
-/// The exact sign of `dd − y + Σ coef_c·o_c` over `(channel, coef)` pairs, `o_c` the exact
-/// offset `β − γμ/√q` of `chs[c]`. Channels whose `q` differ by a rational square factor
-/// share one square root (`u/√q = u·√(q₀/q)/√q₀`) and are merged before refinement, so a
-/// sum that is exactly zero collapses to a point and is decided too.
-pub fn bias_sign(chs: &[Ch], per_channel: &[(usize, Q)], dd: f64, y: f64) -> Ordering {
-    let mut r = rat(dd) - rat(y);
-    let mut groups: Vec<(Q, Q)> = Vec::new(); // (u, q): the term u/√q
-    for (c, coef) in per_channel {
-        let ch = chs[*c];
-        r = r + coef.clone() * rat(ch.b);
-        let u = -(coef.clone() * rat(ch.g) * rat(ch.m));
+/// A sum `Σ u_i/√q_i` (`q_i > 0`) kept in groups whose `q` differ by rational square
+/// factors: `u/√q = u·√(q₀/q)/√q₀`, so terms of one group are added exactly and a sum
+/// that is exactly zero collapses to a point.
+#[derive(Default)]
+pub struct Surds {
+    groups: Vec<(Q, Q)>,
+}
+
+impl Surds {
+    /// Adds the term `u/√q`.
+    pub fn add(&mut self, u: Q, q: Q) {
         if u.is_zero() {
-            continue;
+            return;
         }
-        let q = ch.q();
-        let merged = groups
+        let merged = self
+            .groups
             .iter_mut()
             .find_map(|(gu, gq)| rational_sqrt(&(gq.clone() / q.clone())).map(|f| (gu, f)));
         match merged {
             Some((gu, f)) => *gu = gu.clone() + u * f,
-            None => groups.push((u, q)),
+            None => self.groups.push((u, q)),
         }
     }
-    sign_of(|k| {
-        groups.iter().fold(RI::point(r.clone()), |acc, (u, q)| {
-            acc.add(&grid(enclose_ratio_sqrt(u, q, k), k))
+    /// The exact sign of `r + Σ u_i/√q_i`.
+    pub fn sign_plus(&self, r: &Q) -> Ordering {
+        sign_of(|k| {
+            self.groups
+                .iter()
+                .fold(RI::point(r.clone()), |acc, (u, q)| {
+                    acc.add(&grid(enclose_ratio_sqrt(u, q, k), k))
+                })
         })
-    })
+    }
+}
+
+/// The exact sign of `dd − y + Σ coef_c·o_c` over `(channel, coef)` pairs, `o_c` the exact
+/// offset `β − γμ/√q` of `chs[c]`, decided with [`Surds`] (so a sum that is exactly zero
+/// is decided too).
+pub fn bias_sign(chs: &[Ch], per_channel: &[(usize, Q)], dd: f64, y: f64) -> Ordering {
+    let mut r = rat(dd) - rat(y);
+    let mut terms = Surds::default();
+    for (c, coef) in per_channel {
+        let ch = chs[*c];
+        r = r + coef.clone() * rat(ch.b);
+        terms.add(-(coef.clone() * rat(ch.g) * rat(ch.m)), ch.q());
+    }
+    terms.sign_plus(&r)
 }
 
 /// Whether a claimed back-substituted bias bound is sound: `claimed ≤ min` (`lower`) or
@@ -292,5 +312,76 @@ pub fn bias_bound_sound(
         s != Ordering::Less
     } else {
         s != Ordering::Greater
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Two equal channels with an irrational `√(σ²+ε)` and weights `+w`, `−w`: the exact
+    /// sums are exactly 0, which refinement alone could never decide.
+    #[test]
+    fn exactly_zero_sums_are_decided() {
+        let ch = Ch {
+            g: 3.0,
+            b: 0.5,
+            m: -2.0,
+            v: 2.0,
+            e: 0.0,
+        };
+        let chs = [ch, ch];
+        let memo = Memo::new(&chs);
+        let w = 1.0e300;
+        let (lam, x) = ([(w, w), (-w, -w)], [(1.0, 1.0), (1.0, 1.0)]);
+        for lower in [true, false] {
+            let gap = float_form_gap(&memo, &lam, &x, &[0.0, 0.0], 0.0, 0.0, lower);
+            assert_eq!(gap, Ordering::Equal);
+            // One ulp of the constant toward the inside crosses the bound.
+            let inside = if lower { 1e-300 } else { -1e-300 };
+            let gap = float_form_gap(&memo, &lam, &x, &[0.0, 0.0], 0.0, inside, lower);
+            assert_eq!(gap, Ordering::Less);
+        }
+        // Channels with σ²+ε = 2 and 8 share √2: 2·o(8) − o(2) = 2β − β = β exactly.
+        let other = Ch { v: 8.0, ..ch };
+        let chs = [ch, other];
+        let terms = [(0, -rat(1.0)), (1, rat(2.0))];
+        assert_eq!(bias_sign(&chs, &terms, 0.0, 0.5), Ordering::Equal);
+        assert_eq!(bias_sign(&chs, &terms, 0.0, 0.25), Ordering::Greater);
+        // Bounds of that sum, through the public checker.
+        let lam = [(-1.0, -1.0), (2.0, 2.0)];
+        let identity = [0, 1];
+        assert!(bias_bound_sound(
+            &chs,
+            &lam,
+            &identity,
+            (0.0, 0.0),
+            0.5,
+            true
+        ));
+        assert!(!bias_bound_sound(
+            &chs,
+            &lam,
+            &identity,
+            (0.0, 0.0),
+            0.5f64.next_up(),
+            true
+        ));
+        assert!(bias_bound_sound(
+            &chs,
+            &lam,
+            &identity,
+            (0.0, 0.0),
+            0.5,
+            false
+        ));
+        assert!(!bias_bound_sound(
+            &chs,
+            &lam,
+            &identity,
+            (0.0, 0.0),
+            0.5f64.next_down(),
+            false
+        ));
     }
 }
