@@ -144,7 +144,7 @@ pub fn check_bias_grouped(
 /// `bound − exact ≥ 0`. The gap is affine in each `(Λ_j, x_j)` separately, so its minimum
 /// is attained at one of the four corners of each pair; each corner is `r + u/√q_j` with
 /// rational `r`, `u`, the minimising corner is chosen by an exact comparison, and the sum
-/// is decided by [`surd_sign`] (exact even when it is exactly zero). `Less` means the bound
+/// is decided by [`Surds::sign_plus`] (exact even when it is exactly zero). `Less` means the bound
 /// is crossed.
 pub fn float_form_gap(
     memo: &Memo,
