@@ -336,6 +336,8 @@ pub(crate) fn f32_up(x: f64) -> f32 {
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod avx512;
 mod lanes;
+#[cfg(target_arch = "x86_64")]
+pub(crate) mod mxcsr;
 mod storage;
 pub(crate) use lanes::*;
 pub(crate) use storage::{storage_down, storage_nearest};

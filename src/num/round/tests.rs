@@ -415,3 +415,248 @@ fn f32_product_bound_is_sound_and_tightest_with_fma() {
         "exact f32 products are kept exact ({exact_kept})"
     );
 }
+
+#[cfg(target_arch = "x86_64")]
+mod mxcsr_exact {
+    #![allow(unsafe_code)]
+    use super::finite_probes;
+    use crate::num::round::mxcsr::{self, Avx2Fma};
+    use num_rational::BigRational;
+
+    fn q(x: f64) -> BigRational {
+        BigRational::from_float(x).expect("finite")
+    }
+
+    /// `r` is the largest `f64` `≤ e` (`−∞` only below `−MAX`; `MAX` at or above it).
+    fn is_down64(r: f64, e: &BigRational) -> bool {
+        match r {
+            f64::NEG_INFINITY => *e < q(-f64::MAX),
+            f64::MAX => *e >= q(f64::MAX),
+            _ if r.is_finite() => q(r) <= *e && *e < q(r.next_up()),
+            _ => false,
+        }
+    }
+
+    /// `r` is the largest `f32` `≤ e`.
+    fn is_down32(r: f32, e: &BigRational) -> bool {
+        match r {
+            f32::NEG_INFINITY => *e < q(-f32::MAX as f64),
+            f32::MAX => *e >= q(f32::MAX as f64),
+            _ if r.is_finite() => q(r as f64) <= *e && *e < q(r.next_up() as f64),
+            _ => false,
+        }
+    }
+
+    fn read_mxcsr() -> u32 {
+        let mut v = 0u32;
+        // SAFETY: `stmxcsr` (SSE, part of x86-64) writes 4 bytes to `v`, nothing else.
+        unsafe { core::arch::asm!("stmxcsr [{}]", in(reg) &mut v, options(nostack)) };
+        v
+    }
+
+    /// One channel's parameters: `s̲ ≤ s̄` nonzero finite of one sign, `o̲ ≤ ō` finite.
+    fn params(pick: &mut impl FnMut() -> f64, negative: bool) -> [f64; 4] {
+        let mut s = || loop {
+            let v = pick().abs();
+            if v != 0.0 {
+                return if negative { -v } else { v };
+            }
+        };
+        let (a, b) = (s(), s());
+        let (c, d) = (pick(), pick());
+        [a.min(b), a.max(b), c.min(d), c.max(d)]
+    }
+
+    /// The block loop under MXCSR's rounding gives, in both precisions, the tightest bounds
+    /// of the exact `ŝ·x + o` (against exact rationals, on binade-boundary, subnormal and
+    /// `±MAX` values, both scale signs, overflow included), covers exactly the 4-lane prefix,
+    /// and leaves the caller's MXCSR as it was.
+    #[test]
+    fn block_bounds_are_the_tightest() {
+        let Some(proof) = Avx2Fma::detect() else {
+            println!("no AVX2+FMA on this CPU: the MXCSR path is never taken here");
+            return;
+        };
+        let before = read_mxcsr();
+        let mut pick = finite_probes(0x2545_f491_4f6c_dd1d);
+        let mut pick32 = finite_probes(0x9e37_79b9_7f4a_7c15);
+        let mut f32_pick = move || loop {
+            let v = pick32() as f32;
+            if v.is_finite() {
+                return v;
+            }
+        };
+        let mut checked = 0usize;
+        for round in 0..600 {
+            let p = params(&mut pick, round % 2 == 1);
+            let n = 4 * (1 + round % 5) + round % 4; // prefix of 4..20 plus a tail of 0..3
+            let exact = |x: f64, lower: bool| {
+                let s = if (x.is_sign_negative()) == lower {
+                    p[1]
+                } else {
+                    p[0]
+                };
+                q(s) * q(x) + q(if lower { p[2] } else { p[3] })
+            };
+            // f64
+            let (lo, hi): (Vec<f64>, Vec<f64>) = (0..n).map(|_| (pick(), pick())).unzip();
+            let (mut yl, mut yh) = (vec![7.0f64; n], vec![7.0f64; n]);
+            let done = mxcsr::block(proof, p, &lo, &hi, &mut yl, &mut yh);
+            assert_eq!(done, n / 4 * 4);
+            for i in 0..n {
+                if i < done {
+                    assert!(
+                        is_down64(yl[i], &exact(lo[i], true)),
+                        "{p:?} x={:e} -> {:e}",
+                        lo[i],
+                        yl[i]
+                    );
+                    assert!(
+                        is_down64(-yh[i], &-exact(hi[i], false)),
+                        "{p:?} x={:e} -> {:e}",
+                        hi[i],
+                        yh[i]
+                    );
+                    checked += 2;
+                } else {
+                    assert_eq!((yl[i], yh[i]), (7.0, 7.0), "tail written");
+                }
+            }
+            // f32
+            let (lo, hi): (Vec<f32>, Vec<f32>) = (0..n).map(|_| (f32_pick(), f32_pick())).unzip();
+            let (mut yl, mut yh) = (vec![7.0f32; n], vec![7.0f32; n]);
+            let done = mxcsr::block(proof, p, &lo, &hi, &mut yl, &mut yh);
+            assert_eq!(done, n / 4 * 4);
+            for i in 0..n {
+                if i < done {
+                    let (l, h) = (lo[i] as f64, hi[i] as f64);
+                    assert!(
+                        is_down32(yl[i], &exact(l, true)),
+                        "{p:?} x={l:e} -> {:e}",
+                        yl[i]
+                    );
+                    assert!(
+                        is_down32(-yh[i], &-exact(h, false)),
+                        "{p:?} x={h:e} -> {:e}",
+                        yh[i]
+                    );
+                    checked += 2;
+                } else {
+                    assert_eq!((yl[i], yh[i]), (7.0, 7.0), "tail written");
+                }
+            }
+        }
+        // Control bits (rounding, masks, FTZ, DAZ); the sticky flags (bits 0–5) are also set
+        // by this test's own float code between the two reads.
+        let control = |m: u32| m & !0x3F;
+        assert_eq!(control(read_mxcsr()), control(before), "MXCSR changed");
+        assert_eq!(control(before), 0x1F80, "not the default environment");
+        assert!(checked > 10_000);
+    }
+
+    /// The row loop: per-channel parameters of both signs (and the placeholder `s = 1`,
+    /// `o = 0`), the ends swapped for a negative scale, against exact rationals in both
+    /// precisions, only the 4-lane prefix written, MXCSR's controls unchanged.
+    #[test]
+    fn row_bounds_are_the_tightest() {
+        let Some(proof) = Avx2Fma::detect() else {
+            println!("no AVX2+FMA on this CPU: the MXCSR path is never taken here");
+            return;
+        };
+        let before = read_mxcsr() & !0x3F;
+        let mut pick = finite_probes(0x5851_f42d_4c95_7f2d);
+        let mut checked = 0usize;
+        for round in 0..300 {
+            let n = 4 * (1 + round % 6) + round % 4;
+            let ps: Vec<[f64; 4]> = (0..n)
+                .map(|j| match (round + j) % 5 {
+                    0 => [1.0, 1.0, 0.0, 0.0],
+                    k => params(&mut pick, k % 2 == 0),
+                })
+                .collect();
+            let col = |k: usize| ps.iter().map(|p| p[k]).collect::<Vec<f64>>();
+            let (sl, sh, ol, oh) = (col(0), col(1), col(2), col(3));
+            let p = [&sl[..], &sh[..], &ol[..], &oh[..]];
+            // The exact bound of channel j at input end x.
+            let exact = |j: usize, x: f64, lower: bool| {
+                let s = if x.is_sign_negative() == lower {
+                    ps[j][1]
+                } else {
+                    ps[j][0]
+                };
+                q(s) * q(x) + q(if lower { ps[j][2] } else { ps[j][3] })
+            };
+            let (l, h): (Vec<f64>, Vec<f64>) = (0..n)
+                .map(|_| {
+                    let (a, b) = (pick(), pick());
+                    (a.min(b), a.max(b))
+                })
+                .unzip();
+            // The ends each bound is taken from: swapped where the scale is negative.
+            let ends = |j: usize, l: f64, h: f64| if ps[j][1] < 0.0 { (h, l) } else { (l, h) };
+            let (mut yl, mut yh) = (vec![7.0f64; n], vec![7.0f64; n]);
+            let done = mxcsr::row(proof, p, &l, &h, &mut yl, &mut yh);
+            assert_eq!(done, n / 4 * 4);
+            for j in 0..n {
+                if j < done {
+                    let (a, b) = ends(j, l[j], h[j]);
+                    assert!(
+                        is_down64(yl[j], &exact(j, a, true)),
+                        "{:?} {a:e} -> {:e}",
+                        ps[j],
+                        yl[j]
+                    );
+                    assert!(
+                        is_down64(-yh[j], &-exact(j, b, false)),
+                        "{:?} {b:e} -> {:e}",
+                        ps[j],
+                        yh[j]
+                    );
+                    checked += 2;
+                } else {
+                    assert_eq!((yl[j], yh[j]), (7.0, 7.0), "tail written");
+                }
+            }
+            let (l32, h32): (Vec<f32>, Vec<f32>) = l
+                .iter()
+                .zip(&h)
+                .map(|(&a, &b)| {
+                    (
+                        f32_down_finite(a),
+                        f32_down_finite(b).max(f32_down_finite(a)),
+                    )
+                })
+                .unzip();
+            let (mut yl, mut yh) = (vec![7.0f32; n], vec![7.0f32; n]);
+            let done = mxcsr::row(proof, p, &l32, &h32, &mut yl, &mut yh);
+            assert_eq!(done, n / 4 * 4);
+            for j in 0..n {
+                if j < done {
+                    let (a, b) = ends(j, l32[j] as f64, h32[j] as f64);
+                    assert!(
+                        is_down32(yl[j], &exact(j, a, true)),
+                        "{:?} {a:e} -> {:e}",
+                        ps[j],
+                        yl[j]
+                    );
+                    assert!(
+                        is_down32(-yh[j], &-exact(j, b, false)),
+                        "{:?} {b:e} -> {:e}",
+                        ps[j],
+                        yh[j]
+                    );
+                    checked += 2;
+                } else {
+                    assert_eq!((yl[j], yh[j]), (7.0, 7.0), "tail written");
+                }
+            }
+        }
+        assert_eq!(read_mxcsr() & !0x3F, before, "MXCSR changed");
+        assert!(checked > 5_000);
+    }
+
+    /// A finite `f32` near `x` (clamped to `±MAX`).
+    fn f32_down_finite(x: f64) -> f32 {
+        (x as f32).clamp(-f32::MAX, f32::MAX)
+    }
+}

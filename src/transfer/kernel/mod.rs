@@ -40,6 +40,8 @@ use crate::num::float::lanes::LaneRound;
 use crate::num::round;
 #[cfg(target_arch = "x86_64")]
 use crate::num::round::avx512::Avx512;
+#[cfg(target_arch = "x86_64")]
+use crate::num::round::mxcsr;
 use crate::Float;
 
 /// The proof that the AVX-512 lanes may be used, if they may.
@@ -163,6 +165,21 @@ fn block<T: Float, const OFFSET: bool, const FMA: bool>(
             // proves them.
             unsafe { avx512::block::<T, OFFSET>(w, p, from_lo, from_hi, out_lo, out_hi) }
         }
+        // The FMA path on x86-64: four lanes under MXCSR's rounding toward −∞, the same
+        // tightest bounds as AVX-512 (`OFFSET = false` passes `o = 0`: `RD(ŝ·x + 0)` is
+        // `RD(ŝ·x)`). `detect` is a cached flag test; it holds whenever `FMA` does here.
+        #[cfg(target_arch = "x86_64")]
+        None if FMA => match mxcsr::Avx2Fma::detect() {
+            Some(proof) => mxcsr::block(
+                proof,
+                [s_lo, s_hi, o_lo, o_hi],
+                from_lo,
+                from_hi,
+                out_lo,
+                out_hi,
+            ),
+            None => 0,
+        },
         _ => 0,
     };
     for i in done..n {
@@ -215,6 +232,25 @@ fn rows<T: Float, const OFFSET: bool, const FMA: bool>(
             // proves them.
             unsafe { avx512::rows::<T, OFFSET>(w, p, lo, hi, out_lo, out_hi) }
         }
+        // The FMA path on x86-64 (IBP rows): four lanes under MXCSR's rounding toward −∞,
+        // row by row, the same tightest bounds as AVX-512. Special channels hold the
+        // placeholder `s = 1`, `o = 0` and are overwritten below.
+        #[cfg(target_arch = "x86_64")]
+        None if FMA && OFFSET => match mxcsr::Avx2Fma::detect() {
+            Some(proof) => {
+                let p = [s_lo, s_hi, o_lo, o_hi];
+                let it = lo
+                    .chunks_exact(n)
+                    .zip(hi.chunks_exact(n))
+                    .zip(out_lo.chunks_exact_mut(n).zip(out_hi.chunks_exact_mut(n)));
+                let mut done = 0;
+                for ((lo, hi), (yl, yh)) in it {
+                    done = mxcsr::row(proof, p, lo, hi, yl, yh);
+                }
+                done
+            }
+            None => 0,
+        },
         _ => 0,
     };
     let it = lo

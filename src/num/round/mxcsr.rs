@@ -1,0 +1,268 @@
+//! Directed rounding in hardware without AVX-512: the rounding control of MXCSR, set and
+//! restored inside one `asm!` block (x86-64 with AVX2 and FMA, detected at run time).
+//!
+//! Rust (like LLVM) assumes the default floating-point environment everywhere it compiles
+//! floating-point code, so the rounding mode may not be changed around ordinary Rust code
+//! (`_mm_setcsr` is deprecated for that reason). Here the whole loop is one `asm!` block:
+//! it saves MXCSR, loads `0x3F80` — every exception masked, flush-to-zero and
+//! denormals-are-zero *off*, rounding toward `−∞` — runs, and restores the saved value
+//! (exception flags included) before it ends. No Rust or LLVM code ever runs under the
+//! changed mode, and the caller's environment is unchanged afterwards.
+//!
+//! Under that mode, for four lanes at a time:
+//!
+//! * `vfmadd` gives `RD(ŝ·x + o̲)`, the largest `f64 ≤ ŝ·x + o̲`, in one rounding;
+//! * `vcvtpd2ps` narrows rounding toward `−∞` too, and `RD₃₂(RD₆₄(w)) = RD₃₂(w)` (every `f32`
+//!   is an `f64`; see [`super::avx512`]), so an `f32` bound is the tightest of `ŝ·x + o̲`;
+//! * the upper bound is the mirror `−RD(−ŝ'·x − ō) = RU(ŝ'·x + ō)` (a sign flip is exact),
+//!   so both sides are the tightest bounds in `T`, bit for bit what the AVX-512 path gives.
+//!
+//! The scale endpoint is chosen per lane from the sign bit of `x` (`vblendvpd`): `s̲` where
+//! `x ≥ 0`, `s̄` where the sign bit is set (at `x = −0` either end gives the exact `0`).
+//! Overflow rounds as the direction says (`RD(w) = MAX` for `MAX < w < ∞`); infinite `x`
+//! gives the exact infinite result. Callers guarantee no NaN, no `0·∞` and no `∞ − ∞`
+//! (finite nonzero scale endpoints, finite offsets: `crate::layer::lanes::is_fast`).
+#![allow(unsafe_code)]
+
+use crate::num::float::{Dtype, Float};
+use core::arch::asm;
+
+/// MXCSR while a loop runs: exceptions masked (`0x1F80`), rounding toward `−∞` (`RC = 01`,
+/// bit 13), FTZ and DAZ clear whatever the caller had.
+const MXCSR_DOWN: u32 = 0x1F80 | (1 << 13);
+
+/// Proof that the running CPU has AVX2 and FMA: the only constructor, [`Avx2Fma::detect`],
+/// checks at run time.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Avx2Fma(());
+
+impl Avx2Fma {
+    /// `Some` if this CPU has AVX2 and FMA (a cached flag test after the first call).
+    #[inline]
+    pub(crate) fn detect() -> Option<Avx2Fma> {
+        let has = std::arch::is_x86_feature_detected!("avx2")
+            && std::arch::is_x86_feature_detected!("fma");
+        has.then_some(Avx2Fma(()))
+    }
+}
+
+/// One channel's block in four-lane steps: `out_lo[i] = RD_T(ŝ·from_lo[i] + o̲)` and
+/// `out_hi[i] = RU_T(ŝ'·from_hi[i] + ō)` for the longest prefix that is a multiple of
+/// four; returns its length (the caller finishes the tail). `p = [s̲, s̄, o̲, ō]` with
+/// `s̲ ≤ s̄` finite and nonzero and of one sign, `o̲ ≤ ō` finite; `ŝ` is `s̲` where the
+/// input is `≥ 0` (sign bit clear) and `s̄` elsewhere, `ŝ'` the other end. Inputs are not
+/// NaN. All four slices have at least `out_lo.len()` elements.
+pub(crate) fn block<T: Float>(
+    _proof: Avx2Fma,
+    p: [f64; 4],
+    from_lo: &[T],
+    from_hi: &[T],
+    out_lo: &mut [T],
+    out_hi: &mut [T],
+) -> usize {
+    let n = out_lo.len() / 4 * 4;
+    assert!(from_lo.len() >= n && from_hi.len() >= n && out_hi.len() >= n);
+    if n == 0 {
+        return 0;
+    }
+    let [s_lo, s_hi, o_lo, o_hi] = p;
+    // Lower bound: s̲ / s̄ and o̲; upper bound as the mirror: −s̄ / −s̲ and −ō.
+    let consts: [f64; 6] = [s_lo, s_hi, o_lo, -s_hi, -s_lo, -o_hi];
+    // The sign bit of one lane of `T`, to negate the upper bounds after rounding.
+    let (sign32, sign64) = (-0.0f32, -0.0f64);
+    let mut saved: u32 = 0;
+    macro_rules! run {
+        ($sign:expr, $setup:literal, $($body:literal),+) => {
+            // SAFETY: the instructions need AVX (ymm loads, conversions, blends) and FMA,
+            // which `_proof` shows this CPU has. Memory: `i` runs over `0..n` in steps of 4
+            // (`n > 0`, a multiple of 4, checked above) and each access reads or writes the
+            // 4 elements of `T` at index `i`, inside every slice (`len ≥ n`, asserted above);
+            // `consts` is 6 `f64`s read at byte offsets 0..48; `$sign` is read once; `saved`
+            // is written once and read once. Every register the block writes is declared as
+            // an output. MXCSR is saved first and restored last, so no code outside this
+            // block runs under the changed mode. The block does not use the stack.
+            unsafe {
+                asm!(
+                    "vstmxcsr dword ptr [{saved}]",
+                    "vldmxcsr dword ptr [{mode}]",
+                    "vbroadcastsd ymm10, qword ptr [{c}]",
+                    "vbroadcastsd ymm11, qword ptr [{c} + 8]",
+                    "vbroadcastsd ymm12, qword ptr [{c} + 16]",
+                    "vbroadcastsd ymm13, qword ptr [{c} + 24]",
+                    "vbroadcastsd ymm14, qword ptr [{c} + 32]",
+                    "vbroadcastsd ymm15, qword ptr [{c} + 40]",
+                    $setup,
+                    "xor {i}, {i}",
+                    "2:",
+                    $($body,)+
+                    "add {i}, 4",
+                    "cmp {i}, {n}",
+                    "jb 2b",
+                    "vldmxcsr dword ptr [{saved}]",
+                    saved = in(reg) core::ptr::addr_of_mut!(saved),
+                    mode = in(reg) &MXCSR_DOWN,
+                    c = in(reg) consts.as_ptr(),
+                    sign = in(reg) $sign,
+                    lo = in(reg) from_lo.as_ptr(),
+                    hi = in(reg) from_hi.as_ptr(),
+                    ol = in(reg) out_lo.as_mut_ptr(),
+                    oh = in(reg) out_hi.as_mut_ptr(),
+                    n = in(reg) n,
+                    i = out(reg) _,
+                    out("ymm0") _, out("ymm1") _, out("ymm2") _, out("ymm3") _,
+                    out("ymm9") _, out("ymm10") _, out("ymm11") _, out("ymm12") _,
+                    out("ymm13") _, out("ymm14") _, out("ymm15") _,
+                    options(nostack),
+                );
+            }
+        };
+    }
+    match T::DTYPE {
+        // f32: 4 inputs widened exactly, each bound narrowed toward −∞; the upper one is
+        // negated after narrowing (−RD₃₂(−w) = RU₃₂(w)).
+        Dtype::F32 => run!(
+            &sign32,
+            "vbroadcastss xmm9, dword ptr [{sign}]",
+            "vcvtps2pd ymm0, xmmword ptr [{lo} + {i}*4]",
+            "vblendvpd ymm1, ymm10, ymm11, ymm0",
+            "vfmadd213pd ymm1, ymm0, ymm12",
+            "vcvtpd2ps xmm1, ymm1",
+            "vmovups xmmword ptr [{ol} + {i}*4], xmm1",
+            "vcvtps2pd ymm2, xmmword ptr [{hi} + {i}*4]",
+            "vblendvpd ymm3, ymm13, ymm14, ymm2",
+            "vfmadd213pd ymm3, ymm2, ymm15",
+            "vcvtpd2ps xmm3, ymm3",
+            "vxorps xmm3, xmm3, xmm9",
+            "vmovups xmmword ptr [{oh} + {i}*4], xmm3"
+        ),
+        Dtype::F64 => run!(
+            &sign64,
+            "vbroadcastsd ymm9, qword ptr [{sign}]",
+            "vmovupd ymm0, ymmword ptr [{lo} + {i}*8]",
+            "vblendvpd ymm1, ymm10, ymm11, ymm0",
+            "vfmadd213pd ymm1, ymm0, ymm12",
+            "vmovupd ymmword ptr [{ol} + {i}*8], ymm1",
+            "vmovupd ymm2, ymmword ptr [{hi} + {i}*8]",
+            "vblendvpd ymm3, ymm13, ymm14, ymm2",
+            "vfmadd213pd ymm3, ymm2, ymm15",
+            "vxorpd ymm3, ymm3, ymm9",
+            "vmovupd ymmword ptr [{oh} + {i}*8], ymm3"
+        ),
+    }
+    n
+}
+
+/// One row across channels with per-channel `[s̲_j, s̄_j]`, `[o̲_j, ō_j]` (the `Lanes` arrays,
+/// `p[k].len() = n`): for the longest prefix that is a multiple of four,
+/// `out_lo[j] = RD_T(ŝ_j·a_j + o̲_j)` and `out_hi[j] = RU_T(ŝ'_j·b_j + ō_j)`, where a negative
+/// scale (`s̄_j < 0`, its sign bit) swaps the ends (`a_j = hi[j]`, `b_j = lo[j]`, else
+/// `a_j = lo[j]`, `b_j = hi[j]`) and `ŝ_j` is `s̲_j` where `a_j ≥ 0`, `s̄_j` elsewhere (`ŝ'_j`
+/// the other end, by `b_j`'s sign). Returns the prefix length. Each channel's scale is
+/// finite, nonzero and of one sign, its offset finite (or the placeholder `s = 1`, `o = 0`
+/// the caller overwrites); inputs are not NaN; every slice has at least `n` elements.
+pub(crate) fn row<T: Float>(
+    _proof: Avx2Fma,
+    [s_lo, s_hi, o_lo, o_hi]: [&[f64]; 4],
+    lo: &[T],
+    hi: &[T],
+    out_lo: &mut [T],
+    out_hi: &mut [T],
+) -> usize {
+    let n = s_lo.len() / 4 * 4;
+    let lens = [
+        s_hi.len(),
+        o_lo.len(),
+        o_hi.len(),
+        lo.len(),
+        hi.len(),
+        out_lo.len(),
+        out_hi.len(),
+    ];
+    assert!(lens.iter().all(|&l| l >= n));
+    if n == 0 {
+        return 0;
+    }
+    // [saved MXCSR, the loop's MXCSR, then the f64 sign bit (bytes 8..16, little-endian),
+    // whose high half (bytes 12..16) is the f32 sign bit].
+    let mut aux: [u32; 4] = [0, MXCSR_DOWN, 0, 0x8000_0000];
+    macro_rules! run {
+        ($setup:literal, $($body:literal),+) => {
+            // SAFETY: the instructions need AVX and FMA, which `_proof` shows this CPU has.
+            // Memory: `i` runs over `0..n` in steps of 4 (`n > 0`, a multiple of 4, checked
+            // above); each access reads or writes the 4 elements at index `i` of a slice
+            // with at least `n` elements (asserted above); `aux` is read and written within
+            // its 16 bytes. Every register the block writes is declared as an output. MXCSR
+            // is saved first and restored last, so no code outside this block runs under
+            // the changed mode. The block does not use the stack.
+            unsafe {
+                asm!(
+                    "vstmxcsr dword ptr [{aux}]",
+                    "vldmxcsr dword ptr [{aux} + 4]",
+                    $setup,
+                    "xor {i}, {i}",
+                    "2:",
+                    $($body,)+
+                    "add {i}, 4",
+                    "cmp {i}, {n}",
+                    "jb 2b",
+                    "vldmxcsr dword ptr [{aux}]",
+                    aux = in(reg) aux.as_mut_ptr(),
+                    sl = in(reg) s_lo.as_ptr(),
+                    sh = in(reg) s_hi.as_ptr(),
+                    ol = in(reg) o_lo.as_ptr(),
+                    oh = in(reg) o_hi.as_ptr(),
+                    lo = in(reg) lo.as_ptr(),
+                    hi = in(reg) hi.as_ptr(),
+                    yl = in(reg) out_lo.as_mut_ptr(),
+                    yh = in(reg) out_hi.as_mut_ptr(),
+                    n = in(reg) n,
+                    i = out(reg) _,
+                    out("ymm0") _, out("ymm1") _, out("ymm2") _, out("ymm3") _,
+                    out("ymm4") _, out("ymm5") _, out("ymm6") _, out("ymm7") _,
+                    out("ymm9") _,
+                    options(nostack),
+                );
+            }
+        };
+    }
+    // ymm0 = l, ymm1 = h, ymm4 = s̲, ymm5 = s̄ (its sign bit: a negative scale);
+    // ymm2 = a, ymm3 = b; ymm6 = ŝ then RD(ŝ·a + o̲); ymm7 = ŝ' then RD(−ŝ'·b − ō), whose
+    // negation is RU(ŝ'·b + ō).
+    match T::DTYPE {
+        Dtype::F32 => run!(
+            "vbroadcastss xmm9, dword ptr [{aux} + 12]",
+            "vcvtps2pd ymm0, xmmword ptr [{lo} + {i}*4]",
+            "vcvtps2pd ymm1, xmmword ptr [{hi} + {i}*4]",
+            "vmovupd ymm4, ymmword ptr [{sl} + {i}*8]",
+            "vmovupd ymm5, ymmword ptr [{sh} + {i}*8]",
+            "vblendvpd ymm2, ymm0, ymm1, ymm5",
+            "vblendvpd ymm3, ymm1, ymm0, ymm5",
+            "vblendvpd ymm6, ymm4, ymm5, ymm2",
+            "vfmadd213pd ymm6, ymm2, ymmword ptr [{ol} + {i}*8]",
+            "vcvtpd2ps xmm6, ymm6",
+            "vmovups xmmword ptr [{yl} + {i}*4], xmm6",
+            "vblendvpd ymm7, ymm5, ymm4, ymm3",
+            "vfnmsub213pd ymm7, ymm3, ymmword ptr [{oh} + {i}*8]",
+            "vcvtpd2ps xmm7, ymm7",
+            "vxorps xmm7, xmm7, xmm9",
+            "vmovups xmmword ptr [{yh} + {i}*4], xmm7"
+        ),
+        Dtype::F64 => run!(
+            "vbroadcastsd ymm9, qword ptr [{aux} + 8]",
+            "vmovupd ymm0, ymmword ptr [{lo} + {i}*8]",
+            "vmovupd ymm1, ymmword ptr [{hi} + {i}*8]",
+            "vmovupd ymm4, ymmword ptr [{sl} + {i}*8]",
+            "vmovupd ymm5, ymmword ptr [{sh} + {i}*8]",
+            "vblendvpd ymm2, ymm0, ymm1, ymm5",
+            "vblendvpd ymm3, ymm1, ymm0, ymm5",
+            "vblendvpd ymm6, ymm4, ymm5, ymm2",
+            "vfmadd213pd ymm6, ymm2, ymmword ptr [{ol} + {i}*8]",
+            "vmovupd ymmword ptr [{yl} + {i}*8], ymm6",
+            "vblendvpd ymm7, ymm5, ymm4, ymm3",
+            "vfnmsub213pd ymm7, ymm3, ymmword ptr [{oh} + {i}*8]",
+            "vxorpd ymm7, ymm7, ymm9",
+            "vmovupd ymmword ptr [{yh} + {i}*8], ymm7"
+        ),
+    }
+    n
+}
