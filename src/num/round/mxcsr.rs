@@ -157,10 +157,11 @@ pub(crate) fn block<T: Float>(
 /// `out_lo[j] = RD_T(ŝ_j·a_j + o̲_j)` and `out_hi[j] = RU_T(ŝ'_j·b_j + ō_j)`, where a negative
 /// scale (`s̄_j < 0`, its sign bit) swaps the ends (`a_j = hi[j]`, `b_j = lo[j]`, else
 /// `a_j = lo[j]`, `b_j = hi[j]`) and `ŝ_j` is `s̲_j` where `a_j ≥ 0`, `s̄_j` elsewhere (`ŝ'_j`
-/// the other end, by `b_j`'s sign). Returns the prefix length. Each channel's scale is
+/// the other end, by `b_j`'s sign); with `OFFSET = false` the offsets are taken as `0`
+/// (`RD(ŝ·a + 0) = RD(ŝ·a)`: the scaling map `x ↦ s·x`). Returns the prefix length. Each channel's scale is
 /// finite, nonzero and of one sign, its offset finite (or the placeholder `s = 1`, `o = 0`
 /// the caller overwrites); inputs are not NaN; every slice has at least `n` elements.
-pub(crate) fn row<T: Float>(
+pub(crate) fn row<T: Float, const OFFSET: bool>(
     _proof: Avx2Fma,
     [s_lo, s_hi, o_lo, o_hi]: [&[f64]; 4],
     lo: &[T],
@@ -185,12 +186,20 @@ pub(crate) fn row<T: Float>(
     // [saved MXCSR, the loop's MXCSR, then the f64 sign bit (bytes 8..16, little-endian),
     // whose high half (bytes 12..16) is the f32 sign bit].
     let mut aux: [u32; 4] = [0, MXCSR_DOWN, 0, 0x8000_0000];
+    // The offsets advance 32 bytes (4 lanes) per step, or stay on four zeros.
+    static ZEROS: [f64; 4] = [0.0; 4];
+    let (o_lo, o_hi, o_step): (*const f64, *const f64, usize) = if OFFSET {
+        (o_lo.as_ptr(), o_hi.as_ptr(), 32)
+    } else {
+        (ZEROS.as_ptr(), ZEROS.as_ptr(), 0)
+    };
     macro_rules! run {
         ($setup:literal, $($body:literal),+) => {
             // SAFETY: the instructions need AVX and FMA, which `_proof` shows this CPU has.
             // Memory: `i` runs over `0..n` in steps of 4 (`n > 0`, a multiple of 4, checked
             // above); each access reads or writes the 4 elements at index `i` of a slice
-            // with at least `n` elements (asserted above); `aux` is read and written within
+            // with at least `n` elements (asserted above) — the offsets at byte `j`, which is
+            // `8·i` (`o_step = 32`) or always 0 on `ZEROS` (`o_step = 0`); `aux` is read and written within
             // its 16 bytes. Every register the block writes is declared as an output. MXCSR
             // is saved first and restored last, so no code outside this block runs under
             // the changed mode. The block does not use the stack.
@@ -200,23 +209,27 @@ pub(crate) fn row<T: Float>(
                     "vldmxcsr dword ptr [{aux} + 4]",
                     $setup,
                     "xor {i}, {i}",
+                    "xor {j}, {j}",
                     "2:",
                     $($body,)+
                     "add {i}, 4",
+                    "add {j}, {step}",
                     "cmp {i}, {n}",
                     "jb 2b",
                     "vldmxcsr dword ptr [{aux}]",
                     aux = in(reg) aux.as_mut_ptr(),
                     sl = in(reg) s_lo.as_ptr(),
                     sh = in(reg) s_hi.as_ptr(),
-                    ol = in(reg) o_lo.as_ptr(),
-                    oh = in(reg) o_hi.as_ptr(),
+                    ol = in(reg) o_lo,
+                    oh = in(reg) o_hi,
+                    step = in(reg) o_step,
                     lo = in(reg) lo.as_ptr(),
                     hi = in(reg) hi.as_ptr(),
                     yl = in(reg) out_lo.as_mut_ptr(),
                     yh = in(reg) out_hi.as_mut_ptr(),
                     n = in(reg) n,
                     i = out(reg) _,
+                    j = out(reg) _,
                     out("ymm0") _, out("ymm1") _, out("ymm2") _, out("ymm3") _,
                     out("ymm4") _, out("ymm5") _, out("ymm6") _, out("ymm7") _,
                     out("ymm9") _,
@@ -238,11 +251,11 @@ pub(crate) fn row<T: Float>(
             "vblendvpd ymm2, ymm0, ymm1, ymm5",
             "vblendvpd ymm3, ymm1, ymm0, ymm5",
             "vblendvpd ymm6, ymm4, ymm5, ymm2",
-            "vfmadd213pd ymm6, ymm2, ymmword ptr [{ol} + {i}*8]",
+            "vfmadd213pd ymm6, ymm2, ymmword ptr [{ol} + {j}]",
             "vcvtpd2ps xmm6, ymm6",
             "vmovups xmmword ptr [{yl} + {i}*4], xmm6",
             "vblendvpd ymm7, ymm5, ymm4, ymm3",
-            "vfnmsub213pd ymm7, ymm3, ymmword ptr [{oh} + {i}*8]",
+            "vfnmsub213pd ymm7, ymm3, ymmword ptr [{oh} + {j}]",
             "vcvtpd2ps xmm7, ymm7",
             "vxorps xmm7, xmm7, xmm9",
             "vmovups xmmword ptr [{yh} + {i}*4], xmm7"
@@ -256,10 +269,10 @@ pub(crate) fn row<T: Float>(
             "vblendvpd ymm2, ymm0, ymm1, ymm5",
             "vblendvpd ymm3, ymm1, ymm0, ymm5",
             "vblendvpd ymm6, ymm4, ymm5, ymm2",
-            "vfmadd213pd ymm6, ymm2, ymmword ptr [{ol} + {i}*8]",
+            "vfmadd213pd ymm6, ymm2, ymmword ptr [{ol} + {j}]",
             "vmovupd ymmword ptr [{yl} + {i}*8], ymm6",
             "vblendvpd ymm7, ymm5, ymm4, ymm3",
-            "vfnmsub213pd ymm7, ymm3, ymmword ptr [{oh} + {i}*8]",
+            "vfnmsub213pd ymm7, ymm3, ymmword ptr [{oh} + {j}]",
             "vxorpd ymm7, ymm7, ymm9",
             "vmovupd ymmword ptr [{yh} + {i}*8], ymm7"
         ),

@@ -554,8 +554,8 @@ mod mxcsr_exact {
         assert!(checked > 10_000);
     }
 
-    /// The row loop: per-channel parameters of both signs (and the placeholder `s = 1`,
-    /// `o = 0`), the ends swapped for a negative scale, against exact rationals in both
+    /// The row loop, with offsets (IBP) and without (the scaling map): per-channel
+    /// parameters of both signs (and the placeholder `s = 1`, `o = 0`), the ends swapped for a negative scale, against exact rationals in both
     /// precisions, only the 4-lane prefix written, MXCSR's controls unchanged.
     #[test]
     fn row_bounds_are_the_tightest() {
@@ -566,8 +566,10 @@ mod mxcsr_exact {
         let before = read_mxcsr() & !0x3F;
         let mut pick = finite_probes(0x5851_f42d_4c95_7f2d);
         let mut checked = 0usize;
-        for round in 0..300 {
-            let n = 4 * (1 + round % 6) + round % 4;
+        for round in 0..600 {
+            // Even rounds: IBP (`s·x + o`); odd rounds: the scaling map (`s·x`).
+            let offset = round % 2 == 0;
+            let n = 4 * (1 + round % 6) + round / 2 % 4;
             let ps: Vec<[f64; 4]> = (0..n)
                 .map(|j| match (round + j) % 5 {
                     0 => [1.0, 1.0, 0.0, 0.0],
@@ -584,7 +586,8 @@ mod mxcsr_exact {
                 } else {
                     ps[j][0]
                 };
-                q(s) * q(x) + q(if lower { ps[j][2] } else { ps[j][3] })
+                let o = if lower { ps[j][2] } else { ps[j][3] };
+                q(s) * q(x) + q(if offset { o } else { 0.0 })
             };
             let (l, h): (Vec<f64>, Vec<f64>) = (0..n)
                 .map(|_| {
@@ -595,7 +598,11 @@ mod mxcsr_exact {
             // The ends each bound is taken from: swapped where the scale is negative.
             let ends = |j: usize, l: f64, h: f64| if ps[j][1] < 0.0 { (h, l) } else { (l, h) };
             let (mut yl, mut yh) = (vec![7.0f64; n], vec![7.0f64; n]);
-            let done = mxcsr::row(proof, p, &l, &h, &mut yl, &mut yh);
+            let done = if offset {
+                mxcsr::row::<_, true>(proof, p, &l, &h, &mut yl, &mut yh)
+            } else {
+                mxcsr::row::<_, false>(proof, p, &l, &h, &mut yl, &mut yh)
+            };
             assert_eq!(done, n / 4 * 4);
             for j in 0..n {
                 if j < done {
@@ -628,7 +635,11 @@ mod mxcsr_exact {
                 })
                 .unzip();
             let (mut yl, mut yh) = (vec![7.0f32; n], vec![7.0f32; n]);
-            let done = mxcsr::row(proof, p, &l32, &h32, &mut yl, &mut yh);
+            let done = if offset {
+                mxcsr::row::<_, true>(proof, p, &l32, &h32, &mut yl, &mut yh)
+            } else {
+                mxcsr::row::<_, false>(proof, p, &l32, &h32, &mut yl, &mut yh)
+            };
             assert_eq!(done, n / 4 * 4);
             for j in 0..n {
                 if j < done {

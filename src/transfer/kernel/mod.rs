@@ -232,11 +232,11 @@ fn rows<T: Float, const OFFSET: bool, const FMA: bool>(
             // proves them.
             unsafe { avx512::rows::<T, OFFSET>(w, p, lo, hi, out_lo, out_hi) }
         }
-        // The FMA path on x86-64 (IBP rows): four lanes under MXCSR's rounding toward −∞,
-        // row by row, the same tightest bounds as AVX-512. Special channels hold the
-        // placeholder `s = 1`, `o = 0` and are overwritten below.
+        // The FMA path on x86-64: four lanes under MXCSR's rounding toward −∞, row by row,
+        // the same tightest bounds as AVX-512. Special channels hold the placeholder
+        // `s = 1`, `o = 0` and are overwritten below.
         #[cfg(target_arch = "x86_64")]
-        None if FMA && OFFSET => match mxcsr::Avx2Fma::detect() {
+        None if FMA => match mxcsr::Avx2Fma::detect() {
             Some(proof) => {
                 let p = [s_lo, s_hi, o_lo, o_hi];
                 let it = lo
@@ -245,7 +245,7 @@ fn rows<T: Float, const OFFSET: bool, const FMA: bool>(
                     .zip(out_lo.chunks_exact_mut(n).zip(out_hi.chunks_exact_mut(n)));
                 let mut done = 0;
                 for ((lo, hi), (yl, yh)) in it {
-                    done = mxcsr::row(proof, p, lo, hi, yl, yh);
+                    done = mxcsr::row::<T, OFFSET>(proof, p, lo, hi, yl, yh);
                 }
                 done
             }
