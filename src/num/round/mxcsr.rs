@@ -279,3 +279,97 @@ pub(crate) fn row<T: Float, const OFFSET: bool>(
     }
     n
 }
+
+/// Four partial sums of `Σ_j Λ_j·q_j` over the first `4·⌊n/4⌋` terms (`n = q_lo.len()`),
+/// with coefficients `Λ_j ∈ [lo_j, hi_j]` (finite) and `q_j ∈ [q̲_j, q̄_j]` of known sign
+/// (`q̲_j > 0` or `q̄_j < 0`, or the placeholder `[0, 0]`): lane `k` of the first result is
+/// `≤` the minimum of the sum of terms `k, k + 4, …`, lane `k` of the second `≥` its maximum.
+/// A negative `q` (`q̄_j`'s sign bit) takes the minimum at `Λ = hi_j`; the endpoint of `q`
+/// is then chosen by the sign of that `Λ`, as in [`row`]. Each step is one FMA rounded
+/// toward `−∞` into the lower accumulator, and one `−(q·b) + acc` rounded toward `−∞` into a
+/// negated upper accumulator (`−RD(−w) = RU(w)`), so every partial sum is a bound.
+pub(crate) fn dot<T: Float>(
+    _proof: Avx2Fma,
+    [q_lo, q_hi]: [&[f64]; 2],
+    lo: &[T],
+    hi: &[T],
+) -> ([f64; 4], [f64; 4]) {
+    let n = q_lo.len() / 4 * 4;
+    assert!(q_hi.len() >= n && lo.len() >= n && hi.len() >= n);
+    // Lanes 0..4: the lower sums; 4..8: the negated upper sums.
+    let mut acc = [0.0f64; 8];
+    if n == 0 {
+        return ([0.0; 4], [0.0; 4]);
+    }
+    let mut aux: [u32; 2] = [0, MXCSR_DOWN];
+    macro_rules! run {
+        ($($body:literal),+) => {
+            // SAFETY: the instructions need AVX and FMA, which `_proof` shows this CPU has.
+            // Memory: `i` runs over `0..n` in steps of 4 (`n > 0`, a multiple of 4, checked
+            // above); each access reads the 4 elements at index `i` of a slice with at least
+            // `n` elements (asserted above); `acc` is written within its 64 bytes, `aux`
+            // within its 8. Every register the block writes is declared as an output. MXCSR
+            // is saved first and restored last, so no code outside this block runs under
+            // the changed mode. The block does not use the stack.
+            unsafe {
+                asm!(
+                    "vstmxcsr dword ptr [{aux}]",
+                    "vldmxcsr dword ptr [{aux} + 4]",
+                    "vxorpd ymm6, ymm6, ymm6",
+                    "vxorpd ymm7, ymm7, ymm7",
+                    "xor {i}, {i}",
+                    "2:",
+                    $($body,)+
+                    "add {i}, 4",
+                    "cmp {i}, {n}",
+                    "jb 2b",
+                    "vmovupd ymmword ptr [{acc}], ymm6",
+                    "vmovupd ymmword ptr [{acc} + 32], ymm7",
+                    "vldmxcsr dword ptr [{aux}]",
+                    aux = in(reg) aux.as_mut_ptr(),
+                    acc = in(reg) acc.as_mut_ptr(),
+                    ql = in(reg) q_lo.as_ptr(),
+                    qh = in(reg) q_hi.as_ptr(),
+                    lo = in(reg) lo.as_ptr(),
+                    hi = in(reg) hi.as_ptr(),
+                    n = in(reg) n,
+                    i = out(reg) _,
+                    out("ymm0") _, out("ymm1") _, out("ymm2") _, out("ymm3") _,
+                    out("ymm4") _, out("ymm5") _, out("ymm6") _, out("ymm7") _,
+                    out("ymm8") _,
+                    options(nostack),
+                );
+            }
+        };
+    }
+    // ymm0 = lo, ymm1 = hi, ymm4 = q̲, ymm5 = q̄ (its sign bit: a negative q); ymm2 = a,
+    // ymm3 = b; ymm8 = the endpoint of q; ymm6 += q·a, ymm7 += −(q·b), both rounded down.
+    match T::DTYPE {
+        Dtype::F32 => run!(
+            "vcvtps2pd ymm0, xmmword ptr [{lo} + {i}*4]",
+            "vcvtps2pd ymm1, xmmword ptr [{hi} + {i}*4]",
+            "vmovupd ymm4, ymmword ptr [{ql} + {i}*8]",
+            "vmovupd ymm5, ymmword ptr [{qh} + {i}*8]",
+            "vblendvpd ymm2, ymm0, ymm1, ymm5",
+            "vblendvpd ymm3, ymm1, ymm0, ymm5",
+            "vblendvpd ymm8, ymm4, ymm5, ymm2",
+            "vfmadd231pd ymm6, ymm8, ymm2",
+            "vblendvpd ymm8, ymm5, ymm4, ymm3",
+            "vfnmadd231pd ymm7, ymm8, ymm3"
+        ),
+        Dtype::F64 => run!(
+            "vmovupd ymm0, ymmword ptr [{lo} + {i}*8]",
+            "vmovupd ymm1, ymmword ptr [{hi} + {i}*8]",
+            "vmovupd ymm4, ymmword ptr [{ql} + {i}*8]",
+            "vmovupd ymm5, ymmword ptr [{qh} + {i}*8]",
+            "vblendvpd ymm2, ymm0, ymm1, ymm5",
+            "vblendvpd ymm3, ymm1, ymm0, ymm5",
+            "vblendvpd ymm8, ymm4, ymm5, ymm2",
+            "vfmadd231pd ymm6, ymm8, ymm2",
+            "vblendvpd ymm8, ymm5, ymm4, ymm3",
+            "vfnmadd231pd ymm7, ymm8, ymm3"
+        ),
+    }
+    let [a0, a1, a2, a3, b0, b1, b2, b3] = acc;
+    ([a0, a1, a2, a3], [-b0, -b1, -b2, -b3])
+}

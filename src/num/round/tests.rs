@@ -670,4 +670,84 @@ mod mxcsr_exact {
     fn f32_down_finite(x: f64) -> f32 {
         (x as f32).clamp(-f32::MAX, f32::MAX)
     }
+
+    /// The dot loop's four partial sums bound the exact minimum and maximum of
+    /// `Σ Λ_j·q_j` over the intervals (exact rationals; `q` of both signs and the `[0, 0]`
+    /// placeholder; sums that overflow), a single term per lane is the tightest bound, and
+    /// MXCSR's controls are unchanged.
+    #[test]
+    fn dot_sums_bound_the_exact_extremes() {
+        let Some(proof) = Avx2Fma::detect() else {
+            println!("no AVX2+FMA on this CPU: the MXCSR path is never taken here");
+            return;
+        };
+        let before = read_mxcsr() & !0x3F;
+        let mut pick = finite_probes(0x0123_4567_89ab_cdef);
+        let zero = || q(0.0);
+        for round in 0..400 {
+            let n = if round % 4 == 0 {
+                4
+            } else {
+                4 * (1 + round % 7) + round % 3
+            };
+            let qs: Vec<(f64, f64)> = (0..n)
+                .map(|j| match (round + j) % 5 {
+                    0 => (0.0, 0.0),
+                    k => {
+                        let p = params(&mut pick, k % 2 == 0);
+                        (p[0], p[1])
+                    }
+                })
+                .collect();
+            let lam: Vec<(f64, f64)> = (0..n)
+                .map(|_| {
+                    let (a, b) = (pick(), pick());
+                    (a.min(b), a.max(b))
+                })
+                .collect();
+            let (ql, qh): (Vec<f64>, Vec<f64>) = qs.iter().copied().unzip();
+            let check = |lo: &[f64], hi: &[f64], (sl, sh): ([f64; 4], [f64; 4])| {
+                for k in 0..4 {
+                    let (mut min, mut max) = (zero(), zero());
+                    for j in (k..n / 4 * 4).step_by(4) {
+                        let c = [
+                            q(lo[j]) * q(ql[j]),
+                            q(lo[j]) * q(qh[j]),
+                            q(hi[j]) * q(ql[j]),
+                            q(hi[j]) * q(qh[j]),
+                        ];
+                        min += c.iter().min().unwrap();
+                        max += c.iter().max().unwrap();
+                    }
+                    let ok_lo =
+                        sl[k] == f64::NEG_INFINITY || (sl[k].is_finite() && q(sl[k]) <= min);
+                    let ok_hi = sh[k] == f64::INFINITY || (sh[k].is_finite() && q(sh[k]) >= max);
+                    assert!(ok_lo && ok_hi, "lane {k}: [{:e}, {:e}]", sl[k], sh[k]);
+                    if n == 4 {
+                        // One term: RD and RU of the exact extremes.
+                        assert!(is_down64(sl[k], &min), "lane {k}: {:e}", sl[k]);
+                        assert!(is_down64(-sh[k], &-max), "lane {k}: {:e}", sh[k]);
+                    }
+                }
+            };
+            let (lo, hi): (Vec<f64>, Vec<f64>) = lam.iter().copied().unzip();
+            check(&lo, &hi, mxcsr::dot(proof, [&ql, &qh], &lo, &hi));
+            let (lo32, hi32): (Vec<f32>, Vec<f32>) = lam
+                .iter()
+                .map(|&(a, b)| {
+                    (
+                        f32_down_finite(a),
+                        f32_down_finite(b).max(f32_down_finite(a)),
+                    )
+                })
+                .unzip();
+            let (l64, h64): (Vec<f64>, Vec<f64>) = lo32
+                .iter()
+                .zip(&hi32)
+                .map(|(&a, &b)| (a as f64, b as f64))
+                .unzip();
+            check(&l64, &h64, mxcsr::dot(proof, [&ql, &qh], &lo32, &hi32));
+        }
+        assert_eq!(read_mxcsr() & !0x3F, before, "MXCSR changed");
+    }
 }

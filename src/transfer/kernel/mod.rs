@@ -460,11 +460,14 @@ impl<T: Float> Job for OffsetDotJob<'_, T> {
                 // proves them.
                 unsafe { avx512::dot(w, q, &lo[..body], &hi[..body]) }
             }
-            _ => partial_dot::<T, FMA>(
-                (&lo[..body], &hi[..body]),
-                (&q_lo[..body], &q_hi[..body]),
-                &q_neg[..body],
-            ),
+            _ => mxcsr_dot::<T, FMA>((&q_lo[..body], &q_hi[..body]), &lo[..body], &hi[..body])
+                .unwrap_or_else(|| {
+                    partial_dot::<T, FMA>(
+                        (&lo[..body], &hi[..body]),
+                        (&q_lo[..body], &q_hi[..body]),
+                        &q_neg[..body],
+                    )
+                }),
         };
         let (mut s_lo, mut s_hi) = (self.d_lo, self.d_hi);
         for k in 0..ACC {
@@ -486,6 +489,27 @@ impl<T: Float> Job for OffsetDotJob<'_, T> {
         }
         (s_lo, s_hi)
     }
+}
+
+/// The [`ACC`] partial sums of [`OffsetDotJob`] by the MXCSR loop (x86-64 FMA path; four
+/// sums, the other lanes zeros, which add exactly), or `None` where it does not run.
+#[inline(always)]
+#[allow(unused_variables)]
+fn mxcsr_dot<T: Float, const FMA: bool>(
+    (q_lo, q_hi): (&[f64], &[f64]),
+    lo: &[T],
+    hi: &[T],
+) -> Option<([f64; ACC], [f64; ACC])> {
+    #[cfg(target_arch = "x86_64")]
+    if FMA {
+        let proof = mxcsr::Avx2Fma::detect()?;
+        let (l, h) = mxcsr::dot(proof, [q_lo, q_hi], lo, hi);
+        let (mut acc_lo, mut acc_hi) = ([0.0; ACC], [0.0; ACC]);
+        acc_lo[..4].copy_from_slice(&l);
+        acc_hi[..4].copy_from_slice(&h);
+        return Some((acc_lo, acc_hi));
+    }
+    None
 }
 
 /// The [`ACC`] partial sums of [`OffsetDotJob`] on the FMA or two-rounding lanes, over
