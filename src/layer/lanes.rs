@@ -13,7 +13,7 @@ use crate::layer::channel::{ChannelEnclosure, ScaleSign};
 /// | kernel | instructions | each bound |
 /// |---|---|---|
 /// | AVX-512 (x86-64) | AVX-512F, VL and DQ, 8 `f64` lanes | one FMA with embedded directed rounding (`{rd-sae}`, `{ru-sae}`), narrowed to `f32` by a directed conversion: the tightest bound of `ŝ·x + o` |
-/// | FMA, x86-64 | AVX2+FMA, 4 `f64` lanes | IBP and scaling: one FMA and one narrowing under MXCSR's rounding toward `−∞` (set and restored inside one `asm!` block), the tightest bound as with AVX-512; sums: one FMA rounded to nearest, then one outward step |
+/// | FMA, x86-64 | AVX2+FMA, 4 `f64` lanes | IBP, scaling and the back-substitution dot: one FMA (and one narrowing) under MXCSR's rounding toward `−∞`, set and restored inside one `asm!` block, as with AVX-512; CNN block sums and tails: one FMA rounded to nearest, then one outward step |
 /// | FMA, aarch64 | the base ISA | one FMA rounded to nearest, then one outward step (`f32`: narrowed to nearest, then one `f32` step) |
 /// | two roundings | any | product and sum each rounded to nearest and stepped outward |
 ///

@@ -16,10 +16,10 @@
 //! * **AVX-512** ([`avx512`]): eight `f64` lanes, the bound is `RD(ŝ·x + o̲)` by one FMA
 //!   with embedded rounding, narrowed to `f32` by a conversion rounded the same way — the
 //!   tightest bound of `ŝ·x + o̲` in `T`. Tails shorter than eight lanes take the FMA path.
-//! * **FMA**: on x86-64 the block and row loops (IBP and the scaling map) run four `f64`
-//!   lanes in one `asm!` block under MXCSR's rounding toward `−∞` ([`round::mxcsr`]): the
-//!   same tightest bounds as AVX-512, with no outward step. Elsewhere (tails shorter than
-//!   four lanes, back-substitution sums, aarch64): `below(RN(ŝ·x + o̲))`, one rounding and
+//! * **FMA**: on x86-64 the block and row loops (IBP and the scaling map) and the
+//!   back-substitution dot product run four `f64` lanes in one `asm!` block each under
+//!   MXCSR's rounding toward `−∞` ([`round::mxcsr`]): the same bounds as AVX-512, with no
+//!   outward step. Elsewhere (tails shorter than four lanes, CNN block sums, aarch64): `below(RN(ŝ·x + o̲))`, one rounding and
 //!   one outward step (`f32`: narrowed to nearest, then one `f32` step,
 //!   [`round::f32_below_nearest`]).
 //! * **two roundings**: `below(RN(below(RN(ŝ·x)) + o̲))`, two roundings, two outward steps.
