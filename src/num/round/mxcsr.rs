@@ -31,6 +31,36 @@ use core::arch::asm;
 /// bit 13), FTZ and DAZ clear whatever the caller had.
 const MXCSR_DOWN: u32 = 0x1F80 | (1 << 13);
 
+/// The scratch words every loop reads through `{aux}`: `[saved MXCSR, MXCSR_DOWN]`, then
+/// the `f64` sign bit (bytes 8..16, little-endian), whose high half (bytes 12..16) is the
+/// `f32` sign bit.
+fn aux() -> [u32; 4] {
+    [0, MXCSR_DOWN, 0, 0x8000_0000]
+}
+
+/// One `asm!` loop under rounding toward `−∞`: saves MXCSR to `[aux]`, loads `MXCSR_DOWN`
+/// from `[aux + 4]`, runs the `setup` lines, the `body` for `i = 0, 4, …` while `i < n`,
+/// the `end` lines, and restores MXCSR last. The operands (`aux`, `i`, `n` and the body's)
+/// and options are the caller's.
+macro_rules! round_down_loop {
+    (setup: [$($setup:literal),*], body: [$($body:literal),+], end: [$($end:literal),*], $($operands:tt)+) => {
+        asm!(
+            "vstmxcsr dword ptr [{aux}]",
+            "vldmxcsr dword ptr [{aux} + 4]",
+            $($setup,)*
+            "xor {i}, {i}",
+            "2:",
+            $($body,)+
+            "add {i}, 4",
+            "cmp {i}, {n}",
+            "jb 2b",
+            $($end,)*
+            "vldmxcsr dword ptr [{aux}]",
+            $($operands)+
+        )
+    };
+}
+
 /// Proof that the running CPU has AVX2 and FMA: the only constructor, [`Avx2Fma::detect`],
 /// checks at run time.
 #[derive(Clone, Copy, Debug)]
@@ -68,41 +98,32 @@ pub(crate) fn block<T: Float>(
     let [s_lo, s_hi, o_lo, o_hi] = p;
     // Lower bound: s̲ / s̄ and o̲; upper bound as the mirror: −s̄ / −s̲ and −ō.
     let consts: [f64; 6] = [s_lo, s_hi, o_lo, -s_hi, -s_lo, -o_hi];
-    // The sign bit of one lane of `T`, to negate the upper bounds after rounding.
-    let (sign32, sign64) = (-0.0f32, -0.0f64);
-    let mut saved: u32 = 0;
+    let mut aux = aux();
     macro_rules! run {
-        ($sign:expr, $setup:literal, $($body:literal),+) => {
+        ($setup:literal, $($body:literal),+) => {
             // SAFETY: the instructions need AVX (ymm loads, conversions, blends) and FMA,
             // which `_proof` shows this CPU has. Memory: `i` runs over `0..n` in steps of 4
             // (`n > 0`, a multiple of 4, checked above) and each access reads or writes the
             // 4 elements of `T` at index `i`, inside every slice (`len ≥ n`, asserted above);
-            // `consts` is 6 `f64`s read at byte offsets 0..48; `$sign` is read once; `saved`
-            // is written once and read once. Every register the block writes is declared as
-            // an output. MXCSR is saved first and restored last, so no code outside this
-            // block runs under the changed mode. The block does not use the stack.
+            // `consts` is 6 `f64`s read at byte offsets 0..48; `aux` is read and written
+            // within its 16 bytes. Every register the block writes is declared as an
+            // output. MXCSR is saved first and restored last (`round_down_loop`), so no
+            // code outside this block runs under the changed mode. No stack is used.
             unsafe {
-                asm!(
-                    "vstmxcsr dword ptr [{saved}]",
-                    "vldmxcsr dword ptr [{mode}]",
-                    "vbroadcastsd ymm10, qword ptr [{c}]",
-                    "vbroadcastsd ymm11, qword ptr [{c} + 8]",
-                    "vbroadcastsd ymm12, qword ptr [{c} + 16]",
-                    "vbroadcastsd ymm13, qword ptr [{c} + 24]",
-                    "vbroadcastsd ymm14, qword ptr [{c} + 32]",
-                    "vbroadcastsd ymm15, qword ptr [{c} + 40]",
-                    $setup,
-                    "xor {i}, {i}",
-                    "2:",
-                    $($body,)+
-                    "add {i}, 4",
-                    "cmp {i}, {n}",
-                    "jb 2b",
-                    "vldmxcsr dword ptr [{saved}]",
-                    saved = in(reg) core::ptr::addr_of_mut!(saved),
-                    mode = in(reg) &MXCSR_DOWN,
+                round_down_loop!(
+                    setup: [
+                        "vbroadcastsd ymm10, qword ptr [{c}]",
+                        "vbroadcastsd ymm11, qword ptr [{c} + 8]",
+                        "vbroadcastsd ymm12, qword ptr [{c} + 16]",
+                        "vbroadcastsd ymm13, qword ptr [{c} + 24]",
+                        "vbroadcastsd ymm14, qword ptr [{c} + 32]",
+                        "vbroadcastsd ymm15, qword ptr [{c} + 40]",
+                        $setup
+                    ],
+                    body: [$($body),+],
+                    end: [],
+                    aux = in(reg) aux.as_mut_ptr(),
                     c = in(reg) consts.as_ptr(),
-                    sign = in(reg) $sign,
                     lo = in(reg) from_lo.as_ptr(),
                     hi = in(reg) from_hi.as_ptr(),
                     ol = in(reg) out_lo.as_mut_ptr(),
@@ -121,8 +142,7 @@ pub(crate) fn block<T: Float>(
         // f32: 4 inputs widened exactly, each bound narrowed toward −∞; the upper one is
         // negated after narrowing (−RD₃₂(−w) = RU₃₂(w)).
         Dtype::F32 => run!(
-            &sign32,
-            "vbroadcastss xmm9, dword ptr [{sign}]",
+            "vbroadcastss xmm9, dword ptr [{aux} + 12]",
             "vcvtps2pd ymm0, xmmword ptr [{lo} + {i}*4]",
             "vblendvpd ymm1, ymm10, ymm11, ymm0",
             "vfmadd213pd ymm1, ymm0, ymm12",
@@ -136,8 +156,7 @@ pub(crate) fn block<T: Float>(
             "vmovups xmmword ptr [{oh} + {i}*4], xmm3"
         ),
         Dtype::F64 => run!(
-            &sign64,
-            "vbroadcastsd ymm9, qword ptr [{sign}]",
+            "vbroadcastsd ymm9, qword ptr [{aux} + 8]",
             "vmovupd ymm0, ymmword ptr [{lo} + {i}*8]",
             "vblendvpd ymm1, ymm10, ymm11, ymm0",
             "vfmadd213pd ymm1, ymm0, ymm12",
@@ -183,9 +202,7 @@ pub(crate) fn row<T: Float, const OFFSET: bool>(
     if n == 0 {
         return 0;
     }
-    // [saved MXCSR, the loop's MXCSR, then the f64 sign bit (bytes 8..16, little-endian),
-    // whose high half (bytes 12..16) is the f32 sign bit].
-    let mut aux: [u32; 4] = [0, MXCSR_DOWN, 0, 0x8000_0000];
+    let mut aux = aux();
     // The offsets advance 32 bytes (4 lanes) per step, or stay on four zeros.
     static ZEROS: [f64; 4] = [0.0; 4];
     let (o_lo, o_hi, o_step): (*const f64, *const f64, usize) = if OFFSET {
@@ -202,21 +219,12 @@ pub(crate) fn row<T: Float, const OFFSET: bool>(
             // `8·i` (`o_step = 32`) or always 0 on `ZEROS` (`o_step = 0`); `aux` is read and written within
             // its 16 bytes. Every register the block writes is declared as an output. MXCSR
             // is saved first and restored last, so no code outside this block runs under
-            // the changed mode. The block does not use the stack.
+            // the changed mode (`round_down_loop`). The block does not use the stack.
             unsafe {
-                asm!(
-                    "vstmxcsr dword ptr [{aux}]",
-                    "vldmxcsr dword ptr [{aux} + 4]",
-                    $setup,
-                    "xor {i}, {i}",
-                    "xor {j}, {j}",
-                    "2:",
-                    $($body,)+
-                    "add {i}, 4",
-                    "add {j}, {step}",
-                    "cmp {i}, {n}",
-                    "jb 2b",
-                    "vldmxcsr dword ptr [{aux}]",
+                round_down_loop!(
+                    setup: [$setup, "xor {j}, {j}"],
+                    body: [$($body,)+ "add {j}, {step}"],
+                    end: [],
                     aux = in(reg) aux.as_mut_ptr(),
                     sl = in(reg) s_lo.as_ptr(),
                     sh = in(reg) s_hi.as_ptr(),
@@ -301,31 +309,24 @@ pub(crate) fn dot<T: Float>(
     if n == 0 {
         return ([0.0; 4], [0.0; 4]);
     }
-    let mut aux: [u32; 2] = [0, MXCSR_DOWN];
+    let mut aux = aux();
     macro_rules! run {
         ($($body:literal),+) => {
             // SAFETY: the instructions need AVX and FMA, which `_proof` shows this CPU has.
             // Memory: `i` runs over `0..n` in steps of 4 (`n > 0`, a multiple of 4, checked
             // above); each access reads the 4 elements at index `i` of a slice with at least
             // `n` elements (asserted above); `acc` is written within its 64 bytes, `aux`
-            // within its 8. Every register the block writes is declared as an output. MXCSR
-            // is saved first and restored last, so no code outside this block runs under
-            // the changed mode. The block does not use the stack.
+            // within its 16. Every register the block writes is declared as an output. MXCSR
+            // is saved first and restored last (`round_down_loop`), so no code outside this
+            // block runs under the changed mode. The block does not use the stack.
             unsafe {
-                asm!(
-                    "vstmxcsr dword ptr [{aux}]",
-                    "vldmxcsr dword ptr [{aux} + 4]",
-                    "vxorpd ymm6, ymm6, ymm6",
-                    "vxorpd ymm7, ymm7, ymm7",
-                    "xor {i}, {i}",
-                    "2:",
-                    $($body,)+
-                    "add {i}, 4",
-                    "cmp {i}, {n}",
-                    "jb 2b",
-                    "vmovupd ymmword ptr [{acc}], ymm6",
-                    "vmovupd ymmword ptr [{acc} + 32], ymm7",
-                    "vldmxcsr dword ptr [{aux}]",
+                round_down_loop!(
+                    setup: ["vxorpd ymm6, ymm6, ymm6", "vxorpd ymm7, ymm7, ymm7"],
+                    body: [$($body),+],
+                    end: [
+                        "vmovupd ymmword ptr [{acc}], ymm6",
+                        "vmovupd ymmword ptr [{acc} + 32], ymm7"
+                    ],
                     aux = in(reg) aux.as_mut_ptr(),
                     acc = in(reg) acc.as_mut_ptr(),
                     ql = in(reg) q_lo.as_ptr(),

@@ -69,6 +69,34 @@ fn probes64() -> Vec<f64> {
     v
 }
 
+/// `x` as an exact rational (`x` finite).
+fn q(x: f64) -> num_rational::BigRational {
+    num_rational::BigRational::from_float(x).expect("finite")
+}
+
+/// `r` is the largest `f64` `≤ e` (over the extended reals: `−∞` only below `−MAX`, `MAX`
+/// at or above it).
+#[cfg(target_arch = "x86_64")]
+fn is_down(r: f64, e: &num_rational::BigRational) -> bool {
+    match r {
+        f64::NEG_INFINITY => *e < q(-f64::MAX),
+        f64::MAX => *e >= q(f64::MAX),
+        _ if r.is_finite() => q(r) <= *e && *e < q(r.next_up()),
+        _ => false,
+    }
+}
+
+/// `r` is the largest `f32` `≤ e`.
+#[cfg(target_arch = "x86_64")]
+fn is_down32(r: f32, e: &num_rational::BigRational) -> bool {
+    match r {
+        f32::NEG_INFINITY => *e < q(-f32::MAX as f64),
+        f32::MAX => *e >= q(f32::MAX as f64),
+        _ if r.is_finite() => q(r as f64) <= *e && *e < q(r.next_up() as f64),
+        _ => false,
+    }
+}
+
 /// Pseudo-random picks (xorshift, seeded) from the finite values of [`probes64`].
 fn finite_probes(mut state: u64) -> impl FnMut() -> f64 {
     let finite: Vec<f64> = probes64().into_iter().filter(|x| x.is_finite()).collect();
@@ -245,32 +273,8 @@ fn lane_fma_without_hardware_fma_bounds_the_exact_value() {
 mod avx512_exact {
     #![allow(unsafe_code)]
     use super::finite_probes;
+    use super::{is_down, is_down32, q};
     use crate::num::round::avx512::{self, Avx512, F64x8};
-    use num_rational::BigRational;
-
-    fn q(x: f64) -> BigRational {
-        BigRational::from_float(x).expect("finite")
-    }
-
-    /// `r` is the largest `f64` `≤ e` (over the extended reals: `−∞` only below `−MAX`).
-    fn is_down(r: f64, e: &BigRational) -> bool {
-        match r {
-            f64::NEG_INFINITY => *e < q(-f64::MAX),
-            f64::MAX => *e >= q(f64::MAX),
-            _ if r.is_finite() => q(r) <= *e && *e < q(r.next_up()),
-            _ => false,
-        }
-    }
-
-    /// `r` is the largest `f32` `≤ e`.
-    fn is_down32(r: f32, e: &BigRational) -> bool {
-        match r {
-            f32::NEG_INFINITY => *e < q(-f32::MAX as f64),
-            f32::MAX => *e >= q(f32::MAX as f64),
-            _ if r.is_finite() => q(r as f64) <= *e && *e < q(r.next_up() as f64),
-            _ => false,
-        }
-    }
 
     /// All results for one chunk of eight triples, as `[fma, mul, add]` down and up, plus
     /// the `f32` narrowing of the operand `a` down and up.
@@ -351,8 +355,6 @@ mod avx512_exact {
 /// it for finite products.
 #[test]
 fn f32_product_bound_is_sound_and_tightest_with_fma() {
-    use num_rational::BigRational;
-    let q = |x: f64| BigRational::from_float(x).expect("finite");
     let mut pick = finite_probes(0x2545_f491_4f6c_dd1d);
     let (mut exact_kept, mut decided) = (0usize, 0usize);
     for i in 0..40_000 {
@@ -420,32 +422,8 @@ fn f32_product_bound_is_sound_and_tightest_with_fma() {
 mod mxcsr_exact {
     #![allow(unsafe_code)]
     use super::finite_probes;
+    use super::{is_down as is_down64, is_down32, q};
     use crate::num::round::mxcsr::{self, Avx2Fma};
-    use num_rational::BigRational;
-
-    fn q(x: f64) -> BigRational {
-        BigRational::from_float(x).expect("finite")
-    }
-
-    /// `r` is the largest `f64` `≤ e` (`−∞` only below `−MAX`; `MAX` at or above it).
-    fn is_down64(r: f64, e: &BigRational) -> bool {
-        match r {
-            f64::NEG_INFINITY => *e < q(-f64::MAX),
-            f64::MAX => *e >= q(f64::MAX),
-            _ if r.is_finite() => q(r) <= *e && *e < q(r.next_up()),
-            _ => false,
-        }
-    }
-
-    /// `r` is the largest `f32` `≤ e`.
-    fn is_down32(r: f32, e: &BigRational) -> bool {
-        match r {
-            f32::NEG_INFINITY => *e < q(-f32::MAX as f64),
-            f32::MAX => *e >= q(f32::MAX as f64),
-            _ if r.is_finite() => q(r as f64) <= *e && *e < q(r.next_up() as f64),
-            _ => false,
-        }
-    }
 
     fn read_mxcsr() -> u32 {
         let mut v = 0u32;

@@ -351,37 +351,15 @@ mod tests {
         // Bounds of that sum, through the public checker.
         let lam = [(-1.0, -1.0), (2.0, 2.0)];
         let identity = [0, 1];
-        assert!(bias_bound_sound(
-            &chs,
-            &lam,
-            &identity,
-            (0.0, 0.0),
-            0.5,
-            true
-        ));
-        assert!(!bias_bound_sound(
-            &chs,
-            &lam,
-            &identity,
-            (0.0, 0.0),
-            0.5f64.next_up(),
-            true
-        ));
-        assert!(bias_bound_sound(
-            &chs,
-            &lam,
-            &identity,
-            (0.0, 0.0),
-            0.5,
-            false
-        ));
-        assert!(!bias_bound_sound(
-            &chs,
-            &lam,
-            &identity,
-            (0.0, 0.0),
-            0.5f64.next_down(),
-            false
-        ));
+        // The exact sum is 0.5: sound as either bound, one float inward is not.
+        for (claimed, lower, sound) in [
+            (0.5, true, true),
+            (0.5f64.next_up(), true, false),
+            (0.5, false, true),
+            (0.5f64.next_down(), false, false),
+        ] {
+            let got = bias_bound_sound(&chs, &lam, &identity, (0.0, 0.0), claimed, lower);
+            assert_eq!(got, sound, "claimed {claimed:e}, lower {lower}");
+        }
     }
 }
