@@ -5,7 +5,7 @@
 
 use bnbound::model::Error as ModelError;
 use bnbound::model::{onnx, onnx::OnnxModel, safetensors, ModelLayer};
-use bnbound::{AnyBatchNorm, Error};
+use bnbound::{AnyBatchNorm, Error, Storage};
 use std::path::Path;
 
 fn data(name: &str) -> std::path::PathBuf {
@@ -95,8 +95,12 @@ fn chain_neighbours_are_reported() {
     let l = load("conv_bn_relu_f32.onnx", "bn1");
     assert_eq!(l.producer.as_deref(), Some("conv1"));
     assert_eq!(l.consumers, vec!["relu1".to_string()]);
-    assert_eq!(l.stored_as, "float");
-    assert_eq!(load("bn_bf16.onnx", "bnbf16").stored_as, "bfloat16");
+    assert_eq!((l.stored_as.as_str(), l.storage), ("float", None));
+    let b = load("bn_bf16.onnx", "bnbf16");
+    assert_eq!(
+        (b.stored_as.as_str(), b.storage),
+        ("bfloat16", Some(Storage::Bf16))
+    );
 }
 
 #[test]

@@ -14,7 +14,7 @@ pub mod safetensors;
 mod error;
 
 use crate::short;
-use crate::{AnyBatchNorm, BatchNorm, Dtype};
+use crate::{AnyBatchNorm, BatchNorm, Dtype, Storage};
 pub use error::{Error, Result};
 use std::path::Path;
 
@@ -72,6 +72,10 @@ pub struct ModelLayer {
     pub consumers: Vec<String>,
     /// The element types of the statistics as stored, e.g. `"float16"`.
     pub stored_as: String,
+    /// The 16-bit type the layer's statistics are stored in, if any (`None` for `float`
+    /// and `double`). Deployed semantics for such a layer is 16-bit arithmetic, not
+    /// `f32`'s: use [`crate::Deployed::ibp_stored`] with it.
+    pub storage: Option<Storage>,
     /// The parameters, converted exactly.
     pub bn: AnyBatchNorm,
 }
@@ -151,12 +155,14 @@ pub(crate) struct Stat {
     pub(crate) stored_as: &'static str,
 }
 
-/// Builds the layer: `f32` when every statistic and ε are `f32` values, else `f64`.
-pub(crate) fn build(
-    stats: [Stat; 4],
-    eps: f64,
-    names: [&str; 4],
-) -> Result<(AnyBatchNorm, String)> {
+/// What [`build`] returns: the layer, the stored element types joined by `/`, the
+/// 16-bit storage type if any.
+pub(crate) type Built = (AnyBatchNorm, String, Option<Storage>);
+
+/// Builds the layer: `f32` when every statistic and ε are `f32` values, else `f64`. A
+/// statistic stored in a 16-bit type makes that type the layer's storage; two different
+/// 16-bit types in one layer are refused ([`Error::Format`]).
+pub(crate) fn build(stats: [Stat; 4], eps: f64, names: [&str; 4]) -> Result<Built> {
     let c = stats[0].values.len();
     for (s, name) in stats.iter().zip(names) {
         if s.values.len() != c {
@@ -170,6 +176,20 @@ pub(crate) fn build(
     let mut kinds: Vec<&str> = stats.iter().map(|s| s.stored_as).collect();
     kinds.dedup();
     let stored_as = kinds.join("/");
+    let mut storage = None;
+    for s in &stats {
+        let this = match s.stored_as {
+            "float16" => Storage::F16,
+            "bfloat16" => Storage::Bf16,
+            _ => continue,
+        };
+        if storage.is_some_and(|t| t != this) {
+            return Err(Error::Format(format!(
+                "statistics mix float16 and bfloat16 ({stored_as}): no runtime computes that"
+            )));
+        }
+        storage = Some(this);
+    }
     let eps_is_f32 = (eps as f32) as f64 == eps;
     let [g, b, m, v] = stats;
     let bn = if g.wide || b.wide || m.wide || v.wide || !eps_is_f32 {
@@ -178,7 +198,7 @@ pub(crate) fn build(
         let f = |s: Stat| s.values.into_iter().map(|x| x as f32).collect::<Vec<f32>>();
         AnyBatchNorm::F32(BatchNorm::new(f(g), f(b), f(m), f(v), eps as f32)?)
     };
-    Ok((bn, stored_as))
+    Ok((bn, stored_as, storage))
 }
 
 /// Little-endian element decoding shared by the loaders: `(values, wide, stored_as)`.

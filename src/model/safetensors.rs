@@ -175,7 +175,7 @@ impl StateDict {
     /// ```
     /// use bnbound::model::safetensors::{Eps, StateDict};
     /// let l = StateDict::open_layer("tests/data/state.safetensors", "bhalf", Eps::default())?;
-    /// assert_eq!(l.stored_as, "bfloat16");
+    /// assert_eq!((l.stored_as.as_str(), l.storage), ("bfloat16", Some(bnbound::Storage::Bf16)));
     /// # Ok::<(), bnbound::model::Error>(())
     /// ```
     pub fn open_layer(path: impl AsRef<Path>, prefix: &str, eps: Eps) -> Result<ModelLayer> {
@@ -253,7 +253,7 @@ fn assemble(
         (Some(_), None) => return Err(Error::MissingTensor(short(&names[1]))),
         (None, Some(_)) => return Err(Error::MissingTensor(short(&names[0]))),
     };
-    let (bn, stored_as) = build(
+    let (bn, stored_as, storage) = build(
         [gamma, beta, mean, var],
         eps.value(),
         [&names[0], &names[1], &names[2], &names[3]].map(String::as_str),
@@ -263,6 +263,7 @@ fn assemble(
         producer: None,
         consumers: Vec::new(),
         stored_as,
+        storage,
         bn,
     })
 }

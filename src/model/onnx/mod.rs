@@ -366,12 +366,13 @@ impl OnnxModel {
             .try_into()
             .map_err(|_| Error::Format("a BatchNorm layer needs four statistics".into()))?;
         let names = [0, 1, 2, 3].map(|k| e.stats[k].0.as_str());
-        let (bn, stored_as) = build(stats, e.eps, names)?;
+        let (bn, stored_as, storage) = build(stats, e.eps, names)?;
         Ok(ModelLayer {
             name: e.name.clone(),
             producer: e.producer.clone(),
             consumers: e.consumers.clone(),
             stored_as,
+            storage,
             bn,
         })
     }
