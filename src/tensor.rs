@@ -29,6 +29,7 @@ impl Shape {
     /// # Ok::<(), bnbound::Error>(())
     /// ```
     pub fn new(dims: &[usize]) -> Result<Self> {
+        let _env = crate::num::round::env::enter();
         if dims.is_empty() || dims.len() > 5 {
             return Err(Error::BadRank(dims.to_vec()));
         }
@@ -152,8 +153,8 @@ fn validate<T: Float>(shape: &Shape, lo: &[T], hi: &[T]) -> Result<()> {
         if l > h {
             return Err(Error::InvertedBound {
                 index,
-                lo: l.to_f64_exact(),
-                hi: h.to_f64_exact(),
+                lo: l.to_f64_raw(),
+                hi: h.to_f64_raw(),
             });
         }
     }
@@ -191,6 +192,7 @@ impl<T: Float> TensorBox<T> {
     /// # Ok::<(), bnbound::Error>(())
     /// ```
     pub fn new(shape: Shape, lo: Vec<T>, hi: Vec<T>) -> Result<Self> {
+        let _env = crate::num::round::env::enter();
         validate(&shape, &lo, &hi)?;
         Ok(TensorBox { shape, lo, hi })
     }
@@ -291,6 +293,7 @@ impl<'a, T: Float> BoxView<'a, T> {
     /// # Ok::<(), bnbound::Error>(())
     /// ```
     pub fn new(shape: Shape, lo: &'a [T], hi: &'a [T]) -> Result<Self> {
+        let _env = crate::num::round::env::enter();
         validate(&shape, lo, hi)?;
         Ok(BoxView { shape, lo, hi })
     }

@@ -210,6 +210,7 @@ pub(crate) fn tightest(lo: f64, hi: f64, cmp: impl Fn(f64) -> Ordering, side: Si
 /// # Ok::<(), bnbound::Error>(())
 /// ```
 pub fn cmp_output<T: Float>(bn: &BatchNorm<T>, c: usize, x: f64, y: f64) -> Option<Ordering> {
+    let _env = crate::num::round::env::enter();
     if c >= bn.channels() || !x.is_finite() || !y.is_finite() {
         return None;
     }
@@ -231,6 +232,7 @@ pub fn cmp_output<T: Float>(bn: &BatchNorm<T>, c: usize, x: f64, y: f64) -> Opti
 /// # Ok::<(), bnbound::Error>(())
 /// ```
 pub fn cmp_scale<T: Float>(bn: &BatchNorm<T>, c: usize, y: f64) -> Option<Ordering> {
+    let _env = crate::num::round::env::enter();
     if c >= bn.channels() || !y.is_finite() {
         return None;
     }
@@ -250,6 +252,7 @@ pub fn cmp_scale<T: Float>(bn: &BatchNorm<T>, c: usize, y: f64) -> Option<Orderi
 /// # Ok::<(), bnbound::Error>(())
 /// ```
 pub fn cmp_offset<T: Float>(bn: &BatchNorm<T>, c: usize, y: f64) -> Option<Ordering> {
+    let _env = crate::num::round::env::enter();
     cmp_output(bn, c, 0.0, y)
 }
 
@@ -277,6 +280,7 @@ pub fn violation_steps<T: Float>(
     y: T,
     side: Side,
 ) -> Option<u64> {
+    let _env = crate::num::round::env::enter();
     use crate::num::float::{from_ordinal, ordinal};
     let side_is_lower = side == Side::Lo;
     let bad = if side_is_lower {
@@ -285,13 +289,13 @@ pub fn violation_steps<T: Float>(
         Ordering::Less
     };
     let dir: i64 = if side_is_lower { -1 } else { 1 };
-    let k0 = ordinal(y.to_f64_exact(), T::DTYPE);
-    let limit = ordinal(T::max_value().to_f64_exact(), T::DTYPE);
+    let k0 = ordinal(y.to_f64_raw(), T::DTYPE);
+    let limit = ordinal(T::max_value().to_f64_raw(), T::DTYPE);
     // `is_bad(n)`: is the value n steps outward from y still on the wrong side?
     let is_bad = |n: i64| -> Option<bool> {
         let k = (k0 + dir * n).clamp(-limit, limit);
         let v: T = from_ordinal(k);
-        Some(cmp_output(bn, c, x, v.to_f64_exact())? == bad)
+        Some(cmp_output(bn, c, x, v.to_f64_raw())? == bad)
     };
     if !is_bad(0)? {
         return Some(0);

@@ -254,6 +254,7 @@ impl<T: Float> BatchNorm<T> {
     /// # Ok::<(), bnbound::Error>(())
     /// ```
     pub fn enclose(&self) -> Enclosure {
+        let _env = crate::num::round::env::enter();
         self.enclose_with::<Portable>()
     }
 
@@ -267,6 +268,7 @@ impl<T: Float> BatchNorm<T> {
     /// # Ok::<(), bnbound::Error>(())
     /// ```
     pub fn enclose_with<B: Backend>(&self) -> Enclosure {
+        let _env = crate::num::round::env::enter();
         let ch = (0..self.channels())
             .map(|c| {
                 let p = self.channel_f64(c);

@@ -48,6 +48,7 @@ impl<T: Float> BatchNorm<T> {
         running_var: Vec<T>,
         eps: T,
     ) -> Result<Self> {
+        let _env = crate::num::round::env::enter();
         let c = gamma.len();
         if c == 0 {
             return Err(Error::NoChannels);
@@ -75,7 +76,7 @@ impl<T: Float> BatchNorm<T> {
                 return Err(Error::NonFiniteParam {
                     field,
                     channel,
-                    value: v[channel].to_f64_exact(),
+                    value: v[channel].to_f64_raw(),
                 });
             }
         }
@@ -83,17 +84,17 @@ impl<T: Float> BatchNorm<T> {
             return Err(Error::NonFiniteParam {
                 field: Field::Eps,
                 channel: 0,
-                value: eps.to_f64_exact(),
+                value: eps.to_f64_raw(),
             });
         }
         if eps < T::zero() {
-            return Err(Error::NegativeEps(eps.to_f64_exact()));
+            return Err(Error::NegativeEps(eps.to_f64_raw()));
         }
         for (channel, &v) in running_var.iter().enumerate() {
             if v < T::zero() {
                 return Err(Error::NegativeVariance {
                     channel,
-                    value: v.to_f64_exact(),
+                    value: v.to_f64_raw(),
                 });
             }
             // Both are ≥ 0, so the exact sum is 0 exactly when both are zero.
@@ -179,11 +180,11 @@ impl<T: Float> BatchNorm<T> {
     /// Channel `c`'s parameters as exact `f64` values `(γ, β, μ, σ², ε)`.
     pub(crate) fn channel_f64(&self, c: usize) -> [f64; 5] {
         [
-            self.gamma[c].to_f64_exact(),
-            self.beta[c].to_f64_exact(),
-            self.running_mean[c].to_f64_exact(),
-            self.running_var[c].to_f64_exact(),
-            self.eps.to_f64_exact(),
+            self.gamma[c].to_f64_raw(),
+            self.beta[c].to_f64_raw(),
+            self.running_mean[c].to_f64_raw(),
+            self.running_var[c].to_f64_raw(),
+            self.eps.to_f64_raw(),
         ]
     }
 }
@@ -244,6 +245,7 @@ impl AnyBatchNorm {
     /// # Ok::<(), bnbound::Error>(())
     /// ```
     pub fn enclose(&self) -> crate::Enclosure {
+        let _env = crate::num::round::env::enter();
         match self {
             AnyBatchNorm::F32(b) => b.enclose(),
             AnyBatchNorm::F64(b) => b.enclose(),

@@ -103,8 +103,8 @@ fn widen(m: &Model, a: X, rho: f64, eta: f64) -> X {
     let (lo, hi) = match m.grid {
         // Outward to the storage grid (f32 first: both roundings downward, or upward).
         Some(s) => (
-            s.down(f32::from_f64_down(lo)) as f64,
-            s.up(f32::from_f64_up(hi)) as f64,
+            s.down(crate::num::round::f32_down(lo)) as f64,
+            s.up(crate::num::round::f32_up(hi)) as f64,
         ),
         None => (lo, hi),
     };

@@ -285,7 +285,7 @@ fn check_boxes<T: Float>(
         if !with_offset {
             (p[1], p[2]) = (0.0, 0.0);
         }
-        let f = |v: &[T]| v[i].to_f64_exact();
+        let f = |v: &[T]| v[i].to_f64_raw();
         report.element(
             p,
             f(input.lo()),
@@ -325,6 +325,7 @@ impl<T: Float> BatchNorm<T> {
     /// # Ok::<(), bnbound::Error>(())
     /// ```
     pub fn checker(&self) -> Checker<'_, T> {
+        let _env = crate::num::round::env::enter();
         Checker {
             bn: self,
             keep: usize::MAX,
@@ -370,6 +371,7 @@ impl<T: Float> Checker<'_, T> {
     /// # Ok::<(), bnbound::Error>(())
     /// ```
     pub fn ibp(&self, input: &TensorBox<T>, claimed: &TensorBox<T>) -> Result<CheckReport> {
+        let _env = crate::num::round::env::enter();
         check_boxes(self.bn, input, claimed, true, self.keep)
     }
 
@@ -401,6 +403,7 @@ impl<T: Float> Checker<'_, T> {
         input: &TensorBox<T>,
         claimed: &TensorBox<T>,
     ) -> Result<CheckReport> {
+        let _env = crate::num::round::env::enter();
         let mut report = self.ibp(input, claimed)?;
         let Semantics::Deployed(rt) = semantics else {
             return Ok(report);
@@ -413,7 +416,7 @@ impl<T: Float> Checker<'_, T> {
         let d = self.bn.deployed(rt);
         let inner = input.shape().inner().max(1);
         let channels = self.bn.channels();
-        let f = |x: T| x.to_f64_exact();
+        let f = |x: T| x.to_f64_raw();
         for i in 0..input.shape().len() {
             let c = (i / inner) % channels;
             let (l, h) = (input.lo()[i], input.hi()[i]);
@@ -455,6 +458,7 @@ impl<T: Float> Checker<'_, T> {
         dbox: &TensorBox<T>,
         claimed: &TensorBox<T>,
     ) -> Result<CheckReport> {
+        let _env = crate::num::round::env::enter();
         check_boxes(self.bn, dbox, claimed, false, self.keep)
     }
 
@@ -474,6 +478,7 @@ impl<T: Float> Checker<'_, T> {
     /// # Ok::<(), bnbound::Error>(())
     /// ```
     pub fn compose(&self, form: &AffineForm<T>, claimed: &AffineForm<T>) -> Result<CheckReport> {
+        let _env = crate::num::round::env::enter();
         self.compose_shaped(form, &[self.bn.channels()], claimed)
     }
 
@@ -494,10 +499,11 @@ impl<T: Float> Checker<'_, T> {
         sample: &[usize],
         claimed: &AffineForm<T>,
     ) -> Result<CheckReport> {
+        let _env = crate::num::round::env::enter();
         let bn = self.bn;
         let inner = sample_inner(bn.channels(), sample, form.rows(), "rows")?;
         let (rows, cols) = (form.rows(), form.cols());
-        let f = |v: &[T], k: usize| v[k].to_f64_exact();
+        let f = |v: &[T], k: usize| v[k].to_f64_raw();
         let mut report = self.scaled_entries(form, claimed, |k| k / cols / inner)?;
         let (c, y) = (form.c(), claimed.c());
         for i in 0..rows {
@@ -531,6 +537,7 @@ impl<T: Float> Checker<'_, T> {
     /// # Ok::<(), bnbound::Error>(())
     /// ```
     pub fn backward(&self, form: &AffineForm<T>, claimed: &AffineForm<T>) -> Result<CheckReport> {
+        let _env = crate::num::round::env::enter();
         self.backward_shaped(form, &[self.bn.channels()], claimed)
     }
 
@@ -551,11 +558,12 @@ impl<T: Float> Checker<'_, T> {
         sample: &[usize],
         claimed: &AffineForm<T>,
     ) -> Result<CheckReport> {
+        let _env = crate::num::round::env::enter();
         let bn = self.bn;
         let channels = bn.channels();
         let inner = sample_inner(channels, sample, form.cols(), "columns")?;
         let (rows, cols) = (form.rows(), form.cols());
-        let f = |v: &[T], k: usize| v[k].to_f64_exact();
+        let f = |v: &[T], k: usize| v[k].to_f64_raw();
         let mut report = self.scaled_entries(form, claimed, |k| (k % cols) / inner)?;
         let a = form.a();
         // The exact sign of every offset picks the extreme Λ endpoint of each term.
@@ -590,7 +598,7 @@ impl<T: Float> Checker<'_, T> {
                     let c = j / inner;
                     // The λ minimizing (lower) or maximizing λ·o_c.
                     let pick_lo = (signs[c] == Ordering::Greater) == lower;
-                    let l = if pick_lo { lam_lo[j] } else { lam_hi[j] }.to_f64_exact();
+                    let l = if pick_lo { lam_lo[j] } else { lam_hi[j] }.to_f64_raw();
                     match signs[c] {
                         Ordering::Equal => {}
                         s if l.is_infinite() => note(if (l > 0.0) == (s == Ordering::Greater) {
@@ -620,7 +628,7 @@ impl<T: Float> Checker<'_, T> {
     ) -> Result<CheckReport> {
         same_shape(form.a(), claimed.a())?;
         same_shape(form.c(), claimed.c())?;
-        let f = |v: &[T], k: usize| v[k].to_f64_exact();
+        let f = |v: &[T], k: usize| v[k].to_f64_raw();
         let mut report = CheckReport::keeping(self.keep);
         let (a, y) = (form.a(), claimed.a());
         for k in 0..a.lo().len() {

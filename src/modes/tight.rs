@@ -75,9 +75,9 @@ fn enclose(p: [f64; 5], x: f64, prec: u32, r: &(Mp, Mp)) -> (Mp, Mp) {
 
 fn to_t<T: Float>(x: &Mp, round: Round) -> T {
     match T::DTYPE {
-        crate::Dtype::F64 => T::from_f64_down(x.to_f64_round(round)),
+        crate::Dtype::F64 => T::from_f64_down_raw(x.to_f64_round(round)),
         // Exact: an f32 value converts exactly to f64.
-        crate::Dtype::F32 => T::from_f64_down(x.to_f32_round(round) as f64),
+        crate::Dtype::F32 => T::from_f64_down_raw(x.to_f32_round(round) as f64),
     }
 }
 
@@ -102,9 +102,9 @@ fn tight_bound<T: Float>(p: [f64; 5], x: f64, lower: bool, ch: &ChannelData) -> 
         image::<false>(&ch.enc, x, x)
     };
     let (a, b): (T, T) = if lower {
-        (T::from_f64_down(l), T::from_f64_down(u))
+        (T::from_f64_down_raw(l), T::from_f64_down_raw(u))
     } else {
-        (T::from_f64_up(l), T::from_f64_up(u))
+        (T::from_f64_up_raw(l), T::from_f64_up_raw(u))
     };
     if a == b {
         return a;
@@ -127,7 +127,7 @@ fn tight_bound<T: Float>(p: [f64; 5], x: f64, lower: bool, ch: &ChannelData) -> 
             // decision can. For a lower bound b = RD(hi) ≥ RD(v); b is RD(v) iff b ≤ v.
             let c = if lower { b } else { a };
             if c.is_finite() {
-                let o = cmp_affine_params(p, x, c.to_f64_exact());
+                let o = cmp_affine_params(p, x, c.to_f64_raw());
                 if o == Ordering::Equal
                     || (lower && o == Ordering::Less)
                     || (!lower && o == Ordering::Greater)
@@ -144,7 +144,7 @@ fn tight_bound<T: Float>(p: [f64; 5], x: f64, lower: bool, ch: &ChannelData) -> 
 fn tight_image<T: Float>(p: [f64; 5], l: f64, h: f64, ch: &ChannelData) -> (T, T) {
     let g = p[0];
     if g == 0.0 {
-        let beta = T::from_f64_down(p[1]); // β is a value of T
+        let beta = T::from_f64_down_raw(p[1]); // β is a value of T
         return (beta, beta);
     }
     let (at_min, at_max) = if g > 0.0 { (l, h) } else { (h, l) };
@@ -209,7 +209,7 @@ fn per_element<T: Float>(
         if !with_offset {
             (p[1], p[2]) = (0.0, 0.0);
         }
-        let (a, b) = tight_image::<T>(p, l.to_f64_exact(), h.to_f64_exact(), &data[c]);
+        let (a, b) = tight_image::<T>(p, l.to_f64_raw(), h.to_f64_raw(), &data[c]);
         lo.push(a);
         hi.push(b);
     }
@@ -243,6 +243,7 @@ impl<T: Float> BatchNorm<T> {
     /// # Ok::<(), bnbound::Error>(())
     /// ```
     pub fn tight(&self) -> Tight<'_, T> {
+        let _env = crate::num::round::env::enter();
         Tight { bn: self }
     }
 }
@@ -267,6 +268,7 @@ impl<T: Float> Tight<'_, T> {
     /// # Ok::<(), bnbound::Error>(())
     /// ```
     pub fn ibp(&self, input: &TensorBox<T>) -> Result<TensorBox<T>> {
+        let _env = crate::num::round::env::enter();
         per_element(self.bn, input, true)
     }
 
@@ -282,6 +284,7 @@ impl<T: Float> Tight<'_, T> {
     /// # Ok::<(), bnbound::Error>(())
     /// ```
     pub fn derivative_chain(&self, dbox: &TensorBox<T>) -> Result<TensorBox<T>> {
+        let _env = crate::num::round::env::enter();
         per_element(self.bn, dbox, false)
     }
 
@@ -296,6 +299,7 @@ impl<T: Float> Tight<'_, T> {
     /// # Ok::<(), bnbound::Error>(())
     /// ```
     pub fn compose(&self, form: &AffineForm<T>) -> Result<AffineForm<T>> {
+        let _env = crate::num::round::env::enter();
         self.compose_shaped(form, &[self.bn.channels()])
     }
 
@@ -310,6 +314,7 @@ impl<T: Float> Tight<'_, T> {
     /// # Ok::<(), bnbound::Error>(())
     /// ```
     pub fn compose_shaped(&self, form: &AffineForm<T>, sample: &[usize]) -> Result<AffineForm<T>> {
+        let _env = crate::num::round::env::enter();
         let bn = self.bn;
         let inner = sample_inner(bn.channels(), sample, form.rows(), "rows")?;
         let cols = form.cols();
@@ -319,7 +324,7 @@ impl<T: Float> Tight<'_, T> {
         for (i, (&l, &h)) in form.c().lo().iter().zip(form.c().hi()).enumerate() {
             let c = i / inner;
             let p = bn.channel_f64(c);
-            let (a, b) = tight_image::<T>(p, l.to_f64_exact(), h.to_f64_exact(), &full[c]);
+            let (a, b) = tight_image::<T>(p, l.to_f64_raw(), h.to_f64_raw(), &full[c]);
             clo.push(a);
             chi.push(b);
         }
@@ -343,6 +348,7 @@ impl<T: Float> Tight<'_, T> {
     /// # Ok::<(), bnbound::Error>(())
     /// ```
     pub fn backward(&self, form: &AffineForm<T>) -> Result<AffineForm<T>> {
+        let _env = crate::num::round::env::enter();
         self.backward_shaped(form, &[self.bn.channels()])
     }
 
@@ -357,6 +363,7 @@ impl<T: Float> Tight<'_, T> {
     /// # Ok::<(), bnbound::Error>(())
     /// ```
     pub fn backward_shaped(&self, form: &AffineForm<T>, sample: &[usize]) -> Result<AffineForm<T>> {
+        let _env = crate::num::round::env::enter();
         let bn = self.bn;
         let channels = bn.channels();
         let fast = bn.enclose().backward_shaped(form, sample)?;
@@ -372,20 +379,17 @@ impl<T: Float> Tight<'_, T> {
         let (mut dlo, mut dhi) = (Vec::new(), Vec::new());
         for i in 0..form.rows() {
             let row = i * cols..(i + 1) * cols;
-            let (fl, fh) = (
-                fast.c().lo()[i].to_f64_exact(),
-                fast.c().hi()[i].to_f64_exact(),
-            );
+            let (fl, fh) = (fast.c().lo()[i].to_f64_raw(), fast.c().hi()[i].to_f64_raw());
             let mut out = [fl, fh];
             for (k, side) in [Side::Lo, Side::Hi].into_iter().enumerate() {
                 let lower = side == Side::Lo;
-                let dv = if lower { d.lo()[i] } else { d.hi()[i] }.to_f64_exact();
+                let dv = if lower { d.lo()[i] } else { d.hi()[i] }.to_f64_raw();
                 let mut sum = BiasSum::new(channels);
                 let mut finite = dv.is_finite();
                 for j in row.clone() {
                     let c = (j - i * cols) / inner;
                     let pick_lo = (signs[c] == Ordering::Greater) == lower;
-                    let l = if pick_lo { a.lo()[j] } else { a.hi()[j] }.to_f64_exact();
+                    let l = if pick_lo { a.lo()[j] } else { a.hi()[j] }.to_f64_raw();
                     if signs[c] != Ordering::Equal {
                         finite &= l.is_finite();
                         if l.is_finite() {
@@ -400,8 +404,8 @@ impl<T: Float> Tight<'_, T> {
                 }
             }
             // Both f64 bounds are the tightest f64; the tightest T lies outward of them.
-            dlo.push(T::from_f64_down(out[0]));
-            dhi.push(T::from_f64_up(out[1]));
+            dlo.push(T::from_f64_down_raw(out[0]));
+            dhi.push(T::from_f64_up_raw(out[1]));
         }
         AffineForm::new(
             TensorBox::from_valid(*form.a().shape(), alo, ahi),
@@ -423,7 +427,7 @@ fn scaled_entries<T: Float>(
         let c = channel(k);
         let mut p = bn.channel_f64(c);
         (p[1], p[2]) = (0.0, 0.0);
-        let (a, b) = tight_image::<T>(p, l.to_f64_exact(), h.to_f64_exact(), &scaled[c]);
+        let (a, b) = tight_image::<T>(p, l.to_f64_raw(), h.to_f64_raw(), &scaled[c]);
         alo.push(a);
         ahi.push(b);
     }

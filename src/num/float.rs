@@ -16,6 +16,13 @@ pub(crate) mod lanes {
         /// A value of this type `≤ a·b` (`a`, `b` not NaN, no `0·∞`): exact when `a·b` is a
         /// value of this type and `|a·b| ≥ 2⁻⁹⁶⁸` or a factor is zero.
         fn below_product<const FMA: bool>(a: f64, b: f64) -> Self;
+        /// [`Float::to_f64_exact`] in the environment the caller has (inside bnbound,
+        /// always the default one: see [`round::env`]).
+        fn to_f64_raw(self) -> f64;
+        /// [`Float::from_f64_down`] in the caller's environment (as above).
+        fn from_f64_down_raw(x: f64) -> Self;
+        /// [`Float::from_f64_up`] in the caller's environment (as above).
+        fn from_f64_up_raw(x: f64) -> Self;
     }
 
     impl LaneRound for f32 {
@@ -27,6 +34,18 @@ pub(crate) mod lanes {
         fn below_product<const FMA: bool>(a: f64, b: f64) -> Self {
             round::f32_mul_below::<FMA>(a, b)
         }
+        #[inline(always)]
+        fn to_f64_raw(self) -> f64 {
+            self as f64
+        }
+        #[inline(always)]
+        fn from_f64_down_raw(x: f64) -> Self {
+            round::f32_down(x)
+        }
+        #[inline(always)]
+        fn from_f64_up_raw(x: f64) -> Self {
+            round::f32_up(x)
+        }
     }
 
     impl LaneRound for f64 {
@@ -37,6 +56,18 @@ pub(crate) mod lanes {
         #[inline(always)]
         fn below_product<const FMA: bool>(a: f64, b: f64) -> Self {
             round::lane_mul_below::<FMA>(a, b)
+        }
+        #[inline(always)]
+        fn to_f64_raw(self) -> f64 {
+            self
+        }
+        #[inline(always)]
+        fn from_f64_down_raw(x: f64) -> Self {
+            x
+        }
+        #[inline(always)]
+        fn from_f64_up_raw(x: f64) -> Self {
+            x
         }
     }
 }
@@ -103,11 +134,14 @@ pub trait Float:
 {
     /// The contract name of this type.
     const DTYPE: Dtype;
-    /// The value as an `f64`; exact for both types.
+    /// The value as an `f64`; exact for both types, whatever the caller's floating-point
+    /// environment (a subnormal `f32` stays itself under denormals-are-zero).
     fn to_f64_exact(self) -> f64;
-    /// The largest value of this type that is `≤ x` (`x` not NaN; `−∞` stays `−∞`).
+    /// The largest value of this type that is `≤ x` (`x` not NaN; `−∞` stays `−∞`),
+    /// whatever the caller's floating-point environment.
     fn from_f64_down(x: f64) -> Self;
-    /// The smallest value of this type that is `≥ x` (`x` not NaN; `+∞` stays `+∞`).
+    /// The smallest value of this type that is `≥ x` (`x` not NaN; `+∞` stays `+∞`),
+    /// whatever the caller's floating-point environment.
     fn from_f64_up(x: f64) -> Self;
     /// The next value of this type above `self` (`+∞` for `MAX`).
     fn step_up(self) -> Self;
@@ -143,15 +177,18 @@ impl Float for f32 {
     const DTYPE: Dtype = Dtype::F32;
     #[inline]
     fn to_f64_exact(self) -> f64 {
-        self as f64
+        let _env = round::env::enter();
+        round::env::launder(round::env::launder(self) as f64)
     }
     #[inline]
     fn from_f64_down(x: f64) -> Self {
-        round::f32_down(x)
+        let _env = round::env::enter();
+        round::env::launder(round::f32_down(round::env::launder(x)))
     }
     #[inline]
     fn from_f64_up(x: f64) -> Self {
-        round::f32_up(x)
+        let _env = round::env::enter();
+        round::env::launder(round::f32_up(round::env::launder(x)))
     }
     #[inline]
     fn step_up(self) -> Self {
@@ -172,6 +209,7 @@ impl Float for f32 {
 /// assert_eq!(ulps_between(-f32::from_bits(1), f32::from_bits(1)), 2);
 /// ```
 pub fn ulps_between<T: Float>(a: T, b: T) -> u64 {
+    let _env = crate::num::round::env::enter();
     let (a, b) = (
         ordinal(a.to_f64_exact(), T::DTYPE),
         ordinal(b.to_f64_exact(), T::DTYPE),

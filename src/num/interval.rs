@@ -26,7 +26,12 @@ impl Interval {
     /// assert!(bnbound::Interval::new(f64::NAN, 1.0).is_none());
     /// ```
     pub fn new(lo: f64, hi: f64) -> Option<Self> {
-        (lo <= hi).then_some(Interval { lo, hi })
+        let _env = crate::num::round::env::enter();
+        let (lo, hi) = (
+            crate::num::round::env::launder(lo),
+            crate::num::round::env::launder(hi),
+        );
+        crate::num::round::env::launder(lo <= hi).then_some(Interval { lo, hi })
     }
 
     /// The point interval `[x, x]`, or `None` if `x` is NaN.
@@ -36,6 +41,7 @@ impl Interval {
     /// assert!(bnbound::Interval::point(f64::NAN).is_none());
     /// ```
     pub fn point(x: f64) -> Option<Self> {
+        let _env = crate::num::round::env::enter();
         Interval::new(x, x)
     }
 
@@ -63,7 +69,9 @@ impl Interval {
     /// assert!(!bnbound::Interval::point(3.0).unwrap().contains(3.5));
     /// ```
     pub fn contains(&self, x: f64) -> bool {
-        self.lo <= x && x <= self.hi
+        let _env = crate::num::round::env::enter();
+        let x = crate::num::round::env::launder(x);
+        crate::num::round::env::launder(self.lo <= x && x <= self.hi)
     }
 
     /// An unchecked constructor for code that has established `lo ≤ hi`, no NaN.

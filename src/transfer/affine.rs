@@ -44,6 +44,7 @@ impl Enclosure {
     /// # Ok::<(), bnbound::Error>(())
     /// ```
     pub fn compose<T: Float>(&self, form: &AffineForm<T>) -> Result<AffineForm<T>> {
+        let _env = crate::num::round::env::enter();
         self.compose_shaped(form, &[self.channels()])
     }
 
@@ -72,6 +73,7 @@ impl Enclosure {
         form: &AffineForm<T>,
         sample: &[usize],
     ) -> Result<AffineForm<T>> {
+        let _env = crate::num::round::env::enter();
         let inner = sample_inner(self.channels(), sample, form.rows(), "rows")?;
         let (rows, cols) = (form.rows(), form.cols());
         let (alo, ahi) = self.scale_map(form, cols * inner);
@@ -80,11 +82,11 @@ impl Enclosure {
             let (l, h) = (form.c().lo()[i], form.c().hi()[i]);
             let (l, h) = image::<true>(
                 &self.channel_slice()[i / inner],
-                l.to_f64_exact(),
-                h.to_f64_exact(),
+                l.to_f64_raw(),
+                h.to_f64_raw(),
             );
-            clo.push(T::from_f64_down(l));
-            chi.push(T::from_f64_up(h));
+            clo.push(T::from_f64_down_raw(l));
+            chi.push(T::from_f64_up_raw(h));
         }
         Ok(AffineForm::from_valid(
             TensorBox::from_valid(*form.a().shape(), alo, ahi),
@@ -110,6 +112,7 @@ impl Enclosure {
     /// # Ok::<(), bnbound::Error>(())
     /// ```
     pub fn backward<T: Float>(&self, form: &AffineForm<T>) -> Result<AffineForm<T>> {
+        let _env = crate::num::round::env::enter();
         self.backward_shaped(form, &[self.channels()])
     }
 
@@ -139,6 +142,7 @@ impl Enclosure {
         form: &AffineForm<T>,
         sample: &[usize],
     ) -> Result<AffineForm<T>> {
+        let _env = crate::num::round::env::enter();
         let inner = sample_inner(self.channels(), sample, form.cols(), "columns")?;
         let (rows, cols) = (form.rows(), form.cols());
         // Λ·diag(s): element (i, j) belongs to channel j / inner: blocks of length inner.
@@ -148,10 +152,7 @@ impl Enclosure {
         let (mut s_lo, mut s_hi) = (vec![0.0f64; c], vec![0.0f64; c]);
         for i in 0..rows {
             let row = i * cols..(i + 1) * cols;
-            let (d_lo, d_hi) = (
-                form.c().lo()[i].to_f64_exact(),
-                form.c().hi()[i].to_f64_exact(),
-            );
+            let (d_lo, d_hi) = (form.c().lo()[i].to_f64_raw(), form.c().hi()[i].to_f64_raw());
             let (l, h) = if inner == 1 {
                 self.offset_dot(&form.a().lo()[row.clone()], &form.a().hi()[row], d_lo, d_hi)
             } else {
@@ -161,8 +162,8 @@ impl Enclosure {
                 kernel::dispatch(self.kernel(), job);
                 self.offset_dot(&s_lo, &s_hi, d_lo, d_hi)
             };
-            dlo.push(T::from_f64_down(l));
-            dhi.push(T::from_f64_up(h));
+            dlo.push(T::from_f64_down_raw(l));
+            dhi.push(T::from_f64_up_raw(h));
         }
         Ok(AffineForm::from_valid(
             TensorBox::from_valid(*form.a().shape(), alo, ahi),

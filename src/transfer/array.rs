@@ -41,6 +41,7 @@ impl Enclosure {
         lo: ArrayViewD<'_, T>,
         hi: ArrayViewD<'_, T>,
     ) -> Result<(ArrayD<T>, ArrayD<T>)> {
+        let _env = crate::num::round::env::enter();
         let (mut ylo, mut yhi) = (ArrayD::zeros(lo.raw_dim()), ArrayD::zeros(lo.raw_dim()));
         self.ibp_array_into(lo, hi, ylo.view_mut(), yhi.view_mut())?;
         Ok((ylo, yhi))
@@ -70,6 +71,7 @@ impl Enclosure {
         mut out_lo: ArrayViewMutD<'_, T>,
         mut out_hi: ArrayViewMutD<'_, T>,
     ) -> Result<()> {
+        let _env = crate::num::round::env::enter();
         let dims = lo.shape().to_vec();
         for (what, s) in [
             ("hi", hi.shape()),

@@ -29,6 +29,7 @@ impl Enclosure {
         out_lo: &mut [T],
         out_hi: &mut [T],
     ) -> Result<()> {
+        let _env = crate::num::round::env::enter();
         per_channel::<T, false>(self, dbox, out_lo, out_hi)
     }
 
@@ -47,6 +48,7 @@ impl Enclosure {
     /// # Ok::<(), bnbound::Error>(())
     /// ```
     pub fn derivative_chain<T: Float>(&self, dbox: &TensorBox<T>) -> Result<TensorBox<T>> {
+        let _env = crate::num::round::env::enter();
         let n = dbox.shape().len();
         let (mut lo, mut hi) = (vec![T::zero(); n], vec![T::zero(); n]);
         self.derivative_chain_into(&dbox.view(), &mut lo, &mut hi)?;
@@ -67,6 +69,7 @@ impl Enclosure {
     /// # Ok::<(), bnbound::Error>(())
     /// ```
     pub fn second_derivative_chain<T: Float>(&self, d2box: &TensorBox<T>) -> Result<TensorBox<T>> {
+        let _env = crate::num::round::env::enter();
         self.derivative_chain(d2box)
     }
 
@@ -82,6 +85,7 @@ impl Enclosure {
     /// # Ok::<(), bnbound::Error>(())
     /// ```
     pub fn own_second_derivative<T: Float>(&self, shape: Shape) -> Result<TensorBox<T>> {
+        let _env = crate::num::round::env::enter();
         if shape.channels() != self.channels() {
             return Err(Error::ChannelMismatch {
                 expected: self.channels(),

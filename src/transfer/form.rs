@@ -178,6 +178,7 @@ impl<T: Float> AffineForm<T> {
     /// # Ok::<(), bnbound::Error>(())
     /// ```
     pub fn new(a: TensorBox<T>, c: TensorBox<T>) -> Result<Self> {
+        let _env = crate::num::round::env::enter();
         let dims = a.shape().dims();
         if dims.len() != 2 {
             return Err(Error::WrongRank {
@@ -199,6 +200,7 @@ impl<T: Float> AffineForm<T> {
     /// # Ok::<(), bnbound::Error>(())
     /// ```
     pub fn point(rows: usize, cols: usize, a: Vec<T>, c: Vec<T>) -> Result<Self> {
+        let _env = crate::num::round::env::enter();
         let a = TensorBox::new(Shape::new(&[rows, cols])?, a.clone(), a)?;
         let c = TensorBox::new(Shape::new(&[rows])?, c.clone(), c)?;
         AffineForm::new(a, c)
@@ -260,6 +262,7 @@ impl<T: Float> AffineForm<T> {
     /// # Ok::<(), bnbound::Error>(())
     /// ```
     pub fn concretize(&self, input: &TensorBox<T>) -> Result<TensorBox<T>> {
+        let _env = crate::num::round::env::enter();
         vector_of_len(input, "input", self.cols())?;
         let (rows, cols) = (self.rows(), self.cols());
         let (mut lo, mut hi) = (Vec::with_capacity(rows), Vec::with_capacity(rows));
@@ -268,19 +271,19 @@ impl<T: Float> AffineForm<T> {
                 .lo()
                 .iter()
                 .zip(input.hi())
-                .map(|(&l, &h)| (l.to_f64_exact(), h.to_f64_exact()))
+                .map(|(&l, &h)| (l.to_f64_raw(), h.to_f64_raw()))
         };
         for i in 0..rows {
             let row = i * cols..(i + 1) * cols;
             let (l, h) = dot_bounds(
-                self.a.lo()[row.clone()].iter().map(|v| v.to_f64_exact()),
-                self.a.hi()[row].iter().map(|v| v.to_f64_exact()),
+                self.a.lo()[row.clone()].iter().map(|v| v.to_f64_raw()),
+                self.a.hi()[row].iter().map(|v| v.to_f64_raw()),
                 x(),
-                self.c.lo()[i].to_f64_exact(),
-                self.c.hi()[i].to_f64_exact(),
+                self.c.lo()[i].to_f64_raw(),
+                self.c.hi()[i].to_f64_raw(),
             );
-            lo.push(T::from_f64_down(l));
-            hi.push(T::from_f64_up(h));
+            lo.push(T::from_f64_down_raw(l));
+            hi.push(T::from_f64_up_raw(h));
         }
         Ok(TensorBox::from_valid(Shape::new(&[rows])?, lo, hi))
     }
@@ -303,6 +306,7 @@ impl<T: Float> AffineForm<T> {
     /// # Ok::<(), bnbound::Error>(())
     /// ```
     pub fn lower_bound_on(&self, input: &TensorBox<T>) -> Result<FloatForm<T>> {
+        let _env = crate::num::round::env::enter();
         self.float_bound_on(input, true)
     }
 
@@ -319,6 +323,7 @@ impl<T: Float> AffineForm<T> {
     /// # Ok::<(), bnbound::Error>(())
     /// ```
     pub fn upper_bound_on(&self, input: &TensorBox<T>) -> Result<FloatForm<T>> {
+        let _env = crate::num::round::env::enter();
         self.float_bound_on(input, false)
     }
 
@@ -336,7 +341,7 @@ impl<T: Float> AffineForm<T> {
             .lo()
             .iter()
             .zip(input.hi())
-            .map(|(&l, &h)| (l.to_f64_exact(), h.to_f64_exact()))
+            .map(|(&l, &h)| (l.to_f64_raw(), h.to_f64_raw()))
             .collect::<Vec<_>>();
         let mut constant = Vec::with_capacity(rows);
         for i in 0..rows {
@@ -346,22 +351,22 @@ impl<T: Float> AffineForm<T> {
             let d_lo = self.a.lo()[row.clone()]
                 .iter()
                 .zip(m)
-                .map(|(&l, &m)| round::add_down(l.to_f64_exact(), -m.to_f64_exact()));
+                .map(|(&l, &m)| round::add_down(l.to_f64_raw(), -m.to_f64_raw()));
             let d_hi = self.a.hi()[row]
                 .iter()
                 .zip(m)
-                .map(|(&h, &m)| round::add_up(h.to_f64_exact(), -m.to_f64_exact()));
+                .map(|(&h, &m)| round::add_up(h.to_f64_raw(), -m.to_f64_raw()));
             let (l, h) = dot_bounds(
                 d_lo,
                 d_hi,
                 x.iter().copied(),
-                self.c.lo()[i].to_f64_exact(),
-                self.c.hi()[i].to_f64_exact(),
+                self.c.lo()[i].to_f64_raw(),
+                self.c.hi()[i].to_f64_raw(),
             );
             constant.push(if lower {
-                T::from_f64_down(l)
+                T::from_f64_down_raw(l)
             } else {
-                T::from_f64_up(h)
+                T::from_f64_up_raw(h)
             });
         }
         Ok(FloatForm {

@@ -85,6 +85,7 @@ impl Enclosure {
         out_lo: &mut [T],
         out_hi: &mut [T],
     ) -> Result<()> {
+        let _env = crate::num::round::env::enter();
         per_channel::<T, true>(self, input, out_lo, out_hi)
     }
 
@@ -113,6 +114,7 @@ impl Enclosure {
         out_lo: &mut [T],
         out_hi: &mut [T],
     ) -> Result<()> {
+        let _env = crate::num::round::env::enter();
         use rayon::prelude::*;
         check_lengths(self, input, out_lo, out_hi)?;
         let inner = input.shape().inner();
@@ -132,6 +134,9 @@ impl Enclosure {
         outs.zip(ins)
             .enumerate()
             .for_each(|(t, ((yl, yh), (l, h)))| {
+                // A pool thread has its own control register (inherited from whichever
+                // thread created it): each task opens the default environment too.
+                let _env = crate::num::round::env::enter();
                 let job =
                     MapJob::<T, true>::new(self, inner, t * per_task / inner, (l, h), (yl, yh));
                 kernel::dispatch(self.kernel(), job);
@@ -152,6 +157,7 @@ impl Enclosure {
     /// # Ok::<(), bnbound::Error>(())
     /// ```
     pub fn ibp<T: Float>(&self, input: &TensorBox<T>) -> Result<TensorBox<T>> {
+        let _env = crate::num::round::env::enter();
         let n = input.shape().len();
         let (mut lo, mut hi) = (vec![T::zero(); n], vec![T::zero(); n]);
         self.ibp_into(&input.view(), &mut lo, &mut hi)?;

@@ -187,8 +187,8 @@ fn block<T: Float, const OFFSET: bool, const FMA: bool>(
         _ => 0,
     };
     for i in done..n {
-        out_lo[i] = lower::<T, OFFSET, FMA>(s_lo, s_hi, o_lo, from_lo[i].to_f64_exact());
-        out_hi[i] = upper::<T, OFFSET, FMA>(s_lo, s_hi, o_hi, from_hi[i].to_f64_exact());
+        out_lo[i] = lower::<T, OFFSET, FMA>(s_lo, s_hi, o_lo, from_lo[i].to_f64_raw());
+        out_hi[i] = upper::<T, OFFSET, FMA>(s_lo, s_hi, o_hi, from_hi[i].to_f64_raw());
     }
 }
 
@@ -202,9 +202,9 @@ fn scalar_block<T: Float, const OFFSET: bool>(
     out_hi: &mut [T],
 ) {
     for (((&l, &h), yl), yh) in lo.iter().zip(hi).zip(out_lo).zip(out_hi) {
-        let (a, b) = image::<OFFSET>(ch, l.to_f64_exact(), h.to_f64_exact());
-        *yl = T::from_f64_down(a);
-        *yh = T::from_f64_up(b);
+        let (a, b) = image::<OFFSET>(ch, l.to_f64_raw(), h.to_f64_raw());
+        *yl = T::from_f64_down_raw(a);
+        *yh = T::from_f64_up_raw(b);
     }
 }
 
@@ -272,7 +272,7 @@ fn rows<T: Float, const OFFSET: bool, const FMA: bool>(
             .zip(&hi[done..])
             .zip(out_lo[done..].iter_mut().zip(out_hi[done..].iter_mut()));
         for ((((&sl, &sh), (&ol, &oh)), &neg), ((l, h), (yl, yh))) in params.zip(data) {
-            let (l, h) = (l.to_f64_exact(), h.to_f64_exact());
+            let (l, h) = (l.to_f64_raw(), h.to_f64_raw());
             let (a, b) = if neg { (h, l) } else { (l, h) };
             let (ol, oh) = if OFFSET { (ol, oh) } else { (0.0, 0.0) };
             *yl = lower::<T, OFFSET, FMA>(sl, sh, ol, a);
@@ -281,9 +281,9 @@ fn rows<T: Float, const OFFSET: bool, const FMA: bool>(
         for &c in &lanes.special {
             if range_contains(first, n, c) {
                 let j = c - first;
-                let (a, b) = image::<OFFSET>(&ch[c], lo[j].to_f64_exact(), hi[j].to_f64_exact());
-                out_lo[j] = T::from_f64_down(a);
-                out_hi[j] = T::from_f64_up(b);
+                let (a, b) = image::<OFFSET>(&ch[c], lo[j].to_f64_raw(), hi[j].to_f64_raw());
+                out_lo[j] = T::from_f64_down_raw(a);
+                out_hi[j] = T::from_f64_up_raw(b);
             }
         }
     }
@@ -444,8 +444,8 @@ impl<T: Float> Job for OffsetDotJob<'_, T> {
         };
         if max_abs(lo) == T::infinity() || max_abs(hi) == T::infinity() {
             return crate::num::interval::dot_bounds(
-                lo.iter().map(|v| v.to_f64_exact()),
-                hi.iter().map(|v| v.to_f64_exact()),
+                lo.iter().map(|v| v.to_f64_raw()),
+                hi.iter().map(|v| v.to_f64_raw()),
                 self.ch.iter().map(|c| (c.offset().lo(), c.offset().hi())),
                 self.d_lo,
                 self.d_hi,
@@ -479,8 +479,8 @@ impl<T: Float> Job for OffsetDotJob<'_, T> {
         for j in tail.chain(l.q_special.iter().copied()) {
             let o = self.ch[j].offset();
             let (pl, ph) = crate::num::interval::mul_bounds(
-                lo[j].to_f64_exact(),
-                hi[j].to_f64_exact(),
+                lo[j].to_f64_raw(),
+                hi[j].to_f64_raw(),
                 o.lo(),
                 o.hi(),
             );
@@ -540,7 +540,7 @@ fn partial_dot<T: Float, const FMA: bool>(
             &q_neg[..ACC],
         );
         for k in 0..ACC {
-            let (x_l, x_h) = (lo[k].to_f64_exact(), hi[k].to_f64_exact());
+            let (x_l, x_h) = (lo[k].to_f64_raw(), hi[k].to_f64_raw());
             let (a, b) = if q_neg[k] { (x_h, x_l) } else { (x_l, x_h) };
             let qa = if a >= 0.0 { q_lo[k] } else { q_hi[k] };
             let qb = if b >= 0.0 { q_hi[k] } else { q_lo[k] };
@@ -617,8 +617,8 @@ impl<T: Float> Job for BlockSumJob<'_, T> {
                 tail = body;
             }
             for (a, b) in lo[tail..].iter().zip(&hi[tail..]) {
-                l = round::add_down(l, a.to_f64_exact());
-                h = round::add_up(h, b.to_f64_exact());
+                l = round::add_down(l, a.to_f64_raw());
+                h = round::add_up(h, b.to_f64_raw());
             }
             (*s_lo, *s_hi) = (l, h);
         }
@@ -632,8 +632,8 @@ fn partial_sum<T: Float, const FMA: bool>(lo: &[T], hi: &[T]) -> ([f64; ACC], [f
     let (mut acc_lo, mut acc_hi) = ([0.0f64; ACC], [0.0f64; ACC]);
     for (a, b) in lo.chunks_exact(ACC).zip(hi.chunks_exact(ACC)) {
         for k in 0..ACC {
-            acc_lo[k] = round::lane_below::<FMA>(acc_lo[k] + a[k].to_f64_exact());
-            acc_hi[k] = round::lane_above::<FMA>(acc_hi[k] + b[k].to_f64_exact());
+            acc_lo[k] = round::lane_below::<FMA>(acc_lo[k] + a[k].to_f64_raw());
+            acc_hi[k] = round::lane_above::<FMA>(acc_hi[k] + b[k].to_f64_raw());
         }
     }
     (acc_lo, acc_hi)
