@@ -214,6 +214,18 @@ pub enum Error {
         /// The element's channel.
         channel: usize,
     },
+    /// The runtime's fused weights or bias contain NaN (`0·∞` or `∞ − ∞` in its float
+    /// fusion, e.g. a zero weight times a scale that overflowed): the folded layer the
+    /// runtime would execute computes NaN, which no bound can contain.
+    #[error("{what}[{index}] (channel {channel}): the runtime's fusion computes NaN (0·∞ or ∞−∞ in its float arithmetic)")]
+    DeployedFoldNan {
+        /// `"weight"` or `"bias"`.
+        what: &'static str,
+        /// The flat row-major index in it.
+        index: usize,
+        /// The output channel.
+        channel: usize,
+    },
     /// The runtime does not fold BatchNorm into the preceding layer at inference time, so
     /// there is no deployed fold to replay.
     #[error("{0} does not fold BatchNorm into the preceding layer at inference time")]

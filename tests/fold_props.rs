@@ -238,3 +238,67 @@ fn exactly_cancelling_columns_of_one_channel() {
         bias: vec![0.0; 3],
     });
 }
+
+/// Issue 20, item 6: where ONNX Runtime's own fusion computes NaN (γ = 3·10³⁸ over
+/// √(σ² = 10⁻⁴⁵) overflows f32, times a zero weight), the deployed fold is a typed error,
+/// not a NaN weight (the CLI wrote `null` with exit 0).
+#[test]
+fn deployed_fold_nan_is_a_typed_error() {
+    use bnbound::{Error, Runtime};
+    let tiny = f32::from_bits(1); // 1.4e-45
+    let bn = BatchNorm::new(
+        vec![3e38f32, 1.0],
+        vec![0.0; 2],
+        vec![0.0; 2],
+        vec![tiny, 1.0],
+        0.0,
+    )
+    .unwrap();
+    let conv = LinearLayer::new(&[2, 1], vec![0.0f32, 1.0], None).unwrap();
+    let e = bn
+        .deployed(Runtime::OnnxruntimeCpu)
+        .fold_into_preceding(&conv)
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::DeployedFoldNan {
+                what: "weight",
+                index: 0,
+                channel: 0
+            }
+        ),
+        "{e}"
+    );
+    // The real fold of the same layer is finite and sound: 0·s = 0 exactly.
+    let real = bn.enclose().fold_into_preceding(&conv).unwrap();
+    assert_eq!((real.weight().lo()[0], real.weight().hi()[0]), (0.0, 0.0));
+}
+
+/// Issue 20, item 6: without a conv bias ONNX Runtime computes the fused bias as
+/// `β − μ·s`, not `(0 − μ)·s + β`: the two differ in the sign of a zero (β = −0, μ = 0:
+/// ORT −0, the other formula +0). The fused initializer must match bit for bit.
+#[test]
+fn deployed_fold_zero_signs_match_onnxruntime() {
+    use bnbound::Runtime;
+    // Written out by IEEE 754's rules (s = 2/√4 = 1 exactly, μ·s = μ):
+    // −0 − (+0) = −0; +0 − (+0) = +0; −0 − (−0) = −0 + (+0) = +0; +0 − (−0) = +0.
+    for (beta, mean, want) in [
+        (-0.0f32, 0.0f32, -0.0f32),
+        (0.0, 0.0, 0.0),
+        (-0.0, -0.0, 0.0),
+        (0.0, -0.0, 0.0),
+    ] {
+        let bn = BatchNorm::new(vec![2.0f32], vec![beta], vec![mean], vec![4.0], 0.0).unwrap();
+        let conv = LinearLayer::new(&[1, 1], vec![1.0f32], None).unwrap();
+        let f = bn
+            .deployed(Runtime::OnnxruntimeCpu)
+            .fold_into_preceding(&conv)
+            .unwrap();
+        assert_eq!(
+            f.bias()[0].to_bits(),
+            want.to_bits(),
+            "β = {beta:?}, μ = {mean:?}"
+        );
+    }
+}

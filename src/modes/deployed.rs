@@ -164,7 +164,11 @@ impl Storage {
     /// assert!(bnbound::Storage::F16.holds(0.5) && !bnbound::Storage::F16.holds(0.1));
     /// ```
     pub fn holds(self, x: f32) -> bool {
-        x.is_nan() || crate::num::round::storage_nearest(x, self) == x
+        let _env = crate::num::round::env::enter();
+        let x = crate::num::round::env::launder(x);
+        crate::num::round::env::launder(
+            x.is_nan() || crate::num::round::storage_nearest(x, self) == x,
+        )
     }
 
     /// The largest value of this type `≤ x` (outward rounding of a lower bound).
@@ -174,7 +178,11 @@ impl Storage {
     /// assert!(Storage::F16.down(0.1) < 0.1 && Storage::F16.holds(Storage::F16.down(0.1)));
     /// ```
     pub fn down(self, x: f32) -> f32 {
-        crate::num::round::storage_down(x, self)
+        let _env = crate::num::round::env::enter();
+        crate::num::round::env::launder(crate::num::round::storage_down(
+            crate::num::round::env::launder(x),
+            self,
+        ))
     }
 
     /// The smallest value of this type `≥ x`: the mirror of [`Storage::down`].
@@ -184,7 +192,11 @@ impl Storage {
     /// assert!(Storage::Bf16.up(0.1) > 0.1 && Storage::Bf16.up(1.0) == 1.0);
     /// ```
     pub fn up(self, x: f32) -> f32 {
-        -crate::num::round::storage_down(-x, self)
+        let _env = crate::num::round::env::enter();
+        crate::num::round::env::launder(-crate::num::round::storage_down(
+            -crate::num::round::env::launder(x),
+            self,
+        ))
     }
 }
 
@@ -290,9 +302,9 @@ fn hull_side<T: Float>(real: T, y: T, p: [f64; 5], (l, h): (T, T), side: Side) -
     if !x.is_finite() {
         return outer;
     }
-    let x = x.to_f64_exact();
+    let x = x.to_f64_raw();
     let cmp = |v: f64| cmp_affine_params(p, x, v);
-    let yv = y.to_f64_exact();
+    let yv = y.to_f64_raw();
     let beyond = if lower {
         cmp(yv) != Ordering::Greater
     } else {
@@ -302,14 +314,14 @@ fn hull_side<T: Float>(real: T, y: T, p: [f64; 5], (l, h): (T, T), side: Side) -
         return y;
     }
     let (a, b) = if lower {
-        tighten(real.to_f64_exact(), yv, cmp)
+        tighten(real.to_f64_raw(), yv, cmp)
     } else {
-        tighten(yv, real.to_f64_exact(), cmp)
+        tighten(yv, real.to_f64_raw(), cmp)
     };
     if lower {
-        T::from_f64_down(a)
+        T::from_f64_down_raw(a)
     } else {
-        T::from_f64_up(b)
+        T::from_f64_up_raw(b)
     }
 }
 
@@ -342,6 +354,7 @@ impl<T: Float> BatchNorm<T> {
     /// # Ok::<(), bnbound::Error>(())
     /// ```
     pub fn deployed(&self, runtime: Runtime) -> Deployed<'_, T> {
+        let _env = crate::num::round::env::enter();
         let consts = (0..self.channels())
             .map(|c| {
                 Consts::new(
@@ -373,6 +386,7 @@ impl<T: Float> BatchNorm<T> {
     /// # Ok::<(), bnbound::Error>(())
     /// ```
     pub fn ibp_in(&self, semantics: Semantics, input: &TensorBox<T>) -> Result<TensorBox<T>> {
+        let _env = crate::num::round::env::enter();
         match semantics {
             Semantics::Real => self.enclose().ibp(input),
             Semantics::Deployed(runtime) => self.deployed(runtime).ibp(input),
@@ -404,6 +418,7 @@ impl<T: Float> Deployed<'_, T> {
     /// # Ok::<(), bnbound::Error>(())
     /// ```
     pub fn outputs_at(&self, c: usize, x: T) -> Result<(T, T)> {
+        let _env = crate::num::round::env::enter();
         let k = self.consts.get(c).ok_or(Error::ChannelMismatch {
             expected: self.consts.len(),
             found: c + 1,
@@ -446,10 +461,10 @@ impl<T: Float> Deployed<'_, T> {
             let (a, b) = crate::modes::any::image(
                 &m,
                 self.bn.channel_f64(c),
-                l.to_f64_exact(),
-                h.to_f64_exact(),
+                l.to_f64_raw(),
+                h.to_f64_raw(),
             )?;
-            let (a, b) = (T::from_f64_down(a), T::from_f64_up(b));
+            let (a, b) = (T::from_f64_down_raw(a), T::from_f64_up_raw(b));
             return Some(((a, b), (a, b)));
         }
         let k = &self.consts[c];
@@ -484,6 +499,7 @@ impl<T: Float> Deployed<'_, T> {
     /// # Ok::<(), bnbound::Error>(())
     /// ```
     pub fn ibp(&self, input: &TensorBox<T>) -> Result<TensorBox<T>> {
+        let _env = crate::num::round::env::enter();
         self.widen(input, self.bn.enclose().ibp(input)?)
     }
 
@@ -503,6 +519,7 @@ impl<T: Float> Deployed<'_, T> {
     /// # Ok::<(), bnbound::Error>(())
     /// ```
     pub fn derivative_chain(&self, dbox: &TensorBox<T>) -> Result<TensorBox<T>> {
+        let _env = crate::num::round::env::enter();
         self.valid()?;
         let real = self.bn.enclose().derivative_chain(dbox)?;
         let shape = *dbox.shape();
@@ -517,12 +534,12 @@ impl<T: Float> Deployed<'_, T> {
         let slopes: Vec<Vec<(f64, f64)>> = (0..channels)
             .map(|c| {
                 let k = &self.consts[c];
-                let mut v = vec![(k.alpha.to_f64_exact(), k.alpha.to_f64_exact())];
+                let mut v = vec![(k.alpha.to_f64_raw(), k.alpha.to_f64_raw())];
                 if let Some(m) = &any {
                     v.push(crate::modes::any::slopes(m, self.bn.channel_f64(c)));
                 }
                 if self.fallback() {
-                    let (inv, g) = (k.inv.to_f64_exact(), k.g.to_f64_exact());
+                    let (inv, g) = (k.inv.to_f64_raw(), k.g.to_f64_raw());
                     v.push(mul_bounds(inv, inv, g, g));
                 }
                 v
@@ -530,11 +547,11 @@ impl<T: Float> Deployed<'_, T> {
             .collect();
         let (mut lo, mut hi) = (real.lo().to_vec(), real.hi().to_vec());
         for (i, (&l, &h)) in dbox.lo().iter().zip(dbox.hi()).enumerate() {
-            let (l, h) = (l.to_f64_exact(), h.to_f64_exact());
+            let (l, h) = (l.to_f64_raw(), h.to_f64_raw());
             for &(sl, sh) in &slopes[(i / inner) % channels] {
                 let (a, b) = mul_bounds(sl, sh, l, h);
-                lo[i] = lo[i].min(T::from_f64_down(a));
-                hi[i] = hi[i].max(T::from_f64_up(b));
+                lo[i] = lo[i].min(T::from_f64_down_raw(a));
+                hi[i] = hi[i].max(T::from_f64_up_raw(b));
             }
         }
         TensorBox::new(shape, lo, hi)
@@ -554,6 +571,7 @@ impl<T: Float> Deployed<'_, T> {
     /// # Ok::<(), bnbound::Error>(())
     /// ```
     pub fn widen(&self, input: &TensorBox<T>, real: TensorBox<T>) -> Result<TensorBox<T>> {
+        let _env = crate::num::round::env::enter();
         self.valid()?;
         let shape = *input.shape();
         if real.shape() != input.shape() {
@@ -677,11 +695,12 @@ impl<T: Float> Deployed<'_, T> {
     /// BatchNorm channel) exactly as ONNX Runtime's default graph optimisation does
     /// (`onnxruntime/core/optimizer/conv_bn_fusion.cc`, every step rounded to nearest in
     /// `T`): `s = RN(γ / RN(√RN(σ² + ε)))` (a division), `W' = RN(W·s_o)`, and
-    /// `b' = RN(RN(RN(b − μ)·s) + β)`; without a conv bias ONNX Runtime computes
-    /// `RN(β − RN(μ·s))`, which is the same value for `b = 0`. Each entry comes with a
+    /// `b' = RN(RN(RN(b − μ)·s) + β)`; without a conv bias ([`crate::fold::LinearLayer::has_bias`])
+    /// `RN(β − RN(μ·s))`, as ONNX Runtime does (bit for bit, zero signs included). Each entry comes with a
     /// rigorous bound on its distance to the exact real composition (from
     /// [`crate::Enclosure::fold_into_preceding`]), so a verifier can verify the network the
     /// runtime really executes. Errors: [`Error::ChannelMismatch`];
+    /// [`Error::DeployedFoldNan`] where the runtime's fused weight or bias is NaN;
     /// [`Error::NoDeployedFold`] for PyTorch, whose eager CPU inference does not fold.
     ///
     /// ```
@@ -701,6 +720,7 @@ impl<T: Float> Deployed<'_, T> {
         &self,
         layer: &crate::fold::LinearLayer<T>,
     ) -> Result<DeployedFold<T>> {
+        let _env = crate::num::round::env::enter();
         if self.runtime != Runtime::OnnxruntimeCpu {
             return Err(Error::NoDeployedFold(self.runtime.name()));
         }
@@ -718,16 +738,40 @@ impl<T: Float> Deployed<'_, T> {
             .enumerate()
             .map(|(k, &w)| w * s[k / per.max(1)])
             .collect();
+        // With a conv bias: RN(RN(RN(b − μ)·s) + β); without one ONNX Runtime computes
+        // RN(β − RN(μ·s)) — the same value except for the sign of a zero.
         let bias: Vec<T> = (0..out)
-            .map(|c| (layer.bias()[c] - bn.running_mean()[c]) * s[c] + bn.beta()[c])
+            .map(|c| {
+                let (m, b) = (bn.running_mean()[c], bn.beta()[c]);
+                if layer.has_bias() {
+                    (layer.bias()[c] - m) * s[c] + b
+                } else {
+                    b - m * s[c]
+                }
+            })
             .collect();
+        // The runtime's fused layer computes NaN where a fused entry is NaN: no bound.
+        for (what, v) in [("weight", &weight), ("bias", &bias)] {
+            if let Some(index) = v.iter().position(|x| x.is_nan()) {
+                let channel = if what == "bias" {
+                    index
+                } else {
+                    index / per.max(1)
+                };
+                return Err(Error::DeployedFoldNan {
+                    what,
+                    index,
+                    channel,
+                });
+            }
+        }
         let radius = |v: &[T], b: &TensorBox<T>| -> Vec<T> {
             v.iter()
                 .zip(b.lo().iter().zip(b.hi()))
                 .map(|(&x, (&l, &h))| {
-                    let x = x.to_f64_exact();
-                    let r = add_up(x, -l.to_f64_exact()).max(add_up(h.to_f64_exact(), -x));
-                    T::from_f64_up(r)
+                    let x = x.to_f64_raw();
+                    let r = add_up(x, -l.to_f64_raw()).max(add_up(h.to_f64_raw(), -x));
+                    T::from_f64_up_raw(r)
                 })
                 .collect()
         };
@@ -769,6 +813,7 @@ impl Deployed<'_, f32> {
     /// # Ok::<(), bnbound::Error>(())
     /// ```
     pub fn ibp_stored(&self, input: &TensorBox<f32>, storage: Storage) -> Result<TensorBox<f32>> {
+        let _env = crate::num::round::env::enter();
         let any = match self.runtime {
             Runtime::PytorchCpu => None,
             Runtime::Any { ulps } => {
@@ -818,8 +863,8 @@ impl Deployed<'_, f32> {
                     let p = self.bn.channel_f64(c);
                     let (a, b) = crate::modes::any::image(m, p, l as f64, h as f64).ok_or(nan)?;
                     (
-                        storage.down(f32::from_f64_down(a)),
-                        storage.up(f32::from_f64_up(b)),
+                        storage.down(crate::num::round::f32_down(a)),
+                        storage.up(crate::num::round::f32_up(b)),
                     )
                 }
                 // PyTorch: the f32 recipe's outputs, each rounded once to the storage type.

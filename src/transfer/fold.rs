@@ -30,6 +30,7 @@ pub struct LinearLayer<T: Float> {
     dims: Vec<usize>,
     weight: Vec<T>,
     bias: Vec<T>,
+    has_bias: bool,
 }
 
 impl<T: Float> LinearLayer<T> {
@@ -44,6 +45,7 @@ impl<T: Float> LinearLayer<T> {
     /// assert!(LinearLayer::new(&[1, 1], vec![f64::NAN], None).is_err());
     /// ```
     pub fn new(dims: &[usize], weight: Vec<T>, bias: Option<Vec<T>>) -> Result<Self> {
+        let _env = crate::num::round::env::enter();
         if dims.len() < 2 {
             return Err(Error::WrongRank {
                 what: "weight",
@@ -62,6 +64,7 @@ impl<T: Float> LinearLayer<T> {
                 found: weight.len(),
             });
         }
+        let has_bias = bias.is_some();
         let bias = bias.unwrap_or_else(|| vec![T::zero(); dims[0]]);
         if bias.len() != dims[0] {
             return Err(Error::LengthMismatch {
@@ -75,7 +78,7 @@ impl<T: Float> LinearLayer<T> {
                 return Err(Error::NonFiniteWeight {
                     what,
                     index: i,
-                    value: v[i].to_f64_exact(),
+                    value: v[i].to_f64_raw(),
                 });
             }
         }
@@ -83,6 +86,7 @@ impl<T: Float> LinearLayer<T> {
             dims: dims.to_vec(),
             weight,
             bias,
+            has_bias,
         })
     }
 
@@ -151,6 +155,19 @@ impl<T: Float> LinearLayer<T> {
     /// ```
     pub fn bias(&self) -> &[T] {
         &self.bias
+    }
+
+    /// Whether the layer was given a bias (a runtime's fusion computes the folded bias
+    /// differently without one; the real composition is the same).
+    ///
+    /// ```
+    /// use bnbound::fold::LinearLayer;
+    /// assert!(LinearLayer::new(&[1, 1], vec![1.0f32], Some(vec![0.0]))?.has_bias());
+    /// assert!(!LinearLayer::new(&[1, 1], vec![1.0f32], None)?.has_bias());
+    /// # Ok::<(), bnbound::Error>(())
+    /// ```
+    pub fn has_bias(&self) -> bool {
+        self.has_bias
     }
 
     /// The layer as an affine form with one row per output channel.
@@ -235,6 +252,7 @@ impl<T: Float> Folded<T> {
     /// # Ok::<(), bnbound::Error>(())
     /// ```
     pub fn to_float(&self) -> FloatFolded<T> {
+        let _env = crate::num::round::env::enter();
         let (weight, weight_radius) = mid_radius(self.form.a());
         let (bias, bias_radius) = mid_radius(self.form.c());
         FloatFolded {
@@ -271,6 +289,7 @@ impl<T: Float> FloatFolded<T> {
     /// # Ok::<(), bnbound::Error>(())
     /// ```
     pub fn max_weight_radius(&self) -> T {
+        let _env = crate::num::round::env::enter();
         self.weight_radius
             .iter()
             .fold(T::zero(), |a, &r| if r > a { r } else { a })
@@ -286,6 +305,7 @@ impl<T: Float> FloatFolded<T> {
     /// # Ok::<(), bnbound::Error>(())
     /// ```
     pub fn max_bias_radius(&self) -> T {
+        let _env = crate::num::round::env::enter();
         self.bias_radius
             .iter()
             .fold(T::zero(), |a, &r| if r > a { r } else { a })
@@ -299,9 +319,9 @@ fn mid_radius<T: Float>(b: &TensorBox<T>) -> (Vec<T>, Vec<T>) {
         .zip(b.hi())
         .map(|(&l, &h)| {
             let m = crate::transfer::form::midpoint(l, h);
-            let (lf, hf, mf) = (l.to_f64_exact(), h.to_f64_exact(), m.to_f64_exact());
+            let (lf, hf, mf) = (l.to_f64_raw(), h.to_f64_raw(), m.to_f64_raw());
             let r = round::add_up(mf, -lf).max(round::add_up(hf, -mf));
-            (m, T::from_f64_up(r))
+            (m, T::from_f64_up_raw(r))
         })
         .unzip()
 }
@@ -323,6 +343,7 @@ impl Enclosure {
     /// # Ok::<(), bnbound::Error>(())
     /// ```
     pub fn fold_into_preceding<T: Float>(&self, layer: &LinearLayer<T>) -> Result<Folded<T>> {
+        let _env = crate::num::round::env::enter();
         let form = self.compose(&layer.as_form()?)?;
         Ok(Folded {
             dims: layer.dims.clone(),
@@ -348,6 +369,7 @@ impl Enclosure {
     /// # Ok::<(), bnbound::Error>(())
     /// ```
     pub fn fold_into_following<T: Float>(&self, layer: &LinearLayer<T>) -> Result<Folded<T>> {
+        let _env = crate::num::round::env::enter();
         if layer.in_channels() != self.channels() {
             return Err(Error::ChannelMismatch {
                 expected: self.channels(),
