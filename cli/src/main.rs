@@ -431,7 +431,39 @@ fn run_op(
             return run_stored(&ptext, p, storage, op, input, output);
         }
     }
-    let bn = layer.load()?;
+    let (bn, storage) = layer.load()?;
+    // A model stored in a 16-bit type runs 16-bit arithmetic: deployed semantics is its
+    // 16-bit recipe, never the f32 one. Real semantics is the f32 layer of the same values.
+    if let (Some(storage), AnyBatchNorm::F32(bn)) = (storage, &bn) {
+        let name = layer.layer.as_deref().unwrap_or("");
+        match op {
+            Op::Ibp(Mode::Fast, Semantics::Deployed(_)) => {
+                return run_stored_layer(bn, storage, op, input, output)
+            }
+            Op::Ibp(_, Semantics::Real)
+            | Op::Deriv(_, _, Semantics::Real)
+            | Op::Affine(_)
+            | Op::Backward(_)
+            | Op::Check(_, Semantics::Real) => {}
+            Op::Fold(rt) => {
+                return Err(Failure::Invalid(format!(
+                    "layer {:?} is stored as {}: {} does not fold 16-bit layers \
+                     (its Conv→BatchNorm fusion takes float and double only)",
+                    bnbound::short(name),
+                    storage.name(),
+                    rt.name()
+                )))
+            }
+            _ => {
+                return Err(Failure::Invalid(format!(
+                    "layer {:?} is stored as {}: deployed semantics of 16-bit arithmetic \
+                     is replayed for ibp (fast mode); use --semantics real for this command",
+                    bnbound::short(name),
+                    storage.name()
+                )))
+            }
+        }
+    }
     let text = read(input, "input")?;
     let ctext = claimed.map(|c| read(c, "claimed")).transpose()?;
     let claimed = ctext.as_deref().zip(claimed);
@@ -451,17 +483,31 @@ fn run_stored(
     input: &Path,
     output: Option<&Path>,
 ) -> Result<(), Failure> {
-    let semantics = match op {
-        Op::Ibp(Mode::Fast, semantics) => semantics,
-        _ => {
-            return Err(Failure::Invalid(format!(
-                "{}: dtype {} is supported by ibp (fast mode, real or deployed semantics)",
-                ppath.display(),
-                storage.name()
-            )))
-        }
-    };
+    if !matches!(op, Op::Ibp(Mode::Fast, _)) {
+        return Err(Failure::Invalid(format!(
+            "{}: dtype {} is supported by ibp (fast mode, real or deployed semantics)",
+            ppath.display(),
+            storage.name()
+        )));
+    }
     let bn = json::parse_stored_params(ptext, storage).map_err(invalid(ppath))?;
+    run_stored_layer(&bn, storage, op, input, output)
+}
+
+/// `ibp` of a layer whose values are of a 16-bit storage type (from f16/bf16 PARAMS or a
+/// 16-bit model file) on a BOX read onto the storage grid.
+fn run_stored_layer(
+    bn: &BatchNorm<f32>,
+    storage: bnbound::Storage,
+    op: Op,
+    input: &Path,
+    output: Option<&Path>,
+) -> Result<(), Failure> {
+    let Op::Ibp(Mode::Fast, semantics) = op else {
+        return Err(Failure::Invalid(
+            "16-bit layers: ibp (fast mode) only".into(),
+        ));
+    };
     let b = json::parse_stored_box(&read(input, "input")?, storage).map_err(invalid(input))?;
     let out = match semantics {
         Semantics::Real => bn.enclose().ibp(&b).and_then(|r| {

@@ -4,7 +4,7 @@
 use crate::files::{invalid, read, write_to, Failure};
 use crate::{EpsArgs, LayerSource};
 use bnbound::model::{safetensors::Eps, Model, Summary};
-use bnbound::AnyBatchNorm;
+use bnbound::{AnyBatchNorm, Storage};
 use bnbound_cli::json;
 use std::path::Path;
 
@@ -74,13 +74,17 @@ fn check_model_path(path: &Path, eps: &EpsArgs) -> Result<Eps, Failure> {
 }
 
 impl LayerSource {
-    pub(crate) fn load(&self) -> Result<AnyBatchNorm, Failure> {
+    /// The layer, and the 16-bit type its model file stores it in (for PARAMS documents
+    /// of `f32`/`f64`, `None`; 16-bit PARAMS documents take another path).
+    pub(crate) fn load(&self) -> Result<(AnyBatchNorm, Option<Storage>), Failure> {
         match (&self.params, &self.model, &self.layer) {
-            (Some(p), _, _) => json::parse_params(&read(p, "params")?).map_err(invalid(p)),
+            (Some(p), _, _) => json::parse_params(&read(p, "params")?)
+                .map(|bn| (bn, None))
+                .map_err(invalid(p)),
             (None, Some(m), Some(name)) => {
                 let eps = check_model_path(m, &self.eps)?;
                 Model::open_layer(m, name, eps)
-                    .map(|l| l.bn)
+                    .map(|l| (l.bn, l.storage))
                     .map_err(invalid(m))
             }
             // clap enforces --params or --model with --layer.
@@ -120,6 +124,7 @@ pub(crate) fn inspect(path: &Path, prefix: Option<&str>, eps: &EpsArgs) -> Resul
                     "channels": s.channels,
                     "dtype": s.dtype.name(),
                     "stored_as": l.stored_as,
+                    "storage": l.storage.map(Storage::name),
                     "eps": num(s.eps),
                     "scale_min": num(s.scale_min),
                     "scale_max": num(s.scale_max),

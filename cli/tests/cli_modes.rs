@@ -471,3 +471,65 @@ fn any_runtime_cli() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr_line(&o).contains("over-approximate"));
 }
+
+/// Issue 20, item 2: a float16/bfloat16 model under deployed semantics gets the 16-bit
+/// recipe, on the storage grid — bit for bit what the same values give as an f16/bf16
+/// PARAMS document — never f32 bounds of f32 arithmetic. Real semantics stays the f32
+/// layer of the same values; commands without a 16-bit replay are refused.
+#[test]
+fn sixteen_bit_models_get_sixteen_bit_deployed_bounds() {
+    let expected: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(data("expected.json")).unwrap()).unwrap();
+    for (file, layer, dtype) in [
+        ("bn_f16.onnx", "bn16", "f16"),
+        ("bn_bf16.onnx", "bnbf16", "bf16"),
+    ] {
+        let e = &expected[format!("{file}/{layer}")];
+        // The stored values, as the shortest decimals of the f64s they are (exact here).
+        // One row per field (γ, β, μ, σ²), one column per channel, as f64 bits.
+        let col = |k: usize| -> Vec<String> {
+            e["params"][k]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| format!("{:e}", f64::from_bits(x.as_u64().unwrap())))
+                .collect()
+        };
+        let eps = f64::from_bits(e["eps_bits"].as_u64().unwrap());
+        let params = format!(
+            r#"{{"dtype": "{dtype}", "eps": {eps:e}, "gamma": [{}], "beta": [{}], "running_mean": [{}], "running_var": [{}]}}"#,
+            col(0).join(", "),
+            col(1).join(", "),
+            col(2).join(", "),
+            col(3).join(", ")
+        );
+        let c = e["params"][0].as_array().unwrap().len();
+        let ones = vec!["1.5"; c].join(", ");
+        let zeros = vec!["-0.25"; c].join(", ");
+        let b = format!(r#"{{"shape": [1, {c}], "lo": [{zeros}], "hi": [{ones}]}}"#);
+        let dir = scratch();
+        let bpath = dir.join("box.json");
+        std::fs::write(&bpath, &b).unwrap();
+        let model = data(file);
+        let model = model.to_str().unwrap();
+        let pt = ["--semantics", "deployed", "--runtime", "pytorch-cpu"];
+        let mut args = vec!["ibp", "--model", model, "--layer", layer, "--input"];
+        args.push(bpath.to_str().unwrap());
+        args.extend(pt);
+        let from_model = json_of(&run(&args));
+        let from_params = json_of(&sub("ibp", &params, &b, &pt));
+        assert_eq!(from_model["dtype"], dtype, "{file}");
+        assert_eq!(from_model, from_params, "{file}: model vs PARAMS document");
+        // Deployed derivatives and checks of 16-bit arithmetic are not replayed: refused.
+        let mut deriv = vec!["deriv", "--order", "1", "--model", model, "--layer", layer];
+        deriv.extend(["--input", bpath.to_str().unwrap()]);
+        deriv.extend(pt);
+        let o = run(&deriv);
+        assert_eq!(o.status.code(), Some(2), "{file}");
+        assert!(stderr_line(&o).contains(dtype), "{file}");
+        // Real semantics: the f32 layer of the stored values.
+        let mut real = vec!["ibp", "--model", model, "--layer", layer, "--input"];
+        real.push(bpath.to_str().unwrap());
+        assert_eq!(json_of(&run(&real))["dtype"], "f32", "{file}");
+    }
+}
