@@ -533,3 +533,16 @@ fn sixteen_bit_models_get_sixteen_bit_deployed_bounds() {
         assert_eq!(json_of(&run(&real))["dtype"], "f32", "{file}");
     }
 }
+
+/// Issue 20, item 6: `fold` on a layer whose ONNX Runtime fusion computes NaN (γ = 3·10³⁸
+/// over √(σ² = 10⁻⁴⁵) overflows f32, times a zero weight) exits 2 with a typed message
+/// and writes no output, instead of JSON `null` with exit 0.
+#[test]
+fn fold_nan_is_invalid_input() {
+    let p = r#"{"dtype": "f32", "eps": 0, "gamma": [3e38], "beta": [0], "running_mean": [0], "running_var": [1e-45]}"#;
+    let l = r#"{"dims": [1, 2], "weight": [0, 1]}"#;
+    let o = sub("fold", p, l, &["--runtime", "onnxruntime-cpu"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(o.stdout.is_empty());
+    assert!(stderr_line(&o).contains("NaN"));
+}
