@@ -1,11 +1,15 @@
 //! numpy arrays in and out, without a cast that rounds and without reading wrong elements.
 //!
-//! An input that is a numpy array of the layer's dtype is used as it is: read in place
-//! when it is C-contiguous, copied in logical (row-major) order otherwise (numpy's strides,
-//! Fortran order, negative steps). A numpy array of another float dtype is an error that
-//! names the expected dtype. Anything else (lists, tuples, integer arrays, scalars) goes
-//! through `bnbound._convert.exact_array`, which converts it only where every element is
-//! exactly a value of the layer's dtype.
+//! An input is always copied, under the GIL, into memory of bnbound's own before anything
+//! reads it: the work runs without the GIL, when another Python thread may write the
+//! caller's array, so validating the caller's memory and then computing on it could
+//! validate one state and compute on another (NaN results, lo > hi). Every check and every
+//! bound is computed on the one snapshot. A numpy array of the layer's dtype is copied in
+//! logical (row-major) order (C order with one memcpy; numpy's strides, Fortran order,
+//! negative steps element by element). A numpy array of another float dtype is an error
+//! that names the expected dtype. Anything else (lists, tuples, integer arrays, scalars)
+//! goes through `bnbound._convert.exact_array`, which converts it only where every element
+//! is exactly a value of the layer's dtype.
 
 use numpy::ndarray::{ArrayD, IxDyn};
 use numpy::{
@@ -38,17 +42,13 @@ impl Elem for f64 {
     }
 }
 
-enum Data<'py, T: Elem> {
-    /// A C-contiguous array of the dtype, borrowed read-only.
-    View(PyReadonlyArrayDyn<'py, T>),
-    /// A copy in row-major order.
-    Owned(Vec<T>),
-}
-
-/// An input array of dtype `T`, readable as a row-major slice.
+/// An input array of dtype `T`: a row-major snapshot of its elements, taken under the GIL.
 pub(crate) struct Input<'py, T: Elem> {
     dims: Vec<usize>,
-    data: Data<'py, T>,
+    data: Vec<T>,
+    /// The read-only borrow of the caller's array, held for the call, so that an `out=`
+    /// array that is this input is refused (as before the snapshot existed).
+    _borrow: PyReadonlyArrayDyn<'py, T>,
 }
 
 impl<'py, T: Elem> Input<'py, T> {
@@ -57,14 +57,14 @@ impl<'py, T: Elem> Input<'py, T> {
         &self.dims
     }
 
-    /// The elements in row-major order.
-    pub(crate) fn slice(&self) -> PyResult<&[T]> {
-        match &self.data {
-            Data::View(v) => v
-                .as_slice()
-                .map_err(|_| err("internal: a C-contiguous array is not contiguous")),
-            Data::Owned(v) => Ok(v),
-        }
+    /// The elements in row-major order (the snapshot).
+    pub(crate) fn slice(&self) -> &[T] {
+        &self.data
+    }
+
+    /// The elements in row-major order, moved out.
+    pub(crate) fn into_vec(self) -> Vec<T> {
+        self.data
     }
 }
 
@@ -73,13 +73,17 @@ fn from_array<'py, T: Elem>(a: &Bound<'py, PyArrayDyn<T>>, what: &str) -> PyResu
         .try_readonly()
         .map_err(|e| err(format!("{what}: the array cannot be read ({e})")))?;
     let dims = ro.shape().to_vec();
-    // `is_contiguous` is also true for Fortran order: only C order is read in place.
-    let data = if a.is_c_contiguous() {
-        Data::View(ro)
-    } else {
-        Data::Owned(ro.as_array().iter().copied().collect())
+    // Under the GIL: no Python thread writes the array while it is copied.
+    // `as_slice` also accepts Fortran order (memory order): only C order is copied whole.
+    let data = match ro.as_slice() {
+        Ok(s) if a.is_c_contiguous() => s.to_vec(),
+        _ => ro.as_array().iter().copied().collect(),
     };
-    Ok(Input { dims, data })
+    Ok(Input {
+        dims,
+        data,
+        _borrow: ro,
+    })
 }
 
 /// Reads `obj` as an array of dtype `T`; `what` names it in errors (`"lo"`, `"gamma"`).

@@ -108,7 +108,7 @@ fn tensor<T: Elem>(
     let (a, b) = (input::<T>(l, names[0])?, input::<T>(h, names[1])?);
     same_dims(a.dims(), b.dims(), names[0], names[1])?;
     let shape = bnbound::Shape::new(a.dims()).map_err(core)?;
-    TensorBox::new(shape, a.slice()?.to_vec(), b.slice()?.to_vec()).map_err(core)
+    TensorBox::new(shape, a.into_vec(), b.into_vec()).map_err(core)
 }
 
 /// What a check compares: boxes or forms.

@@ -79,7 +79,7 @@ impl Enclosure {
     }
 }
 
-/// Two input arrays of one shape, as a box.
+/// Two input arrays of one shape (their snapshots), as a box.
 fn boxed<'a, T: Elem>(
     l: &'a Input<'_, T>,
     h: &'a Input<'_, T>,
@@ -87,7 +87,7 @@ fn boxed<'a, T: Elem>(
 ) -> PyResult<BoxView<'a, T>> {
     same_dims(l.dims(), h.dims(), names[0], names[1])?;
     let shape = Shape::new(l.dims()).map_err(core)?;
-    BoxView::new(shape, l.slice()?, h.slice()?).map_err(core)
+    BoxView::new(shape, l.slice(), h.slice()).map_err(core)
 }
 
 fn owned<T: Elem>(v: &BoxView<'_, T>) -> bnbound::Result<TensorBox<T>> {
@@ -145,6 +145,13 @@ fn sample(shape: Option<Vec<usize>>, channels: usize) -> Vec<usize> {
     shape.unwrap_or_else(|| vec![channels])
 }
 
+/// Two input arrays of one shape, moved into an owned box.
+fn tensor<T: Elem>(l: Input<'_, T>, h: Input<'_, T>, names: [&str; 2]) -> PyResult<TensorBox<T>> {
+    same_dims(l.dims(), h.dims(), names[0], names[1])?;
+    let shape = Shape::new(l.dims()).map_err(core)?;
+    TensorBox::new(shape, l.into_vec(), h.into_vec()).map_err(core)
+}
+
 /// A form `A·x + c` from four arrays (`A` 2-D, `c` 1-D).
 pub(crate) fn form_of<T: Elem>(
     arrays: [&Bound<'_, PyAny>; 4],
@@ -153,16 +160,16 @@ pub(crate) fn form_of<T: Elem>(
     let [al, ah, cl, ch] = [0, 1, 2, 3].map(|i| (arrays[i], names[i]));
     let (al, ah) = (input::<T>(al.0, al.1)?, input::<T>(ah.0, ah.1)?);
     let (cl, ch) = (input::<T>(cl.0, cl.1)?, input::<T>(ch.0, ch.1)?);
-    let a = boxed(&al, &ah, [names[0], names[1]])?;
-    let c = boxed(&cl, &ch, [names[2], names[3]])?;
+    let a_dims = al.dims().to_vec();
+    let a = tensor(al, ah, [names[0], names[1]])?;
+    let c = tensor(cl, ch, [names[2], names[3]])?;
     if a.shape().rank() != 2 {
         return Err(err(format!(
-            "{}: expected a 2-D array, got shape {:?}",
-            names[0],
-            al.dims()
+            "{}: expected a 2-D array, got shape {a_dims:?}",
+            names[0]
         )));
     }
-    AffineForm::new(owned(&a).map_err(core)?, owned(&c).map_err(core)?).map_err(core)
+    AffineForm::new(a, c).map_err(core)
 }
 
 /// `(A_lo, A_hi, c_lo, c_hi)` of a form as new arrays.

@@ -150,7 +150,7 @@ fn build<T: Elem>(
                 x.dims()
             )));
         }
-        v.push(x.slice()?.to_vec());
+        v.push(x.into_vec());
     }
     let eps = eps_of::<T>(eps)?;
     let var = v.pop().unwrap_or_default();
