@@ -80,6 +80,15 @@ class BatchNorm:
     @property
     def stored_as(self) -> Optional[str]:
         """For a loaded layer, the element types in the file (e.g. "float16")."""
+    @property
+    def storage(self) -> Optional[Literal["f16", "bf16"]]:
+        """For a layer loaded from 16-bit statistics, the storage type (the layer is
+        float32, converted exactly); None otherwise. Deployed semantics on such a layer
+        bounds that type's arithmetic (f32 opmath, each result rounded to the storage type):
+        bounds are float32 arrays of values of the storage type; ``lo``/``hi`` must be values
+        of it (an f16 layer also takes numpy float16 arrays). Deployed ``derivative`` and
+        deployed ``check_ibp`` are refused for it (no 16-bit recipe); ``onnxruntime-cpu``
+        is refused until the library has one (use ``runtime="any"``)."""
     def enclose(self, mode: Literal["fast", "tight"] = "fast") -> "Enclosure":
         """The layer's sound enclosure. ``mode="tight"`` (MPFR builds): every bound is the
         tightest float bound of the semantics (the next float inward is unsound)."""

@@ -13,6 +13,7 @@
 
 use std::cell::RefCell;
 
+use bnbound::{BatchNorm, Runtime, Storage, TensorBox};
 use numpy::ndarray::{ArrayD, IxDyn};
 use numpy::{
     Element, PyArrayDescrMethods, PyArrayDyn, PyArrayMethods, PyReadonlyArrayDyn,
@@ -30,6 +31,14 @@ pub(crate) trait Elem: bnbound::Float + Element + Send + Sync {
     fn from_f64_nearest(x: f64) -> Self;
     /// This thread's spare snapshot buffers of this dtype (see [`Input`]).
     fn pool() -> &'static std::thread::LocalKey<RefCell<Vec<Vec<Self>>>>;
+    /// Deployed IBP of a layer whose data is stored as `storage` (f16/bf16, computed in
+    /// f32): the library's `ibp_stored`. Only f32 layers are stored so; f64 is refused.
+    fn ibp_stored(
+        bn: &BatchNorm<Self>,
+        rt: Runtime,
+        x: &TensorBox<Self>,
+        storage: Storage,
+    ) -> bnbound::Result<TensorBox<Self>>;
 }
 
 impl Elem for f32 {
@@ -41,6 +50,14 @@ impl Elem for f32 {
     fn from_f64_nearest(x: f64) -> f32 {
         x as f32 // Rust's `as` from f64 to f32 rounds to nearest, ties to even
     }
+    fn ibp_stored(
+        bn: &BatchNorm<f32>,
+        rt: Runtime,
+        x: &TensorBox<f32>,
+        storage: Storage,
+    ) -> bnbound::Result<TensorBox<f32>> {
+        bn.deployed(rt).ibp_stored(x, storage)
+    }
 }
 
 impl Elem for f64 {
@@ -51,6 +68,16 @@ impl Elem for f64 {
     }
     fn from_f64_nearest(x: f64) -> f64 {
         x
+    }
+    fn ibp_stored(
+        _: &BatchNorm<f64>,
+        _: Runtime,
+        _: &TensorBox<f64>,
+        _: Storage,
+    ) -> bnbound::Result<TensorBox<f64>> {
+        // Not reached: `PyBatchNorm::loaded` keeps a storage type only for f32 layers (the
+        // loaders give 16-bit statistics an f32 layer).
+        Err(bnbound::Error::NoStorageRecipe("a float64 layer"))
     }
 }
 

@@ -180,6 +180,9 @@ fn dispatch(
     k: usize,
 ) -> PyResult<CheckReport> {
     let bn = layer(bn)?;
+    if let (Claim::Ibp(_, bnbound::Semantics::Deployed(_)), Some(s)) = (&claim, bn.storage) {
+        return Err(err(crate::enclosure::no_stored_recipe("check_ibp", s)));
+    }
     match &*bn.bn {
         AnyBatchNorm::F32(b) => run::<f32>(py, b, &claim, k),
         AnyBatchNorm::F64(b) => run::<f64>(py, b, &claim, k),

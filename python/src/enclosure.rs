@@ -5,8 +5,10 @@
 
 use std::sync::Arc;
 
-use bnbound::{AffineForm, AnyBatchNorm, BatchNorm, BoxView, Runtime, Semantics, Shape, TensorBox};
-use numpy::PyArray1;
+use bnbound::{
+    AffineForm, AnyBatchNorm, BatchNorm, BoxView, Runtime, Semantics, Shape, Storage, TensorBox,
+};
+use numpy::{PyArray1, PyArrayDescrMethods, PyUntypedArray, PyUntypedArrayMethods};
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 
@@ -60,10 +62,15 @@ pub(crate) struct Enclosure {
     bn: Arc<AnyBatchNorm>,
     enc: bnbound::Enclosure,
     tight: bool,
+    storage: Option<Storage>,
 }
 
 impl Enclosure {
-    pub(crate) fn new(bn: Arc<AnyBatchNorm>, mode: &str) -> PyResult<Self> {
+    pub(crate) fn new(
+        bn: Arc<AnyBatchNorm>,
+        mode: &str,
+        storage: Option<Storage>,
+    ) -> PyResult<Self> {
         let tight = match mode {
             "fast" => false,
             "tight" if tight::AVAILABLE => true,
@@ -75,8 +82,36 @@ impl Enclosure {
             }
         };
         let enc = bn.enclose();
-        Ok(Enclosure { bn, enc, tight })
+        Ok(Enclosure {
+            bn,
+            enc,
+            tight,
+            storage,
+        })
     }
+}
+
+/// For a layer stored as f16, a numpy float16 array widened to float32 (exact: every f16
+/// is an f32); anything else as it is.
+fn widened<'py>(obj: &Bound<'py, PyAny>, storage: Option<Storage>) -> PyResult<Bound<'py, PyAny>> {
+    if storage == Some(Storage::F16) {
+        if let Ok(u) = obj.cast::<PyUntypedArray>() {
+            if u.dtype().kind() == b'f' && u.dtype().itemsize() == 2 {
+                return obj.call_method1("astype", ("float32",));
+            }
+        }
+    }
+    Ok(obj.clone())
+}
+
+/// The refusal of deployed semantics where the library has no 16-bit recipe.
+pub(crate) fn no_stored_recipe(what: &str, s: Storage) -> String {
+    format!(
+        "{what} with semantics=\"deployed\" on a layer stored as {}: bnbound has no recipe \
+         for this operation in 16-bit arithmetic (f32's would not bound it); deployed ibp and \
+         semantics=\"real\" are available",
+        s.name()
+    )
 }
 
 /// Two input arrays of one shape (their snapshots), as a box.
@@ -200,7 +235,7 @@ impl Enclosure {
     ) -> PyResult<Bound<'py, PyTuple>> {
         let (l, h) = (input::<T>(lo, "lo")?, input::<T>(hi, "hi")?);
         let view = boxed(&l, &h, ["lo", "hi"])?;
-        let (enc, tight) = (&self.enc, self.tight);
+        let (enc, tight, storage) = (&self.enc, self.tight, self.storage);
         into_outputs(py, l.dims(), out, |ylo, yhi| {
             if !tight && sem == Semantics::Real {
                 return if view.shape().len() >= PARALLEL_FROM {
@@ -210,6 +245,12 @@ impl Enclosure {
                 };
             }
             let x = owned(&view)?;
+            if let (Semantics::Deployed(rt), Some(s)) = (sem, storage) {
+                // 16-bit data: that type's arithmetic (its own real enclosure included).
+                let b = T::ibp_stored(bn, rt, &x, s)?;
+                copy_into(&b, ylo, yhi);
+                return Ok(());
+            }
             let real = if tight {
                 tight::ibp(bn, &x)?
             } else {
@@ -233,6 +274,9 @@ impl Enclosure {
         out: Option<&Bound<'py, PyAny>>,
         sem: Semantics,
     ) -> PyResult<Bound<'py, PyTuple>> {
+        if let (Semantics::Deployed(_), Some(s)) = (sem, self.storage) {
+            return Err(err(no_stored_recipe("derivative", s)));
+        }
         let (l, h) = (input::<T>(dlo, "dlo")?, input::<T>(dhi, "dhi")?);
         let view = boxed(&l, &h, ["dlo", "dhi"])?;
         let (enc, tight) = (&self.enc, self.tight);
@@ -338,7 +382,8 @@ impl Enclosure {
         ulps: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyTuple>> {
         let sem = self::semantics(semantics, runtime, ulps)?;
-        typed!(self, ibp_t, py, lo, hi, out, sem)
+        let (lo, hi) = (widened(lo, self.storage)?, widened(hi, self.storage)?);
+        typed!(self, ibp_t, py, &lo, &hi, out, sem)
     }
 
     /// derivative(dlo, dhi, order=1, *, out=None, semantics="real", runtime=None, ulps=None)
@@ -360,7 +405,8 @@ impl Enclosure {
             Some(k) => return Err(err(format!("order: expected 1 or 2, got {k}"))),
         }
         let sem = self::semantics(semantics, runtime, ulps)?;
-        typed!(self, derivative_t, py, dlo, dhi, out, sem)
+        let (dlo, dhi) = (widened(dlo, self.storage)?, widened(dhi, self.storage)?);
+        typed!(self, derivative_t, py, &dlo, &dhi, out, sem)
     }
 
     /// compose(A_lo, A_hi, c_lo, c_hi, shape=None) -> (A_lo, A_hi, c_lo, c_hi)

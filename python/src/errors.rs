@@ -18,7 +18,14 @@ pub(crate) fn err(msg: impl std::fmt::Display) -> PyErr {
 
 /// The library's typed error as a `bnbound.Error`.
 pub(crate) fn core(e: bnbound::Error) -> PyErr {
-    err(e)
+    match e {
+        // The library's text names the CLI's flag; say it in this API's words.
+        bnbound::Error::NoStorageRecipe(rt) => err(format!(
+            "{rt}: its 16-bit (f16/bf16) kernels are not replayed; use runtime=\"any\" \
+             (every order and precision mixture) or runtime=\"pytorch-cpu\""
+        )),
+        e => err(e),
+    }
 }
 
 /// A model-loading error as a `bnbound.Error`.

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use bnbound::{AnyBatchNorm, BatchNorm};
+use bnbound::{AnyBatchNorm, BatchNorm, Storage};
 use numpy::{PyArray1, PyArrayDescr, PyArrayDescrMethods, PyUntypedArray, PyUntypedArrayMethods};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyFloat, PyInt};
@@ -18,6 +18,9 @@ use crate::errors::{core, err, opt_str};
 pub(crate) struct PyBatchNorm {
     pub(crate) bn: Arc<AnyBatchNorm>,
     stored_as: Option<String>,
+    /// The 16-bit type a loaded layer's statistics are stored in: deployed semantics is
+    /// then that type's arithmetic (`ibp_stored`), never f32's.
+    pub(crate) storage: Option<Storage>,
 }
 
 impl PyBatchNorm {
@@ -32,10 +35,14 @@ impl PyBatchNorm {
         }
     }
 
-    pub(crate) fn loaded(bn: AnyBatchNorm, stored_as: String) -> Self {
+    pub(crate) fn loaded(bn: AnyBatchNorm, stored_as: String, storage: Option<Storage>) -> Self {
+        // The library gives 16-bit statistics an f32 layer; a storage type on anything else
+        // would have no recipe, so it is kept only there.
+        let storage = storage.filter(|_| matches!(bn, AnyBatchNorm::F32(_)));
         PyBatchNorm {
             bn: Arc::new(bn),
             stored_as: Some(stored_as),
+            storage,
         }
     }
 }
@@ -190,6 +197,7 @@ impl PyBatchNorm {
         Ok(PyBatchNorm {
             bn: Arc::new(bn),
             stored_as: None,
+            storage: None,
         })
     }
 
@@ -248,11 +256,23 @@ impl PyBatchNorm {
         self.stored_as.clone()
     }
 
+    /// For a layer loaded from a model whose statistics are 16-bit, "f16" or "bf16" (the
+    /// layer itself is float32, converted exactly); None otherwise. Deployed semantics on
+    /// such a layer bounds that type's arithmetic: bounds are values of it.
+    #[getter]
+    fn storage(&self) -> Option<&'static str> {
+        self.storage.map(Storage::name)
+    }
+
     /// enclose(mode="fast") -> Enclosure
     #[pyo3(signature = (mode = None))]
     fn enclose(&self, mode: Option<&Bound<'_, PyAny>>) -> PyResult<Enclosure> {
         let mode = opt_str(mode, "mode")?;
-        Enclosure::new(self.bn.clone(), mode.as_deref().unwrap_or("fast"))
+        Enclosure::new(
+            self.bn.clone(),
+            mode.as_deref().unwrap_or("fast"),
+            self.storage,
+        )
     }
 
     fn __repr__(&self) -> String {
@@ -260,8 +280,12 @@ impl PyBatchNorm {
             AnyBatchNorm::F32(b) => ("float32", b.eps() as f64),
             AnyBatchNorm::F64(b) => ("float64", b.eps()),
         };
+        let storage = self
+            .storage
+            .map(|s| format!(", storage={:?}", s.name()))
+            .unwrap_or_default();
         format!(
-            "BatchNorm(channels={}, dtype={dtype}, eps={eps:?})",
+            "BatchNorm(channels={}, dtype={dtype}, eps={eps:?}{storage})",
             self.bn.channels()
         )
     }

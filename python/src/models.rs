@@ -34,7 +34,7 @@ pub(crate) fn load_onnx(
         .map_err(model)?;
     Ok(layers
         .into_iter()
-        .map(|l| (l.name, PyBatchNorm::loaded(l.bn, l.stored_as)))
+        .map(|l| (l.name, PyBatchNorm::loaded(l.bn, l.stored_as, l.storage)))
         .collect())
 }
 
@@ -76,5 +76,5 @@ pub(crate) fn load_safetensors(
     let l = py
         .detach(|| StateDict::open_layer(&path, &prefix, eps))
         .map_err(model)?;
-    Ok(PyBatchNorm::loaded(l.bn, l.stored_as))
+    Ok(PyBatchNorm::loaded(l.bn, l.stored_as, l.storage))
 }
