@@ -148,9 +148,11 @@ impl<T: Elem> Drop for Input<'_, T> {
 }
 
 fn from_array<'py, T: Elem>(a: &Bound<'py, PyArrayDyn<T>>, what: &str) -> PyResult<Input<'py, T>> {
+    // Fails only when the array is also an `out=` being written: not the case for inputs,
+    // which are read before the outputs are borrowed.
     let ro = a
         .try_readonly()
-        .map_err(|e| err(format!("{what}: the array cannot be read ({e})")))?;
+        .map_err(|_| err(format!("{what} is being written by bnbound")))?;
     let dims = ro.shape().to_vec();
     let mut data = take_buffer::<T>(ro.len());
     // Under the GIL: no Python thread writes the array while it is copied.
@@ -236,9 +238,17 @@ pub(crate) fn out_array<'py, T: Elem>(
     if !a.is_c_contiguous() {
         return Err(err(format!("{what} must be C-contiguous")));
     }
-    a.try_readwrite().map_err(|e| {
+    if !a
+        .getattr("flags")?
+        .getattr("writeable")?
+        .extract::<bool>()?
+    {
+        return Err(err(format!("{what} is read-only")));
+    }
+    // numpy's borrow tracking refuses an array that overlaps a borrowed one.
+    a.try_readwrite().map_err(|_| {
         err(format!(
-            "{what}: not writeable, or it shares memory with an input or the other output ({e})"
+            "{what} shares memory with an input or with the other output: pass separate arrays"
         ))
     })
 }

@@ -7,7 +7,7 @@ use pyo3::types::PyTuple;
 
 use crate::arrays::{input, same_dims, Elem};
 use crate::enclosure::{form_of, semantics};
-use crate::errors::{core, err, opt_dims, opt_u64};
+use crate::errors::{core, err, located, opt_dims, opt_u64};
 use crate::layer::PyBatchNorm;
 
 /// One unsound claimed bound.
@@ -108,7 +108,8 @@ fn tensor<T: Elem>(
     let (a, b) = (input::<T>(l, names[0])?, input::<T>(h, names[1])?);
     same_dims(a.dims(), b.dims(), names[0], names[1])?;
     let shape = bnbound::Shape::new(a.dims()).map_err(core)?;
-    TensorBox::new(shape, a.into_vec(), b.into_vec()).map_err(core)
+    let dims = a.dims().to_vec();
+    TensorBox::new(shape, a.into_vec(), b.into_vec()).map_err(|e| located(e, &dims, names))
 }
 
 /// What a check compares: boxes or forms.

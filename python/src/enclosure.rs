@@ -13,11 +13,17 @@ use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 
 use crate::arrays::{input, out_array, output, same_dims, Elem, Input};
-use crate::errors::{core, err, opt_dims, opt_str, opt_u64};
+use crate::errors::{core, err, located, opt_dims, opt_str, opt_u64};
 use crate::tight;
 
 /// Above this many elements, fast IBP runs on rayon's threads.
 const PARALLEL_FROM: usize = 1 << 16;
+
+fn ulps_text(u: Option<&Bound<'_, PyAny>>) -> String {
+    u.and_then(|u| u.repr().ok())
+        .map(|r| r.to_string())
+        .unwrap_or_default()
+}
 
 /// The semantics named by the keyword arguments `semantics`, `runtime`, `ulps` (each
 /// None when not given).
@@ -28,7 +34,19 @@ pub(crate) fn semantics(
 ) -> PyResult<Semantics> {
     let semantics = opt_str(semantics, "semantics")?;
     let runtime = opt_str(runtime, "runtime")?;
-    let ulps = opt_u64(ulps, "ulps")?;
+    // Any size of Python int: the message then names the value given, not a saturated one.
+    let given = ulps_text(ulps);
+    let ulps = match opt_u64(ulps, "ulps") {
+        Ok(k) => k,
+        Err(_)
+            if ulps.is_some_and(|u| {
+                u.is_instance_of::<pyo3::types::PyInt>() && u.gt(0).unwrap_or(false)
+            }) =>
+        {
+            Some(u64::MAX)
+        }
+        Err(e) => return Err(e),
+    };
     let s = match (semantics.as_deref().unwrap_or("real"), runtime) {
         ("real", None) => Semantics::Real,
         ("real", Some(_)) => {
@@ -46,11 +64,14 @@ pub(crate) fn semantics(
     };
     match (s, ulps) {
         (s, None) => Ok(s),
-        (Semantics::Deployed(Runtime::Any { .. }), Some(k)) => {
-            Ok(Semantics::Deployed(Runtime::Any {
-                ulps: u32::try_from(k).unwrap_or(u32::MAX),
-            }))
-        }
+        (Semantics::Deployed(Runtime::Any { .. }), Some(k)) => match u32::try_from(k) {
+            Ok(k) if k <= Runtime::MAX_ULPS => Ok(Semantics::Deployed(Runtime::Any { ulps: k })),
+            _ => Err(err(format!(
+                "ulps = {}: more than the {} ulps the error model accepts",
+                given,
+                Runtime::MAX_ULPS
+            ))),
+        },
         _ => Err(err("ulps= applies to runtime=\"any\"")),
     }
 }
@@ -122,7 +143,7 @@ fn boxed<'a, T: Elem>(
 ) -> PyResult<BoxView<'a, T>> {
     same_dims(l.dims(), h.dims(), names[0], names[1])?;
     let shape = Shape::new(l.dims()).map_err(core)?;
-    BoxView::new(shape, l.slice(), h.slice()).map_err(core)
+    BoxView::new(shape, l.slice(), h.slice()).map_err(|e| located(e, l.dims(), names))
 }
 
 fn owned<T: Elem>(v: &BoxView<'_, T>) -> bnbound::Result<TensorBox<T>> {
@@ -130,10 +151,12 @@ fn owned<T: Elem>(v: &BoxView<'_, T>) -> bnbound::Result<TensorBox<T>> {
 }
 
 /// Runs `f` (which fills two slices of `n` elements) without the GIL, into `out` (two
-/// arrays, returned as they are) or into two new arrays of dims `dims`.
+/// arrays, returned as they are) or into two new arrays of dims `dims`; an error about an
+/// element names it in the input arrays `names`.
 fn into_outputs<'py, T: Elem>(
     py: Python<'py>,
     dims: &[usize],
+    names: [&str; 2],
     out: Option<&Bound<'py, PyAny>>,
     f: impl FnOnce(&mut [T], &mut [T]) -> bnbound::Result<()> + Send,
 ) -> PyResult<Bound<'py, PyTuple>> {
@@ -151,14 +174,16 @@ fn into_outputs<'py, T: Elem>(
                 wa.as_slice_mut().map_err(|e| err(format!("out[0]: {e}")))?,
                 wb.as_slice_mut().map_err(|e| err(format!("out[1]: {e}")))?,
             );
-            py.detach(|| f(sa, sb)).map_err(core)?;
+            py.detach(|| f(sa, sb))
+                .map_err(|e| located(e, dims, names))?;
             drop((wa, wb));
             PyTuple::new(py, [a, b])
         }
         None => {
             let n: usize = dims.iter().product();
             let (mut lo, mut hi) = (vec![T::zero(); n], vec![T::zero(); n]);
-            py.detach(|| f(&mut lo, &mut hi)).map_err(core)?;
+            py.detach(|| f(&mut lo, &mut hi))
+                .map_err(|e| located(e, dims, names))?;
             PyTuple::new(
                 py,
                 [
@@ -184,7 +209,8 @@ fn sample(shape: Option<Vec<usize>>, channels: usize) -> Vec<usize> {
 fn tensor<T: Elem>(l: Input<'_, T>, h: Input<'_, T>, names: [&str; 2]) -> PyResult<TensorBox<T>> {
     same_dims(l.dims(), h.dims(), names[0], names[1])?;
     let shape = Shape::new(l.dims()).map_err(core)?;
-    TensorBox::new(shape, l.into_vec(), h.into_vec()).map_err(core)
+    let dims = l.dims().to_vec();
+    TensorBox::new(shape, l.into_vec(), h.into_vec()).map_err(|e| located(e, &dims, names))
 }
 
 /// A form `A·x + c` from four arrays (`A` 2-D, `c` 1-D).
@@ -236,7 +262,7 @@ impl Enclosure {
         let (l, h) = (input::<T>(lo, "lo")?, input::<T>(hi, "hi")?);
         let view = boxed(&l, &h, ["lo", "hi"])?;
         let (enc, tight, storage) = (&self.enc, self.tight, self.storage);
-        into_outputs(py, l.dims(), out, |ylo, yhi| {
+        into_outputs(py, l.dims(), ["lo", "hi"], out, |ylo, yhi| {
             if !tight && sem == Semantics::Real {
                 return if view.shape().len() >= PARALLEL_FROM {
                     enc.par_ibp_into(&view, ylo, yhi)
@@ -280,7 +306,7 @@ impl Enclosure {
         let (l, h) = (input::<T>(dlo, "dlo")?, input::<T>(dhi, "dhi")?);
         let view = boxed(&l, &h, ["dlo", "dhi"])?;
         let (enc, tight) = (&self.enc, self.tight);
-        into_outputs(py, l.dims(), out, |ylo, yhi| {
+        into_outputs(py, l.dims(), ["dlo", "dhi"], out, |ylo, yhi| {
             // (BN∘f)' = s·f' and (BN∘f)'' = s·f'': one operation for both orders.
             let b = match sem {
                 Semantics::Real if !tight => return enc.derivative_chain_into(&view, ylo, yhi),

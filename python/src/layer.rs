@@ -103,6 +103,15 @@ fn layer_dtype(
 /// numpy float64) rounded to nearest, as PyTorch's `(float)eps`; an int only if exact.
 fn eps_of<T: Elem>(eps: &Bound<'_, PyAny>) -> PyResult<T> {
     let np = eps.py().import("numpy")?;
+    // A 0-d array is its one element (a numpy scalar), as everywhere in the package.
+    let zero_d;
+    let eps = match eps.cast::<PyUntypedArray>() {
+        Ok(a) if a.ndim() == 0 => {
+            zero_d = eps.get_item(())?;
+            &zero_d
+        }
+        _ => eps,
+    };
     if eps.is_instance_of::<PyBool>() {
         return Err(err("eps: expected a float, got a bool"));
     }
@@ -121,13 +130,17 @@ fn eps_of<T: Elem>(eps: &Bound<'_, PyAny>) -> PyResult<T> {
         return Ok(T::from_f64_nearest(v));
     }
     let v: f64 = if eps.is_instance_of::<PyInt>() {
-        let i: i64 = eps
-            .extract()
-            .map_err(|_| err("eps: an integer too large for a float"))?;
-        if (i as f64) as i64 != i || i.unsigned_abs() > 1 << 53 {
-            return Err(err(format!("eps = {i} is not exactly a float")));
+        // Exactly a float64 or refused, whatever its size (2**60 and 2**128 are floats).
+        let Ok(f) = eps.py().get_type::<PyFloat>().call1((eps,)) else {
+            return Err(err(format!(
+                "eps = {} is too large for a float",
+                eps.repr()?
+            )));
+        };
+        if !f.call_method0("__int__")?.eq(eps)? {
+            return Err(err(format!("eps = {} is not exactly a float", eps.repr()?)));
         }
-        i as f64
+        f.extract()?
     } else {
         let ty = eps.get_type().name()?.to_string();
         eps.extract()
@@ -149,7 +162,19 @@ fn build<T: Elem>(
     eps: &Bound<'_, PyAny>,
 ) -> PyResult<BatchNorm<T>> {
     let mut v: Vec<Vec<T>> = Vec::with_capacity(4);
+    let np = eps.py().import("numpy")?;
     for (what, a) in arrays {
+        // One rule for Python numbers, numpy scalars and 0-d arrays: not a vector.
+        if np
+            .call_method1("ndim", (a,))
+            .and_then(|d| d.extract::<usize>())
+            .is_ok_and(|d| d == 0)
+        {
+            return Err(err(format!(
+                "{what}: expected a 1-D array (one value per channel), got a scalar ({})",
+                a.get_type().name()?
+            )));
+        }
         let x = input::<T>(a, what)?;
         if x.dims().len() != 1 {
             return Err(err(format!(

@@ -31,5 +31,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(check::check_backward, m)?)?;
     m.add_function(wrap_pyfunction!(models::load_onnx, m)?)?;
     m.add_function(wrap_pyfunction!(models::load_safetensors, m)?)?;
+    m.add_function(wrap_pyfunction!(models::inspect_onnx, m)?)?;
+    m.add_function(wrap_pyfunction!(models::inspect_safetensors, m)?)?;
+    m.add_class::<models::LayerInfo>()?;
     Ok(())
 }
