@@ -10,6 +10,7 @@ mod arrays;
 mod check;
 mod enclosure;
 mod errors;
+mod fpenv;
 mod layer;
 mod models;
 mod tight;

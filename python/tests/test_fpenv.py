@@ -3,6 +3,10 @@ and denormals-are-zero bits set in the calling thread (``torch.set_flush_denorma
 or any library built with ``-ffast-math``), every bound must still be sound, and MXCSR
 must be exactly as the caller left it after every call, including calls that raise.
 
+bnbound's entry points run under the default environment and restore the caller's MXCSR
+(python/src/fpenv.rs), which also covers the package's own conversions (numpy casts of
+lists, ε and scalar extraction), not only the library's kernels.
+
 MXCSR is per thread: the helper (a few lines of C compiled with gcc at test time, loaded
 with ctypes) sets it in the thread that then calls bnbound. Data is generated and the
 oracle runs with FTZ/DAZ off (numpy's and Python's own float operations would flush
@@ -162,3 +166,22 @@ def test_flush_to_zero_in_the_callers_thread_keeps_every_bound_sound(mxcsr, rng,
     assert not run.changed, f"MXCSR changed by {len(run.changed)} of {run.calls} calls: {run.changed[:3]}"
     assert not refused, f"{len(refused)} valid layers refused with FTZ/DAZ on: {refused[:3]}"
     assert not unsound, f"{len(unsound)} unsound results with FTZ/DAZ on (errors {errors}): {unsound[:3]}"
+
+
+def test_conversions_in_the_package_ignore_ftz_daz(mxcsr):
+    # A list of float32 subnormals for a float64 layer (converted by numpy), a float32
+    # subnormal ε (a numpy scalar), and ε read back: exact, as with FTZ/DAZ off.
+    run = Flushing(mxcsr)
+    tiny = np.float32(np.finfo(np.float32).smallest_subnormal)
+    enc = bnbound.BatchNorm([1.0], [0.0], [0.0], [0.0], 2.0 ** -1074).enclose()
+    a, b = [tiny * np.float32(3)], [tiny * np.float32(5)]  # made with FTZ/DAZ off
+    got = run(lambda: enc.ibp(a, b))
+    ref = enc.ibp(np.array([float(tiny) * 3]), np.array([float(tiny) * 5]))
+    assert np.array_equal(got[0], ref[0]) and np.array_equal(got[1], ref[1])
+    assert got[0][0] > 0  # 3·2⁻¹⁴⁹·2⁵³⁷ > 0: the input was not read as 0
+    bn = run(lambda: bnbound.BatchNorm(np.float32([1]), np.float32([0]), np.float32([0]),
+                                       np.float32([0]), tiny))
+    assert run(lambda: bn.eps) == float(tiny)
+    assert run(lambda: repr(bn)) == repr(bnbound.BatchNorm(np.float32([1]), np.float32([0]),
+                                                           np.float32([0]), np.float32([0]), tiny))
+    assert not run.changed
