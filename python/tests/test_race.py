@@ -153,7 +153,7 @@ def run_calls(race, call, check):
 
 
 ENTRY_POINTS = ["ibp", "ibp_out", "ibp_deployed", "derivative", "derivative_out", "compose",
-                "check_ibp"]
+                "check_ibp", "check_derivative"]
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -172,7 +172,8 @@ def test_input_written_by_another_thread_gives_an_error_or_a_sound_bound(rng, dt
     for i in race.touched:
         hull_lo.reshape(-1)[i] = min(a for a, _ in race.valid_pairs(i))
         hull_hi.reshape(-1)[i] = max(b for _, b in race.valid_pairs(i))
-    claim = enc.ibp(hull_lo, hull_hi) if entry == "check_ibp" else None
+    claim = {"check_ibp": enc.ibp, "check_derivative": enc.derivative}.get(
+        entry, lambda *_: None)(hull_lo, hull_hi)
     calls = {
         "ibp": lambda l, h: enc.ibp(l, h),
         "ibp_out": lambda l, h: enc.ibp(l, h, out=out),
@@ -183,10 +184,11 @@ def test_input_written_by_another_thread_gives_an_error_or_a_sound_bound(rng, dt
         "compose": lambda l, h: enc.compose(ones, ones, l.reshape(-1), h.reshape(-1),
                                             shape=[C, ROWS])[2:],
         "check_ibp": lambda l, h: bnbound.check_ibp(bn, l, h, *claim),
+        "check_derivative": lambda l, h: bnbound.check_derivative(bn, l, h, *claim),
     }
 
     def check(r):
-        if entry == "check_ibp":  # the claim is sound for every state of the input
+        if entry.startswith("check"):  # the claim is sound for every state of the input
             return [] if r.sound and r.checked == race.lo.size else [repr(r)]
         # Deployed bounds contain the real image as well as PyTorch's outputs: the real
         # image is what they are checked against here (test_deployed checks the recipe).
