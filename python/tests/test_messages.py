@@ -3,9 +3,9 @@ in every message, no internal text, the right message for huge ulps and for exac
 two, and a test extra that installs what the tests import."""
 
 import ast
+import importlib.util
 import os
 import re
-import sys
 
 import numpy as np
 import pytest
@@ -153,7 +153,12 @@ def third_party_imports():
                 found |= {a.name.split(".")[0] for a in node.names}
             elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
                 found.add(node.module.split(".")[0])
-    return {m for m in found - local - {"bnbound"} if m not in sys.stdlib_module_names}
+    def installed(m):  # a package of site-packages, not the standard library
+        spec = importlib.util.find_spec(m)
+        where = (spec.origin or "") if spec else ""
+        return "site-packages" in where or "dist-packages" in where
+
+    return {m for m in found - local - {"bnbound"} if installed(m)}
 
 
 def test_the_test_extra_installs_what_the_tests_import_and_the_readme_says_how_to_run_them():
