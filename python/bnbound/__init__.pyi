@@ -80,6 +80,15 @@ class BatchNorm:
     @property
     def stored_as(self) -> Optional[str]:
         """For a loaded layer, the element types in the file (e.g. "float16")."""
+    @property
+    def storage(self) -> Optional[Literal["f16", "bf16"]]:
+        """For a layer loaded from 16-bit statistics, the storage type (the layer is
+        float32, converted exactly); None otherwise. Deployed semantics on such a layer
+        bounds that type's arithmetic (f32 opmath, each result rounded to the storage type):
+        bounds are float32 arrays of values of the storage type; ``lo``/``hi`` must be values
+        of it (an f16 layer also takes numpy float16 arrays). Deployed ``derivative`` and
+        deployed ``check_ibp`` are refused for it (no 16-bit recipe); ``onnxruntime-cpu``
+        is refused until the library has one (use ``runtime="any"``)."""
     def enclose(self, mode: Literal["fast", "tight"] = "fast") -> "Enclosure":
         """The layer's sound enclosure. ``mode="tight"`` (MPFR builds): every bound is the
         tightest float bound of the semantics (the next float inward is unsound)."""
@@ -218,7 +227,33 @@ def load_onnx(path: Union[str, PathLike], layer: Optional[str] = None) -> dict[s
     """Every BatchNormalization node of an ONNX model (``.onnx`` or ``.onnx.gz``), or only
     ``layer``, with parameters converted exactly (float16/bfloat16/float give float32
     layers). Hostile files are errors: size limits, external data only inside the model's
-    folder, training-mode and legacy forms refused."""
+    folder, training-mode and legacy forms refused. One unusable layer is an error naming it
+    and listing the model's layers; ``inspect_onnx`` gives each layer its own result."""
+
+class LayerInfo:
+    """One layer of a model file, loaded on its own."""
+
+    name: str
+    layer: Optional[BatchNorm]
+    """The layer, or None when it cannot be used (then ``error`` says why)."""
+    error: Optional[str]
+    producer: Optional[str]
+    """The node producing the layer's input (ONNX)."""
+    consumers: list[str]
+    """The nodes consuming its output (ONNX)."""
+
+def inspect_onnx(path: Union[str, PathLike]) -> list[LayerInfo]:
+    """Every BatchNormalization node in graph order, each with its layer or its own error
+    (what ``bnbound inspect`` reports): one unusable layer does not hide the others. An
+    unreadable file is still a ``bnbound.Error``."""
+
+def inspect_safetensors(
+    path: Union[str, PathLike],
+    eps: float = 1e-5,
+    eps_dtype: Literal["f32", "f64"] = "f32",
+) -> list[LayerInfo]:
+    """Every BatchNorm prefix of a state_dict (sorted), each with its layer or its own
+    error; ``eps``/``eps_dtype`` as for ``load_safetensors``."""
 
 def load_safetensors(
     path: Union[str, PathLike],

@@ -17,10 +17,14 @@ def exact_array(obj, dtype, what):
         a = np.asarray(obj)
     except Exception as e:  # ragged lists and the like
         raise Error(f"{what}: not an array of numbers ({e})") from None
+    orig = a
+    if a.dtype.kind == "O":  # e.g. Python ints beyond int64: exact values as float64
+        a = _exact_objects(a, dt, what)
     kind = a.dtype.kind
     if kind not in "fiu":
         raise Error(f"{what}: expected numbers of dtype {dt.name}, got {a.dtype} ({type(obj).__name__})")
-    if isinstance(obj, np.ndarray) and kind == "f":
+    if isinstance(obj, (np.ndarray, np.generic)) and kind == "f" and a.dtype != dt:
+        # A numpy float scalar is refused as its array would be: one rule for both.
         raise Error(f"{what}: expected a {dt.name} array, got {a.dtype}")
     if a.dtype == dt:
         return a
@@ -33,10 +37,36 @@ def exact_array(obj, dtype, what):
         same = same & (np.abs(b) < 2.0**63)
     if not np.all(same):
         i = np.unravel_index(int(np.argmin(same)), a.shape) if a.ndim else ()
-        v = (a[i] if a.ndim else a[()]).item()
+        v = orig[i] if orig.ndim else orig[()]
+        v = v.item() if isinstance(v, np.generic) else v
         where = f"{what}[{', '.join(map(str, i))}]" if a.ndim else what
         raise Error(
             f"{where} = {v!r} is not a {dt.name} value; pass a {dt.name} array "
             "(bnbound never rounds an input silently)"
         )
-    return np.ascontiguousarray(b)
+    # Not np.ascontiguousarray: it makes a 0-d array 1-D (a scalar would become a vector).
+    return np.require(b, requirements="C")
+
+
+def _where(what, a, i):
+    return f"{what}[{', '.join(map(str, i))}]" if a.ndim else what
+
+
+def _exact_objects(a, dt, what):
+    """An object array (Python ints too large for int64, mixed numbers) as float64, each
+    element exactly; anything else is an error naming the element."""
+    out = np.empty(a.shape, np.float64)
+    for i in np.ndindex(a.shape):
+        v = a[i]
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.integer, np.floating)):
+            raise Error(f"{what}: expected numbers of dtype {dt.name}, got {type(v).__name__} "
+                        f"at {_where(what, a, i)}")
+        try:
+            f = float(v)
+        except OverflowError:
+            f = None
+        if f is None or (isinstance(v, (int, np.integer)) and int(f) != int(v)):
+            raise Error(f"{_where(what, a, i)} = {v!r} is not a {dt.name} value; pass a "
+                        f"{dt.name} array (bnbound never rounds an input silently)")
+        out[i] = f
+    return out

@@ -1,12 +1,19 @@
 //! numpy arrays in and out, without a cast that rounds and without reading wrong elements.
 //!
-//! An input that is a numpy array of the layer's dtype is used as it is: read in place
-//! when it is C-contiguous, copied in logical (row-major) order otherwise (numpy's strides,
-//! Fortran order, negative steps). A numpy array of another float dtype is an error that
-//! names the expected dtype. Anything else (lists, tuples, integer arrays, scalars) goes
-//! through `bnbound._convert.exact_array`, which converts it only where every element is
-//! exactly a value of the layer's dtype.
+//! An input is always copied, under the GIL, into memory of bnbound's own before anything
+//! reads it: the work runs without the GIL, when another Python thread may write the
+//! caller's array, so validating the caller's memory and then computing on it could
+//! validate one state and compute on another (NaN results, lo > hi). Every check and every
+//! bound is computed on the one snapshot. A numpy array of the layer's dtype is copied in
+//! logical (row-major) order (C order with one memcpy; numpy's strides, Fortran order,
+//! negative steps element by element). A numpy array of another float dtype is an error
+//! that names the expected dtype. Anything else (lists, tuples, integer arrays, scalars)
+//! goes through `bnbound._convert.exact_array`, which converts it only where every element
+//! is exactly a value of the layer's dtype.
 
+use std::cell::RefCell;
+
+use bnbound::{BatchNorm, Runtime, Storage, TensorBox};
 use numpy::ndarray::{ArrayD, IxDyn};
 use numpy::{
     Element, PyArrayDescrMethods, PyArrayDyn, PyArrayMethods, PyReadonlyArrayDyn,
@@ -22,33 +29,99 @@ pub(crate) trait Elem: bnbound::Float + Element + Send + Sync {
     const NAME: &'static str;
     /// `x` rounded to nearest (ties to even), as C's `(float)x` and PyTorch's `(float)eps`.
     fn from_f64_nearest(x: f64) -> Self;
+    /// This thread's spare snapshot buffers of this dtype (see [`Input`]).
+    fn pool() -> &'static std::thread::LocalKey<RefCell<Vec<Vec<Self>>>>;
+    /// Deployed IBP of a layer whose data is stored as `storage` (f16/bf16, computed in
+    /// f32): the library's `ibp_stored`. Only f32 layers are stored so; f64 is refused.
+    fn ibp_stored(
+        bn: &BatchNorm<Self>,
+        rt: Runtime,
+        x: &TensorBox<Self>,
+        storage: Storage,
+    ) -> bnbound::Result<TensorBox<Self>>;
 }
 
 impl Elem for f32 {
     const NAME: &'static str = "float32";
+    fn pool() -> &'static std::thread::LocalKey<RefCell<Vec<Vec<f32>>>> {
+        thread_local!(static POOL: RefCell<Vec<Vec<f32>>> = const { RefCell::new(Vec::new()) });
+        &POOL
+    }
     fn from_f64_nearest(x: f64) -> f32 {
         x as f32 // Rust's `as` from f64 to f32 rounds to nearest, ties to even
+    }
+    fn ibp_stored(
+        bn: &BatchNorm<f32>,
+        rt: Runtime,
+        x: &TensorBox<f32>,
+        storage: Storage,
+    ) -> bnbound::Result<TensorBox<f32>> {
+        bn.deployed(rt).ibp_stored(x, storage)
     }
 }
 
 impl Elem for f64 {
     const NAME: &'static str = "float64";
+    fn pool() -> &'static std::thread::LocalKey<RefCell<Vec<Vec<f64>>>> {
+        thread_local!(static POOL: RefCell<Vec<Vec<f64>>> = const { RefCell::new(Vec::new()) });
+        &POOL
+    }
     fn from_f64_nearest(x: f64) -> f64 {
         x
     }
+    fn ibp_stored(
+        _: &BatchNorm<f64>,
+        _: Runtime,
+        _: &TensorBox<f64>,
+        _: Storage,
+    ) -> bnbound::Result<TensorBox<f64>> {
+        // Not reached: `PyBatchNorm::loaded` keeps a storage type only for f32 layers (the
+        // loaders give 16-bit statistics an f32 layer).
+        Err(bnbound::Error::NoStorageRecipe("a float64 layer"))
+    }
 }
 
-enum Data<'py, T: Elem> {
-    /// A C-contiguous array of the dtype, borrowed read-only.
-    View(PyReadonlyArrayDyn<'py, T>),
-    /// A copy in row-major order.
-    Owned(Vec<T>),
+/// Spare snapshot buffers a thread keeps (per dtype), and the largest one it keeps, in
+/// bytes: a snapshot in fresh memory costs a page fault per 4 KiB on every call (glibc
+/// returns the freed memory to the system), which doubled the time of a (64, 16, 10, 10)
+/// f32 IBP; a reused buffer is only the memcpy. At most 2 × 8 MiB per dtype per thread.
+const POOL_BUFFERS: usize = 2;
+const POOL_MAX_BYTES: usize = 8 << 20;
+
+fn take_buffer<T: Elem>(n: usize) -> Vec<T> {
+    let v = T::pool()
+        .try_with(|p| p.borrow_mut().pop())
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    if v.capacity() >= n {
+        v
+    } else {
+        Vec::with_capacity(n)
+    }
 }
 
-/// An input array of dtype `T`, readable as a row-major slice.
+fn give_back<T: Elem>(mut v: Vec<T>) {
+    if v.capacity() == 0 || v.capacity() * std::mem::size_of::<T>() > POOL_MAX_BYTES {
+        return;
+    }
+    v.clear();
+    let _ = T::pool().try_with(|p| {
+        let mut p = p.borrow_mut();
+        if p.len() < POOL_BUFFERS {
+            p.push(v);
+        }
+    });
+}
+
+/// An input array of dtype `T`: a row-major snapshot of its elements, taken under the GIL.
 pub(crate) struct Input<'py, T: Elem> {
     dims: Vec<usize>,
-    data: Data<'py, T>,
+    /// The snapshot (a buffer from this thread's pool, returned on drop).
+    data: Vec<T>,
+    /// The read-only borrow of the caller's array, held for the call, so that an `out=`
+    /// array that is this input is refused (as before the snapshot existed).
+    _borrow: PyReadonlyArrayDyn<'py, T>,
 }
 
 impl<'py, T: Elem> Input<'py, T> {
@@ -57,29 +130,42 @@ impl<'py, T: Elem> Input<'py, T> {
         &self.dims
     }
 
-    /// The elements in row-major order.
-    pub(crate) fn slice(&self) -> PyResult<&[T]> {
-        match &self.data {
-            Data::View(v) => v
-                .as_slice()
-                .map_err(|_| err("internal: a C-contiguous array is not contiguous")),
-            Data::Owned(v) => Ok(v),
-        }
+    /// The elements in row-major order (the snapshot).
+    pub(crate) fn slice(&self) -> &[T] {
+        &self.data
+    }
+
+    /// The elements in row-major order, moved out.
+    pub(crate) fn into_vec(mut self) -> Vec<T> {
+        std::mem::take(&mut self.data)
+    }
+}
+
+impl<T: Elem> Drop for Input<'_, T> {
+    fn drop(&mut self) {
+        give_back(std::mem::take(&mut self.data));
     }
 }
 
 fn from_array<'py, T: Elem>(a: &Bound<'py, PyArrayDyn<T>>, what: &str) -> PyResult<Input<'py, T>> {
+    // Fails only when the array is also an `out=` being written: not the case for inputs,
+    // which are read before the outputs are borrowed.
     let ro = a
         .try_readonly()
-        .map_err(|e| err(format!("{what}: the array cannot be read ({e})")))?;
+        .map_err(|_| err(format!("{what} is being written by bnbound")))?;
     let dims = ro.shape().to_vec();
-    // `is_contiguous` is also true for Fortran order: only C order is read in place.
-    let data = if a.is_c_contiguous() {
-        Data::View(ro)
-    } else {
-        Data::Owned(ro.as_array().iter().copied().collect())
-    };
-    Ok(Input { dims, data })
+    let mut data = take_buffer::<T>(ro.len());
+    // Under the GIL: no Python thread writes the array while it is copied.
+    // `as_slice` also accepts Fortran order (memory order): only C order is copied whole.
+    match ro.as_slice() {
+        Ok(s) if a.is_c_contiguous() => data.extend_from_slice(s),
+        _ => data.extend(ro.as_array().iter().copied()),
+    }
+    Ok(Input {
+        dims,
+        data,
+        _borrow: ro,
+    })
 }
 
 /// Reads `obj` as an array of dtype `T`; `what` names it in errors (`"lo"`, `"gamma"`).
@@ -152,9 +238,17 @@ pub(crate) fn out_array<'py, T: Elem>(
     if !a.is_c_contiguous() {
         return Err(err(format!("{what} must be C-contiguous")));
     }
-    a.try_readwrite().map_err(|e| {
+    if !a
+        .getattr("flags")?
+        .getattr("writeable")?
+        .extract::<bool>()?
+    {
+        return Err(err(format!("{what} is read-only")));
+    }
+    // numpy's borrow tracking refuses an array that overlaps a borrowed one.
+    a.try_readwrite().map_err(|_| {
         err(format!(
-            "{what}: not writeable, or it shares memory with an input or the other output ({e})"
+            "{what} shares memory with an input or with the other output: pass separate arrays"
         ))
     })
 }

@@ -7,7 +7,7 @@ use pyo3::types::PyTuple;
 
 use crate::arrays::{input, same_dims, Elem};
 use crate::enclosure::{form_of, semantics};
-use crate::errors::{core, err, opt_dims, opt_u64};
+use crate::errors::{core, err, located, opt_dims, opt_u64};
 use crate::layer::PyBatchNorm;
 
 /// One unsound claimed bound.
@@ -108,7 +108,8 @@ fn tensor<T: Elem>(
     let (a, b) = (input::<T>(l, names[0])?, input::<T>(h, names[1])?);
     same_dims(a.dims(), b.dims(), names[0], names[1])?;
     let shape = bnbound::Shape::new(a.dims()).map_err(core)?;
-    TensorBox::new(shape, a.slice()?.to_vec(), b.slice()?.to_vec()).map_err(core)
+    let dims = a.dims().to_vec();
+    TensorBox::new(shape, a.into_vec(), b.into_vec()).map_err(|e| located(e, &dims, names))
 }
 
 /// What a check compares: boxes or forms.
@@ -180,6 +181,9 @@ fn dispatch(
     k: usize,
 ) -> PyResult<CheckReport> {
     let bn = layer(bn)?;
+    if let (Claim::Ibp(_, bnbound::Semantics::Deployed(_)), Some(s)) = (&claim, bn.storage) {
+        return Err(err(crate::enclosure::no_stored_recipe("check_ibp", s)));
+    }
     match &*bn.bn {
         AnyBatchNorm::F32(b) => run::<f32>(py, b, &claim, k),
         AnyBatchNorm::F64(b) => run::<f64>(py, b, &claim, k),
@@ -202,6 +206,7 @@ pub(crate) fn check_ibp<'py>(
     ulps: Option<&Bound<'py, PyAny>>,
     keep: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<CheckReport> {
+    let _env = crate::fpenv::Guard::new(); // the caller's MXCSR back on return
     let sem = self::semantics(semantics, runtime, ulps)?;
     let k = self::keep(keep)?;
     dispatch(py, bn, Claim::Ibp([lo, hi, claimed_lo, claimed_hi], sem), k)
@@ -219,6 +224,7 @@ pub(crate) fn check_derivative<'py>(
     claimed_hi: Bound<'py, PyAny>,
     keep: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<CheckReport> {
+    let _env = crate::fpenv::Guard::new(); // the caller's MXCSR back on return
     let k = self::keep(keep)?;
     dispatch(
         py,
@@ -237,6 +243,7 @@ fn form_check<'py>(
     keep: Option<&Bound<'py, PyAny>>,
     backward: bool,
 ) -> PyResult<CheckReport> {
+    let _env = crate::fpenv::Guard::new(); // the caller's MXCSR back on return
     let k = self::keep(keep)?;
     let channels = layer(bn)?.bn.channels();
     let sample = opt_dims(shape, "shape")?.unwrap_or_else(|| vec![channels]);

@@ -5,17 +5,25 @@
 
 use std::sync::Arc;
 
-use bnbound::{AffineForm, AnyBatchNorm, BatchNorm, BoxView, Runtime, Semantics, Shape, TensorBox};
-use numpy::PyArray1;
+use bnbound::{
+    AffineForm, AnyBatchNorm, BatchNorm, BoxView, Runtime, Semantics, Shape, Storage, TensorBox,
+};
+use numpy::{PyArray1, PyArrayDescrMethods, PyUntypedArray, PyUntypedArrayMethods};
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 
 use crate::arrays::{input, out_array, output, same_dims, Elem, Input};
-use crate::errors::{core, err, opt_dims, opt_str, opt_u64};
+use crate::errors::{core, err, located, opt_dims, opt_str, opt_u64};
 use crate::tight;
 
 /// Above this many elements, fast IBP runs on rayon's threads.
 const PARALLEL_FROM: usize = 1 << 16;
+
+fn ulps_text(u: Option<&Bound<'_, PyAny>>) -> String {
+    u.and_then(|u| u.repr().ok())
+        .map(|r| r.to_string())
+        .unwrap_or_default()
+}
 
 /// The semantics named by the keyword arguments `semantics`, `runtime`, `ulps` (each
 /// None when not given).
@@ -26,7 +34,19 @@ pub(crate) fn semantics(
 ) -> PyResult<Semantics> {
     let semantics = opt_str(semantics, "semantics")?;
     let runtime = opt_str(runtime, "runtime")?;
-    let ulps = opt_u64(ulps, "ulps")?;
+    // Any size of Python int: the message then names the value given, not a saturated one.
+    let given = ulps_text(ulps);
+    let ulps = match opt_u64(ulps, "ulps") {
+        Ok(k) => k,
+        Err(_)
+            if ulps.is_some_and(|u| {
+                u.is_instance_of::<pyo3::types::PyInt>() && u.gt(0).unwrap_or(false)
+            }) =>
+        {
+            Some(u64::MAX)
+        }
+        Err(e) => return Err(e),
+    };
     let s = match (semantics.as_deref().unwrap_or("real"), runtime) {
         ("real", None) => Semantics::Real,
         ("real", Some(_)) => {
@@ -44,11 +64,14 @@ pub(crate) fn semantics(
     };
     match (s, ulps) {
         (s, None) => Ok(s),
-        (Semantics::Deployed(Runtime::Any { .. }), Some(k)) => {
-            Ok(Semantics::Deployed(Runtime::Any {
-                ulps: u32::try_from(k).unwrap_or(u32::MAX),
-            }))
-        }
+        (Semantics::Deployed(Runtime::Any { .. }), Some(k)) => match u32::try_from(k) {
+            Ok(k) if k <= Runtime::MAX_ULPS => Ok(Semantics::Deployed(Runtime::Any { ulps: k })),
+            _ => Err(err(format!(
+                "ulps = {}: more than the {} ulps the error model accepts",
+                given,
+                Runtime::MAX_ULPS
+            ))),
+        },
         _ => Err(err("ulps= applies to runtime=\"any\"")),
     }
 }
@@ -60,10 +83,15 @@ pub(crate) struct Enclosure {
     bn: Arc<AnyBatchNorm>,
     enc: bnbound::Enclosure,
     tight: bool,
+    storage: Option<Storage>,
 }
 
 impl Enclosure {
-    pub(crate) fn new(bn: Arc<AnyBatchNorm>, mode: &str) -> PyResult<Self> {
+    pub(crate) fn new(
+        bn: Arc<AnyBatchNorm>,
+        mode: &str,
+        storage: Option<Storage>,
+    ) -> PyResult<Self> {
         let tight = match mode {
             "fast" => false,
             "tight" if tight::AVAILABLE => true,
@@ -75,11 +103,39 @@ impl Enclosure {
             }
         };
         let enc = bn.enclose();
-        Ok(Enclosure { bn, enc, tight })
+        Ok(Enclosure {
+            bn,
+            enc,
+            tight,
+            storage,
+        })
     }
 }
 
-/// Two input arrays of one shape, as a box.
+/// For a layer stored as f16, a numpy float16 array widened to float32 (exact: every f16
+/// is an f32); anything else as it is.
+fn widened<'py>(obj: &Bound<'py, PyAny>, storage: Option<Storage>) -> PyResult<Bound<'py, PyAny>> {
+    if storage == Some(Storage::F16) {
+        if let Ok(u) = obj.cast::<PyUntypedArray>() {
+            if u.dtype().kind() == b'f' && u.dtype().itemsize() == 2 {
+                return obj.call_method1("astype", ("float32",));
+            }
+        }
+    }
+    Ok(obj.clone())
+}
+
+/// The refusal of deployed semantics where the library has no 16-bit recipe.
+pub(crate) fn no_stored_recipe(what: &str, s: Storage) -> String {
+    format!(
+        "{what} with semantics=\"deployed\" on a layer stored as {}: bnbound has no recipe \
+         for this operation in 16-bit arithmetic (f32's would not bound it); deployed ibp and \
+         semantics=\"real\" are available",
+        s.name()
+    )
+}
+
+/// Two input arrays of one shape (their snapshots), as a box.
 fn boxed<'a, T: Elem>(
     l: &'a Input<'_, T>,
     h: &'a Input<'_, T>,
@@ -87,7 +143,7 @@ fn boxed<'a, T: Elem>(
 ) -> PyResult<BoxView<'a, T>> {
     same_dims(l.dims(), h.dims(), names[0], names[1])?;
     let shape = Shape::new(l.dims()).map_err(core)?;
-    BoxView::new(shape, l.slice()?, h.slice()?).map_err(core)
+    BoxView::new(shape, l.slice(), h.slice()).map_err(|e| located(e, l.dims(), names))
 }
 
 fn owned<T: Elem>(v: &BoxView<'_, T>) -> bnbound::Result<TensorBox<T>> {
@@ -95,10 +151,12 @@ fn owned<T: Elem>(v: &BoxView<'_, T>) -> bnbound::Result<TensorBox<T>> {
 }
 
 /// Runs `f` (which fills two slices of `n` elements) without the GIL, into `out` (two
-/// arrays, returned as they are) or into two new arrays of dims `dims`.
+/// arrays, returned as they are) or into two new arrays of dims `dims`; an error about an
+/// element names it in the input arrays `names`.
 fn into_outputs<'py, T: Elem>(
     py: Python<'py>,
     dims: &[usize],
+    names: [&str; 2],
     out: Option<&Bound<'py, PyAny>>,
     f: impl FnOnce(&mut [T], &mut [T]) -> bnbound::Result<()> + Send,
 ) -> PyResult<Bound<'py, PyTuple>> {
@@ -116,14 +174,16 @@ fn into_outputs<'py, T: Elem>(
                 wa.as_slice_mut().map_err(|e| err(format!("out[0]: {e}")))?,
                 wb.as_slice_mut().map_err(|e| err(format!("out[1]: {e}")))?,
             );
-            py.detach(|| f(sa, sb)).map_err(core)?;
+            py.detach(|| f(sa, sb))
+                .map_err(|e| located(e, dims, names))?;
             drop((wa, wb));
             PyTuple::new(py, [a, b])
         }
         None => {
             let n: usize = dims.iter().product();
             let (mut lo, mut hi) = (vec![T::zero(); n], vec![T::zero(); n]);
-            py.detach(|| f(&mut lo, &mut hi)).map_err(core)?;
+            py.detach(|| f(&mut lo, &mut hi))
+                .map_err(|e| located(e, dims, names))?;
             PyTuple::new(
                 py,
                 [
@@ -145,6 +205,14 @@ fn sample(shape: Option<Vec<usize>>, channels: usize) -> Vec<usize> {
     shape.unwrap_or_else(|| vec![channels])
 }
 
+/// Two input arrays of one shape, moved into an owned box.
+fn tensor<T: Elem>(l: Input<'_, T>, h: Input<'_, T>, names: [&str; 2]) -> PyResult<TensorBox<T>> {
+    same_dims(l.dims(), h.dims(), names[0], names[1])?;
+    let shape = Shape::new(l.dims()).map_err(core)?;
+    let dims = l.dims().to_vec();
+    TensorBox::new(shape, l.into_vec(), h.into_vec()).map_err(|e| located(e, &dims, names))
+}
+
 /// A form `A·x + c` from four arrays (`A` 2-D, `c` 1-D).
 pub(crate) fn form_of<T: Elem>(
     arrays: [&Bound<'_, PyAny>; 4],
@@ -153,16 +221,16 @@ pub(crate) fn form_of<T: Elem>(
     let [al, ah, cl, ch] = [0, 1, 2, 3].map(|i| (arrays[i], names[i]));
     let (al, ah) = (input::<T>(al.0, al.1)?, input::<T>(ah.0, ah.1)?);
     let (cl, ch) = (input::<T>(cl.0, cl.1)?, input::<T>(ch.0, ch.1)?);
-    let a = boxed(&al, &ah, [names[0], names[1]])?;
-    let c = boxed(&cl, &ch, [names[2], names[3]])?;
+    let a_dims = al.dims().to_vec();
+    let a = tensor(al, ah, [names[0], names[1]])?;
+    let c = tensor(cl, ch, [names[2], names[3]])?;
     if a.shape().rank() != 2 {
         return Err(err(format!(
-            "{}: expected a 2-D array, got shape {:?}",
-            names[0],
-            al.dims()
+            "{}: expected a 2-D array, got shape {a_dims:?}",
+            names[0]
         )));
     }
-    AffineForm::new(owned(&a).map_err(core)?, owned(&c).map_err(core)?).map_err(core)
+    AffineForm::new(a, c).map_err(core)
 }
 
 /// `(A_lo, A_hi, c_lo, c_hi)` of a form as new arrays.
@@ -193,8 +261,8 @@ impl Enclosure {
     ) -> PyResult<Bound<'py, PyTuple>> {
         let (l, h) = (input::<T>(lo, "lo")?, input::<T>(hi, "hi")?);
         let view = boxed(&l, &h, ["lo", "hi"])?;
-        let (enc, tight) = (&self.enc, self.tight);
-        into_outputs(py, l.dims(), out, |ylo, yhi| {
+        let (enc, tight, storage) = (&self.enc, self.tight, self.storage);
+        into_outputs(py, l.dims(), ["lo", "hi"], out, |ylo, yhi| {
             if !tight && sem == Semantics::Real {
                 return if view.shape().len() >= PARALLEL_FROM {
                     enc.par_ibp_into(&view, ylo, yhi)
@@ -203,6 +271,12 @@ impl Enclosure {
                 };
             }
             let x = owned(&view)?;
+            if let (Semantics::Deployed(rt), Some(s)) = (sem, storage) {
+                // 16-bit data: that type's arithmetic (its own real enclosure included).
+                let b = T::ibp_stored(bn, rt, &x, s)?;
+                copy_into(&b, ylo, yhi);
+                return Ok(());
+            }
             let real = if tight {
                 tight::ibp(bn, &x)?
             } else {
@@ -226,10 +300,13 @@ impl Enclosure {
         out: Option<&Bound<'py, PyAny>>,
         sem: Semantics,
     ) -> PyResult<Bound<'py, PyTuple>> {
+        if let (Semantics::Deployed(_), Some(s)) = (sem, self.storage) {
+            return Err(err(no_stored_recipe("derivative", s)));
+        }
         let (l, h) = (input::<T>(dlo, "dlo")?, input::<T>(dhi, "dhi")?);
         let view = boxed(&l, &h, ["dlo", "dhi"])?;
         let (enc, tight) = (&self.enc, self.tight);
-        into_outputs(py, l.dims(), out, |ylo, yhi| {
+        into_outputs(py, l.dims(), ["dlo", "dhi"], out, |ylo, yhi| {
             // (BN∘f)' = s·f' and (BN∘f)'' = s·f'': one operation for both orders.
             let b = match sem {
                 Semantics::Real if !tight => return enc.derivative_chain_into(&view, ylo, yhi),
@@ -297,6 +374,7 @@ impl Enclosure {
     /// s_c = γ_c/√(σ²_c + ε) of the stored parameters.
     #[getter]
     fn scale<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        let _env = crate::fpenv::Guard::new(); // the caller's MXCSR back on return
         let (lo, hi): (Vec<f64>, Vec<f64>) = self
             .enc
             .iter()
@@ -309,6 +387,7 @@ impl Enclosure {
     /// o_c = β_c − μ_c·s_c.
     #[getter]
     fn offset<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        let _env = crate::fpenv::Guard::new(); // the caller's MXCSR back on return
         let (lo, hi): (Vec<f64>, Vec<f64>) = self
             .enc
             .iter()
@@ -330,8 +409,10 @@ impl Enclosure {
         runtime: Option<&Bound<'py, PyAny>>,
         ulps: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyTuple>> {
+        let _env = crate::fpenv::Guard::new(); // the caller's MXCSR back on return
         let sem = self::semantics(semantics, runtime, ulps)?;
-        typed!(self, ibp_t, py, lo, hi, out, sem)
+        let (lo, hi) = (widened(lo, self.storage)?, widened(hi, self.storage)?);
+        typed!(self, ibp_t, py, &lo, &hi, out, sem)
     }
 
     /// derivative(dlo, dhi, order=1, *, out=None, semantics="real", runtime=None, ulps=None)
@@ -348,12 +429,14 @@ impl Enclosure {
         runtime: Option<&Bound<'py, PyAny>>,
         ulps: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyTuple>> {
+        let _env = crate::fpenv::Guard::new(); // the caller's MXCSR back on return
         match opt_u64(order, "order")? {
             None | Some(1) | Some(2) => {}
             Some(k) => return Err(err(format!("order: expected 1 or 2, got {k}"))),
         }
         let sem = self::semantics(semantics, runtime, ulps)?;
-        typed!(self, derivative_t, py, dlo, dhi, out, sem)
+        let (dlo, dhi) = (widened(dlo, self.storage)?, widened(dhi, self.storage)?);
+        typed!(self, derivative_t, py, &dlo, &dhi, out, sem)
     }
 
     /// compose(A_lo, A_hi, c_lo, c_hi, shape=None) -> (A_lo, A_hi, c_lo, c_hi)
@@ -368,6 +451,7 @@ impl Enclosure {
         c_hi: &Bound<'py, PyAny>,
         shape: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyTuple>> {
+        let _env = crate::fpenv::Guard::new(); // the caller's MXCSR back on return
         let shape = opt_dims(shape, "shape")?;
         let names = ["A_lo", "A_hi", "c_lo", "c_hi"];
         typed!(
@@ -393,6 +477,7 @@ impl Enclosure {
         d_hi: &Bound<'py, PyAny>,
         shape: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyTuple>> {
+        let _env = crate::fpenv::Guard::new(); // the caller's MXCSR back on return
         let shape = opt_dims(shape, "shape")?;
         let names = ["L_lo", "L_hi", "d_lo", "d_hi"];
         typed!(

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use bnbound::{AnyBatchNorm, BatchNorm};
+use bnbound::{AnyBatchNorm, BatchNorm, Storage};
 use numpy::{PyArray1, PyArrayDescr, PyArrayDescrMethods, PyUntypedArray, PyUntypedArrayMethods};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyFloat, PyInt};
@@ -18,6 +18,9 @@ use crate::errors::{core, err, opt_str};
 pub(crate) struct PyBatchNorm {
     pub(crate) bn: Arc<AnyBatchNorm>,
     stored_as: Option<String>,
+    /// The 16-bit type a loaded layer's statistics are stored in: deployed semantics is
+    /// then that type's arithmetic (`ibp_stored`), never f32's.
+    pub(crate) storage: Option<Storage>,
 }
 
 impl PyBatchNorm {
@@ -32,10 +35,14 @@ impl PyBatchNorm {
         }
     }
 
-    pub(crate) fn loaded(bn: AnyBatchNorm, stored_as: String) -> Self {
+    pub(crate) fn loaded(bn: AnyBatchNorm, stored_as: String, storage: Option<Storage>) -> Self {
+        // The library gives 16-bit statistics an f32 layer; a storage type on anything else
+        // would have no recipe, so it is kept only there.
+        let storage = storage.filter(|_| matches!(bn, AnyBatchNorm::F32(_)));
         PyBatchNorm {
             bn: Arc::new(bn),
             stored_as: Some(stored_as),
+            storage,
         }
     }
 }
@@ -96,6 +103,15 @@ fn layer_dtype(
 /// numpy float64) rounded to nearest, as PyTorch's `(float)eps`; an int only if exact.
 fn eps_of<T: Elem>(eps: &Bound<'_, PyAny>) -> PyResult<T> {
     let np = eps.py().import("numpy")?;
+    // A 0-d array is its one element (a numpy scalar), as everywhere in the package.
+    let zero_d;
+    let eps = match eps.cast::<PyUntypedArray>() {
+        Ok(a) if a.ndim() == 0 => {
+            zero_d = eps.get_item(())?;
+            &zero_d
+        }
+        _ => eps,
+    };
     if eps.is_instance_of::<PyBool>() {
         return Err(err("eps: expected a float, got a bool"));
     }
@@ -114,13 +130,17 @@ fn eps_of<T: Elem>(eps: &Bound<'_, PyAny>) -> PyResult<T> {
         return Ok(T::from_f64_nearest(v));
     }
     let v: f64 = if eps.is_instance_of::<PyInt>() {
-        let i: i64 = eps
-            .extract()
-            .map_err(|_| err("eps: an integer too large for a float"))?;
-        if (i as f64) as i64 != i || i.unsigned_abs() > 1 << 53 {
-            return Err(err(format!("eps = {i} is not exactly a float")));
+        // Exactly a float64 or refused, whatever its size (2**60 and 2**128 are floats).
+        let Ok(f) = eps.py().get_type::<PyFloat>().call1((eps,)) else {
+            return Err(err(format!(
+                "eps = {} is too large for a float",
+                eps.repr()?
+            )));
+        };
+        if !f.call_method0("__int__")?.eq(eps)? {
+            return Err(err(format!("eps = {} is not exactly a float", eps.repr()?)));
         }
-        i as f64
+        f.extract()?
     } else {
         let ty = eps.get_type().name()?.to_string();
         eps.extract()
@@ -142,7 +162,19 @@ fn build<T: Elem>(
     eps: &Bound<'_, PyAny>,
 ) -> PyResult<BatchNorm<T>> {
     let mut v: Vec<Vec<T>> = Vec::with_capacity(4);
+    let np = eps.py().import("numpy")?;
     for (what, a) in arrays {
+        // One rule for Python numbers, numpy scalars and 0-d arrays: not a vector.
+        if np
+            .call_method1("ndim", (a,))
+            .and_then(|d| d.extract::<usize>())
+            .is_ok_and(|d| d == 0)
+        {
+            return Err(err(format!(
+                "{what}: expected a 1-D array (one value per channel), got a scalar ({})",
+                a.get_type().name()?
+            )));
+        }
         let x = input::<T>(a, what)?;
         if x.dims().len() != 1 {
             return Err(err(format!(
@@ -150,7 +182,7 @@ fn build<T: Elem>(
                 x.dims()
             )));
         }
-        v.push(x.slice()?.to_vec());
+        v.push(x.into_vec());
     }
     let eps = eps_of::<T>(eps)?;
     let var = v.pop().unwrap_or_default();
@@ -177,6 +209,7 @@ impl PyBatchNorm {
         eps: &Bound<'_, PyAny>,
         dtype: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
+        let _env = crate::fpenv::Guard::new(); // the caller's MXCSR back on return
         let arrays = [
             ("gamma", gamma),
             ("beta", beta),
@@ -190,6 +223,7 @@ impl PyBatchNorm {
         Ok(PyBatchNorm {
             bn: Arc::new(bn),
             stored_as: None,
+            storage: None,
         })
     }
 
@@ -235,6 +269,7 @@ impl PyBatchNorm {
     /// ε as the layer holds it (a value of its dtype), as a Python float (exact).
     #[getter]
     fn eps(&self) -> f64 {
+        let _env = crate::fpenv::Guard::new(); // the caller's MXCSR back on return
         match &*self.bn {
             AnyBatchNorm::F32(b) => b.eps() as f64,
             AnyBatchNorm::F64(b) => b.eps(),
@@ -248,20 +283,38 @@ impl PyBatchNorm {
         self.stored_as.clone()
     }
 
+    /// For a layer loaded from a model whose statistics are 16-bit, "f16" or "bf16" (the
+    /// layer itself is float32, converted exactly); None otherwise. Deployed semantics on
+    /// such a layer bounds that type's arithmetic: bounds are values of it.
+    #[getter]
+    fn storage(&self) -> Option<&'static str> {
+        self.storage.map(Storage::name)
+    }
+
     /// enclose(mode="fast") -> Enclosure
     #[pyo3(signature = (mode = None))]
     fn enclose(&self, mode: Option<&Bound<'_, PyAny>>) -> PyResult<Enclosure> {
+        let _env = crate::fpenv::Guard::new(); // the caller's MXCSR back on return
         let mode = opt_str(mode, "mode")?;
-        Enclosure::new(self.bn.clone(), mode.as_deref().unwrap_or("fast"))
+        Enclosure::new(
+            self.bn.clone(),
+            mode.as_deref().unwrap_or("fast"),
+            self.storage,
+        )
     }
 
     fn __repr__(&self) -> String {
+        let _env = crate::fpenv::Guard::new(); // the caller's MXCSR back on return
         let (dtype, eps) = match &*self.bn {
             AnyBatchNorm::F32(b) => ("float32", b.eps() as f64),
             AnyBatchNorm::F64(b) => ("float64", b.eps()),
         };
+        let storage = self
+            .storage
+            .map(|s| format!(", storage={:?}", s.name()))
+            .unwrap_or_default();
         format!(
-            "BatchNorm(channels={}, dtype={dtype}, eps={eps:?})",
+            "BatchNorm(channels={}, dtype={dtype}, eps={eps:?}{storage})",
             self.bn.channels()
         )
     }

@@ -10,6 +10,7 @@ mod arrays;
 mod check;
 mod enclosure;
 mod errors;
+mod fpenv;
 mod layer;
 mod models;
 mod tight;
@@ -31,5 +32,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(check::check_backward, m)?)?;
     m.add_function(wrap_pyfunction!(models::load_onnx, m)?)?;
     m.add_function(wrap_pyfunction!(models::load_safetensors, m)?)?;
+    m.add_function(wrap_pyfunction!(models::inspect_onnx, m)?)?;
+    m.add_function(wrap_pyfunction!(models::inspect_safetensors, m)?)?;
+    m.add_class::<models::LayerInfo>()?;
     Ok(())
 }

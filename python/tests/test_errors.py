@@ -2,10 +2,13 @@
 Rust panic (pyo3's PanicException is a BaseException and would fail these tests), never a
 TypeError from argument parsing, never a silent NaN."""
 
+import os
+
 import numpy as np
 import pytest
 
 import bnbound
+from conftest import DATA
 
 F32 = np.float32
 
@@ -165,6 +168,9 @@ def test_garbage_in_every_argument_raises_bnbound_error(rng):
         (lambda a: bnbound.load_safetensors("x.safetensors", a)),
         (lambda a: bnbound.load_safetensors("x.safetensors", "bn", eps=a)),
         (lambda a: bnbound.load_safetensors("x.safetensors", "bn", eps_dtype=a)),
+        (lambda a: bnbound.inspect_onnx(a)),
+        (lambda a: bnbound.inspect_safetensors(a)),
+        (lambda a: bnbound.inspect_safetensors(os.path.join(DATA, "state.safetensors"), eps=a)),
     ]
     outcomes = 0
     for call in calls:
