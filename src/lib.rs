@@ -62,5 +62,6 @@ pub use layer::lanes::Kernel;
 pub use layer::params::{AnyBatchNorm, BatchNorm};
 pub use num::float::{ulps_between, Dtype, Float};
 pub use num::interval::Interval;
+pub use num::round::env::DefaultFpEnv;
 pub use tensor::{BoxView, Shape, TensorBox};
 pub use transfer::form::{AffineForm, FloatForm};

@@ -206,7 +206,7 @@ pub(crate) fn check_ibp<'py>(
     ulps: Option<&Bound<'py, PyAny>>,
     keep: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<CheckReport> {
-    let _env = crate::fpenv::Guard::new(); // the caller's MXCSR back on return
+    let _env = bnbound::DefaultFpEnv::enter(); // the caller's MXCSR back on return
     let sem = self::semantics(semantics, runtime, ulps)?;
     let k = self::keep(keep)?;
     dispatch(py, bn, Claim::Ibp([lo, hi, claimed_lo, claimed_hi], sem), k)
@@ -224,7 +224,7 @@ pub(crate) fn check_derivative<'py>(
     claimed_hi: Bound<'py, PyAny>,
     keep: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<CheckReport> {
-    let _env = crate::fpenv::Guard::new(); // the caller's MXCSR back on return
+    let _env = bnbound::DefaultFpEnv::enter(); // the caller's MXCSR back on return
     let k = self::keep(keep)?;
     dispatch(
         py,
@@ -243,7 +243,7 @@ fn form_check<'py>(
     keep: Option<&Bound<'py, PyAny>>,
     backward: bool,
 ) -> PyResult<CheckReport> {
-    let _env = crate::fpenv::Guard::new(); // the caller's MXCSR back on return
+    let _env = bnbound::DefaultFpEnv::enter(); // the caller's MXCSR back on return
     let k = self::keep(keep)?;
     let channels = layer(bn)?.bn.channels();
     let sample = opt_dims(shape, "shape")?.unwrap_or_else(|| vec![channels]);

@@ -374,7 +374,7 @@ impl Enclosure {
     /// s_c = γ_c/√(σ²_c + ε) of the stored parameters.
     #[getter]
     fn scale<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
-        let _env = crate::fpenv::Guard::new(); // the caller's MXCSR back on return
+        let _env = bnbound::DefaultFpEnv::enter(); // the caller's MXCSR back on return
         let (lo, hi): (Vec<f64>, Vec<f64>) = self
             .enc
             .iter()
@@ -387,7 +387,7 @@ impl Enclosure {
     /// o_c = β_c − μ_c·s_c.
     #[getter]
     fn offset<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
-        let _env = crate::fpenv::Guard::new(); // the caller's MXCSR back on return
+        let _env = bnbound::DefaultFpEnv::enter(); // the caller's MXCSR back on return
         let (lo, hi): (Vec<f64>, Vec<f64>) = self
             .enc
             .iter()
@@ -409,7 +409,7 @@ impl Enclosure {
         runtime: Option<&Bound<'py, PyAny>>,
         ulps: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyTuple>> {
-        let _env = crate::fpenv::Guard::new(); // the caller's MXCSR back on return
+        let _env = bnbound::DefaultFpEnv::enter(); // the caller's MXCSR back on return
         let sem = self::semantics(semantics, runtime, ulps)?;
         let (lo, hi) = (widened(lo, self.storage)?, widened(hi, self.storage)?);
         typed!(self, ibp_t, py, &lo, &hi, out, sem)
@@ -429,7 +429,7 @@ impl Enclosure {
         runtime: Option<&Bound<'py, PyAny>>,
         ulps: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyTuple>> {
-        let _env = crate::fpenv::Guard::new(); // the caller's MXCSR back on return
+        let _env = bnbound::DefaultFpEnv::enter(); // the caller's MXCSR back on return
         match opt_u64(order, "order")? {
             None | Some(1) | Some(2) => {}
             Some(k) => return Err(err(format!("order: expected 1 or 2, got {k}"))),
@@ -451,7 +451,7 @@ impl Enclosure {
         c_hi: &Bound<'py, PyAny>,
         shape: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyTuple>> {
-        let _env = crate::fpenv::Guard::new(); // the caller's MXCSR back on return
+        let _env = bnbound::DefaultFpEnv::enter(); // the caller's MXCSR back on return
         let shape = opt_dims(shape, "shape")?;
         let names = ["A_lo", "A_hi", "c_lo", "c_hi"];
         typed!(
@@ -477,7 +477,7 @@ impl Enclosure {
         d_hi: &Bound<'py, PyAny>,
         shape: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyTuple>> {
-        let _env = crate::fpenv::Guard::new(); // the caller's MXCSR back on return
+        let _env = bnbound::DefaultFpEnv::enter(); // the caller's MXCSR back on return
         let shape = opt_dims(shape, "shape")?;
         let names = ["L_lo", "L_hi", "d_lo", "d_hi"];
         typed!(

@@ -209,7 +209,7 @@ impl PyBatchNorm {
         eps: &Bound<'_, PyAny>,
         dtype: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
-        let _env = crate::fpenv::Guard::new(); // the caller's MXCSR back on return
+        let _env = bnbound::DefaultFpEnv::enter(); // the caller's MXCSR back on return
         let arrays = [
             ("gamma", gamma),
             ("beta", beta),
@@ -269,7 +269,7 @@ impl PyBatchNorm {
     /// ε as the layer holds it (a value of its dtype), as a Python float (exact).
     #[getter]
     fn eps(&self) -> f64 {
-        let _env = crate::fpenv::Guard::new(); // the caller's MXCSR back on return
+        let _env = bnbound::DefaultFpEnv::enter(); // the caller's MXCSR back on return
         match &*self.bn {
             AnyBatchNorm::F32(b) => b.eps() as f64,
             AnyBatchNorm::F64(b) => b.eps(),
@@ -294,7 +294,7 @@ impl PyBatchNorm {
     /// enclose(mode="fast") -> Enclosure
     #[pyo3(signature = (mode = None))]
     fn enclose(&self, mode: Option<&Bound<'_, PyAny>>) -> PyResult<Enclosure> {
-        let _env = crate::fpenv::Guard::new(); // the caller's MXCSR back on return
+        let _env = bnbound::DefaultFpEnv::enter(); // the caller's MXCSR back on return
         let mode = opt_str(mode, "mode")?;
         Enclosure::new(
             self.bn.clone(),
@@ -304,7 +304,7 @@ impl PyBatchNorm {
     }
 
     fn __repr__(&self) -> String {
-        let _env = crate::fpenv::Guard::new(); // the caller's MXCSR back on return
+        let _env = bnbound::DefaultFpEnv::enter(); // the caller's MXCSR back on return
         let (dtype, eps) = match &*self.bn {
             AnyBatchNorm::F32(b) => ("float32", b.eps() as f64),
             AnyBatchNorm::F64(b) => ("float64", b.eps()),

@@ -10,7 +10,6 @@ mod arrays;
 mod check;
 mod enclosure;
 mod errors;
-mod fpenv;
 mod layer;
 mod models;
 mod tight;

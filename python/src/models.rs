@@ -80,7 +80,7 @@ pub(crate) fn load_onnx(
     path: &Bound<'_, PyAny>,
     layer: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<BTreeMap<String, PyBatchNorm>> {
-    let _env = crate::fpenv::Guard::new(); // the caller's MXCSR back on return
+    let _env = bnbound::DefaultFpEnv::enter(); // the caller's MXCSR back on return
     let path = path_of(path)?;
     let layer = opt_str(layer, "layer")?;
     let layers = py.detach(|| -> Result<Vec<ModelLayer>, String> {
@@ -123,7 +123,7 @@ fn listing(names: &[&str]) -> String {
 /// inspect_onnx(path) -> list[LayerInfo]
 #[pyfunction]
 pub(crate) fn inspect_onnx(py: Python<'_>, path: &Bound<'_, PyAny>) -> PyResult<Vec<LayerInfo>> {
-    let _env = crate::fpenv::Guard::new(); // the caller's MXCSR back on return
+    let _env = bnbound::DefaultFpEnv::enter(); // the caller's MXCSR back on return
     let path = path_of(path)?;
     let m = py.detach(|| OnnxModel::open(&path)).map_err(model)?;
     infos(py, m.layers())
@@ -167,7 +167,7 @@ pub(crate) fn load_safetensors(
     eps: Option<&Bound<'_, PyAny>>,
     eps_dtype: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<PyBatchNorm> {
-    let _env = crate::fpenv::Guard::new(); // the caller's MXCSR back on return
+    let _env = bnbound::DefaultFpEnv::enter(); // the caller's MXCSR back on return
     let path = path_of(path)?;
     let prefix = opt_str(Some(prefix), "prefix")?.unwrap_or_default();
     let eps = eps_arg(eps, eps_dtype)?;
@@ -186,7 +186,7 @@ pub(crate) fn inspect_safetensors(
     eps: Option<&Bound<'_, PyAny>>,
     eps_dtype: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<Vec<LayerInfo>> {
-    let _env = crate::fpenv::Guard::new(); // the caller's MXCSR back on return
+    let _env = bnbound::DefaultFpEnv::enter(); // the caller's MXCSR back on return
     let path = path_of(path)?;
     let eps = eps_arg(eps, eps_dtype)?;
     let sd = py.detach(|| StateDict::open(&path, eps)).map_err(model)?;

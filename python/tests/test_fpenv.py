@@ -4,7 +4,8 @@ or any library built with ``-ffast-math``), every bound must still be sound, and
 must be exactly as the caller left it after every call, including calls that raise.
 
 bnbound's entry points run under the default environment and restore the caller's MXCSR
-(python/src/fpenv.rs), which also covers the package's own conversions (numpy casts of
+(the library's bnbound::DefaultFpEnv, opened by the package's entry points too), which also
+covers the package's own conversions (numpy casts of
 lists, ε and scalar extraction), not only the library's kernels.
 
 MXCSR is per thread: the helper (a few lines of C compiled with gcc at test time, loaded

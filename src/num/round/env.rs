@@ -36,13 +36,45 @@
 //! and is ordered with the switches, so no arithmetic on it can move across them.
 #![allow(unsafe_code)]
 
-/// An open default environment: created by [`enter`], restores the caller's control
-/// register when dropped.
+/// IEEE 754's default floating-point environment on this thread, for as long as the
+/// guard lives: round to nearest, no flush-to-zero, no denormals-are-zero, every exception
+/// masked. Dropping it puts the caller's control register (MXCSR on x86-64, FPCR on
+/// aarch64) back exactly, status flags included — on return, on an error return and while
+/// a panic unwinds. Every bnbound entry point that computes a bound opens one itself;
+/// open one around your own code when it converts or compares floats on bnbound's behalf
+/// (bindings, readers) in a thread whose environment you do not control. On other targets
+/// it does nothing (the default environment is assumed).
+///
+/// ```
+/// let _env = bnbound::DefaultFpEnv::enter();
+/// // A subnormal f32 survives conversion whatever the caller's FTZ/DAZ bits were.
+/// let tiny = std::hint::black_box(f32::from_bits(1));
+/// assert_eq!(tiny as f64, 2f64.powi(-149));
+/// ```
 #[must_use = "the default environment lasts as long as the guard"]
-pub(crate) struct DefaultEnv {
+#[derive(Debug)]
+pub struct DefaultFpEnv {
     /// The caller's control register, when it had to be changed.
     saved: Option<Control>,
 }
+
+impl DefaultFpEnv {
+    /// Opens the default environment on this thread until the guard is dropped (see
+    /// [`DefaultFpEnv`]); costs one read of the control register when the thread is
+    /// already in it.
+    ///
+    /// ```
+    /// let env = bnbound::DefaultFpEnv::enter();
+    /// drop(env); // the caller's environment is back
+    /// ```
+    #[inline]
+    pub fn enter() -> DefaultFpEnv {
+        enter()
+    }
+}
+
+/// The crate-internal name of [`DefaultFpEnv`].
+pub(crate) type DefaultEnv = DefaultFpEnv;
 
 #[cfg(target_arch = "x86_64")]
 type Control = u32;
@@ -61,7 +93,7 @@ const DEFAULT_CONTROL: u32 = 0x1F80;
 /// Opens the default environment on this thread until the guard is dropped.
 #[inline]
 pub(crate) fn enter() -> DefaultEnv {
-    DefaultEnv { saved: switch() }
+    DefaultFpEnv { saved: switch() }
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -148,7 +180,7 @@ fn switch() -> Option<Control> {
     None
 }
 
-impl Drop for DefaultEnv {
+impl Drop for DefaultFpEnv {
     #[inline]
     fn drop(&mut self) {
         #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
