@@ -240,9 +240,12 @@ pub enum Error {
     /// The exact checker cannot decide this question.
     #[error("{0}")]
     NotDecidable(&'static str),
-    /// A dtype name other than `"f32"` or `"f64"`.
+    /// A dtype name other than `"f32"` or `"f64"` ([`crate::Dtype`]'s `from_str`).
     #[error("unknown dtype {0:?}: expected \"f32\" or \"f64\"")]
     UnknownDtype(String),
+    /// A storage type name other than `"f16"` or `"bf16"` ([`crate::Storage`]'s `from_str`).
+    #[error("unknown storage type {0:?}: expected \"f16\" or \"bf16\"")]
+    UnknownStorage(String),
 }
 
 /// At most 80 characters of `s` (a name or token quoted in an error message), with `…`

@@ -1,5 +1,6 @@
 //! Replays every committed fuzz corpus file (fuzz/corpus/<target>/) through its harness,
-//! so that `cargo test --features fuzzing` exercises them without libFuzzer.
+//! so that `cargo test --workspace` exercises them without libFuzzer (the harnesses are
+//! ordinary public functions of `bnbound-testkit`; no feature is needed).
 
 use std::path::Path;
 

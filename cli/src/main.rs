@@ -1,5 +1,6 @@
-//! `bnbound`: sound BatchNorm bounds from the command line. See README.md for the JSON
-//! contract. Exit status: 0 success, 2 invalid input, 1 any other failure.
+//! `bnbound`: sound BatchNorm bounds from the command line. See `src/docs/cli.md` for the
+//! JSON contract. Exit status: 0 success, 2 invalid input, 3 `check` found an unsound
+//! bound, 1 any other failure (an unreadable input, an unwritable output).
 
 mod bench;
 mod demo;

@@ -291,8 +291,9 @@ fn params_of<T: Float>(p: &RawParams<'_>) -> Result<BatchNorm<T>> {
 /// Parses and validates a PARAMS document.
 ///
 /// Errors: [`Error::Syntax`] for malformed JSON and missing or unknown fields;
-/// [`Error::Number`] for non-numbers and out-of-range decimals; [`Error::Invalid`] for an
-/// unknown dtype and every [`BatchNorm::new`] error.
+/// [`Error::Number`] for non-numbers and out-of-range decimals; [`Error::Syntax`] for an
+/// unknown dtype (naming the four dtypes of the contract); [`Error::Invalid`] for every
+/// [`BatchNorm::new`] error.
 ///
 /// ```
 /// let e = bnbound_cli::json::parse_params(r#"{"dtype": "f64", "eps": 0, "gamma": [1],
@@ -307,7 +308,13 @@ pub fn parse_params(text: &str) -> Result<AnyBatchNorm> {
             s.name()
         )));
     }
-    Ok(match p.dtype.parse::<Dtype>()? {
+    let dtype = p.dtype.parse::<Dtype>().map_err(|_| {
+        Error::Syntax(format!(
+            "params: unknown dtype {:?}: expected \"f32\", \"f64\", \"f16\" or \"bf16\"",
+            bnbound::short(&p.dtype)
+        ))
+    })?;
+    Ok(match dtype {
         Dtype::F32 => AnyBatchNorm::F32(params_of(&p)?),
         Dtype::F64 => AnyBatchNorm::F64(params_of(&p)?),
     })

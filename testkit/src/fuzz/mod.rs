@@ -1,4 +1,4 @@
-//! Fuzz harnesses (feature `fuzzing`; not a stable API). Each function takes the fuzzer's
+//! Fuzz harnesses (always built; not a stable API). Each function takes the fuzzer's
 //! bytes, builds a structured case biased towards the hard cases (±0, subnormals, powers
 //! of two, values near overflow, γ = 0, σ² = 0, constructed cancellation `s·x ≈ −o`),
 //! runs one part of bnbound and checks it against the reference oracle (`src/oracle.rs`:
