@@ -87,3 +87,11 @@ fn tight_is_tightest_corpus() {
         bnbound_testkit::fuzz::tight_is_tightest,
     );
 }
+
+#[test]
+fn decimal_reads_exactly_corpus() {
+    replay(
+        "decimal_reads_exactly",
+        bnbound_testkit::fuzz::decimal_reads_exactly,
+    );
+}

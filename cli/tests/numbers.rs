@@ -315,3 +315,21 @@ fn bench_budgets_every_allocation() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr_line(&o).contains("memory budget"));
 }
+
+#[test]
+fn the_reader_agrees_with_the_exact_oracle_on_exotic_decimals() {
+    // The fuzz harness (exact oracle in the test kit) over a deterministic stream of
+    // inputs: values of each format, midpoints and their near misses, long digit strings,
+    // leading and trailing zeros, exponents of any size; every format, every rule.
+    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut bytes = vec![0u8; 96];
+    for _ in 0..1500 {
+        for b in bytes.iter_mut() {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            *b = x as u8;
+        }
+        bnbound_testkit::fuzz::decimal_reads_exactly(&bytes);
+    }
+}
