@@ -244,8 +244,10 @@ pub(crate) fn distance(p: [f64; 5], x: f64, y: f64) -> Excess {
 /// The longest number text [`Decimal::parse`] reads, in bytes: 4096. Every `f64` value
 /// written out in full positional notation fits (the longest, such as `−2⁻¹⁰⁷⁴` with its
 /// 1074 decimals, take 1077 characters), as does anything bnbound writes (at most 25). The cap bounds the cost
-/// of one number: at most a few tens of microseconds of big-integer arithmetic
-/// ([`Decimal::round`]), where a multi-megabyte digit string would take seconds.
+/// of one number: a fraction of a millisecond of big-integer arithmetic at worst
+/// ([`Decimal::round`]; 20,000 numbers of 4094 significant digits read in 3.3 s on the
+/// development machine, a short decimal in well under a microsecond), where a
+/// multi-megabyte digit string would take seconds.
 pub const MAX_NUMBER_LEN: usize = 4096;
 
 /// A binary floating-point format a [`Decimal`] is rounded to.

@@ -115,7 +115,7 @@ fn check(text: &str, fmt: Format, rule: Rule, got: Result<f64, String>) {
         assert!(got.is_err(), "{text:.60}…: longer than the limit, yet read");
         return;
     }
-    let x = exact(text).expect("the harness writes JSON numbers");
+    let x = exact(text).unwrap_or_else(|| panic!("{text:.200}: the harness writes JSON numbers"));
     let r = match (got, &x, rule) {
         (Err(e), Exact::Value(v), Rule::Exact) => {
             // Refused: the decimal must not be a value of the format.
@@ -340,7 +340,12 @@ fn decimal_text(u: &mut Unstructured<'_>) -> Option<String> {
             let far = u.int_in_range(1usize..=400).ok()?;
             let n: BigInt =
                 digits.parse::<BigInt>().unwrap() * num_traits::pow(BigInt::from(10), far);
-            let n = if nudge == 1 { n + 1u32 } else { n - 1u32 };
+            // (Below zero is not a digit string: from zero, nudge up.)
+            let n = if nudge == 1 || n.is_zero() {
+                n + 1u32
+            } else {
+                n - 1u32
+            };
             digits = n.to_string();
             exp10 -= far as i64;
         }
