@@ -248,6 +248,12 @@ pub(crate) fn distance(p: [f64; 5], x: f64, y: f64) -> Excess {
 /// ([`Decimal::round`]; 20,000 numbers of 4094 significant digits read in 3.3 s on the
 /// development machine, a short decimal in well under a microsecond), where a
 /// multi-megabyte digit string would take seconds.
+///
+/// ```
+/// use bnbound::exact::{Decimal, MAX_NUMBER_LEN};
+/// let longest = format!("0.{}", "1".repeat(MAX_NUMBER_LEN - 2));
+/// assert!(Decimal::parse(&longest).is_ok() && Decimal::parse(&format!("{longest}1")).is_err());
+/// ```
 pub const MAX_NUMBER_LEN: usize = 4096;
 
 /// A binary floating-point format a [`Decimal`] is rounded to.

@@ -141,7 +141,7 @@ pub(crate) fn doc_dtype(text: &str) -> Option<String> {
 /// How a document without `"dtype"` is read: outward (inputs of `ibp`, `deriv`, `affine`,
 /// `backward`) or exactly (what `check` decides).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Untyped {
+pub(crate) enum Untyped {
     /// `lo` down, `hi` up: the document names real numbers, and the box read contains them.
     Outward,
     /// Every number must be a value of the dtype ([`Rule::Exact`]).
