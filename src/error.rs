@@ -252,9 +252,23 @@ pub enum Error {
     /// The exact checker cannot decide this question.
     #[error("{0}")]
     NotDecidable(&'static str),
-    /// A dtype name other than `"f32"` or `"f64"`.
+    /// A dtype name other than `"f32"` or `"f64"` ([`crate::Dtype`]'s `from_str`).
     #[error("unknown dtype {0:?}: expected \"f32\" or \"f64\"")]
     UnknownDtype(String),
+    /// A number's text is longer than [`crate::exact::MAX_NUMBER_LEN`] bytes.
+    #[error("a number of {len} characters is longer than the {max} read (write at most {max} characters per number)")]
+    NumberTooLong {
+        /// The text's length in bytes.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// A text that is not a JSON number (at most 80 characters of it).
+    #[error("{0} is not a number")]
+    NotANumber(String),
+    /// A storage type name other than `"f16"` or `"bf16"` ([`crate::Storage`]'s `from_str`).
+    #[error("unknown storage type {0:?}: expected \"f16\" or \"bf16\"")]
+    UnknownStorage(String),
 }
 
 /// At most 80 characters of `s` (a name or token quoted in an error message), with `…`

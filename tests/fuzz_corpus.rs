@@ -1,5 +1,6 @@
 //! Replays every committed fuzz corpus file (fuzz/corpus/<target>/) through its harness,
-//! so that `cargo test --features fuzzing` exercises them without libFuzzer.
+//! so that `cargo test --workspace` exercises them without libFuzzer (the harnesses are
+//! ordinary public functions of `bnbound-testkit`; no feature is needed).
 
 use std::path::Path;
 
@@ -84,5 +85,13 @@ fn tight_is_tightest_corpus() {
     replay(
         "tight_is_tightest",
         bnbound_testkit::fuzz::tight_is_tightest,
+    );
+}
+
+#[test]
+fn decimal_reads_exactly_corpus() {
+    replay(
+        "decimal_reads_exactly",
+        bnbound_testkit::fuzz::decimal_reads_exactly,
     );
 }

@@ -24,24 +24,45 @@ fn median(reps: usize, mut f: impl FnMut()) -> Duration {
 /// (128 MB of `f32` boxes), larger than L2, and rows of channels in cache.
 pub const DEFAULT_SHAPES: [&[usize]; 3] = [&[8, 64, 128, 128], &[1, 64, 128, 128], &[256, 512]];
 
-/// The most memory the benchmark's four boxes (input and output, two ends each) may take.
+/// The most memory the benchmark may allocate: its four boxes (input and output, two ends
+/// each) and everything it holds per channel ([`bytes_needed`]).
 pub const MEMORY_BUDGET: usize = 4 << 30;
 
+/// An upper bound on the bytes one channel costs the benchmark: the layer's four
+/// parameters and the plain loop's nearest `s`, `o` (six `T`); three enclosures (the
+/// default, FMA and portable kernels), each a `ChannelEnclosure` and its row-kernel lanes
+/// (eight `f64`, two flags and up to two special-channel indices); all of it counted twice
+/// for the temporaries of construction (a layer's columns while they are collected, an
+/// enclosure's channels before they are laid out as lanes).
+pub fn per_channel_bytes<T: Float>() -> usize {
+    let lanes = 8 * 8 + 2 + 2 * std::mem::size_of::<usize>();
+    let enclosure = std::mem::size_of::<bnbound::ChannelEnclosure>() + lanes;
+    2 * (6 * std::mem::size_of::<T>() + 3 * enclosure)
+}
+
+/// The bytes the benchmark allocates for a box of `n` elements over `channels` channels
+/// (an upper bound), or `None` when that overflows `usize`.
+pub fn bytes_needed<T: Float>(n: usize, channels: usize) -> Option<usize> {
+    n.checked_mul(4 * std::mem::size_of::<T>())?
+        .checked_add(channels.checked_mul(per_channel_bytes::<T>())?)
+}
+
 /// Runs the comparison on `dims` with element type `T` and returns the report. A shape
-/// with no channels or whose boxes exceed [`MEMORY_BUDGET`] is an error, before anything
-/// is allocated.
+/// with no channels or whose allocations ([`bytes_needed`]) exceed [`MEMORY_BUDGET`] is an
+/// error, before anything is allocated.
 pub fn report<T: Float>(dims: &[usize], reps: usize) -> Result<String, String> {
     let shape = Shape::new(dims).map_err(|e| e.to_string())?;
     let n = shape.len();
     if shape.channels() == 0 {
         return Err(format!("shape {dims:?} has no channels"));
     }
-    let bytes = n.checked_mul(4 * std::mem::size_of::<T>());
+    let bytes = bytes_needed::<T>(n, shape.channels());
     if bytes.is_none_or(|b| b > MEMORY_BUDGET) {
         return Err(format!(
-            "shape {dims:?} needs {} boxes of {n} elements, over the benchmark's memory budget \
-             of {} GiB",
-            4,
+            "shape {dims:?} needs four boxes of {n} elements and {} channels of up to {} \
+             bytes each, over the benchmark's memory budget of {} GiB",
+            shape.channels(),
+            per_channel_bytes::<T>(),
             MEMORY_BUDGET >> 30
         ));
     }

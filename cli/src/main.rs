@@ -1,5 +1,6 @@
-//! `bnbound`: sound BatchNorm bounds from the command line. See README.md for the JSON
-//! contract. Exit status: 0 success, 2 invalid input, 1 any other failure.
+//! `bnbound`: sound BatchNorm bounds from the command line. See `src/docs/cli.md` for the
+//! JSON contract. Exit status: 0 success, 2 invalid input, 3 `check` found an unsound
+//! bound, 1 any other failure (an unreadable input, an unwritable output).
 
 mod bench;
 mod demo;
@@ -371,7 +372,8 @@ fn run_typed<T: Float>(
             let checker = bn.checker().keeping(100);
             let report = match what {
                 What::Ibp | What::Deriv => {
-                    let b = json::parse_box::<T>(text).map_err(invalid(input))?;
+                    // The checker decides on the box named: exact values (or a typed box).
+                    let b = json::parse_output_box::<T>(text).map_err(invalid(input))?;
                     let c = json::parse_output_box::<T>(ctext).map_err(invalid(cpath))?;
                     match (what, semantics) {
                         (What::Ibp, _) => checker.ibp_in(semantics, &b, &c),
@@ -394,8 +396,9 @@ fn run_typed<T: Float>(
                         _ => FormKind::Linear,
                     };
                     let (f, shape) =
-                        json::parse_shaped_form::<T>(text, kind).map_err(invalid(input))?;
-                    let c = json::parse_form::<T>(ctext, kind).map_err(invalid(cpath))?;
+                        json::parse_claimed_form::<T>(text, kind).map_err(invalid(input))?;
+                    let (c, _) =
+                        json::parse_claimed_form::<T>(ctext, kind).map_err(invalid(cpath))?;
                     let sample = shape.unwrap_or_else(|| vec![bn.channels()]);
                     match what {
                         What::Affine => checker.compose_shaped(&f, &sample, &c),

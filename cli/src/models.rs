@@ -28,10 +28,13 @@ impl EpsArgs {
         let bad_eps = |why: &str| bad(format!("--eps {:?} {why}", bnbound::short(text)));
         // ε is a Python float (an f64 read from the decimal) that PyTorch converts to the
         // kernel's type with (float)eps, i.e. round to nearest.
-        let x: f64 = text
-            .trim()
-            .parse()
-            .map_err(|_| bad_eps("is not a number"))?;
+        // Read like every number of the contract (exactly, then to nearest f64).
+        let x = bnbound_cli::json::read_number(
+            text.trim(),
+            bnbound::exact::Format::F64,
+            bnbound_cli::json::Rule::Nearest,
+        )
+        .map_err(|e| bad_eps(&format!("is not a number ({e})")))?;
         let e = match dtype {
             bnbound::Dtype::F32 => Eps::F32(x as f32),
             bnbound::Dtype::F64 => Eps::F64(x),

@@ -200,8 +200,9 @@ fn f32_numbers_are_rounded_once_from_decimal() {
     // 1 + 2^-24 + 2^-60: straight to f32 it rounds up to 1 + 2^-23; through f64 it would
     // first become the midpoint 1 + 2^-24 and then tie to even, 1.0.
     let x = "1.000000059604644776257986737988403547205962240695953369140625";
+    // A typed box names the nearest f32 (an untyped one is read outward: [1, 1 + 2^-23]).
     let b = bnbound_cli::json::parse_box::<f32>(&format!(
-        r#"{{"shape": [1], "lo": [{x}], "hi": [{x}]}}"#
+        r#"{{"dtype": "f32", "shape": [1], "lo": [{x}], "hi": [{x}]}}"#
     ))
     .unwrap();
     assert_eq!(b.lo()[0], 1.0 + f32::EPSILON);
@@ -227,10 +228,11 @@ fn affine_follows_contract() {
     assert_eq!((c("lo", 0), c("hi", 0)), (1.0, 1.0));
     assert!(c("lo", 1) <= -1.0 && c("lo", 1) >= (-1.0f64).next_down());
     assert!(c("hi", 1) >= 0.0 && c("hi", 1) <= f64::from_bits(1));
+    assert_eq!(v["dtype"], "f64");
     assert_eq!(
         v.as_object().unwrap().len(),
-        2,
-        "same structure as the input"
+        3,
+        "the input's structure, with its dtype"
     );
 }
 
@@ -240,7 +242,7 @@ fn backward_follows_contract() {
     let v = json_of(&sub("backward", P64, l, &[]));
     assert_eq!(
         v,
-        serde_json::json!({"L": {"lo": [[1.0, -2.0]], "hi": [[1.0, -2.0]]}, "d": {"lo": [3.5], "hi": [3.5]}})
+        serde_json::json!({"dtype": "f64", "L": {"lo": [[1.0, -2.0]], "hi": [[1.0, -2.0]]}, "d": {"lo": [3.5], "hi": [3.5]}})
     );
 }
 

@@ -117,7 +117,7 @@ fn cnn_shaped_forms_cli() {
     let v = json_of(&sub("backward", P64, l, &[]));
     assert_eq!(
         v,
-        serde_json::json!({"L": {"lo": [[1.0, 2.0, -3.0, -4.0]], "hi": [[1.0, 2.0, -3.0, -4.0]]},
+        serde_json::json!({"dtype": "f64", "L": {"lo": [[1.0, 2.0, -3.0, -4.0]], "hi": [[1.0, 2.0, -3.0, -4.0]]},
                            "d": {"lo": [10.0], "hi": [10.0]}})
     );
     let a = r#"{"A": {"lo": [[1], [1], [1], [1]], "hi": [[1], [1], [1], [1]]}, "c": {"lo": [0, 0, 0, 0], "hi": [0, 0, 0, 0]}, "shape": [2, 2]}"#;
@@ -311,7 +311,13 @@ fn deployed_semantics_cli() {
 fn storage_decimals_are_correctly_rounded() {
     use bnbound::Storage;
     use bnbound_testkit::emulate::{round, BF16, F16, V};
-    let doc = |x: &str| format!(r#"{{"shape": [1], "lo": [{x}], "hi": [{x}]}}"#);
+    // Typed boxes: their numbers name the nearest values of the storage type.
+    let doc = |x: &str, s: Storage| {
+        format!(
+            r#"{{"dtype": "{}", "shape": [1], "lo": [{x}], "hi": [{x}]}}"#,
+            s.name()
+        )
+    };
     let mut checked = 0;
     for (storage, fmt, step) in [(Storage::F16, F16, 1usize), (Storage::Bf16, BF16, 97)] {
         let value = |bits: u16| match storage {
@@ -344,7 +350,7 @@ fn storage_decimals_are_correctly_rounded() {
                 format!("{}.{}e{exp}", &s[..1], &s[1..])
             };
             for text in [format!("{mant}e{exp}"), above, below] {
-                let got = bnbound_cli::json::parse_stored_box(&doc(&text), storage)
+                let got = bnbound_cli::json::parse_stored_box(&doc(&text, storage), storage)
                     .unwrap()
                     .lo()[0];
                 let q: num_rational::BigRational = parse_decimal(&text);

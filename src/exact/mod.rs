@@ -8,8 +8,8 @@
 mod decimal;
 mod sum;
 
-pub use decimal::Excess;
 pub(crate) use decimal::{distance, float_distance, Ratio};
+pub use decimal::{Decimal, Excess, Format, Rounding, MAX_NUMBER_LEN};
 pub(crate) use sum::BiasSum;
 
 use crate::{BatchNorm, Float, Side};

@@ -206,7 +206,7 @@ impl std::str::FromStr for Storage {
         match s {
             "f16" => Ok(Storage::F16),
             "bf16" => Ok(Storage::Bf16),
-            other => Err(Error::UnknownDtype(crate::short(other))),
+            other => Err(Error::UnknownStorage(crate::short(other))),
         }
     }
 }

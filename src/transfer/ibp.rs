@@ -3,10 +3,16 @@
 //! For exact scale `s` and offset `o` of channel `c`, the image of `[l, h]` under
 //! `x ↦ s·x + o` is `[s·l + o, s·h + o]` for `s > 0`, `[s·h + o, s·l + o]` for `s < 0` and
 //! `{o}` for `s = 0`. With `s ∈ [s̲, s̄]` and `o ∈ [o̲, ō]`, the lower bound at an endpoint
-//! `x` is `min(s̲·x, s̄·x) + o̲` (the smaller product is the one with `s̲` when `x ≥ 0`),
-//! computed as one fused multiply-add and one outward step ([`crate::num::round`]). Infinite
-//! endpoints use the exact sign of `s`; `s = 0` ignores `x` entirely, so an unbounded box
-//! maps to `{o}`.
+//! `x` is `min(s̲·x, s̄·x) + o̲` (the smaller product is the one with `s̲` when `x ≥ 0`).
+//! The per-element loops are [`crate::transfer::kernel`]'s, on the path the enclosure's
+//! [`crate::Kernel`] resolves to: one FMA with AVX-512's embedded rounding toward `−∞`
+//! (`+∞` for the upper bound), narrowed to `f32` by a directed conversion; the AVX2+FMA loop
+//! under MXCSR's rounding toward `−∞`; one round-to-nearest FMA and one outward step
+//! (short tails, other CPUs); or two roundings with two outward steps. Every rounding is
+//! [`crate::num::round`]'s. Channels the fast formula does not cover (`s = 0`, a scale
+//! endpoint that is zero or infinite, an infinite offset) take the scalar
+//! `layer::channel::image`: infinite endpoints use the exact sign of `s`, and `s = 0`
+//! ignores `x` entirely, so an unbounded box maps to `{o}`.
 
 use crate::error::{Error, Result};
 use crate::transfer::kernel::{self, MapJob};

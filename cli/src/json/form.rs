@@ -1,7 +1,7 @@
 //! Parsing form documents (`{"A", "c"}` / `{"L", "d"}`, optional `"shape"`); ragged rows
 //! are rejected before anything is reserved.
 
-use super::{number, numbers, syntax, Error, Result};
+use super::{number, numbers, rules, syntax, Error, Result, Rule, Untyped};
 use bnbound::{AffineForm, Float, Shape, TensorBox};
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -27,6 +27,9 @@ struct RawVector<'a> {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawAffine<'a> {
+    #[serde(default)]
+    #[allow(dead_code)] // checked by `rules` before this pass
+    dtype: Option<String>,
     #[serde(borrow, rename = "A")]
     m: RawMatrix<'a>,
     #[serde(borrow)]
@@ -38,6 +41,9 @@ struct RawAffine<'a> {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawLinear<'a> {
+    #[serde(default)]
+    #[allow(dead_code)] // checked by `rules` before this pass
+    dtype: Option<String>,
     #[serde(borrow, rename = "L")]
     m: RawMatrix<'a>,
     #[serde(borrow)]
@@ -65,7 +71,7 @@ impl FormKind {
     }
 }
 
-fn matrix<T: Float>(m: &RawMatrix<'_>, key: &str) -> Result<TensorBox<T>> {
+fn matrix<T: Float>(m: &RawMatrix<'_>, key: &str, (lo, hi): (Rule, Rule)) -> Result<TensorBox<T>> {
     let rows = m.lo.len();
     let cols = m.lo.first().map_or(0, Vec::len);
     // Every row is checked before anything is reserved, so the reservation is the number of
@@ -92,10 +98,13 @@ fn matrix<T: Float>(m: &RawMatrix<'_>, key: &str) -> Result<TensorBox<T>> {
         Vec::with_capacity(rows * cols),
         Vec::with_capacity(rows * cols),
     ];
-    for (side, (name, v)) in [("lo", &m.lo), ("hi", &m.hi)].into_iter().enumerate() {
+    for (side, (name, v, rule)) in [("lo", &m.lo, lo), ("hi", &m.hi, hi)]
+        .into_iter()
+        .enumerate()
+    {
         for (i, row) in v.iter().enumerate() {
             for (j, r) in row.iter().enumerate() {
-                flat[side].push(number(r, &format!("{key}.{name}[{i}]"), Some(j))?);
+                flat[side].push(number(r, &format!("{key}.{name}[{i}]"), Some(j), rule)?);
             }
         }
     }
@@ -106,16 +115,19 @@ fn matrix<T: Float>(m: &RawMatrix<'_>, key: &str) -> Result<TensorBox<T>> {
     })
 }
 
-fn vector<T: Float>(v: &RawVector<'_>, key: &str) -> Result<TensorBox<T>> {
-    let lo = numbers(&v.lo, &format!("{key}.lo"))?;
-    let hi = numbers(&v.hi, &format!("{key}.hi"))?;
+fn vector<T: Float>(v: &RawVector<'_>, key: &str, (lo, hi): (Rule, Rule)) -> Result<TensorBox<T>> {
+    let lo = numbers(&v.lo, &format!("{key}.lo"), lo)?;
+    let hi = numbers(&v.hi, &format!("{key}.hi"), hi)?;
     TensorBox::new(Shape::new(&[lo.len()])?, lo, hi).map_err(|source| Error::Invalid {
         context: Some(key.to_string()),
         source,
     })
 }
 
-/// Parses and validates a form document of the given kind with numbers of type `T`.
+/// Parses and validates a form document of the given kind with numbers of type `T`: with
+/// `"dtype"` (which must be `T`'s) its numbers name floats of `T` (read to nearest);
+/// without, real numbers, read outward (`lo` down, `hi` up, so the form read contains the
+/// one named).
 ///
 /// Errors: [`Error::Syntax`], [`Error::Number`] (named by key and position),
 /// [`Error::Mismatch`] (ragged rows, row counts that differ), [`Error::Invalid`] (NaN or
@@ -149,15 +161,44 @@ pub fn parse_shaped_form<T: Float>(
     text: &str,
     kind: FormKind,
 ) -> Result<(AffineForm<T>, Option<Vec<usize>>)> {
+    parse_form_by(text, kind, Untyped::Outward)
+}
+
+/// Parses a form that `check` decides (a claimed form, or the form a check's claim was
+/// computed from), with its optional `"shape"`: with `"dtype"` (which must be `T`'s) its
+/// numbers name the nearest floats of `T`; without, they must be values of `T` exactly.
+///
+/// ```
+/// use bnbound_cli::json::{parse_claimed_form, FormKind};
+/// let ok = r#"{"A": {"lo": [[0.5]], "hi": [[0.5]]}, "c": {"lo": [0], "hi": [0]}}"#;
+/// assert!(parse_claimed_form::<f32>(ok, FormKind::Affine).is_ok());
+/// let inexact = ok.replace("0.5", "0.1");
+/// assert!(parse_claimed_form::<f32>(&inexact, FormKind::Affine).is_err());
+/// let typed = inexact.replacen('{', r#"{"dtype": "f32", "#, 1);
+/// assert!(parse_claimed_form::<f32>(&typed, FormKind::Affine).is_ok());
+/// ```
+pub fn parse_claimed_form<T: Float>(
+    text: &str,
+    kind: FormKind,
+) -> Result<(AffineForm<T>, Option<Vec<usize>>)> {
+    parse_form_by(text, kind, Untyped::Exact)
+}
+
+fn parse_form_by<T: Float>(
+    text: &str,
+    kind: FormKind,
+    untyped: Untyped,
+) -> Result<(AffineForm<T>, Option<Vec<usize>>)> {
     let (mk, vk) = kind.keys();
+    let r = rules(text, T::DTYPE.name(), untyped)?;
     let (m, v, shape) = match kind {
         FormKind::Affine => {
             let f: RawAffine<'_> = serde_json::from_str(text).map_err(|e| syntax("form", e))?;
-            (matrix(&f.m, mk)?, vector(&f.c, vk)?, f.shape)
+            (matrix(&f.m, mk, r)?, vector(&f.c, vk, r)?, f.shape)
         }
         FormKind::Linear => {
             let f: RawLinear<'_> = serde_json::from_str(text).map_err(|e| syntax("form", e))?;
-            (matrix(&f.m, mk)?, vector(&f.d, vk)?, f.shape)
+            (matrix(&f.m, mk, r)?, vector(&f.d, vk, r)?, f.shape)
         }
     };
     if v.shape().len() != m.shape().dims()[0] {

@@ -2,29 +2,37 @@
 //!
 //! - PARAMS: `{"dtype": "f32"|"f64", "eps": N, "gamma": [..], "beta": [..],
 //!   "running_mean": [..], "running_var": [..]}`.
-//! - BOX: `{"shape": [..], "lo": [..], "hi": [..]}`, flat row-major data of the params'
-//!   dtype; an endpoint may be the string `"inf"` or `"-inf"`.
-//! - Output box: `{"dtype": .., "shape": [..], "lo": [..], "hi": [..]}`.
+//! - BOX: `{"shape": [..], "lo": [..], "hi": [..]}` with an optional `"dtype"` (which must
+//!   be the layer's), flat row-major data; an endpoint may be the string `"inf"` or `"-inf"`.
+//! - Output box: `{"dtype": .., "shape": [..], "lo": [..], "hi": [..]}`, itself a BOX.
 //! - Affine form (`affine`): `{"A": {"lo": [[..], ..], "hi": [[..], ..]}, "c": {"lo": [..],
 //!   "hi": [..]}}`; linear bound (`backward`): the same with keys `"L"` and `"d"`. Either
 //!   may carry `"shape": [C, d1, ...]`, the layer's per-sample input shape (CNN layout).
-//!   Output forms have the input's structure (without `"shape"`).
+//!   Output forms have the input's structure (without `"shape"`, with `"dtype"`).
 //!
-//! Every number is converted straight from its decimal text to the dtype, correctly
-//! rounded (never through `f64` for `f32`); a decimal whose magnitude rounds to infinity
-//! in the dtype is rejected (write `"inf"` for an unbounded endpoint). Numbers are written
-//! in the shortest decimal that reads back to the same value of the dtype; infinities as
-//! `"inf"`/`"-inf"`. Unknown fields are rejected.
+//! Every number is read exactly from its decimal text (at most
+//! [`bnbound::exact::MAX_NUMBER_LEN`] characters) and rounded once to the dtype, in the
+//! direction its document's rule names ([`Rule`]): parameters and the numbers of a
+//! document that states `"dtype"` to nearest (they name floats of that type); a BOX or
+//! form without `"dtype"` names real numbers and is read outward (`lo` down, `hi` up), or,
+//! for `check`, must hold values of the dtype exactly. A decimal whose rounding is
+//! infinite is rejected (write `"inf"` for an unbounded endpoint). Numbers are written in
+//! the shortest decimal that reads back (to nearest) to the same value of the dtype;
+//! infinities as `"inf"`/`"-inf"`. Unknown fields are rejected.
 
 mod form;
+mod number;
 mod storage;
 mod write;
 
-pub use form::{parse_form, parse_shaped_form, FormKind};
+pub use form::{parse_claimed_form, parse_form, parse_shaped_form, FormKind};
+pub use number::{read_number, Rule};
 pub use storage::{parse_stored_box, parse_stored_params, stored_dtype, write_stored_box};
 pub use write::{write_box, write_deployed_fold, write_form, write_report};
 
+use bnbound::exact::Format;
 use bnbound::{AnyBatchNorm, BatchNorm, Dtype, Float, Shape, TensorBox};
+use number::{number_at, Role};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
@@ -105,34 +113,84 @@ struct RawParams<'a> {
     running_var: Vec<&'a RawValue>,
 }
 
+/// A BOX document whose `lo` and `hi` are read by the rules coded `LO` and `HI`
+/// ([`Rule::code`]).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, bound(deserialize = "T: Float"))]
-struct RawBox<T> {
+struct RawBox<T, const LO: u8, const HI: u8> {
+    #[serde(default)]
+    #[allow(dead_code)] // checked by `doc_dtype` before this pass
+    dtype: Option<String>,
     shape: Vec<usize>,
-    lo: Numbers<T>,
-    hi: Numbers<T>,
+    lo: Numbers<T, LO>,
+    hi: Numbers<T, HI>,
 }
 
-/// A JSON array of contract numbers converted to `T` while it is parsed, so a large box
-/// never holds a second copy of its numbers as raw text slices. The first invalid entry
-/// is kept (index and text) and reported by [`Numbers::into_vec`] with its field name.
-struct Numbers<T> {
+/// The `"dtype"` a document states, if any (a first, allocation-free pass over the text:
+/// the numbers' rule depends on it, and it may come after them). Malformed JSON is left
+/// to the second pass, which reports it.
+pub(crate) fn doc_dtype(text: &str) -> Option<String> {
+    #[derive(Deserialize)]
+    struct D {
+        #[serde(default)]
+        dtype: Option<String>,
+    }
+    serde_json::from_str::<D>(text).ok().and_then(|d| d.dtype)
+}
+
+/// How a document without `"dtype"` is read: outward (inputs of `ibp`, `deriv`, `affine`,
+/// `backward`) or exactly (what `check` decides).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Untyped {
+    /// `lo` down, `hi` up: the document names real numbers, and the box read contains them.
+    Outward,
+    /// Every number must be a value of the dtype ([`Rule::Exact`]).
+    Exact,
+}
+
+/// The rules of a document's `lo` and `hi`: to nearest when it states `"dtype"` (which
+/// must be `expected`), else by `untyped`.
+pub(crate) fn rules(text: &str, expected: &str, untyped: Untyped) -> Result<(Rule, Rule)> {
+    match doc_dtype(text) {
+        Some(d) if d == expected => Ok((Rule::Nearest, Rule::Nearest)),
+        Some(d) => Err(match expected.parse::<Dtype>() {
+            Ok(expected) => Error::WrongDtype {
+                expected,
+                found: bnbound::short(&d),
+            },
+            Err(_) => Error::Syntax(format!(
+                "dtype is {:?} but the parameters are {expected}",
+                bnbound::short(&d)
+            )),
+        }),
+        None => Ok(match untyped {
+            Untyped::Outward => (Rule::Down, Rule::Up),
+            Untyped::Exact => (Rule::Exact, Rule::Exact),
+        }),
+    }
+}
+
+/// A JSON array of contract numbers converted to `T` (by the rule coded `R`) while it is
+/// parsed, so a large box never holds a second copy of its numbers as raw text slices. The
+/// first invalid entry is kept (index and text) and reported by [`Numbers::into_vec`] with
+/// its field name.
+struct Numbers<T, const R: u8> {
     values: Vec<T>,
     first_bad: Option<(usize, Box<RawValue>)>,
 }
 
-impl<'de, T: Float> Deserialize<'de> for Numbers<T> {
+impl<'de, T: Float, const R: u8> Deserialize<'de> for Numbers<T, R> {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        struct Seq<T>(std::marker::PhantomData<T>);
-        impl<'de, T: Float> serde::de::Visitor<'de> for Seq<T> {
-            type Value = Numbers<T>;
+        struct Seq<T, const R: u8>(std::marker::PhantomData<T>);
+        impl<'de, T: Float, const R: u8> serde::de::Visitor<'de> for Seq<T, R> {
+            type Value = Numbers<T, R>;
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("an array of numbers")
             }
             fn visit_seq<A: serde::de::SeqAccess<'de>>(
                 self,
                 mut seq: A,
-            ) -> std::result::Result<Numbers<T>, A::Error> {
+            ) -> std::result::Result<Numbers<T, R>, A::Error> {
                 let mut out = Numbers {
                     values: Vec::new(),
                     first_bad: None,
@@ -140,7 +198,7 @@ impl<'de, T: Float> Deserialize<'de> for Numbers<T> {
                 let mut i = 0;
                 while let Some(raw) = seq.next_element::<&'de RawValue>()? {
                     if out.first_bad.is_none() {
-                        match number::<T>(raw, "", None) {
+                        match number::<T>(raw, "", None, Rule::of_code(R)) {
                             Ok(x) => out.values.push(x),
                             Err(_) => out.first_bad = Some((i, raw.to_owned())),
                         }
@@ -154,11 +212,11 @@ impl<'de, T: Float> Deserialize<'de> for Numbers<T> {
     }
 }
 
-impl<T: Float> Numbers<T> {
+impl<T: Float, const R: u8> Numbers<T, R> {
     /// The values, or the error of the first invalid entry, named `what[index]`.
     fn into_vec(self, what: &str) -> Result<Vec<T>> {
         match self.first_bad {
-            Some((i, raw)) => match number::<T>(&raw, what, Some(i)) {
+            Some((i, raw)) => match number::<T>(&raw, what, Some(i), Rule::of_code(R)) {
                 Err(e) => Err(e),
                 Ok(_) => Err(Error::Number {
                     at: format!("{what}[{i}]"),
@@ -194,8 +252,7 @@ fn syntax(what: &str, e: serde_json::Error) -> Error {
 /// assert!(!is_zero_decimal("1e-50") && !is_zero_decimal("0.0001"));
 /// ```
 pub fn is_zero_decimal(text: &str) -> bool {
-    let significand = text.trim().split(['e', 'E']).next().unwrap_or("");
-    !significand.chars().any(|c| c.is_ascii_digit() && c != '0')
+    bnbound::exact::Decimal::parse(text.trim()).is_ok_and(|d| d.is_zero())
 }
 
 /// Whether `what` names a layer parameter (which must be finite) rather than an interval
@@ -207,83 +264,37 @@ fn is_parameter(what: &str) -> bool {
     )
 }
 
-/// One number of the contract: a JSON number, correctly rounded to `T`, or `"inf"`/`"-inf"`.
-fn number<T: Float>(raw: &RawValue, what: &str, index: Option<usize>) -> Result<T> {
+/// One number of the contract read by `rule` as a value of `T` (see [`number_at`]), or
+/// `"inf"`/`"-inf"` for an endpoint; named `what[index]` in errors.
+fn number<T: Float>(raw: &RawValue, what: &str, index: Option<usize>, rule: Rule) -> Result<T> {
     let at = || match index {
         Some(i) => format!("{what}[{i}]"),
         None => what.to_string(),
     };
-    let text = raw.get().trim();
-    if text.starts_with('"') {
-        let s: String = serde_json::from_str(text).map_err(|e| syntax(&at(), e))?;
-        return match s.as_str() {
-            "inf" => Ok(T::infinity()),
-            "-inf" => Ok(T::neg_infinity()),
-            _ => Err(Error::Number {
-                at: at(),
-                reason: format!(
-                    "expected a number, \"inf\" or \"-inf\", found the string {:?}",
-                    bnbound::short(&s)
-                ),
-            }),
-        };
-    }
-    if !text.starts_with(|c: char| c == '-' || c.is_ascii_digit()) {
-        return Err(Error::Number {
-            at: at(),
-            reason: format!(
-                "expected a number, \"inf\" or \"-inf\", found {}",
-                bnbound::short(text)
-            ),
-        });
-    }
-    // A JSON number is valid Rust float syntax; Rust's parser rounds correctly.
-    let x: T = text.parse().map_err(|_| Error::Number {
-        at: at(),
-        reason: format!("cannot read the number {}", bnbound::short(text)),
-    })?;
-    if x.is_zero() && is_parameter(what) && !is_zero_decimal(text) {
-        return Err(Error::Number {
-            at: at(),
-            reason: format!(
-                "{} underflows to 0 in {} (a nonzero parameter would silently become 0)",
-                bnbound::short(text),
-                T::DTYPE
-            ),
-        });
-    }
-    if x.is_infinite() {
-        let hint = if is_parameter(what) {
-            "parameters must be finite"
-        } else {
-            "write \"inf\" or \"-inf\" for an unbounded endpoint"
-        };
-        return Err(Error::Number {
-            at: at(),
-            reason: format!(
-                "{} is out of range for {} ({hint})",
-                bnbound::short(text),
-                T::DTYPE
-            ),
-        });
-    }
-    Ok(x)
+    let role = if is_parameter(what) {
+        Role::Parameter
+    } else {
+        Role::Endpoint
+    };
+    let x = number_at(raw, Format::from(T::DTYPE), rule, role, &at)?;
+    // Exact: x is a value of T.
+    Ok(T::from_f64_down(x))
 }
 
-fn numbers<T: Float>(raw: &[&RawValue], what: &str) -> Result<Vec<T>> {
+fn numbers<T: Float>(raw: &[&RawValue], what: &str, rule: Rule) -> Result<Vec<T>> {
     raw.iter()
         .enumerate()
-        .map(|(i, r)| number(r, what, Some(i)))
+        .map(|(i, r)| number(r, what, Some(i), rule))
         .collect()
 }
 
 fn params_of<T: Float>(p: &RawParams<'_>) -> Result<BatchNorm<T>> {
     BatchNorm::new(
-        numbers(&p.gamma, "gamma")?,
-        numbers(&p.beta, "beta")?,
-        numbers(&p.running_mean, "running_mean")?,
-        numbers(&p.running_var, "running_var")?,
-        number(p.eps, "eps", None)?,
+        numbers(&p.gamma, "gamma", Rule::Nearest)?,
+        numbers(&p.beta, "beta", Rule::Nearest)?,
+        numbers(&p.running_mean, "running_mean", Rule::Nearest)?,
+        numbers(&p.running_var, "running_var", Rule::Nearest)?,
+        number(p.eps, "eps", None, Rule::Nearest)?,
     )
     .map_err(Error::from)
 }
@@ -291,8 +302,9 @@ fn params_of<T: Float>(p: &RawParams<'_>) -> Result<BatchNorm<T>> {
 /// Parses and validates a PARAMS document.
 ///
 /// Errors: [`Error::Syntax`] for malformed JSON and missing or unknown fields;
-/// [`Error::Number`] for non-numbers and out-of-range decimals; [`Error::Invalid`] for an
-/// unknown dtype and every [`BatchNorm::new`] error.
+/// [`Error::Number`] for non-numbers and out-of-range decimals; [`Error::Syntax`] for an
+/// unknown dtype (naming the four dtypes of the contract); [`Error::Invalid`] for every
+/// [`BatchNorm::new`] error.
 ///
 /// ```
 /// let e = bnbound_cli::json::parse_params(r#"{"dtype": "f64", "eps": 0, "gamma": [1],
@@ -307,7 +319,13 @@ pub fn parse_params(text: &str) -> Result<AnyBatchNorm> {
             s.name()
         )));
     }
-    Ok(match p.dtype.parse::<Dtype>()? {
+    let dtype = p.dtype.parse::<Dtype>().map_err(|_| {
+        Error::Syntax(format!(
+            "params: unknown dtype {:?}: expected \"f32\", \"f64\", \"f16\" or \"bf16\"",
+            bnbound::short(&p.dtype)
+        ))
+    })?;
+    Ok(match dtype {
         Dtype::F32 => AnyBatchNorm::F32(params_of(&p)?),
         Dtype::F64 => AnyBatchNorm::F64(params_of(&p)?),
     })
@@ -317,9 +335,9 @@ pub fn parse_params(text: &str) -> Result<AnyBatchNorm> {
 #[serde(deny_unknown_fields, bound(deserialize = "T: Float"))]
 struct RawLayer<T> {
     dims: Vec<usize>,
-    weight: Numbers<T>,
+    weight: Numbers<T, { Rule::Nearest.code() }>,
     #[serde(default)]
-    bias: Option<Numbers<T>>,
+    bias: Option<Numbers<T, { Rule::Nearest.code() }>>,
 }
 
 /// Parses a LAYER document `{"dims": [O, I, k…], "weight": [..], "bias": [..]}` (bias
@@ -340,37 +358,51 @@ pub fn parse_layer<T: Float>(text: &str) -> Result<bnbound::fold::LinearLayer<T>
     )?)
 }
 
-/// Parses and validates a BOX document whose numbers are of type `T`.
+/// Parses and validates a BOX document whose numbers are of type `T`, for `ibp` and
+/// `deriv`: without `"dtype"` it names real numbers and is read outward (`lo` down, `hi`
+/// up, so the box read contains the one named); with `"dtype"` (which must be `T`'s) it
+/// names floats of `T`, read to nearest, so an output box read back is the same box.
 ///
-/// Errors: [`Error::Syntax`], [`Error::Number`], and (as [`Error::Invalid`]) every
-/// [`Shape::new`] and [`TensorBox::new`] error.
+/// Errors: [`Error::Syntax`] (also for a `"dtype"` that is not `T`'s), [`Error::Number`],
+/// and (as [`Error::Invalid`]) every [`Shape::new`] and [`TensorBox::new`] error.
 ///
 /// ```
-/// let b = bnbound_cli::json::parse_box::<f32>(r#"{"shape": [1, 2], "lo": [0.1, "-inf"], "hi": [0.2, 1]}"#)?;
-/// assert_eq!(b.lo(), &[0.1f32, f32::NEG_INFINITY]);
+/// let b = bnbound_cli::json::parse_box::<f32>(r#"{"shape": [1, 2], "lo": [0.7, "-inf"], "hi": [0.7, 1]}"#)?;
+/// assert!((b.lo()[0] as f64) < 0.7 && (b.hi()[0] as f64) > 0.7); // contains 0.7
+/// let t = bnbound_cli::json::parse_box::<f32>(r#"{"dtype": "f32", "shape": [1], "lo": [0.7], "hi": [0.7]}"#)?;
+/// assert_eq!(t.lo(), &[0.7f32]); // the f32 nearest 0.7
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn parse_box<T: Float>(text: &str) -> Result<TensorBox<T>> {
-    let b: RawBox<T> = serde_json::from_str(text).map_err(|e| syntax("box", e))?;
-    let shape = Shape::new(&b.shape)?;
-    Ok(TensorBox::new(
-        shape,
-        b.lo.into_vec("lo")?,
-        b.hi.into_vec("hi")?,
-    )?)
+    parse_box_by(text, Untyped::Outward)
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, bound(deserialize = "T: Float"))]
-struct RawOutBox<T> {
-    dtype: String,
-    shape: Vec<usize>,
-    lo: Numbers<T>,
-    hi: Numbers<T>,
+/// A BOX document read by the rules for its `"dtype"` (or its absence: `untyped`).
+fn parse_box_by<T: Float>(text: &str, untyped: Untyped) -> Result<TensorBox<T>> {
+    const N: u8 = Rule::Nearest.code();
+    const D: u8 = Rule::Down.code();
+    const U: u8 = Rule::Up.code();
+    const E: u8 = Rule::Exact.code();
+    fn read<T: Float, const LO: u8, const HI: u8>(text: &str) -> Result<TensorBox<T>> {
+        let b: RawBox<T, LO, HI> = serde_json::from_str(text).map_err(|e| syntax("box", e))?;
+        Ok(TensorBox::new(
+            Shape::new(&b.shape)?,
+            b.lo.into_vec("lo")?,
+            b.hi.into_vec("hi")?,
+        )?)
+    }
+    match rules(text, T::DTYPE.name(), untyped)? {
+        (Rule::Down, _) => read::<T, D, U>(text),
+        (Rule::Exact, _) => read::<T, E, E>(text),
+        _ => read::<T, N, N>(text),
+    }
 }
 
-/// Parses an output-box document (`{"dtype", "shape", "lo", "hi"}`, as `ibp` writes it),
-/// for instance a claimed box to check. Its dtype must be `T`'s.
+/// Parses a box that `check` decides: a claimed output box (`{"dtype", "shape", "lo",
+/// "hi"}`, as `ibp` writes it), or the input box of a check. With `"dtype"` (which must be
+/// `T`'s) its numbers name the nearest floats of `T`; without it they name real numbers,
+/// which must then be values of `T` exactly (the checker decides on floats; an inexact
+/// decimal is an error, never rounded in a direction that could change the verdict).
 ///
 /// ```
 /// let b = bnbound_cli::json::parse_output_box::<f64>(
@@ -378,19 +410,10 @@ struct RawOutBox<T> {
 /// assert_eq!(b.hi(), &[2.5]);
 /// assert!(bnbound_cli::json::parse_output_box::<f32>(
 ///     r#"{"dtype": "f64", "shape": [1], "lo": [0], "hi": [1]}"#).is_err());
+/// assert!(bnbound_cli::json::parse_output_box::<f32>(
+///     r#"{"shape": [1], "lo": [0.1], "hi": [1]}"#).is_err()); // 0.1 is not an f32
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn parse_output_box<T: Float>(text: &str) -> Result<TensorBox<T>> {
-    let b: RawOutBox<T> = serde_json::from_str(text).map_err(|e| syntax("box", e))?;
-    if b.dtype != T::DTYPE.name() {
-        return Err(Error::WrongDtype {
-            expected: T::DTYPE,
-            found: bnbound::short(&b.dtype),
-        });
-    }
-    Ok(TensorBox::new(
-        Shape::new(&b.shape)?,
-        b.lo.into_vec("lo")?,
-        b.hi.into_vec("hi")?,
-    )?)
+    parse_box_by(text, Untyped::Exact)
 }

@@ -1,14 +1,15 @@
 //! PARAMS and BOX documents of the 16-bit storage types (`"dtype": "f16"|"bf16"`), for
-//! `ibp`: numbers correctly rounded from their decimal text to the storage type, held in
-//! `f32` (every f16 and bf16 value is an f32 value), and output boxes written in the
-//! shortest decimal that reads back to the same storage value.
+//! `ibp`: numbers read from their decimal text by the contract's rules (parameters and
+//! typed boxes to nearest, untyped boxes outward) to the storage type, held in `f32`
+//! (every f16 and bf16 value is an f32 value), and output boxes written in the shortest
+//! decimal that reads back to the same storage value.
 
-use super::{syntax, Error, Result};
-use bnbound::{BatchNorm, Shape, Storage, TensorBox};
-use num_bigint::BigInt;
+use super::number::{number_at, Role};
+use super::{read_number, rules, syntax, Result, Rule, Untyped};
+use bnbound::exact::Format;
+use bnbound::{BatchNorm, Float, Shape, Storage, TensorBox};
 use serde::Deserialize;
 use serde_json::value::RawValue;
-use std::cmp::Ordering;
 use std::io::Write;
 
 /// The storage type a PARAMS document names, if it names one.
@@ -29,147 +30,24 @@ pub fn stored_dtype(text: &str) -> Option<Storage> {
     d.dtype.parse().ok()
 }
 
-/// `d` vs `m·2^e` exactly, for a decimal `d` given by its text.
-fn cmp_decimal_dyadic(text: &str, x: f64) -> Option<Ordering> {
-    let t = text.trim();
-    let (neg, t) = match t.strip_prefix('-') {
-        Some(r) => (true, r),
-        None => (false, t),
-    };
-    let (mant, exp) = match t.split_once(['e', 'E']) {
-        Some((m, e)) => (m, e.parse::<i64>().ok()?),
-        None => (t, 0),
-    };
-    let (int, frac) = mant.split_once('.').unwrap_or((mant, ""));
-    let digits: BigInt = format!("{int}{frac}").parse().ok()?;
-    let k = exp - frac.len() as i64; // d = digits · 10^k
-    let d = if neg { -digits } else { digits };
-    // x = m · 2^e exactly.
-    let bits = x.to_bits();
-    let raw_e = ((bits >> 52) & 0x7ff) as i64;
-    let frac_bits = (bits & ((1u64 << 52) - 1)) as i64;
-    let (m, e) = if raw_e == 0 {
-        (frac_bits, -1074)
-    } else {
-        (frac_bits | (1 << 52), raw_e - 1075)
-    };
-    let m = if x < 0.0 {
-        -BigInt::from(m)
-    } else {
-        BigInt::from(m)
-    };
-    // Compare d·10^max(k,0)·2^max(−e,0)... over a common scale.
-    let ten = |n: i64| num_traits::pow(BigInt::from(10), n as usize);
-    let two = |n: i64| BigInt::from(1) << n as usize;
-    let (mut l, mut r) = (d, m);
-    if k >= 0 {
-        l *= ten(k);
-    } else {
-        r *= ten(-k);
-    }
-    if e >= 0 {
-        r *= two(e);
-    } else {
-        l *= two(-e);
-    }
-    Some(l.cmp(&r))
+/// One number of a storage document, read by `rule` (see [`super::number::number_at`]):
+/// an endpoint may be `"inf"`/`"-inf"`, a parameter must be finite.
+fn number(raw: &RawValue, storage: Storage, at: String, rule: Rule, role: Role) -> Result<f32> {
+    let x = number_at(raw, Format::from(storage), rule, role, &|| at.clone())?;
+    // Exact: a value of the storage type is an f32 value.
+    Ok(f32::from_f64_down(x))
 }
 
-/// The value of `storage` nearest to the decimal `text` (ties to even), as an `f32`.
-fn storage_number(text: &str, storage: Storage) -> Option<f32> {
-    let v: f64 = text.trim().parse().ok()?; // RN₆₄ of the decimal
-    if !v.is_finite() {
-        return Some(v as f32);
-    }
-    // The storage values around v (both are f32 values, so f32 bounds of v suffice).
-    let f = v as f32;
-    let f_lo = if (f as f64) > v { f.next_down() } else { f };
-    let f_hi = if (f as f64) < v { f.next_up() } else { f };
-    let (lo, hi) = (storage.down(f_lo), storage.up(f_hi));
-    if lo == hi {
-        return Some(lo);
-    }
-    // The midpoint needs one bit more than the storage type: an f32, exact in f64. Beyond
-    // the largest finite value the threshold of rounding to infinity plays its part:
-    // MAX + ulp(MAX)/2, i.e. MAX + (MAX − pred(MAX))/2.
-    let mid = if hi.is_infinite() {
-        let below = storage.down(lo.next_down());
-        lo as f64 + (lo as f64 - below as f64) / 2.0
-    } else if lo.is_infinite() {
-        let above = storage.up(hi.next_up());
-        hi as f64 - (above as f64 - hi as f64) / 2.0
-    } else {
-        (lo as f64 + hi as f64) / 2.0
-    };
-    let side = match v.partial_cmp(&mid)? {
-        // RN₆₄ is monotone and mid is an f64: v ≠ mid fixes the decimal's side.
-        Ordering::Equal => cmp_decimal_dyadic(text, mid)?,
-        o => o,
-    };
-    Some(match side {
-        Ordering::Less => lo,
-        Ordering::Greater => hi,
-        // A tie: to even, as the storage type's own conversion of the midpoint does.
-        Ordering::Equal => {
-            if storage_is_even(lo, storage) {
-                lo
-            } else {
-                hi
-            }
-        }
-    })
-}
-
-fn storage_is_even(x: f32, storage: Storage) -> bool {
-    let bits = match storage {
-        Storage::F16 => half::f16::from_f32(x).to_bits(),
-        Storage::Bf16 => half::bf16::from_f32(x).to_bits(),
-    };
-    bits & 1 == 0
-}
-
-/// One number of a storage document: a JSON number correctly rounded to the storage type,
-/// or `"inf"`/`"-inf"` where `allow_inf`.
-fn number(raw: &RawValue, storage: Storage, at: String, allow_inf: bool) -> Result<f32> {
-    let text = raw.get().trim();
-    let bad = |reason: String| Error::Number {
-        at: at.clone(),
-        reason,
-    };
-    if text.starts_with('"') {
-        let s: String = serde_json::from_str(text).map_err(|e| syntax(&at, e))?;
-        return match (s.as_str(), allow_inf) {
-            ("inf", true) => Ok(f32::INFINITY),
-            ("-inf", true) => Ok(f32::NEG_INFINITY),
-            _ => Err(bad(format!(
-                "expected a number, found the string {:?}",
-                bnbound::short(&s)
-            ))),
-        };
-    }
-    let x = storage_number(text, storage)
-        .ok_or_else(|| bad(format!("cannot read the number {}", bnbound::short(text))))?;
-    if x.is_infinite() {
-        return Err(bad(format!(
-            "{} is out of range for {}",
-            bnbound::short(text),
-            storage.name()
-        )));
-    }
-    if x == 0.0 && !allow_inf && !super::is_zero_decimal(text) {
-        return Err(bad(format!(
-            "{} underflows to 0 in {} (a nonzero parameter would silently become 0)",
-            bnbound::short(text),
-            storage.name()
-        )));
-    }
-    Ok(x)
-}
-
-fn numbers(raw: &[&RawValue], storage: Storage, what: &str, allow_inf: bool) -> Result<Vec<f32>> {
+fn numbers(
+    raw: &[&RawValue],
+    storage: Storage,
+    what: &str,
+    rule: Rule,
+    role: Role,
+) -> Result<Vec<f32>> {
     raw.iter()
         .enumerate()
-        .map(|(i, r)| number(r, storage, format!("{what}[{i}]"), allow_inf))
+        .map(|(i, r)| number(r, storage, format!("{what}[{i}]"), rule, role))
         .collect()
 }
 
@@ -204,19 +82,34 @@ struct RawStored<'a> {
 pub fn parse_stored_params(text: &str, storage: Storage) -> Result<BatchNorm<f32>> {
     let p: RawStored<'_> = serde_json::from_str(text).map_err(|e| syntax("params", e))?;
     Ok(BatchNorm::new(
-        numbers(&p.gamma, storage, "gamma", false)?,
-        numbers(&p.beta, storage, "beta", false)?,
-        numbers(&p.running_mean, storage, "running_mean", false)?,
-        numbers(&p.running_var, storage, "running_var", false)?,
+        numbers(&p.gamma, storage, "gamma", Rule::Nearest, Role::Parameter)?,
+        numbers(&p.beta, storage, "beta", Rule::Nearest, Role::Parameter)?,
+        numbers(
+            &p.running_mean,
+            storage,
+            "running_mean",
+            Rule::Nearest,
+            Role::Parameter,
+        )?,
+        numbers(
+            &p.running_var,
+            storage,
+            "running_var",
+            Rule::Nearest,
+            Role::Parameter,
+        )?,
         // ε is the f32 value the kernels use (PyTorch's static_cast<float>(eps), ONNX's
         // float attribute), not a value of the storage type.
-        super::number::<f32>(p.eps, "eps", None)?,
+        super::number::<f32>(p.eps, "eps", None, Rule::Nearest)?,
     )?)
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawStoredBox<'a> {
+    #[serde(default)]
+    #[allow(dead_code)] // checked by `rules` before this pass
+    dtype: Option<String>,
     shape: Vec<usize>,
     #[serde(borrow)]
     lo: Vec<&'a RawValue>,
@@ -224,20 +117,28 @@ struct RawStoredBox<'a> {
     hi: Vec<&'a RawValue>,
 }
 
-/// Parses a BOX document whose numbers are of a storage type.
+/// Parses a BOX document whose numbers are of a storage type, by the BOX rule: without
+/// `"dtype"` it names real numbers, read outward to the storage type (`lo` down, `hi`
+/// up); with `"dtype"` (which must be `storage`'s name) it names values of the storage
+/// type, read to nearest (so an output box read back is the same box).
 ///
 /// ```
+/// use bnbound::Storage;
 /// let b = bnbound_cli::json::parse_stored_box(r#"{"shape": [1], "lo": [0.1], "hi": ["inf"]}"#,
-///     bnbound::Storage::Bf16)?;
-/// assert_eq!((b.lo()[0], b.hi()[0]), (half::bf16::from_f64(0.1).to_f32(), f32::INFINITY));
+///     Storage::Bf16)?;
+/// assert_eq!((b.lo()[0], b.hi()[0]), (Storage::Bf16.down(0.1), f32::INFINITY));
+/// let t = bnbound_cli::json::parse_stored_box(
+///     r#"{"dtype": "bf16", "shape": [1], "lo": [0.1], "hi": [0.1]}"#, Storage::Bf16)?;
+/// assert_eq!(t.lo()[0], half::bf16::from_f64(0.1).to_f32());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn parse_stored_box(text: &str, storage: Storage) -> Result<TensorBox<f32>> {
+    let (lo, hi) = rules(text, storage.name(), Untyped::Outward)?;
     let b: RawStoredBox<'_> = serde_json::from_str(text).map_err(|e| syntax("box", e))?;
     Ok(TensorBox::new(
         Shape::new(&b.shape)?,
-        numbers(&b.lo, storage, "lo", true)?,
-        numbers(&b.hi, storage, "hi", true)?,
+        numbers(&b.lo, storage, "lo", lo, Role::Endpoint)?,
+        numbers(&b.hi, storage, "hi", hi, Role::Endpoint)?,
     )?)
 }
 
@@ -245,7 +146,7 @@ pub fn parse_stored_box(text: &str, storage: Storage) -> Result<TensorBox<f32>> 
 fn shortest(x: f32, storage: Storage) -> String {
     for p in 0..9 {
         let s = format!("{:.*e}", p, x);
-        if storage_number(&s, storage) == Some(x) {
+        if read_number(&s, Format::from(storage), Rule::Nearest).ok() == Some(f64::from(x)) {
             return s;
         }
     }

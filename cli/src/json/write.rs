@@ -168,7 +168,9 @@ impl<S1: Serialize, S2: Serialize> Serialize for Pair<S1, S2> {
     }
 }
 
-/// Writes a form in the document structure of `kind` (one line, then a newline).
+/// Writes a form in the document structure of `kind` (one line, then a newline), with its
+/// `"dtype"`: its numbers name floats of that type, so the output read back as a form
+/// (`affine`'s input, or a claim for `check`) is the same form.
 ///
 /// ```
 /// use bnbound_cli::json::{write_form, FormKind};
@@ -176,7 +178,7 @@ impl<S1: Serialize, S2: Serialize> Serialize for Pair<S1, S2> {
 /// let mut out = Vec::new();
 /// write_form(&f, FormKind::Linear, &mut out).unwrap();
 /// assert_eq!(String::from_utf8(out).unwrap(),
-///     "{\"L\":{\"lo\":[[1.0,0.5]],\"hi\":[[1.0,0.5]]},\"d\":{\"lo\":[-2.0],\"hi\":[-2.0]}}\n");
+///     "{\"dtype\":\"f32\",\"L\":{\"lo\":[[1.0,0.5]],\"hi\":[[1.0,0.5]]},\"d\":{\"lo\":[-2.0],\"hi\":[-2.0]}}\n");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn write_form<T: Float, W: Write>(
@@ -189,7 +191,8 @@ pub fn write_form<T: Float, W: Write>(
         fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
             let (mk, vk) = self.1.keys();
             let (m, v, cols) = (self.0.a(), self.0.c(), self.0.cols());
-            let mut st = s.serialize_struct("Form", 2)?;
+            let mut st = s.serialize_struct("Form", 3)?;
+            st.serialize_field("dtype", T::DTYPE.name())?;
             st.serialize_field(mk, &Pair(Rows(m.lo(), cols), Rows(m.hi(), cols)))?;
             st.serialize_field(vk, &Pair(Seq(v.lo()), Seq(v.hi())))?;
             st.end()

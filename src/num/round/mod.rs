@@ -335,6 +335,7 @@ pub(crate) fn f32_up(x: f64) -> f32 {
 
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod avx512;
+pub(crate) mod decimal;
 pub(crate) mod env;
 mod lanes;
 #[cfg(target_arch = "x86_64")]

@@ -309,7 +309,8 @@ mod avx512_exact {
         let (a, b, c) = (draw(), draw(), draw());
         for k in (0..n).step_by(8) {
             let r = k..k + 8;
-            // SAFETY: `eval` needs AVX-512F, VL and DQ, which `Avx512::detect` found.
+            // SAFETY: `eval` needs AVX-512F, VL and DQ; `Avx512::detect` found those (and AVX2
+            // and FMA, which `eval` does not use) on this CPU.
             let (f, [d, u]) = unsafe { eval(&a[r.clone()], &b[r.clone()], &c[r]) };
             for j in 0..8 {
                 let (x, y, z) = (q(a[k + j]), q(b[k + j]), q(c[k + j]));

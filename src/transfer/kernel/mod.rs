@@ -85,7 +85,7 @@ pub(crate) fn dispatch<J: Job>(kernel: Kernel, job: J) -> J::Out {
         #[cfg(target_arch = "x86_64")]
         Path::Avx512 => match Avx512::detect() {
             // SAFETY: `run_avx512` requires AVX-512F, VL and DQ, AVX2 and FMA, and the proof `w`
-            // exists only because `detect` has just found all three on this CPU.
+            // exists only because `detect` has just found all five on this CPU.
             Some(w) => unsafe { run_avx512(job, w) },
             None => job.run::<false>(None),
         },

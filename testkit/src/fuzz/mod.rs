@@ -1,4 +1,4 @@
-//! Fuzz harnesses (feature `fuzzing`; not a stable API). Each function takes the fuzzer's
+//! Fuzz harnesses (always built; not a stable API). Each function takes the fuzzer's
 //! bytes, builds a structured case biased towards the hard cases (±0, subnormals, powers
 //! of two, values near overflow, γ = 0, σ² = 0, constructed cancellation `s·x ≈ −o`),
 //! runs one part of bnbound and checks it against the reference oracle (`src/oracle.rs`:
@@ -6,6 +6,7 @@
 //! Used by the `fuzz/` targets and by `tests/fuzz_corpus.rs`.
 
 pub use files::{model_files_no_escape, model_graph_no_panic, model_no_panic, parse_no_panic};
+pub use numbers::decimal_reads_exactly;
 #[cfg(feature = "mpfr")]
 pub use numeric::tight_is_tightest;
 pub use numeric::{
@@ -178,4 +179,5 @@ pub(crate) fn enclosure<T: Float>(
 
 // After `typed!`, which they use.
 mod files;
+mod numbers;
 mod numeric;
