@@ -299,6 +299,36 @@ pub fn recipe_outputs(p: [f64; 5], x: f64, fmt: Format, fallback: bool) -> Vec<f
     out
 }
 
+/// PyTorch's 16-bit fallback (`Normalization.cpp`, `batch_norm_cpu_transform_input_template`,
+/// inputs neither contiguous nor channels-last, f16/bf16 parameters): `invstd =
+/// 1 / sqrt(var + eps)` as three tensor operations of the storage format `fmt` (ε converted
+/// to it first) and `((x − μ)·invstd)·γ + β` on `c10::Half`/`c10::BFloat16` values: every
+/// operation exact, rounded to `f32`, then to `fmt`. PyTorch converts its double ε, which
+/// bnbound only knows rounded to `f32` (`e`): the outputs for ε rounded to `fmt` from `e`
+/// and from the rationals `e·(1 ± 2⁻²⁵)`, within half an `f32` ulp of `e` on either side,
+/// all three. `(g, b, m, v)` are values of `fmt`.
+pub fn pytorch_fallback16(p: [f64; 5], x: f64, fmt: Format) -> Vec<f64> {
+    let [g, b, m, v, e] = p;
+    let rs = |y: V| round(&V::of(round(&y, F32)), fmt);
+    let (two, one) = (BigInt::one() << 25usize, BigInt::one());
+    let near = |s: i64| match V::of(e) {
+        V::Fin(n, d) => V::Fin(n * (&two + s * &one), d * &two),
+        other => other,
+    };
+    let mut out = Vec::new();
+    for eps in [near(-1), V::of(e), near(1)] {
+        let es = round(&eps, fmt);
+        let q = rs(add(&V::of(v), &V::of(es)));
+        let r = round(&V::of(round_sqrt(&V::of(q), F32)), fmt);
+        let inv = round(&V::of(Arith(F32).div(1.0, r)), fmt);
+        let t = rs(add(&V::of(x), &neg(&V::of(m))));
+        let t = rs(mul(&V::of(t), &V::of(inv)));
+        let t = rs(mul(&V::of(t), &V::of(g)));
+        out.push(rs(add(&V::of(t), &V::of(b))));
+    }
+    out
+}
+
 /// ONNX Runtime's Conv→BatchNorm fusion (`conv_bn_fusion.cc`) for one output channel
 /// `(γ, β, μ, σ², ε)`, emulated in `fmt`: the folded weights of `w` and the folded bias of
 /// the conv bias `b`.
