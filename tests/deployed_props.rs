@@ -127,7 +127,12 @@ fn run<T: Float>(case: &ShapedCase<T>, runtime: Runtime) -> (usize, usize) {
             let lo = ys.iter().copied().fold(f64::INFINITY, f64::min);
             let hi = ys.iter().copied().fold(f64::NEG_INFINITY, f64::max);
             let (a, z) = deployed.outputs_at(c, x).unwrap();
-            assert_eq!((a.to_f64_exact(), z.to_f64_exact()), (lo, hi), "x = {x:?}");
+            assert_eq!(
+                (a.to_f64_exact(), z.to_f64_exact()),
+                (lo, hi),
+                "x = {x:?} p = {:?} ys = {ys:?}",
+                p(c)
+            );
         }
         for &y in &outs {
             checked += 1;

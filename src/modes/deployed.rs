@@ -221,7 +221,10 @@ struct Consts<T> {
     alpha: T,
     /// `β'` rounded twice and fused.
     betas: [T; 2],
-    inv: T,
+    /// The fallback's `invstd = RN(1/r)` for both floats `r` around `√q`: the fallback's
+    /// `at::sqrt` is a tensor operation, on MKL builds `vsSqrt`/`vdSqrt`, which is only
+    /// faithful (measured with PyTorch 2.8: one ulp below `RN(√q)` for 0.65% of inputs).
+    invs: [T; 2],
     g: T,
     b: T,
     m: T,
@@ -237,7 +240,7 @@ impl<T: Float> Consts<T> {
         Consts {
             alpha,
             betas: [b - m * alpha, (-m).mul_add(alpha, b)],
-            inv,
+            invs: faithful_sqrt(q).map(|r| T::one() / r),
             g,
             b,
             m,
@@ -248,16 +251,18 @@ impl<T: Float> Consts<T> {
     /// when a variant gives NaN).
     fn outputs(&self, x: T, fallback: bool) -> Option<(T, T)> {
         let p = x * self.alpha;
-        let mut ys = [T::zero(); 6];
+        let mut ys = [T::zero(); 8];
         for (k, &b) in self.betas.iter().enumerate() {
             ys[2 * k] = p + b;
             ys[2 * k + 1] = x.mul_add(self.alpha, b);
         }
         let n = if fallback {
-            let t = (x - self.m) * self.inv;
-            ys[4] = t * self.g + self.b;
-            ys[5] = t.mul_add(self.g, self.b);
-            6
+            for (k, &inv) in self.invs.iter().enumerate() {
+                let t = (x - self.m) * inv;
+                ys[4 + 2 * k] = t * self.g + self.b;
+                ys[5 + 2 * k] = t.mul_add(self.g, self.b);
+            }
+            8
         } else {
             4
         };
@@ -268,6 +273,33 @@ impl<T: Float> Consts<T> {
         let lo = ys.iter().copied().fold(T::infinity(), T::min);
         let hi = ys.iter().copied().fold(T::neg_infinity(), T::max);
         Some((lo, hi))
+    }
+}
+
+/// The floats around `√q` (`q ≥ 0`): every faithful square root. `RN(√q)` and, unless it
+/// is exact, its neighbour on the other side of `√q`, decided by the exact sign of
+/// `RN(√q)² − q`: an FMA in `f64` rounds that exact value once, so its sign is right
+/// unless it underflows, which powers of two rule out (`f32` values square exactly in
+/// `f64`; an `f64` `q` below `2^−900` is scaled by `2^1200` first, exactly). `0` and `∞`
+/// are exact square roots.
+fn faithful_sqrt<T: Float>(q: T) -> [T; 2] {
+    let r = q.sqrt();
+    if r == T::zero() || !r.is_finite() {
+        return [r; 2];
+    }
+    let (mut r64, mut q64) = (r.to_f64_exact(), q.to_f64_exact());
+    if q64 < 2f64.powi(-900) {
+        let k = 2f64.powi(600);
+        r64 *= k;
+        q64 = q64 * k * k; // 2^1200 is not an f64
+    }
+    let e = r64.mul_add(r64, -q64);
+    if e > 0.0 {
+        [r, r.step_down()]
+    } else if e < 0.0 {
+        [r, r.step_up()]
+    } else {
+        [r; 2]
     }
 }
 
@@ -522,8 +554,11 @@ impl<T: Float> Deployed<'_, T> {
                     v.push(crate::modes::any::slopes(m, self.bn.channel_f64(c)));
                 }
                 if self.fallback() {
-                    let (inv, g) = (k.inv.to_f64_exact(), k.g.to_f64_exact());
-                    v.push(mul_bounds(inv, inv, g, g));
+                    let g = k.g.to_f64_exact();
+                    for inv in k.invs {
+                        let inv = inv.to_f64_exact();
+                        v.push(mul_bounds(inv, inv, g, g));
+                    }
                 }
                 v
             })
@@ -749,6 +784,9 @@ impl<T: Float> Deployed<'_, T> {
 /// `((input - mean) * invstd) * weight + bias` runs on `c10::Half` / `c10::BFloat16`
 /// values, whose operators compute in `f32` and convert the result back: every operation
 /// is `RN_s(RN_f32(a ∘ b))`.
+///
+/// `at::sqrt` computes in `f32`; it is replayed as faithful there (the `f32`/`f64` kernels
+/// use MKL's faithful `vsSqrt` on MKL builds), so one `Fallback16` per float around `√q`.
 #[derive(Clone, Copy, Debug)]
 struct Fallback16 {
     m: f32,
@@ -769,9 +807,10 @@ impl Fallback16 {
         }
     }
 
-    /// The channel's constants with ε already in the storage type (`es`).
-    fn new(g: f32, b: f32, m: f32, v: f32, es: f32, storage: Storage) -> Self {
-        let mut k = Fallback16 {
+    /// The channel's constants with ε already in the storage type (`es`), for both `f32`
+    /// floats around `√q` (`at::sqrt` in `f32`, faithful).
+    fn new(g: f32, b: f32, m: f32, v: f32, es: f32, storage: Storage) -> [Self; 2] {
+        let k = Fallback16 {
             m,
             inv: 0.0,
             g,
@@ -779,9 +818,10 @@ impl Fallback16 {
             storage,
         };
         let q = k.rs(v + es);
-        let r = k.rs(q.sqrt());
-        k.inv = k.rs(1.0 / r);
-        k
+        faithful_sqrt(q).map(|r| Fallback16 {
+            inv: k.rs(1.0 / k.rs(r)),
+            ..k
+        })
     }
 
     /// `x − μ` as the kernel computes it (non-decreasing in `x`).
@@ -933,21 +973,24 @@ impl Deployed<'_, f32> {
         // PyTorch's 16-bit fallback, per channel, for ε rounded down and up to the storage
         // type: PyTorch converts its double ε, whose f32 rounding is bnbound's ε, so its
         // storage value is one of the two neighbours of the f32 ε (both ε when it is one).
-        let fallback: Vec<[Fallback16; 2]> = match any {
+        let fallback: Vec<Vec<Fallback16>> = match any {
             Some(_) => Vec::new(),
             None => (0..channels)
                 .map(|c| {
                     let e = bn.eps();
-                    [storage.down(e), storage.up(e)].map(|es| {
-                        Fallback16::new(
-                            bn.gamma()[c],
-                            bn.beta()[c],
-                            bn.running_mean()[c],
-                            bn.running_var()[c],
-                            es,
-                            storage,
-                        )
-                    })
+                    [storage.down(e), storage.up(e)]
+                        .into_iter()
+                        .flat_map(|es| {
+                            Fallback16::new(
+                                bn.gamma()[c],
+                                bn.beta()[c],
+                                bn.running_mean()[c],
+                                bn.running_var()[c],
+                                es,
+                                storage,
+                            )
+                        })
+                        .collect()
                 })
                 .collect(),
         };
