@@ -13,7 +13,9 @@ inside
     bnbound ibp --params P --input BOX --semantics deployed --runtime pytorch-cpu
     bnbound ibp --params P --input BOX --semantics deployed --runtime any
 
-(exit 1 otherwise). It also counts the outputs outside the real bounds and, with --old
+(exit 1 otherwise). The inputs and statistics have no f32/bf16/f64 subnormals: with
+set_flush_denormal on, those are read as 0, which bnbound does not model (soundness page,
+"Not covered"). It also counts the outputs outside the real bounds and, with --old
 PATH/TO/bnbound, outside an older binary's pytorch-cpu bounds (the regression it fixes).
 
 Usage: torch_deployed.py PATH/TO/bnbound [--old PATH/TO/old-bnbound]
