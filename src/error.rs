@@ -230,9 +230,6 @@ pub enum Error {
     /// there is no deployed fold to replay.
     #[error("{0} does not fold BatchNorm into the preceding layer at inference time")]
     NoDeployedFold(&'static str),
-    /// The runtime's kernels for 16-bit storage types are not replayed.
-    #[error("{0}: 16-bit (f16/bf16) kernels are not replayed; use --runtime any (every order and precision mixture) or pytorch-cpu")]
-    NoStorageRecipe(&'static str),
     /// A value that must be of the 16-bit storage type is not.
     #[error("{what}[{index}] is not a value of the storage type")]
     NotInStorage {

@@ -8,7 +8,7 @@
 #![allow(clippy::needless_range_loop)] // parallel arrays indexed together read clearer
 
 use bnbound::{BatchNorm, Error, Float, Runtime, Shape, TensorBox};
-use bnbound_testkit::emulate::{recipe_outputs, Format, F32, F64};
+use bnbound_testkit::emulate::{pytorch_fallback16, recipe_outputs, Format, BF16, F16, F32, F64};
 use bnbound_testkit::{
     channels_of, check_element, hard_f32, hard_f64, intervals, shaped_case, shaped_layer,
     ShapedCase,
@@ -127,7 +127,12 @@ fn run<T: Float>(case: &ShapedCase<T>, runtime: Runtime) -> (usize, usize) {
             let lo = ys.iter().copied().fold(f64::INFINITY, f64::min);
             let hi = ys.iter().copied().fold(f64::NEG_INFINITY, f64::max);
             let (a, z) = deployed.outputs_at(c, x).unwrap();
-            assert_eq!((a.to_f64_exact(), z.to_f64_exact()), (lo, hi), "x = {x:?}");
+            assert_eq!(
+                (a.to_f64_exact(), z.to_f64_exact()),
+                (lo, hi),
+                "x = {x:?} p = {:?} ys = {ys:?}",
+                p(c)
+            );
         }
         for &y in &outs {
             checked += 1;
@@ -564,6 +569,19 @@ fn run_stored(case: &ShapedCase<f32>, storage: bnbound::Storage, runtime: Runtim
         .unzip();
     let input = TensorBox::new(shape, lo, hi).unwrap();
     let got = bn.deployed(runtime).ibp_stored(&input, storage);
+    // ONNX Runtime's 16-bit kernel is not replayed: its bounds are any's with 2 ulps.
+    let any_ulps = match runtime {
+        Runtime::Any { ulps } => Some(ulps),
+        Runtime::OnnxruntimeCpu => {
+            let any = bn
+                .deployed(Runtime::Any { ulps: 2 })
+                .ibp_stored(&input, storage);
+            assert_eq!(got, any, "onnxruntime-cpu f16/bf16 bounds are not any's");
+            Some(2)
+        }
+        _ => None,
+    };
+    assert_eq!(runtime.replays(storage), any_ulps.is_none());
     let Ok(b) = got else {
         assert!(matches!(got, Err(Error::DeployedNan { .. })), "{got:?}");
         return;
@@ -582,7 +600,10 @@ fn run_stored(case: &ShapedCase<f32>, storage: bnbound::Storage, runtime: Runtim
         let mid = rn(between(l, h, 1, 2)).clamp(l, h);
         for (k, x) in [l, h, mid].into_iter().enumerate() {
             let mut ys: Vec<f64> = recipe_outputs(p, x as f64, F32, true);
-            if let Runtime::Any { ulps } = runtime {
+            // PyTorch's 16-bit fallback (strided inputs): every operation in the storage
+            // type. `any` (and ONNX Runtime, bounded by it) must contain it too.
+            ys.extend(pytorch_fallback16(p, x as f64, fmt));
+            if let Some(ulps) = any_ulps {
                 // Every form computed in the storage type, and in f32 then rounded once.
                 let seed = (i * 3 + k) as u64 ^ case.entries[i].2 as u64;
                 ys.extend(bnbound_testkit::emulate::any_outputs(
@@ -620,6 +641,54 @@ proptest! {
     #[test]
     fn deployed_bf16_contains_runtime_and_real(case in shaped_case(hard_f32())) {
         run_stored(&case, bnbound::Storage::Bf16, Runtime::PytorchCpu);
+    }
+}
+
+proptest! {
+    // Each case also computes any's bounds, and emulates ~25 forms in two formats.
+    #![proptest_config(ProptestConfig { cases: 150, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn ort_f16_is_any_on_the_storage_grid(case in shaped_case(hard_f32())) {
+        run_stored(&case, bnbound::Storage::F16, Runtime::OnnxruntimeCpu);
+    }
+
+    #[test]
+    fn ort_bf16_is_any_on_the_storage_grid(case in shaped_case(hard_f32())) {
+        run_stored(&case, bnbound::Storage::Bf16, Runtime::OnnxruntimeCpu);
+    }
+}
+
+/// Issue 20 item 3, the regression: σ² = 0, ε = 1e-7 (f32), x = 1, f16. PyTorch's fallback
+/// for strided inputs stores ε in f16 (1.19e-7, a subnormal), so `1/√` gives 2896, where
+/// f32 compute gives 3162: the bounds [3162, 3164] of "f32 compute, one rounding" missed
+/// it. The expected value is the real kernel's output (PyTorch 2.8,
+/// `tests/engine/torch_deployed.py`) and the rational emulation's.
+#[test]
+fn pytorch_f16_fallback_stores_eps_in_f16() {
+    use bnbound::Storage;
+    let bn = BatchNorm::new(vec![1.0f32], vec![0.0], vec![0.0], vec![0.0], 1e-7).unwrap();
+    let x = TensorBox::new(Shape::new(&[1]).unwrap(), vec![1.0f32], vec![1.0]).unwrap();
+    let emulated = pytorch_fallback16([1.0, 0.0, 0.0, 0.0, 1e-7f32 as f64], 1.0, F16);
+    assert!(emulated.iter().all(|&y| y == 2896.0), "{emulated:?}");
+    let y = bn
+        .deployed(Runtime::PytorchCpu)
+        .ibp_stored(&x, Storage::F16)
+        .unwrap();
+    assert!(y.lo()[0] <= 2896.0, "lower bound {} above 2896", y.lo()[0]);
+    // The contiguous path's f32 compute is still covered: RN_f16(1/√(1e-7)) = 3162.
+    assert!(3162.0 <= y.hi()[0], "upper bound {} below 3162", y.hi()[0]);
+    // bf16: 1e-7 is a normal bf16 neighbourhood; the fallback's result is inside too.
+    let emulated = pytorch_fallback16([1.0, 0.0, 0.0, 0.0, 1e-7f32 as f64], 1.0, BF16);
+    let y = bn
+        .deployed(Runtime::PytorchCpu)
+        .ibp_stored(&x, Storage::Bf16)
+        .unwrap();
+    for e in emulated {
+        assert!(
+            y.lo()[0] as f64 <= e && e <= y.hi()[0] as f64,
+            "{e} outside {y:?}"
+        );
     }
 }
 

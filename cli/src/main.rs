@@ -518,7 +518,17 @@ fn run_stored_layer(
             let hi = r.hi().iter().map(|&x| storage.up(x)).collect();
             TensorBox::new(*r.shape(), lo, hi)
         }),
-        Semantics::Deployed(rt) => bn.deployed(rt).ibp_stored(&b, storage),
+        Semantics::Deployed(rt) => {
+            if !matches!(rt, bnbound::Runtime::Any { .. }) && !rt.replays(storage) {
+                eprintln!(
+                    "note: {rt}'s {} kernels are not replayed; these are --runtime any's \
+                     bounds (2 ulps, every order and f32/{} mixture)",
+                    storage.name(),
+                    storage.name()
+                );
+            }
+            bn.deployed(rt).ibp_stored(&b, storage)
+        }
     }
     .map_err(invalid(input))?;
     write_to(output, |w| json::write_stored_box(&out, storage, w))

@@ -77,7 +77,9 @@ impl Elem for f64 {
     ) -> bnbound::Result<TensorBox<f64>> {
         // Not reached: `PyBatchNorm::loaded` keeps a storage type only for f32 layers (the
         // loaders give 16-bit statistics an f32 layer).
-        Err(bnbound::Error::NoStorageRecipe("a float64 layer"))
+        Err(bnbound::Error::UnknownDtype(
+            "a float64 layer stored in 16 bits".into(),
+        ))
     }
 }
 

@@ -18,14 +18,7 @@ pub(crate) fn err(msg: impl std::fmt::Display) -> PyErr {
 
 /// The library's typed error as a `bnbound.Error`.
 pub(crate) fn core(e: bnbound::Error) -> PyErr {
-    match e {
-        // The library's text names the CLI's flag; say it in this API's words.
-        bnbound::Error::NoStorageRecipe(rt) => err(format!(
-            "{rt}: its 16-bit (f16/bf16) kernels are not replayed; use runtime=\"any\" \
-             (every order and precision mixture) or runtime=\"pytorch-cpu\""
-        )),
-        e => err(e),
-    }
+    err(e)
 }
 
 /// A flat row-major index as numpy writes a multi-dimensional one (`2, 0, 1`), the form

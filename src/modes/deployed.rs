@@ -233,7 +233,10 @@ struct Consts<T> {
     alpha: T,
     /// `β'` rounded twice and fused.
     betas: [T; 2],
-    inv: T,
+    /// The fallback's `invstd = RN(1/r)` for both floats `r` around `√q`: the fallback's
+    /// `at::sqrt` is a tensor operation, on MKL builds `vsSqrt`/`vdSqrt`, which is only
+    /// faithful (measured with PyTorch 2.8: one ulp below `RN(√q)` for 0.65% of inputs).
+    invs: [T; 2],
     g: T,
     b: T,
     m: T,
@@ -249,7 +252,7 @@ impl<T: Float> Consts<T> {
         Consts {
             alpha,
             betas: [b - m * alpha, (-m).mul_add(alpha, b)],
-            inv,
+            invs: faithful_sqrt(q).map(|r| T::one() / r),
             g,
             b,
             m,
@@ -260,16 +263,18 @@ impl<T: Float> Consts<T> {
     /// when a variant gives NaN).
     fn outputs(&self, x: T, fallback: bool) -> Option<(T, T)> {
         let p = x * self.alpha;
-        let mut ys = [T::zero(); 6];
+        let mut ys = [T::zero(); 8];
         for (k, &b) in self.betas.iter().enumerate() {
             ys[2 * k] = p + b;
             ys[2 * k + 1] = x.mul_add(self.alpha, b);
         }
         let n = if fallback {
-            let t = (x - self.m) * self.inv;
-            ys[4] = t * self.g + self.b;
-            ys[5] = t.mul_add(self.g, self.b);
-            6
+            for (k, &inv) in self.invs.iter().enumerate() {
+                let t = (x - self.m) * inv;
+                ys[4 + 2 * k] = t * self.g + self.b;
+                ys[5 + 2 * k] = t.mul_add(self.g, self.b);
+            }
+            8
         } else {
             4
         };
@@ -280,6 +285,33 @@ impl<T: Float> Consts<T> {
         let lo = ys.iter().copied().fold(T::infinity(), T::min);
         let hi = ys.iter().copied().fold(T::neg_infinity(), T::max);
         Some((lo, hi))
+    }
+}
+
+/// The floats around `√q` (`q ≥ 0`): every faithful square root. `RN(√q)` and, unless it
+/// is exact, its neighbour on the other side of `√q`, decided by the exact sign of
+/// `RN(√q)² − q`: an FMA in `f64` rounds that exact value once, so its sign is right
+/// unless it underflows, which powers of two rule out (`f32` values square exactly in
+/// `f64`; an `f64` `q` below `2^−900` is scaled by `2^1200` first, exactly). `0` and `∞`
+/// are exact square roots.
+fn faithful_sqrt<T: Float>(q: T) -> [T; 2] {
+    let r = q.sqrt();
+    if r == T::zero() || !r.is_finite() {
+        return [r; 2];
+    }
+    let (mut r64, mut q64) = (r.to_f64_raw(), q.to_f64_raw());
+    if q64 < 2f64.powi(-900) {
+        let k = 2f64.powi(600);
+        r64 *= k;
+        q64 = q64 * k * k; // 2^1200 is not an f64
+    }
+    let e = r64.mul_add(r64, -q64);
+    if e > 0.0 {
+        [r, r.step_down()]
+    } else if e < 0.0 {
+        [r, r.step_up()]
+    } else {
+        [r; 2]
     }
 }
 
@@ -539,8 +571,11 @@ impl<T: Float> Deployed<'_, T> {
                     v.push(crate::modes::any::slopes(m, self.bn.channel_f64(c)));
                 }
                 if self.fallback() {
-                    let (inv, g) = (k.inv.to_f64_raw(), k.g.to_f64_raw());
-                    v.push(mul_bounds(inv, inv, g, g));
+                    let g = k.g.to_f64_raw();
+                    for inv in k.invs {
+                        let inv = inv.to_f64_raw();
+                        v.push(mul_bounds(inv, inv, g, g));
+                    }
                 }
                 v
             })
@@ -785,21 +820,144 @@ impl<T: Float> Deployed<'_, T> {
     }
 }
 
+/// PyTorch's 16-bit fallback for one channel: the constants of
+/// `aten/src/ATen/native/Normalization.cpp`, `batch_norm_cpu_transform_input_template`, for
+/// an input that is neither contiguous nor channels-last, with f16/bf16 parameters. There
+/// `invstd = 1 / at::sqrt(running_var + eps)` is three tensor operations in the storage
+/// type (ε converted to it first) and the element-wise lambda
+/// `((input - mean) * invstd) * weight + bias` runs on `c10::Half` / `c10::BFloat16`
+/// values, whose operators compute in `f32` and convert the result back: every operation
+/// is `RN_s(RN_f32(a ∘ b))`.
+///
+/// `at::sqrt` computes in `f32`; it is replayed as faithful there (the `f32`/`f64` kernels
+/// use MKL's faithful `vsSqrt` on MKL builds), so one `Fallback16` per float around `√q`.
+#[derive(Clone, Copy, Debug)]
+struct Fallback16 {
+    m: f32,
+    inv: f32,
+    g: f32,
+    b: f32,
+    storage: Storage,
+}
+
+impl Fallback16 {
+    /// `RN_s(RN_f32(·))`: the f32 operation (Rust's `f32` arithmetic is correctly rounded
+    /// and never contracted), then the conversion to the storage type.
+    fn rs(&self, y: f32) -> f32 {
+        if y.is_nan() {
+            y
+        } else {
+            crate::num::round::storage_nearest(y, self.storage)
+        }
+    }
+
+    /// The channel's constants with ε already in the storage type (`es`), for both `f32`
+    /// floats around `√q` (`at::sqrt` in `f32`, faithful).
+    fn new(g: f32, b: f32, m: f32, v: f32, es: f32, storage: Storage) -> [Self; 2] {
+        let k = Fallback16 {
+            m,
+            inv: 0.0,
+            g,
+            b,
+            storage,
+        };
+        let q = k.rs(v + es);
+        faithful_sqrt(q).map(|r| Fallback16 {
+            inv: k.rs(1.0 / k.rs(r)),
+            ..k
+        })
+    }
+
+    /// `x − μ` as the kernel computes it (non-decreasing in `x`).
+    fn centred(&self, x: f32) -> f32 {
+        self.rs(x - self.m)
+    }
+
+    /// The output at `x`. Each step is monotone in the previous one with the constants
+    /// fixed: `x ↦ RN_s(RN(x − μ))` is non-decreasing; `t ↦ RN_s(RN(t·invstd))` is
+    /// non-decreasing (`invstd ≥ 0`); `t ↦ RN_s(RN(t·γ))` is monotone in the direction of
+    /// `γ`'s sign; `t ↦ RN_s(RN(t + β))` is non-decreasing (both roundings are monotone). So
+    /// the output is monotone in `x` and the endpoints bound it, as for the other recipes.
+    fn output(&self, x: f32) -> f32 {
+        let t = self.rs(self.centred(x) * self.inv);
+        let t = self.rs(t * self.g);
+        self.rs(t + self.b)
+    }
+
+    /// The least and greatest output over the storage values of `[l, h]`; `None` when the
+    /// kernel produces NaN for one of them. NaN needs `0·∞` (`∞ − ∞` cannot occur: `β` is
+    /// finite): `(x − μ)·invstd` with an infinite `invstd` (σ² + ε stored as 0) and
+    /// `x − μ = 0` inside the box (tested here), or with `invstd = 0` and an infinite
+    /// `x − μ`, or `t·γ` with `γ = 0` and an infinite `t` — infinities that, by
+    /// monotonicity, an endpoint reaches first (NaN there).
+    fn image(&self, l: f32, h: f32) -> Option<(f32, f32)> {
+        if self.inv.is_infinite() && self.centred(l) <= 0.0 && 0.0 <= self.centred(h) {
+            return None;
+        }
+        let (a, b) = (self.output(l), self.output(h));
+        if a.is_nan() || b.is_nan() {
+            return None;
+        }
+        Some((a.min(b), a.max(b)))
+    }
+}
+
+impl Runtime {
+    /// Whether [`Deployed::ibp_stored`] replays this runtime's own kernels for data stored
+    /// as `storage`. `false` means the bounds are those of [`Runtime::Any`] with 2 ulps on
+    /// the storage grid (every evaluation order and every f32/storage mixture): sound for
+    /// the runtime, but not its recipe, so wider. A front end can say so (the CLI prints a
+    /// note on standard error). [`Runtime::Any`] replays nothing.
+    ///
+    /// ```
+    /// use bnbound::{Runtime, Storage};
+    /// assert!(Runtime::PytorchCpu.replays(Storage::F16));
+    /// assert!(!Runtime::OnnxruntimeCpu.replays(Storage::Bf16));
+    /// assert!(!Runtime::Any { ulps: 2 }.replays(Storage::F16));
+    /// ```
+    pub fn replays(self, storage: Storage) -> bool {
+        match (self, storage) {
+            (Runtime::PytorchCpu, Storage::F16 | Storage::Bf16) => true,
+            (Runtime::OnnxruntimeCpu | Runtime::Any { .. }, _) => false,
+        }
+    }
+}
+
 impl Deployed<'_, f32> {
     /// IBP for data stored as f16 or bf16 (the layer's γ, β, μ, σ² and the box's endpoints
-    /// are values of `storage`, held in `f32`; ε is the `f32` value the kernels use, as
-    /// PyTorch's `static_cast<float>(eps)` and ONNX's float attribute): bounds that are values of `storage` and
-    /// contain the exact real image and every output PyTorch's CPU kernels produce. For
-    /// reduced floating types PyTorch computes in `f32` (`opmath_t`): the recipe of the
-    /// module docs in `f32`, then one rounding to the storage type (`RN_s`, monotone, so
-    /// the endpoint argument still holds). With [`Runtime::Any`], every output of every
-    /// form computed in any mixture of `f32` and the storage type (each operation
-    /// correctly rounded in one of them, `√`, `1/√`, `÷` within `K` ulps of the storage
-    /// type, intermediates stored in either): this covers ONNX Runtime's 16-bit kernels
-    /// without replaying them. Errors: those of [`Deployed::ibp`]; [`Error::NotInStorage`]
-    /// for an endpoint or parameter that is not a value of `storage`;
-    /// [`Error::NoStorageRecipe`] for `onnxruntime-cpu` (use [`Runtime::Any`]);
-    /// [`Error::UlpsOutOfRange`] above `2^(p−4)` ulps (16 for bf16, 128 for f16).
+    /// are values of `storage`, held in `f32`; ε is the `f32` value PyTorch's fast path
+    /// uses, `static_cast<float>(eps)`, and ONNX's float attribute): bounds that are values
+    /// of `storage` and contain the exact real image and every output the runtime's CPU
+    /// kernels produce for storage values in the box.
+    ///
+    /// `pytorch-cpu` (PyTorch 2.8, `aten/src/ATen/native/cpu/batch_norm_kernel.cpp` and
+    /// `aten/src/ATen/native/Normalization.cpp`; checked bit for bit against the real
+    /// kernels by `tests/engine/torch_deployed.py`): the hull of the paths PyTorch may take,
+    /// since the memory format is not known here —
+    /// - contiguous and channels-last inputs (`batch_norm_cpu_contiguous_impl` and
+    ///   `batch_norm_cpu_channels_last_impl`, reduced-float overloads): `α`, `β'` in `f32`
+    ///   (`opmath_t`), `x·α + β'` in `f32` with or without FMA, one rounding to the storage
+    ///   type (`RN_s`, monotone, so the endpoint argument holds);
+    /// - any other strides (a transposed or sliced view): the fallback of
+    ///   `batch_norm_cpu_transform_input_template`, every operation of
+    ///   `invstd = 1/√(σ² + ε)` and of `((x − μ)·invstd)·γ + β` rounded to the storage type
+    ///   (ε too: a tiny ε can become 0 or a subnormal there, so `σ² = 0`, `ε = 10⁻⁷`, `x = 1`
+    ///   gives 2896 in f16, not 1/√ε ≈ 3162). Replayed with ε rounded either way to the
+    ///   storage type (PyTorch rounds its double ε, bnbound knows the `f32` one);
+    /// - parameters held in `f32` (mixed types): the `f32` recipes, one rounding.
+    ///
+    /// `onnxruntime-cpu`: its 16-bit kernels are **not replayed**; the bounds are those of
+    /// [`Runtime::Any`] with 2 ulps on the storage grid, never `f32` bounds for 16-bit
+    /// arithmetic ([`Runtime::replays`] says so).
+    ///
+    /// With [`Runtime::Any`], every output of every form computed in any mixture of `f32`
+    /// and the storage type (each operation correctly rounded in one of them, `√`, `1/√`,
+    /// `÷` within `K` ulps of the storage type, intermediates stored in either).
+    ///
+    /// Errors: those of [`Deployed::ibp`] ([`Error::DeployedNan`] also when the fallback's
+    /// `σ² + ε` can be stored as 0 and `x = μ` is in the box); [`Error::NotInStorage`] for an
+    /// endpoint or parameter that is not a value of `storage`; [`Error::UlpsOutOfRange`]
+    /// above `2^(p−4)` ulps (16 for bf16, 128 for f16).
     ///
     /// ```
     /// use bnbound::{BatchNorm, Runtime, Shape, Storage, TensorBox};
@@ -810,12 +968,21 @@ impl Deployed<'_, f32> {
     /// assert!((y.lo()[0] as f64) < 3f64.sqrt().recip() && 3f64.sqrt().recip() < y.hi()[0] as f64);
     /// let any = bn.deployed(Runtime::Any { ulps: 2 }).ibp_stored(&x, Storage::F16)?;
     /// assert!(any.lo()[0] <= y.lo()[0] && y.hi()[0] <= any.hi()[0]);
+    /// // ONNX Runtime's 16-bit kernel is not replayed: any's bounds.
+    /// let ort = bn.deployed(Runtime::OnnxruntimeCpu).ibp_stored(&x, Storage::F16)?;
+    /// assert_eq!(ort, any);
+    /// // σ² = 0, ε = 1e-7: PyTorch's 16-bit fallback stores ε in f16 and gives 2896.
+    /// let bn = BatchNorm::new(vec![1.0f32], vec![0.0], vec![0.0], vec![0.0], 1e-7)?;
+    /// let y = bn.deployed(Runtime::PytorchCpu).ibp_stored(&x, Storage::F16)?;
+    /// assert!(y.lo()[0] <= 2896.0 && 3162.0 <= y.hi()[0]);
     /// # Ok::<(), bnbound::Error>(())
     /// ```
     pub fn ibp_stored(&self, input: &TensorBox<f32>, storage: Storage) -> Result<TensorBox<f32>> {
         let _env = crate::num::round::env::enter();
         let any = match self.runtime {
             Runtime::PytorchCpu => None,
+            // Not replayed: every order and mixture, on the storage grid.
+            Runtime::OnnxruntimeCpu => Some(crate::modes::any::Model::storage(storage, 2)),
             Runtime::Any { ulps } => {
                 let m = crate::modes::any::Model::storage(storage, ulps);
                 if ulps > m.max_ulps() {
@@ -826,11 +993,10 @@ impl Deployed<'_, f32> {
                 }
                 Some(m)
             }
-            _ => return Err(Error::NoStorageRecipe(self.runtime.name())),
         };
         let bn = self.bn;
         // ε is not checked: the kernels use an f32 ε (PyTorch's static_cast<float>(eps),
-        // ONNX's float attribute).
+        // ONNX's float attribute), or round it to the storage type (replayed both ways).
         let params = [bn.gamma(), bn.beta(), bn.running_mean(), bn.running_var()];
         for (what, v) in ["gamma", "beta", "running_mean", "running_var"]
             .into_iter()
@@ -849,6 +1015,30 @@ impl Deployed<'_, f32> {
         let shape = *input.shape();
         let inner = shape.inner().max(1);
         let channels = self.consts.len();
+        // PyTorch's 16-bit fallback, per channel, for ε rounded down and up to the storage
+        // type: PyTorch converts its double ε, whose f32 rounding is bnbound's ε, so its
+        // storage value is one of the two neighbours of the f32 ε (both ε when it is one).
+        let fallback: Vec<Vec<Fallback16>> = match any {
+            Some(_) => Vec::new(),
+            None => (0..channels)
+                .map(|c| {
+                    let e = bn.eps();
+                    [storage.down(e), storage.up(e)]
+                        .into_iter()
+                        .flat_map(|es| {
+                            Fallback16::new(
+                                bn.gamma()[c],
+                                bn.beta()[c],
+                                bn.running_mean()[c],
+                                bn.running_var()[c],
+                                es,
+                                storage,
+                            )
+                        })
+                        .collect()
+                })
+                .collect(),
+        };
         let mut lo = Vec::with_capacity(shape.len());
         let mut hi = Vec::with_capacity(shape.len());
         for (i, (&l, &h)) in input.lo().iter().zip(input.hi()).enumerate() {
@@ -867,11 +1057,18 @@ impl Deployed<'_, f32> {
                         storage.up(crate::num::round::f32_up(b)),
                     )
                 }
-                // PyTorch: the f32 recipe's outputs, each rounded once to the storage type.
+                // PyTorch: the f32 recipes' outputs (fast path and mixed-type fallback),
+                // each rounded once to the storage type, and the 16-bit fallback's.
                 None => {
-                    let (a, b) = self.image(c, l, h).ok_or(nan)?;
+                    let (a, b) = self.image(c, l, h).ok_or(nan.clone())?;
                     let rn = |y: f32| crate::num::round::storage_nearest(y, storage);
-                    (rn(a), rn(b))
+                    let (mut a, mut b) = (rn(a), rn(b));
+                    for k in &fallback[c] {
+                        let (p, q) = k.image(l, h).ok_or(nan.clone())?;
+                        a = a.min(p);
+                        b = b.max(q);
+                    }
+                    (a, b)
                 }
             };
             lo.push(storage.down(real.lo()[i]).min(a));

@@ -292,9 +292,75 @@ pub fn recipe_outputs(p: [f64; 5], x: f64, fmt: Format, fallback: bool) -> Vec<f
         out.push(a.fma(x, alpha, beta));
     }
     if fallback {
-        let t = a.mul(a.sub(x, m), inv);
-        out.push(a.add(a.mul(t, g), b));
-        out.push(a.fma(t, g, b));
+        // The fallback's tensor `at::sqrt` is only faithful (MKL's vsSqrt/vdSqrt): both
+        // floats around √q.
+        for r in faithful_sqrt(a.add(v, e), fmt) {
+            let t = a.mul(a.sub(x, m), a.div(1.0, r));
+            out.push(a.add(a.mul(t, g), b));
+            out.push(a.fma(t, g, b));
+        }
+    }
+    out
+}
+
+/// The one or two values of `fmt` around `√q` (one when `√q` is one): every faithful
+/// square root. Decided exactly: `RN(√q)` and, unless its square is `q`, its neighbour on
+/// the other side of `√q`.
+pub fn faithful_sqrt(q: f64, fmt: Format) -> Vec<f64> {
+    let r = round_sqrt(&V::of(q), fmt);
+    if !r.is_finite() || r == 0.0 {
+        return vec![r];
+    }
+    let (V::Fin(n, d), V::Fin(qn, qd)) = (mul(&V::of(r), &V::of(r)), V::of(q)) else {
+        return vec![r];
+    };
+    match (n * &qd).cmp(&(qn * d)) {
+        Ordering::Equal => vec![r],
+        Ordering::Greater => vec![r, neighbour(r, false, fmt)],
+        Ordering::Less => vec![r, neighbour(r, true, fmt)],
+    }
+}
+
+/// The next value of `fmt` above (`up`) or below `y` (finite).
+fn neighbour(y: f64, up: bool, fmt: Format) -> f64 {
+    match (fmt.p, up) {
+        (24, true) => (y as f32).next_up() as f64,
+        (24, false) => (y as f32).next_down() as f64,
+        (53, true) => y.next_up(),
+        (53, false) => y.next_down(),
+        (_, up) => step_small(y, up, fmt),
+    }
+}
+
+/// PyTorch's 16-bit fallback (`Normalization.cpp`, `batch_norm_cpu_transform_input_template`,
+/// inputs neither contiguous nor channels-last, f16/bf16 parameters): `invstd =
+/// 1 / sqrt(var + eps)` as three tensor operations of the storage format `fmt` (ε converted
+/// to it first) and `((x − μ)·invstd)·γ + β` on `c10::Half`/`c10::BFloat16` values: every
+/// operation exact, rounded to `f32`, then to `fmt`. PyTorch converts its double ε, which
+/// bnbound only knows rounded to `f32` (`e`): the outputs for ε rounded to `fmt` from `e`
+/// and from the rationals `e·(1 ± 2⁻²⁵)`, within half an `f32` ulp of `e` on either side,
+/// all three. `(g, b, m, v)` are values of `fmt`.
+pub fn pytorch_fallback16(p: [f64; 5], x: f64, fmt: Format) -> Vec<f64> {
+    let [g, b, m, v, e] = p;
+    let rs = |y: V| round(&V::of(round(&y, F32)), fmt);
+    let (two, one) = (BigInt::one() << 25usize, BigInt::one());
+    let near = |s: i64| match V::of(e) {
+        V::Fin(n, d) => V::Fin(n * (&two + s * &one), d * &two),
+        other => other,
+    };
+    let mut out = Vec::new();
+    for eps in [near(-1), V::of(e), near(1)] {
+        let es = round(&eps, fmt);
+        let q = rs(add(&V::of(v), &V::of(es)));
+        // `at::sqrt` in f32, faithful (as the f32 kernel's MKL vsSqrt).
+        for r in faithful_sqrt(q, F32) {
+            let r = round(&V::of(r), fmt);
+            let inv = round(&V::of(Arith(F32).div(1.0, r)), fmt);
+            let t = rs(add(&V::of(x), &neg(&V::of(m))));
+            let t = rs(mul(&V::of(t), &V::of(inv)));
+            let t = rs(mul(&V::of(t), &V::of(g)));
+            out.push(rs(add(&V::of(t), &V::of(b))));
+        }
     }
     out
 }
