@@ -143,6 +143,11 @@ enum Command {
         /// safetensors: only the layer with this tensor prefix.
         #[arg(long)]
         prefix: Option<String>,
+        /// ONNX: refuse statistics that are initializers also listed as graph inputs
+        /// (a feed could override them at run time). By default they are read as the
+        /// constants in the file, as onnxruntime does, and inspect reports "overridable".
+        #[arg(long)]
+        strict_initializers: bool,
         #[command(flatten)]
         eps: EpsArgs,
     },
@@ -180,6 +185,11 @@ struct LayerSource {
     /// The layer's name in --model (ONNX node name, or safetensors tensor prefix).
     #[arg(long, value_name = "NAME", requires = "model")]
     layer: Option<String>,
+    /// ONNX: refuse statistics that are initializers also listed as graph inputs
+    /// (a feed could override them at run time). By default they are read as the
+    /// constants in the file, as onnxruntime does, and inspect reports "overridable".
+    #[arg(long)]
+    strict_initializers: bool,
     #[command(flatten)]
     eps: EpsArgs,
 }
@@ -539,7 +549,12 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 .map_err(|e| Failure::Invalid(format!("--runtime: {e}")))?;
             run_op(&layer, &input, output.as_deref(), Op::Fold(rt), None)
         }
-        Command::Inspect { model, prefix, eps } => inspect(&model, prefix.as_deref(), &eps),
+        Command::Inspect {
+            model,
+            prefix,
+            strict_initializers,
+            eps,
+        } => inspect(&model, prefix.as_deref(), strict_initializers, &eps),
         Command::Demo => write_to(None, |w| w.write_all(demo::report().as_bytes())),
         Command::Bench { shape, dtype, reps } => {
             let dtype: bnbound::Dtype = dtype

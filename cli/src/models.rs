@@ -3,7 +3,7 @@
 
 use crate::files::{invalid, read, write_to, Failure};
 use crate::{EpsArgs, LayerSource};
-use bnbound::model::{safetensors::Eps, Model, Summary};
+use bnbound::model::{safetensors::Eps, Model, Options, Summary};
 use bnbound::AnyBatchNorm;
 use bnbound_cli::json;
 use std::path::Path;
@@ -54,9 +54,9 @@ impl EpsArgs {
 /// Opens and indexes the model at `path` (by name: `.onnx`/`.onnx.gz`, else safetensors).
 /// A path that cannot be read or is not a regular file is an I/O failure (status 1); a
 /// file that is not a valid model is invalid input (status 2).
-fn open_model(path: &Path, eps: &EpsArgs) -> Result<Model, Failure> {
+fn open_model(path: &Path, eps: &EpsArgs, options: &Options) -> Result<Model, Failure> {
     let eps = check_model_path(path, eps)?;
-    Model::open(path, eps).map_err(invalid(path))
+    Model::open_with(path, eps, options).map_err(invalid(path))
 }
 
 /// The ε for the model at `path`, after checking that the path is a readable regular file
@@ -79,7 +79,8 @@ impl LayerSource {
             (Some(p), _, _) => json::parse_params(&read(p, "params")?).map_err(invalid(p)),
             (None, Some(m), Some(name)) => {
                 let eps = check_model_path(m, &self.eps)?;
-                Model::open_layer(m, name, eps)
+                let options = Options::default().strict_initializers(self.strict_initializers);
+                Model::open_layer_with(m, name, eps, &options)
                     .map(|l| l.bn)
                     .map_err(invalid(m))
             }
@@ -92,9 +93,16 @@ impl LayerSource {
 }
 
 /// The `inspect` report: one JSON object per layer; a layer that cannot be loaded has its
-/// name and an `"error"` field instead of a summary.
-pub(crate) fn inspect(path: &Path, prefix: Option<&str>, eps: &EpsArgs) -> Result<(), Failure> {
-    let model = open_model(path, eps)?;
+/// name and an `"error"` field instead of a summary. `"overridable"`: a statistic is an
+/// initializer also listed as a graph input (read as the file's constant unless `strict`).
+pub(crate) fn inspect(
+    path: &Path,
+    prefix: Option<&str>,
+    strict: bool,
+    eps: &EpsArgs,
+) -> Result<(), Failure> {
+    let options = Options::default().strict_initializers(strict);
+    let model = open_model(path, eps, &options)?;
     let names: Vec<&str> = match prefix {
         Some(p) => vec![p],
         None => model.names(),
@@ -125,6 +133,7 @@ pub(crate) fn inspect(path: &Path, prefix: Option<&str>, eps: &EpsArgs) -> Resul
                     "scale_max": num(s.scale_max),
                     "zero_gamma": s.zero_gamma,
                     "tiny_denominator": s.tiny_denominator,
+                    "overridable": l.overridable,
                     "producer": l.producer,
                     "consumers": l.consumers,
                 })

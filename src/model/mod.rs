@@ -76,8 +76,48 @@ pub struct ModelLayer {
     /// and `double`). Deployed semantics for such a layer is 16-bit arithmetic, not
     /// `f32`'s: use [`crate::Deployed::ibp_stored`] with it.
     pub storage: Option<Storage>,
+    /// Whether a statistic can be overridden at run time (ONNX): it is, or is computed
+    /// from, an initializer that is also listed as a graph input. Such a statistic is read
+    /// as the constant the file holds, as onnxruntime does unless a feed overrides it
+    /// (IR versions before 4 *require* initializers to be listed as inputs, and
+    /// `keep_initializers_as_inputs=True` exports do it too). The bounds hold for the
+    /// stored values only: refuse such layers with [`Options::strict_initializers`] if a
+    /// deployment may feed other statistics. Always `false` for safetensors.
+    pub overridable: bool,
     /// The parameters, converted exactly.
     pub bn: AnyBatchNorm,
+}
+
+/// How model files are read. The default reads every constant the way onnxruntime does.
+///
+/// ```
+/// use bnbound::model::{onnx::OnnxModel, Options};
+/// let strict = Options::default().strict_initializers(true);
+/// assert!(strict.strict_initializers && !Options::default().strict_initializers);
+/// let m = OnnxModel::open_with("tests/data/multi_initializer_is_input.onnx", &strict)?;
+/// assert!(m.layer("other").is_err());
+/// # Ok::<(), bnbound::model::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Options {
+    /// Refuse (ONNX) a statistic that is, or is computed from, an initializer also listed
+    /// as a graph input ([`Error::UnsupportedNode`]): a feed may override it at run time.
+    /// Default `false`: such a statistic is read as the constant in the file and the layer
+    /// is marked [`ModelLayer::overridable`].
+    pub strict_initializers: bool,
+}
+
+impl Options {
+    /// These options with [`Options::strict_initializers`] set to `yes`.
+    ///
+    /// ```
+    /// assert!(bnbound::model::Options::default().strict_initializers(true).strict_initializers);
+    /// ```
+    pub fn strict_initializers(mut self, yes: bool) -> Options {
+        self.strict_initializers = yes;
+        self
+    }
 }
 
 /// What `bnbound inspect` reports about one layer.
@@ -310,9 +350,26 @@ impl Model {
     /// assert!(Model::open("tests/data", Eps::default()).is_err()); // a folder
     /// ```
     pub fn open(path: impl AsRef<Path>, eps: safetensors::Eps) -> Result<Model> {
+        Self::open_with(path, eps, &Options::default())
+    }
+
+    /// [`Model::open`] with reading [`Options`] (they apply to ONNX models).
+    ///
+    /// ```
+    /// use bnbound::model::{safetensors::Eps, Model, Options};
+    /// let strict = Options::default().strict_initializers(true);
+    /// let m = Model::open_with("tests/data/multi_initializer_is_input.onnx", Eps::default(), &strict)?;
+    /// assert!(m.layer("good").is_ok() && m.layer("other").is_err());
+    /// # Ok::<(), bnbound::model::Error>(())
+    /// ```
+    pub fn open_with(
+        path: impl AsRef<Path>,
+        eps: safetensors::Eps,
+        options: &Options,
+    ) -> Result<Model> {
         let path = path.as_ref();
         Ok(if Self::is_onnx_path(path) {
-            Model::Onnx(onnx::OnnxModel::open(path)?)
+            Model::Onnx(onnx::OnnxModel::open_with(path, options)?)
         } else {
             Model::Safetensors(safetensors::StateDict::open(path, eps)?)
         })
@@ -333,9 +390,28 @@ impl Model {
         name: &str,
         eps: safetensors::Eps,
     ) -> Result<ModelLayer> {
+        Self::open_layer_with(path, name, eps, &Options::default())
+    }
+
+    /// [`Model::open_layer`] with reading [`Options`] (they apply to ONNX models).
+    ///
+    /// ```
+    /// use bnbound::model::{safetensors::Eps, Model, Options};
+    /// let p = "tests/data/multi_initializer_is_input.onnx";
+    /// assert!(Model::open_layer_with(p, "other", Eps::default(), &Options::default())?.overridable);
+    /// let strict = Options::default().strict_initializers(true);
+    /// assert!(Model::open_layer_with(p, "other", Eps::default(), &strict).is_err());
+    /// # Ok::<(), bnbound::model::Error>(())
+    /// ```
+    pub fn open_layer_with(
+        path: impl AsRef<Path>,
+        name: &str,
+        eps: safetensors::Eps,
+        options: &Options,
+    ) -> Result<ModelLayer> {
         let path = path.as_ref();
         if Self::is_onnx_path(path) {
-            onnx::OnnxModel::open_layer(path, name)
+            onnx::OnnxModel::open_layer_with(path, name, options)
         } else {
             match safetensors::StateDict::open_layer(path, name, eps) {
                 // Only now list the state_dict's layers, for the message.

@@ -264,6 +264,7 @@ fn assemble(
         consumers: Vec::new(),
         stored_as,
         storage,
+        overridable: false,
         bn,
     })
 }

@@ -203,6 +203,7 @@ fn graph_spec(u: &mut Unstructured<'_>) -> Option<GraphSpec> {
                 f: u.arbitrary().ok()?,
                 i: *u.choose(&[0i64, 0, 1, 1, -1, 2, i64::MAX]).ok()?,
                 r#type: *u.choose(&[0, 1, 2, 2, 3, 7]).ok()?,
+                ..Default::default()
             });
         }
         let node = NodeProto {
@@ -254,6 +255,7 @@ fn graph_spec(u: &mut Unstructured<'_>) -> Option<GraphSpec> {
                 f: 1e-5,
                 i: 0,
                 r#type: 1,
+                ..Default::default()
             });
         }
         let node = NodeProto {
@@ -294,6 +296,7 @@ fn graph_spec(u: &mut Unstructured<'_>) -> Option<GraphSpec> {
         .map(|_| {
             Some(ValueInfoProto {
                 name: name(u, &TENSORS)?,
+                r#type: None,
             })
         })
         .collect::<Option<_>>()?;
@@ -309,6 +312,7 @@ fn graph_spec(u: &mut Unstructured<'_>) -> Option<GraphSpec> {
             node: nodes,
             initializer,
             input,
+            ..Default::default()
         }),
         opset_import,
     };
