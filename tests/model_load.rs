@@ -559,3 +559,122 @@ fn issue20_storage_follows_a_declared_16_bit_input() {
     // Nothing declared: the statistics decide (f32 here).
     assert_eq!(load_model(&base()).unwrap().storage, None);
 }
+
+/// Four f32 statistics of two channels as initializers.
+fn plain_stats() -> Vec<TensorProto> {
+    ["s", "b", "m", "v"]
+        .map(|n| f32_tensor(n, &[1.0, 2.0]))
+        .to_vec()
+}
+
+fn float_attr(name: &str, f: f32) -> AttributeProto {
+    AttributeProto {
+        name: name.into(),
+        f,
+        r#type: 1,
+        ..Default::default()
+    }
+}
+
+/// onnxruntime 1.32 refuses "Attribute 'epsilon' appeared multiple times" (any attribute);
+/// bnbound read the last one.
+#[test]
+fn issue20_7_duplicated_attribute_is_refused() {
+    let once = bn_graph(vec![], plain_stats(), &[], vec![float_attr("epsilon", 0.5)]);
+    assert_eq!(bits(&load_model(&once).unwrap().bn).1, 0.5f64.to_bits());
+    for attrs in [
+        vec![float_attr("epsilon", 1e-5), float_attr("epsilon", 0.5)],
+        vec![
+            float_attr("momentum", 0.9),
+            float_attr("epsilon", 1e-3),
+            float_attr("momentum", 0.1),
+        ],
+    ] {
+        let e = load_model(&bn_graph(vec![], plain_stats(), &[], attrs)).unwrap_err();
+        assert!(
+            matches!(&e, ModelError::UnsupportedNode { node, reason } if node == "bn" && reason.contains("more than once")),
+            "{e}"
+        );
+    }
+}
+
+/// float16/bfloat16 in int32_data: onnxruntime refuses a value outside 0..=0xffff ("data
+/// overflow"); bnbound kept its low 16 bits.
+#[test]
+fn issue20_7_16_bit_int32_data_with_upper_bits_is_refused() {
+    for data_type in [10, 16] {
+        let one = if data_type == 10 { 0x3c00 } else { 0x3f80 };
+        let stats = |bad: i32| -> Vec<TensorProto> {
+            ["s", "b", "m", "v"]
+                .iter()
+                .enumerate()
+                .map(|(k, n)| TensorProto {
+                    dims: vec![2],
+                    data_type,
+                    name: n.to_string(),
+                    int32_data: vec![if k == 3 { bad } else { one }, one],
+                    ..Default::default()
+                })
+                .collect()
+        };
+        let ok = load_model(&bn_graph(vec![], stats(one), &[], vec![])).unwrap();
+        assert_eq!(bits(&ok.bn).0[3][0], 1.0f64.to_bits());
+        for bad in [one | 0x10000, -1, i32::MIN] {
+            let e = load_model(&bn_graph(vec![], stats(bad), &[], vec![])).unwrap_err();
+            assert!(
+                e.to_string().contains("int32_data[0]") && e.to_string().contains("\"v\""),
+                "{data_type} {bad}: {e}"
+            );
+        }
+    }
+}
+
+/// onnxruntime: "Input 1 expected to have rank 1 but has rank 0" (or 2); bnbound read the
+/// values of any rank.
+#[test]
+fn issue20_7_statistics_not_of_rank_1_are_refused() {
+    for dims in [vec![], vec![2, 1], vec![1, 2]] {
+        let mut stats = plain_stats();
+        let n = dims.iter().product::<i64>() as usize;
+        stats[2] = TensorProto {
+            dims: dims.clone(),
+            ..f32_tensor("m", &[1.0, 2.0][..n])
+        };
+        let e = load_model(&bn_graph(vec![], stats, &[], vec![])).unwrap_err();
+        assert!(
+            matches!(&e, ModelError::UnsupportedNode { node, reason } if node == "bn" && reason.contains(&format!("rank {}", dims.len())) && reason.contains("\"m\"")),
+            "{dims:?}: {e}"
+        );
+    }
+}
+
+/// Two different versions of the default domain: onnxruntime 1.32 follows the last one
+/// listed, bnbound took the largest; the node's meaning depends on it. Refused; the same
+/// version twice is not ambiguous.
+#[test]
+fn issue20_7_two_default_domain_opsets_are_refused() {
+    let with = |ops: &[(&str, i64)]| {
+        let mut m = bn_graph(vec![], plain_stats(), &[], vec![]);
+        m.opset_import = ops
+            .iter()
+            .map(|&(d, v)| OperatorSetIdProto {
+                domain: d.into(),
+                version: v,
+            })
+            .collect();
+        load_model(&m)
+    };
+    for ops in [
+        &[("", 15), ("", 6)][..],
+        &[("", 6), ("", 15)],
+        &[("", 15), ("ai.onnx", 9)],
+    ] {
+        let e = with(ops).unwrap_err();
+        assert!(
+            matches!(&e, ModelError::UnsupportedNode { node, reason } if node == "bn" && reason.contains("ambiguous")),
+            "{ops:?}: {e}"
+        );
+    }
+    assert!(with(&[("", 15), ("ai.onnx", 15)]).is_ok());
+    assert!(with(&[("", 15), ("com.microsoft", 1)]).is_ok());
+}

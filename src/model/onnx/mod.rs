@@ -28,7 +28,10 @@
 //! - `training_mode` is absent or `0` (opset 14+); no output besides `Y` is used (the
 //!   training form of opsets 9–14 has up to five outputs); no sixth input (the opset-12
 //!   draft's `training_mode` input); `is_test = 1` when the model's opset is 6 or older
-//!   (`is_test` defaults to `0`, training, there); `spatial` is absent or `1`.
+//!   (`is_test` defaults to `0`, training, there); `spatial` is absent or `1`;
+//! - what onnxruntime refuses is refused, not guessed: an attribute given twice,
+//!   float16/bfloat16 `int32_data` outside `0..=0xffff`, statistics not of rank 1; and two
+//!   different opset versions of the default domain (onnxruntime follows the last one).
 //!
 //! A node without a name is named by its first output tensor.
 //!
@@ -223,12 +226,25 @@ impl OnnxModel {
         let graph = model
             .graph
             .ok_or_else(|| Error::Format("the model has no graph".to_string()))?;
-        let opset = model
+        let default_opsets: Vec<i64> = model
             .opset_import
             .iter()
             .filter(|o| o.domain.is_empty() || o.domain == "ai.onnx")
             .map(|o| o.version)
-            .max();
+            .collect();
+        let opset = default_opsets.iter().copied().max();
+        // Two different versions of the default domain: which one a runtime uses is a
+        // guess (onnxruntime 1.32 takes the last listed), and BatchNormalization's meaning
+        // depends on it (is_test before opset 7, training outputs before 14).
+        let opset_problem = match default_opsets.as_slice() {
+            [first, rest @ ..] if rest.iter().any(|v| v != first) => Some(format!(
+                "the model imports the default ONNX domain {} times, at opsets {:?}: which \
+                 one the node follows is ambiguous",
+                default_opsets.len(),
+                default_opsets
+            )),
+            _ => None,
+        };
         let format = |what: &str, e: prost::DecodeError| {
             Error::Format(format!("not an ONNX model: a {what} is malformed: {e}"))
         };
@@ -240,7 +256,14 @@ impl OnnxModel {
         for (k, raw) in graph.node.iter().enumerate() {
             let node = NodeProto::decode(raw.clone()).map_err(|e| format("node", e))?;
             if is_batchnorm(&node) && only.is_none_or(|n| node_name(&node) == n) {
-                entries.push(entry(&node, opset));
+                let mut e = entry(&node, opset);
+                if let Some(p) = &opset_problem {
+                    e.problem = Some(Error::UnsupportedNode {
+                        node: short(&e.name),
+                        reason: p.clone(),
+                    });
+                }
+                entries.push(e);
                 let first = |v: &[String]| v.first().filter(|t| !t.is_empty()).cloned();
                 bn_nodes.push((k, first(&node.input), first(&node.output)));
             }

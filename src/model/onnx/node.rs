@@ -58,6 +58,16 @@ pub(super) fn entry(node: &NodeProto, opset: Option<i64>) -> Entry {
     };
     let mut is_test = None;
     let mut problem = None;
+    // onnxruntime refuses a node with an attribute given twice; reading one of them
+    // (the last, as a map would) is a guess.
+    for (k, a) in node.attribute.iter().enumerate() {
+        if node.attribute[..k].iter().any(|b| b.name == a.name) {
+            problem = problem.or(Some(format!(
+                "attribute {:?} appears more than once",
+                short(&a.name)
+            )));
+        }
+    }
     for a in &node.attribute {
         let int = matches!(a.r#type, ATTR_INT | ATTR_UNDEFINED);
         let float = matches!(a.r#type, ATTR_FLOAT | ATTR_UNDEFINED);
