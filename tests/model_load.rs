@@ -105,7 +105,12 @@ fn chain_neighbours_are_reported() {
 
 #[test]
 fn unsupported_models_are_typed_errors() {
-    let err = |f: &str| onnx::load_file(data(f)).unwrap_err();
+    // Every error of a layer names it (issue 20 item 10); the cause is inside.
+    let err = |f: &str| {
+        let e = onnx::load_file(data(f)).unwrap_err();
+        assert!(e.layer().is_some_and(|l| f.contains(&l[2..])), "{f}: {e}");
+        e.inner().clone()
+    };
     assert!(
         matches!(err("bn_training_mode.onnx"), ModelError::UnsupportedNode { node, reason } if node == "bntrain" && reason.contains("training_mode"))
     );
@@ -121,20 +126,23 @@ fn unsupported_models_are_typed_errors() {
     );
     // External data without a directory to find it in.
     let bytes = std::fs::read(data("bn_external.onnx")).unwrap();
-    assert!(matches!(
-        onnx::load_bytes(&bytes, None),
-        Err(ModelError::Format(_))
-    ));
+    let e = onnx::load_bytes(&bytes, None).unwrap_err();
+    assert_eq!(e.layer(), Some("bnext"));
+    assert!(matches!(e.inner(), ModelError::Format(_)));
     assert!(matches!(
         onnx::load_file(data("no_such_model.onnx")),
         Err(ModelError::Format(_))
     ));
     let st = std::fs::read(data("state.safetensors")).unwrap();
     let e = safetensors::load_bytes(&st, "conv", safetensors::Eps::default()).unwrap_err();
-    assert_eq!(e, ModelError::MissingTensor("conv.running_mean".into()));
+    assert_eq!(e.layer(), Some("conv"));
+    assert_eq!(
+        e.inner(),
+        &ModelError::MissingTensor("conv.running_mean".into())
+    );
     let e = safetensors::load_bytes(&st, "features.1", safetensors::Eps::F64(-1.0)).unwrap_err();
     assert!(
-        matches!(e, ModelError::Invalid(Error::NegativeEps(_))),
+        matches!(e.inner(), ModelError::Invalid(Error::NegativeEps(_))),
         "{e:?}"
     );
 }
@@ -251,7 +259,7 @@ fn issue20_9_initializer_also_input_loads_unless_strict() {
     let strict = Options::default().strict_initializers(true);
     let e = OnnxModel::open_layer_with(&f, "other", &strict).unwrap_err();
     assert!(
-        matches!(&e, ModelError::UnsupportedNode { node, reason } if node == "other" && reason.contains("other.B") && reason.contains("override")),
+        matches!(e.inner(), ModelError::UnsupportedNode { node, reason } if node == "other" && reason.contains("other.B") && reason.contains("override")),
         "{e}"
     );
     assert!(
@@ -266,7 +274,7 @@ fn issue20_9_initializer_also_input_loads_unless_strict() {
             .layer("bninputs")
             .unwrap_err();
         assert!(
-            matches!(&e, ModelError::UnsupportedNode { reason, .. } if reason.contains("graph input, not an initializer")),
+            matches!(e.inner(), ModelError::UnsupportedNode { reason, .. } if reason.contains("graph input, not an initializer")),
             "{e}"
         );
     }
@@ -349,8 +357,15 @@ fn bn_graph(
     }
 }
 
+/// Loads layer "bn"; an error must name it (issue 20 item 10), and its cause is returned.
 fn load_model(m: &ModelProto) -> Result<ModelLayer, ModelError> {
-    OnnxModel::from_bytes(m.encode_to_vec(), None)?.layer("bn")
+    OnnxModel::from_bytes(m.encode_to_vec(), None)?
+        .layer("bn")
+        .map_err(|e| {
+            assert_eq!(e.layer(), Some("bn"), "{e}");
+            assert!(e.to_string().contains("\"bn\""), "{e}");
+            e.inner().clone()
+        })
 }
 
 /// Constant, ConstantOfShape of a constant shape (value default float 0) and Identity of

@@ -70,8 +70,9 @@ fn issue11_legacy_training_forms_are_typed_errors_naming_the_attribute() {
         ("legacy_training_input.onnx", "training_mode"),
     ] {
         let e = OnnxModel::open(data(f)).unwrap().layer("bn").unwrap_err();
+        assert_eq!(e.layer(), Some("bn"));
         assert!(
-            matches!(&e, ModelError::UnsupportedNode { node, reason } if node == "bn" && reason.contains(needle)),
+            matches!(e.inner(), ModelError::UnsupportedNode { node, reason } if node == "bn" && reason.contains(needle)),
             "{f}: {e}"
         );
     }
@@ -94,9 +95,10 @@ fn issue11_one_invalid_layer_does_not_block_another() {
         ibp_is_exactly_sound(&good.bn);
         let e = m.layer("other").unwrap_err();
         assert!(e.to_string().contains(bad), "{f}: {e}");
+        assert_eq!(e.layer(), Some("other"), "{f}");
         assert!(
             matches!(
-                e,
+                e.inner(),
                 ModelError::UnsupportedNode { .. } | ModelError::DuplicateName { .. }
             ),
             "{f}: {e:?}"
@@ -157,7 +159,7 @@ fn issue11_external_data_symlinks_out_of_the_folder_are_refused() {
     std::os::unix::fs::symlink(&elsewhere, d.join("bn_external.data")).unwrap();
     let e = OnnxModel::open(&m).unwrap().layer("bnext").unwrap_err();
     assert!(
-        matches!(&e, ModelError::ExternalDataOutside { reason, .. } if reason.contains("outside")),
+        matches!(e.inner(), ModelError::ExternalDataOutside { reason, .. } if reason.contains("outside")),
         "{e}"
     );
     let o = run(&["inspect", m.to_str().unwrap()]);
@@ -185,7 +187,10 @@ fn issue11_external_data_symlinks_out_of_the_folder_are_refused() {
     std::fs::copy(data("bn_external.data"), outside.join("external.data")).unwrap();
     std::os::unix::fs::symlink(&outside, d.join("ln")).unwrap();
     let e = OnnxModel::open(&m).unwrap().layer("bnext").unwrap_err();
-    assert!(matches!(e, ModelError::ExternalDataOutside { .. }), "{e}");
+    assert!(
+        matches!(e.inner(), ModelError::ExternalDataOutside { .. }),
+        "{e}"
+    );
 
     // A link that stays inside the folder is fine.
     let (d, m) = external_copy();
@@ -333,4 +338,102 @@ fn issue20_9_initializers_listed_as_inputs_load_and_strict_refuses() {
     let l = m.layer("other").unwrap();
     assert!(!l.overridable);
     ibp_is_exactly_sound(&l.bn);
+}
+
+// ------------------------------------------------------------------ issue 20, item 10
+
+/// A layer whose running_var[0] is -1, in an ONNX model (next to a valid layer) and in a
+/// state_dict: the error names the layer in the library (`Error::layer`), in `--model
+/// --layer` and in `inspect`; before, it named the file and the tensor index only.
+#[test]
+fn issue20_10_errors_of_one_layer_name_the_layer() {
+    use bnbound_testkit::onnx::{GraphProto, ModelProto, NodeProto, TensorProto};
+    let stat = |name: &str, v: [f32; 2]| TensorProto {
+        dims: vec![2],
+        data_type: 1,
+        name: name.into(),
+        float_data: v.to_vec(),
+        ..Default::default()
+    };
+    let mut node = Vec::new();
+    let mut initializer = Vec::new();
+    for (layer, var) in [("fine", [1.0, 2.0]), ("bad_layer", [-1.0, 2.0])] {
+        let names = ["s", "b", "m", "v"].map(|k| format!("{layer}.{k}"));
+        initializer.extend([
+            stat(&names[0], [1.0, 1.0]),
+            stat(&names[1], [0.0, 0.0]),
+            stat(&names[2], [0.0, 0.0]),
+            stat(&names[3], var),
+        ]);
+        let mut input = vec!["x".to_string()];
+        input.extend(names);
+        node.push(NodeProto {
+            input,
+            output: vec![format!("{layer}_y")],
+            name: layer.into(),
+            op_type: "BatchNormalization".into(),
+            ..Default::default()
+        });
+    }
+    let model = ModelProto {
+        graph: Some(GraphProto {
+            node,
+            initializer,
+            ..Default::default()
+        }),
+        opset_import: vec![],
+    };
+    let d = scratch();
+    let p = d.join("neg.onnx");
+    std::fs::write(&p, model.to_bytes()).unwrap();
+    let m = OnnxModel::open(&p).unwrap();
+    assert!(m.layer("fine").is_ok());
+    let e = m.layer("bad_layer").unwrap_err();
+    assert_eq!(e.layer(), Some("bad_layer"));
+    assert!(matches!(e.inner(), ModelError::Invalid(_)), "{e:?}");
+    let all: Vec<_> = m.layers().collect();
+    assert_eq!(all[1].1.as_ref().unwrap_err(), &e);
+
+    // A state_dict with the same layer, written by hand.
+    let header = r#"{"bad_layer.running_mean":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"bad_layer.running_var":{"dtype":"F32","shape":[2],"data_offsets":[8,16]}}"#;
+    let mut st = (header.len() as u64).to_le_bytes().to_vec();
+    st.extend(header.as_bytes());
+    for x in [0.0f32, 0.0, -1.0, 2.0] {
+        st.extend(x.to_le_bytes());
+    }
+    let s = d.join("neg.safetensors");
+    std::fs::write(&s, st).unwrap();
+
+    let b = d.join("box.json");
+    std::fs::write(&b, r#"{"shape": [1, 2], "lo": [0, 0], "hi": [1, 1]}"#).unwrap();
+    for file in [&p, &s] {
+        let f = file.to_str().unwrap();
+        let args = [
+            "--model",
+            f,
+            "--layer",
+            "bad_layer",
+            "--input",
+            b.to_str().unwrap(),
+        ];
+        let o = run(&[&["ibp"][..], &args[..]].concat());
+        assert_eq!(o.status.code(), Some(2), "{f}");
+        let msg = stderr(&o);
+        assert!(
+            msg.contains(r#"layer "bad_layer""#) && msg.contains("running_var[0] = -1"),
+            "{f}: {msg}"
+        );
+        let o = run(&["inspect", f]);
+        assert_eq!(o.status.code(), Some(0), "{f}: {}", stderr(&o));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        let rows = v["layers"].as_array().unwrap();
+        let row = rows.iter().find(|r| r["name"] == "bad_layer").unwrap();
+        assert!(
+            row["error"]
+                .as_str()
+                .unwrap()
+                .contains(r#"layer "bad_layer""#),
+            "{f}: {row}"
+        );
+    }
 }

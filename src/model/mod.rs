@@ -415,7 +415,7 @@ impl Model {
         } else {
             match safetensors::StateDict::open_layer(path, name, eps) {
                 // Only now list the state_dict's layers, for the message.
-                Err(Error::MissingTensor(_)) => {
+                Err(e) if matches!(e.inner(), Error::MissingTensor(_)) => {
                     Model::Safetensors(safetensors::StateDict::open(path, eps)?).layer(name)
                 }
                 other => other,

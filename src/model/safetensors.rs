@@ -144,7 +144,8 @@ impl StateDict {
 
     /// Loads the layer with prefix `prefix`.
     ///
-    /// Errors: [`Error::MissingTensor`] (no running statistics under that prefix, or only
+    /// Errors, wrapped in [`Error::Layer`] naming the prefix: [`Error::MissingTensor`] (no
+    /// running statistics under that prefix, or only
     /// one of weight/bias), [`Error::UnsupportedTensorType`],
     /// [`Error::TensorLength`], and the parameter errors of [`crate::BatchNorm::new`].
     ///
@@ -152,7 +153,9 @@ impl StateDict {
     /// use bnbound::model::safetensors::{Eps, StateDict};
     /// let sd = StateDict::open("tests/data/state.safetensors", Eps::F64(1e-3))?;
     /// assert_eq!(sd.layer("layer2.bn")?.bn.dtype(), bnbound::Dtype::F64);
-    /// assert!(matches!(sd.layer("nope"), Err(bnbound::model::Error::MissingTensor(_))));
+    /// let e = sd.layer("nope").unwrap_err();
+    /// assert!(matches!(e.inner(), bnbound::model::Error::MissingTensor(_)));
+    /// assert_eq!(e.layer(), Some("nope"));
     /// # Ok::<(), bnbound::model::Error>(())
     /// ```
     pub fn layer(&self, prefix: &str) -> Result<ModelLayer> {
@@ -162,6 +165,7 @@ impl StateDict {
                 .map(|info| self.values(info, name))
                 .transpose()
         })
+        .map_err(|e| e.in_layer(prefix))
     }
 
     /// Loads the one layer `prefix` of the state_dict file at `path`, reading from the
@@ -193,6 +197,7 @@ impl StateDict {
                 .map(|e| entry_values(e, data, name))
                 .transpose()
         })
+        .map_err(|e| e.in_layer(prefix))
     }
 
     /// Every layer, each loaded when the iterator reaches it, with its own result.

@@ -130,3 +130,10 @@ pub struct TensorProto {
     #[prost(int32, tag = "14")]
     pub data_location: i32,
 }
+
+impl ModelProto {
+    /// The encoded model (for crates that do not depend on `prost` themselves).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        self.encode_to_vec()
+    }
+}

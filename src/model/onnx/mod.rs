@@ -399,7 +399,8 @@ impl OnnxModel {
     /// Loads the layer named `name`: its statistics are decoded (and read from external
     /// data) now, exactly.
     ///
-    /// Errors: [`Error::UnknownLayer`]; for that layer only: [`Error::UnsupportedNode`]
+    /// Errors: [`Error::UnknownLayer`]; for that layer only, wrapped in [`Error::Layer`]
+    /// naming it: [`Error::UnsupportedNode`]
     /// (training forms, statistics that are graph inputs without an initializer or outputs
     /// of non-constant nodes, overridable statistics under strict initializers, statistics
     /// not of rank 1, missing inputs, `spatial = 0`), [`Error::DuplicateName`], [`Error::MissingTensor`],
@@ -409,7 +410,9 @@ impl OnnxModel {
     ///
     /// ```
     /// let m = bnbound::model::onnx::OnnxModel::open("tests/data/bn_training_mode.onnx")?;
-    /// assert!(matches!(m.layer("bntrain"), Err(bnbound::model::Error::UnsupportedNode { .. })));
+    /// let e = m.layer("bntrain").unwrap_err();
+    /// assert!(matches!(e.inner(), bnbound::model::Error::UnsupportedNode { .. }));
+    /// assert_eq!(e.layer(), Some("bntrain"));
     /// assert!(matches!(m.layer("nope"), Err(bnbound::model::Error::UnknownLayer { .. })));
     /// # Ok::<(), bnbound::model::Error>(())
     /// ```
@@ -433,7 +436,12 @@ impl OnnxModel {
         self.entries.iter().map(|e| (e.name.as_str(), self.load(e)))
     }
 
+    /// Loads entry `e`; every error names the layer.
     fn load(&self, e: &Entry) -> Result<ModelLayer> {
+        self.load_unnamed(e).map_err(|err| err.in_layer(&e.name))
+    }
+
+    fn load_unnamed(&self, e: &Entry) -> Result<ModelLayer> {
         if let Some(p) = &e.problem {
             return Err(p.clone());
         }
