@@ -314,6 +314,7 @@ enum Mode {
     Tight,
 }
 
+#[allow(clippy::too_many_arguments)]
 fn run_typed<T: Float>(
     bn: &BatchNorm<T>,
     op: Op,
@@ -321,6 +322,8 @@ fn run_typed<T: Float>(
     input: &Path,
     output: Option<&Path>,
     claimed: Option<(&str, &Path)>,
+    source: &LayerSource,
+    model_layer: Option<&bnbound::model::ModelLayer>,
 ) -> Result<(), Failure> {
     let enc = bn.enclose();
     match op {
@@ -370,6 +373,9 @@ fn run_typed<T: Float>(
         }
         Op::Fold(runtime) => {
             let l = json::parse_layer::<T>(text).map_err(invalid(input))?;
+            if let Some(m) = model_layer {
+                models::check_fold(m, l.dims(), source)?;
+            }
             let f = bn
                 .deployed(runtime)
                 .fold_into_preceding(&l)
@@ -441,13 +447,18 @@ fn run_op(
             return run_stored(&ptext, p, storage, op, input, output);
         }
     }
-    let bn = layer.load()?;
+    let (bn, model_layer) = layer.load()?;
+    let model_layer = model_layer.as_ref();
     let text = read(input, "input")?;
     let ctext = claimed.map(|c| read(c, "claimed")).transpose()?;
     let claimed = ctext.as_deref().zip(claimed);
     match &bn {
-        AnyBatchNorm::F32(bn) => run_typed(bn, op, &text, input, output, claimed),
-        AnyBatchNorm::F64(bn) => run_typed(bn, op, &text, input, output, claimed),
+        AnyBatchNorm::F32(bn) => {
+            run_typed(bn, op, &text, input, output, claimed, layer, model_layer)
+        }
+        AnyBatchNorm::F64(bn) => {
+            run_typed(bn, op, &text, input, output, claimed, layer, model_layer)
+        }
     }
 }
 

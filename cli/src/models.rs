@@ -3,7 +3,7 @@
 
 use crate::files::{invalid, read, write_to, Failure};
 use crate::{EpsArgs, LayerSource};
-use bnbound::model::{safetensors::Eps, Model, Options, Summary};
+use bnbound::model::{safetensors::Eps, Model, ModelLayer, Options, Summary};
 use bnbound::AnyBatchNorm;
 use bnbound_cli::json;
 use std::path::Path;
@@ -74,14 +74,17 @@ fn check_model_path(path: &Path, eps: &EpsArgs) -> Result<Eps, Failure> {
 }
 
 impl LayerSource {
-    pub(crate) fn load(&self) -> Result<AnyBatchNorm, Failure> {
+    /// The layer, and with `--model` what the model says about it (its producer).
+    pub(crate) fn load(&self) -> Result<(AnyBatchNorm, Option<ModelLayer>), Failure> {
         match (&self.params, &self.model, &self.layer) {
-            (Some(p), _, _) => json::parse_params(&read(p, "params")?).map_err(invalid(p)),
+            (Some(p), _, _) => json::parse_params(&read(p, "params")?)
+                .map(|bn| (bn, None))
+                .map_err(invalid(p)),
             (None, Some(m), Some(name)) => {
                 let eps = check_model_path(m, &self.eps)?;
                 let options = Options::default().strict_initializers(self.strict_initializers);
                 Model::open_layer_with(m, name, eps, &options)
-                    .map(|l| l.bn)
+                    .map(|l| (l.bn.clone(), Some(l)))
                     .map_err(invalid(m))
             }
             // clap enforces --params or --model with --layer.
@@ -90,6 +93,19 @@ impl LayerSource {
             )),
         }
     }
+}
+
+/// `fold --model`: the preceding layer (weight dims `[O, I, k…]`) must be the layer's
+/// producer as the model stores it ([`ModelLayer::check_preceding_dims`]), else folding
+/// would scale the wrong axis; the error names the layer, the producer's op type and the
+/// channel count.
+pub(crate) fn check_fold(
+    layer: &ModelLayer,
+    dims: &[usize],
+    source: &LayerSource,
+) -> Result<(), Failure> {
+    let model = source.model.as_deref().unwrap_or(Path::new("model"));
+    layer.check_preceding_dims(dims).map_err(invalid(model))
 }
 
 /// The `inspect` report: one JSON object per layer; a layer that cannot be loaded has its
@@ -135,6 +151,7 @@ pub(crate) fn inspect(
                     "tiny_denominator": s.tiny_denominator,
                     "overridable": l.overridable,
                     "producer": l.producer,
+                    "producer_op": l.producer_op.as_ref().map(|o| o.op_type()),
                     "consumers": l.consumers,
                 })
             }

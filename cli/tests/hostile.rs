@@ -437,3 +437,154 @@ fn issue20_10_errors_of_one_layer_name_the_layer() {
         );
     }
 }
+
+// ------------------------------------------------------------------ issue 20, item 6
+
+/// `producer -> BatchNormalization` with `c` channels, the producer's weight an
+/// initializer of dims `w` (when given); written to a scratch folder.
+fn producer_model(op: &str, attrs: Vec<(&str, i64)>, w: Option<Vec<i64>>, c: usize) -> PathBuf {
+    use bnbound_testkit::onnx::{
+        AttributeProto, GraphProto, ModelProto, NodeProto, OperatorSetIdProto, TensorProto,
+    };
+    let tensor = |name: &str, dims: Vec<i64>, v: f32| TensorProto {
+        float_data: vec![v; dims.iter().product::<i64>() as usize],
+        dims,
+        data_type: 1,
+        name: name.into(),
+        ..Default::default()
+    };
+    let mut initializer: Vec<TensorProto> = ["s", "b", "m", "v"]
+        .iter()
+        .map(|n| tensor(n, vec![c as i64], 1.0))
+        .collect();
+    let mut node = Vec::new();
+    let x = if op.is_empty() {
+        "x"
+    } else {
+        initializer.extend(w.map(|d| tensor("w", d, 0.5)));
+        node.push(NodeProto {
+            input: vec!["x".into(), "w".into()],
+            output: vec!["p".into()],
+            name: "prod".into(),
+            op_type: op.into(),
+            attribute: attrs
+                .iter()
+                .map(|&(n, i)| AttributeProto {
+                    name: n.into(),
+                    i,
+                    r#type: 2,
+                    ..Default::default()
+                })
+                .collect(),
+            ..Default::default()
+        });
+        "p"
+    };
+    node.push(NodeProto {
+        input: [x, "s", "b", "m", "v"].map(String::from).to_vec(),
+        output: vec!["y".into()],
+        name: "bn".into(),
+        op_type: "BatchNormalization".into(),
+        ..Default::default()
+    });
+    let m = ModelProto {
+        graph: Some(GraphProto {
+            node,
+            initializer,
+            ..Default::default()
+        }),
+        opset_import: vec![OperatorSetIdProto {
+            domain: String::new(),
+            version: 15,
+        }],
+    };
+    let p = scratch().join("prod.onnx");
+    std::fs::write(&p, m.to_bytes()).unwrap();
+    p
+}
+
+/// `fold --model` with LAYER.json of `dims`: (exit status, standard error).
+fn fold_model(model: &std::path::Path, layer: &str, dims: &[usize]) -> (Option<i32>, String) {
+    let n: usize = dims.iter().product();
+    let j = serde_json::json!({"dims": dims, "weight": vec![0.5; n]});
+    let f = scratch().join("layer.json");
+    std::fs::write(&f, j.to_string()).unwrap();
+    let o = run(&[
+        "fold",
+        "--model",
+        model.to_str().unwrap(),
+        "--layer",
+        layer,
+        "--input",
+        f.to_str().unwrap(),
+        "--runtime",
+        "onnxruntime-cpu",
+    ]);
+    (o.status.code(), stderr(&o))
+}
+
+/// A ConvTranspose producer (weight [I, O, k, k]) folded as if it were [O, I, k, k] scaled
+/// the wrong axis with exit 0 when I = O. `fold --model` now checks the preceding layer
+/// against the producer the model has: Conv, Gemm (transB either way) and MatMul in their
+/// stored layouts; anything else, a mismatched shape or an orientation the dims cannot
+/// tell is refused naming the layer, the op type and the channel count.
+#[test]
+fn issue20_6_fold_model_checks_the_producer_layout() {
+    let ok = |r: (Option<i32>, String)| assert_eq!(r.0, Some(0), "{}", r.1);
+    let refused = |r: (Option<i32>, String), needles: &[&str]| {
+        assert_eq!(r.0, Some(2), "{}", r.1);
+        for n in needles {
+            assert!(r.1.contains(n), "{n:?} not in {}", r.1);
+        }
+    };
+    // The Conv fixture: weight [6, 6, 1, 1], six channels.
+    let conv = data("conv_bn_relu_f32.onnx");
+    ok(fold_model(&conv, "bn1", &[6, 6, 1, 1]));
+    refused(
+        fold_model(&conv, "bn1", &[5, 6, 1, 1]),
+        &[r#"layer "bn1""#, "Conv", "6 channels"],
+    );
+    refused(fold_model(&conv, "bn1", &[6, 3, 2, 1]), &["[6, 6, 1, 1]"]);
+    // ConvTranspose, weight [I, O, k, k] with I = O = 4: what used to exit 0.
+    let ct = producer_model("ConvTranspose", vec![], Some(vec![4, 4, 3, 3]), 4);
+    refused(
+        fold_model(&ct, "bn", &[4, 4, 3, 3]),
+        &[r#"layer "bn""#, "ConvTranspose", r#""prod""#],
+    );
+    // Gemm: B [O, I] with transB = 1, [I, O] with transB = 0 (LAYER.json is [O, I]).
+    let g1 = producer_model("Gemm", vec![("transB", 1)], Some(vec![3, 2]), 3);
+    ok(fold_model(&g1, "bn", &[3, 2]));
+    let g0 = producer_model("Gemm", vec![], Some(vec![2, 3]), 3);
+    ok(fold_model(&g0, "bn", &[3, 2]));
+    refused(fold_model(&g0, "bn", &[2, 3]), &["3 channels"]);
+    // MatMul: W [I, O].
+    let mm = producer_model("MatMul", vec![], Some(vec![2, 3]), 3);
+    ok(fold_model(&mm, "bn", &[3, 2]));
+    let mm3 = producer_model("MatMul", vec![], Some(vec![3, 3]), 3);
+    refused(
+        fold_model(&mm3, "bn", &[3, 3]),
+        &["MatMul", "cannot be told"],
+    );
+    let mm_unknown = producer_model("MatMul", vec![], None, 3);
+    refused(
+        fold_model(&mm_unknown, "bn", &[3, 2]),
+        &["not an initializer"],
+    );
+    // No producer: the layer's input is a graph input.
+    let none = producer_model("", vec![], None, 3);
+    refused(fold_model(&none, "bn", &[3, 2]), &["graph input"]);
+    let o = run(&["inspect", ct.to_str().unwrap()]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["layers"][0]["producer_op"], "ConvTranspose");
+    // The library says the same.
+    let l = OnnxModel::open(&ct).unwrap().layer("bn").unwrap();
+    assert_eq!(
+        l.producer_op,
+        Some(bnbound::model::ProducerOp::Other("ConvTranspose".into()))
+    );
+    assert_eq!(l.producer_weight_dims, Some(vec![4, 4, 3, 3]));
+    assert!(matches!(
+        l.check_preceding_dims(&[4, 4, 3, 3]),
+        Err(ModelError::Fold { op: Some(op), .. }) if op == "ConvTranspose"
+    ));
+}

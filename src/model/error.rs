@@ -71,6 +71,23 @@ pub enum Error {
     /// variance, `var + eps = 0`, ...).
     #[error(transparent)]
     Invalid(#[from] crate::Error),
+    /// The layer cannot be folded into the preceding layer given for it: a producer whose
+    /// weight layout bnbound does not fold into (e.g. ConvTranspose), or dims that do not
+    /// match the layer's channel count or the producer's stored weight.
+    #[error(
+        "layer {layer:?}: cannot fold into the preceding layer{}: {reason}",
+        producer_text(producer.as_deref(), op.as_deref())
+    )]
+    Fold {
+        /// The layer's name.
+        layer: String,
+        /// The node producing the layer's input (ONNX), if any.
+        producer: Option<String>,
+        /// That node's op type (ONNX), if known.
+        op: Option<String>,
+        /// Why.
+        reason: String,
+    },
     /// An error of one layer, naming it: every error of loading a named layer (ONNX
     /// `OnnxModel::layer`/`layers`/`open_layer`, safetensors `StateDict::layer`/`layers`/
     /// `open_layer`, and [`crate::model::Model`]'s) comes wrapped in this, except
@@ -93,6 +110,14 @@ pub enum Error {
         /// What is wrong with it.
         source: Box<Error>,
     },
+}
+
+fn producer_text(producer: Option<&str>, op: Option<&str>) -> String {
+    match (producer, op) {
+        (Some(p), Some(op)) => format!(" ({op} node {p:?})"),
+        (None, Some(op)) => format!(" ({op})"),
+        _ => String::new(),
+    }
 }
 
 fn layer_message(name: &str, source: &Error) -> String {

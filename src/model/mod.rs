@@ -68,6 +68,14 @@ pub struct ModelLayer {
     pub name: String,
     /// The node that produces the layer's input (ONNX), if any.
     pub producer: Option<String>,
+    /// What that node is (ONNX; [`ProducerOp::GraphInput`] when no node produces the
+    /// input), which fixes the layout of its weight; `None` for safetensors (a state_dict
+    /// has no graph). See [`ModelLayer::check_preceding_dims`].
+    pub producer_op: Option<ProducerOp>,
+    /// The dims of the producer's weight (its second input) when an initializer holds it
+    /// (ONNX), as stored: `[O, I/group, k…]` for Conv, `[O, I]` or `[I, O]` for Gemm
+    /// (`transB` 1 or 0), `[I, O]` for MatMul.
+    pub producer_weight_dims: Option<Vec<u64>>,
     /// The nodes that consume the layer's output (ONNX).
     pub consumers: Vec<String>,
     /// The element types of the statistics as stored, e.g. `"float16"`.
@@ -86,6 +94,147 @@ pub struct ModelLayer {
     pub overridable: bool,
     /// The parameters, converted exactly.
     pub bn: AnyBatchNorm,
+}
+
+/// The kind of node that produces a BatchNorm layer's input (ONNX), as far as folding the
+/// layer into it is concerned: which axis of its weight holds the layer's channels.
+///
+/// ```
+/// use bnbound::model::ProducerOp;
+/// assert_eq!(ProducerOp::Conv.output_axis(), Some(0));
+/// assert_eq!(ProducerOp::Gemm { trans_b: false }.output_axis(), Some(1));
+/// assert_eq!(ProducerOp::Other("ConvTranspose".into()).output_axis(), None);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ProducerOp {
+    /// `Conv`: weight `[O, I/group, k…]`, output channels on axis 0.
+    Conv,
+    /// `Gemm`: weight `B` is `[O, I]` with `transB = 1`, `[I, O]` with `transB = 0`.
+    Gemm {
+        /// The node's `transB` attribute is nonzero.
+        trans_b: bool,
+    },
+    /// `MatMul` (`X·W`): weight `W` (second input) `[I, O]`.
+    MatMul,
+    /// Any other node, named by its op type (e.g. `ConvTranspose`, whose weight is
+    /// `[I, O/group, k…]`): not a layout bnbound folds into.
+    Other(String),
+    /// No node produces the layer's input: it is a graph input.
+    GraphInput,
+}
+
+impl ProducerOp {
+    /// The axis of the producer's stored weight that holds its output channels (the
+    /// layer's channels), for Conv, Gemm and MatMul; `None` otherwise.
+    ///
+    /// ```
+    /// assert_eq!(bnbound::model::ProducerOp::MatMul.output_axis(), Some(1));
+    /// ```
+    pub fn output_axis(&self) -> Option<usize> {
+        match self {
+            ProducerOp::Conv | ProducerOp::Gemm { trans_b: true } => Some(0),
+            ProducerOp::Gemm { trans_b: false } | ProducerOp::MatMul => Some(1),
+            ProducerOp::Other(_) | ProducerOp::GraphInput => None,
+        }
+    }
+
+    /// The op type, as ONNX names it (`"graph input"` for [`ProducerOp::GraphInput`]).
+    ///
+    /// ```
+    /// assert_eq!(bnbound::model::ProducerOp::Gemm { trans_b: true }.op_type(), "Gemm");
+    /// ```
+    pub fn op_type(&self) -> &str {
+        match self {
+            ProducerOp::Conv => "Conv",
+            ProducerOp::Gemm { .. } => "Gemm",
+            ProducerOp::MatMul => "MatMul",
+            ProducerOp::Other(op) => op,
+            ProducerOp::GraphInput => "graph input",
+        }
+    }
+}
+
+impl ModelLayer {
+    /// Checks that a preceding layer given in bnbound's fold layout, weight dims `[O, I,
+    /// k…]` (`LinearLayer`, the CLI's LAYER.json), is this layer's producer as the model
+    /// stores it, so that folding scales the right axis:
+    /// - `O` must be the layer's channel count;
+    /// - ONNX: the producer must be a Conv (weight `[O, I/group, k…]`), a Gemm or a
+    ///   MatMul; anything else (ConvTranspose's `[I, O/group, k…]`, no producer at all) is
+    ///   refused. When an initializer holds the producer's weight, `dims` must be its dims
+    ///   (Conv, Gemm with `transB = 1`) or their transpose (MatMul, Gemm with `transB = 0`,
+    ///   stored `[I, O]`); for those two a square or unknown weight is refused, since the
+    ///   dims cannot tell whether it was transposed;
+    /// - safetensors (no graph): only `O` is checked.
+    ///
+    /// Errors: [`Error::Fold`] naming the layer, the producer and its op type.
+    ///
+    /// ```
+    /// let l = bnbound::model::onnx::OnnxModel::open("tests/data/conv_bn_relu_f32.onnx")?.layer("bn1")?;
+    /// assert_eq!(l.producer_weight_dims, Some(vec![6, 6, 1, 1]));
+    /// assert!(l.check_preceding_dims(&[6, 6, 1, 1]).is_ok());
+    /// let e = l.check_preceding_dims(&[5, 6, 1, 1]).unwrap_err();
+    /// assert!(e.to_string().contains("6 channels"), "{e}");
+    /// # Ok::<(), bnbound::model::Error>(())
+    /// ```
+    pub fn check_preceding_dims(&self, dims: &[usize]) -> Result<()> {
+        let c = self.bn.channels();
+        let fail = |reason: String| Error::Fold {
+            layer: short(&self.name),
+            producer: self.producer.as_deref().map(short),
+            op: self.producer_op.as_ref().map(|o| short(o.op_type())),
+            reason,
+        };
+        if dims.first() != Some(&c) {
+            return Err(fail(format!(
+                "the preceding layer's dims {dims:?} have {} output channels (dims[0]); the \
+                 layer has {c} channels",
+                dims.first()
+                    .map_or_else(|| "no".to_string(), |o| o.to_string())
+            )));
+        }
+        let Some(op) = &self.producer_op else {
+            return Ok(());
+        };
+        let stored: Option<Vec<usize>> = self
+            .producer_weight_dims
+            .as_ref()
+            .and_then(|d| d.iter().map(|&x| usize::try_from(x).ok()).collect());
+        match (op, op.output_axis()) {
+            (_, None) => Err(fail(format!(
+                "a {} is not a layout bnbound folds into (Conv [O, I/group, k…], Gemm, MatMul)",
+                op.op_type()
+            ))),
+            (_, Some(0)) => match stored {
+                Some(w) if w != dims => Err(fail(format!(
+                    "its weight is stored with dims {w:?}, the preceding layer has {dims:?}"
+                ))),
+                _ => Ok(()),
+            },
+            (_, Some(_)) => match stored.as_deref() {
+                Some(&[i, o]) if i != o => {
+                    if dims == [o, i] {
+                        Ok(())
+                    } else {
+                        Err(fail(format!(
+                            "its weight is stored [I, O] = [{i}, {o}]: the preceding layer must \
+                             be its transpose [{o}, {i}], not {dims:?}"
+                        )))
+                    }
+                }
+                Some(w) => Err(fail(format!(
+                    "its weight is stored [I, O] with dims {w:?}: from the dims alone, a \
+                     transposed weight cannot be told from one that is not"
+                ))),
+                None => Err(fail(
+                    "its weight [I, O] is not an initializer: the orientation of the preceding \
+                     layer cannot be checked"
+                        .to_string(),
+                )),
+            },
+        }
+    }
 }
 
 /// How model files are read. The default reads every constant the way onnxruntime does.

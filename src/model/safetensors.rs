@@ -266,6 +266,8 @@ fn assemble(
     Ok(ModelLayer {
         name: prefix.to_string(),
         producer: None,
+        producer_op: None,
+        producer_weight_dims: None,
         consumers: Vec::new(),
         stored_as,
         storage,

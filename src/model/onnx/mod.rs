@@ -47,11 +47,11 @@ mod resolve;
 mod tensor;
 
 use node::{entry, is_batchnorm, node_name, Entry};
-use proto::{ModelProto, NodeProto, TensorName, ValueInfoProto};
+use proto::{ModelProto, NodeProto, TensorHead, TensorName, ValueInfoProto};
 use resolve::{resolve, Ctx, Kind, Producer, Source, FILL_BUDGET, MAX_DEPTH};
 use tensor::tensor_values;
 
-use super::{build, ModelLayer, Options, Stat};
+use super::{build, ModelLayer, Options, ProducerOp, Stat};
 use crate::short;
 use crate::Storage;
 use prost::bytes::Bytes;
@@ -326,6 +326,8 @@ impl OnnxModel {
                     if entries[i].producer.is_none() {
                         entries[i].producer = Some(name.clone());
                         entries[i].x_type = cast_to(&node);
+                        entries[i].producer_op = Some(producer_op(&node));
+                        entries[i].weight = node.input.get(1).filter(|w| !w.is_empty()).cloned();
                     }
                 }
             }
@@ -349,11 +351,29 @@ impl OnnxModel {
                 record_producer(&node, &node_name(&node), &frontier, &mut sources, &mut next);
             }
         }
+        // The producers' weights: only their dims are read.
+        let mut weights: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, e) in entries.iter_mut().enumerate() {
+            e.producer_op.get_or_insert(ProducerOp::GraphInput);
+            if let Some(w) = &e.weight {
+                weights.entry(w.clone()).or_default().push(i);
+            }
+        }
+        let mut weight_inits: HashMap<&str, usize> = HashMap::new();
         for raw in &graph.initializer {
             let t = TensorName::decode(raw.clone()).map_err(|e| format("initializer", e))?;
             if let Some(u) = sources.get_mut(&t.name) {
                 u.inits += 1;
                 u.tensor = Some(raw.clone());
+            }
+            if let Some((w, users)) = weights.get_key_value(&t.name) {
+                let head = TensorHead::decode(raw.clone()).map_err(|e| format("initializer", e))?;
+                let n = weight_inits.entry(w.as_str()).or_default();
+                *n += 1;
+                for &i in users {
+                    // A weight defined twice has no dims to trust.
+                    entries[i].weight_dims = (*n == 1).then(|| head.dims.clone());
+                }
             }
         }
         // Declared element types of the layers' inputs X (a declaration beats a Cast).
@@ -530,6 +550,11 @@ impl OnnxModel {
         Ok(ModelLayer {
             name: e.name.clone(),
             producer: e.producer.clone(),
+            producer_op: e.producer_op.clone(),
+            producer_weight_dims: e
+                .weight_dims
+                .as_ref()
+                .and_then(|d| d.iter().map(|&x| u64::try_from(x).ok()).collect()),
             consumers: e.consumers.clone(),
             stored_as,
             storage,
@@ -576,6 +601,21 @@ fn record_producer(
                 next.insert(r);
             }
         }
+    }
+}
+
+/// What a layer's producer is, for folding the layer into it.
+fn producer_op(node: &NodeProto) -> ProducerOp {
+    let default_domain = node.domain.is_empty() || node.domain == "ai.onnx";
+    let int = |name: &str| node.attribute.iter().find(|a| a.name == name).map(|a| a.i);
+    match node.op_type.as_str() {
+        "Conv" if default_domain => ProducerOp::Conv,
+        "Gemm" if default_domain => ProducerOp::Gemm {
+            trans_b: int("transB").unwrap_or(0) != 0,
+        },
+        "MatMul" if default_domain => ProducerOp::MatMul,
+        _ if default_domain => ProducerOp::Other(short(&node.op_type)),
+        _ => ProducerOp::Other(format!("{}::{}", short(&node.domain), short(&node.op_type))),
     }
 }
 

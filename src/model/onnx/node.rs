@@ -16,6 +16,11 @@ const ATTR_INT: i32 = 2;
 pub(super) struct Entry {
     pub(super) name: String,
     pub(super) producer: Option<String>,
+    /// The producer's kind, and its weight (second input) name and the dims of the
+    /// initializer holding it.
+    pub(super) producer_op: Option<crate::model::ProducerOp>,
+    pub(super) weight: Option<String>,
+    pub(super) weight_dims: Option<Vec<i64>>,
     pub(super) consumers: Vec<String>,
     pub(super) eps: f64,
     /// The statistics' tensor names (scale, B, mean, var).
@@ -46,6 +51,9 @@ pub(super) fn entry(node: &NodeProto, opset: Option<i64>) -> Entry {
     let mut e = Entry {
         name: name.clone(),
         producer: None,
+        producer_op: None,
+        weight: None,
+        weight_dims: None,
         consumers: Vec::new(),
         eps: 1e-5f32 as f64,
         stats: node.input.iter().skip(1).take(4).cloned().collect(),

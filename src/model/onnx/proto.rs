@@ -104,6 +104,15 @@ pub(crate) struct TensorName {
     pub(crate) name: String,
 }
 
+/// `onnx.TensorProto`, only its dims and name (the data is skipped without being copied).
+#[derive(Clone, PartialEq, Message)]
+pub(crate) struct TensorHead {
+    #[prost(int64, repeated, tag = "1")]
+    pub(crate) dims: Vec<i64>,
+    #[prost(string, tag = "8")]
+    pub(crate) name: String,
+}
+
 /// `onnx.StringStringEntryProto`.
 #[derive(Clone, PartialEq, Message)]
 pub(crate) struct StringStringEntryProto {
