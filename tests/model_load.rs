@@ -241,6 +241,12 @@ fn issue20_9_initializers_listed_as_inputs_are_constants() {
             want["overridable"].as_bool().unwrap(),
             "{key}"
         );
+        // The single-layer path reads the same.
+        assert_eq!(
+            OnnxModel::open_layer(dir.join(file), layer).unwrap(),
+            l,
+            "{key}"
+        );
         let e = m.clone().with_options(&strict).layer(layer).unwrap_err();
         assert!(e.to_string().contains("graph input"), "{key}: {e}");
         resnet += usize::from(file == "light_resnet50.onnx");
