@@ -579,6 +579,19 @@ fn issue20_storage_follows_a_declared_16_bit_input() {
     }
     // Nothing declared: the statistics decide (f32 here).
     assert_eq!(load_model(&base()).unwrap().storage, None);
+    // Double statistics (an f64 layer) keep no 16-bit storage.
+    let mut m = base();
+    let g = m.graph.as_mut().unwrap();
+    g.input = vec![typed("x", 10)];
+    g.initializer[0] = TensorProto {
+        dims: vec![2],
+        data_type: 11,
+        name: "s".into(),
+        double_data: vec![1.0, 1.0],
+        ..Default::default()
+    };
+    let l = load_model(&m).unwrap();
+    assert_eq!((l.bn.dtype(), l.storage), (bnbound::Dtype::F64, None));
 }
 
 /// Four f32 statistics of two channels as initializers.

@@ -81,7 +81,9 @@ pub struct ModelLayer {
     /// The element types of the statistics as stored, e.g. `"float16"`.
     pub stored_as: String,
     /// The 16-bit type the layer's statistics are stored in, if any (`None` for `float`
-    /// and `double`). Deployed semantics for such a layer is 16-bit arithmetic, not
+    /// and `double`); for ONNX, float16/bfloat16 when the graph declares the node's input
+    /// X so and the layer is `f32` (BatchNormalization-15: 16-bit X and outputs with `f32`
+    /// statistics). Deployed semantics for such a layer is 16-bit arithmetic, not
     /// `f32`'s: use [`crate::Deployed::ibp_stored`] with it.
     pub storage: Option<Storage>,
     /// Whether a statistic can be overridden at run time (ONNX): it is, or is computed

@@ -37,8 +37,9 @@
 //!
 //! [`ModelLayer::storage`] is the statistics' 16-bit type, unless the graph declares the
 //! node's input X (a graph input, a `value_info`, a graph output, or the `to` of a `Cast`
-//! producer) as float16 or bfloat16: BatchNormalization-15 allows X to differ from the
-//! statistics, and the layer's outputs then have X's 16-bit type.
+//! producer) as float16 or bfloat16 and the layer is `f32` (its statistics and ε are `f32`
+//! values): BatchNormalization-15 allows X to differ from the statistics, and the layer's
+//! outputs then have X's 16-bit type. (A `double` layer keeps `None`.)
 
 use super::error::{Error, Result};
 mod node;
@@ -541,10 +542,11 @@ impl OnnxModel {
         let names = [0, 1, 2, 3].map(|k| e.stats[k].as_str());
         let (bn, stored_as, storage) = build(stats, e.eps, names)?;
         // BatchNormalization-15 lets X (and Y) have another type than the statistics: a
-        // 16-bit X makes the layer's outputs 16-bit whatever the statistics' type.
+        // 16-bit X makes an f32 layer's outputs 16-bit whatever the statistics' type.
+        let f32_layer = matches!(bn, crate::AnyBatchNorm::F32(_));
         let storage = match e.x_type {
-            Some(10) => Some(Storage::F16),
-            Some(16) => Some(Storage::Bf16),
+            Some(10) if f32_layer => Some(Storage::F16),
+            Some(16) if f32_layer => Some(Storage::Bf16),
             _ => storage,
         };
         Ok(ModelLayer {
