@@ -144,6 +144,11 @@ enum Command {
         /// safetensors: only the layer with this tensor prefix.
         #[arg(long)]
         prefix: Option<String>,
+        /// ONNX: refuse statistics that are initializers also listed as graph inputs
+        /// (a feed could override them at run time). By default they are read as the
+        /// constants in the file, as onnxruntime does, and inspect reports "overridable".
+        #[arg(long)]
+        strict_initializers: bool,
         #[command(flatten)]
         eps: EpsArgs,
     },
@@ -181,6 +186,11 @@ struct LayerSource {
     /// The layer's name in --model (ONNX node name, or safetensors tensor prefix).
     #[arg(long, value_name = "NAME", requires = "model")]
     layer: Option<String>,
+    /// ONNX: refuse statistics that are initializers also listed as graph inputs
+    /// (a feed could override them at run time). By default they are read as the
+    /// constants in the file, as onnxruntime does, and inspect reports "overridable".
+    #[arg(long)]
+    strict_initializers: bool,
     #[command(flatten)]
     eps: EpsArgs,
 }
@@ -305,6 +315,7 @@ enum Mode {
     Tight,
 }
 
+#[allow(clippy::too_many_arguments)]
 fn run_typed<T: Float>(
     bn: &BatchNorm<T>,
     op: Op,
@@ -312,6 +323,8 @@ fn run_typed<T: Float>(
     input: &Path,
     output: Option<&Path>,
     claimed: Option<(&str, &Path)>,
+    source: &LayerSource,
+    model_layer: Option<&bnbound::model::ModelLayer>,
 ) -> Result<(), Failure> {
     let enc = bn.enclose();
     match op {
@@ -361,6 +374,9 @@ fn run_typed<T: Float>(
         }
         Op::Fold(runtime) => {
             let l = json::parse_layer::<T>(text).map_err(invalid(input))?;
+            if let Some(m) = model_layer {
+                models::check_fold(m, l.dims(), source)?;
+            }
             let f = bn
                 .deployed(runtime)
                 .fold_into_preceding(&l)
@@ -434,7 +450,9 @@ fn run_op(
             return run_stored(&ptext, p, storage, op, input, output);
         }
     }
-    let (bn, storage) = layer.load()?;
+    let (bn, model_layer) = layer.load()?;
+    let model_layer = model_layer.as_ref();
+    let storage = model_layer.and_then(|l| l.storage);
     // A model stored in a 16-bit type runs 16-bit arithmetic: deployed semantics is its
     // 16-bit recipe, never the f32 one. Real semantics is the f32 layer of the same values.
     if let (Some(storage), AnyBatchNorm::F32(bn)) = (storage, &bn) {
@@ -471,8 +489,12 @@ fn run_op(
     let ctext = claimed.map(|c| read(c, "claimed")).transpose()?;
     let claimed = ctext.as_deref().zip(claimed);
     match &bn {
-        AnyBatchNorm::F32(bn) => run_typed(bn, op, &text, input, output, claimed),
-        AnyBatchNorm::F64(bn) => run_typed(bn, op, &text, input, output, claimed),
+        AnyBatchNorm::F32(bn) => {
+            run_typed(bn, op, &text, input, output, claimed, layer, model_layer)
+        }
+        AnyBatchNorm::F64(bn) => {
+            run_typed(bn, op, &text, input, output, claimed, layer, model_layer)
+        }
     }
 }
 
@@ -598,7 +620,12 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 .map_err(|e| Failure::Invalid(format!("--runtime: {e}")))?;
             run_op(&layer, &input, output.as_deref(), Op::Fold(rt), None)
         }
-        Command::Inspect { model, prefix, eps } => inspect(&model, prefix.as_deref(), &eps),
+        Command::Inspect {
+            model,
+            prefix,
+            strict_initializers,
+            eps,
+        } => inspect(&model, prefix.as_deref(), strict_initializers, &eps),
         Command::Demo => write_to(None, |w| w.write_all(demo::report().as_bytes())),
         Command::Bench { shape, dtype, reps } => {
             let dtype: bnbound::Dtype = dtype

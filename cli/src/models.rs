@@ -3,7 +3,7 @@
 
 use crate::files::{invalid, read, write_to, Failure};
 use crate::{EpsArgs, LayerSource};
-use bnbound::model::{safetensors::Eps, Model, Summary};
+use bnbound::model::{safetensors::Eps, Model, ModelLayer, Options, Summary};
 use bnbound::{AnyBatchNorm, Storage};
 use bnbound_cli::json;
 use std::path::Path;
@@ -57,9 +57,9 @@ impl EpsArgs {
 /// Opens and indexes the model at `path` (by name: `.onnx`/`.onnx.gz`, else safetensors).
 /// A path that cannot be read or is not a regular file is an I/O failure (status 1); a
 /// file that is not a valid model is invalid input (status 2).
-fn open_model(path: &Path, eps: &EpsArgs) -> Result<Model, Failure> {
+fn open_model(path: &Path, eps: &EpsArgs, options: &Options) -> Result<Model, Failure> {
     let eps = check_model_path(path, eps)?;
-    Model::open(path, eps).map_err(invalid(path))
+    Model::open_with(path, eps, options).map_err(invalid(path))
 }
 
 /// The ε for the model at `path`, after checking that the path is a readable regular file
@@ -77,17 +77,17 @@ fn check_model_path(path: &Path, eps: &EpsArgs) -> Result<Eps, Failure> {
 }
 
 impl LayerSource {
-    /// The layer, and the 16-bit type its model file stores it in (for PARAMS documents
-    /// of `f32`/`f64`, `None`; 16-bit PARAMS documents take another path).
-    pub(crate) fn load(&self) -> Result<(AnyBatchNorm, Option<Storage>), Failure> {
+    /// The layer, and with `--model` what the model says about it (its producer).
+    pub(crate) fn load(&self) -> Result<(AnyBatchNorm, Option<ModelLayer>), Failure> {
         match (&self.params, &self.model, &self.layer) {
             (Some(p), _, _) => json::parse_params(&read(p, "params")?)
                 .map(|bn| (bn, None))
                 .map_err(invalid(p)),
             (None, Some(m), Some(name)) => {
                 let eps = check_model_path(m, &self.eps)?;
-                Model::open_layer(m, name, eps)
-                    .map(|l| (l.bn, l.storage))
+                let options = Options::default().strict_initializers(self.strict_initializers);
+                Model::open_layer_with(m, name, eps, &options)
+                    .map(|l| (l.bn.clone(), Some(l)))
                     .map_err(invalid(m))
             }
             // clap enforces --params or --model with --layer.
@@ -98,10 +98,30 @@ impl LayerSource {
     }
 }
 
+/// `fold --model`: the preceding layer (weight dims `[O, I, k…]`) must be the layer's
+/// producer as the model stores it ([`ModelLayer::check_preceding_dims`]), else folding
+/// would scale the wrong axis; the error names the layer, the producer's op type and the
+/// channel count.
+pub(crate) fn check_fold(
+    layer: &ModelLayer,
+    dims: &[usize],
+    source: &LayerSource,
+) -> Result<(), Failure> {
+    let model = source.model.as_deref().unwrap_or(Path::new("model"));
+    layer.check_preceding_dims(dims).map_err(invalid(model))
+}
+
 /// The `inspect` report: one JSON object per layer; a layer that cannot be loaded has its
-/// name and an `"error"` field instead of a summary.
-pub(crate) fn inspect(path: &Path, prefix: Option<&str>, eps: &EpsArgs) -> Result<(), Failure> {
-    let model = open_model(path, eps)?;
+/// name and an `"error"` field instead of a summary. `"overridable"`: a statistic is an
+/// initializer also listed as a graph input (read as the file's constant unless `strict`).
+pub(crate) fn inspect(
+    path: &Path,
+    prefix: Option<&str>,
+    strict: bool,
+    eps: &EpsArgs,
+) -> Result<(), Failure> {
+    let options = Options::default().strict_initializers(strict);
+    let model = open_model(path, eps, &options)?;
     let names: Vec<&str> = match prefix {
         Some(p) => vec![p],
         None => model.names(),
@@ -133,7 +153,9 @@ pub(crate) fn inspect(path: &Path, prefix: Option<&str>, eps: &EpsArgs) -> Resul
                     "scale_max": num(s.scale_max),
                     "zero_gamma": s.zero_gamma,
                     "tiny_denominator": s.tiny_denominator,
+                    "overridable": l.overridable,
                     "producer": l.producer,
+                    "producer_op": l.producer_op.as_ref().map(|o| o.op_type()),
                     "consumers": l.consumers,
                 })
             }

@@ -70,8 +70,9 @@ fn issue11_legacy_training_forms_are_typed_errors_naming_the_attribute() {
         ("legacy_training_input.onnx", "training_mode"),
     ] {
         let e = OnnxModel::open(data(f)).unwrap().layer("bn").unwrap_err();
+        assert_eq!(e.layer(), Some("bn"));
         assert!(
-            matches!(&e, ModelError::UnsupportedNode { node, reason } if node == "bn" && reason.contains(needle)),
+            matches!(e.inner(), ModelError::UnsupportedNode { node, reason } if node == "bn" && reason.contains(needle)),
             "{f}: {e}"
         );
     }
@@ -85,8 +86,7 @@ fn issue11_legacy_training_forms_are_typed_errors_naming_the_attribute() {
 #[test]
 fn issue11_one_invalid_layer_does_not_block_another() {
     for (f, bad) in [
-        ("multi_constant_stats.onnx", "computed by another node"),
-        ("multi_initializer_is_input.onnx", "overridden at run time"),
+        ("multi_computed_stats.onnx", "computed by another node"),
         ("multi_duplicate_initializer.onnx", "initializer name"),
         ("multi_duplicate_node_name.onnx", "node name"),
     ] {
@@ -95,9 +95,10 @@ fn issue11_one_invalid_layer_does_not_block_another() {
         ibp_is_exactly_sound(&good.bn);
         let e = m.layer("other").unwrap_err();
         assert!(e.to_string().contains(bad), "{f}: {e}");
+        assert_eq!(e.layer(), Some("other"), "{f}");
         assert!(
             matches!(
-                e,
+                e.inner(),
                 ModelError::UnsupportedNode { .. } | ModelError::DuplicateName { .. }
             ),
             "{f}: {e:?}"
@@ -158,7 +159,7 @@ fn issue11_external_data_symlinks_out_of_the_folder_are_refused() {
     std::os::unix::fs::symlink(&elsewhere, d.join("bn_external.data")).unwrap();
     let e = OnnxModel::open(&m).unwrap().layer("bnext").unwrap_err();
     assert!(
-        matches!(&e, ModelError::ExternalDataOutside { reason, .. } if reason.contains("outside")),
+        matches!(e.inner(), ModelError::ExternalDataOutside { reason, .. } if reason.contains("outside")),
         "{e}"
     );
     let o = run(&["inspect", m.to_str().unwrap()]);
@@ -186,7 +187,10 @@ fn issue11_external_data_symlinks_out_of_the_folder_are_refused() {
     std::fs::copy(data("bn_external.data"), outside.join("external.data")).unwrap();
     std::os::unix::fs::symlink(&outside, d.join("ln")).unwrap();
     let e = OnnxModel::open(&m).unwrap().layer("bnext").unwrap_err();
-    assert!(matches!(e, ModelError::ExternalDataOutside { .. }), "{e}");
+    assert!(
+        matches!(e.inner(), ModelError::ExternalDataOutside { .. }),
+        "{e}"
+    );
 
     // A link that stays inside the folder is fine.
     let (d, m) = external_copy();
@@ -287,4 +291,300 @@ fn issue11_safetensors_header_entries_are_checked_when_read_alone() {
         let e = write(&stats(mean), &[0, 0, 0, 0, 0, 0, 128, 63]).unwrap_err();
         assert!(e.to_string().contains(what), "{mean}: {e}");
     }
+}
+
+// ------------------------------------------------------------------ issue 20, item 9
+
+/// A statistic from a Constant node, or an initializer also listed as a graph input, is a
+/// constant: both layers load (issue 11 refused the second). `inspect` says which layer a
+/// feed could override, and `--strict-initializers` refuses it in `inspect` and `--model`.
+#[test]
+fn issue20_9_initializers_listed_as_inputs_load_and_strict_refuses() {
+    let p = data("multi_initializer_is_input.onnx");
+    let p = p.to_str().unwrap();
+    let o = run(&["inspect", p]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["layers"][0]["overridable"], false);
+    assert_eq!(v["layers"][1]["name"], "other");
+    assert_eq!(v["layers"][1]["overridable"], true);
+    assert_eq!(v["layers"][1]["channels"], 2);
+    let o = run(&["inspect", "--strict-initializers", p]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["layers"][0]["overridable"], false);
+    let e = v["layers"][1]["error"].as_str().unwrap();
+    assert!(e.contains("other.B") && e.contains("graph input"), "{e}");
+    let d = scratch();
+    let b = d.join("box.json");
+    std::fs::write(&b, r#"{"shape": [1, 2], "lo": [0, 0], "hi": [1, 1]}"#).unwrap();
+    let b = b.to_str().unwrap();
+    let o = run(&["ibp", "--model", p, "--layer", "other", "--input", b]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = run(&[
+        "ibp",
+        "--model",
+        p,
+        "--layer",
+        "other",
+        "--strict-initializers",
+        "--input",
+        b,
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("graph input"), "{}", stderr(&o));
+    // The Constant-node statistic loads, and is not overridable.
+    let m = OnnxModel::open(data("multi_constant_stats.onnx")).unwrap();
+    let l = m.layer("other").unwrap();
+    assert!(!l.overridable);
+    ibp_is_exactly_sound(&l.bn);
+}
+
+// ------------------------------------------------------------------ issue 20, item 10
+
+/// A layer whose running_var[0] is -1, in an ONNX model (next to a valid layer) and in a
+/// state_dict: the error names the layer in the library (`Error::layer`), in `--model
+/// --layer` and in `inspect`; before, it named the file and the tensor index only.
+#[test]
+fn issue20_10_errors_of_one_layer_name_the_layer() {
+    use bnbound_testkit::onnx::{GraphProto, ModelProto, NodeProto, TensorProto};
+    let stat = |name: &str, v: [f32; 2]| TensorProto {
+        dims: vec![2],
+        data_type: 1,
+        name: name.into(),
+        float_data: v.to_vec(),
+        ..Default::default()
+    };
+    let mut node = Vec::new();
+    let mut initializer = Vec::new();
+    for (layer, var) in [("fine", [1.0, 2.0]), ("bad_layer", [-1.0, 2.0])] {
+        let names = ["s", "b", "m", "v"].map(|k| format!("{layer}.{k}"));
+        initializer.extend([
+            stat(&names[0], [1.0, 1.0]),
+            stat(&names[1], [0.0, 0.0]),
+            stat(&names[2], [0.0, 0.0]),
+            stat(&names[3], var),
+        ]);
+        let mut input = vec!["x".to_string()];
+        input.extend(names);
+        node.push(NodeProto {
+            input,
+            output: vec![format!("{layer}_y")],
+            name: layer.into(),
+            op_type: "BatchNormalization".into(),
+            ..Default::default()
+        });
+    }
+    let model = ModelProto {
+        graph: Some(GraphProto {
+            node,
+            initializer,
+            ..Default::default()
+        }),
+        opset_import: vec![],
+    };
+    let d = scratch();
+    let p = d.join("neg.onnx");
+    std::fs::write(&p, model.to_bytes()).unwrap();
+    let m = OnnxModel::open(&p).unwrap();
+    assert!(m.layer("fine").is_ok());
+    let e = m.layer("bad_layer").unwrap_err();
+    assert_eq!(e.layer(), Some("bad_layer"));
+    assert!(matches!(e.inner(), ModelError::Invalid(_)), "{e:?}");
+    let all: Vec<_> = m.layers().collect();
+    assert_eq!(all[1].1.as_ref().unwrap_err(), &e);
+
+    // A state_dict with the same layer, written by hand.
+    let header = r#"{"bad_layer.running_mean":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"bad_layer.running_var":{"dtype":"F32","shape":[2],"data_offsets":[8,16]}}"#;
+    let mut st = (header.len() as u64).to_le_bytes().to_vec();
+    st.extend(header.as_bytes());
+    for x in [0.0f32, 0.0, -1.0, 2.0] {
+        st.extend(x.to_le_bytes());
+    }
+    let s = d.join("neg.safetensors");
+    std::fs::write(&s, st).unwrap();
+
+    let b = d.join("box.json");
+    std::fs::write(&b, r#"{"shape": [1, 2], "lo": [0, 0], "hi": [1, 1]}"#).unwrap();
+    for file in [&p, &s] {
+        let f = file.to_str().unwrap();
+        let args = [
+            "--model",
+            f,
+            "--layer",
+            "bad_layer",
+            "--input",
+            b.to_str().unwrap(),
+        ];
+        let o = run(&[&["ibp"][..], &args[..]].concat());
+        assert_eq!(o.status.code(), Some(2), "{f}");
+        let msg = stderr(&o);
+        assert!(
+            msg.contains(r#"layer "bad_layer""#) && msg.contains("running_var[0] = -1"),
+            "{f}: {msg}"
+        );
+        let o = run(&["inspect", f]);
+        assert_eq!(o.status.code(), Some(0), "{f}: {}", stderr(&o));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        let rows = v["layers"].as_array().unwrap();
+        let row = rows.iter().find(|r| r["name"] == "bad_layer").unwrap();
+        assert!(
+            row["error"]
+                .as_str()
+                .unwrap()
+                .contains(r#"layer "bad_layer""#),
+            "{f}: {row}"
+        );
+    }
+}
+
+// ------------------------------------------------------------------ issue 20, item 6
+
+/// `producer -> BatchNormalization` with `c` channels, the producer's weight an
+/// initializer of dims `w` (when given); written to a scratch folder.
+fn producer_model(op: &str, attrs: Vec<(&str, i64)>, w: Option<Vec<i64>>, c: usize) -> PathBuf {
+    use bnbound_testkit::onnx::{
+        AttributeProto, GraphProto, ModelProto, NodeProto, OperatorSetIdProto, TensorProto,
+    };
+    let tensor = |name: &str, dims: Vec<i64>, v: f32| TensorProto {
+        float_data: vec![v; dims.iter().product::<i64>() as usize],
+        dims,
+        data_type: 1,
+        name: name.into(),
+        ..Default::default()
+    };
+    let mut initializer: Vec<TensorProto> = ["s", "b", "m", "v"]
+        .iter()
+        .map(|n| tensor(n, vec![c as i64], 1.0))
+        .collect();
+    let mut node = Vec::new();
+    let x = if op.is_empty() {
+        "x"
+    } else {
+        initializer.extend(w.map(|d| tensor("w", d, 0.5)));
+        node.push(NodeProto {
+            input: vec!["x".into(), "w".into()],
+            output: vec!["p".into()],
+            name: "prod".into(),
+            op_type: op.into(),
+            attribute: attrs
+                .iter()
+                .map(|&(n, i)| AttributeProto {
+                    name: n.into(),
+                    i,
+                    r#type: 2,
+                    ..Default::default()
+                })
+                .collect(),
+            ..Default::default()
+        });
+        "p"
+    };
+    node.push(NodeProto {
+        input: [x, "s", "b", "m", "v"].map(String::from).to_vec(),
+        output: vec!["y".into()],
+        name: "bn".into(),
+        op_type: "BatchNormalization".into(),
+        ..Default::default()
+    });
+    let m = ModelProto {
+        graph: Some(GraphProto {
+            node,
+            initializer,
+            ..Default::default()
+        }),
+        opset_import: vec![OperatorSetIdProto {
+            domain: String::new(),
+            version: 15,
+        }],
+    };
+    let p = scratch().join("prod.onnx");
+    std::fs::write(&p, m.to_bytes()).unwrap();
+    p
+}
+
+/// `fold --model` with LAYER.json of `dims`: (exit status, standard error).
+fn fold_model(model: &std::path::Path, layer: &str, dims: &[usize]) -> (Option<i32>, String) {
+    let n: usize = dims.iter().product();
+    let j = serde_json::json!({"dims": dims, "weight": vec![0.5; n]});
+    let f = scratch().join("layer.json");
+    std::fs::write(&f, j.to_string()).unwrap();
+    let o = run(&[
+        "fold",
+        "--model",
+        model.to_str().unwrap(),
+        "--layer",
+        layer,
+        "--input",
+        f.to_str().unwrap(),
+        "--runtime",
+        "onnxruntime-cpu",
+    ]);
+    (o.status.code(), stderr(&o))
+}
+
+/// A ConvTranspose producer (weight [I, O, k, k]) folded as if it were [O, I, k, k] scaled
+/// the wrong axis with exit 0 when I = O. `fold --model` now checks the preceding layer
+/// against the producer the model has: Conv, Gemm (transB either way) and MatMul in their
+/// stored layouts; anything else, a mismatched shape or an orientation the dims cannot
+/// tell is refused naming the layer, the op type and the channel count.
+#[test]
+fn issue20_6_fold_model_checks_the_producer_layout() {
+    let ok = |r: (Option<i32>, String)| assert_eq!(r.0, Some(0), "{}", r.1);
+    let refused = |r: (Option<i32>, String), needles: &[&str]| {
+        assert_eq!(r.0, Some(2), "{}", r.1);
+        for n in needles {
+            assert!(r.1.contains(n), "{n:?} not in {}", r.1);
+        }
+    };
+    // The Conv fixture: weight [6, 6, 1, 1], six channels.
+    let conv = data("conv_bn_relu_f32.onnx");
+    ok(fold_model(&conv, "bn1", &[6, 6, 1, 1]));
+    refused(
+        fold_model(&conv, "bn1", &[5, 6, 1, 1]),
+        &[r#"layer "bn1""#, "Conv", "6 channels"],
+    );
+    refused(fold_model(&conv, "bn1", &[6, 3, 2, 1]), &["[6, 6, 1, 1]"]);
+    // ConvTranspose, weight [I, O, k, k] with I = O = 4: what used to exit 0.
+    let ct = producer_model("ConvTranspose", vec![], Some(vec![4, 4, 3, 3]), 4);
+    refused(
+        fold_model(&ct, "bn", &[4, 4, 3, 3]),
+        &[r#"layer "bn""#, "ConvTranspose", r#""prod""#],
+    );
+    // Gemm: B [O, I] with transB = 1, [I, O] with transB = 0 (LAYER.json is [O, I]).
+    let g1 = producer_model("Gemm", vec![("transB", 1)], Some(vec![3, 2]), 3);
+    ok(fold_model(&g1, "bn", &[3, 2]));
+    let g0 = producer_model("Gemm", vec![], Some(vec![2, 3]), 3);
+    ok(fold_model(&g0, "bn", &[3, 2]));
+    refused(fold_model(&g0, "bn", &[2, 3]), &["3 channels"]);
+    // MatMul: W [I, O].
+    let mm = producer_model("MatMul", vec![], Some(vec![2, 3]), 3);
+    ok(fold_model(&mm, "bn", &[3, 2]));
+    let mm3 = producer_model("MatMul", vec![], Some(vec![3, 3]), 3);
+    refused(
+        fold_model(&mm3, "bn", &[3, 3]),
+        &["MatMul", "cannot be told"],
+    );
+    let mm_unknown = producer_model("MatMul", vec![], None, 3);
+    refused(
+        fold_model(&mm_unknown, "bn", &[3, 2]),
+        &["not an initializer"],
+    );
+    // No producer: the layer's input is a graph input.
+    let none = producer_model("", vec![], None, 3);
+    refused(fold_model(&none, "bn", &[3, 2]), &["graph input"]);
+    let o = run(&["inspect", ct.to_str().unwrap()]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["layers"][0]["producer_op"], "ConvTranspose");
+    // The library says the same.
+    let l = OnnxModel::open(&ct).unwrap().layer("bn").unwrap();
+    assert_eq!(
+        l.producer_op,
+        Some(bnbound::model::ProducerOp::Other("ConvTranspose".into()))
+    );
+    assert_eq!(l.producer_weight_dims, Some(vec![4, 4, 3, 3]));
+    assert!(matches!(
+        l.check_preceding_dims(&[4, 4, 3, 3]),
+        Err(ModelError::Fold { op: Some(op), .. }) if op == "ConvTranspose"
+    ));
 }

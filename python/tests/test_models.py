@@ -16,7 +16,7 @@ from conftest import DATA
 EXPECTED = json.load(open(os.path.join(DATA, "expected.json")))
 MULTI_LAYER = {"multi_constant_stats.onnx", "multi_duplicate_initializer.onnx",
                "multi_duplicate_node_name.onnx", "multi_initializer_is_input.onnx",
-               "multi_unnamed.onnx"}
+               "multi_unnamed.onnx", "multi_computed_stats.onnx"}
 
 
 def bits(a):

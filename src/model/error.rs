@@ -71,6 +71,101 @@ pub enum Error {
     /// variance, `var + eps = 0`, ...).
     #[error(transparent)]
     Invalid(#[from] crate::Error),
+    /// The layer cannot be folded into the preceding layer given for it: a producer whose
+    /// weight layout bnbound does not fold into (e.g. ConvTranspose), or dims that do not
+    /// match the layer's channel count or the producer's stored weight.
+    #[error(
+        "layer {layer:?}: cannot fold into the preceding layer{}: {reason}",
+        producer_text(producer.as_deref(), op.as_deref())
+    )]
+    Fold {
+        /// The layer's name.
+        layer: String,
+        /// The node producing the layer's input (ONNX), if any.
+        producer: Option<String>,
+        /// That node's op type (ONNX), if known.
+        op: Option<String>,
+        /// Why.
+        reason: String,
+    },
+    /// An error of one layer, naming it: every error of loading a named layer (ONNX
+    /// `OnnxModel::layer`/`layers`/`open_layer`, safetensors `StateDict::layer`/`layers`/
+    /// `open_layer`, and [`crate::model::Model`]'s) comes wrapped in this, except
+    /// [`Error::UnknownLayer`] (there is no such layer). [`Error::inner`] is the error
+    /// itself; the message is `layer "NAME": ...` (or only the inner message when it
+    /// already starts with that node's name).
+    ///
+    /// ```
+    /// use bnbound::model::{onnx::OnnxModel, Error};
+    /// let e = OnnxModel::open("tests/data/bn_missing_initializer.onnx")?.layer("bnmissing").unwrap_err();
+    /// assert_eq!(e.layer(), Some("bnmissing"));
+    /// assert_eq!(e.inner(), &Error::MissingTensor("bnmissing.B".into()));
+    /// assert_eq!(e.to_string(), r#"layer "bnmissing": tensor "bnmissing.B" is not in the model"#);
+    /// # Ok::<(), bnbound::model::Error>(())
+    /// ```
+    #[error("{}", layer_message(name, source))]
+    Layer {
+        /// The layer's name (at most 80 characters).
+        name: String,
+        /// What is wrong with it.
+        source: Box<Error>,
+    },
+}
+
+fn producer_text(producer: Option<&str>, op: Option<&str>) -> String {
+    match (producer, op) {
+        (Some(p), Some(op)) => format!(" ({op} node {p:?})"),
+        (None, Some(op)) => format!(" ({op})"),
+        _ => String::new(),
+    }
+}
+
+fn layer_message(name: &str, source: &Error) -> String {
+    match source {
+        Error::UnsupportedNode { node, .. } if node == name => source.to_string(),
+        _ => format!("layer {name:?}: {source}"),
+    }
+}
+
+impl Error {
+    /// The error without the layer that wraps it: the source of [`Error::Layer`], else
+    /// `self`.
+    ///
+    /// ```
+    /// use bnbound::model::Error;
+    /// let e = Error::MissingTensor("t".into());
+    /// assert_eq!(e.inner(), &e);
+    /// ```
+    pub fn inner(&self) -> &Error {
+        match self {
+            Error::Layer { source, .. } => source.inner(),
+            other => other,
+        }
+    }
+
+    /// The name of the layer the error is about ([`Error::Layer`]), if any.
+    ///
+    /// ```
+    /// assert_eq!(bnbound::model::Error::Format("x".into()).layer(), None);
+    /// ```
+    pub fn layer(&self) -> Option<&str> {
+        match self {
+            Error::Layer { name, .. } => Some(name),
+            _ => None,
+        }
+    }
+
+    /// Wraps `self` as an error of layer `name` (unless it is one already, or says there
+    /// is no such layer).
+    pub(crate) fn in_layer(self, name: &str) -> Error {
+        match self {
+            Error::Layer { .. } | Error::UnknownLayer { .. } => self,
+            e => Error::Layer {
+                name: crate::short(name),
+                source: Box::new(e),
+            },
+        }
+    }
 }
 
 /// `Result` with the model [`Error`].

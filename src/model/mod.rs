@@ -68,16 +68,207 @@ pub struct ModelLayer {
     pub name: String,
     /// The node that produces the layer's input (ONNX), if any.
     pub producer: Option<String>,
+    /// What that node is (ONNX; [`ProducerOp::GraphInput`] when no node produces the
+    /// input), which fixes the layout of its weight; `None` for safetensors (a state_dict
+    /// has no graph). See [`ModelLayer::check_preceding_dims`].
+    pub producer_op: Option<ProducerOp>,
+    /// The dims of the producer's weight (its second input) when an initializer holds it
+    /// (ONNX), as stored: `[O, I/group, k…]` for Conv, `[O, I]` or `[I, O]` for Gemm
+    /// (`transB` 1 or 0), `[I, O]` for MatMul.
+    pub producer_weight_dims: Option<Vec<u64>>,
     /// The nodes that consume the layer's output (ONNX).
     pub consumers: Vec<String>,
     /// The element types of the statistics as stored, e.g. `"float16"`.
     pub stored_as: String,
     /// The 16-bit type the layer's statistics are stored in, if any (`None` for `float`
-    /// and `double`). Deployed semantics for such a layer is 16-bit arithmetic, not
+    /// and `double`); for ONNX, float16/bfloat16 when the graph declares the node's input
+    /// X so and the layer is `f32` (BatchNormalization-15: 16-bit X and outputs with `f32`
+    /// statistics). Deployed semantics for such a layer is 16-bit arithmetic, not
     /// `f32`'s: use [`crate::Deployed::ibp_stored`] with it.
     pub storage: Option<Storage>,
+    /// Whether a statistic can be overridden at run time (ONNX): it is, or is computed
+    /// from, an initializer that is also listed as a graph input. Such a statistic is read
+    /// as the constant the file holds, as onnxruntime does unless a feed overrides it
+    /// (IR versions before 4 *require* initializers to be listed as inputs, and
+    /// `keep_initializers_as_inputs=True` exports do it too). The bounds hold for the
+    /// stored values only: refuse such layers with [`Options::strict_initializers`] if a
+    /// deployment may feed other statistics. Always `false` for safetensors.
+    pub overridable: bool,
     /// The parameters, converted exactly.
     pub bn: AnyBatchNorm,
+}
+
+/// The kind of node that produces a BatchNorm layer's input (ONNX), as far as folding the
+/// layer into it is concerned: which axis of its weight holds the layer's channels.
+///
+/// ```
+/// use bnbound::model::ProducerOp;
+/// assert_eq!(ProducerOp::Conv.output_axis(), Some(0));
+/// assert_eq!(ProducerOp::Gemm { trans_b: false }.output_axis(), Some(1));
+/// assert_eq!(ProducerOp::Other("ConvTranspose".into()).output_axis(), None);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ProducerOp {
+    /// `Conv`: weight `[O, I/group, k…]`, output channels on axis 0.
+    Conv,
+    /// `Gemm`: weight `B` is `[O, I]` with `transB = 1`, `[I, O]` with `transB = 0`.
+    Gemm {
+        /// The node's `transB` attribute is nonzero.
+        trans_b: bool,
+    },
+    /// `MatMul` (`X·W`): weight `W` (second input) `[I, O]`.
+    MatMul,
+    /// Any other node, named by its op type (e.g. `ConvTranspose`, whose weight is
+    /// `[I, O/group, k…]`): not a layout bnbound folds into.
+    Other(String),
+    /// No node produces the layer's input: it is a graph input.
+    GraphInput,
+}
+
+impl ProducerOp {
+    /// The axis of the producer's stored weight that holds its output channels (the
+    /// layer's channels), for Conv, Gemm and MatMul; `None` otherwise.
+    ///
+    /// ```
+    /// assert_eq!(bnbound::model::ProducerOp::MatMul.output_axis(), Some(1));
+    /// ```
+    pub fn output_axis(&self) -> Option<usize> {
+        match self {
+            ProducerOp::Conv | ProducerOp::Gemm { trans_b: true } => Some(0),
+            ProducerOp::Gemm { trans_b: false } | ProducerOp::MatMul => Some(1),
+            ProducerOp::Other(_) | ProducerOp::GraphInput => None,
+        }
+    }
+
+    /// The op type, as ONNX names it (`"graph input"` for [`ProducerOp::GraphInput`]).
+    ///
+    /// ```
+    /// assert_eq!(bnbound::model::ProducerOp::Gemm { trans_b: true }.op_type(), "Gemm");
+    /// ```
+    pub fn op_type(&self) -> &str {
+        match self {
+            ProducerOp::Conv => "Conv",
+            ProducerOp::Gemm { .. } => "Gemm",
+            ProducerOp::MatMul => "MatMul",
+            ProducerOp::Other(op) => op,
+            ProducerOp::GraphInput => "graph input",
+        }
+    }
+}
+
+impl ModelLayer {
+    /// Checks that a preceding layer given in bnbound's fold layout, weight dims `[O, I,
+    /// k…]` (`LinearLayer`, the CLI's LAYER.json), is this layer's producer as the model
+    /// stores it, so that folding scales the right axis:
+    /// - `O` must be the layer's channel count;
+    /// - ONNX: the producer must be a Conv (weight `[O, I/group, k…]`), a Gemm or a
+    ///   MatMul; anything else (ConvTranspose's `[I, O/group, k…]`, no producer at all) is
+    ///   refused. When an initializer holds the producer's weight, `dims` must be its dims
+    ///   (Conv, Gemm with `transB = 1`) or their transpose (MatMul, Gemm with `transB = 0`,
+    ///   stored `[I, O]`); for those two a square or unknown weight is refused, since the
+    ///   dims cannot tell whether it was transposed;
+    /// - safetensors (no graph): only `O` is checked.
+    ///
+    /// Errors: [`Error::Fold`] naming the layer, the producer and its op type.
+    ///
+    /// ```
+    /// let l = bnbound::model::onnx::OnnxModel::open("tests/data/conv_bn_relu_f32.onnx")?.layer("bn1")?;
+    /// assert_eq!(l.producer_weight_dims, Some(vec![6, 6, 1, 1]));
+    /// assert!(l.check_preceding_dims(&[6, 6, 1, 1]).is_ok());
+    /// let e = l.check_preceding_dims(&[5, 6, 1, 1]).unwrap_err();
+    /// assert!(e.to_string().contains("6 channels"), "{e}");
+    /// # Ok::<(), bnbound::model::Error>(())
+    /// ```
+    pub fn check_preceding_dims(&self, dims: &[usize]) -> Result<()> {
+        let c = self.bn.channels();
+        let fail = |reason: String| Error::Fold {
+            layer: short(&self.name),
+            producer: self.producer.as_deref().map(short),
+            op: self.producer_op.as_ref().map(|o| short(o.op_type())),
+            reason,
+        };
+        if dims.first() != Some(&c) {
+            return Err(fail(format!(
+                "the preceding layer's dims {dims:?} have {} output channels (dims[0]); the \
+                 layer has {c} channels",
+                dims.first()
+                    .map_or_else(|| "no".to_string(), |o| o.to_string())
+            )));
+        }
+        let Some(op) = &self.producer_op else {
+            return Ok(());
+        };
+        let stored: Option<Vec<usize>> = self
+            .producer_weight_dims
+            .as_ref()
+            .and_then(|d| d.iter().map(|&x| usize::try_from(x).ok()).collect());
+        match (op, op.output_axis()) {
+            (_, None) => Err(fail(format!(
+                "a {} is not a layout bnbound folds into (Conv [O, I/group, k…], Gemm, MatMul)",
+                op.op_type()
+            ))),
+            (_, Some(0)) => match stored {
+                Some(w) if w != dims => Err(fail(format!(
+                    "its weight is stored with dims {w:?}, the preceding layer has {dims:?}"
+                ))),
+                _ => Ok(()),
+            },
+            (_, Some(_)) => match stored.as_deref() {
+                Some(&[i, o]) if i != o => {
+                    if dims == [o, i] {
+                        Ok(())
+                    } else {
+                        Err(fail(format!(
+                            "its weight is stored [I, O] = [{i}, {o}]: the preceding layer must \
+                             be its transpose [{o}, {i}], not {dims:?}"
+                        )))
+                    }
+                }
+                Some(w) => Err(fail(format!(
+                    "its weight is stored [I, O] with dims {w:?}: from the dims alone, a \
+                     transposed weight cannot be told from one that is not"
+                ))),
+                None => Err(fail(
+                    "its weight [I, O] is not an initializer: the orientation of the preceding \
+                     layer cannot be checked"
+                        .to_string(),
+                )),
+            },
+        }
+    }
+}
+
+/// How model files are read. The default reads every constant the way onnxruntime does.
+///
+/// ```
+/// use bnbound::model::{onnx::OnnxModel, Options};
+/// let strict = Options::default().strict_initializers(true);
+/// assert!(strict.strict_initializers && !Options::default().strict_initializers);
+/// let m = OnnxModel::open_with("tests/data/multi_initializer_is_input.onnx", &strict)?;
+/// assert!(m.layer("other").is_err());
+/// # Ok::<(), bnbound::model::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Options {
+    /// Refuse (ONNX) a statistic that is, or is computed from, an initializer also listed
+    /// as a graph input ([`Error::UnsupportedNode`]): a feed may override it at run time.
+    /// Default `false`: such a statistic is read as the constant in the file and the layer
+    /// is marked [`ModelLayer::overridable`].
+    pub strict_initializers: bool,
+}
+
+impl Options {
+    /// These options with [`Options::strict_initializers`] set to `yes`.
+    ///
+    /// ```
+    /// assert!(bnbound::model::Options::default().strict_initializers(true).strict_initializers);
+    /// ```
+    pub fn strict_initializers(mut self, yes: bool) -> Options {
+        self.strict_initializers = yes;
+        self
+    }
 }
 
 /// What `bnbound inspect` reports about one layer.
@@ -119,6 +310,7 @@ impl Summary {
     /// # Ok::<(), bnbound::model::Error>(())
     /// ```
     pub fn of(bn: &AnyBatchNorm) -> Summary {
+        let _env = crate::num::round::env::enter();
         let enc = bn.enclose();
         let (scale_min, scale_max) = enc
             .iter()
@@ -310,9 +502,28 @@ impl Model {
     /// assert!(Model::open("tests/data", Eps::default()).is_err()); // a folder
     /// ```
     pub fn open(path: impl AsRef<Path>, eps: safetensors::Eps) -> Result<Model> {
+        let _env = crate::num::round::env::enter();
+        Self::open_with(path, eps, &Options::default())
+    }
+
+    /// [`Model::open`] with reading [`Options`] (they apply to ONNX models).
+    ///
+    /// ```
+    /// use bnbound::model::{safetensors::Eps, Model, Options};
+    /// let strict = Options::default().strict_initializers(true);
+    /// let m = Model::open_with("tests/data/multi_initializer_is_input.onnx", Eps::default(), &strict)?;
+    /// assert!(m.layer("good").is_ok() && m.layer("other").is_err());
+    /// # Ok::<(), bnbound::model::Error>(())
+    /// ```
+    pub fn open_with(
+        path: impl AsRef<Path>,
+        eps: safetensors::Eps,
+        options: &Options,
+    ) -> Result<Model> {
+        let _env = crate::num::round::env::enter();
         let path = path.as_ref();
         Ok(if Self::is_onnx_path(path) {
-            Model::Onnx(onnx::OnnxModel::open(path)?)
+            Model::Onnx(onnx::OnnxModel::open_with(path, options)?)
         } else {
             Model::Safetensors(safetensors::StateDict::open(path, eps)?)
         })
@@ -333,13 +544,34 @@ impl Model {
         name: &str,
         eps: safetensors::Eps,
     ) -> Result<ModelLayer> {
+        let _env = crate::num::round::env::enter();
+        Self::open_layer_with(path, name, eps, &Options::default())
+    }
+
+    /// [`Model::open_layer`] with reading [`Options`] (they apply to ONNX models).
+    ///
+    /// ```
+    /// use bnbound::model::{safetensors::Eps, Model, Options};
+    /// let p = "tests/data/multi_initializer_is_input.onnx";
+    /// assert!(Model::open_layer_with(p, "other", Eps::default(), &Options::default())?.overridable);
+    /// let strict = Options::default().strict_initializers(true);
+    /// assert!(Model::open_layer_with(p, "other", Eps::default(), &strict).is_err());
+    /// # Ok::<(), bnbound::model::Error>(())
+    /// ```
+    pub fn open_layer_with(
+        path: impl AsRef<Path>,
+        name: &str,
+        eps: safetensors::Eps,
+        options: &Options,
+    ) -> Result<ModelLayer> {
+        let _env = crate::num::round::env::enter();
         let path = path.as_ref();
         if Self::is_onnx_path(path) {
-            onnx::OnnxModel::open_layer(path, name)
+            onnx::OnnxModel::open_layer_with(path, name, options)
         } else {
             match safetensors::StateDict::open_layer(path, name, eps) {
                 // Only now list the state_dict's layers, for the message.
-                Err(Error::MissingTensor(_)) => {
+                Err(e) if matches!(e.inner(), Error::MissingTensor(_)) => {
                     Model::Safetensors(safetensors::StateDict::open(path, eps)?).layer(name)
                 }
                 other => other,
@@ -372,6 +604,7 @@ impl Model {
     /// # Ok::<(), bnbound::model::Error>(())
     /// ```
     pub fn layer(&self, name: &str) -> Result<ModelLayer> {
+        let _env = crate::num::round::env::enter();
         match self {
             Model::Onnx(m) => m.layer(name),
             Model::Safetensors(m) if !m.contains(name) => Err(unknown_layer(name, m.names())),

@@ -42,10 +42,12 @@ impl Eps {
     /// assert_eq!(bnbound::model::safetensors::Eps::F32(0.5).value(), 0.5);
     /// ```
     pub fn value(self) -> f64 {
-        match self {
-            Eps::F32(e) => e as f64,
+        use crate::num::round::env::launder;
+        let _env = crate::num::round::env::enter();
+        launder(match self {
+            Eps::F32(e) => launder(e) as f64,
             Eps::F64(e) => e,
-        }
+        })
     }
 }
 
@@ -83,6 +85,7 @@ impl StateDict {
     /// assert!(StateDict::open("tests/data", Eps::default()).is_err()); // a folder
     /// ```
     pub fn open(path: impl AsRef<Path>, eps: Eps) -> Result<StateDict> {
+        let _env = crate::num::round::env::enter();
         Self::from_bytes(super::read_regular_file(path.as_ref())?, eps)
     }
 
@@ -95,6 +98,7 @@ impl StateDict {
     /// assert!(StateDict::from_bytes(b"nonsense".to_vec(), Eps::default()).is_err());
     /// ```
     pub fn from_bytes(bytes: Vec<u8>, eps: Eps) -> Result<StateDict> {
+        let _env = crate::num::round::env::enter();
         let (n, meta) = SafeTensors::read_metadata(&bytes).map_err(format_err)?;
         // One hash lookup per name: linear in the number of tensors.
         let tensors = meta.tensors();
@@ -144,7 +148,8 @@ impl StateDict {
 
     /// Loads the layer with prefix `prefix`.
     ///
-    /// Errors: [`Error::MissingTensor`] (no running statistics under that prefix, or only
+    /// Errors, wrapped in [`Error::Layer`] naming the prefix: [`Error::MissingTensor`] (no
+    /// running statistics under that prefix, or only
     /// one of weight/bias), [`Error::UnsupportedTensorType`],
     /// [`Error::TensorLength`], and the parameter errors of [`crate::BatchNorm::new`].
     ///
@@ -152,16 +157,20 @@ impl StateDict {
     /// use bnbound::model::safetensors::{Eps, StateDict};
     /// let sd = StateDict::open("tests/data/state.safetensors", Eps::F64(1e-3))?;
     /// assert_eq!(sd.layer("layer2.bn")?.bn.dtype(), bnbound::Dtype::F64);
-    /// assert!(matches!(sd.layer("nope"), Err(bnbound::model::Error::MissingTensor(_))));
+    /// let e = sd.layer("nope").unwrap_err();
+    /// assert!(matches!(e.inner(), bnbound::model::Error::MissingTensor(_)));
+    /// assert_eq!(e.layer(), Some("nope"));
     /// # Ok::<(), bnbound::model::Error>(())
     /// ```
     pub fn layer(&self, prefix: &str) -> Result<ModelLayer> {
+        let _env = crate::num::round::env::enter();
         assemble(prefix, self.eps, |name| {
             self.meta
                 .info(name)
                 .map(|info| self.values(info, name))
                 .transpose()
         })
+        .map_err(|e| e.in_layer(prefix))
     }
 
     /// Loads the one layer `prefix` of the state_dict file at `path`, reading from the
@@ -179,6 +188,7 @@ impl StateDict {
     /// # Ok::<(), bnbound::model::Error>(())
     /// ```
     pub fn open_layer(path: impl AsRef<Path>, prefix: &str, eps: Eps) -> Result<ModelLayer> {
+        let _env = crate::num::round::env::enter();
         let bytes = super::read_regular_file(path.as_ref())?;
         let (header, data) = split_header(&bytes)?;
         let suffixes = ["weight", "bias", "running_mean", "running_var"];
@@ -193,6 +203,7 @@ impl StateDict {
                 .map(|e| entry_values(e, data, name))
                 .transpose()
         })
+        .map_err(|e| e.in_layer(prefix))
     }
 
     /// Every layer, each loaded when the iterator reaches it, with its own result.
@@ -261,9 +272,12 @@ fn assemble(
     Ok(ModelLayer {
         name: prefix.to_string(),
         producer: None,
+        producer_op: None,
+        producer_weight_dims: None,
         consumers: Vec::new(),
         stored_as,
         storage,
+        overridable: false,
         bn,
     })
 }
@@ -392,6 +406,7 @@ pub fn prefixes(bytes: &[u8]) -> Result<Vec<String>> {
 /// # Ok::<(), bnbound::model::Error>(())
 /// ```
 pub fn load_bytes(bytes: &[u8], prefix: &str, eps: Eps) -> Result<ModelLayer> {
+    let _env = crate::num::round::env::enter();
     StateDict::from_bytes(bytes.to_vec(), eps)?.layer(prefix)
 }
 
@@ -412,6 +427,7 @@ pub fn load_file(
     prefix: Option<&str>,
     eps: Eps,
 ) -> Result<Vec<ModelLayer>> {
+    let _env = crate::num::round::env::enter();
     let sd = StateDict::open(path, eps)?;
     match prefix {
         Some(p) => Ok(vec![sd.layer(p)?]),

@@ -25,7 +25,7 @@ pub struct OperatorSetIdProto {
     pub version: i64,
 }
 
-/// `onnx.GraphProto` (nodes, initializers, inputs).
+/// `onnx.GraphProto` (nodes, initializers, inputs, outputs, value_info).
 #[derive(Clone, PartialEq, Message)]
 pub struct GraphProto {
     #[prost(message, repeated, tag = "1")]
@@ -34,6 +34,10 @@ pub struct GraphProto {
     pub initializer: Vec<TensorProto>,
     #[prost(message, repeated, tag = "11")]
     pub input: Vec<ValueInfoProto>,
+    #[prost(message, repeated, tag = "12")]
+    pub output: Vec<ValueInfoProto>,
+    #[prost(message, repeated, tag = "13")]
+    pub value_info: Vec<ValueInfoProto>,
 }
 
 /// `onnx.NodeProto`.
@@ -53,7 +57,7 @@ pub struct NodeProto {
     pub domain: String,
 }
 
-/// `onnx.AttributeProto` (FLOAT and INT attributes).
+/// `onnx.AttributeProto` (FLOAT, INT, TENSOR and FLOATS attributes).
 #[derive(Clone, PartialEq, Message)]
 pub struct AttributeProto {
     #[prost(string, tag = "1")]
@@ -62,15 +66,35 @@ pub struct AttributeProto {
     pub f: f32,
     #[prost(int64, tag = "3")]
     pub i: i64,
+    #[prost(message, optional, tag = "5")]
+    pub t: Option<TensorProto>,
+    #[prost(float, repeated, tag = "7")]
+    pub floats: Vec<f32>,
     #[prost(int32, tag = "20")]
     pub r#type: i32,
 }
 
-/// `onnx.ValueInfoProto` (the name only).
+/// `onnx.ValueInfoProto` (name and tensor type).
 #[derive(Clone, PartialEq, Message)]
 pub struct ValueInfoProto {
     #[prost(string, tag = "1")]
     pub name: String,
+    #[prost(message, optional, tag = "2")]
+    pub r#type: Option<TypeProto>,
+}
+
+/// `onnx.TypeProto` (its `tensor_type`, field 1 of the `value` oneof).
+#[derive(Clone, PartialEq, Message)]
+pub struct TypeProto {
+    #[prost(message, optional, tag = "1")]
+    pub tensor_type: Option<TensorTypeProto>,
+}
+
+/// `onnx.TypeProto.Tensor` (the element type).
+#[derive(Clone, PartialEq, Message)]
+pub struct TensorTypeProto {
+    #[prost(int32, tag = "1")]
+    pub elem_type: i32,
 }
 
 /// `onnx.StringStringEntryProto`.
@@ -91,6 +115,10 @@ pub struct TensorProto {
     pub data_type: i32,
     #[prost(float, repeated, tag = "4")]
     pub float_data: Vec<f32>,
+    #[prost(int32, repeated, tag = "5")]
+    pub int32_data: Vec<i32>,
+    #[prost(int64, repeated, tag = "7")]
+    pub int64_data: Vec<i64>,
     #[prost(string, tag = "8")]
     pub name: String,
     #[prost(bytes = "bytes", tag = "9")]
@@ -101,4 +129,11 @@ pub struct TensorProto {
     pub external_data: Vec<StringStringEntryProto>,
     #[prost(int32, tag = "14")]
     pub data_location: i32,
+}
+
+impl ModelProto {
+    /// The encoded model (for crates that do not depend on `prost` themselves).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        self.encode_to_vec()
+    }
 }

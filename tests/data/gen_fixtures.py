@@ -268,6 +268,17 @@ multi("multi_initializer_is_input.onnx", initializer_is_input)
 multi("multi_duplicate_node_name.onnx", duplicate_node_name)
 multi("multi_unnamed.onnx", unnamed)
 
+
+def stats_computed(g):
+    # Issue 20: Constant nodes and initializers listed as inputs are constants now; a
+    # statistic computed by another operation (here Relu of an initializer) is not.
+    t = [i for i in g.initializer if i.name == "other.mean"][0]
+    t.name = "other.mean_raw"
+    g.node.insert(0, helper.make_node("Relu", ["other.mean_raw"], ["other.mean"], name="relu_mean"))
+
+
+multi("multi_computed_stats.onnx", stats_computed)
+
 # VNN-COMP style gzip-compressed model.
 import gzip  # noqa: E402
 with open(os.path.join(HERE, "pytorch_opset17_f32.onnx"), "rb") as src:

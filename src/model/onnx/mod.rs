@@ -14,30 +14,50 @@
 //! inside the model's folder.
 //!
 //! What is an inference BatchNorm here (anything else is a typed error for that layer):
-//! - the four statistics `scale`, `B`, `input_mean`, `input_var` are initializers, each
-//!   defined once and not also a graph input (a graph input with a default initializer can
-//!   be overridden at run time, so it is not a constant);
+//! - the four statistics `scale`, `B`, `input_mean`, `input_var` are constants of rank 1:
+//!   initializers (each defined once), or computed from constants by `Constant` (`value`,
+//!   `value_floats`), `ConstantOfShape` of a constant one-element shape (`value` defaults
+//!   to float 0; its length must equal the stored statistics', or be at most 2²⁰ when all
+//!   four are such fills: nothing is allocated from a shape before that check) and
+//!   `Identity`, at most 16 steps deep;
+//! - an initializer also listed as a graph input (IR versions before 4 require it,
+//!   `keep_initializers_as_inputs=True` exports do it) is read as the constant it holds,
+//!   as onnxruntime does unless a feed overrides it, and the layer is marked
+//!   [`ModelLayer::overridable`]; [`Options::strict_initializers`] refuses it instead. A
+//!   graph input without an initializer has no value: an error;
 //! - `training_mode` is absent or `0` (opset 14+); no output besides `Y` is used (the
 //!   training form of opsets 9–14 has up to five outputs); no sixth input (the opset-12
 //!   draft's `training_mode` input); `is_test = 1` when the model's opset is 6 or older
-//!   (`is_test` defaults to `0`, training, there); `spatial` is absent or `1`.
+//!   (`is_test` defaults to `0`, training, there); `spatial` is absent or `1`;
+//! - what onnxruntime refuses is refused, not guessed: an attribute given twice,
+//!   float16/bfloat16 `int32_data` outside `0..=0xffff`, statistics not of rank 1; and two
+//!   different opset versions of the default domain (onnxruntime follows the last one).
 //!
 //! A node without a name is named by its first output tensor.
+//!
+//! [`ModelLayer::storage`] is the statistics' 16-bit type, unless the graph declares the
+//! node's input X (a graph input, a `value_info`, a graph output, or the `to` of a `Cast`
+//! producer) as float16 or bfloat16 and the layer is `f32` (its statistics and ε are `f32`
+//! values): BatchNormalization-15 allows X to differ from the statistics, and the layer's
+//! outputs then have X's 16-bit type. (A `double` layer keeps `None`.)
 
 use super::error::{Error, Result};
 mod node;
 mod proto;
+mod resolve;
 mod tensor;
 
 use node::{entry, is_batchnorm, node_name, Entry};
-use proto::{ModelProto, NodeProto, TensorName, TensorProto, ValueInfoProto};
+use proto::{ModelProto, NodeProto, TensorHead, TensorName, ValueInfoProto};
+use resolve::{resolve, Ctx, Kind, Producer, Source, FILL_BUDGET, MAX_DEPTH};
 use tensor::tensor_values;
 
-use super::{build, ModelLayer, Stat};
+use super::{build, ModelLayer, Options, ProducerOp, Stat};
 use crate::short;
+use crate::Storage;
 use prost::bytes::Bytes;
 use prost::Message;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -87,6 +107,9 @@ fn type_name(t: i32) -> String {
 pub struct OnnxModel {
     entries: Vec<Entry>,
     by_name: HashMap<String, usize>,
+    /// How each tensor a layer needs is defined (initializers, graph inputs, producers).
+    sources: HashMap<String, Source>,
+    options: Options,
     /// The model's folder, canonical; external data must resolve inside it.
     base_dir: Option<PathBuf>,
 }
@@ -106,8 +129,38 @@ impl OnnxModel {
     /// # Ok::<(), bnbound::model::Error>(())
     /// ```
     pub fn open(path: impl AsRef<Path>) -> Result<OnnxModel> {
+        let _env = crate::num::round::env::enter();
+        Self::open_with(path, &Options::default())
+    }
+
+    /// [`OnnxModel::open`] with reading [`Options`].
+    ///
+    /// ```
+    /// use bnbound::model::{onnx::OnnxModel, Options};
+    /// let p = "tests/data/multi_initializer_is_input.onnx";
+    /// assert!(OnnxModel::open_with(p, &Options::default())?.layer("other")?.overridable);
+    /// # Ok::<(), bnbound::model::Error>(())
+    /// ```
+    pub fn open_with(path: impl AsRef<Path>, options: &Options) -> Result<OnnxModel> {
+        let _env = crate::num::round::env::enter();
         let (bytes, base) = read_model(path.as_ref())?;
-        Self::index(bytes, Some(base), None)
+        Ok(Self::index(bytes, Some(base), None)?.with_options(options))
+    }
+
+    /// The model read with `options` from now on (they take effect when a layer loads).
+    ///
+    /// ```
+    /// use bnbound::model::{onnx::OnnxModel, Options};
+    /// let m = OnnxModel::open("tests/data/multi_initializer_is_input.onnx")?;
+    /// assert!(m.layer("other").is_ok());
+    /// let m = m.with_options(&Options::default().strict_initializers(true));
+    /// assert!(m.layer("other").is_err());
+    /// # Ok::<(), bnbound::model::Error>(())
+    /// ```
+    pub fn with_options(mut self, options: &Options) -> OnnxModel {
+        let _env = crate::num::round::env::enter();
+        self.options = *options;
+        self
     }
 
     /// Loads the one layer `name` of the model at `path`, keeping no state for the other
@@ -122,12 +175,32 @@ impl OnnxModel {
     /// # Ok::<(), bnbound::model::Error>(())
     /// ```
     pub fn open_layer(path: impl AsRef<Path>, name: &str) -> Result<ModelLayer> {
+        let _env = crate::num::round::env::enter();
+        Self::open_layer_with(path, name, &Options::default())
+    }
+
+    /// [`OnnxModel::open_layer`] with reading [`Options`].
+    ///
+    /// ```
+    /// use bnbound::model::{onnx::OnnxModel, Options};
+    /// let strict = Options::default().strict_initializers(true);
+    /// let p = "tests/data/multi_initializer_is_input.onnx";
+    /// assert!(OnnxModel::open_layer_with(p, "other", &strict).is_err());
+    /// assert!(!OnnxModel::open_layer_with(p, "good", &strict)?.overridable);
+    /// # Ok::<(), bnbound::model::Error>(())
+    /// ```
+    pub fn open_layer_with(
+        path: impl AsRef<Path>,
+        name: &str,
+        options: &Options,
+    ) -> Result<ModelLayer> {
+        let _env = crate::num::round::env::enter();
         let (bytes, base) = read_model(path.as_ref())?;
-        let one = Self::index(bytes, Some(base), Some(name))?;
+        let one = Self::index(bytes, Some(base), Some(name))?.with_options(options);
         match one.entries.first() {
             Some(_) => one.layer(name),
             // Only now list the model's layers, for the message.
-            None => Self::open(path)?.layer(name),
+            None => Self::open_with(path, options)?.layer(name),
         }
     }
 
@@ -139,6 +212,7 @@ impl OnnxModel {
     /// assert!(matches!(e, bnbound::model::Error::Format(_)));
     /// ```
     pub fn from_bytes(bytes: Vec<u8>, base_dir: Option<&Path>) -> Result<OnnxModel> {
+        let _env = crate::num::round::env::enter();
         let base = base_dir
             .map(|d| {
                 std::fs::canonicalize(d).map_err(|e| {
@@ -150,7 +224,8 @@ impl OnnxModel {
     }
 
     /// Indexes the BatchNorm nodes (only those named `only`, if given) in two passes over
-    /// the graph; the state kept is per indexed node, never per graph node.
+    /// the graph, plus one per Identity/ConstantOfShape step when a statistic is computed;
+    /// the state kept is per indexed node and tensor it needs, never per graph node.
     fn index(bytes: Vec<u8>, base_dir: Option<PathBuf>, only: Option<&str>) -> Result<OnnxModel> {
         let bytes = gunzip_if_compressed(bytes)?;
         let model = ModelProto::decode(Bytes::from(bytes))
@@ -158,12 +233,25 @@ impl OnnxModel {
         let graph = model
             .graph
             .ok_or_else(|| Error::Format("the model has no graph".to_string()))?;
-        let opset = model
+        let default_opsets: Vec<i64> = model
             .opset_import
             .iter()
             .filter(|o| o.domain.is_empty() || o.domain == "ai.onnx")
             .map(|o| o.version)
-            .max();
+            .collect();
+        let opset = default_opsets.iter().copied().max();
+        // Two different versions of the default domain: which one a runtime uses is a
+        // guess (onnxruntime 1.32 takes the last listed), and BatchNormalization's meaning
+        // depends on it (is_test before opset 7, training outputs before 14).
+        let opset_problem = match default_opsets.as_slice() {
+            [first, rest @ ..] if rest.iter().any(|v| v != first) => Some(format!(
+                "the model imports the default ONNX domain {} times, at opsets {:?}: which \
+                 one the node follows is ambiguous",
+                default_opsets.len(),
+                default_opsets
+            )),
+            _ => None,
+        };
         let format = |what: &str, e: prost::DecodeError| {
             Error::Format(format!("not an ONNX model: a {what} is malformed: {e}"))
         };
@@ -175,7 +263,14 @@ impl OnnxModel {
         for (k, raw) in graph.node.iter().enumerate() {
             let node = NodeProto::decode(raw.clone()).map_err(|e| format("node", e))?;
             if is_batchnorm(&node) && only.is_none_or(|n| node_name(&node) == n) {
-                entries.push(entry(&node, opset));
+                let mut e = entry(&node, opset);
+                if let Some(p) = &opset_problem {
+                    e.problem = Some(Error::UnsupportedNode {
+                        node: short(&e.name),
+                        reason: p.clone(),
+                    });
+                }
+                entries.push(e);
                 let first = |v: &[String]| v.first().filter(|t| !t.is_empty()).cloned();
                 bn_nodes.push((k, first(&node.input), first(&node.output)));
             }
@@ -198,12 +293,13 @@ impl OnnxModel {
                 }
             }
         }
-        let mut stat_use: HashMap<String, StatUse> = HashMap::new();
+        // Every tensor name a layer needs, and how it is defined.
+        let mut sources: HashMap<String, Source> = HashMap::new();
         let mut inputs_of: HashMap<String, Vec<usize>> = HashMap::new();
         let mut outputs_of: HashMap<String, Vec<usize>> = HashMap::new();
         for (i, (_, x, y)) in bn_nodes.iter_mut().enumerate() {
-            for s in entries[i].stats.iter().map(|(s, _)| s) {
-                stat_use.entry(s.clone()).or_default();
+            for s in &entries[i].stats {
+                sources.entry(s.clone()).or_default();
             }
             if let Some(x) = x.take() {
                 inputs_of.entry(x).or_default().push(i);
@@ -212,8 +308,10 @@ impl OnnxModel {
                 outputs_of.entry(y).or_default().push(i);
             }
         }
+        let mut frontier: HashSet<String> = sources.keys().cloned().collect();
+        let mut next: HashSet<String> = HashSet::new();
 
-        // Pass 2: every node's name, inputs and outputs; initializer and input names.
+        // Pass 2: every node's name, inputs and outputs; the statistics' producers.
         let mut bn_at = bn_nodes.iter().map(|(k, _, _)| *k).peekable();
         for (k, raw) in graph.node.iter().enumerate() {
             let is_bn = bn_at.peek() == Some(&k);
@@ -229,12 +327,15 @@ impl OnnxModel {
                         .get_or_insert_with(|| duplicate("node name", &name));
                 }
             }
+            record_producer(&node, &name, &frontier, &mut sources, &mut next);
             for out in &node.output {
-                if let Some(u) = stat_use.get_mut(out) {
-                    u.produced = true;
-                }
                 for &i in inputs_of.get(out).into_iter().flatten() {
-                    entries[i].producer.get_or_insert_with(|| name.clone());
+                    if entries[i].producer.is_none() {
+                        entries[i].producer = Some(name.clone());
+                        entries[i].x_type = cast_to(&node);
+                        entries[i].producer_op = Some(producer_op(&node));
+                        entries[i].weight = node.input.get(1).filter(|w| !w.is_empty()).cloned();
+                    }
                 }
             }
             for inp in &node.input {
@@ -243,61 +344,71 @@ impl OnnxModel {
                 }
             }
         }
+        // One more pass per Identity/ConstantOfShape step, only while there are steps.
+        for _ in 0..MAX_DEPTH {
+            if next.is_empty() {
+                break;
+            }
+            for n in &next {
+                sources.entry(n.clone()).or_default();
+            }
+            frontier = std::mem::take(&mut next);
+            for raw in &graph.node {
+                let node = NodeProto::decode(raw.clone()).map_err(|e| format("node", e))?;
+                record_producer(&node, &node_name(&node), &frontier, &mut sources, &mut next);
+            }
+        }
+        // The producers' weights: only their dims are read.
+        let mut weights: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, e) in entries.iter_mut().enumerate() {
+            e.producer_op.get_or_insert(ProducerOp::GraphInput);
+            if let Some(w) = &e.weight {
+                weights.entry(w.clone()).or_default().push(i);
+            }
+        }
+        let mut weight_inits: HashMap<&str, usize> = HashMap::new();
         for raw in &graph.initializer {
             let t = TensorName::decode(raw.clone()).map_err(|e| format("initializer", e))?;
-            if let Some(u) = stat_use.get_mut(&t.name) {
-                u.count += 1;
+            if let Some(u) = sources.get_mut(&t.name) {
+                u.inits += 1;
                 u.tensor = Some(raw.clone());
             }
-        }
-        for raw in &graph.input {
-            let v = ValueInfoProto::decode(raw.clone()).map_err(|e| format("graph input", e))?;
-            if let Some(u) = stat_use.get_mut(&v.name) {
-                u.input = true;
+            if let Some((w, users)) = weights.get_key_value(&t.name) {
+                let head = TensorHead::decode(raw.clone()).map_err(|e| format("initializer", e))?;
+                let n = weight_inits.entry(w.as_str()).or_default();
+                *n += 1;
+                for &i in users {
+                    // A weight defined twice has no dims to trust.
+                    entries[i].weight_dims = (*n == 1).then(|| head.dims.clone());
+                }
             }
         }
-
-        for e in &mut entries {
-            for (s, slot) in &mut e.stats {
-                let u = &stat_use[s.as_str()];
-                let problem = match (u.count, u.input, u.produced) {
-                    (1, false, _) => {
-                        *slot = u.tensor.clone();
-                        continue;
-                    }
-                    (c, _, _) if c > 1 => duplicate("initializer name", s),
-                    (1, true, _) => Error::UnsupportedNode {
-                        node: short(&e.name),
-                        reason: format!(
-                            "statistic {:?} is an initializer and also a graph input: it can be \
-                             overridden at run time, so it is not a constant",
-                            short(s)
-                        ),
-                    },
-                    (_, true, _) => Error::UnsupportedNode {
-                        node: short(&e.name),
-                        reason: format!(
-                            "statistic {:?} is a graph input, not an initializer: its value is \
-                             not in the model",
-                            short(s)
-                        ),
-                    },
-                    (_, _, true) => Error::UnsupportedNode {
-                        node: short(&e.name),
-                        reason: format!(
-                            "statistic {:?} is computed by another node, not an initializer",
-                            short(s)
-                        ),
-                    },
-                    _ => Error::MissingTensor(short(s)),
-                };
-                e.problem.get_or_insert(problem);
+        // Declared element types of the layers' inputs X (a declaration beats a Cast).
+        let declared = graph
+            .input
+            .iter()
+            .chain(&graph.value_info)
+            .chain(&graph.output);
+        for (k, raw) in declared.enumerate() {
+            let v = ValueInfoProto::decode(raw.clone()).map_err(|e| format("value info", e))?;
+            if k < graph.input.len() {
+                if let Some(u) = sources.get_mut(&v.name) {
+                    u.input = true;
+                }
+            }
+            let elem = v.r#type.and_then(|t| t.tensor_type).map(|t| t.elem_type);
+            for &i in inputs_of.get(&v.name).into_iter().flatten() {
+                if let Some(t) = elem.filter(|&t| t != 0) {
+                    entries[i].x_type = Some(t);
+                }
             }
         }
         Ok(OnnxModel {
             entries,
             by_name,
+            sources,
             base_dir,
+            options: Options::default(),
         })
     }
 
@@ -315,20 +426,25 @@ impl OnnxModel {
     /// Loads the layer named `name`: its statistics are decoded (and read from external
     /// data) now, exactly.
     ///
-    /// Errors: [`Error::UnknownLayer`]; for that layer only: [`Error::UnsupportedNode`]
-    /// (training forms, statistics that are graph inputs or node outputs, missing inputs,
-    /// `spatial = 0`), [`Error::DuplicateName`], [`Error::MissingTensor`],
+    /// Errors: [`Error::UnknownLayer`]; for that layer only, wrapped in [`Error::Layer`]
+    /// naming it: [`Error::UnsupportedNode`]
+    /// (training forms, statistics that are graph inputs without an initializer or outputs
+    /// of non-constant nodes, overridable statistics under strict initializers, statistics
+    /// not of rank 1, missing inputs, `spatial = 0`), [`Error::DuplicateName`], [`Error::MissingTensor`],
     /// [`Error::UnsupportedTensorType`], [`Error::TensorLength`], [`Error::Format`]
     /// (malformed tensor, unreadable external data), [`Error::ExternalDataOutside`], and
     /// the parameter errors of [`crate::BatchNorm::new`].
     ///
     /// ```
     /// let m = bnbound::model::onnx::OnnxModel::open("tests/data/bn_training_mode.onnx")?;
-    /// assert!(matches!(m.layer("bntrain"), Err(bnbound::model::Error::UnsupportedNode { .. })));
+    /// let e = m.layer("bntrain").unwrap_err();
+    /// assert!(matches!(e.inner(), bnbound::model::Error::UnsupportedNode { .. }));
+    /// assert_eq!(e.layer(), Some("bntrain"));
     /// assert!(matches!(m.layer("nope"), Err(bnbound::model::Error::UnknownLayer { .. })));
     /// # Ok::<(), bnbound::model::Error>(())
     /// ```
     pub fn layer(&self, name: &str) -> Result<ModelLayer> {
+        let _env = crate::num::round::env::enter();
         match self.by_name.get(name) {
             Some(&i) => self.load(&self.entries[i]),
             None => Err(super::unknown_layer(name, self.names())),
@@ -348,31 +464,111 @@ impl OnnxModel {
         self.entries.iter().map(|e| (e.name.as_str(), self.load(e)))
     }
 
+    /// Loads entry `e`; every error names the layer.
     fn load(&self, e: &Entry) -> Result<ModelLayer> {
+        let _env = crate::num::round::env::enter();
+        self.load_unnamed(e).map_err(|err| err.in_layer(&e.name))
+    }
+
+    fn load_unnamed(&self, e: &Entry) -> Result<ModelLayer> {
         if let Some(p) = &e.problem {
             return Err(p.clone());
         }
-        let mut stats = Vec::with_capacity(4);
-        for (name, raw) in &e.stats {
-            let raw = raw
-                .clone()
-                .ok_or_else(|| Error::MissingTensor(short(name)))?;
-            let t = TensorProto::decode(raw).map_err(|err| {
-                Error::Format(format!("tensor {:?}: malformed: {err}", short(name)))
-            })?;
-            stats.push(tensor_values(&t, self.base_dir.as_deref())?);
+        let ctx = Ctx {
+            layer: &e.name,
+            strict: self.options.strict_initializers,
+            base_dir: self.base_dir.as_deref(),
+        };
+        let mut resolved = Vec::with_capacity(4);
+        for name in &e.stats {
+            let r = resolve(&self.sources, name, &ctx, 0)?;
+            let rank = match &r.kind {
+                Kind::Tensor(t) => t.dims.len(),
+                Kind::Floats(_, rank) => *rank,
+                Kind::Fill { .. } => 1,
+            };
+            if rank != 1 {
+                return Err(Error::UnsupportedNode {
+                    node: short(&e.name),
+                    reason: format!(
+                        "statistic {:?} has rank {rank}: BatchNormalization's statistics have \
+                         rank 1 (one value per channel)",
+                        short(name)
+                    ),
+                });
+            }
+            resolved.push(r);
+        }
+        let overridable = resolved.iter().any(|r| r.overridable);
+        // Stored statistics first: their lengths are bounded by the file; a
+        // ConstantOfShape's count (from the file, unbounded) must then equal theirs.
+        let mut stats: Vec<Option<Stat>> = vec![None; resolved.len()];
+        for (k, r) in resolved.iter().enumerate() {
+            stats[k] = match &r.kind {
+                Kind::Tensor(t) => Some(tensor_values(t, self.base_dir.as_deref())?),
+                Kind::Floats(v, _) => {
+                    Some(super::ElemKind::F32.stat(v.iter().map(|&x| x as f64).collect()))
+                }
+                Kind::Fill { .. } => None,
+            };
+        }
+        let known = stats.iter().flatten().next().map(|s| s.values.len());
+        for (k, r) in resolved.iter().enumerate() {
+            if let Kind::Fill { count, value } = &r.kind {
+                let channels = known.unwrap_or(*count);
+                if *count != channels {
+                    return Err(Error::TensorLength {
+                        tensor: short(&e.stats[k]),
+                        expected: channels,
+                        found: *count,
+                    });
+                }
+                if channels > FILL_BUDGET {
+                    return Err(Error::UnsupportedNode {
+                        node: short(&e.name),
+                        reason: format!(
+                            "statistic {:?} is a ConstantOfShape of {count} elements and no \
+                             statistic of the layer is stored to confirm that channel count \
+                             (at most {FILL_BUDGET} are built from a shape alone)",
+                            short(&e.stats[k])
+                        ),
+                    });
+                }
+                let v = value.values[0];
+                stats[k] = Some(Stat {
+                    values: vec![v; channels],
+                    ..value.clone()
+                });
+            }
         }
         let stats: [Stat; 4] = stats
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
             .try_into()
             .map_err(|_| Error::Format("a BatchNorm layer needs four statistics".into()))?;
-        let names = [0, 1, 2, 3].map(|k| e.stats[k].0.as_str());
+        let names = [0, 1, 2, 3].map(|k| e.stats[k].as_str());
         let (bn, stored_as, storage) = build(stats, e.eps, names)?;
+        // BatchNormalization-15 lets X (and Y) have another type than the statistics: a
+        // 16-bit X makes an f32 layer's outputs 16-bit whatever the statistics' type.
+        let f32_layer = matches!(bn, crate::AnyBatchNorm::F32(_));
+        let storage = match e.x_type {
+            Some(10) if f32_layer => Some(Storage::F16),
+            Some(16) if f32_layer => Some(Storage::Bf16),
+            _ => storage,
+        };
         Ok(ModelLayer {
             name: e.name.clone(),
             producer: e.producer.clone(),
+            producer_op: e.producer_op.clone(),
+            producer_weight_dims: e
+                .weight_dims
+                .as_ref()
+                .and_then(|d| d.iter().map(|&x| u64::try_from(x).ok()).collect()),
             consumers: e.consumers.clone(),
             stored_as,
             storage,
+            overridable,
             bn,
         })
     }
@@ -394,16 +590,52 @@ fn read_model(path: &Path) -> Result<(Vec<u8>, PathBuf)> {
     Ok((bytes, base))
 }
 
-/// How a statistic's tensor name is used in the graph.
-#[derive(Clone, Debug, Default)]
-struct StatUse {
-    /// Initializers of that name, and the last one.
-    count: usize,
-    tensor: Option<Bytes>,
-    /// A graph input of that name.
-    input: bool,
-    /// A node output of that name.
-    produced: bool,
+/// Records `node` as the producer of each of its outputs in `frontier`; the tensor it
+/// reads (Identity, ConstantOfShape) goes to `next` if it is not indexed yet.
+fn record_producer(
+    node: &NodeProto,
+    name: &str,
+    frontier: &HashSet<String>,
+    sources: &mut HashMap<String, Source>,
+    next: &mut HashSet<String>,
+) {
+    for out in node.output.iter().filter(|o| frontier.contains(*o)) {
+        let Some(src) = sources.get_mut(out) else {
+            continue;
+        };
+        src.producers += 1;
+        if src.node.is_none() {
+            let (p, reads) = Producer::of(node, name.to_string());
+            src.node = Some(p);
+            if let Some(r) = reads.filter(|r| !sources.contains_key(r)) {
+                next.insert(r);
+            }
+        }
+    }
+}
+
+/// What a layer's producer is, for folding the layer into it.
+fn producer_op(node: &NodeProto) -> ProducerOp {
+    let default_domain = node.domain.is_empty() || node.domain == "ai.onnx";
+    let int = |name: &str| node.attribute.iter().find(|a| a.name == name).map(|a| a.i);
+    match node.op_type.as_str() {
+        "Conv" if default_domain => ProducerOp::Conv,
+        "Gemm" if default_domain => ProducerOp::Gemm {
+            trans_b: int("transB").unwrap_or(0) != 0,
+        },
+        "MatMul" if default_domain => ProducerOp::MatMul,
+        _ if default_domain => ProducerOp::Other(short(&node.op_type)),
+        _ => ProducerOp::Other(format!("{}::{}", short(&node.domain), short(&node.op_type))),
+    }
+}
+
+/// The element type a `Cast` node converts to.
+fn cast_to(node: &NodeProto) -> Option<i32> {
+    let default_domain = node.domain.is_empty() || node.domain == "ai.onnx";
+    (node.op_type == "Cast" && default_domain)
+        .then(|| node.attribute.iter().find(|a| a.name == "to"))
+        .flatten()
+        .and_then(|a| i32::try_from(a.i).ok())
 }
 
 fn duplicate(kind: &'static str, name: &str) -> Error {
@@ -425,6 +657,7 @@ fn duplicate(kind: &'static str, name: &str) -> Error {
 /// # Ok::<(), bnbound::model::Error>(())
 /// ```
 pub fn load_file(path: impl AsRef<Path>) -> Result<Vec<ModelLayer>> {
+    let _env = crate::num::round::env::enter();
     OnnxModel::open(path)?.layers().map(|(_, l)| l).collect()
 }
 
@@ -437,6 +670,7 @@ pub fn load_file(path: impl AsRef<Path>) -> Result<Vec<ModelLayer>> {
 /// assert!(matches!(e, bnbound::model::Error::Format(_)));
 /// ```
 pub fn load_bytes(bytes: &[u8], base_dir: Option<&Path>) -> Result<Vec<ModelLayer>> {
+    let _env = crate::num::round::env::enter();
     OnnxModel::from_bytes(bytes.to_vec(), base_dir)?
         .layers()
         .map(|(_, l)| l)

@@ -4,7 +4,6 @@
 use super::proto::NodeProto;
 use crate::model::error::Error;
 use crate::short;
-use prost::bytes::Bytes;
 
 /// ONNX `AttributeProto.AttributeType` values used here (0: written by old exporters that
 /// leave the type out).
@@ -17,11 +16,18 @@ const ATTR_INT: i32 = 2;
 pub(super) struct Entry {
     pub(super) name: String,
     pub(super) producer: Option<String>,
+    /// The producer's kind, and its weight (second input) name and the dims of the
+    /// initializer holding it.
+    pub(super) producer_op: Option<crate::model::ProducerOp>,
+    pub(super) weight: Option<String>,
+    pub(super) weight_dims: Option<Vec<i64>>,
     pub(super) consumers: Vec<String>,
     pub(super) eps: f64,
-    /// The statistics' tensor names (scale, B, mean, var) and, once indexed, the
-    /// initializer holding each.
-    pub(super) stats: Vec<(String, Option<Bytes>)>,
+    /// The statistics' tensor names (scale, B, mean, var).
+    pub(super) stats: Vec<String>,
+    /// The declared element type of the input X, if the graph declares it (a graph
+    /// input, a `value_info`, a graph output, or the `to` of a `Cast` producer).
+    pub(super) x_type: Option<i32>,
     /// Why this node is not an inference BatchNorm, if it is not.
     pub(super) problem: Option<Error>,
 }
@@ -45,15 +51,13 @@ pub(super) fn entry(node: &NodeProto, opset: Option<i64>) -> Entry {
     let mut e = Entry {
         name: name.clone(),
         producer: None,
+        producer_op: None,
+        weight: None,
+        weight_dims: None,
         consumers: Vec::new(),
         eps: 1e-5f32 as f64,
-        stats: node
-            .input
-            .iter()
-            .skip(1)
-            .take(4)
-            .map(|s| (s.clone(), None))
-            .collect(),
+        stats: node.input.iter().skip(1).take(4).cloned().collect(),
+        x_type: None,
         problem: None,
     };
     let unsupported = |reason: String| Error::UnsupportedNode {
@@ -62,6 +66,16 @@ pub(super) fn entry(node: &NodeProto, opset: Option<i64>) -> Entry {
     };
     let mut is_test = None;
     let mut problem = None;
+    // onnxruntime refuses a node with an attribute given twice; reading one of them
+    // (the last, as a map would) is a guess.
+    for (k, a) in node.attribute.iter().enumerate() {
+        if node.attribute[..k].iter().any(|b| b.name == a.name) {
+            problem = problem.or(Some(format!(
+                "attribute {:?} appears more than once",
+                short(&a.name)
+            )));
+        }
+    }
     for a in &node.attribute {
         let int = matches!(a.r#type, ATTR_INT | ATTR_UNDEFINED);
         let float = matches!(a.r#type, ATTR_FLOAT | ATTR_UNDEFINED);
@@ -114,7 +128,7 @@ pub(super) fn entry(node: &NodeProto, opset: Option<i64>) -> Entry {
             "a sixth input (training_mode, opset-12 draft): training form".to_string(),
         ));
     }
-    if e.stats.len() < 4 || e.stats.iter().any(|(s, _)| s.is_empty()) {
+    if e.stats.len() < 4 || e.stats.iter().any(|s| s.is_empty()) {
         problem = problem.or(Some(format!(
             "{} inputs, expected X, scale, B, input_mean, input_var",
             node.input.len()

@@ -33,6 +33,10 @@ pub(crate) struct GraphProto {
     pub(crate) initializer: Vec<Bytes>,
     #[prost(bytes = "bytes", repeated, tag = "11")]
     pub(crate) input: Vec<Bytes>,
+    #[prost(bytes = "bytes", repeated, tag = "12")]
+    pub(crate) output: Vec<Bytes>,
+    #[prost(bytes = "bytes", repeated, tag = "13")]
+    pub(crate) value_info: Vec<Bytes>,
 }
 
 /// `onnx.NodeProto` (subset).
@@ -61,6 +65,11 @@ pub(crate) struct AttributeProto {
     pub(crate) f: f32,
     #[prost(int64, tag = "3")]
     pub(crate) i: i64,
+    /// A TENSOR attribute's `TensorProto`, undecoded (zero-copy).
+    #[prost(bytes = "bytes", optional, tag = "5")]
+    pub(crate) t: Option<Bytes>,
+    #[prost(float, repeated, tag = "7")]
+    pub(crate) floats: Vec<f32>,
     #[prost(int32, tag = "20")]
     pub(crate) r#type: i32,
 }
@@ -70,11 +79,36 @@ pub(crate) struct AttributeProto {
 pub(crate) struct ValueInfoProto {
     #[prost(string, tag = "1")]
     pub(crate) name: String,
+    #[prost(message, optional, tag = "2")]
+    pub(crate) r#type: Option<TypeProto>,
+}
+
+/// `onnx.TypeProto`: only its `tensor_type` (field 1 of the `value` oneof).
+#[derive(Clone, PartialEq, Message)]
+pub(crate) struct TypeProto {
+    #[prost(message, optional, tag = "1")]
+    pub(crate) tensor_type: Option<TensorTypeProto>,
+}
+
+/// `onnx.TypeProto.Tensor`: only its element type.
+#[derive(Clone, PartialEq, Message)]
+pub(crate) struct TensorTypeProto {
+    #[prost(int32, tag = "1")]
+    pub(crate) elem_type: i32,
 }
 
 /// `onnx.TensorProto`, only its name (the data is skipped without being copied).
 #[derive(Clone, PartialEq, Message)]
 pub(crate) struct TensorName {
+    #[prost(string, tag = "8")]
+    pub(crate) name: String,
+}
+
+/// `onnx.TensorProto`, only its dims and name (the data is skipped without being copied).
+#[derive(Clone, PartialEq, Message)]
+pub(crate) struct TensorHead {
+    #[prost(int64, repeated, tag = "1")]
+    pub(crate) dims: Vec<i64>,
     #[prost(string, tag = "8")]
     pub(crate) name: String,
 }
@@ -99,6 +133,8 @@ pub(crate) struct TensorProto {
     pub(crate) float_data: Vec<f32>,
     #[prost(int32, repeated, tag = "5")]
     pub(crate) int32_data: Vec<i32>,
+    #[prost(int64, repeated, tag = "7")]
+    pub(crate) int64_data: Vec<i64>,
     #[prost(string, tag = "8")]
     pub(crate) name: String,
     #[prost(bytes = "bytes", tag = "9")]

@@ -40,6 +40,22 @@ pub(super) fn tensor_values(t: &TensorProto, base_dir: Option<&Path>) -> Result<
     } else if !t.raw_data.is_empty() {
         decode_le(&t.raw_data, kind, &t.name)?
     } else {
+        // float16/bfloat16 bits are the low 16 bits of each int32; onnxruntime refuses
+        // ("data overflow") anything else rather than truncate it, and so does this.
+        if matches!(kind, ElemKind::F16 | ElemKind::Bf16) {
+            if let Some((k, b)) = t
+                .int32_data
+                .iter()
+                .enumerate()
+                .find(|(_, &b)| !(0..=0xffff).contains(&b))
+            {
+                return Err(Error::Format(format!(
+                    "tensor {:?}: int32_data[{k}] = {b} is not 16 bits of {}",
+                    short(&t.name),
+                    type_name(t.data_type)
+                )));
+            }
+        }
         let values: Vec<f64> = match kind {
             ElemKind::F32 => t.float_data.iter().map(|&x| x as f64).collect(),
             ElemKind::F64 => t.double_data.clone(),
