@@ -230,6 +230,11 @@ pub enum Error {
     /// there is no deployed fold to replay.
     #[error("{0} does not fold BatchNorm into the preceding layer at inference time")]
     NoDeployedFold(&'static str),
+    /// Deployed semantics of a layer stored in a 16-bit type needs an `f32` layer (the
+    /// 16-bit kernels compute in `f32` with an `f32` ε); this one is `f64` (e.g. a
+    /// safetensors ε read as `f64` that is not an `f32` value).
+    #[error("the layer is stored as {0} but its eps is not an f32 value (an f64 layer): the {0} kernels compute with an f32 eps; read eps as f32 (--eps-dtype f32, eps_dtype=\"f32\") for deployed semantics")]
+    StoredLayerNotF32(&'static str),
     /// A value that must be of the 16-bit storage type is not.
     #[error("{what}[{index}] is not a value of the storage type")]
     NotInStorage {

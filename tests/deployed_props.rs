@@ -982,3 +982,40 @@ proptest! {
         run_deriv(&case, ulps);
     }
 }
+
+/// Review of issue 20: ONNX Runtime rewrites an f32 BatchNorm whose input is in NCHWc
+/// layout into a depthwise convolution with weight γ/√q (a division) and bias β − μ·s'
+/// (`nchwc_transformer.cc`). The reviewer's layer and input, with onnxruntime 1.32's output
+/// −0.10788780450820923 (6 ulps below the old bound), must be inside, and the replay must
+/// agree with the emulation exactly.
+#[test]
+fn onnxruntime_nchwc_rewrite_is_enclosed() {
+    let (g, b, m, v) = (
+        0.5430335402488708f32,
+        0.6044053435325623f32,
+        -0.062183674424886703f32,
+        0.5262821316719055f32,
+    );
+    let bn = BatchNorm::new(vec![g], vec![b], vec![m], vec![v], 1e-5f32).unwrap();
+    let x = -1.0137641429901123f32;
+    let ort_output = -0.10788780450820923f32;
+    let input = TensorBox::new(Shape::new(&[1]).unwrap(), vec![x], vec![x]).unwrap();
+    let y = bn.deployed(Runtime::OnnxruntimeCpu).ibp(&input).unwrap();
+    assert!(y.lo()[0] <= ort_output && ort_output <= y.hi()[0], "{y:?}");
+    let p = [g, b, m, v, 1e-5f32].map(|t| t as f64);
+    let ys = recipe_outputs(p, x as f64, F32, false);
+    assert!(ys.contains(&(ort_output as f64)), "{ys:?}");
+    // The checker judges the old, narrower bound unsound under deployed semantics.
+    let old = TensorBox::new(
+        Shape::new(&[1]).unwrap(),
+        vec![-0.10788775980472565f32],
+        vec![-0.10788774490356445f32],
+    )
+    .unwrap();
+    let semantics = bnbound::Semantics::Deployed(Runtime::OnnxruntimeCpu);
+    assert!(!bn
+        .checker()
+        .ibp_in(semantics, &input, &old)
+        .unwrap()
+        .sound());
+}

@@ -455,6 +455,22 @@ fn run_op(
     let storage = model_layer.and_then(|l| l.storage);
     // A model stored in a 16-bit type runs 16-bit arithmetic: deployed semantics is its
     // 16-bit recipe, never the f32 one. Real semantics is the f32 layer of the same values.
+    if let (Some(storage), AnyBatchNorm::F64(_)) = (storage, &bn) {
+        let deployed = matches!(
+            op,
+            Op::Ibp(_, Semantics::Deployed(_))
+                | Op::Deriv(_, _, Semantics::Deployed(_))
+                | Op::Check(_, Semantics::Deployed(_))
+                | Op::Fold(_)
+        );
+        if deployed {
+            let e = bnbound::Error::StoredLayerNotF32(storage.name());
+            return Err(Failure::Invalid(format!(
+                "layer {:?}: {e}",
+                bnbound::short(layer.layer.as_deref().unwrap_or(""))
+            )));
+        }
+    }
     if let (Some(storage), AnyBatchNorm::F32(bn)) = (storage, &bn) {
         let name = layer.layer.as_deref().unwrap_or("");
         match op {

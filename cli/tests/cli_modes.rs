@@ -560,3 +560,43 @@ fn fold_nan_is_invalid_input() {
     assert!(o.stdout.is_empty());
     assert!(stderr_line(&o).contains("NaN"));
 }
+
+/// Review of issue 20, item 2: a float16 state_dict read with an f64 ε that is not an f32
+/// value becomes an f64 layer; deployed semantics on it must not be f64 arithmetic
+/// (torch's f16 outputs 3162 and 2896 lay below such bounds at σ² = 0, ε = 1e-7): exit 2.
+/// Real semantics stays available.
+#[test]
+fn sixteen_bit_state_dict_with_f64_eps_refuses_deployed() {
+    let model = data("state.safetensors");
+    let model = model.to_str().unwrap();
+    let dir = scratch();
+    let bpath = dir.join("box.json");
+    std::fs::write(
+        &bpath,
+        r#"{"shape": [1, 4], "lo": [1, 1, 1, 1], "hi": [1, 1, 1, 1]}"#,
+    )
+    .unwrap();
+    let b = bpath.to_str().unwrap();
+    let base = [
+        "--model",
+        model,
+        "--layer",
+        "half",
+        "--eps",
+        "1e-7",
+        "--eps-dtype",
+        "f64",
+    ];
+    for rt in ["pytorch-cpu", "onnxruntime-cpu", "any"] {
+        let mut args = vec!["ibp"];
+        args.extend(base);
+        args.extend(["--input", b, "--semantics", "deployed", "--runtime", rt]);
+        let o = run(&args);
+        assert_eq!(o.status.code(), Some(2), "{rt}: {}", stderr(&o));
+        assert!(stderr_line(&o).contains("f16"), "{rt}");
+    }
+    let mut args = vec!["ibp"];
+    args.extend(base);
+    args.extend(["--input", b]);
+    assert_eq!(json_of(&run(&args))["dtype"], "f64");
+}

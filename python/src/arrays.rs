@@ -73,13 +73,10 @@ impl Elem for f64 {
         _: &BatchNorm<f64>,
         _: Runtime,
         _: &TensorBox<f64>,
-        _: Storage,
+        storage: Storage,
     ) -> bnbound::Result<TensorBox<f64>> {
-        // Not reached: `PyBatchNorm::loaded` keeps a storage type only for f32 layers (the
-        // loaders give 16-bit statistics an f32 layer).
-        Err(bnbound::Error::UnknownDtype(
-            "a float64 layer stored in 16 bits".into(),
-        ))
+        // A 16-bit layer whose ε is an f64 that is not an f32 value: no 16-bit recipe.
+        Err(bnbound::Error::StoredLayerNotF32(storage.name()))
     }
 }
 

@@ -36,9 +36,9 @@ impl PyBatchNorm {
     }
 
     pub(crate) fn loaded(bn: AnyBatchNorm, stored_as: String, storage: Option<Storage>) -> Self {
-        // The library gives 16-bit statistics an f32 layer; a storage type on anything else
-        // would have no recipe, so it is kept only there.
-        let storage = storage.filter(|_| matches!(bn, AnyBatchNorm::F32(_)));
+        // 16-bit statistics give an f32 layer unless ε is read as an f64 that is not an f32
+        // value; the storage is kept either way, so deployed semantics on such an f64
+        // layer is refused (the library's StoredLayerNotF32), never f64 arithmetic.
         PyBatchNorm {
             bn: Arc::new(bn),
             stored_as: Some(stored_as),

@@ -193,3 +193,18 @@ def test_16bit_layers_refuse_what_has_no_16bit_recipe():
     bf = bnbound.load_onnx(os.path.join(DATA, "bn_bf16.onnx"))["bnbf16"]
     with pytest.raises(bnbound.Error, match="expected a float32 array, got float16"):
         bf.enclose().ibp(x.astype(np.float16), x.astype(np.float16))
+
+
+def test_a_16bit_state_dict_read_with_an_f64_eps_refuses_deployed_semantics():
+    """Review of issue 20, item 2: float16 statistics with an f64 ε that is not an f32
+    value make a float64 layer; deployed semantics on it must not be f64 arithmetic
+    (torch's float16 outputs lie outside such bounds), so it is refused; real stays."""
+    bn = bnbound.load_safetensors(os.path.join(DATA, "state.safetensors"), "half", eps=1e-7,
+                                  eps_dtype="f64")
+    assert bn.dtype == np.float64 and bn.storage == "f16"
+    x = np.ones((1, 4), np.float64)
+    for rt in ["pytorch-cpu", "onnxruntime-cpu", "any"]:
+        with pytest.raises(bnbound.Error, match="eps is not an f32 value"):
+            bn.enclose().ibp(x, x, semantics="deployed", runtime=rt)
+    lo, hi = bn.enclose().ibp(x, x)
+    assert (lo <= hi).all()

@@ -24,7 +24,12 @@
 //! - `onnxruntime-cpu`: `onnxruntime/core/providers/cpu/nn/batch_norm.h`, `BatchNorm::Compute`:
 //!   `inv_std = (var + epsilon_).sqrt().inverse()`, `new_scale = inv_std * scale`,
 //!   `new_bias = bias - mean * new_scale`, `Y = X * new_scale + new_bias`: the same
-//!   sequence as PyTorch's fast path, with or without contraction.
+//!   sequence as PyTorch's fast path, with or without contraction. At the default
+//!   optimisation level, an f32 BatchNorm whose input is in NCHWc layout (after a Conv,
+//!   pooling, Add, Concat or Relu) is rewritten into a depthwise 1×1 convolution
+//!   (`onnxruntime/core/optimizer/nchwc_transformer.cc`, `TransformBatchNormalization`):
+//!   weight `s' = RN(γ / RN(√q))`, bias `b' = RN(β − RN(μ·s'))`, output
+//!   `RN(RN(x·s') + b')` or `RN(x·s' + b')`: enclosed too.
 //!
 //! ε is the layer's stored ε, which is the value the kernels use: ONNX stores an `f32`
 //! attribute (exact in `f64`), and PyTorch casts its double ε to the compute type
@@ -237,6 +242,10 @@ struct Consts<T> {
     /// `at::sqrt` is a tensor operation, on MKL builds `vsSqrt`/`vdSqrt`, which is only
     /// faithful (measured with PyTorch 2.8: one ulp below `RN(√q)` for 0.65% of inputs).
     invs: [T; 2],
+    /// ONNX Runtime's NCHWc rewrite (`nchwc_transformer.cc`,
+    /// `TransformBatchNormalization`): BatchNorm as a depthwise 1×1 convolution with
+    /// weight `s' = RN(γ / RN(√q))` (a division) and bias `RN(β − RN(μ·s'))`.
+    div: (T, T),
     g: T,
     b: T,
     m: T,
@@ -253,6 +262,10 @@ impl<T: Float> Consts<T> {
             alpha,
             betas: [b - m * alpha, (-m).mul_add(alpha, b)],
             invs: faithful_sqrt(q).map(|r| T::one() / r),
+            div: {
+                let s = g / q.sqrt();
+                (s, b - m * s)
+            },
             g,
             b,
             m,
@@ -260,24 +273,32 @@ impl<T: Float> Consts<T> {
     }
 
     /// The least and greatest output of every recipe variant at the input `x` (`None`
-    /// when a variant gives NaN).
-    fn outputs(&self, x: T, fallback: bool) -> Option<(T, T)> {
+    /// when a variant gives NaN): the fast path's four, with `fallback` PyTorch's
+    /// fallback's four, with `nchwc` ONNX Runtime's NCHWc convolution's two (its MLAS
+    /// kernel adds the bias after the product, or fuses both: `RN(RN(x·s') + b')`,
+    /// `RN(x·s' + b')`).
+    fn outputs(&self, x: T, fallback: bool, nchwc: bool) -> Option<(T, T)> {
         let p = x * self.alpha;
-        let mut ys = [T::zero(); 8];
+        let mut ys = [T::zero(); 10];
         for (k, &b) in self.betas.iter().enumerate() {
             ys[2 * k] = p + b;
             ys[2 * k + 1] = x.mul_add(self.alpha, b);
         }
-        let n = if fallback {
-            for (k, &inv) in self.invs.iter().enumerate() {
+        let mut n = 4;
+        if fallback {
+            for &inv in &self.invs {
                 let t = (x - self.m) * inv;
-                ys[4 + 2 * k] = t * self.g + self.b;
-                ys[5 + 2 * k] = t.mul_add(self.g, self.b);
+                ys[n] = t * self.g + self.b;
+                ys[n + 1] = t.mul_add(self.g, self.b);
+                n += 2;
             }
-            8
-        } else {
-            4
-        };
+        }
+        if nchwc {
+            let (s, b) = self.div;
+            ys[n] = x * s + b;
+            ys[n + 1] = x.mul_add(s, b);
+            n += 2;
+        }
         let ys = &ys[..n];
         if ys.iter().any(|y| y.is_nan()) {
             return None;
@@ -462,10 +483,11 @@ impl<T: Float> Deployed<'_, T> {
                 channel: c,
             });
         }
-        k.outputs(x, self.fallback()).ok_or(Error::DeployedNan {
-            index: 0,
-            channel: c,
-        })
+        k.outputs(x, self.fallback(), self.nchwc())
+            .ok_or(Error::DeployedNan {
+                index: 0,
+                channel: c,
+            })
     }
 
     /// `Ok` unless the runtime is [`Runtime::Any`] with more than [`Runtime::MAX_ULPS`].
@@ -481,6 +503,12 @@ impl<T: Float> Deployed<'_, T> {
 
     fn fallback(&self) -> bool {
         self.runtime == Runtime::PytorchCpu
+    }
+
+    /// ONNX Runtime's NCHWc rewrite of an f32 BatchNorm whose input is in NCHWc layout
+    /// (after a Conv, pooling, Add, Concat or Relu at the default optimisation level).
+    fn nchwc(&self) -> bool {
+        self.runtime == Runtime::OnnxruntimeCpu && T::DTYPE == crate::Dtype::F32
     }
 
     /// The runtime's outputs at both endpoints of `[l, h]` for channel `c` (each the least
@@ -504,8 +532,8 @@ impl<T: Float> Deployed<'_, T> {
             return None; // x = 0 times an infinite α
         }
         Some((
-            k.outputs(l, self.fallback())?,
-            k.outputs(h, self.fallback())?,
+            k.outputs(l, self.fallback(), self.nchwc())?,
+            k.outputs(h, self.fallback(), self.nchwc())?,
         ))
     }
 
@@ -558,7 +586,8 @@ impl<T: Float> Deployed<'_, T> {
         let inner = shape.inner().max(1);
         let channels = self.consts.len();
         // Each channel's slopes, once: the float α, for `any` every α a form may use, for
-        // PyTorch's fallback the product inv·γ of its float constants.
+        // ONNX Runtime's NCHWc convolution its weight s', for PyTorch's fallback the
+        // product inv·γ of its float constants.
         let any = match self.runtime {
             Runtime::Any { ulps } => Some(crate::modes::any::Model::of::<T>(ulps)),
             _ => None,
@@ -569,6 +598,10 @@ impl<T: Float> Deployed<'_, T> {
                 let mut v = vec![(k.alpha.to_f64_raw(), k.alpha.to_f64_raw())];
                 if let Some(m) = &any {
                     v.push(crate::modes::any::slopes(m, self.bn.channel_f64(c)));
+                }
+                if self.nchwc() {
+                    let s = k.div.0.to_f64_raw();
+                    v.push((s, s));
                 }
                 if self.fallback() {
                     let g = k.g.to_f64_raw();

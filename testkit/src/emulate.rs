@@ -278,8 +278,10 @@ impl Arith {
 }
 
 /// Every output of the runtimes' recipes (fast path twice-rounded and contracted, and, with
-/// `fallback`, PyTorch's `((x − μ)·invstd)·γ + β` both ways) for the input `x`, each
-/// operation emulated in `fmt`. `(g, b, m, v, e)` are values of `fmt`.
+/// `fallback`, PyTorch's `((x − μ)·invstd)·γ + β` both ways; without `fallback` in `f32`,
+/// ONNX Runtime's NCHWc depthwise convolution: `s' = γ/√q`, `b' = β − μ·s'`, `x·s' + b'`
+/// twice-rounded and contracted) for the input `x`, each operation emulated in `fmt`.
+/// `(g, b, m, v, e)` are values of `fmt`.
 pub fn recipe_outputs(p: [f64; 5], x: f64, fmt: Format, fallback: bool) -> Vec<f64> {
     let a = Arith(fmt);
     let [g, b, m, v, e] = p;
@@ -290,6 +292,12 @@ pub fn recipe_outputs(p: [f64; 5], x: f64, fmt: Format, fallback: bool) -> Vec<f
     for beta in betas {
         out.push(a.add(a.mul(x, alpha), beta));
         out.push(a.fma(x, alpha, beta));
+    }
+    if !fallback && fmt == F32 {
+        let s = a.div(g, a.sqrt(a.add(v, e)));
+        let bias = a.sub(b, a.mul(m, s));
+        out.push(a.add(a.mul(x, s), bias));
+        out.push(a.fma(x, s, bias));
     }
     if fallback {
         // The fallback's tensor `at::sqrt` is only faithful (MKL's vsSqrt/vdSqrt): both

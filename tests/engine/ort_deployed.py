@@ -185,6 +185,58 @@ def conv_bn(exe, tmp):
     return compared
 
 
+def nchwc_bn(exe, tmp):
+    """At the default optimisation level ONNX Runtime rewrites an f32 BatchNorm whose input
+    is in NCHWc layout (here: a Conv output that a Relu also reads) into a depthwise 1×1
+    NCHWc convolution with weight γ/√(σ²+ε) (a division) and bias β − μ·s'
+    (nchwc_transformer.cc). Its outputs must lie inside the onnxruntime-cpu bounds."""
+    checked = outside = 0
+    c, shape = 16, (1, 16, 8, 8)
+    for name, g, b, m, v, eps in layers(c):
+        arrays = [np.eye(c, dtype=np.float32).reshape(c, c, 1, 1)] + \
+            [np.asarray(a, dtype=np.float32) for a in (g, b, m, v)]
+        inits = [numpy_helper.from_array(a, n) for a, n in
+                 zip(arrays, ["W", "scale", "B", "mean", "var"])]
+        nodes = [helper.make_node("Conv", ["x", "W"], ["t"], name="conv"),
+                 helper.make_node("BatchNormalization", ["t", "scale", "B", "mean", "var"], ["y"],
+                                  name="bn", epsilon=float(np.float32(eps))),
+                 helper.make_node("Relu", ["t"], ["r"], name="relu")]
+        outs = [helper.make_tensor_value_info(n, TensorProto.FLOAT, list(shape)) for n in "yr"]
+        graph = helper.make_graph(nodes, "nchwc", [helper.make_tensor_value_info(
+            "x", TensorProto.FLOAT, list(shape))], outs, initializer=inits)
+        mo = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 15)])
+        mo.ir_version = 8
+        mp = tmp / f"nchwc_{name}.onnx"
+        onnx.save(mo, mp)
+        so = ort.SessionOptions()
+        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        so.optimized_model_filepath = str(tmp / "nchwc_opt.onnx")
+        so.log_severity_level = 3
+        sess = ort.InferenceSession(str(mp), so, providers=["CPUExecutionProvider"])
+        ops = [n.op_type for n in onnx.load(str(tmp / "nchwc_opt.onnx")).graph.node]
+        if "BatchNormalization" in ops:
+            sys.exit(f"onnxruntime did not rewrite BatchNorm into an NCHWc conv ({ops})")
+        for _ in range(4):
+            x = RNG.uniform(-4, 4, shape).astype(np.float32)
+            y, r = sess.run(None, {"x": x})
+            if not np.array_equal(np.maximum(x, 0), r):
+                sys.exit("the identity conv changed its input")
+            bp = tmp / "nchwc_box.json"
+            pts = [float(t) for t in x.ravel()]
+            bp.write_text(json.dumps({"shape": list(shape), "lo": pts, "hi": pts}))
+            dep = bnbound_ibp(exe, mp, bp, "deployed")
+            dlo, dhi = as_dtype(dep["lo"], np.float32), as_dtype(dep["hi"], np.float32)
+            y = y.ravel()
+            bad = (y < dlo) | (y > dhi) | np.isnan(y)
+            checked += y.size
+            outside += int(bad.sum())
+            if bad.any():
+                i = int(np.flatnonzero(bad)[0])
+                print(f"VIOLATION NCHWc {name}: element {i} output {y[i]!r} outside "
+                      f"[{dlo[i]!r}, {dhi[i]!r}]")
+    return checked, outside
+
+
 def f16_any(exe, tmp):
     """float16 data: ONNX Runtime's 16-bit BatchNorm kernel is not replayed, but every one
     of its outputs must lie inside `--runtime any` (every order, any f32/f16 mixture) and
@@ -291,11 +343,16 @@ def main():
                                 print(f"VIOLATION {name} {dtype.__name__} C={c} level={level}: element {i} "
                                       f"output {y[i]!r} outside [{dlo[i]!r}, {dhi[i]!r}]")
         fused = conv_bn(exe, tmp)
+        nchwc = nchwc_bn(exe, tmp)
         f16 = f16_any(exe, tmp)
     print(f"float16: {f16[0]} onnxruntime outputs, {f16[1]} outside the real bounds, "
           f"{f16[2]} outside pytorch-cpu's, {f16[3]} outside --runtime any's, {f16[4]} outside "
           f"onnxruntime-cpu's (any's, not replayed)")
     if f16[3] or f16[4] or f16[0] == 0:
+        sys.exit(1)
+    print(f"BatchNorm rewritten into an NCHWc conv by onnxruntime: {nchwc[0]} outputs, "
+          f"{nchwc[1]} outside the onnxruntime-cpu bounds")
+    if nchwc[1] or nchwc[0] == 0:
         sys.exit(1)
     print(f"Conv→BN fused by onnxruntime: {fused} outputs equal bit for bit to the Conv with "
           f"bnbound's replayed fold")

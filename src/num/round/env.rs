@@ -119,13 +119,15 @@ fn write(csr: u32) {
     // SAFETY: `ldmxcsr` loads MXCSR from the 4 bytes of `csr`. Every value written here
     // is either the default control bits with the thread's own status flags, or the
     // value the same thread read before (so reserved bits are never set). Changing MXCSR
-    // is what this module is for: the block is not `nomem`/`pure`, so the compiler keeps
-    // memory accesses on their side of it (module docs).
+    // is what this module is for. The block is deliberately neither `nomem`, `pure` nor
+    // `readonly`: declared as possibly writing any memory, it keeps every load and store
+    // of the computation on its side (a `readonly` block would let loads, and arithmetic
+    // on them, move above the switch into the caller's environment).
     unsafe {
         core::arch::asm!(
             "ldmxcsr dword ptr [{p}]",
             p = in(reg) &csr,
-            options(nostack, preserves_flags, readonly)
+            options(nostack, preserves_flags)
         );
     }
 }
