@@ -219,6 +219,41 @@ rewrite (round_generic radix2 fexp (Znearest choice) x Fx) in H.
 generalize (pred_lt_id_FLT x); lra.
 Qed.
 
+(** lane_above(c) = -lane_below(-c), literally (the same RN on -c): >= succ(c). *)
+Theorem lane_above_ge_succ_gen :
+  forall c, F c -> succ radix2 fexp c <= - RN (- c - RN (phi * Rabs (- c) + eta)).
+Proof.
+intros c Fc.
+assert (H := lane_below_le_pred_gen (- c) (generic_format_opp radix2 fexp c Fc)).
+rewrite pred_opp in H; lra.
+Qed.
+
+Theorem lane_above_nofma_ge_succ_gen :
+  forall c, F c -> succ radix2 fexp c <= - RN (- c - RN (RN (phi * Rabs (- c)) + eta)).
+Proof.
+intros c Fc.
+assert (H := lane_below_nofma_le_pred_gen (- c) (generic_format_opp radix2 fexp c Fc)).
+rewrite pred_opp in H; lra.
+Qed.
+
+(** x < succ(RN x) for every real x (the mirror of pred_RN_lt). *)
+Lemma succ_RN_gt : forall x, x < succ radix2 fexp (RN x).
+Proof.
+intros x.
+assert (H := succ_round_ge_id radix2 fexp (Znearest choice) x).
+destruct H as [H|H]; auto.
+exfalso.
+assert (Fx : F x).
+{ rewrite H. apply generic_format_succ; auto with typeclass_instances.
+  apply generic_format_round; auto with typeclass_instances. }
+rewrite (round_generic radix2 fexp (Znearest choice) x Fx) in H.
+generalize (succ_gt_id radix2 fexp x); intros Hs.
+destruct (Req_dec x 0) as [Hz|Hz].
+- rewrite Hz, succ_0, ulp_FLT_0 in H by exact prec_gt_0_.
+  generalize (bpow_gt_0 radix2 emin); lra.
+- specialize (Hs Hz); lra.
+Qed.
+
 End Generic.
 
 (** ** binary64 and binary32 instances *)
@@ -308,6 +343,81 @@ split.
 - generalize (lane_below32_nofma_le_pred y Fy); lra.
 Qed.
 
+(** lanes.rs lane_above::<true> / ::<false> (= -lane_below(-c)), binary64: >= succ(c). *)
+Theorem lane_above_ge_succ :
+  forall c, F64 c ->
+  succ radix2 fexp64 c <= - RN64 (- c - RN64 (phi64 * Rabs (- c) + eta64)) /\
+  succ radix2 fexp64 c <= - RN64 (- c - RN64 (RN64 (phi64 * Rabs (- c)) + eta64)).
+Proof.
+intros c Fc; split.
+- exact (lane_above_ge_succ_gen (-1074) 53 choice c Fc).
+- exact (lane_above_nofma_ge_succ_gen (-1074) 53 choice c Fc).
+Qed.
+
+(** lanes.rs lane_above32, binary32. *)
+Theorem lane_above32_ge_succ :
+  forall c, F32 c ->
+  succ radix2 fexp32 c <= - RN32 (- c - RN32 (phi32 * Rabs (- c) + eta32)) /\
+  succ radix2 fexp32 c <= - RN32 (- c - RN32 (RN32 (phi32 * Rabs (- c)) + eta32)).
+Proof.
+intros c Fc; split.
+- exact (lane_above_ge_succ_gen (-149) 24 choice c Fc).
+- exact (lane_above_nofma_ge_succ_gen (-149) 24 choice c Fc).
+Qed.
+
+(** The use of lane_above: w <= lane_above(RN64 w) for every real w. *)
+Theorem lane_above_ge :
+  forall w, let c := RN64 w in
+  w <= - RN64 (- c - RN64 (phi64 * Rabs (- c) + eta64)) /\
+  w <= - RN64 (- c - RN64 (RN64 (phi64 * Rabs (- c)) + eta64)).
+Proof.
+intros w c.
+assert (Fc : F64 c) by (apply generic_format_round; auto with typeclass_instances).
+assert (Hs := succ_RN_gt (-1074) 53 choice w); fold c in Hs.
+destruct (lane_above_ge_succ c Fc) as [H1 H2].
+split; lra.
+Qed.
+
+(** lanes.rs lane_fma_for_below followed by lane_below (transfer/kernel: the bias and
+    dot loops): with FMA, lane_below(RN(a*b + c)); without, the product is rounded and
+    stepped down, the sum rounded, and the result stepped down. Both are <= a*b + c. *)
+Theorem lane_fma_for_below_le :
+  forall a b c : R,
+  (let r := RN64 (a * b + c) in
+   RN64 (r - RN64 (phi64 * Rabs r + eta64)) <= a * b + c) /\
+  (let p := RN64 (a * b) in
+   let l := RN64 (p - RN64 (RN64 (phi64 * Rabs p) + eta64)) in
+   let r := RN64 (l + c) in
+   RN64 (r - RN64 (RN64 (phi64 * Rabs r) + eta64)) <= a * b + c).
+Proof.
+intros a b c; split.
+- exact (proj1 (lane_below_le (a * b + c))).
+- intros p l r.
+  assert (Hl : l <= a * b) by exact (proj2 (lane_below_le (a * b))).
+  assert (Hr := proj2 (lane_below_le (l + c))).
+  simpl in Hr. fold r in Hr. lra.
+Qed.
+
+(** The mirror: lane_above(lane_fma_for_above(a, b, c)) >= a*b + c, where
+    lane_fma_for_above(a, b, c) = -lane_fma_for_below(-a, b, -c). *)
+Theorem lane_fma_for_above_ge :
+  forall a b c : R,
+  (let r := - RN64 (- a * b + - c) in
+   a * b + c <= - RN64 (- r - RN64 (phi64 * Rabs (- r) + eta64))) /\
+  (let p := RN64 (- a * b) in
+   let l := RN64 (p - RN64 (RN64 (phi64 * Rabs p) + eta64)) in
+   let r := - RN64 (l + - c) in
+   a * b + c <= - RN64 (- r - RN64 (RN64 (phi64 * Rabs (- r)) + eta64))).
+Proof.
+intros a b c.
+destruct (lane_fma_for_below_le (- a) b (- c)) as [H1 H2].
+split.
+- intros r. unfold r. rewrite Ropp_involutive.
+  simpl in H1. lra.
+- intros p l r. unfold r. rewrite Ropp_involutive.
+  simpl in H2. fold p l in H2. lra.
+Qed.
+
 End Instances.
 
 Print Assumptions lane_below_le_pred.
@@ -316,3 +426,8 @@ Print Assumptions lane_below32_le_pred.
 Print Assumptions lane_below32_nofma_le_pred.
 Print Assumptions lane_below_le.
 Print Assumptions f32_below_nearest_le.
+Print Assumptions lane_above_ge_succ.
+Print Assumptions lane_above32_ge_succ.
+Print Assumptions lane_above_ge.
+Print Assumptions lane_fma_for_below_le.
+Print Assumptions lane_fma_for_above_ge.
