@@ -8,13 +8,14 @@
     lane_below(lane_fma_for_below(qa, a, acc)) (partial_dot: Lanes.v's
     lane_fma_for_below_le). The lanes are then added to d_lo by add_down. Proved here:
     every lane is <= the exact sum of its terms' minima, hence the combined sum is <= the
-    exact bias for every Lam and q in the box, given that add_down(x, y) <= x + y (the
-    residual argument of round/mod.rs, stated as a hypothesis: not proved here); and the
+    exact bias for every Lam and q in the box, first for any add_down with
+    add_down(x, y) <= x + y (dot_bias_bounds, partial_dot_bias_bounds), then with
+    round/mod.rs's own add_down/add_up on floats (offset_dot_bounds, by Add.v); and the
     mirror for the upper bound. *)
 
 From Coq Require Import Reals Lia Lra Psatz List.
 From Flocq Require Import Core.
-From BnboundProofs Require Import Directed Lanes.
+From BnboundProofs Require Import Directed Lanes Add.
 Import ListNotations.
 Open Scope R_scope.
 
@@ -263,5 +264,92 @@ intros ch add_down add_up Hd Hu lanes d_lo d_hi Hv; repeat split.
 - apply combine_ge; auto. exact (step_lane_nofma_up_ge ch).
 Qed.
 
+(** ** Hypothesis A discharged: with round/mod.rs's add_down/add_up (Add.v) *)
+
+Notation F64 := (generic_format radix2 fexp64).
+
+Lemma run_format :
+  forall (step : term -> R -> R), (forall t c, F64 (step t c)) ->
+  forall l c, F64 c -> F64 (run step c l).
+Proof.
+intros step Hs l; induction l as [|t l IH]; intros c Hc; simpl; auto.
+Qed.
+
+Lemma combine_le_F :
+  forall add step,
+  (forall x y, F64 x -> F64 y -> add x y <= x + y) -> (forall x y, F64 (add x y)) ->
+  (forall t c, valid t -> step t c <= exact t + c) -> (forall t c, F64 (step t c)) ->
+  forall lanes d, F64 d -> all_valid lanes -> combine add step d lanes <= d + bias lanes.
+Proof.
+intros add step Hadd Haf Hs Hsf lanes; induction lanes as [|ln lanes IH]; intros d Fd Hv;
+  unfold combine in *; simpl; [lra|].
+inversion Hv as [|? ? Hln Hrest]; subst.
+specialize (IH (add d (run step 0 ln)) (Haf _ _) Hrest).
+assert (H1 := run_le_valid step Hs ln 0 Hln).
+assert (F0 : F64 (run step 0 ln)) by (apply run_format; auto; apply generic_format_0).
+specialize (Hadd d (run step 0 ln) Fd F0).
+lra.
+Qed.
+
+Lemma combine_ge_F :
+  forall add step,
+  (forall x y, F64 x -> F64 y -> x + y <= add x y) -> (forall x y, F64 (add x y)) ->
+  (forall t c, valid t -> exact t + c <= step t c) -> (forall t c, F64 (step t c)) ->
+  forall lanes d, F64 d -> all_valid lanes -> d + bias lanes <= combine add step d lanes.
+Proof.
+intros add step Hadd Haf Hs Hsf lanes; induction lanes as [|ln lanes IH]; intros d Fd Hv;
+  unfold combine in *; simpl; [lra|].
+inversion Hv as [|? ? Hln Hrest]; subst.
+specialize (IH (add d (run step 0 ln)) (Haf _ _) Hrest).
+assert (H1 := run_ge_valid step Hs ln 0 Hln).
+assert (F0 : F64 (run step 0 ln)) by (apply run_format; auto; apply generic_format_0).
+specialize (Hadd d (run step 0 ln) Fd F0).
+lra.
+Qed.
+
+Lemma add_up_format : forall ch x y, F64 (add_up ch x y).
+Proof.
+intros ch x y; unfold add_up.
+replace (0 - add_down ch (- x) (- y)) with (- add_down ch (- x) (- y)) by ring.
+apply generic_format_opp, add_down_format.
+Qed.
+
+(** OffsetDotJob::run's partial sums and their combination, every step as the code does
+    it: the lanes by avx512::dot / mxcsr::dot (RD/RU FMAs) or partial_dot (lane steps,
+    with or without FMA), added to the float d_lo (d_hi) by round/mod.rs's add_down
+    (add_up). Round-to-nearest with a symmetric tie rule (Rust's ties-to-even). *)
+Theorem offset_dot_bounds :
+  forall choice : Z -> bool, (forall z : Z, choice z = negb (choice (- (z + 1))%Z)) ->
+  forall lanes d_lo d_hi, F64 d_lo -> F64 d_hi -> all_valid lanes ->
+  combine (add_down choice) step_rd d_lo lanes <= d_lo + bias lanes /\
+  d_hi + bias lanes <= combine (add_up choice) step_ru d_hi lanes /\
+  combine (add_down choice) (step_lane choice) d_lo lanes <= d_lo + bias lanes /\
+  d_hi + bias lanes <= combine (add_up choice) (step_lane_up choice) d_hi lanes /\
+  combine (add_down choice) (step_lane_nofma choice) d_lo lanes <= d_lo + bias lanes /\
+  d_hi + bias lanes <= combine (add_up choice) (step_lane_nofma_up choice) d_hi lanes.
+Proof.
+intros ch Hch lanes d_lo d_hi Fl Fh Hv.
+assert (Hd : forall x y, F64 x -> F64 y -> add_down ch x y <= x + y)
+  by (intros; apply add_down_le; auto).
+assert (Hu : forall x y, F64 x -> F64 y -> x + y <= add_up ch x y)
+  by (intros; apply add_up_ge; auto).
+assert (Hdf := add_down_format ch). assert (Huf := add_up_format ch).
+assert (Fr : forall rnd { V : Valid_rnd rnd } x, F64 (round radix2 fexp64 rnd x))
+  by (intros; apply generic_format_round; auto with typeclass_instances).
+assert (Fo : forall x, F64 x -> F64 (- x)) by (intros; apply generic_format_opp; auto).
+repeat split.
+- apply combine_le_F; auto. exact step_rd_le. intros; apply Fr; auto with typeclass_instances.
+- apply combine_ge_F; auto. exact step_ru_ge. intros; apply Fr; auto with typeclass_instances.
+- apply combine_le_F; auto. exact (step_lane_le ch).
+  intros; apply Fr; auto with typeclass_instances.
+- apply combine_ge_F; auto. exact (step_lane_up_ge ch).
+  intros; unfold step_lane_up; apply Fo, Fr; auto with typeclass_instances.
+- apply combine_le_F; auto. exact (step_lane_nofma_le ch).
+  intros; apply Fr; auto with typeclass_instances.
+- apply combine_ge_F; auto. exact (step_lane_nofma_up_ge ch).
+  intros; unfold step_lane_nofma_up; apply Fo, Fr; auto with typeclass_instances.
+Qed.
+
+Print Assumptions offset_dot_bounds.
 Print Assumptions dot_bias_bounds.
 Print Assumptions partial_dot_bias_bounds.
