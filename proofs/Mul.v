@@ -1,0 +1,93 @@
+(** * The scalar directed product (round/mod.rs mul_down, mul_up)
+
+    mul_down(a, b): 0 if a factor is 0; else p = RN(a*b) and the FMA residual
+    e = RN(a*b - p); the residual is trusted when e <> 0 (rounding to nearest never flips a
+    sign) or |p| >= 2^-968 (then a*b - p is a float: Flocq's [mult_error_FLT], since
+    |a*b| >= 2^-969 = 2^(emin + 2p - 1)); the result is p when the trusted e is >= 0, else
+    next_down(p) = pred(p). Claim: the result is <= a*b for all binary64 a, b (finite: the
+    code's overflow and infinity cases are argued in its comments). mul_up(a, b) =
+    0 - mul_down(-a, b). *)
+
+From Coq Require Import Reals Lia Lra.
+From Flocq Require Import Core Mult_error.
+Open Scope R_scope.
+
+Global Instance prec_gt_0_53 : Prec_gt_0 53. Proof. easy. Qed.
+
+Notation fexp64 := (FLT_exp (-1074) 53).
+Notation F64 := (generic_format radix2 fexp64).
+
+Section Mul.
+
+Variable choice : Z -> bool.
+Notation RN64 := (round radix2 fexp64 (Znearest choice)).
+
+(** residual_safe() = 2^-968. *)
+Definition residual_safe := bpow radix2 (-968).
+
+Definition mul_down (a b : R) : R :=
+  if Req_EM_T a 0 then 0 else if Req_EM_T b 0 then 0 else
+  let p := RN64 (a * b) in
+  let e := RN64 (a * b + - p) in
+  if Rle_dec 0 e then
+    (if Req_EM_T e 0 then
+       (if Rle_dec residual_safe (Rabs p) then p else pred radix2 fexp64 p)
+     else p)
+  else pred radix2 fexp64 p.
+
+Definition mul_up (a b : R) : R := 0 - mul_down (- a) b.
+
+(** round/mod.rs mul_down: <= a*b. *)
+Theorem mul_down_le : forall a b, F64 a -> F64 b -> mul_down a b <= a * b.
+Proof.
+intros a b Fa Fb; unfold mul_down.
+destruct (Req_EM_T a 0) as [Ha|Ha]; [subst; lra|].
+destruct (Req_EM_T b 0) as [Hb|Hb]; [subst; lra|].
+set (p := RN64 (a * b)).
+assert (Hpred : pred radix2 fexp64 p <= a * b)
+  by (apply (pred_round_le_id radix2 fexp64); auto with typeclass_instances).
+set (e := RN64 (a * b + - p)).
+destruct (Rle_dec 0 e) as [He|He]; [|exact Hpred].
+destruct (Req_EM_T e 0) as [Hz|Hz].
+- destruct (Rle_dec residual_safe (Rabs p)) as [Hs|Hs]; [|exact Hpred].
+  (* the residual is exact: a*b - p is a float *)
+  assert (Hbig : a * b <> 0 -> bpow radix2 (-1074 + 2 * 53 - 1) <= Rabs (a * b)).
+  { intros _. simpl.
+    destruct (Rle_or_lt (bpow radix2 (-969)) (Rabs (a * b))) as [H|H]; [exact H|].
+    exfalso.
+    assert (Hf : F64 (bpow radix2 (-969)))
+      by (apply generic_format_FLT_bpow; auto with typeclass_instances; lia).
+    assert (Hp : Rabs p <= bpow radix2 (-969)).
+    { apply abs_round_le_generic; auto with typeclass_instances. lra. }
+    unfold residual_safe in Hs.
+    assert (bpow radix2 (-969) < bpow radix2 (-968)) by (apply bpow_lt; lia).
+    lra. }
+  assert (Hx := mult_error_FLT radix2 (-1074) 53 (Znearest choice) a b Fa Fb Hbig).
+  fold p in Hx.
+  assert (Fr : F64 (a * b + - p)).
+  { replace (a * b + - p) with (- (p - a * b)) by ring.
+    apply generic_format_opp; exact Hx. }
+  unfold e in Hz.
+  rewrite (round_generic radix2 fexp64 (Znearest choice) _ Fr) in Hz.
+  lra.
+- (* e > 0: a*b - p > 0, since a*b - p <= 0 would round to a value <= 0 *)
+  destruct (Rle_or_lt (a * b + - p) 0) as [Hn|Hn]; [|lra].
+  exfalso.
+  assert (e <= 0).
+  { unfold e. rewrite <- (round_0 radix2 fexp64 (Znearest choice)).
+    apply round_le; auto with typeclass_instances. }
+  lra.
+Qed.
+
+(** round/mod.rs mul_up: >= a*b. *)
+Theorem mul_up_ge : forall a b, F64 a -> F64 b -> a * b <= mul_up a b.
+Proof.
+intros a b Fa Fb; unfold mul_up.
+assert (H := mul_down_le (- a) b (generic_format_opp _ _ _ Fa) Fb).
+lra.
+Qed.
+
+End Mul.
+
+Print Assumptions mul_down_le.
+Print Assumptions mul_up_ge.
