@@ -1,4 +1,4 @@
-(** * The scalar directed product (round/mod.rs mul_down, mul_up)
+(** * The scalar directed product (round/mod.rs mul_down, mul_up; and fma_down, fma_up)
 
     mul_down(a, b): 0 if a factor is 0; else p = RN(a*b) and the FMA residual
     e = RN(a*b - p); the residual is trusted when e <> 0 (rounding to nearest never flips a
@@ -87,7 +87,32 @@ assert (H := mul_down_le (- a) b (generic_format_opp _ _ _ Fa) Fb).
 lra.
 Qed.
 
+(** round/mod.rs fma_down (portable, no residual): c for a zero factor, else
+    next_down(RN(a*b + c)) = pred(RN(a*b + c)). Claim: <= a*b + c, for every real c.
+    fma_up(a, b, c) = 0 - fma_down(-a, b, -c). *)
+Definition fma_down_portable (a b c : R) : R :=
+  if Req_EM_T a 0 then c else if Req_EM_T b 0 then c else
+  pred radix2 fexp64 (RN64 (a * b + c)).
+
+Theorem fma_down_portable_le : forall a b c, fma_down_portable a b c <= a * b + c.
+Proof.
+intros a b c; unfold fma_down_portable.
+destruct (Req_EM_T a 0) as [Ha|Ha]; [subst; lra|].
+destruct (Req_EM_T b 0) as [Hb|Hb]; [subst; lra|].
+apply (pred_round_le_id radix2 fexp64); auto with typeclass_instances.
+Qed.
+
+Theorem fma_up_portable_ge :
+  forall a b c, a * b + c <= 0 - fma_down_portable (- a) b (- c).
+Proof.
+intros a b c.
+assert (H := fma_down_portable_le (- a) b (- c)).
+lra.
+Qed.
+
 End Mul.
 
 Print Assumptions mul_down_le.
+Print Assumptions fma_down_portable_le.
+Print Assumptions fma_up_portable_ge.
 Print Assumptions mul_up_ge.
