@@ -10,9 +10,8 @@
 
 From Coq Require Import Reals Lia Lra.
 From Flocq Require Import Core Mult_error.
+From BnboundProofs Require Import Lanes.
 Open Scope R_scope.
-
-Global Instance prec_gt_0_53 : Prec_gt_0 53. Proof. easy. Qed.
 
 Notation fexp64 := (FLT_exp (-1074) 53).
 Notation F64 := (generic_format radix2 fexp64).
@@ -110,9 +109,64 @@ assert (H := fma_down_portable_le (- a) b (- c)).
 lra.
 Qed.
 
+(** Above 2^-968 the FMA residual is exact. *)
+Lemma residual_exact :
+  forall a b, F64 a -> F64 b -> residual_safe <= Rabs (RN64 (a * b)) ->
+  RN64 (a * b + - RN64 (a * b)) = a * b - RN64 (a * b).
+Proof.
+intros a b Fa Fb Hs.
+set (p := RN64 (a * b)) in *.
+assert (Hbig : a * b <> 0 -> bpow radix2 (-1074 + 2 * 53 - 1) <= Rabs (a * b)).
+{ intros _. simpl.
+  destruct (Rle_or_lt (bpow radix2 (-969)) (Rabs (a * b))) as [H|H]; [exact H|].
+  exfalso.
+  assert (Hf : F64 (bpow radix2 (-969)))
+    by (apply generic_format_FLT_bpow; auto with typeclass_instances; lia).
+  assert (Hp : Rabs p <= bpow radix2 (-969)).
+  { apply abs_round_le_generic; auto with typeclass_instances. lra. }
+  unfold residual_safe in Hs.
+  assert (bpow radix2 (-969) < bpow radix2 (-968)) by (apply bpow_lt; lia).
+  lra. }
+assert (Hx := mult_error_FLT radix2 (-1074) 53 (Znearest choice) a b Fa Fb Hbig).
+fold p in Hx.
+assert (Fr : F64 (a * b + - p)).
+{ replace (a * b + - p) with (- (p - a * b)) by ring.
+  apply generic_format_opp; exact Hx. }
+rewrite (round_generic radix2 fexp64 (Znearest choice) _ Fr).
+ring.
+Qed.
+
+(** lanes.rs lane_mul_below::<true>: p kept when the residual is >= 0 and |p| >= 2^-968,
+    or a factor is 0; else lane_below::<true>(p). ::<false>: lane_below::<false>(p).
+    Both are <= a*b. *)
+Theorem lane_mul_below_le :
+  forall a b, F64 a -> F64 b ->
+  (let p := RN64 (a * b) in
+   let e := RN64 (a * b + - p) in
+   let step := RN64 (p - RN64 (phi64 * Rabs p + eta64)) in
+   if Req_EM_T a 0 then p else if Req_EM_T b 0 then p else
+   if Rle_dec 0 e then (if Rle_dec residual_safe (Rabs p) then p else step) else step)
+  <= a * b /\
+  (let p := RN64 (a * b) in
+   RN64 (p - RN64 (RN64 (phi64 * Rabs p) + eta64))) <= a * b.
+Proof.
+intros a b Fa Fb.
+destruct (lane_below_le choice (a * b)) as [Hf Hn].
+split; [|exact Hn].
+cbv zeta.
+destruct (Req_EM_T a 0) as [Ha|Ha].
+{ replace (a * b) with 0 by (subst; ring). rewrite round_0; auto with typeclass_instances; lra. }
+destruct (Req_EM_T b 0) as [Hb|Hb].
+{ replace (a * b) with 0 by (subst; ring). rewrite round_0; auto with typeclass_instances; lra. }
+destruct (Rle_dec 0 (RN64 (a * b + - RN64 (a * b)))) as [He|He]; [|exact Hf].
+destruct (Rle_dec residual_safe (Rabs (RN64 (a * b)))) as [Hs|Hs]; [|exact Hf].
+rewrite (residual_exact a b Fa Fb Hs) in He; lra.
+Qed.
+
 End Mul.
 
 Print Assumptions mul_down_le.
+Print Assumptions lane_mul_below_le.
 Print Assumptions fma_down_portable_le.
 Print Assumptions fma_up_portable_ge.
 Print Assumptions mul_up_ge.
