@@ -1,4 +1,4 @@
-(** * The scalar directed product (round/mod.rs mul_down, mul_up; and fma_down, fma_up)
+(** * Products (round/mod.rs mul_down, mul_up, fma_down, fma_up; lanes.rs lane_mul_below, f32_mul_below)
 
     mul_down(a, b): 0 if a factor is 0; else p = RN(a*b) and the FMA residual
     e = RN(a*b - p); the residual is trusted when e <> 0 (rounding to nearest never flips a
@@ -10,7 +10,7 @@
 
 From Coq Require Import Reals Lia Lra.
 From Flocq Require Import Core Mult_error.
-From BnboundProofs Require Import Lanes.
+From BnboundProofs Require Import Lanes Narrow.
 Open Scope R_scope.
 
 Notation fexp64 := (FLT_exp (-1074) 53).
@@ -163,10 +163,89 @@ destruct (Rle_dec residual_safe (Rabs (RN64 (a * b)))) as [Hs|Hs]; [|exact Hf].
 rewrite (residual_exact a b Fa Fb Hs) in He; lra.
 Qed.
 
+(** Every binary64 is an integer multiple of 2^-1074. *)
+Lemma F64_multiple : forall x, F64 x -> exists m : Z, x = IZR m * bpow radix2 (-1074).
+Proof.
+intros x Fx.
+destruct (FIX_format_generic radix2 (-1074) x
+  (generic_format_FIX_FLT radix2 (-1074) 53 x Fx)) as [[m e] Hx He].
+exists m. rewrite Hx. unfold F2R; simpl in *. now rewrite He.
+Qed.
+
+Notation RN32 := (round radix2 (FLT_exp (-149) 24) (Znearest choice)).
+
+(** lanes.rs f32_mul_below::<true>: y = RN32(RN64(a*b)) kept when a factor is 0 or the
+    residual d = RN64(a*b - y) is >= 0 with |RN64(a*b)| >= 2^-968 (then a*b - y is the sum
+    of two binary64 values, a multiple of 2^-1074, so a negative one rounds to <= -2^-1074
+    and d has its sign); otherwise one binary32 lane step below y. ::<false>:
+    f32_below_bound::<false>(lane_mul_below::<false>(a, b)). Both are <= a*b. *)
+Theorem f32_mul_below_le :
+  forall a b, F64 a -> F64 b ->
+  (let p := RN64 (a * b) in
+   let y := RN32 p in
+   let d := RN64 (a * b + - y) in
+   let step := RN32 (y - RN32 (phi32 * Rabs y + eta32)) in
+   if Req_EM_T a 0 then y else if Req_EM_T b 0 then y else
+   if Rle_dec 0 d then (if Rle_dec residual_safe (Rabs p) then y else step) else step)
+  <= a * b /\
+  (let c := RN64 (RN64 (a * b) - RN64 (RN64 (phi64 * Rabs (RN64 (a * b))) + eta64)) in
+   let y := RN32 c in
+   (if Rlt_dec c y then RN32 (y - RN32 (RN32 (phi32 * Rabs y) + eta32)) else y)) <= a * b.
+Proof.
+intros a b Fa Fb.
+split.
+- cbv zeta.
+  destruct (f32_below_nearest_le choice (a * b)) as [Hstep _]. cbv zeta in Hstep.
+  destruct (Req_EM_T a 0) as [Ha|Ha].
+  { replace (a * b) with 0 by (subst; ring). rewrite !round_0; auto with typeclass_instances; lra. }
+  destruct (Req_EM_T b 0) as [Hb|Hb].
+  { replace (a * b) with 0 by (subst; ring). rewrite !round_0; auto with typeclass_instances; lra. }
+  set (p := RN64 (a * b)) in *.
+  set (y := RN32 p) in *.
+  destruct (Rle_dec 0 (RN64 (a * b + - y))) as [Hd|Hd]; [|exact Hstep].
+  destruct (Rle_dec residual_safe (Rabs p)) as [Hs|Hs]; [|exact Hstep].
+  destruct (Rle_or_lt y (a * b)) as [Hy|Hy]; [exact Hy|].
+  exfalso.
+  (* a*b - y = (a*b - p) + (p - y), each a binary64 *)
+  assert (He := residual_exact a b Fa Fb Hs). fold p in He.
+  assert (F1 : F64 (a * b - p)) by (rewrite <- He; apply generic_format_round; auto with typeclass_instances).
+  assert (Fp : F64 p) by (apply generic_format_round; auto with typeclass_instances).
+  assert (Fy : F64 y).
+  { apply binary32_in_binary64. apply generic_format_round; auto with typeclass_instances. }
+  destruct (F64_multiple _ F1) as [m1 H1].
+  destruct (F64_multiple _ Fp) as [m2 H2].
+  destruct (F64_multiple _ Fy) as [m3 H3].
+  assert (Hx : a * b + - y = IZR (m1 + m2 - m3) * bpow radix2 (-1074)).
+  { rewrite minus_IZR, plus_IZR. replace (a * b + - y) with ((a * b - p) + p - y) by ring.
+    rewrite H1, H2, H3. ring. }
+  assert (Hneg : IZR (m1 + m2 - m3) < 0).
+  { assert (0 < bpow radix2 (-1074)) by apply bpow_gt_0.
+    destruct (Rlt_or_le (IZR (m1 + m2 - m3)) 0) as [Hm|Hm]; [exact Hm|].
+    exfalso. assert (0 <= IZR (m1 + m2 - m3) * bpow radix2 (-1074)) by (apply Rmult_le_pos; lra).
+    lra. }
+  apply lt_IZR in Hneg.
+  assert (Hle : IZR (m1 + m2 - m3) <= -1) by (apply IZR_le; lia).
+  assert (Hx' : a * b + - y <= - bpow radix2 (-1074)).
+  { rewrite Hx. assert (0 < bpow radix2 (-1074)) by apply bpow_gt_0. nra. }
+  assert (Fe : F64 (- bpow radix2 (-1074))).
+  { apply generic_format_opp, generic_format_FLT_bpow; auto with typeclass_instances; lia. }
+  assert (RN64 (a * b + - y) <= - bpow radix2 (-1074)).
+  { rewrite <- (round_generic radix2 fexp64 (Znearest choice) _ Fe).
+    apply round_le; auto with typeclass_instances. }
+  assert (0 < bpow radix2 (-1074)) by apply bpow_gt_0.
+  lra.
+- cbv zeta.
+  set (c := RN64 (RN64 (a * b) - RN64 (RN64 (phi64 * Rabs (RN64 (a * b))) + eta64))).
+  assert (Hc : c <= a * b) by exact (proj2 (lane_below_le choice (a * b))).
+  destruct (f32_below_bound_le choice c) as [_ [H2 H3]].
+  cbv zeta in H2. lra.
+Qed.
+
 End Mul.
 
 Print Assumptions mul_down_le.
 Print Assumptions lane_mul_below_le.
+Print Assumptions f32_mul_below_le.
 Print Assumptions fma_down_portable_le.
 Print Assumptions fma_up_portable_ge.
 Print Assumptions mul_up_ge.
