@@ -10,8 +10,8 @@
     - the upward bound is the mirror: -RD(-w) = RU(w), and RU(w) >= w;
     - narrowing a rounded-down binary64 to binary32 rounding down gives the binary32
       rounding down of the exact value: RD32(RD64 w) = RD32 w (and the same upward).
-    Flocq's rounding is unbounded (no overflow); IEEE overflow toward -oo gives -MAX or -oo
-    for RD (both below any value in range), +MAX for RD of w > MAX, which is <= w. *)
+    Flocq's rounding is unbounded (no overflow). Under IEEE overflow RD(w) is -oo for
+    w < -MAX and MAX for w > MAX, both <= w (and RU mirrors it); argued in the code. *)
 
 From Coq Require Import Reals Lia Lra.
 From Flocq Require Import Core.
