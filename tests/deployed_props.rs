@@ -8,7 +8,10 @@
 #![allow(clippy::needless_range_loop)] // parallel arrays indexed together read clearer
 
 use bnbound::{BatchNorm, Error, Float, Runtime, Shape, TensorBox};
-use bnbound_testkit::emulate::{pytorch_fallback16, recipe_outputs, Format, BF16, F16, F32, F64};
+use bnbound_testkit::emulate::{
+    pytorch_fallback16, pytorch_fallback16_flush, recipe_outputs, recipe_outputs_flush, Format,
+    BF16, F16, F32, F64,
+};
 use bnbound_testkit::{
     channels_of, check_element, hard_f32, hard_f64, intervals, shaped_case, shaped_layer,
     ShapedCase,
@@ -104,7 +107,8 @@ fn run<T: Float>(case: &ShapedCase<T>, runtime: Runtime) -> (usize, usize) {
         let mut nan = false;
         let mut outs = Vec::new();
         for &x in &xs {
-            let ys = recipe_outputs(p(c), x.to_f64_exact(), format::<T>(), fallback);
+            // With flush-to-zero off and on (every choice of the flush model).
+            let ys = recipe_outputs_flush(p(c), x.to_f64_exact(), format::<T>(), fallback);
             nan |= ys.iter().any(|y| y.is_nan());
             outs.extend(ys);
         }
@@ -123,7 +127,7 @@ fn run<T: Float>(case: &ShapedCase<T>, runtime: Runtime) -> (usize, usize) {
         let (dl, dh) = (b.lo()[i].to_f64_exact(), b.hi()[i].to_f64_exact());
         // The library's replay of the recipe equals the reference emulation, exactly.
         for &x in &[l, h] {
-            let ys = recipe_outputs(p(c), x.to_f64_exact(), format::<T>(), fallback);
+            let ys = recipe_outputs_flush(p(c), x.to_f64_exact(), format::<T>(), fallback);
             let lo = ys.iter().copied().fold(f64::INFINITY, f64::min);
             let hi = ys.iter().copied().fold(f64::NEG_INFINITY, f64::max);
             let (a, z) = deployed.outputs_at(c, x).unwrap();
@@ -151,18 +155,38 @@ fn run<T: Float>(case: &ShapedCase<T>, runtime: Runtime) -> (usize, usize) {
     if let Err(Error::DeployedNan { index, channel }) = got {
         let (l, h) = (input.lo()[index], input.hi()[index]);
         let nan_at = |x: T| {
-            recipe_outputs(p(channel), x.to_f64_exact(), format::<T>(), fallback)
+            recipe_outputs_flush(p(channel), x.to_f64_exact(), format::<T>(), fallback)
                 .iter()
                 .any(|y| y.is_nan())
         };
-        let alpha_inf = {
-            let a = bnbound_testkit::emulate::Arith(format::<T>());
-            let [g, _, _, v, e] = p(channel);
-            a.mul(a.div(1.0, a.sqrt(a.add(v, e))), g).is_infinite()
-        };
-        let zero_inside = l <= T::zero() && T::zero() <= h;
+        // Under the flush model: an infinite α (some choice) times a float of the box read
+        // as 0, or an infinite fallback invstd times an x − μ that may be read as 0.
+        let fl = bnbound_testkit::emulate::Flush(format::<T>());
+        let id = |v: f64| v;
+        let [g, _, m, v, e] = p(channel);
+        let q = fl.op2(&[v], &[e], |a, x, y| a.add(x, y), &id);
+        let inv = fl.op2(
+            &[1.0],
+            &fl.op1(&q, |a, x| a.sqrt(x), &id),
+            |a, x, y| a.div(x, y),
+            &id,
+        );
+        let alpha_inf = fl
+            .op2(&inv, &[g], |a, x, y| a.mul(x, y), &id)
+            .iter()
+            .any(|a| a.is_infinite());
+        let mn = T::min_positive_value();
+        let zero_inside = l < mn && h > -mn;
+        let inv_inf = fallback
+            && fl
+                .reads(&q)
+                .iter()
+                .any(|&q| bnbound_testkit::emulate::faithful_sqrt(q, format::<T>()).contains(&0.0));
+        let d = |x: T| fl.op2(&[x.to_f64_exact()], &[m], |a, x, y| a.sub(x, y), &id);
+        let d_zero = d(l).iter().copied().fold(f64::INFINITY, f64::min) <= 0.0
+            && d(h).iter().copied().fold(f64::NEG_INFINITY, f64::max) >= 0.0;
         assert!(
-            nan_at(l) || nan_at(h) || (alpha_inf && zero_inside),
+            nan_at(l) || nan_at(h) || (alpha_inf && zero_inside) || (inv_inf && d_zero),
             "DeployedNan reported for element {index} without a NaN of the runtime"
         );
     }
@@ -322,8 +346,9 @@ fn run_checker<T: Float>(case: &ShapedCase<T>, runtime: Runtime) {
         let ch_ = chs[c];
         let p = [ch_.g, ch_.b, ch_.m, ch_.v, ch_.e];
         let (l, h) = (input.lo()[i].to_f64_exact(), input.hi()[i].to_f64_exact());
-        let mut ys = recipe_outputs(p, l, format::<T>(), fallback);
-        ys.extend(recipe_outputs(p, h, format::<T>(), fallback));
+        // The checker requires the flush model's outputs too (flush-to-zero on and off).
+        let mut ys = recipe_outputs_flush(p, l, format::<T>(), fallback);
+        ys.extend(recipe_outputs_flush(p, h, format::<T>(), fallback));
         let ymin = ys.iter().copied().fold(f64::INFINITY, f64::min);
         let ymax = ys.iter().copied().fold(f64::NEG_INFINITY, f64::max);
         let (yl, yh) = (
@@ -600,9 +625,12 @@ fn run_stored(case: &ShapedCase<f32>, storage: bnbound::Storage, runtime: Runtim
         let mid = rn(between(l, h, 1, 2)).clamp(l, h);
         for (k, x) in [l, h, mid].into_iter().enumerate() {
             let mut ys: Vec<f64> = recipe_outputs(p, x as f64, F32, true);
+            // With flush-to-zero on (every choice of the flush model) too.
+            ys.extend(recipe_outputs_flush(p, x as f64, F32, true));
             // PyTorch's 16-bit fallback (strided inputs): every operation in the storage
             // type. `any` (and ONNX Runtime, bounded by it) must contain it too.
             ys.extend(pytorch_fallback16(p, x as f64, fmt));
+            ys.extend(pytorch_fallback16_flush(p, x as f64, fmt));
             if let Some(ulps) = any_ulps {
                 // Every form computed in the storage type, and in f32 then rounded once.
                 let seed = (i * 3 + k) as u64 ^ case.entries[i].2 as u64;
@@ -846,6 +874,7 @@ fn run_any<T: Float>(case: &ShapedCase<T>, ulps: u32) {
                 (i * 3 + s) as u64 + case.entries[i].2 as u64,
             );
             ys.extend(recipe_outputs(p, x, format::<T>(), true));
+            ys.extend(recipe_outputs_flush(p, x, format::<T>(), true));
             for y in ys {
                 if y.is_nan() {
                     continue; // an order that gives NaN here must not have got a bound...
@@ -928,7 +957,14 @@ fn any_hard_cases() {
         3.4027555e38,
     ];
     check(overflow, -1.982962e-39, 2, 200);
-    check([1.5, -0.25, 0.5, 1e-45, 0.0], 3.0, Runtime::MAX_ULPS, 3);
+    // σ² + ε = 10⁻⁴⁵ (subnormal) is read as 0 under denormals-are-zero: 1/√0 = ∞, and
+    // (x − μ)·∞ − μ·∞ is NaN for every x: no bound (the flush model).
+    let bn = BatchNorm::new(vec![1.5f32], vec![-0.25], vec![0.5], vec![1e-45], 0.0).unwrap();
+    assert!(matches!(
+        bn.deployed(Runtime::Any { ulps: 2 }).outputs_at(0, 3.0),
+        Err(Error::DeployedNan { .. })
+    ));
+    check([1.5, -0.25, 0.5, 1.5e-38, 0.0], 3.0, Runtime::MAX_ULPS, 3);
     check([-1e30, 1e-40, -2.0, 2.0, 1e-5], 1e8, Runtime::MAX_ULPS, 3);
     let bn = BatchNorm::new(vec![1.0f32], vec![0.0], vec![0.0], vec![1.0], 0.0).unwrap();
     assert!(matches!(
@@ -1018,4 +1054,122 @@ fn onnxruntime_nchwc_rewrite_is_enclosed() {
         .ibp_in(semantics, &input, &old)
         .unwrap()
         .sound());
+}
+
+/// Issue 22 item 3: under `torch.set_flush_denormal(True)` (x86 FTZ + DAZ) the runtime
+/// reads subnormal inputs and parameters as 0 and flushes tiny results. The cases measured
+/// with torch 2.8.0 (an f32 layer with x = 10⁻⁴⁰, γ = 1, σ² = 10⁻³⁰, ε = 0 outputs 0 there,
+/// not ≈ 10⁻²⁵; likewise f64 with x = 10⁻³¹⁰ and bf16 with x ≈ 10⁻³⁹) must be inside
+/// pytorch-cpu's, onnxruntime-cpu's and any's bounds, and the checker must require them.
+/// Before the flush model every bound excluded 0 here.
+#[test]
+fn flush_to_zero_outputs_are_inside() {
+    fn case<T: Float>(x: T, v: T) {
+        let bn = BatchNorm::new(
+            vec![T::one()],
+            vec![T::zero()],
+            vec![T::zero()],
+            vec![v],
+            T::zero(),
+        )
+        .unwrap();
+        let input = TensorBox::new(Shape::new(&[1]).unwrap(), vec![x], vec![x]).unwrap();
+        let p = [1.0, 0.0, 0.0, v.to_f64_exact(), 0.0];
+        for rt in [
+            Runtime::PytorchCpu,
+            Runtime::OnnxruntimeCpu,
+            Runtime::Any { ulps: 2 },
+        ] {
+            let b = bn.deployed(rt).ibp(&input).unwrap();
+            let (lo, hi) = (b.lo()[0].to_f64_exact(), b.hi()[0].to_f64_exact());
+            // The flushed output (0) and the unflushed one (x/√σ², ≈ 10⁻²⁵) are both inside.
+            assert!(
+                lo <= 0.0 && 0.0 <= hi,
+                "{rt}: flushed output 0 outside [{lo:e}, {hi:e}]"
+            );
+            let fallback = rt != Runtime::OnnxruntimeCpu; // any covers the fallback too
+            for y in recipe_outputs_flush(p, x.to_f64_exact(), format::<T>(), fallback) {
+                assert!(lo <= y && y <= hi, "{rt}: {y:e} outside [{lo:e}, {hi:e}]");
+            }
+            assert!(hi > 0.0);
+        }
+        // The checker judges claims against the flushed outputs too: a claim that holds
+        // only the unflushed output is unsound, the deployed bound is sound.
+        let ort = bnbound::Semantics::Deployed(Runtime::OnnxruntimeCpu);
+        let d = bn.ibp_in(ort, &input).unwrap();
+        assert!(bn.checker().ibp_in(ort, &input, &d).unwrap().sound());
+        let (_, y) = bn
+            .deployed(Runtime::OnnxruntimeCpu)
+            .outputs_at(0, x)
+            .unwrap();
+        let real = bn.enclose().ibp(&input).unwrap();
+        let only_unflushed = TensorBox::new(
+            *input.shape(),
+            vec![real.lo()[0].min(y)],
+            vec![real.hi()[0].max(y)],
+        )
+        .unwrap();
+        assert!(only_unflushed.lo()[0] > T::zero());
+        let r = bn.checker().ibp_in(ort, &input, &only_unflushed).unwrap();
+        assert!(!r.sound(), "a claim without the flushed 0 was judged sound");
+    }
+    case(1e-40f32, 1e-30f32);
+    case(1e-310f64, 1e-30f64);
+    // bf16: x = 2⁻¹²⁹ ≈ 1.5·10⁻³⁹ is a bf16 subnormal (an f32 subnormal too).
+    let x = 2f32.powi(-129);
+    let bn = BatchNorm::new(
+        vec![1.0f32],
+        vec![0.0],
+        vec![0.0],
+        vec![2f32.powi(-100)],
+        0.0,
+    )
+    .unwrap();
+    let input = TensorBox::new(Shape::new(&[1]).unwrap(), vec![x], vec![x]).unwrap();
+    for rt in [
+        Runtime::PytorchCpu,
+        Runtime::OnnxruntimeCpu,
+        Runtime::Any { ulps: 2 },
+    ] {
+        let b = bn
+            .deployed(rt)
+            .ibp_stored(&input, bnbound::Storage::Bf16)
+            .unwrap();
+        assert!(
+            b.lo()[0] <= 0.0 && 0.0 <= b.hi()[0] && b.hi()[0] > 0.0,
+            "{rt}: {b:?}"
+        );
+    }
+}
+
+/// Inputs, parameters and intermediates without subnormals or tiny results: the flush
+/// model changes nothing, the bounds are the ordinary replay's bit for bit (here compared
+/// with the values of the ordinary emulation's hull at the endpoints).
+#[test]
+fn flush_model_leaves_normal_cases_unchanged() {
+    let bn = BatchNorm::new(
+        vec![0.7f32, -1.3],
+        vec![0.1, 0.2],
+        vec![0.5, -0.25],
+        vec![0.3, 2.0],
+        1e-5,
+    )
+    .unwrap();
+    let d = bn.deployed(Runtime::PytorchCpu);
+    for x in [-3.0f32, -0.5, 0.0, 0.25, 7.0] {
+        for c in 0..2 {
+            let p = [
+                bn.gamma()[c] as f64,
+                bn.beta()[c] as f64,
+                bn.running_mean()[c] as f64,
+                bn.running_var()[c] as f64,
+                bn.eps() as f64,
+            ];
+            let ys = recipe_outputs(p, x as f64, F32, true);
+            let lo = ys.iter().copied().fold(f64::INFINITY, f64::min);
+            let hi = ys.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            let (a, b) = d.outputs_at(c, x).unwrap();
+            assert_eq!((a as f64, b as f64), (lo, hi));
+        }
+    }
 }

@@ -21,6 +21,9 @@ pub(crate) struct Model {
     k: f64,
     max: f64,
     min_sub: f64,
+    /// The least normal of the compute type (`f32`'s for 16-bit data): under flush-to-zero
+    /// (FTZ/DAZ, see `flush`) a value of magnitude up to it may be read or written as 0.
+    min_normal: f64,
     /// For 16-bit data: every interval is also rounded outward to the storage type, so
     /// an intermediate the runtime stores in that type stays inside.
     grid: Option<crate::Storage>,
@@ -43,6 +46,9 @@ impl Model {
             k: ulps as f64,
             max,
             min_sub: two(emin - p + 1),
+            // Computed in f32 (bf16's subnormals are f32's; f16's are normal f32 values,
+            // and F16C conversions ignore FTZ).
+            min_normal: two(-126),
             grid: Some(storage),
         }
     }
@@ -75,6 +81,7 @@ impl Model {
             } else {
                 two(emin - p + 1)
             },
+            min_normal: two(emin),
             grid: None,
         }
     }
@@ -115,16 +122,28 @@ fn widen(m: &Model, a: X, rho: f64, eta: f64) -> X {
     }
 }
 
-/// A correctly rounded operation's possible results.
-fn rn(m: &Model, a: X) -> X {
-    widen(m, a, m.u, m.eta)
+/// Flush-to-zero and denormals-are-zero (x86 MXCSR FTZ + DAZ: `torch.set_flush_denormal`,
+/// `-ffast-math`): a value of magnitude at most the least normal may also be 0 (an operand
+/// read as 0, or a tiny result flushed). Applied to every input and every operation's
+/// result, so every operand of every operation has been through it.
+fn flush(m: &Model, a: X) -> X {
+    if a.lo <= m.min_normal && -m.min_normal <= a.hi {
+        hull(a, point(0.0))
+    } else {
+        a
+    }
 }
 
-/// A `K`-ulp operation's possible results.
+/// A correctly rounded operation's possible results (with flush-to-zero or without).
+fn rn(m: &Model, a: X) -> X {
+    flush(m, widen(m, a, m.u, m.eta))
+}
+
+/// A `K`-ulp operation's possible results (with flush-to-zero or without).
 fn kop(m: &Model, a: X) -> X {
     let rho = add_up(m.u, mul_up(4.0 * m.k, m.u));
     let eta = mul_up(2.0 * m.k + 1.0, m.eta);
-    widen(m, a, rho, eta)
+    flush(m, widen(m, a, rho, eta))
 }
 
 fn add(a: X, b: X) -> X {
@@ -196,17 +215,21 @@ fn storage_eps(m: &Model, e: X) -> X {
 /// Every value any form can compute for inputs in `[l, h]`, as `(lo, hi)`; `None` when a
 /// NaN is possible. `p` is the channel's `(γ, β, μ, σ², ε)`, values of the compute type.
 pub(crate) fn image(m: &Model, p: [f64; 5], l: f64, h: f64) -> Option<(f64, f64)> {
-    let [g, b, mu, v, e] = p.map(point);
-    let e = storage_eps(m, e);
-    let x = X {
-        lo: l,
-        hi: h,
-        nan: false,
-    };
+    let [g, b, mu, v, e] = p.map(|v| flush(m, point(v)));
+    let e = flush(m, storage_eps(m, e));
+    let x = flush(
+        m,
+        X {
+            lo: l,
+            hi: h,
+            nan: false,
+        },
+    );
     let mut q = rn(m, add(v, e));
-    if m.grid.is_some() {
+    if m.grid.is_some() || q.lo <= 0.0 {
         // 16-bit data: a kernel may store q in the storage type (or add an ε rounded to
-        // it), where a tiny σ² + ε can become 0, and 1/√0 = ∞: not boundable.
+        // it), where a tiny σ² + ε can become 0; and under flush-to-zero a σ² + ε below the
+        // least normal can be 0 in any type: 1/√0 = ∞, not boundable.
         if q.lo <= 0.0 {
             return None;
         }

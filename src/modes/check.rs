@@ -378,7 +378,9 @@ impl<T: Float> Checker<'_, T> {
     /// Checks a claimed IBP box in the given semantics: [`Checker::ibp`] for
     /// [`Semantics::Real`]; for a runtime, every claimed bound must also contain every
     /// output the runtime computes for a float input of the element's interval (replayed
-    /// exactly, see [`crate::Deployed`]). A runtime violation has
+    /// exactly, see [`crate::Deployed`]), with flush-to-zero off *and on*: the outputs of
+    /// the flush model (subnormal operands read as 0, tiny results flushed; the deployed
+    /// bounds claim to cover them, so a claim must too). A runtime violation has
     /// [`Source::Runtime`], the endpoint where the escaping output is computed as its
     /// witness, and the exact distance as its excess. Violations are listed real ones
     /// first, each group in element order. Errors: those of [`Checker::ibp`] and

@@ -54,6 +54,18 @@
 //!
 //! The returned bound is the hull of the exact real image (the fast mode's sound enclosure)
 //! and the runtime's outputs, so one bound serves both semantics.
+//!
+//! # Flush-to-zero
+//!
+//! The runtime's thread may run with x86 FTZ and DAZ set (`torch.set_flush_denormal(True)`,
+//! `-ffast-math` builds, a host application): subnormal operands are read as 0 and tiny
+//! results flushed. Every recipe is replayed under the flush model of the module `flush`
+//! below (each operation may read a subnormal operand as ±0 and return ±0 for a result of
+//! magnitude at most the least normal), so the outputs of a point input form a small set;
+//! its least and greatest elements are still monotone in `x`, and the endpoint argument
+//! holds. Without subnormal operands and tiny results no choice exists and the replay is
+//! the ordinary one, bit for bit. The checker ([`crate::check::Checker::ibp_in`]) requires
+//! the flushed outputs too.
 
 use crate::error::{Error, Result, Side};
 use crate::exact::{cmp_affine_params, tighten};
@@ -232,6 +244,116 @@ pub enum Semantics {
     Deployed(Runtime),
 }
 
+/// The flush-to-zero model (x86 MXCSR FTZ + DAZ: `torch.set_flush_denormal(True)`, code
+/// built with `-ffast-math`, any host that sets them in the runtime's thread). Every
+/// operation of a replayed recipe may read an operand that is subnormal as itself or as a
+/// zero of its sign (DAZ), and may return, for a result whose rounded magnitude is at most
+/// the least normal, that result or a zero of its sign (FTZ: x86 decides tininess after
+/// rounding with an unbounded exponent, so a result that rounds to ±least normal can still
+/// be flushed). Each choice is independent, so the model contains the runtime with the flags
+/// off, on, or changed mid-run. A point input gives a small finite set of outputs; its
+/// least and greatest are monotone in `x` (each operation's least and greatest choice is a
+/// monotone function of the exact result, and a subnormal operand's too), so the endpoint
+/// argument still holds.
+mod flush {
+    use crate::Float;
+
+    /// A zero with the sign of `y`.
+    fn zero_of<T: Float>(y: T) -> T {
+        if y.is_sign_negative() {
+            -T::zero()
+        } else {
+            T::zero()
+        }
+    }
+
+    /// Whether `x` is subnormal (nonzero, below the least normal).
+    pub(super) fn subnormal<T: Float>(x: T) -> bool {
+        x != T::zero() && x.abs() < T::min_positive_value()
+    }
+
+    /// Whether a rounded result `y` may be flushed (nonzero, at most the least normal).
+    pub(super) fn tiny<T: Float>(y: T) -> bool {
+        y != T::zero() && y.abs() <= T::min_positive_value()
+    }
+
+    fn push<T: Float>(out: &mut Vec<T>, y: T) {
+        let same = |z: &T| {
+            (y.is_nan() && z.is_nan()) || (*z == y && z.is_sign_negative() == y.is_sign_negative())
+        };
+        if !out.iter().any(same) {
+            out.push(y);
+        }
+    }
+
+    /// The values an operation may read for the operands `a`.
+    pub(super) fn reads<T: Float>(a: &[T]) -> Vec<T> {
+        let mut out = Vec::with_capacity(a.len() * 2);
+        for &x in a {
+            push(&mut out, x);
+            if subnormal(x) {
+                push(&mut out, zero_of(x));
+            }
+        }
+        out
+    }
+
+    /// The results an operation may return for the rounded result `y`, after `post` (the
+    /// rounding to a storage type, which does not flush: conversions are integer code or
+    /// F16C, which ignores FTZ).
+    fn results<T: Float>(out: &mut Vec<T>, y: T, post: &dyn Fn(T) -> T) {
+        push(out, post(y));
+        if tiny(y) {
+            push(out, post(zero_of(y)));
+        }
+    }
+
+    /// Every result of the rounded unary operation `f` on the values `a`.
+    pub(super) fn op1<T: Float>(a: &[T], f: impl Fn(T) -> T, post: &dyn Fn(T) -> T) -> Vec<T> {
+        let mut out = Vec::new();
+        for x in reads(a) {
+            results(&mut out, f(x), post);
+        }
+        out
+    }
+
+    /// Every result of the rounded binary operation `f` on the values `a`, `b`.
+    pub(super) fn op2<T: Float>(
+        a: &[T],
+        b: &[T],
+        f: impl Fn(T, T) -> T,
+        post: &dyn Fn(T) -> T,
+    ) -> Vec<T> {
+        let mut out = Vec::new();
+        let rb = reads(b);
+        for x in reads(a) {
+            for &y in &rb {
+                results(&mut out, f(x, y), post);
+            }
+        }
+        out
+    }
+
+    /// Every result of the fused `a·b + c`.
+    pub(super) fn fma<T: Float>(a: &[T], b: &[T], c: &[T]) -> Vec<T> {
+        let mut out = Vec::new();
+        let (rb, rc) = (reads(b), reads(c));
+        for x in reads(a) {
+            for &y in &rb {
+                for &z in &rc {
+                    results(&mut out, x.mul_add(y, z), &|v| v);
+                }
+            }
+        }
+        out
+    }
+
+    /// The identity `post`.
+    pub(super) fn id<T: Float>(y: T) -> T {
+        y
+    }
+}
+
 /// One channel's constants in the compute type, as the runtime computes them.
 #[derive(Clone, Copy, Debug)]
 struct Consts<T> {
@@ -249,6 +371,16 @@ struct Consts<T> {
     g: T,
     b: T,
     m: T,
+    v: T,
+    e: T,
+    /// Whether a constant's computation meets a subnormal operand or a tiny result, so the
+    /// flush model (module `flush`) can change the constants: every output is then
+    /// enumerated under it.
+    tiny: bool,
+    /// Whether some `α` of the flush model is infinite (`σ² + ε` flushed to 0, or overflow).
+    alpha_inf: bool,
+    /// Whether some fallback `invstd` of the flush model is infinite.
+    inv_inf: bool,
 }
 
 impl<T: Float> Consts<T> {
@@ -258,18 +390,99 @@ impl<T: Float> Consts<T> {
         let q = v + e;
         let inv = T::one() / q.sqrt();
         let alpha = inv * g;
+        let betas = [b - m * alpha, (-m).mul_add(alpha, b)];
+        let invs = faithful_sqrt(q).map(|r| T::one() / r);
+        let div = {
+            let s = g / q.sqrt();
+            (s, b - m * s)
+        };
+        let tiny = [g, b, m, v, e].into_iter().any(flush::subnormal)
+            || [q, q.sqrt(), inv, alpha, m * alpha, betas[0], betas[1]]
+                .into_iter()
+                .chain(invs)
+                .chain([div.0, m * div.0, div.1])
+                .any(flush::tiny);
+        // The flush model's constants (singletons unless `tiny`); an infinite NCHWc weight
+        // counts as an infinite α (conservative for the runtimes that never use it).
+        let (mut alphas, fallback_invs) = Self::flushed_consts(g, v, e);
+        alphas.extend(Self::flushed_div_scales(g, v, e));
         Consts {
             alpha,
-            betas: [b - m * alpha, (-m).mul_add(alpha, b)],
-            invs: faithful_sqrt(q).map(|r| T::one() / r),
-            div: {
-                let s = g / q.sqrt();
-                (s, b - m * s)
-            },
+            betas,
+            invs,
+            div,
             g,
             b,
             m,
+            v,
+            e,
+            tiny,
+            alpha_inf: alphas.iter().any(|a| a.is_infinite()),
+            inv_inf: fallback_invs.iter().any(|a| a.is_infinite()),
         }
+    }
+
+    /// Under the flush model: every `α = RN(RN(1/RN(√RN(σ² + ε)))·γ)`, and every fallback
+    /// `invstd = RN(1/r)` for the faithful `r` of every `σ² + ε`.
+    fn flushed_consts(g: T, v: T, e: T) -> (Vec<T>, Vec<T>) {
+        use flush::{id, op1, op2};
+        let q = op2(&[v], &[e], |a, b| a + b, &id);
+        let inv = op2(&[T::one()], &op1(&q, |a| a.sqrt(), &id), |a, b| a / b, &id);
+        let alphas = op2(&inv, &[g], |a, b| a * b, &id);
+        let mut invs = Vec::new();
+        for q in flush::reads(&q) {
+            for r in faithful_sqrt(q) {
+                invs.extend(op2(&[T::one()], &[r], |a, b| a / b, &id));
+            }
+        }
+        (alphas, invs)
+    }
+
+    /// Under the flush model: every NCHWc weight `s' = RN(γ / RN(√RN(σ² + ε)))`.
+    fn flushed_div_scales(g: T, v: T, e: T) -> Vec<T> {
+        use flush::{id, op1, op2};
+        let q = op2(&[v], &[e], |a, b| a + b, &id);
+        op2(&[g], &op1(&q, |a| a.sqrt(), &id), |a, b| a / b, &id)
+    }
+
+    /// Every output of every recipe variant at `x` under the flush model (module `flush`):
+    /// each operation of the recipes below may read a subnormal operand as zero and flush
+    /// a tiny result. Contains the ordinary outputs (no operation flushes).
+    fn flushed_outputs(&self, x: T, fallback: bool, nchwc: bool) -> Vec<T> {
+        use flush::{fma, id, op1, op2};
+        let (xs, g, b, m) = ([x], [self.g], [self.b], [self.m]);
+        let mul = |a: T, b: T| a * b;
+        let add = |a: T, b: T| a + b;
+        let sub = |a: T, b: T| a - b;
+        let q = op2(&[self.v], &[self.e], add, &id);
+        let inv = op2(&[T::one()], &op1(&q, |a| a.sqrt(), &id), |a, b| a / b, &id);
+        let mut ys = Vec::new();
+        for a in op2(&inv, &g, mul, &id) {
+            let a = [a];
+            let mut betas = op2(&b, &op2(&m, &a, mul, &id), sub, &id);
+            betas.extend(fma(&[-self.m], &a, &b));
+            ys.extend(op2(&op2(&xs, &a, mul, &id), &betas, add, &id));
+            ys.extend(fma(&xs, &a, &betas));
+        }
+        if fallback {
+            let d = op2(&xs, &m, sub, &id);
+            for q in flush::reads(&q) {
+                for r in faithful_sqrt(q) {
+                    let t = op2(&d, &op2(&[T::one()], &[r], |a, b| a / b, &id), mul, &id);
+                    ys.extend(op2(&op2(&t, &g, mul, &id), &b, add, &id));
+                    ys.extend(fma(&t, &g, &b));
+                }
+            }
+        }
+        if nchwc {
+            for s in Self::flushed_div_scales(self.g, self.v, self.e) {
+                let s = [s];
+                let bias = op2(&b, &op2(&m, &s, mul, &id), sub, &id);
+                ys.extend(op2(&op2(&xs, &s, mul, &id), &bias, add, &id));
+                ys.extend(fma(&xs, &s, &bias));
+            }
+        }
+        ys
     }
 
     /// The least and greatest output of every recipe variant at the input `x` (`None`
@@ -277,6 +490,10 @@ impl<T: Float> Consts<T> {
     /// fallback's four, with `nchwc` ONNX Runtime's NCHWc convolution's two (its MLAS
     /// kernel adds the bias after the product, or fuses both: `RN(RN(x·s') + b')`,
     /// `RN(x·s' + b')`).
+    ///
+    /// Under the flush model (module `flush`): when no operand is subnormal and no result
+    /// tiny, no operation can flush and the outputs are the ordinary ones, computed
+    /// directly; otherwise every choice is enumerated.
     fn outputs(&self, x: T, fallback: bool, nchwc: bool) -> Option<(T, T)> {
         let p = x * self.alpha;
         let mut ys = [T::zero(); 10];
@@ -284,22 +501,38 @@ impl<T: Float> Consts<T> {
             ys[2 * k] = p + b;
             ys[2 * k + 1] = x.mul_add(self.alpha, b);
         }
+        let mut tiny = self.tiny || flush::subnormal(x) || flush::tiny(p);
         let mut n = 4;
         if fallback {
+            let d = x - self.m;
+            tiny |= flush::tiny(d);
             for &inv in &self.invs {
-                let t = (x - self.m) * inv;
-                ys[n] = t * self.g + self.b;
+                let t = d * inv;
+                let tg = t * self.g;
+                tiny |= flush::tiny(t) || flush::tiny(tg);
+                ys[n] = tg + self.b;
                 ys[n + 1] = t.mul_add(self.g, self.b);
                 n += 2;
             }
         }
         if nchwc {
             let (s, b) = self.div;
-            ys[n] = x * s + b;
+            let xs = x * s;
+            tiny |= flush::tiny(xs);
+            ys[n] = xs + b;
             ys[n + 1] = x.mul_add(s, b);
             n += 2;
         }
         let ys = &ys[..n];
+        tiny |= ys.iter().any(|&y| flush::tiny(y));
+        if tiny {
+            return Self::extremes(&self.flushed_outputs(x, fallback, nchwc));
+        }
+        Self::extremes(ys)
+    }
+
+    /// The least and greatest of `ys`, or `None` when one is NaN.
+    fn extremes(ys: &[T]) -> Option<(T, T)> {
         if ys.iter().any(|y| y.is_nan()) {
             return None;
         }
@@ -528,8 +761,21 @@ impl<T: Float> Deployed<'_, T> {
             return Some(((a, b), (a, b)));
         }
         let k = &self.consts[c];
-        if k.alpha.is_infinite() && l <= T::zero() && T::zero() <= h {
-            return None; // x = 0 times an infinite α
+        // A float of the box read as 0 (0 itself, or a subnormal under DAZ) times an
+        // infinite α.
+        let mn = T::min_positive_value();
+        if k.alpha_inf && l < mn && h > -mn {
+            return None;
+        }
+        // An infinite fallback invstd times an x − μ that may be read as 0 somewhere in the
+        // box (its least choice is monotone in x, so the endpoints decide).
+        if self.fallback() && k.inv_inf {
+            let sub = |x: T| flush::op2(&[x], &[k.m], |a, b| a - b, &flush::id);
+            let lo = sub(l).into_iter().fold(T::infinity(), T::min);
+            let hi = sub(h).into_iter().fold(T::neg_infinity(), T::max);
+            if lo <= T::zero() && T::zero() <= hi {
+                return None;
+            }
         }
         Some((
             k.outputs(l, self.fallback(), self.nchwc())?,
@@ -885,8 +1131,9 @@ impl Fallback16 {
     }
 
     /// The channel's constants with ε already in the storage type (`es`), for both `f32`
-    /// floats around `√q` (`at::sqrt` in `f32`, faithful).
-    fn new(g: f32, b: f32, m: f32, v: f32, es: f32, storage: Storage) -> [Self; 2] {
+    /// floats around `√q` (`at::sqrt` in `f32`, faithful), and for every `invstd` of the
+    /// flush model (module `flush`: bf16 subnormals are `f32` subnormals).
+    fn new(g: f32, b: f32, m: f32, v: f32, es: f32, storage: Storage) -> Vec<Self> {
         let k = Fallback16 {
             m,
             inv: 0.0,
@@ -894,44 +1141,63 @@ impl Fallback16 {
             b,
             storage,
         };
-        let q = k.rs(v + es);
-        faithful_sqrt(q).map(|r| Fallback16 {
-            inv: k.rs(1.0 / k.rs(r)),
-            ..k
-        })
+        let rs = |y: f32| k.rs(y);
+        let q = flush::op2(&[v], &[es], |a, b| a + b, &rs);
+        let mut out = Vec::new();
+        for q in flush::reads(&q) {
+            for r in faithful_sqrt(q) {
+                for inv in flush::op2(&[1.0], &[k.rs(r)], |a, b| a / b, &rs) {
+                    out.push(Fallback16 { inv, ..k });
+                }
+            }
+        }
+        out
     }
 
-    /// `x − μ` as the kernel computes it (non-decreasing in `x`).
-    fn centred(&self, x: f32) -> f32 {
-        self.rs(x - self.m)
+    /// `x − μ` as the kernel computes it (non-decreasing in `x`): every value of the flush
+    /// model.
+    fn centred(&self, x: f32) -> Vec<f32> {
+        flush::op2(&[x], &[self.m], |a, b| a - b, &|y| self.rs(y))
     }
 
-    /// The output at `x`. Each step is monotone in the previous one with the constants
-    /// fixed: `x ↦ RN_s(RN(x − μ))` is non-decreasing; `t ↦ RN_s(RN(t·invstd))` is
-    /// non-decreasing (`invstd ≥ 0`); `t ↦ RN_s(RN(t·γ))` is monotone in the direction of
-    /// `γ`'s sign; `t ↦ RN_s(RN(t + β))` is non-decreasing (both roundings are monotone). So
-    /// the output is monotone in `x` and the endpoints bound it, as for the other recipes.
-    fn output(&self, x: f32) -> f32 {
-        let t = self.rs(self.centred(x) * self.inv);
-        let t = self.rs(t * self.g);
-        self.rs(t + self.b)
+    /// The outputs at `x` under the flush model. Each step is monotone in the previous one
+    /// with the constants fixed: `x ↦ RN_s(RN(x − μ))` is non-decreasing;
+    /// `t ↦ RN_s(RN(t·invstd))` is non-decreasing (`invstd ≥ 0`); `t ↦ RN_s(RN(t·γ))` is
+    /// monotone in the direction of `γ`'s sign; `t ↦ RN_s(RN(t + β))` is non-decreasing
+    /// (both roundings are monotone, and so are the least and greatest choice of a flush).
+    /// So the least and greatest output are monotone in `x` and the endpoints bound them,
+    /// as for the other recipes.
+    fn outputs(&self, x: f32) -> Vec<f32> {
+        let rs = |y: f32| self.rs(y);
+        let t = flush::op2(&self.centred(x), &[self.inv], |a, b| a * b, &rs);
+        let t = flush::op2(&t, &[self.g], |a, b| a * b, &rs);
+        flush::op2(&t, &[self.b], |a, b| a + b, &rs)
     }
 
     /// The least and greatest output over the storage values of `[l, h]`; `None` when the
     /// kernel produces NaN for one of them. NaN needs `0·∞` (`∞ − ∞` cannot occur: `β` is
     /// finite): `(x − μ)·invstd` with an infinite `invstd` (σ² + ε stored as 0) and
-    /// `x − μ = 0` inside the box (tested here), or with `invstd = 0` and an infinite
-    /// `x − μ`, or `t·γ` with `γ = 0` and an infinite `t` — infinities that, by
+    /// `x − μ` read as 0 inside the box (tested here), or with `invstd = 0` and an infinite
+    /// `x − μ`, or `t·γ` with `γ` read as 0 and an infinite `t` — infinities that, by
     /// monotonicity, an endpoint reaches first (NaN there).
     fn image(&self, l: f32, h: f32) -> Option<(f32, f32)> {
-        if self.inv.is_infinite() && self.centred(l) <= 0.0 && 0.0 <= self.centred(h) {
+        if self.inv.is_infinite() {
+            let lo = self.centred(l).into_iter().fold(f32::INFINITY, f32::min);
+            let hi = self
+                .centred(h)
+                .into_iter()
+                .fold(f32::NEG_INFINITY, f32::max);
+            if lo <= 0.0 && 0.0 <= hi {
+                return None;
+            }
+        }
+        let ys: Vec<f32> = [l, h].into_iter().flat_map(|x| self.outputs(x)).collect();
+        if ys.iter().any(|y| y.is_nan()) {
             return None;
         }
-        let (a, b) = (self.output(l), self.output(h));
-        if a.is_nan() || b.is_nan() {
-            return None;
-        }
-        Some((a.min(b), a.max(b)))
+        let a = ys.iter().copied().fold(f32::INFINITY, f32::min);
+        let b = ys.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        Some((a, b))
     }
 }
 

@@ -373,6 +373,169 @@ pub fn pytorch_fallback16(p: [f64; 5], x: f64, fmt: Format) -> Vec<f64> {
     out
 }
 
+/// The flush-to-zero model (x86 MXCSR FTZ + DAZ, `torch.set_flush_denormal(True)`), as
+/// sets of possible values in `fmt`, the rules explicit:
+/// - DAZ: an operand that is subnormal in `fmt` (nonzero, `|x| < 2^emin`) may be read as
+///   itself or as a zero of its sign, independently in each operation;
+/// - FTZ: a correctly rounded result `y` with `0 < |y| ≤ 2^emin` may be returned as itself
+///   or as a zero of its sign (x86 decides tininess after rounding with an unbounded
+///   exponent, so a result that rounds to the least normal can still be flushed; allowing
+///   both covers flags on, off and either tininess rule);
+/// - `post` (a conversion to a storage format) never flushes.
+///
+/// Every operation is emulated exactly by [`Arith`] and the choices are enumerated.
+pub struct Flush(pub Format);
+
+impl Flush {
+    fn min_normal(&self) -> f64 {
+        2f64.powi(self.0.emin as i32)
+    }
+
+    fn put(out: &mut Vec<f64>, y: f64) {
+        if !out.iter().any(|&z| z == y || (z.is_nan() && y.is_nan())) {
+            out.push(y);
+        }
+    }
+
+    /// Every value an operation may read for the operands `a`.
+    pub fn reads(&self, a: &[f64]) -> Vec<f64> {
+        let mut out = Vec::new();
+        for &x in a {
+            Self::put(&mut out, x);
+            if x != 0.0 && x.abs() < self.min_normal() {
+                Self::put(&mut out, 0.0);
+            }
+        }
+        out
+    }
+
+    fn results(&self, out: &mut Vec<f64>, y: f64, post: &dyn Fn(f64) -> f64) {
+        Self::put(out, post(y));
+        if y != 0.0 && y.abs() <= self.min_normal() {
+            Self::put(out, post(0.0));
+        }
+    }
+
+    /// Every result of the exactly emulated `f` (one rounding in `fmt`) on `a`.
+    pub fn op1(
+        &self,
+        a: &[f64],
+        f: impl Fn(&Arith, f64) -> f64,
+        post: &dyn Fn(f64) -> f64,
+    ) -> Vec<f64> {
+        let mut out = Vec::new();
+        for x in self.reads(a) {
+            self.results(&mut out, f(&Arith(self.0), x), post);
+        }
+        out
+    }
+
+    /// Every result of the exactly emulated `f` on `a`, `b`.
+    pub fn op2(
+        &self,
+        a: &[f64],
+        b: &[f64],
+        f: impl Fn(&Arith, f64, f64) -> f64,
+        post: &dyn Fn(f64) -> f64,
+    ) -> Vec<f64> {
+        let mut out = Vec::new();
+        let rb = self.reads(b);
+        for x in self.reads(a) {
+            for &y in &rb {
+                self.results(&mut out, f(&Arith(self.0), x, y), post);
+            }
+        }
+        out
+    }
+
+    /// Every result of the fused `a·b + c`.
+    pub fn fma(&self, a: &[f64], b: &[f64], c: &[f64]) -> Vec<f64> {
+        let mut out = Vec::new();
+        let (rb, rc) = (self.reads(b), self.reads(c));
+        for x in self.reads(a) {
+            for &y in &rb {
+                for &z in &rc {
+                    self.results(&mut out, Arith(self.0).fma(x, y, z), &|v| v);
+                }
+            }
+        }
+        out
+    }
+}
+
+/// [`recipe_outputs`] under the flush model ([`Flush`]): every output at `x` with any
+/// operand read as zero and any tiny result flushed (the ordinary outputs included).
+pub fn recipe_outputs_flush(p: [f64; 5], x: f64, fmt: Format, fallback: bool) -> Vec<f64> {
+    let fl = Flush(fmt);
+    let id = |v: f64| v;
+    let [g, b, m, v, e] = p;
+    let q = fl.op2(&[v], &[e], |a, x, y| a.add(x, y), &id);
+    let r = fl.op1(&q, |a, x| a.sqrt(x), &id);
+    let inv = fl.op2(&[1.0], &r, |a, x, y| a.div(x, y), &id);
+    let mut out = Vec::new();
+    for alpha in fl.op2(&inv, &[g], |a, x, y| a.mul(x, y), &id) {
+        let ma = fl.op2(&[m], &[alpha], |a, x, y| a.mul(x, y), &id);
+        let mut betas = fl.op2(&[b], &ma, |a, x, y| a.sub(x, y), &id);
+        betas.extend(fl.fma(&[-m], &[alpha], &[b]));
+        let xa = fl.op2(&[x], &[alpha], |a, x, y| a.mul(x, y), &id);
+        out.extend(fl.op2(&xa, &betas, |a, x, y| a.add(x, y), &id));
+        out.extend(fl.fma(&[x], &[alpha], &betas));
+    }
+    if fallback {
+        let d = fl.op2(&[x], &[m], |a, x, y| a.sub(x, y), &id);
+        for q in fl.reads(&q) {
+            for r in faithful_sqrt(q, fmt) {
+                let inv = fl.op2(&[1.0], &[r], |a, x, y| a.div(x, y), &id);
+                let t = fl.op2(&d, &inv, |a, x, y| a.mul(x, y), &id);
+                let tg = fl.op2(&t, &[g], |a, x, y| a.mul(x, y), &id);
+                out.extend(fl.op2(&tg, &[b], |a, x, y| a.add(x, y), &id));
+                out.extend(fl.fma(&t, &[g], &[b]));
+            }
+        }
+    }
+    if !fallback && fmt == F32 {
+        // ONNX Runtime's NCHWc convolution (see `recipe_outputs`).
+        for s in fl.op2(&[g], &r, |a, x, y| a.div(x, y), &id) {
+            let ms = fl.op2(&[m], &[s], |a, x, y| a.mul(x, y), &id);
+            let bias = fl.op2(&[b], &ms, |a, x, y| a.sub(x, y), &id);
+            let xs = fl.op2(&[x], &[s], |a, x, y| a.mul(x, y), &id);
+            out.extend(fl.op2(&xs, &bias, |a, x, y| a.add(x, y), &id));
+            out.extend(fl.fma(&[x], &[s], &bias));
+        }
+    }
+    out
+}
+
+/// [`pytorch_fallback16`] under the flush model: the `f32` operations flush (bf16's
+/// subnormals are `f32` subnormals; f16's are normal `f32` values), the conversions to
+/// `fmt` do not.
+pub fn pytorch_fallback16_flush(p: [f64; 5], x: f64, fmt: Format) -> Vec<f64> {
+    let [g, b, m, v, e] = p;
+    let fl = Flush(F32);
+    let post = |y: f64| round(&V::of(y), fmt);
+    let (two, one) = (BigInt::one() << 25usize, BigInt::one());
+    let near = |s: i64| match V::of(e) {
+        V::Fin(n, d) => V::Fin(n * (&two + s * &one), d * &two),
+        other => other,
+    };
+    let mut out = Vec::new();
+    for eps in [near(-1), V::of(e), near(1)] {
+        let es = round(&eps, fmt);
+        let q = fl.op2(&[v], &[es], |a, x, y| a.add(x, y), &post);
+        for q in fl.reads(&q) {
+            for r in faithful_sqrt(q, F32) {
+                let r = round(&V::of(r), fmt);
+                let inv = fl.op2(&[1.0], &[r], |a, x, y| a.div(x, y), &post);
+                let t = fl.op2(&[x], &[m], |a, x, y| a.sub(x, y), &post);
+                let t = fl.op2(&t, &inv, |a, x, y| a.mul(x, y), &post);
+                let t = fl.op2(&t, &[g], |a, x, y| a.mul(x, y), &post);
+                out.extend(fl.op2(&t, &[b], |a, x, y| a.add(x, y), &post));
+            }
+        }
+    }
+    out
+}
+
 /// ONNX Runtime's Conv→BatchNorm fusion (`conv_bn_fusion.cc`) for one output channel
 /// `(γ, β, μ, σ², ε)`, emulated in `fmt`: the folded weights of `w` and the folded bias of
 /// the conv bias `b`.

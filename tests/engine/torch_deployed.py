@@ -7,15 +7,15 @@ float32, float64, float16 and bfloat16, on contiguous inputs, channels-last ones
 (channels_last, channels_last_3d) and strided views that are neither (a transposed copy
 transposed back: PyTorch's non-contiguous fallback), with torch.set_flush_denormal off and
 on, on typical and hard statistics (σ² = 0 with ε = 1e-7, tiny variances, large scales,
-cancellation), every output at the box endpoints and at random interior points must lie
-inside
+cancellation, and subnormal inputs, γ, β and μ, which set_flush_denormal(True) reads as 0
+and whose tiny results it flushes: issue 22 item 3), every output at the box endpoints and
+at random interior points must lie inside
 
     bnbound ibp --params P --input BOX --semantics deployed --runtime pytorch-cpu
     bnbound ibp --params P --input BOX --semantics deployed --runtime any
 
-(exit 1 otherwise). The inputs and statistics have no f32/bf16/f64 subnormals: with
-set_flush_denormal on, those are read as 0, which bnbound does not model (soundness page,
-"Not covered"). It also counts the outputs outside the real bounds and, with --old
+(exit 1 otherwise). It counts the outputs checked with flushing off and on, and the outputs
+that differ between the two (the flush cases that matter). It also counts the outputs outside the real bounds and, with --old
 PATH/TO/bnbound, outside an older binary's pytorch-cpu bounds (the regression it fixes).
 
 Usage: torch_deployed.py PATH/TO/bnbound [--old PATH/TO/old-bnbound]
@@ -75,7 +75,21 @@ def layers(c, name):
     big = 300.0 if name == "f16" else 1e6  # f16 outputs stay below 65504
     out.append(("large_scale", RNG.uniform(-2, 2, c) * big, RNG.uniform(-1, 1, c) * big,
                 RNG.uniform(-4, 4, c), RNG.uniform(0.5, 2, c), 1e-3))
+    # Issue 22 item 3: subnormal inputs, γ (some channels), β and μ, a tiny normal σ² and
+    # ε = 0, so that with set_flush_denormal on the CPU reads them as 0 (x86 DAZ) and
+    # flushes tiny results (FTZ); inputs are drawn at TINY[name] scale (see main).
+    t = TINY[name]
+    g = RNG.uniform(0.5, 1.5, c) * RNG.choice([-1, 1], c)
+    g = np.where(RNG.uniform(0, 1, c) < 0.3, t * RNG.uniform(0.5, 4, c), g)
+    out.append(("subnormal", g, t * RNG.uniform(-1, 1, c), t * RNG.uniform(-1, 1, c),
+                np.full(c, VAR_TINY[name]), 0.0))
     return out
+
+
+# A subnormal scale of each dtype (f16's subnormals are normal f32 values: unaffected), and
+# a tiny normal variance whose 1/√σ² makes the outputs of subnormal inputs normal or tiny.
+TINY = {"f32": 1e-40, "f64": 1e-310, "bf16": 1e-39, "f16": 1e-6}
+VAR_TINY = {"f32": 1e-30, "f64": 1e-300, "bf16": 1e-30, "f16": 1e-4}
 
 
 def shapes(c):
@@ -114,6 +128,7 @@ def main():
     old = sys.argv[sys.argv.index("--old") + 1] if "--old" in sys.argv else None
     start = time.time()
     checked, bad, out_real, out_old, refused = 0, 0, 0, {}, 0
+    by_flush, differ = {False: 0, True: 0}, 0
     by_path = {}
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -122,15 +137,19 @@ def main():
                 for dim, shape in shapes(c):
                     for label, g, b, m, v, eps in layers(c, name):
                         p = [to_dtype(a, name) for a in (g, b, m, v)]
+                        if label == "subnormal" and name != "f16":
+                            # The parameters really are subnormal (not flushed on the way).
+                            assert (np.abs(p[1]) < np.finfo(np.float32 if name != "f64" else np.float64).tiny).all()
+                            assert (p[1] != 0).any()
                         # ε: PyTorch's fast path uses static_cast<opmath_t>(eps); f64 keeps it.
                         e = eps if name == "f64" else float(np.float32(eps))
                         pp = tmp / "params.json"
                         pp.write_text(json.dumps({"dtype": name, "eps": e, **{
                             k: [float(x) for x in a] for k, a in
                             zip(["gamma", "beta", "running_mean", "running_var"], p)}}))
-                        scale = 4.0
+                        scale = 4.0 * TINY[name] if label == "subnormal" else 4.0
                         center = to_dtype(RNG.uniform(-scale, scale, shape), name)
-                        radius = RNG.uniform(0, 0.5, shape) * (RNG.uniform(0, 1, shape) < 0.7)
+                        radius = RNG.uniform(0, 0.5, shape) * (RNG.uniform(0, 1, shape) < 0.7) * (scale / 4.0)
                         lo = to_dtype(center - radius, name)
                         hi = np.maximum(to_dtype(center + radius, name), lo)
                         bp = tmp / "box.json"
@@ -153,15 +172,27 @@ def main():
                         with torch.no_grad():
                             for t, a in zip((mod.weight, mod.bias, mod.running_mean, mod.running_var), p):
                                 t.copy_(torch.tensor(a))
+                        seen = {}
+                        # Converted with flushing off (a conversion under FTZ flushes too).
+                        xts = [torch.tensor(x).to(dt) for x in inputs]
+                        for x, xt in zip(inputs, xts):
+                            assert np.array_equal(xt.to(torch.float64).numpy(), x)
                         for flush in (False, True):
-                            torch.set_flush_denormal(flush)
-                            for x in inputs:
-                                xt = torch.tensor(x).to(dt)
-                                assert np.array_equal(xt.to(torch.float64).numpy(), x)
+                            assert torch.set_flush_denormal(flush) or not flush
+                            for xi, xt in enumerate(xts):
                                 for layout, xl in layouts(xt, dim, len(shape)):
                                     with torch.no_grad():
-                                        y = mod(xl).to(torch.float64).numpy().ravel()
+                                        out = mod(xl)
+                                    # Read back with flushing off (the conversion would flush).
+                                    torch.set_flush_denormal(False)
+                                    y = out.to(torch.float64).numpy().ravel()
+                                    torch.set_flush_denormal(flush)
                                     checked += y.size
+                                    by_flush[flush] += y.size
+                                    if flush:
+                                        differ += int((y != seen[(xi, layout)]).sum())
+                                    else:
+                                        seen[(xi, layout)] = y
                                     key = (name, layout)
                                     by_path[key] = by_path.get(key, 0) + y.size
                                     for rt, (blo, bhi) in bounds.items():
@@ -176,13 +207,17 @@ def main():
                                             print(f"VIOLATION {name} {label} BatchNorm{dim}d {shape} {layout} "
                                                   f"flush={flush} --runtime {rt}: element {i} output {y[i]!r} "
                                                   f"outside [{blo.ravel()[i]!r}, {bhi.ravel()[i]!r}]")
+                        # Conversions (to_dtype, torch.tensor) flush too: the next layer's
+                        # subnormal parameters and inputs need flushing off.
+                        torch.set_flush_denormal(False)
         torch.set_flush_denormal(False)
     for key in sorted(by_path):
         extra = f", {out_old[key]} outside the old pytorch-cpu bounds" if old is not None else ""
         print(f"  {key[0]:>4} {key[1]:<16} {by_path[key]} outputs{extra}")
     print(f"torch {torch.__version__} ({torch.backends.cpu.get_cpu_capability()}): {checked} outputs "
           f"checked in {time.time() - start:.0f}s, {out_real} outside the real bounds, {bad} outside "
-          f"the deployed (pytorch-cpu, any) bounds; --runtime any refused {refused} boxes (NaN possible)")
+          f"the deployed (pytorch-cpu, any) bounds; --runtime any refused {refused} boxes (NaN possible); "
+          f"{by_flush[False]} with set_flush_denormal off, {by_flush[True]} on, {differ} differ between the two")
     if bad or checked == 0:
         sys.exit(1)
 
