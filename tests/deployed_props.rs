@@ -1026,15 +1026,21 @@ proptest! {
 /// agree with the emulation exactly.
 #[test]
 fn onnxruntime_nchwc_rewrite_is_enclosed() {
+    // The printed values are f32 values (checked: exact conversions).
+    let f = |x: f64| {
+        let y = x as f32;
+        assert_eq!(y as f64, x);
+        y
+    };
     let (g, b, m, v) = (
-        0.5430335402488708f32,
-        0.6044053435325623f32,
-        -0.062183674424886703f32,
-        0.5262821316719055f32,
+        f(0.5430335402488708),
+        f(0.6044053435325623),
+        f(-0.062183674424886703),
+        f(0.5262821316719055),
     );
     let bn = BatchNorm::new(vec![g], vec![b], vec![m], vec![v], 1e-5f32).unwrap();
-    let x = -1.0137641429901123f32;
-    let ort_output = -0.10788780450820923f32;
+    let x = f(-1.0137641429901123);
+    let ort_output = f(-0.10788780450820923);
     let input = TensorBox::new(Shape::new(&[1]).unwrap(), vec![x], vec![x]).unwrap();
     let y = bn.deployed(Runtime::OnnxruntimeCpu).ibp(&input).unwrap();
     assert!(y.lo()[0] <= ort_output && ort_output <= y.hi()[0], "{y:?}");
@@ -1044,8 +1050,8 @@ fn onnxruntime_nchwc_rewrite_is_enclosed() {
     // The checker judges the old, narrower bound unsound under deployed semantics.
     let old = TensorBox::new(
         Shape::new(&[1]).unwrap(),
-        vec![-0.10788775980472565f32],
-        vec![-0.10788774490356445f32],
+        vec![f(-0.10788775980472565)],
+        vec![f(-0.10788774490356445)],
     )
     .unwrap();
     let semantics = bnbound::Semantics::Deployed(Runtime::OnnxruntimeCpu);
