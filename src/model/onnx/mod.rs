@@ -46,6 +46,7 @@ mod node;
 mod proto;
 mod resolve;
 mod tensor;
+mod types;
 
 use node::{entry, is_batchnorm, node_name, Entry};
 use proto::{ModelProto, NodeProto, TensorHead, TensorName, ValueInfoProto};
@@ -335,12 +336,16 @@ impl OnnxModel {
                         entries[i].x_type = cast_to(&node);
                         entries[i].producer_op = Some(producer_op(&node));
                         entries[i].weight = node.input.get(1).filter(|w| !w.is_empty()).cloned();
+                        entries[i].producer_inputs = node.input.clone();
                     }
                 }
             }
             for inp in &node.input {
                 for &i in outputs_of.get(inp).into_iter().flatten() {
                     entries[i].consumers.push(name.clone());
+                }
+                for &i in inputs_of.get(inp).into_iter().flatten() {
+                    entries[i].x_uses += 1;
                 }
             }
         }
@@ -367,8 +372,21 @@ impl OnnxModel {
             }
         }
         let mut weight_inits: HashMap<&str, usize> = HashMap::new();
+        // The producers' weights and biases as onnxruntime's ConvBNFusion reads them.
+        let mut producer_consts: HashMap<String, Vec<TensorHead>> = HashMap::new();
+        for e in &entries {
+            for w in e.producer_inputs.iter().skip(1).take(2) {
+                producer_consts.insert(w.clone(), Vec::new());
+            }
+        }
         for raw in &graph.initializer {
             let t = TensorName::decode(raw.clone()).map_err(|e| format("initializer", e))?;
+            if let Some(v) = producer_consts.get_mut(&t.name) {
+                // At most two are kept: a second one already makes the name ambiguous.
+                if v.len() < 2 {
+                    v.push(TensorHead::decode(raw.clone()).map_err(|e| format("initializer", e))?);
+                }
+            }
             if let Some(u) = sources.get_mut(&t.name) {
                 u.inits += 1;
                 u.tensor = Some(raw.clone());
@@ -384,16 +402,24 @@ impl OnnxModel {
             }
         }
         // Declared element types of the layers' inputs X (a declaration beats a Cast).
+        let mut graph_inputs: HashSet<String> = HashSet::new();
         let declared = graph
             .input
             .iter()
             .chain(&graph.value_info)
             .chain(&graph.output);
+        let first_output = graph.input.len() + graph.value_info.len();
         for (k, raw) in declared.enumerate() {
             let v = ValueInfoProto::decode(raw.clone()).map_err(|e| format("value info", e))?;
             if k < graph.input.len() {
                 if let Some(u) = sources.get_mut(&v.name) {
                     u.input = true;
+                }
+                graph_inputs.insert(v.name.clone());
+            }
+            if k >= first_output {
+                for &i in inputs_of.get(&v.name).into_iter().flatten() {
+                    entries[i].x_is_output = true;
                 }
             }
             let elem = v.r#type.and_then(|t| t.tensor_type).map(|t| t.elem_type);
@@ -402,6 +428,20 @@ impl OnnxModel {
                     entries[i].x_type = Some(t);
                 }
             }
+        }
+        // X's element type where the graph does not declare it: inferred through the ops
+        // whose output type is an input's.
+        if entries.iter().any(|e| e.x_type.is_none() && e.x.is_some()) {
+            let types = types::Types::new(&graph);
+            for e in entries.iter_mut().filter(|e| e.x_type.is_none()) {
+                e.x_type = e.x.as_deref().and_then(|x| types.of(x));
+            }
+        }
+        for e in entries.iter_mut() {
+            e.fusion = conv_bn_fusion(e, &producer_consts, &graph_inputs);
+            e.weight_overridable = e.producer_inputs.iter().skip(1).take(2).any(|w| {
+                graph_inputs.contains(w) && producer_consts.get(w).is_some_and(|v| !v.is_empty())
+            });
         }
         Ok(OnnxModel {
             entries,
@@ -468,6 +508,48 @@ impl OnnxModel {
     fn load(&self, e: &Entry) -> Result<ModelLayer> {
         let _env = crate::num::round::env::enter();
         self.load_unnamed(e).map_err(|err| err.in_layer(&e.name))
+    }
+
+    /// The rest of onnxruntime's ConvBNFusion conditions, on the statistics: each is an
+    /// initializer itself (not a node's output, not a graph input), all of one type, float
+    /// or double, the Conv weight's type, and the weight has the layer's channel count.
+    fn stats_fusion(
+        &self,
+        e: &Entry,
+        types: &[i32],
+        channels: usize,
+    ) -> std::result::Result<(), String> {
+        let (dims, wtype) = e.fusion.clone()?;
+        for name in &e.stats {
+            match self.sources.get(name) {
+                Some(s) if s.inits == 1 && s.producers == 0 && !s.input => {}
+                Some(s) if s.inits == 1 && s.input => {
+                    return Err(format!(
+                        "statistic {:?} is an initializer also listed as a graph input                          (overridable): not a constant to ONNX Runtime's optimizer",
+                        short(name)
+                    ))
+                }
+                _ => {
+                    return Err(format!(
+                        "statistic {:?} is not an initializer (a node computes it; whether ONNX \
+                         Runtime folds that node before fusing is not replayed)",
+                        short(name)
+                    ))
+                }
+            }
+        }
+        if types.iter().any(|&t| t != wtype) {
+            return Err(format!(
+                "the statistics' element types {types:?} are not all the Conv weight's ({wtype})"
+            ));
+        }
+        if usize::try_from(dims[0]).ok() != Some(channels) {
+            return Err(format!(
+                "the Conv's weight has {} output channels, the layer {channels}",
+                dims[0]
+            ));
+        }
+        Ok(())
     }
 
     fn load_unnamed(&self, e: &Entry) -> Result<ModelLayer> {
@@ -548,7 +630,15 @@ impl OnnxModel {
             .try_into()
             .map_err(|_| Error::Format("a BatchNorm layer needs four statistics".into()))?;
         let names = [0, 1, 2, 3].map(|k| e.stats[k].as_str());
+        let stat_types: Vec<i32> = resolved
+            .iter()
+            .map(|r| match &r.kind {
+                Kind::Tensor(t) => t.data_type,
+                _ => 0,
+            })
+            .collect();
         let (bn, stored_as, storage) = build(stats, e.eps, names)?;
+        let ort_unfused = self.stats_fusion(e, &stat_types, bn.channels()).err();
         // BatchNormalization-15 lets X (and Y) have another type than the statistics: a
         // 16-bit X makes an f32 layer's outputs 16-bit whatever the statistics' type.
         let f32_layer = matches!(bn, crate::AnyBatchNorm::F32(_));
@@ -568,7 +658,10 @@ impl OnnxModel {
             consumers: e.consumers.clone(),
             stored_as,
             storage,
+            x_type_known: e.x_type.is_some() || !e.x_may_differ,
             overridable,
+            producer_weight_overridable: e.weight_overridable,
+            ort_unfused,
             bn,
         })
     }
@@ -627,6 +720,82 @@ fn producer_op(node: &NodeProto) -> ProducerOp {
         _ if default_domain => ProducerOp::Other(short(&node.op_type)),
         _ => ProducerOp::Other(format!("{}::{}", short(&node.domain), short(&node.op_type))),
     }
+}
+
+/// Whether onnxruntime's ConvBNFusion (`conv_bn_fusion.cc`) can apply to the layer, from
+/// the graph's structure and the producer's weight and bias: `Err(reason)` if it does not,
+/// `Ok(weight)` (the weight's dims and element type) to be checked against the statistics
+/// when the layer is loaded.
+fn conv_bn_fusion(
+    e: &Entry,
+    consts: &HashMap<String, Vec<TensorHead>>,
+    graph_inputs: &HashSet<String>,
+) -> std::result::Result<(Vec<i64>, i32), String> {
+    if e.producer_op != Some(ProducerOp::Conv) {
+        return Err(format!(
+            "the producer is {}, not a Conv: bnbound checks only ONNX Runtime's              Conv→BatchNormalization fusion (conv_bn_fusion), not its MatMul/Gemm one",
+            e.producer_op
+                .as_ref()
+                .map_or("unknown".to_string(), |o| format!("a {}", short(o.op_type())))
+        ));
+    }
+    if e.x_uses != 1 {
+        return Err(format!(
+            "the Conv output has {} consumers (node inputs reading it)",
+            e.x_uses
+        ));
+    }
+    if e.x_is_output {
+        return Err("the Conv output is also a graph output".to_string());
+    }
+    if !e.eps_typed_float {
+        return Err("the epsilon attribute is not typed FLOAT".to_string());
+    }
+    let constant = |what: &str, name: &str| -> std::result::Result<&TensorHead, String> {
+        match consts.get(name).map(Vec::as_slice) {
+            _ if name.is_empty() => Err(format!("the Conv's {what} input is empty")),
+            Some([_]) if graph_inputs.contains(name) => Err(format!(
+                    "the Conv's {what} {:?} is an initializer also listed as a graph input                      (overridable): not a constant to ONNX Runtime's optimizer",
+                short(name)
+            )),
+            Some([t]) => Ok(t),
+            Some([]) | None => Err(format!(
+                "the Conv's {what} {:?} is not an initializer (whether ONNX Runtime folds \
+                 the node computing it before fusing is not replayed)",
+                short(name)
+            )),
+            Some(_) => Err(format!(
+                "the Conv's {what} {:?} is defined by several initializers",
+                short(name)
+            )),
+        }
+    };
+    let w = constant(
+        "weight",
+        e.producer_inputs.get(1).map_or("", String::as_str),
+    )?;
+    if !matches!(w.data_type, 1 | 11) {
+        return Err(format!(
+            "the Conv's weight has element type {} (ONNX Runtime fuses float and double only)",
+            w.data_type
+        ));
+    }
+    if w.dims.len() <= 2 {
+        return Err(format!(
+            "the Conv's weight has rank {} (ONNX Runtime fuses rank > 2 only)",
+            w.dims.len()
+        ));
+    }
+    if e.producer_inputs.len() >= 3 {
+        let b = constant("bias", &e.producer_inputs[2])?;
+        if b.data_type != w.data_type || b.dims.len() != 1 || b.dims[0] != w.dims[0] {
+            return Err(format!(
+                "the Conv's bias (element type {}, dims {:?}) does not match its weight                  (element type {}, {} output channels)",
+                b.data_type, b.dims, w.data_type, w.dims[0]
+            ));
+        }
+    }
+    Ok((w.dims.clone(), w.data_type))
 }
 
 /// The element type a `Cast` node converts to.
