@@ -35,11 +35,19 @@
 //!
 //! A node without a name is named by its first output tensor.
 //!
-//! [`ModelLayer::storage`] is the statistics' 16-bit type, unless the graph declares the
-//! node's input X (a graph input, a `value_info`, a graph output, or the `to` of a `Cast`
-//! producer) as float16 or bfloat16 and the layer is `f32` (its statistics and ε are `f32`
-//! values): BatchNormalization-15 allows X to differ from the statistics, and the layer's
-//! outputs then have X's 16-bit type. (A `double` layer keeps `None`.)
+//! [`ModelLayer::storage`] is the statistics' 16-bit type, unless the node's input X is
+//! float16 or bfloat16 and the layer is `f32` (its statistics and ε are `f32` values):
+//! BatchNormalization-15 allows X to differ from the statistics, and the layer's outputs
+//! then have X's 16-bit type. (A `double` layer keeps `None`.) X's type is the declared one
+//! (a graph input, a `value_info`, a graph output), else the one ONNX's type constraints
+//! give it through the nodes that compute it (`types.rs`: elementwise ops, Conv, Gemm,
+//! pooling, reshaping... up to a `Cast`, a `Constant`, an initializer or a declaration; at
+//! most 256 tensors visited). If neither tells it at opset 15 or later,
+//! [`ModelLayer::x_type_known`] is `false`: the layer's arithmetic type is unknown.
+//!
+//! [`ModelLayer::ort_unfused`] says which condition of onnxruntime's ConvBNFusion the graph
+//! breaks, if any (`fold --runtime onnxruntime-cpu` claims its fused weights only where
+//! none is broken).
 
 use super::error::{Error, Result};
 mod node;
@@ -226,7 +234,9 @@ impl OnnxModel {
 
     /// Indexes the BatchNorm nodes (only those named `only`, if given) in two passes over
     /// the graph, plus one per Identity/ConstantOfShape step when a statistic is computed;
-    /// the state kept is per indexed node and tensor it needs, never per graph node.
+    /// the state kept is per indexed node and tensor it needs, except when an X's type is
+    /// declared nowhere: inferring it indexes each tensor's producer and declared type
+    /// (bounded by the file's size, not by any count it states).
     fn index(bytes: Vec<u8>, base_dir: Option<PathBuf>, only: Option<&str>) -> Result<OnnxModel> {
         let bytes = gunzip_if_compressed(bytes)?;
         let model = ModelProto::decode(Bytes::from(bytes))
