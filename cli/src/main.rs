@@ -476,7 +476,24 @@ fn run_op(
         let name = layer.layer.as_deref().unwrap_or("");
         match op {
             Op::Ibp(Mode::Fast, Semantics::Deployed(_)) => {
-                return run_stored_layer(bn, storage, op, input, output)
+                // BatchNormalization-15 with a 16-bit X and f32 statistics that are not
+                // values of X's type: the 16-bit recipe takes storage-type statistics.
+                let off_grid = [bn.gamma(), bn.beta(), bn.running_mean(), bn.running_var()]
+                    .iter()
+                    .any(|v| v.iter().any(|&x| !storage.holds(x)));
+                if off_grid {
+                    return Err(Failure::Invalid(format!(
+                        "layer {:?}: its input is {} and its statistics are f32 values that \
+                         are not all {} values (BatchNormalization-15 with mixed types): \
+                         deployed {} arithmetic with such statistics is not replayed; use \
+                         --semantics real",
+                        bnbound::short(name),
+                        storage.name(),
+                        storage.name(),
+                        storage.name()
+                    )));
+                }
+                return run_stored_layer(bn, storage, op, input, output);
             }
             Op::Ibp(_, Semantics::Real)
             | Op::Deriv(_, _, Semantics::Real)

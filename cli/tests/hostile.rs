@@ -697,4 +697,39 @@ fn deployed_semantics_needs_x_type() {
             }
         }
     }
+    // The reviewer's model exactly: f32 statistics that are not f16 values. The 16-bit
+    // recipe takes f16 statistics: refused naming the layer (it gave f32 bounds, then a
+    // message blaming the input box), real semantics answers.
+    let mut f = x_type_fixtures()
+        .into_iter()
+        .find(|f| f.name == "xtype_relu_f16")
+        .unwrap();
+    for t in &mut f.model.graph.as_mut().unwrap().initializer {
+        if t.name == "var" {
+            t.float_data = vec![0.1; 8];
+        }
+    }
+    let p = scratch().join("offgrid.onnx");
+    std::fs::write(&p, f.model.to_bytes()).unwrap();
+    let args = |sem: &'static [&'static str]| {
+        let mut a = vec![
+            "ibp",
+            "--model",
+            p.to_str().unwrap(),
+            "--layer",
+            "bn",
+            "--input",
+            box_json.to_str().unwrap(),
+        ];
+        a.extend_from_slice(sem);
+        run(&a)
+    };
+    let o = args(&["--semantics", "deployed", "--runtime", "onnxruntime-cpu"]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert!(
+        e.contains(r#"layer "bn""#) && e.contains("not all f16 values"),
+        "{e}"
+    );
+    assert_eq!(args(&["--semantics", "real"]).status.code(), Some(0));
 }
