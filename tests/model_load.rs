@@ -344,6 +344,7 @@ fn bn_graph(
     let mut node = nodes;
     node.push(bn);
     ModelProto {
+        ir_version: 0,
         graph: Some(GraphProto {
             node,
             initializer,
@@ -711,4 +712,147 @@ fn issue20_7_two_default_domain_opsets_are_refused() {
     }
     assert!(with(&[("", 15), ("ai.onnx", 15)]).is_ok());
     assert!(with(&[("", 15), ("com.microsoft", 1)]).is_ok());
+}
+
+// ------------------------------------------------------- graph-derived facts (issue B2)
+
+use bnbound_testkit::onnx::{fusion_fixtures, x_type_fixtures};
+
+/// The fixture models of tests/data/graph/ are the ones testkit builds (so that the engine
+/// test, tests/engine/ort_graph.py, checks these very files against onnxruntime and onnx's
+/// shape inference). `BNBOUND_BLESS=1` rewrites them and expected.json.
+#[test]
+fn graph_fixture_files_are_testkit_built() {
+    let dir = data("graph");
+    let mut expected = serde_json::Map::new();
+    let mut files: Vec<(String, Vec<u8>)> = Vec::new();
+    for f in x_type_fixtures() {
+        expected.insert(f.name.into(), serde_json::json!({ "x_type": f.x_type }));
+        files.push((f.name.into(), f.model.to_bytes()));
+    }
+    for f in fusion_fixtures() {
+        expected.insert(
+            f.name.into(),
+            serde_json::json!({ "fused": f.fused, "refused": f.refused }),
+        );
+        files.push((f.name.into(), f.model.to_bytes()));
+    }
+    let json = serde_json::to_string_pretty(&expected).unwrap() + "\n";
+    if std::env::var_os("BNBOUND_BLESS").is_some() {
+        std::fs::create_dir_all(&dir).unwrap();
+        for (name, bytes) in &files {
+            std::fs::write(dir.join(format!("{name}.onnx")), bytes).unwrap();
+        }
+        std::fs::write(dir.join("expected.json"), &json).unwrap();
+    }
+    for (name, bytes) in &files {
+        let on_disk = std::fs::read(dir.join(format!("{name}.onnx"))).unwrap();
+        assert!(
+            &on_disk == bytes,
+            "{name}.onnx differs from testkit's model"
+        );
+    }
+    assert_eq!(
+        std::fs::read_to_string(dir.join("expected.json")).unwrap(),
+        json
+    );
+}
+
+/// X's element type follows from the graph when nothing declares it: an f16 graph input
+/// through Relu (the reviewer's reproducer), through Add/Reshape/Sigmoid, a Cast two nodes
+/// up. Before: `storage: None` (f32 arithmetic claimed for an f16 network). Where it cannot
+/// be told (untyped input, custom op, a cycle), the layer says so at opset 15.
+#[test]
+fn x_type_inferred_through_the_graph() {
+    for f in x_type_fixtures() {
+        let m = OnnxModel::from_bytes(f.model.to_bytes(), None).unwrap();
+        let l = m.layer("bn").unwrap_or_else(|e| panic!("{}: {e}", f.name));
+        let want = match f.x_type {
+            Some(10) => Some(Storage::F16),
+            _ => None,
+        };
+        assert_eq!(l.storage, want, "{}", f.name);
+        assert_eq!(l.x_type_known, f.x_type.is_some(), "{}", f.name);
+    }
+}
+
+/// Below opset 15 BatchNormalization has one type T for X and the statistics: an unknown
+/// X is the statistics' type, not an unknown.
+#[test]
+fn x_type_before_opset_15_is_the_statistics_type() {
+    let f = x_type_fixtures()
+        .into_iter()
+        .find(|f| f.name == "xtype_untyped_input")
+        .unwrap();
+    let mut model = f.model;
+    model.opset_import[0].version = 14;
+    let l = OnnxModel::from_bytes(model.to_bytes(), None)
+        .unwrap()
+        .layer("bn")
+        .unwrap();
+    assert!(l.x_type_known && l.storage.is_none());
+}
+
+/// A long chain of type-preserving nodes: the search stops (bounded), the type is
+/// reported unknown, nothing recurses.
+#[test]
+fn x_type_search_is_bounded() {
+    let mut f = x_type_fixtures()
+        .into_iter()
+        .find(|f| f.name == "xtype_relu_f16")
+        .unwrap();
+    let g = f.model.graph.as_mut().unwrap();
+    let n = 100_000;
+    g.node.retain(|n| n.op_type != "Relu");
+    for k in 0..n {
+        let input = if k == 0 {
+            "x".to_string()
+        } else {
+            format!("r{k}")
+        };
+        let output = if k + 1 == n {
+            "t".to_string()
+        } else {
+            format!("r{}", k + 1)
+        };
+        g.node.insert(
+            k,
+            bnbound_testkit::onnx::node("Relu", &format!("relu{k}"), &[&input], &[&output]),
+        );
+    }
+    let l = OnnxModel::from_bytes(f.model.to_bytes(), None)
+        .unwrap()
+        .layer("bn")
+        .unwrap();
+    assert!(!l.x_type_known && l.storage.is_none());
+}
+
+/// onnxruntime's ConvBNFusion conditions, read from the graph (each checked against
+/// onnxruntime itself by tests/engine/ort_graph.py): before, every layer with a Conv
+/// producer was claimed fused.
+#[test]
+fn onnxruntime_fusion_conditions_from_the_graph() {
+    for f in fusion_fixtures() {
+        assert!(f.fused || f.refused.is_some(), "{}: a false claim", f.name);
+        let m = OnnxModel::from_bytes(f.model.to_bytes(), None).unwrap();
+        let l = m.layer("bn").unwrap_or_else(|e| panic!("{}: {e}", f.name));
+        match (f.refused, &l.ort_unfused) {
+            (None, None) => {}
+            (Some(want), Some(got)) => assert!(got.contains(want), "{}: {got}", f.name),
+            (want, got) => panic!("{}: expected {want:?}, got {got:?}", f.name),
+        }
+        let weight_overridable = f.name.starts_with("fusion_weight_overridable")
+            || f.name.starts_with("fusion_bias_overridable");
+        assert_eq!(
+            l.producer_weight_overridable, weight_overridable,
+            "{}",
+            f.name
+        );
+    }
+    // A Gemm or MatMul producer: bnbound does not check onnxruntime's MatMul fusion.
+    let l = OnnxModel::open(data("conv_bn_relu_f32.onnx"))
+        .unwrap()
+        .layer("bn1")
+        .unwrap();
+    assert_eq!(l.ort_unfused, None, "conv_bn_relu_f32's Conv→BN is fused");
 }

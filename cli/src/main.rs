@@ -375,7 +375,7 @@ fn run_typed<T: Float>(
         Op::Fold(runtime) => {
             let l = json::parse_layer::<T>(text).map_err(invalid(input))?;
             if let Some(m) = model_layer {
-                models::check_fold(m, l.dims(), source)?;
+                models::check_fold(m, l.dims(), source, runtime)?;
             }
             let f = bn
                 .deployed(runtime)
@@ -453,6 +453,23 @@ fn run_op(
     let (bn, model_layer) = layer.load()?;
     let model_layer = model_layer.as_ref();
     let storage = model_layer.and_then(|l| l.storage);
+    if let Some(l) = model_layer {
+        let deployed = matches!(
+            op,
+            Op::Ibp(_, Semantics::Deployed(_))
+                | Op::Deriv(_, _, Semantics::Deployed(_))
+                | Op::Check(_, Semantics::Deployed(_))
+        );
+        if deployed && !l.x_type_known {
+            return Err(Failure::Invalid(format!(
+                "layer {:?}: the element type of the layer's input is not declared and cannot \
+                 be inferred (BatchNormalization-15 lets it differ from the statistics'), so \
+                 the deployed arithmetic is unknown; declare it with value_info or use \
+                 --semantics real",
+                bnbound::short(&l.name)
+            )));
+        }
+    }
     // A model stored in a 16-bit type runs 16-bit arithmetic: deployed semantics is its
     // 16-bit recipe, never the f32 one. Real semantics is the f32 layer of the same values.
     if let (Some(storage), AnyBatchNorm::F64(_)) = (storage, &bn) {
@@ -475,7 +492,24 @@ fn run_op(
         let name = layer.layer.as_deref().unwrap_or("");
         match op {
             Op::Ibp(Mode::Fast, Semantics::Deployed(_)) => {
-                return run_stored_layer(bn, storage, op, input, output)
+                // BatchNormalization-15 with a 16-bit X and f32 statistics that are not
+                // values of X's type: the 16-bit recipe takes storage-type statistics.
+                let off_grid = [bn.gamma(), bn.beta(), bn.running_mean(), bn.running_var()]
+                    .iter()
+                    .any(|v| v.iter().any(|&x| !storage.holds(x)));
+                if off_grid {
+                    return Err(Failure::Invalid(format!(
+                        "layer {:?}: its input is {} and its statistics are f32 values that \
+                         are not all {} values (BatchNormalization-15 with mixed types): \
+                         deployed {} arithmetic with such statistics is not replayed; use \
+                         --semantics real",
+                        bnbound::short(name),
+                        storage.name(),
+                        storage.name(),
+                        storage.name()
+                    )));
+                }
+                return run_stored_layer(bn, storage, op, input, output);
             }
             Op::Ibp(_, Semantics::Real)
             | Op::Deriv(_, _, Semantics::Real)

@@ -102,18 +102,35 @@ impl LayerSource {
 /// producer as the model stores it ([`ModelLayer::check_preceding_dims`]), else folding
 /// would scale the wrong axis; the error names the layer, the producer's op type and the
 /// channel count.
+///
+/// With `--runtime onnxruntime-cpu`, the fold claims onnxruntime's fused weights: refused
+/// (naming the layer and the condition) where the graph breaks a condition of its
+/// ConvBNFusion ([`ModelLayer::ort_unfused`]), since onnxruntime then computes the
+/// BatchNorm separately.
 pub(crate) fn check_fold(
     layer: &ModelLayer,
     dims: &[usize],
     source: &LayerSource,
+    runtime: bnbound::Runtime,
 ) -> Result<(), Failure> {
     let model = source.model.as_deref().unwrap_or(Path::new("model"));
-    layer.check_preceding_dims(dims).map_err(invalid(model))
+    layer.check_preceding_dims(dims).map_err(invalid(model))?;
+    match (runtime, &layer.ort_unfused) {
+        (bnbound::Runtime::OnnxruntimeCpu, Some(why)) => Err(Failure::Invalid(format!(
+            "layer {:?}: ONNX Runtime does not fuse this Conv→BatchNormalization (or bnbound \
+             cannot confirm that it does): {why}; the deployed network computes the \
+             BatchNorm separately — use ibp --semantics deployed",
+            bnbound::short(&layer.name)
+        ))),
+        _ => Ok(()),
+    }
 }
 
 /// The `inspect` report: one JSON object per layer; a layer that cannot be loaded has its
 /// name and an `"error"` field instead of a summary. `"overridable"`: a statistic is an
-/// initializer also listed as a graph input (read as the file's constant unless `strict`).
+/// initializer also listed as a graph input (read as the file's constant unless `strict`);
+/// `"producer_weight_overridable"`: the same for the producer's weight or bias.
+/// `"onnxruntime_unfused"`: why onnxruntime's Conv→BatchNorm fusion does not apply.
 pub(crate) fn inspect(
     path: &Path,
     prefix: Option<&str>,
@@ -154,6 +171,10 @@ pub(crate) fn inspect(
                     "zero_gamma": s.zero_gamma,
                     "tiny_denominator": s.tiny_denominator,
                     "overridable": l.overridable,
+                    "producer_weight_overridable": l.producer_weight_overridable,
+                    "x_type_known": l.x_type_known,
+                    "onnxruntime_fuses": l.ort_unfused.is_none(),
+                    "onnxruntime_unfused": l.ort_unfused,
                     "producer": l.producer,
                     "producer_op": l.producer_op.as_ref().map(|o| o.op_type()),
                     "consumers": l.consumers,

@@ -86,6 +86,11 @@ pub struct ModelLayer {
     /// statistics). Deployed semantics for such a layer is 16-bit arithmetic, not
     /// `f32`'s: use [`crate::Deployed::ibp_stored`] with it.
     pub storage: Option<Storage>,
+    /// Whether the element type of the layer's input X is known (ONNX): declared, inferred
+    /// through the graph, or (before opset 15) the statistics' type. When it is not, the
+    /// layer's arithmetic type is unknown (X may be 16-bit with `f32` statistics), and
+    /// deployed semantics for it is refused. Always `true` for safetensors.
+    pub x_type_known: bool,
     /// Whether a statistic can be overridden at run time (ONNX): it is, or is computed
     /// from, an initializer that is also listed as a graph input. Such a statistic is read
     /// as the constant the file holds, as onnxruntime does unless a feed overrides it
@@ -94,6 +99,15 @@ pub struct ModelLayer {
     /// stored values only: refuse such layers with [`Options::strict_initializers`] if a
     /// deployment may feed other statistics. Always `false` for safetensors.
     pub overridable: bool,
+    /// Whether the producer's weight or bias (ONNX) is an initializer also listed as a
+    /// graph input: a feed can override it, and onnxruntime does not fold into it.
+    pub producer_weight_overridable: bool,
+    /// Why onnxruntime's Conv→BatchNormalization fusion (`ConvBNFusion`) does not apply to
+    /// this layer (ONNX), from the graph: the producer is not a Conv, its output has other
+    /// consumers or is a graph output, a weight, bias or statistic is
+    /// not a constant initializer of one float/double type, `epsilon` is not a FLOAT
+    /// attribute... `None` when every condition holds, and for safetensors (no graph).
+    pub ort_unfused: Option<String>,
     /// The parameters, converted exactly.
     pub bn: AnyBatchNorm,
 }

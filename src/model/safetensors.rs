@@ -277,7 +277,10 @@ fn assemble(
         consumers: Vec::new(),
         stored_as,
         storage,
+        x_type_known: true,
         overridable: false,
+        producer_weight_overridable: false,
+        ort_unfused: None,
         bn,
     })
 }

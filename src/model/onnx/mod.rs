@@ -35,17 +35,26 @@
 //!
 //! A node without a name is named by its first output tensor.
 //!
-//! [`ModelLayer::storage`] is the statistics' 16-bit type, unless the graph declares the
-//! node's input X (a graph input, a `value_info`, a graph output, or the `to` of a `Cast`
-//! producer) as float16 or bfloat16 and the layer is `f32` (its statistics and ε are `f32`
-//! values): BatchNormalization-15 allows X to differ from the statistics, and the layer's
-//! outputs then have X's 16-bit type. (A `double` layer keeps `None`.)
+//! [`ModelLayer::storage`] is the statistics' 16-bit type, unless the node's input X is
+//! float16 or bfloat16 and the layer is `f32` (its statistics and ε are `f32` values):
+//! BatchNormalization-15 allows X to differ from the statistics, and the layer's outputs
+//! then have X's 16-bit type. (A `double` layer keeps `None`.) X's type is the declared one
+//! (a graph input, a `value_info`, a graph output), else the one ONNX's type constraints
+//! give it through the nodes that compute it (`types.rs`: elementwise ops, Conv, Gemm,
+//! pooling, reshaping... up to a `Cast`, a `Constant`, an initializer or a declaration; at
+//! most 256 tensors visited). If neither tells it at opset 15 or later,
+//! [`ModelLayer::x_type_known`] is `false`: the layer's arithmetic type is unknown.
+//!
+//! [`ModelLayer::ort_unfused`] says which condition of onnxruntime's ConvBNFusion the graph
+//! breaks, if any (`fold --runtime onnxruntime-cpu` claims its fused weights only where
+//! none is broken).
 
 use super::error::{Error, Result};
 mod node;
 mod proto;
 mod resolve;
 mod tensor;
+mod types;
 
 use node::{entry, is_batchnorm, node_name, Entry};
 use proto::{ModelProto, NodeProto, TensorHead, TensorName, ValueInfoProto};
@@ -225,7 +234,9 @@ impl OnnxModel {
 
     /// Indexes the BatchNorm nodes (only those named `only`, if given) in two passes over
     /// the graph, plus one per Identity/ConstantOfShape step when a statistic is computed;
-    /// the state kept is per indexed node and tensor it needs, never per graph node.
+    /// the state kept is per indexed node and tensor it needs, except when an X's type is
+    /// declared nowhere: inferring it indexes each tensor's producer and declared type
+    /// (bounded by the file's size, not by any count it states).
     fn index(bytes: Vec<u8>, base_dir: Option<PathBuf>, only: Option<&str>) -> Result<OnnxModel> {
         let bytes = gunzip_if_compressed(bytes)?;
         let model = ModelProto::decode(Bytes::from(bytes))
@@ -335,12 +346,16 @@ impl OnnxModel {
                         entries[i].x_type = cast_to(&node);
                         entries[i].producer_op = Some(producer_op(&node));
                         entries[i].weight = node.input.get(1).filter(|w| !w.is_empty()).cloned();
+                        entries[i].producer_inputs = node.input.clone();
                     }
                 }
             }
             for inp in &node.input {
                 for &i in outputs_of.get(inp).into_iter().flatten() {
                     entries[i].consumers.push(name.clone());
+                }
+                for &i in inputs_of.get(inp).into_iter().flatten() {
+                    entries[i].x_uses += 1;
                 }
             }
         }
@@ -367,8 +382,21 @@ impl OnnxModel {
             }
         }
         let mut weight_inits: HashMap<&str, usize> = HashMap::new();
+        // The producers' weights and biases as onnxruntime's ConvBNFusion reads them.
+        let mut producer_consts: HashMap<String, Vec<TensorHead>> = HashMap::new();
+        for e in &entries {
+            for w in e.producer_inputs.iter().skip(1).take(2) {
+                producer_consts.insert(w.clone(), Vec::new());
+            }
+        }
         for raw in &graph.initializer {
             let t = TensorName::decode(raw.clone()).map_err(|e| format("initializer", e))?;
+            if let Some(v) = producer_consts.get_mut(&t.name) {
+                // At most two are kept: a second one already makes the name ambiguous.
+                if v.len() < 2 {
+                    v.push(TensorHead::decode(raw.clone()).map_err(|e| format("initializer", e))?);
+                }
+            }
             if let Some(u) = sources.get_mut(&t.name) {
                 u.inits += 1;
                 u.tensor = Some(raw.clone());
@@ -384,16 +412,24 @@ impl OnnxModel {
             }
         }
         // Declared element types of the layers' inputs X (a declaration beats a Cast).
+        let mut graph_inputs: HashSet<String> = HashSet::new();
         let declared = graph
             .input
             .iter()
             .chain(&graph.value_info)
             .chain(&graph.output);
+        let first_output = graph.input.len() + graph.value_info.len();
         for (k, raw) in declared.enumerate() {
             let v = ValueInfoProto::decode(raw.clone()).map_err(|e| format("value info", e))?;
             if k < graph.input.len() {
                 if let Some(u) = sources.get_mut(&v.name) {
                     u.input = true;
+                }
+                graph_inputs.insert(v.name.clone());
+            }
+            if k >= first_output {
+                for &i in inputs_of.get(&v.name).into_iter().flatten() {
+                    entries[i].x_is_output = true;
                 }
             }
             let elem = v.r#type.and_then(|t| t.tensor_type).map(|t| t.elem_type);
@@ -402,6 +438,20 @@ impl OnnxModel {
                     entries[i].x_type = Some(t);
                 }
             }
+        }
+        // X's element type where the graph does not declare it: inferred through the ops
+        // whose output type is an input's.
+        if entries.iter().any(|e| e.x_type.is_none() && e.x.is_some()) {
+            let types = types::Types::new(&graph);
+            for e in entries.iter_mut().filter(|e| e.x_type.is_none()) {
+                e.x_type = e.x.as_deref().and_then(|x| types.of(x));
+            }
+        }
+        for e in entries.iter_mut() {
+            e.fusion = conv_bn_fusion(e, &producer_consts, &graph_inputs);
+            e.weight_overridable = e.producer_inputs.iter().skip(1).take(2).any(|w| {
+                graph_inputs.contains(w) && producer_consts.get(w).is_some_and(|v| !v.is_empty())
+            });
         }
         Ok(OnnxModel {
             entries,
@@ -468,6 +518,48 @@ impl OnnxModel {
     fn load(&self, e: &Entry) -> Result<ModelLayer> {
         let _env = crate::num::round::env::enter();
         self.load_unnamed(e).map_err(|err| err.in_layer(&e.name))
+    }
+
+    /// The rest of onnxruntime's ConvBNFusion conditions, on the statistics: each is an
+    /// initializer itself (not a node's output, not a graph input), all of one type, float
+    /// or double, the Conv weight's type, and the weight has the layer's channel count.
+    fn stats_fusion(
+        &self,
+        e: &Entry,
+        types: &[i32],
+        channels: usize,
+    ) -> std::result::Result<(), String> {
+        let (dims, wtype) = e.fusion.clone()?;
+        for name in &e.stats {
+            match self.sources.get(name) {
+                Some(s) if s.inits == 1 && s.producers == 0 && !s.input => {}
+                Some(s) if s.inits == 1 && s.input => {
+                    return Err(format!(
+                        "statistic {:?} is an initializer also listed as a graph input                          (overridable): not a constant to ONNX Runtime's optimizer",
+                        short(name)
+                    ))
+                }
+                _ => {
+                    return Err(format!(
+                        "statistic {:?} is not an initializer (a node computes it; whether ONNX \
+                         Runtime folds that node before fusing is not replayed)",
+                        short(name)
+                    ))
+                }
+            }
+        }
+        if types.iter().any(|&t| t != wtype) {
+            return Err(format!(
+                "the statistics' element types {types:?} are not all the Conv weight's ({wtype})"
+            ));
+        }
+        if usize::try_from(dims[0]).ok() != Some(channels) {
+            return Err(format!(
+                "the Conv's weight has {} output channels, the layer {channels}",
+                dims[0]
+            ));
+        }
+        Ok(())
     }
 
     fn load_unnamed(&self, e: &Entry) -> Result<ModelLayer> {
@@ -548,7 +640,15 @@ impl OnnxModel {
             .try_into()
             .map_err(|_| Error::Format("a BatchNorm layer needs four statistics".into()))?;
         let names = [0, 1, 2, 3].map(|k| e.stats[k].as_str());
+        let stat_types: Vec<i32> = resolved
+            .iter()
+            .map(|r| match &r.kind {
+                Kind::Tensor(t) => t.data_type,
+                _ => 0,
+            })
+            .collect();
         let (bn, stored_as, storage) = build(stats, e.eps, names)?;
+        let ort_unfused = self.stats_fusion(e, &stat_types, bn.channels()).err();
         // BatchNormalization-15 lets X (and Y) have another type than the statistics: a
         // 16-bit X makes an f32 layer's outputs 16-bit whatever the statistics' type.
         let f32_layer = matches!(bn, crate::AnyBatchNorm::F32(_));
@@ -568,7 +668,10 @@ impl OnnxModel {
             consumers: e.consumers.clone(),
             stored_as,
             storage,
+            x_type_known: e.x_type.is_some() || !e.x_may_differ,
             overridable,
+            producer_weight_overridable: e.weight_overridable,
+            ort_unfused,
             bn,
         })
     }
@@ -627,6 +730,82 @@ fn producer_op(node: &NodeProto) -> ProducerOp {
         _ if default_domain => ProducerOp::Other(short(&node.op_type)),
         _ => ProducerOp::Other(format!("{}::{}", short(&node.domain), short(&node.op_type))),
     }
+}
+
+/// Whether onnxruntime's ConvBNFusion (`conv_bn_fusion.cc`) can apply to the layer, from
+/// the graph's structure and the producer's weight and bias: `Err(reason)` if it does not,
+/// `Ok(weight)` (the weight's dims and element type) to be checked against the statistics
+/// when the layer is loaded.
+fn conv_bn_fusion(
+    e: &Entry,
+    consts: &HashMap<String, Vec<TensorHead>>,
+    graph_inputs: &HashSet<String>,
+) -> std::result::Result<(Vec<i64>, i32), String> {
+    if e.producer_op != Some(ProducerOp::Conv) {
+        return Err(format!(
+            "the producer is {}, not a Conv: bnbound checks only ONNX Runtime's              Conv→BatchNormalization fusion (conv_bn_fusion), not its MatMul/Gemm one",
+            e.producer_op
+                .as_ref()
+                .map_or("unknown".to_string(), |o| format!("a {}", short(o.op_type())))
+        ));
+    }
+    if e.x_uses != 1 {
+        return Err(format!(
+            "the Conv output has {} consumers (node inputs reading it)",
+            e.x_uses
+        ));
+    }
+    if e.x_is_output {
+        return Err("the Conv output is also a graph output".to_string());
+    }
+    if !e.eps_typed_float {
+        return Err("the epsilon attribute is not typed FLOAT".to_string());
+    }
+    let constant = |what: &str, name: &str| -> std::result::Result<&TensorHead, String> {
+        match consts.get(name).map(Vec::as_slice) {
+            _ if name.is_empty() => Err(format!("the Conv's {what} input is empty")),
+            Some([_]) if graph_inputs.contains(name) => Err(format!(
+                    "the Conv's {what} {:?} is an initializer also listed as a graph input                      (overridable): not a constant to ONNX Runtime's optimizer",
+                short(name)
+            )),
+            Some([t]) => Ok(t),
+            Some([]) | None => Err(format!(
+                "the Conv's {what} {:?} is not an initializer (whether ONNX Runtime folds \
+                 the node computing it before fusing is not replayed)",
+                short(name)
+            )),
+            Some(_) => Err(format!(
+                "the Conv's {what} {:?} is defined by several initializers",
+                short(name)
+            )),
+        }
+    };
+    let w = constant(
+        "weight",
+        e.producer_inputs.get(1).map_or("", String::as_str),
+    )?;
+    if !matches!(w.data_type, 1 | 11) {
+        return Err(format!(
+            "the Conv's weight has element type {} (ONNX Runtime fuses float and double only)",
+            w.data_type
+        ));
+    }
+    if w.dims.len() <= 2 {
+        return Err(format!(
+            "the Conv's weight has rank {} (ONNX Runtime fuses rank > 2 only)",
+            w.dims.len()
+        ));
+    }
+    if e.producer_inputs.len() >= 3 {
+        let b = constant("bias", &e.producer_inputs[2])?;
+        if b.data_type != w.data_type || b.dims.len() != 1 || b.dims[0] != w.dims[0] {
+            return Err(format!(
+                "the Conv's bias (element type {}, dims {:?}) does not match its weight                  (element type {}, {} output channels)",
+                b.data_type, b.dims, w.data_type, w.dims[0]
+            ));
+        }
+    }
+    Ok((w.dims.clone(), w.data_type))
 }
 
 /// The element type a `Cast` node converts to.

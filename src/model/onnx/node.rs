@@ -28,6 +28,25 @@ pub(super) struct Entry {
     /// The declared element type of the input X, if the graph declares it (a graph
     /// input, a `value_info`, a graph output, or the `to` of a `Cast` producer).
     pub(super) x_type: Option<i32>,
+    /// Whether X may have another element type than the statistics (opset 15 and later,
+    /// or no default-domain opset): then an unknown `x_type` is not the statistics' type.
+    pub(super) x_may_differ: bool,
+    /// The node's `epsilon` attribute is absent (onnxruntime fills in the default) or
+    /// typed FLOAT (onnxruntime's ConvBNFusion requires it).
+    pub(super) eps_typed_float: bool,
+    /// The name of X.
+    pub(super) x: Option<String>,
+    /// How many node input slots read X (the node itself is one), whether X is a graph
+    /// output.
+    pub(super) x_uses: usize,
+    pub(super) x_is_output: bool,
+    /// The producer's inputs (names), its op type and whether it is in the default domain.
+    pub(super) producer_inputs: Vec<String>,
+    /// Whether onnxruntime's ConvBNFusion can apply (see `conv_bn_fusion`): the weight's
+    /// dims and type, or why not.
+    pub(super) fusion: Result<(Vec<i64>, i32), String>,
+    /// The producer's weight or bias is an initializer also listed as a graph input.
+    pub(super) weight_overridable: bool,
     /// Why this node is not an inference BatchNorm, if it is not.
     pub(super) problem: Option<Error>,
 }
@@ -58,6 +77,14 @@ pub(super) fn entry(node: &NodeProto, opset: Option<i64>) -> Entry {
         eps: 1e-5f32 as f64,
         stats: node.input.iter().skip(1).take(4).cloned().collect(),
         x_type: None,
+        x_may_differ: opset.is_none_or(|v| v >= 15),
+        eps_typed_float: true,
+        x: node.input.first().filter(|t| !t.is_empty()).cloned(),
+        x_uses: 0,
+        x_is_output: false,
+        producer_inputs: Vec::new(),
+        fusion: Err("not indexed".to_string()),
+        weight_overridable: false,
         problem: None,
     };
     let unsupported = |reason: String| Error::UnsupportedNode {
@@ -82,6 +109,7 @@ pub(super) fn entry(node: &NodeProto, opset: Option<i64>) -> Entry {
         let p = match a.name.as_str() {
             "epsilon" if float => {
                 e.eps = a.f as f64;
+                e.eps_typed_float = a.r#type == ATTR_FLOAT;
                 None
             }
             "training_mode" if int && a.i == 0 => None,

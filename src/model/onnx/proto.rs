@@ -104,11 +104,13 @@ pub(crate) struct TensorName {
     pub(crate) name: String,
 }
 
-/// `onnx.TensorProto`, only its dims and name (the data is skipped without being copied).
+/// `onnx.TensorProto`, only its dims, element type and name (the data is skipped without being copied).
 #[derive(Clone, PartialEq, Message)]
 pub(crate) struct TensorHead {
     #[prost(int64, repeated, tag = "1")]
     pub(crate) dims: Vec<i64>,
+    #[prost(int32, tag = "2")]
+    pub(crate) data_type: i32,
     #[prost(string, tag = "8")]
     pub(crate) name: String,
 }

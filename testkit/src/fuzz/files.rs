@@ -332,6 +332,7 @@ fn graph_spec(u: &mut Unstructured<'_>) -> Option<GraphSpec> {
         }],
     };
     let model = ModelProto {
+        ir_version: 0,
         graph: Some(GraphProto {
             node: nodes,
             initializer,
