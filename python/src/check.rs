@@ -181,6 +181,9 @@ fn dispatch(
     k: usize,
 ) -> PyResult<CheckReport> {
     let bn = layer(bn)?;
+    if bn.x_type_unknown && matches!(claim, Claim::Ibp(_, bnbound::Semantics::Deployed(_))) {
+        return Err(crate::enclosure::unknown_input_type());
+    }
     if let (Claim::Ibp(_, bnbound::Semantics::Deployed(_)), Some(s)) = (&claim, bn.storage) {
         return Err(err(crate::enclosure::no_stored_recipe("check_ibp", s)));
     }

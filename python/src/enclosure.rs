@@ -84,6 +84,7 @@ pub(crate) struct Enclosure {
     enc: bnbound::Enclosure,
     tight: bool,
     storage: Option<Storage>,
+    x_type_unknown: bool,
 }
 
 impl Enclosure {
@@ -91,6 +92,7 @@ impl Enclosure {
         bn: Arc<AnyBatchNorm>,
         mode: &str,
         storage: Option<Storage>,
+        x_type_unknown: bool,
     ) -> PyResult<Self> {
         let tight = match mode {
             "fast" => false,
@@ -108,6 +110,7 @@ impl Enclosure {
             enc,
             tight,
             storage,
+            x_type_unknown,
         })
     }
 }
@@ -123,6 +126,18 @@ fn widened<'py>(obj: &Bound<'py, PyAny>, storage: Option<Storage>) -> PyResult<B
         }
     }
     Ok(obj.clone())
+}
+
+/// The refusal of deployed semantics for a loaded layer whose input's element type the
+/// model neither declares nor lets infer (BatchNormalization-15 allows an input type other
+/// than the statistics'): the runtime's arithmetic is unknown.
+pub(crate) fn unknown_input_type() -> PyErr {
+    err(
+        "semantics=\"deployed\" on a layer whose input element type the model neither \
+         declares nor lets infer (BatchNormalization-15 allows it to differ from the \
+         statistics'): the runtime's arithmetic is unknown; declare it with value_info or \
+         use semantics=\"real\"",
+    )
 }
 
 /// The refusal of deployed semantics where the library has no 16-bit recipe.
@@ -412,6 +427,9 @@ impl Enclosure {
         let _env = bnbound::DefaultFpEnv::enter(); // the caller's MXCSR back on return
         let sem = self::semantics(semantics, runtime, ulps)?;
         let (lo, hi) = (widened(lo, self.storage)?, widened(hi, self.storage)?);
+        if self.x_type_unknown && matches!(sem, Semantics::Deployed(_)) {
+            return Err(unknown_input_type());
+        }
         typed!(self, ibp_t, py, &lo, &hi, out, sem)
     }
 
@@ -436,6 +454,9 @@ impl Enclosure {
         }
         let sem = self::semantics(semantics, runtime, ulps)?;
         let (dlo, dhi) = (widened(dlo, self.storage)?, widened(dhi, self.storage)?);
+        if self.x_type_unknown && matches!(sem, Semantics::Deployed(_)) {
+            return Err(unknown_input_type());
+        }
         typed!(self, derivative_t, py, &dlo, &dhi, out, sem)
     }
 

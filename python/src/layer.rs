@@ -21,6 +21,9 @@ pub(crate) struct PyBatchNorm {
     /// The 16-bit type a loaded layer's statistics are stored in: deployed semantics is
     /// then that type's arithmetic (`ibp_stored`), never f32's.
     pub(crate) storage: Option<Storage>,
+    /// A loaded layer whose input's element type is neither declared nor inferable:
+    /// deployed semantics is refused (its arithmetic is unknown).
+    pub(crate) x_type_unknown: bool,
 }
 
 impl PyBatchNorm {
@@ -35,7 +38,8 @@ impl PyBatchNorm {
         }
     }
 
-    pub(crate) fn loaded(bn: AnyBatchNorm, stored_as: String, storage: Option<Storage>) -> Self {
+    pub(crate) fn loaded(l: bnbound::model::ModelLayer) -> Self {
+        let (bn, stored_as, storage) = (l.bn, l.stored_as, l.storage);
         // 16-bit statistics give an f32 layer unless ε is read as an f64 that is not an f32
         // value; the storage is kept either way, so deployed semantics on such an f64
         // layer is refused (the library's StoredLayerNotF32), never f64 arithmetic.
@@ -43,6 +47,7 @@ impl PyBatchNorm {
             bn: Arc::new(bn),
             stored_as: Some(stored_as),
             storage,
+            x_type_unknown: !l.x_type_known,
         }
     }
 }
@@ -224,6 +229,7 @@ impl PyBatchNorm {
             bn: Arc::new(bn),
             stored_as: None,
             storage: None,
+            x_type_unknown: false,
         })
     }
 
@@ -300,6 +306,7 @@ impl PyBatchNorm {
             self.bn.clone(),
             mode.as_deref().unwrap_or("fast"),
             self.storage,
+            self.x_type_unknown,
         )
     }
 

@@ -54,10 +54,7 @@ fn infos<'a>(
                     name: l.name.clone(),
                     producer: l.producer.clone(),
                     consumers: l.consumers.clone(),
-                    layer: Some(Py::new(
-                        py,
-                        PyBatchNorm::loaded(l.bn, l.stored_as, l.storage),
-                    )?),
+                    layer: Some(Py::new(py, PyBatchNorm::loaded(l))?),
                     error: None,
                 },
                 Err(e) => LayerInfo {
@@ -107,7 +104,7 @@ pub(crate) fn load_onnx(
     Ok(layers
         .map_err(err)?
         .into_iter()
-        .map(|l| (l.name, PyBatchNorm::loaded(l.bn, l.stored_as, l.storage)))
+        .map(|l| (l.name.clone(), PyBatchNorm::loaded(l)))
         .collect())
 }
 
@@ -174,7 +171,7 @@ pub(crate) fn load_safetensors(
     let l = py
         .detach(|| StateDict::open_layer(&path, &prefix, eps))
         .map_err(model)?;
-    Ok(PyBatchNorm::loaded(l.bn, l.stored_as, l.storage))
+    Ok(PyBatchNorm::loaded(l))
 }
 
 /// inspect_safetensors(path, eps=1e-5, eps_dtype="f32") -> list[LayerInfo]

@@ -208,3 +208,20 @@ def test_a_16bit_state_dict_read_with_an_f64_eps_refuses_deployed_semantics():
             bn.enclose().ibp(x, x, semantics="deployed", runtime=rt)
     lo, hi = bn.enclose().ibp(x, x)
     assert (lo <= hi).all()
+
+
+def test_a_layer_whose_input_type_is_unknown_refuses_deployed_semantics():
+    """Review of issue 20: BatchNormalization-15 lets the input be float16 with float32
+    statistics; where the model neither declares nor lets infer the input's type (here it
+    comes from a custom-domain op), the runtime's arithmetic is unknown, so deployed
+    semantics is refused rather than given f32 bounds; real semantics stays."""
+    bn = bnbound.load_onnx(os.path.join(DATA, "graph", "xtype_custom_op.onnx"))["bn"]
+    c = bn.gamma.shape[0]
+    x = np.zeros((1, c), np.float32)
+    for rt in ["pytorch-cpu", "onnxruntime-cpu", "any"]:
+        with pytest.raises(bnbound.Error, match="input element type"):
+            bn.enclose().ibp(x, x, semantics="deployed", runtime=rt)
+        with pytest.raises(bnbound.Error, match="input element type"):
+            bnbound.check_ibp(bn, x, x, x, x, semantics="deployed", runtime=rt)
+    lo, hi = bn.enclose().ibp(x, x)
+    assert (lo <= hi).all()
