@@ -247,9 +247,39 @@ pub enum Error {
     #[error("runtime any: {ulps} ulps is more than the {max} the error model accepts")]
     UlpsOutOfRange {
         /// The requested ulps.
-        ulps: u32,
+        ulps: u64,
         /// The largest accepted.
         max: u32,
+    },
+    /// A semantics name other than `"real"` or `"deployed"`
+    /// (`Semantics::from_options`).
+    #[error("unknown semantics {0:?}: expected \"real\" or \"deployed\"")]
+    UnknownSemantics(String),
+    /// A mode name other than `"fast"` or `"tight"` (`Mode`'s `from_str`).
+    #[error("unknown mode {0:?}: expected \"fast\" or \"tight\"")]
+    UnknownMode(String),
+    /// A runtime given with real semantics.
+    #[error("a runtime applies to deployed semantics only")]
+    RuntimeWithoutDeployed,
+    /// Deployed semantics without a runtime.
+    #[error("deployed semantics needs a runtime: pytorch-cpu, onnxruntime-cpu or any")]
+    DeployedWithoutRuntime,
+    /// An ulps count given for a runtime other than `any`.
+    #[error("ulps applies to the runtime any only")]
+    UlpsWithoutAny,
+    /// Tight mode asked of a build without the `mpfr` feature.
+    #[error(
+        "tight mode needs bnbound built with the `mpfr` feature (GMP/MPFR through rug; needs m4)"
+    )]
+    TightNeedsMpfr,
+    /// An operation that this semantics or mode does not offer (e.g. a runtime's outputs
+    /// under real semantics, linear forms under deployed semantics).
+    #[error("{op} is not available in {context}")]
+    NotAvailable {
+        /// The operation.
+        op: &'static str,
+        /// The semantics and mode asked for, as text.
+        context: String,
     },
     /// The exact checker cannot decide this question.
     #[error("{0}")]

@@ -41,9 +41,10 @@ mod num;
 mod tensor;
 mod transfer;
 
+pub use modes::bounds::{Bounds, Mode};
 pub use modes::check;
 pub use modes::check::Checker;
-pub use modes::deployed::{Deployed, DeployedFold, Runtime, Semantics, Storage};
+pub use modes::deployed::{Runtime, Semantics};
 #[cfg(feature = "mpfr")]
 pub use modes::tight::Tight;
 pub use transfer::fold;
@@ -63,5 +64,6 @@ pub use layer::params::{AnyBatchNorm, BatchNorm};
 pub use num::float::{ulps_between, Dtype, Float};
 pub use num::interval::Interval;
 pub use num::round::env::DefaultFpEnv;
+pub use num::storage::Storage;
 pub use tensor::{BoxView, Shape, TensorBox};
 pub use transfer::form::{AffineForm, FloatForm};

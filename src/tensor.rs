@@ -124,6 +124,17 @@ impl Shape {
     pub fn inner(&self) -> usize {
         self.dims[2..self.rank.max(2) as usize].iter().product()
     }
+
+    /// The channel of the element at flat row-major index `i` (`i < len()`).
+    ///
+    /// ```
+    /// let s = bnbound::Shape::new(&[2, 3, 4])?;
+    /// assert_eq!((s.channel_of(0), s.channel_of(4), s.channel_of(12)), (0, 1, 0));
+    /// # Ok::<(), bnbound::Error>(())
+    /// ```
+    pub fn channel_of(&self, i: usize) -> usize {
+        (i / self.inner().max(1)) % self.channels().max(1)
+    }
 }
 
 /// Checks a box: lengths match the shape, no NaN, `lo ≤ hi` element-wise.

@@ -78,8 +78,8 @@ fn q(x: f64) -> BigRational {
 fn check_float_helper<T: Float>(f: &Folded<T>) {
     let p = f.to_float();
     let pairs = [
-        (&p.weight, &p.weight_radius, f.weight()),
-        (&p.bias, &p.bias_radius, f.bias()),
+        (p.weight(), p.weight_radius(), f.weight()),
+        (p.bias(), p.bias_radius(), f.bias()),
     ];
     for (mid, rad, b) in pairs {
         for i in 0..mid.len() {

@@ -2,17 +2,22 @@
 //! JSON contract. Exit status: 0 success, 2 invalid input, 3 `check` found an unsound
 //! bound, 1 any other failure (an unreadable input, an unwritable output).
 
+mod args;
 mod bench;
+mod cmd;
 mod demo;
 mod files;
+mod layer;
 mod models;
 
-use bnbound::{AnyBatchNorm, BatchNorm, Float, Runtime, Semantics, TensorBox};
-use bnbound_cli::json::{self, FormKind};
-use clap::{Parser, Subcommand, ValueEnum};
-use files::{invalid, read, write_to, Failure};
+use args::{EpsArgs, LayerSource, Mode, SemanticsArgs};
+use bnbound_cli::json::FormKind;
+use clap::{Parser, Subcommand};
+use cmd::boxes::Op;
+use cmd::check::What;
+use files::{write_to, Failure};
 use models::inspect;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -169,443 +174,6 @@ enum Command {
     },
 }
 
-/// Where a subcommand's layer comes from: a PARAMS file, or a layer of a model file.
-#[derive(clap::Args)]
-struct LayerSource {
-    /// Layer parameters (PARAMS JSON).
-    #[arg(
-        long,
-        value_name = "PARAMS.json",
-        required_unless_present = "model",
-        conflicts_with = "model"
-    )]
-    params: Option<PathBuf>,
-    /// A model file (.onnx or .safetensors) to take the layer from, with --layer.
-    #[arg(long, value_name = "MODEL", requires = "layer")]
-    model: Option<PathBuf>,
-    /// The layer's name in --model (ONNX node name, or safetensors tensor prefix).
-    #[arg(long, value_name = "NAME", requires = "model")]
-    layer: Option<String>,
-    /// ONNX: refuse statistics that are initializers also listed as graph inputs
-    /// (a feed could override them at run time). By default they are read as the
-    /// constants in the file, as onnxruntime does, and inspect reports "overridable".
-    #[arg(long)]
-    strict_initializers: bool,
-    #[command(flatten)]
-    eps: EpsArgs,
-}
-
-/// ε for safetensors state_dicts (which do not store it).
-#[derive(clap::Args)]
-struct EpsArgs {
-    /// ε of a safetensors layer (ONNX models carry their own). Default 1e-5.
-    #[arg(long, value_name = "EPS")]
-    eps: Option<String>,
-    /// The precision ε is stated in: f32 (PyTorch's default for f32 models) or f64.
-    #[arg(long, value_name = "DTYPE", default_value = "f32")]
-    eps_dtype: String,
-}
-
-/// `--semantics` and `--runtime` of `ibp`, `deriv` and `check`.
-#[derive(clap::Args)]
-struct SemanticsArgs {
-    /// real: bounds contain the exact real function of the stored parameters. deployed:
-    /// also every output the runtime (--runtime) computes in floats.
-    #[arg(long, value_enum, default_value_t = SemanticsKind::Real)]
-    semantics: SemanticsKind,
-    /// The runtime for --semantics deployed: pytorch-cpu, onnxruntime-cpu, or any (every
-    /// evaluation order, with --ulps).
-    #[arg(long, value_name = "RUNTIME")]
-    runtime: Option<String>,
-    /// With --runtime any: how many ulps √, 1/√ and ÷ may be off (default 2).
-    #[arg(long, value_name = "K")]
-    ulps: Option<u32>,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum SemanticsKind {
-    Real,
-    Deployed,
-}
-
-impl SemanticsArgs {
-    fn resolve(&self) -> Result<Semantics, Failure> {
-        let bad = |m: String| Failure::Invalid(m);
-        match (self.semantics, &self.runtime) {
-            (SemanticsKind::Real, None) => Ok(Semantics::Real),
-            (SemanticsKind::Real, Some(_)) => {
-                Err(bad("--runtime applies to --semantics deployed".into()))
-            }
-            (SemanticsKind::Deployed, None) => Err(bad(
-                "--semantics deployed needs --runtime pytorch-cpu|onnxruntime-cpu".into(),
-            )),
-            (SemanticsKind::Deployed, Some(r)) => {
-                let rt = r
-                    .parse::<Runtime>()
-                    .map_err(|e| bad(format!("--runtime: {e}")))?;
-                match (rt, self.ulps) {
-                    (Runtime::Any { .. }, Some(k)) => {
-                        Ok(Semantics::Deployed(Runtime::Any { ulps: k }))
-                    }
-                    (_, Some(_)) => Err(bad("--ulps applies to --runtime any".into())),
-                    (rt, None) => Ok(Semantics::Deployed(rt)),
-                }
-            }
-        }
-        .and_then(|s| match (s, self.ulps, self.semantics) {
-            (Semantics::Real, Some(_), _) => Err(bad("--ulps applies to --runtime any".into())),
-            (s, _, _) => Ok(s),
-        })
-    }
-}
-
-/// Which per-layer operation a subcommand runs.
-#[derive(Clone, Copy)]
-// Without MPFR the mode is validated (`require_mode`) but never dispatched on.
-#[cfg_attr(not(feature = "mpfr"), allow(dead_code))]
-enum Op {
-    Ibp(Mode, Semantics),
-    /// Chain-rule derivative of order 1 or 2.
-    Deriv(u8, Mode, Semantics),
-    Affine(Mode),
-    Backward(Mode),
-    /// The exact checker of one operation.
-    Check(What, Semantics),
-    /// A runtime's fold into the preceding layer.
-    Fold(Runtime),
-}
-
-/// The operation whose result `check` decides.
-#[derive(Clone, Copy, ValueEnum)]
-enum What {
-    /// IBP output boxes.
-    Ibp,
-    /// Chain-rule derivative boxes (order 1 or 2 alike).
-    Deriv,
-    /// Composed forms (`affine`).
-    Affine,
-    /// Back-substituted forms (`backward`).
-    Backward,
-}
-
-/// The element-wise hull of two boxes of one shape.
-fn hull<T: Float>(a: &TensorBox<T>, b: &TensorBox<T>) -> Result<TensorBox<T>, bnbound::Error> {
-    let lo = a.lo().iter().zip(b.lo()).map(|(&x, &y)| x.min(y)).collect();
-    let hi = a.hi().iter().zip(b.hi()).map(|(&x, &y)| x.max(y)).collect();
-    TensorBox::new(*a.shape(), lo, hi)
-}
-
-/// Rejects tight mode in builds without MPFR.
-fn require_mode(mode: Mode) -> Result<(), Failure> {
-    if matches!(mode, Mode::Tight) && !cfg!(feature = "mpfr") {
-        return Err(Failure::Invalid(
-            "--mode tight needs the `mpfr` feature: build with \
-             cargo build --release -p bnbound-cli --features mpfr (needs m4 for GMP)"
-                .into(),
-        ));
-    }
-    Ok(())
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum Mode {
-    /// Outward-rounded f64 enclosure (portable, fast).
-    Fast,
-    /// Tightest floating-point enclosure via MPFR (needs the `mpfr` feature).
-    Tight,
-}
-
-#[allow(clippy::too_many_arguments)]
-fn run_typed<T: Float>(
-    bn: &BatchNorm<T>,
-    op: Op,
-    text: &str,
-    input: &Path,
-    output: Option<&Path>,
-    claimed: Option<(&str, &Path)>,
-    source: &LayerSource,
-    model_layer: Option<&bnbound::model::ModelLayer>,
-) -> Result<(), Failure> {
-    let enc = bn.enclose();
-    match op {
-        Op::Ibp(..) | Op::Deriv(..) => {
-            let b = json::parse_box::<T>(text).map_err(invalid(input))?;
-            // Without MPFR, `require_mode` has already rejected tight mode.
-            let out = match op {
-                #[cfg(feature = "mpfr")]
-                Op::Ibp(Mode::Tight, _) => bn.tight().ibp(&b),
-                #[cfg(feature = "mpfr")]
-                Op::Deriv(_, Mode::Tight, _) => bn.tight().derivative_chain(&b),
-                Op::Ibp(..) => enc.ibp(&b),
-                Op::Deriv(1, ..) => enc.derivative_chain(&b),
-                _ => enc.second_derivative_chain(&b),
-            }
-            .map_err(invalid(input))?;
-            // Deployed semantics widens the real enclosure of either mode.
-            let out = match op {
-                Op::Ibp(_, Semantics::Deployed(rt)) => bn.deployed(rt).widen(&b, out),
-                Op::Deriv(_, _, Semantics::Deployed(rt)) => bn
-                    .deployed(rt)
-                    .derivative_chain(&b)
-                    .and_then(|d| hull(&out, &d)),
-                _ => Ok(out),
-            }
-            .map_err(invalid(input))?;
-            write_to(output, |w| json::write_box(&out, w))
-        }
-        Op::Affine(_) | Op::Backward(_) => {
-            let kind = match op {
-                Op::Affine(_) => FormKind::Affine,
-                _ => FormKind::Linear,
-            };
-            let (f, shape) = json::parse_shaped_form::<T>(text, kind).map_err(invalid(input))?;
-            // Without "shape" the form has one row (column) per channel.
-            let sample = shape.unwrap_or_else(|| vec![bn.channels()]);
-            let out = match op {
-                #[cfg(feature = "mpfr")]
-                Op::Affine(Mode::Tight) => bn.tight().compose_shaped(&f, &sample),
-                #[cfg(feature = "mpfr")]
-                Op::Backward(Mode::Tight) => bn.tight().backward_shaped(&f, &sample),
-                Op::Affine(_) => enc.compose_shaped(&f, &sample),
-                _ => enc.backward_shaped(&f, &sample),
-            }
-            .map_err(invalid(input))?;
-            write_to(output, |w| json::write_form(&out, kind, w))
-        }
-        Op::Fold(runtime) => {
-            let l = json::parse_layer::<T>(text).map_err(invalid(input))?;
-            if let Some(m) = model_layer {
-                models::check_fold(m, l.dims(), source, runtime)?;
-            }
-            let f = bn
-                .deployed(runtime)
-                .fold_into_preceding(&l)
-                .map_err(invalid(input))?;
-            write_to(output, |w| json::write_deployed_fold(&f, w))
-        }
-        Op::Check(what, semantics) => {
-            let (ctext, cpath) = claimed.expect("check has a claimed result");
-            let checker = bn.checker().keeping(100);
-            let report = match what {
-                What::Ibp | What::Deriv => {
-                    // The checker decides on the box named: exact values (or a typed box).
-                    let b = json::parse_output_box::<T>(text).map_err(invalid(input))?;
-                    let c = json::parse_output_box::<T>(ctext).map_err(invalid(cpath))?;
-                    match (what, semantics) {
-                        (What::Ibp, _) => checker.ibp_in(semantics, &b, &c),
-                        (_, Semantics::Real) => checker.derivative_chain(&b, &c),
-                        _ => {
-                            return Err(Failure::Invalid(
-                                "check --semantics deployed decides IBP boxes (--what ibp)".into(),
-                            ))
-                        }
-                    }
-                }
-                What::Affine | What::Backward if semantics != Semantics::Real => {
-                    return Err(Failure::Invalid(
-                        "check --semantics deployed decides IBP boxes (--what ibp)".into(),
-                    ))
-                }
-                What::Affine | What::Backward => {
-                    let kind = match what {
-                        What::Affine => FormKind::Affine,
-                        _ => FormKind::Linear,
-                    };
-                    let (f, shape) =
-                        json::parse_claimed_form::<T>(text, kind).map_err(invalid(input))?;
-                    let (c, _) =
-                        json::parse_claimed_form::<T>(ctext, kind).map_err(invalid(cpath))?;
-                    let sample = shape.unwrap_or_else(|| vec![bn.channels()]);
-                    match what {
-                        What::Affine => checker.compose_shaped(&f, &sample, &c),
-                        _ => checker.backward_shaped(&f, &sample, &c),
-                    }
-                }
-            }
-            .map_err(invalid(cpath))?;
-            let with_source = semantics != Semantics::Real;
-            write_to(output, |w| {
-                json::write_report::<T, _>(&report, 100, with_source, w)
-            })?;
-            if report.sound() {
-                Ok(())
-            } else {
-                Err(Failure::Unsound)
-            }
-        }
-    }
-}
-
-fn run_op(
-    layer: &LayerSource,
-    input: &Path,
-    output: Option<&Path>,
-    op: Op,
-    claimed: Option<&Path>,
-) -> Result<(), Failure> {
-    // PARAMS of a 16-bit storage type (f16, bf16): IBP only.
-    if let Some(p) = &layer.params {
-        let ptext = read(p, "params")?;
-        if let Some(storage) = json::stored_dtype(&ptext) {
-            return run_stored(&ptext, p, storage, op, input, output);
-        }
-    }
-    let (bn, model_layer) = layer.load()?;
-    let model_layer = model_layer.as_ref();
-    let storage = model_layer.and_then(|l| l.storage);
-    if let Some(l) = model_layer {
-        let deployed = matches!(
-            op,
-            Op::Ibp(_, Semantics::Deployed(_))
-                | Op::Deriv(_, _, Semantics::Deployed(_))
-                | Op::Check(_, Semantics::Deployed(_))
-        );
-        if deployed && !l.x_type_known {
-            return Err(Failure::Invalid(format!(
-                "layer {:?}: the element type of the layer's input is not declared and cannot \
-                 be inferred (BatchNormalization-15 lets it differ from the statistics'), so \
-                 the deployed arithmetic is unknown; declare it with value_info or use \
-                 --semantics real",
-                bnbound::short(&l.name)
-            )));
-        }
-    }
-    // A model stored in a 16-bit type runs 16-bit arithmetic: deployed semantics is its
-    // 16-bit recipe, never the f32 one. Real semantics is the f32 layer of the same values.
-    if let (Some(storage), AnyBatchNorm::F64(_)) = (storage, &bn) {
-        let deployed = matches!(
-            op,
-            Op::Ibp(_, Semantics::Deployed(_))
-                | Op::Deriv(_, _, Semantics::Deployed(_))
-                | Op::Check(_, Semantics::Deployed(_))
-                | Op::Fold(_)
-        );
-        if deployed {
-            let e = bnbound::Error::StoredLayerNotF32(storage.name());
-            return Err(Failure::Invalid(format!(
-                "layer {:?}: {e}",
-                bnbound::short(layer.layer.as_deref().unwrap_or(""))
-            )));
-        }
-    }
-    if let (Some(storage), AnyBatchNorm::F32(bn)) = (storage, &bn) {
-        let name = layer.layer.as_deref().unwrap_or("");
-        match op {
-            Op::Ibp(Mode::Fast, Semantics::Deployed(_)) => {
-                // BatchNormalization-15 with a 16-bit X and f32 statistics that are not
-                // values of X's type: the 16-bit recipe takes storage-type statistics.
-                let off_grid = [bn.gamma(), bn.beta(), bn.running_mean(), bn.running_var()]
-                    .iter()
-                    .any(|v| v.iter().any(|&x| !storage.holds(x)));
-                if off_grid {
-                    return Err(Failure::Invalid(format!(
-                        "layer {:?}: its input is {} and its statistics are f32 values that \
-                         are not all {} values (BatchNormalization-15 with mixed types): \
-                         deployed {} arithmetic with such statistics is not replayed; use \
-                         --semantics real",
-                        bnbound::short(name),
-                        storage.name(),
-                        storage.name(),
-                        storage.name()
-                    )));
-                }
-                return run_stored_layer(bn, storage, op, input, output);
-            }
-            Op::Ibp(_, Semantics::Real)
-            | Op::Deriv(_, _, Semantics::Real)
-            | Op::Affine(_)
-            | Op::Backward(_)
-            | Op::Check(_, Semantics::Real) => {}
-            Op::Fold(rt) => {
-                return Err(Failure::Invalid(format!(
-                    "layer {:?} is stored as {}: {} does not fold 16-bit layers \
-                     (its Conv→BatchNorm fusion takes float and double only)",
-                    bnbound::short(name),
-                    storage.name(),
-                    rt.name()
-                )))
-            }
-            _ => {
-                return Err(Failure::Invalid(format!(
-                    "layer {:?} is stored as {}: deployed semantics of 16-bit arithmetic \
-                     is replayed for ibp (fast mode); use --semantics real for this command",
-                    bnbound::short(name),
-                    storage.name()
-                )))
-            }
-        }
-    }
-    let text = read(input, "input")?;
-    let ctext = claimed.map(|c| read(c, "claimed")).transpose()?;
-    let claimed = ctext.as_deref().zip(claimed);
-    match &bn {
-        AnyBatchNorm::F32(bn) => {
-            run_typed(bn, op, &text, input, output, claimed, layer, model_layer)
-        }
-        AnyBatchNorm::F64(bn) => {
-            run_typed(bn, op, &text, input, output, claimed, layer, model_layer)
-        }
-    }
-}
-
-/// `ibp` on f16/bf16 PARAMS and BOX: the layer computed in f32 from the storage values;
-/// real bounds rounded outward to the storage type, or PyTorch's deployed f16/bf16 path.
-fn run_stored(
-    ptext: &str,
-    ppath: &Path,
-    storage: bnbound::Storage,
-    op: Op,
-    input: &Path,
-    output: Option<&Path>,
-) -> Result<(), Failure> {
-    if !matches!(op, Op::Ibp(Mode::Fast, _)) {
-        return Err(Failure::Invalid(format!(
-            "{}: dtype {} is supported by ibp (fast mode, real or deployed semantics)",
-            ppath.display(),
-            storage.name()
-        )));
-    }
-    let bn = json::parse_stored_params(ptext, storage).map_err(invalid(ppath))?;
-    run_stored_layer(&bn, storage, op, input, output)
-}
-
-/// `ibp` of a layer whose values are of a 16-bit storage type (from f16/bf16 PARAMS or a
-/// 16-bit model file) on a BOX read onto the storage grid.
-fn run_stored_layer(
-    bn: &BatchNorm<f32>,
-    storage: bnbound::Storage,
-    op: Op,
-    input: &Path,
-    output: Option<&Path>,
-) -> Result<(), Failure> {
-    let Op::Ibp(Mode::Fast, semantics) = op else {
-        return Err(Failure::Invalid(
-            "16-bit layers: ibp (fast mode) only".into(),
-        ));
-    };
-    let b = json::parse_stored_box(&read(input, "input")?, storage).map_err(invalid(input))?;
-    let out = match semantics {
-        Semantics::Real => bn.enclose().ibp(&b).and_then(|r| {
-            let lo = r.lo().iter().map(|&x| storage.down(x)).collect();
-            let hi = r.hi().iter().map(|&x| storage.up(x)).collect();
-            TensorBox::new(*r.shape(), lo, hi)
-        }),
-        Semantics::Deployed(rt) => {
-            if !matches!(rt, bnbound::Runtime::Any { .. }) && !rt.replays(storage) {
-                eprintln!(
-                    "note: {rt}'s {} kernels are not replayed; these are --runtime any's \
-                     bounds (2 ulps, every order and f32/{} mixture)",
-                    storage.name(),
-                    storage.name()
-                );
-            }
-            bn.deployed(rt).ibp_stored(&b, storage)
-        }
-    }
-    .map_err(invalid(input))?;
-    write_to(output, |w| json::write_stored_box(&out, storage, w))
-}
-
 fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
         Command::Ibp {
@@ -614,62 +182,48 @@ fn run(cli: Cli) -> Result<(), Failure> {
             mode,
             semantics,
             output,
-        } => {
-            require_mode(mode)?;
-            let op = Op::Ibp(mode, semantics.resolve()?);
-            run_op(&layer, &input, output.as_deref(), op, None)
-        }
+        } => cmd::boxes::run(&layer, &input, output.as_deref(), Op::Ibp, mode, &semantics),
+        // Order 1 and 2 alike: BatchNorm is affine, (BN∘f)'' = s·f''.
         Command::Deriv {
             layer,
             input,
-            order,
+            order: _,
             mode,
             semantics,
             output,
-        } => {
-            require_mode(mode)?;
-            let op = Op::Deriv(order, mode, semantics.resolve()?);
-            run_op(&layer, &input, output.as_deref(), op, None)
-        }
+        } => cmd::boxes::run(
+            &layer,
+            &input,
+            output.as_deref(),
+            Op::Deriv,
+            mode,
+            &semantics,
+        ),
         Command::Affine {
             layer,
             input,
             mode,
             output,
-        } => {
-            require_mode(mode)?;
-            run_op(&layer, &input, output.as_deref(), Op::Affine(mode), None)
-        }
+        } => cmd::forms::run(&layer, &input, output.as_deref(), FormKind::Affine, mode),
         Command::Backward {
             layer,
             input,
             mode,
             output,
-        } => {
-            require_mode(mode)?;
-            run_op(&layer, &input, output.as_deref(), Op::Backward(mode), None)
-        }
+        } => cmd::forms::run(&layer, &input, output.as_deref(), FormKind::Linear, mode),
         Command::Check {
             layer,
             input,
             claimed,
             what,
             semantics,
-        } => {
-            let op = Op::Check(what, semantics.resolve()?);
-            run_op(&layer, &input, None, op, Some(&claimed))
-        }
+        } => cmd::check::run(&layer, &input, &claimed, what, &semantics),
         Command::Fold {
             layer,
             input,
             runtime,
             output,
-        } => {
-            let rt = runtime
-                .parse::<Runtime>()
-                .map_err(|e| Failure::Invalid(format!("--runtime: {e}")))?;
-            run_op(&layer, &input, output.as_deref(), Op::Fold(rt), None)
-        }
+        } => cmd::fold::run(&layer, &input, output.as_deref(), &runtime),
         Command::Inspect {
             model,
             prefix,

@@ -1,10 +1,10 @@
 //! Layers from model files: ε for state_dicts, opening a model by path (I/O failures are
 //! status 1, invalid models status 2), one layer for `--model/--layer`, and `inspect`.
 
-use crate::files::{invalid, read, write_to, Failure};
-use crate::{EpsArgs, LayerSource};
+use crate::args::{EpsArgs, LayerSource};
+use crate::files::{invalid, write_to, Failure};
 use bnbound::model::{safetensors::Eps, Model, ModelLayer, Options, Summary};
-use bnbound::{AnyBatchNorm, Storage};
+use bnbound::Storage;
 use bnbound_cli::json;
 use std::path::Path;
 
@@ -64,7 +64,7 @@ fn open_model(path: &Path, eps: &EpsArgs, options: &Options) -> Result<Model, Fa
 
 /// The ε for the model at `path`, after checking that the path is a readable regular file
 /// (else status 1).
-fn check_model_path(path: &Path, eps: &EpsArgs) -> Result<Eps, Failure> {
+pub(crate) fn check_model_path(path: &Path, eps: &EpsArgs) -> Result<Eps, Failure> {
     let eps = eps.resolve(Model::is_onnx_path(path))?;
     let other =
         |m: String| Failure::Other(format!("cannot read model file {}: {m}", path.display()));
@@ -74,28 +74,6 @@ fn check_model_path(path: &Path, eps: &EpsArgs) -> Result<Eps, Failure> {
     }
     std::fs::File::open(path).map_err(|e| other(e.to_string()))?;
     Ok(eps)
-}
-
-impl LayerSource {
-    /// The layer, and with `--model` what the model says about it (its producer).
-    pub(crate) fn load(&self) -> Result<(AnyBatchNorm, Option<ModelLayer>), Failure> {
-        match (&self.params, &self.model, &self.layer) {
-            (Some(p), _, _) => json::parse_params(&read(p, "params")?)
-                .map(|bn| (bn, None))
-                .map_err(invalid(p)),
-            (None, Some(m), Some(name)) => {
-                let eps = check_model_path(m, &self.eps)?;
-                let options = Options::default().strict_initializers(self.strict_initializers);
-                Model::open_layer_with(m, name, eps, &options)
-                    .map(|l| (l.bn.clone(), Some(l)))
-                    .map_err(invalid(m))
-            }
-            // clap enforces --params or --model with --layer.
-            _ => Err(Failure::Invalid(
-                "give --params, or --model with --layer".into(),
-            )),
-        }
-    }
 }
 
 /// `fold --model`: the preceding layer (weight dims `[O, I, k…]`) must be the layer's

@@ -13,7 +13,7 @@
 
 use std::cell::RefCell;
 
-use bnbound::{BatchNorm, Runtime, Storage, TensorBox};
+use bnbound::{Bounds, Storage, TensorBox};
 use numpy::ndarray::{ArrayD, IxDyn};
 use numpy::{
     Element, PyArrayDescrMethods, PyArrayDyn, PyArrayMethods, PyReadonlyArrayDyn,
@@ -34,8 +34,7 @@ pub(crate) trait Elem: bnbound::Float + Element + Send + Sync {
     /// Deployed IBP of a layer whose data is stored as `storage` (f16/bf16, computed in
     /// f32): the library's `ibp_stored`. Only f32 layers are stored so; f64 is refused.
     fn ibp_stored(
-        bn: &BatchNorm<Self>,
-        rt: Runtime,
+        bounds: &Bounds<Self>,
         x: &TensorBox<Self>,
         storage: Storage,
     ) -> bnbound::Result<TensorBox<Self>>;
@@ -51,12 +50,11 @@ impl Elem for f32 {
         x as f32 // Rust's `as` from f64 to f32 rounds to nearest, ties to even
     }
     fn ibp_stored(
-        bn: &BatchNorm<f32>,
-        rt: Runtime,
+        bounds: &Bounds<f32>,
         x: &TensorBox<f32>,
         storage: Storage,
     ) -> bnbound::Result<TensorBox<f32>> {
-        bn.deployed(rt).ibp_stored(x, storage)
+        bounds.ibp_stored(x, storage)
     }
 }
 
@@ -70,8 +68,7 @@ impl Elem for f64 {
         x
     }
     fn ibp_stored(
-        _: &BatchNorm<f64>,
-        _: Runtime,
+        _: &Bounds<f64>,
         _: &TensorBox<f64>,
         storage: Storage,
     ) -> bnbound::Result<TensorBox<f64>> {

@@ -5,16 +5,13 @@
 
 use std::sync::Arc;
 
-use bnbound::{
-    AffineForm, AnyBatchNorm, BatchNorm, BoxView, Runtime, Semantics, Shape, Storage, TensorBox,
-};
+use bnbound::{AffineForm, AnyBatchNorm, Bounds, BoxView, Mode, Semantics, Shape, Storage, TensorBox};
 use numpy::{PyArray1, PyArrayDescrMethods, PyUntypedArray, PyUntypedArrayMethods};
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 
 use crate::arrays::{input, out_array, output, same_dims, Elem, Input};
 use crate::errors::{core, err, located, opt_dims, opt_str, opt_u64};
-use crate::tight;
 
 /// Above this many elements, fast IBP runs on rayon's threads.
 const PARALLEL_FROM: usize = 1 << 16;
@@ -26,7 +23,7 @@ fn ulps_text(u: Option<&Bound<'_, PyAny>>) -> String {
 }
 
 /// The semantics named by the keyword arguments `semantics`, `runtime`, `ulps` (each
-/// None when not given).
+/// None when not given), by the library's rules (`Semantics::from_options`).
 pub(crate) fn semantics(
     semantics: Option<&Bound<'_, PyAny>>,
     runtime: Option<&Bound<'_, PyAny>>,
@@ -47,42 +44,47 @@ pub(crate) fn semantics(
         }
         Err(e) => return Err(e),
     };
-    let s = match (semantics.as_deref().unwrap_or("real"), runtime) {
-        ("real", None) => Semantics::Real,
-        ("real", Some(_)) => {
-            return Err(err("runtime= applies to semantics=\"deployed\""));
-        }
-        ("deployed", None) => return Err(err(
-            "semantics=\"deployed\" needs runtime=\"pytorch-cpu\", \"onnxruntime-cpu\" or \"any\"",
+    Semantics::from_options(semantics.as_deref(), runtime.as_deref(), ulps).map_err(|e| match e {
+        bnbound::Error::UlpsOutOfRange { max, .. } => err(format!(
+            "ulps = {given}: more than the {max} ulps the error model accepts"
         )),
-        ("deployed", Some(r)) => Semantics::Deployed(r.parse::<Runtime>().map_err(core)?),
-        (other, _) => {
-            return Err(err(format!(
-                "semantics: expected \"real\" or \"deployed\", got {other:?}"
-            )))
+        e => core(e),
+    })
+}
+
+/// A layer's bounds of either dtype (the library's `Bounds`).
+enum AnyBounds {
+    F32(Bounds<f32>),
+    F64(Bounds<f64>),
+}
+
+impl AnyBounds {
+    fn enclosure(&self) -> &bnbound::Enclosure {
+        match self {
+            AnyBounds::F32(b) => b.enclosure(),
+            AnyBounds::F64(b) => b.enclosure(),
         }
-    };
-    match (s, ulps) {
-        (s, None) => Ok(s),
-        (Semantics::Deployed(Runtime::Any { .. }), Some(k)) => match u32::try_from(k) {
-            Ok(k) if k <= Runtime::MAX_ULPS => Ok(Semantics::Deployed(Runtime::Any { ulps: k })),
-            _ => Err(err(format!(
-                "ulps = {}: more than the {} ulps the error model accepts",
-                given,
-                Runtime::MAX_ULPS
-            ))),
-        },
-        _ => Err(err("ulps= applies to runtime=\"any\"")),
+    }
+
+    fn mode(&self) -> Mode {
+        match self {
+            AnyBounds::F32(b) => b.mode(),
+            AnyBounds::F64(b) => b.mode(),
+        }
     }
 }
+
+/// The message when tight mode is asked of a build without MPFR.
+const MISSING: &str = "mode=\"tight\" needs bnbound built with MPFR: pip install \
+     ./python --config-settings=build-args=\"--features mpfr\" (needs m4; builds GMP once)";
 
 /// A BatchNorm layer's sound enclosure, from `BatchNorm.enclose(mode)`: the scale `s` and
 /// offset `o` of `y = s·x + o` as intervals, and the operations built on them.
 #[pyclass(module = "bnbound", name = "Enclosure", frozen)]
 pub(crate) struct Enclosure {
-    bn: Arc<AnyBatchNorm>,
-    enc: bnbound::Enclosure,
-    tight: bool,
+    /// Real semantics in the enclosure's mode, built once; deployed semantics reuse its
+    /// enclosure (`Bounds::with_semantics`).
+    bounds: AnyBounds,
     storage: Option<Storage>,
     x_type_unknown: bool,
 }
@@ -94,21 +96,17 @@ impl Enclosure {
         storage: Option<Storage>,
         x_type_unknown: bool,
     ) -> PyResult<Self> {
-        let tight = match mode {
-            "fast" => false,
-            "tight" if tight::AVAILABLE => true,
-            "tight" => return Err(err(tight::MISSING)),
-            other => {
-                return Err(err(format!(
-                    "mode: expected \"fast\" or \"tight\", got {other:?}"
-                )))
-            }
+        let mode = mode.parse::<Mode>().map_err(core)?;
+        let real = |e: bnbound::Error| match e {
+            bnbound::Error::TightNeedsMpfr => err(MISSING),
+            e => core(e),
         };
-        let enc = bn.enclose();
+        let bounds = match &*bn {
+            AnyBatchNorm::F32(b) => AnyBounds::F32(b.bounds(mode, Semantics::Real).map_err(real)?),
+            AnyBatchNorm::F64(b) => AnyBounds::F64(b.bounds(mode, Semantics::Real).map_err(real)?),
+        };
         Ok(Enclosure {
-            bn,
-            enc,
-            tight,
+            bounds,
             storage,
             x_type_unknown,
         })
@@ -268,7 +266,7 @@ impl Enclosure {
     fn ibp_t<'py, T: Elem>(
         &self,
         py: Python<'py>,
-        bn: &BatchNorm<T>,
+        bounds: &Bounds<T>,
         lo: &Bound<'py, PyAny>,
         hi: &Bound<'py, PyAny>,
         out: Option<&Bound<'py, PyAny>>,
@@ -276,40 +274,31 @@ impl Enclosure {
     ) -> PyResult<Bound<'py, PyTuple>> {
         let (l, h) = (input::<T>(lo, "lo")?, input::<T>(hi, "hi")?);
         let view = boxed(&l, &h, ["lo", "hi"])?;
-        let (enc, tight, storage) = (&self.enc, self.tight, self.storage);
+        let storage = self.storage;
         into_outputs(py, l.dims(), ["lo", "hi"], out, |ylo, yhi| {
-            if !tight && sem == Semantics::Real {
+            if sem == Semantics::Real && bounds.mode() == Mode::Fast {
+                let enc = bounds.enclosure();
                 return if view.shape().len() >= PARALLEL_FROM {
                     enc.par_ibp_into(&view, ylo, yhi)
                 } else {
                     enc.ibp_into(&view, ylo, yhi)
                 };
             }
-            let x = owned(&view)?;
-            if let (Semantics::Deployed(rt), Some(s)) = (sem, storage) {
+            let b = bounds.with_semantics(sem)?;
+            if let (Semantics::Deployed(_), Some(s)) = (sem, storage) {
                 // 16-bit data: that type's arithmetic (its own real enclosure included).
-                let b = T::ibp_stored(bn, rt, &x, s)?;
-                copy_into(&b, ylo, yhi);
+                let y = T::ibp_stored(&b, &owned(&view)?, s)?;
+                copy_into(&y, ylo, yhi);
                 return Ok(());
             }
-            let real = if tight {
-                tight::ibp(bn, &x)?
-            } else {
-                enc.ibp(&x)?
-            };
-            let b = match sem {
-                Semantics::Real => real,
-                Semantics::Deployed(rt) => bn.deployed(rt).widen(&x, real)?,
-            };
-            copy_into(&b, ylo, yhi);
-            Ok(())
+            b.ibp_into(&view, ylo, yhi)
         })
     }
 
     fn derivative_t<'py, T: Elem>(
         &self,
         py: Python<'py>,
-        bn: &BatchNorm<T>,
+        bounds: &Bounds<T>,
         dlo: &Bound<'py, PyAny>,
         dhi: &Bound<'py, PyAny>,
         out: Option<&Bound<'py, PyAny>>,
@@ -320,14 +309,12 @@ impl Enclosure {
         }
         let (l, h) = (input::<T>(dlo, "dlo")?, input::<T>(dhi, "dhi")?);
         let view = boxed(&l, &h, ["dlo", "dhi"])?;
-        let (enc, tight) = (&self.enc, self.tight);
         into_outputs(py, l.dims(), ["dlo", "dhi"], out, |ylo, yhi| {
             // (BN∘f)' = s·f' and (BN∘f)'' = s·f'': one operation for both orders.
-            let b = match sem {
-                Semantics::Real if !tight => return enc.derivative_chain_into(&view, ylo, yhi),
-                Semantics::Real => tight::derivative_chain(bn, &owned(&view)?)?,
-                Semantics::Deployed(rt) => bn.deployed(rt).derivative_chain(&owned(&view)?)?,
-            };
+            if sem == Semantics::Real && bounds.mode() == Mode::Fast {
+                return bounds.enclosure().derivative_chain_into(&view, ylo, yhi);
+            }
+            let b = bounds.with_semantics(sem)?.derivative_chain(&owned(&view)?)?;
             copy_into(&b, ylo, yhi);
             Ok(())
         })
@@ -336,33 +323,33 @@ impl Enclosure {
     fn form_op<'py, T: Elem>(
         &self,
         py: Python<'py>,
-        bn: &BatchNorm<T>,
+        bounds: &Bounds<T>,
         arrays: [&Bound<'py, PyAny>; 4],
         names: [&str; 4],
         shape: Option<Vec<usize>>,
         backward: bool,
     ) -> PyResult<Bound<'py, PyTuple>> {
         let f = form_of::<T>(arrays, names)?;
-        let sample = sample(shape, bn.channels());
-        let (enc, tight) = (&self.enc, self.tight);
+        let sample = sample(shape, bounds.enclosure().channels());
         let r = py
-            .detach(|| match (backward, tight) {
-                (false, false) => enc.compose_shaped(&f, &sample),
-                (false, true) => tight::compose_shaped(bn, &f, &sample),
-                (true, false) => enc.backward_shaped(&f, &sample),
-                (true, true) => tight::backward_shaped(bn, &f, &sample),
+            .detach(|| {
+                if backward {
+                    bounds.backward_shaped(&f, &sample)
+                } else {
+                    bounds.compose_shaped(&f, &sample)
+                }
             })
             .map_err(core)?;
         form_out(py, r)
     }
 }
 
-/// Dispatches on the layer's dtype: `$f::<f32>` or `$f::<f64>` with the typed layer.
+/// Dispatches on the layer's dtype: `$f::<f32>` or `$f::<f64>` with the typed bounds.
 macro_rules! typed {
     ($self:ident, $f:ident, $py:expr, $($arg:expr),*) => {
-        match &*$self.bn {
-            AnyBatchNorm::F32(b) => $self.$f::<f32>($py, b, $($arg),*),
-            AnyBatchNorm::F64(b) => $self.$f::<f64>($py, b, $($arg),*),
+        match &$self.bounds {
+            AnyBounds::F32(b) => $self.$f::<f32>($py, b, $($arg),*),
+            AnyBounds::F64(b) => $self.$f::<f64>($py, b, $($arg),*),
         }
     };
 }
@@ -372,17 +359,13 @@ impl Enclosure {
     /// "fast" or "tight".
     #[getter]
     fn mode(&self) -> &'static str {
-        if self.tight {
-            "tight"
-        } else {
-            "fast"
-        }
+        self.bounds.mode().name()
     }
 
     /// The number of channels.
     #[getter]
     fn channels(&self) -> usize {
-        self.enc.channels()
+        self.bounds.enclosure().channels()
     }
 
     /// (lo, hi): float64 arrays of length C with lo[c] <= s_c <= hi[c] for the exact scale
@@ -391,7 +374,8 @@ impl Enclosure {
     fn scale<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
         let _env = bnbound::DefaultFpEnv::enter(); // the caller's MXCSR back on return
         let (lo, hi): (Vec<f64>, Vec<f64>) = self
-            .enc
+            .bounds
+            .enclosure()
             .iter()
             .map(|c| (c.scale().lo(), c.scale().hi()))
             .unzip();
@@ -404,7 +388,8 @@ impl Enclosure {
     fn offset<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
         let _env = bnbound::DefaultFpEnv::enter(); // the caller's MXCSR back on return
         let (lo, hi): (Vec<f64>, Vec<f64>) = self
-            .enc
+            .bounds
+            .enclosure()
             .iter()
             .map(|c| (c.offset().lo(), c.offset().hi()))
             .unzip();
@@ -515,7 +500,7 @@ impl Enclosure {
     fn __repr__(&self) -> String {
         format!(
             "Enclosure(channels={}, mode={})",
-            self.enc.channels(),
+            self.bounds.enclosure().channels(),
             self.mode()
         )
     }

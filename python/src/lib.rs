@@ -12,14 +12,13 @@ mod enclosure;
 mod errors;
 mod layer;
 mod models;
-mod tight;
 
 /// The module `bnbound._native` (re-exported by the `bnbound` package).
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
     m.add("Error", py.get_type::<errors::Error>())?;
-    m.add("HAS_TIGHT", tight::AVAILABLE)?;
+    m.add("HAS_TIGHT", bnbound::Mode::Tight.available())?;
     m.add("MAX_ULPS", bnbound::Runtime::MAX_ULPS)?;
     m.add_class::<layer::PyBatchNorm>()?;
     m.add_class::<enclosure::Enclosure>()?;

@@ -84,7 +84,7 @@ pub struct ModelLayer {
     /// and `double`); for ONNX, float16/bfloat16 when the graph declares the node's input
     /// X so and the layer is `f32` (BatchNormalization-15: 16-bit X and outputs with `f32`
     /// statistics). Deployed semantics for such a layer is 16-bit arithmetic, not
-    /// `f32`'s: use [`crate::Deployed::ibp_stored`] with it.
+    /// `f32`'s: use [`crate::Bounds::ibp_stored`] with it.
     pub storage: Option<Storage>,
     /// Whether the element type of the layer's input X is known (ONNX): declared, inferred
     /// through the graph, or (before opset 15) the statistics' type. When it is not, the

@@ -378,7 +378,7 @@ impl<T: Float> Checker<'_, T> {
     /// Checks a claimed IBP box in the given semantics: [`Checker::ibp`] for
     /// [`Semantics::Real`]; for a runtime, every claimed bound must also contain every
     /// output the runtime computes for a float input of the element's interval (replayed
-    /// exactly, see [`crate::Deployed`]), with flush-to-zero off *and on*: the outputs of
+    /// exactly, see [`crate::Bounds`]), with flush-to-zero off *and on*: the outputs of
     /// the flush model (subnormal operands read as 0, tiny results flushed; the deployed
     /// bounds claim to cover them, so a claim must too). A runtime violation has
     /// [`Source::Runtime`], the endpoint where the escaping output is computed as its
@@ -387,13 +387,13 @@ impl<T: Float> Checker<'_, T> {
     /// [`Error::DeployedNan`].
     ///
     /// ```
-    /// use bnbound::{check::Source, BatchNorm, Runtime, Semantics, Shape, TensorBox};
+    /// use bnbound::{check::Source, BatchNorm, Mode, Runtime, Semantics, Shape, TensorBox};
     /// let bn = BatchNorm::new(vec![1.0f32], vec![0.0], vec![0.0], vec![2.0], 0.0)?; // x/√2
     /// let x = TensorBox::new(Shape::new(&[1])?, vec![1.0f32], vec![1.0])?;
     /// let real = bn.enclose().ibp(&x)?;
     /// let ort = Semantics::Deployed(Runtime::OnnxruntimeCpu);
     /// // Real bounds may miss the runtime's output; deployed bounds never do.
-    /// let r = bn.checker().ibp_in(ort, &x, &bn.ibp_in(ort, &x)?)?;
+    /// let r = bn.checker().ibp_in(ort, &x, &bn.bounds(Mode::Fast, ort)?.ibp(&x)?)?;
     /// assert!(r.sound());
     /// let r = bn.checker().ibp_in(ort, &x, &real)?;
     /// assert!(r.violations.iter().all(|v| v.source == Source::Runtime(Runtime::OnnxruntimeCpu)));
@@ -415,12 +415,10 @@ impl<T: Float> Checker<'_, T> {
                 "runtime any: its bounds over-approximate every order, so claims are not decided against them",
             ));
         }
-        let d = self.bn.deployed(rt);
-        let inner = input.shape().inner().max(1);
-        let channels = self.bn.channels();
+        let d = crate::modes::deployed::Replay::new(self.bn, rt);
         let f = |x: T| x.to_f64_raw();
         for i in 0..input.shape().len() {
-            let c = (i / inner) % channels;
+            let c = input.shape().channel_of(i);
             let (l, h) = (input.lo()[i], input.hi()[i]);
             let nan = Error::DeployedNan {
                 index: i,

@@ -11,14 +11,19 @@
 //! enclosure `L ≤ v ≤ U` of the fast path is rounded: when both ends round to the same
 //! value of `T`, that is the answer (almost always, for `f32` outputs).
 
+use crate::error::Side;
 use crate::error::{Error, Result};
 use crate::exact::{cmp_affine_params, cmp_offset_params, tightest, BiasSum};
 use crate::layer::channel::image;
 use crate::layer::channel::ChannelEnclosure;
+use crate::layer::enclosure::Enclosure;
+use crate::layer::params::BatchNorm;
+use crate::num::float::Float;
+use crate::tensor::TensorBox;
 use crate::transfer::form::{sample_inner, AffineForm};
-use crate::{BatchNorm, Float, Side, TensorBox};
 use rug::float::Round;
 use rug::Float as Mp;
+use std::borrow::Cow;
 use std::cmp::Ordering;
 
 /// An outward-rounded enclosure `[r_lo, r_hi]` of `√(σ² + ε)` at precision `prec`.
@@ -170,9 +175,12 @@ fn tight_image<T: Float>(p: [f64; 5], l: f64, h: f64, ch: &ChannelData) -> (T, T
 }
 
 /// [`ChannelData`] for every channel (`with_offset = false`: scale-only maps).
-fn channel_data<T: Float>(bn: &BatchNorm<T>, with_offset: bool) -> Vec<ChannelData> {
-    bn.enclose()
-        .iter()
+fn channel_data<T: Float>(
+    bn: &BatchNorm<T>,
+    enc: &Enclosure,
+    with_offset: bool,
+) -> Vec<ChannelData> {
+    enc.iter()
         .enumerate()
         .map(|(c, enc)| {
             let p = bn.channel_f64(c);
@@ -187,6 +195,7 @@ fn channel_data<T: Float>(bn: &BatchNorm<T>, with_offset: bool) -> Vec<ChannelDa
 
 fn per_element<T: Float>(
     bn: &BatchNorm<T>,
+    enc: &Enclosure,
     input: &TensorBox<T>,
     with_offset: bool,
 ) -> Result<TensorBox<T>> {
@@ -202,7 +211,7 @@ fn per_element<T: Float>(
         Vec::with_capacity(shape.len()),
         Vec::with_capacity(shape.len()),
     );
-    let data = channel_data(bn, with_offset);
+    let data = channel_data(bn, enc, with_offset);
     for (i, (&l, &h)) in input.lo().iter().zip(input.hi()).enumerate() {
         let c = (i / inner) % bn.channels();
         let mut p = bn.channel_f64(c);
@@ -229,9 +238,11 @@ fn per_element<T: Float>(
 /// assert_eq!(y.lo()[0].next_up(), y.hi()[0]);
 /// # Ok::<(), bnbound::Error>(())
 /// ```
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct Tight<'a, T: Float> {
     bn: &'a BatchNorm<T>,
+    /// The layer's fast enclosure (starting points of the exact searches), computed once.
+    enc: Cow<'a, Enclosure>,
 }
 
 impl<T: Float> BatchNorm<T> {
@@ -244,7 +255,20 @@ impl<T: Float> BatchNorm<T> {
     /// ```
     pub fn tight(&self) -> Tight<'_, T> {
         let _env = crate::num::round::env::enter();
-        Tight { bn: self }
+        Tight {
+            bn: self,
+            enc: Cow::Owned(self.enclose()),
+        }
+    }
+}
+
+impl<'a, T: Float> Tight<'a, T> {
+    /// Tight mode of `bn` whose fast enclosure `enc` is already computed.
+    pub(crate) fn with_enclosure(bn: &'a BatchNorm<T>, enc: &'a Enclosure) -> Self {
+        Tight {
+            bn,
+            enc: Cow::Borrowed(enc),
+        }
     }
 }
 
@@ -269,7 +293,7 @@ impl<T: Float> Tight<'_, T> {
     /// ```
     pub fn ibp(&self, input: &TensorBox<T>) -> Result<TensorBox<T>> {
         let _env = crate::num::round::env::enter();
-        per_element(self.bn, input, true)
+        per_element(self.bn, &self.enc, input, true)
     }
 
     /// Chain-rule derivative in tight mode: the tightest enclosure of `s_c·[dlo, dhi]`
@@ -285,7 +309,7 @@ impl<T: Float> Tight<'_, T> {
     /// ```
     pub fn derivative_chain(&self, dbox: &TensorBox<T>) -> Result<TensorBox<T>> {
         let _env = crate::num::round::env::enter();
-        per_element(self.bn, dbox, false)
+        per_element(self.bn, &self.enc, dbox, false)
     }
 
     /// Forward composition in tight mode: the tightest enclosures of `s_i·a_ij` over each
@@ -318,8 +342,8 @@ impl<T: Float> Tight<'_, T> {
         let bn = self.bn;
         let inner = sample_inner(bn.channels(), sample, form.rows(), "rows")?;
         let cols = form.cols();
-        let (alo, ahi) = scaled_entries(bn, form, |k| k / cols.max(1) / inner);
-        let full = channel_data(bn, true);
+        let (alo, ahi) = scaled_entries(bn, &self.enc, form, |k| k / cols.max(1) / inner);
+        let full = channel_data(bn, &self.enc, true);
         let (mut clo, mut chi) = (Vec::new(), Vec::new());
         for (i, (&l, &h)) in form.c().lo().iter().zip(form.c().hi()).enumerate() {
             let c = i / inner;
@@ -366,10 +390,10 @@ impl<T: Float> Tight<'_, T> {
         let _env = crate::num::round::env::enter();
         let bn = self.bn;
         let channels = bn.channels();
-        let fast = bn.enclose().backward_shaped(form, sample)?;
+        let fast = self.enc.backward_shaped(form, sample)?;
         let inner = sample_inner(channels, sample, form.cols(), "columns")?;
         let cols = form.cols();
-        let (alo, ahi) = scaled_entries(bn, form, |k| (k % cols) / inner);
+        let (alo, ahi) = scaled_entries(bn, &self.enc, form, |k| (k % cols) / inner);
         let params: Vec<[f64; 5]> = (0..channels).map(|c| bn.channel_f64(c)).collect();
         let signs: Vec<Ordering> = params
             .iter()
@@ -418,10 +442,11 @@ impl<T: Float> Tight<'_, T> {
 /// `k` belonging to channel `channel(k)`.
 fn scaled_entries<T: Float>(
     bn: &BatchNorm<T>,
+    enc: &Enclosure,
     form: &AffineForm<T>,
     channel: impl Fn(usize) -> usize,
 ) -> (Vec<T>, Vec<T>) {
-    let scaled = channel_data(bn, false);
+    let scaled = channel_data(bn, enc, false);
     let (mut alo, mut ahi) = (Vec::new(), Vec::new());
     for (k, (&l, &h)) in form.a().lo().iter().zip(form.a().hi()).enumerate() {
         let c = channel(k);

@@ -6,3 +6,4 @@
 pub(crate) mod float;
 pub(crate) mod interval;
 pub(crate) mod round;
+pub(crate) mod storage;

@@ -2,9 +2,9 @@
 //! `d BN(f(t))/dt = s·f'(t)` and `d² BN(f(t))/dt² = s·f''(t)`, while BatchNorm's own second
 //! derivative (its Hessian in `x`) is exactly zero.
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::transfer::ibp::per_channel;
-use crate::{BoxView, Enclosure, Float, Shape, TensorBox};
+use crate::{BoxView, Enclosure, Float, TensorBox};
 
 impl Enclosure {
     /// First derivative through the chain rule, into caller buffers: given bounds
@@ -53,46 +53,5 @@ impl Enclosure {
         let (mut lo, mut hi) = (vec![T::zero(); n], vec![T::zero(); n]);
         self.derivative_chain_into(&dbox.view(), &mut lo, &mut hi)?;
         Ok(TensorBox::from_valid(*dbox.shape(), lo, hi))
-    }
-
-    /// Second derivative *through the chain rule*: given bounds `[d2lo, d2hi]` on
-    /// `d²f/dt²` of each BatchNorm input element, a box containing `s_c·[d2lo, d2hi]`
-    /// (because BatchNorm is affine, `(BN∘f)'' = s·f''`). Not to be confused with
-    /// [`Enclosure::own_second_derivative`], BatchNorm's own (zero) Hessian.
-    ///
-    /// ```
-    /// use bnbound::{BatchNorm, Shape, TensorBox};
-    /// let bn = BatchNorm::new(vec![3.0f64], vec![0.0], vec![0.0], vec![1.0], 0.0)?; // s = 3
-    /// let d2 = TensorBox::new(Shape::new(&[1])?, vec![-1.0], vec![2.0])?;
-    /// let out = bn.enclose().second_derivative_chain(&d2)?;
-    /// assert_eq!((out.lo()[0], out.hi()[0]), (-3.0, 6.0));
-    /// # Ok::<(), bnbound::Error>(())
-    /// ```
-    pub fn second_derivative_chain<T: Float>(&self, d2box: &TensorBox<T>) -> Result<TensorBox<T>> {
-        let _env = crate::num::round::env::enter();
-        self.derivative_chain(d2box)
-    }
-
-    /// BatchNorm's *own* second derivative with respect to its input: exactly zero (the
-    /// layer is affine). Returns the zero box `lo = hi = 0` of `shape`, after checking the
-    /// shape's channel count ([`Error::ChannelMismatch`]).
-    ///
-    /// ```
-    /// use bnbound::{BatchNorm, Shape};
-    /// let bn = BatchNorm::new(vec![3.0f32; 2], vec![0.0; 2], vec![0.0; 2], vec![1.0; 2], 0.0)?;
-    /// let h = bn.enclose().own_second_derivative::<f32>(Shape::new(&[4, 2, 3])?)?;
-    /// assert!(h.lo().iter().chain(h.hi()).all(|&v| v == 0.0));
-    /// # Ok::<(), bnbound::Error>(())
-    /// ```
-    pub fn own_second_derivative<T: Float>(&self, shape: Shape) -> Result<TensorBox<T>> {
-        let _env = crate::num::round::env::enter();
-        if shape.channels() != self.channels() {
-            return Err(Error::ChannelMismatch {
-                expected: self.channels(),
-                found: shape.channels(),
-            });
-        }
-        let zeros = vec![T::zero(); shape.len()];
-        Ok(TensorBox::from_valid(shape, zeros.clone(), zeros))
     }
 }

@@ -247,38 +247,124 @@ impl<T: Float> Folded<T> {
     /// let f = bn.enclose().fold_into_preceding(&LinearLayer::new(&[1, 1], vec![1.0], None)?)?;
     /// let p = f.to_float();
     /// let exact = std::f64::consts::FRAC_1_SQRT_2; // within an ulp of 1/√2
-    /// assert!((p.weight[0] - exact).abs() <= p.weight_radius[0] + 2e-16);
+    /// assert!((p.weight()[0] - exact).abs() <= p.weight_radius()[0] + 2e-16);
     /// assert!(p.max_weight_radius() > 0.0 && p.max_weight_radius() < 1e-15);
     /// # Ok::<(), bnbound::Error>(())
     /// ```
     pub fn to_float(&self) -> FloatFolded<T> {
         let _env = crate::num::round::env::enter();
-        let (weight, weight_radius) = mid_radius(self.form.a());
-        let (bias, bias_radius) = mid_radius(self.form.c());
+        FloatFolded::from_parts(
+            self.dims.clone(),
+            mid_radius(self.form.a()),
+            mid_radius(self.form.c()),
+        )
+    }
+}
+
+/// A layer's float weights and biases with per-entry radii: the exact real folded value
+/// lies within `radius` of the float value. From [`Folded::to_float`] (midpoints of the
+/// sound intervals), or from `Bounds::fold_into_preceding` under deployed semantics (the
+/// runtime's own fused floats, with their distance to the exact composition).
+///
+/// ```
+/// use bnbound::{fold::LinearLayer, BatchNorm};
+/// let bn = BatchNorm::new(vec![2.0f32], vec![0.0], vec![0.0], vec![4.0], 0.0)?; // s = 1
+/// let f = bn.enclose().fold_into_preceding(&LinearLayer::new(&[1, 2], vec![1.0, 3.0], None)?)?;
+/// let p = f.to_float();
+/// assert_eq!((p.dims(), p.weight(), p.weight_radius()), (&[1, 2][..], &[1.0, 3.0][..], &[0.0, 0.0][..]));
+/// # Ok::<(), bnbound::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct FloatFolded<T: Float> {
+    dims: Vec<usize>,
+    weight: Vec<T>,
+    weight_radius: Vec<T>,
+    bias: Vec<T>,
+    bias_radius: Vec<T>,
+}
+
+impl<T: Float> FloatFolded<T> {
+    /// From its parts (lengths as the layer's; radii rounded up by the caller).
+    pub(crate) fn from_parts(
+        dims: Vec<usize>,
+        (weight, weight_radius): (Vec<T>, Vec<T>),
+        (bias, bias_radius): (Vec<T>, Vec<T>),
+    ) -> Self {
         FloatFolded {
+            dims,
             weight,
             weight_radius,
             bias,
             bias_radius,
         }
     }
-}
 
-/// Float weights and biases with per-entry radii: the exact folded value lies within
-/// `radius` of the float value (see [`Folded::to_float`]).
-#[derive(Clone, Debug, PartialEq)]
-pub struct FloatFolded<T: Float> {
-    /// Float weights, row-major as the layer's.
-    pub weight: Vec<T>,
+    /// The weight dims (those of the layer folded into).
+    ///
+    /// ```
+    /// use bnbound::{fold::LinearLayer, BatchNorm};
+    /// let bn = BatchNorm::new(vec![1.0f32], vec![0.0], vec![0.0], vec![1.0], 0.0)?;
+    /// let f = bn.enclose().fold_into_preceding(&LinearLayer::new(&[1, 3], vec![1.0; 3], None)?)?;
+    /// assert_eq!(f.to_float().dims(), &[1, 3]);
+    /// # Ok::<(), bnbound::Error>(())
+    /// ```
+    pub fn dims(&self) -> &[usize] {
+        &self.dims
+    }
+
+    /// The float weights, row-major as the layer's.
+    ///
+    /// ```
+    /// use bnbound::{fold::LinearLayer, BatchNorm};
+    /// let bn = BatchNorm::new(vec![1.0f32], vec![0.0], vec![0.0], vec![4.0], 0.0)?; // s = 1/2
+    /// let f = bn.enclose().fold_into_preceding(&LinearLayer::new(&[1, 1], vec![3.0], None)?)?;
+    /// assert_eq!(f.to_float().weight(), &[1.5]);
+    /// # Ok::<(), bnbound::Error>(())
+    /// ```
+    pub fn weight(&self) -> &[T] {
+        &self.weight
+    }
+
     /// `|exact weight − weight| ≤ weight_radius`, per entry (`+∞` if unbounded).
-    pub weight_radius: Vec<T>,
-    /// Float biases.
-    pub bias: Vec<T>,
-    /// `|exact bias − bias| ≤ bias_radius`, per entry.
-    pub bias_radius: Vec<T>,
-}
+    ///
+    /// ```
+    /// use bnbound::{fold::LinearLayer, BatchNorm};
+    /// let bn = BatchNorm::new(vec![1.0f64], vec![0.0], vec![0.0], vec![2.0], 0.0)?; // s = 1/√2
+    /// let p = bn.enclose().fold_into_preceding(&LinearLayer::new(&[1, 1], vec![1.0], None)?)?.to_float();
+    /// let exact = std::f64::consts::FRAC_1_SQRT_2; // within an ulp of 1/√2
+    /// assert!((p.weight()[0] - exact).abs() <= p.weight_radius()[0] + 2e-16);
+    /// # Ok::<(), bnbound::Error>(())
+    /// ```
+    pub fn weight_radius(&self) -> &[T] {
+        &self.weight_radius
+    }
 
-impl<T: Float> FloatFolded<T> {
+    /// The float biases, one per output channel.
+    ///
+    /// ```
+    /// use bnbound::{fold::LinearLayer, BatchNorm};
+    /// let bn = BatchNorm::new(vec![1.0f32], vec![2.0], vec![0.0], vec![1.0], 0.0)?; // o = 2
+    /// let f = bn.enclose().fold_into_preceding(&LinearLayer::new(&[1, 1], vec![3.0], None)?)?;
+    /// assert_eq!(f.to_float().bias(), &[2.0]);
+    /// # Ok::<(), bnbound::Error>(())
+    /// ```
+    pub fn bias(&self) -> &[T] {
+        &self.bias
+    }
+
+    /// `|exact bias − bias| ≤ bias_radius`, per entry.
+    ///
+    /// ```
+    /// use bnbound::{fold::LinearLayer, BatchNorm};
+    /// let bn = BatchNorm::new(vec![1.0f32], vec![2.0], vec![0.0], vec![1.0], 0.0)?;
+    /// let f = bn.enclose().fold_into_preceding(&LinearLayer::new(&[1, 1], vec![3.0], None)?)?;
+    /// assert_eq!(f.to_float().bias_radius(), &[0.0]);
+    /// # Ok::<(), bnbound::Error>(())
+    /// ```
+    pub fn bias_radius(&self) -> &[T] {
+        &self.bias_radius
+    }
+
     /// The largest weight radius.
     ///
     /// ```
@@ -314,16 +400,27 @@ impl<T: Float> FloatFolded<T> {
 
 /// Midpoints (inside each interval) and outward-rounded radii.
 fn mid_radius<T: Float>(b: &TensorBox<T>) -> (Vec<T>, Vec<T>) {
-    b.lo()
+    let mid: Vec<T> = b
+        .lo()
         .iter()
         .zip(b.hi())
-        .map(|(&l, &h)| {
-            let m = crate::transfer::form::midpoint(l, h);
-            let (lf, hf, mf) = (l.to_f64_raw(), h.to_f64_raw(), m.to_f64_raw());
-            let r = round::add_up(mf, -lf).max(round::add_up(hf, -mf));
-            (m, T::from_f64_up_raw(r))
+        .map(|(&l, &h)| crate::transfer::form::midpoint(l, h))
+        .collect();
+    let r = radii(&mid, b);
+    (mid, r)
+}
+
+/// For floats `v` inside the intervals of `b`: `max(v − lo, hi − v)` per entry, rounded
+/// up, so `|exact − v| ≤ radius` for every exact value in the interval.
+pub(crate) fn radii<T: Float>(v: &[T], b: &TensorBox<T>) -> Vec<T> {
+    v.iter()
+        .zip(b.lo().iter().zip(b.hi()))
+        .map(|(&x, (&l, &h))| {
+            let x = x.to_f64_raw();
+            let r = round::add_up(x, -l.to_f64_raw()).max(round::add_up(h.to_f64_raw(), -x));
+            T::from_f64_up_raw(r)
         })
-        .unzip()
+        .collect()
 }
 
 impl Enclosure {

@@ -217,10 +217,10 @@ pub fn write_form<T: Float, W: Write>(
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn write_deployed_fold<T: Float, W: Write>(
-    f: &bnbound::DeployedFold<T>,
+    f: &bnbound::fold::FloatFolded<T>,
     mut w: W,
 ) -> std::io::Result<()> {
-    struct Out<'a, T: Float>(&'a bnbound::DeployedFold<T>);
+    struct Out<'a, T: Float>(&'a bnbound::fold::FloatFolded<T>);
     impl<T: Float> Serialize for Out<'_, T> {
         fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
             let mut st = s.serialize_struct("Fold", 6)?;

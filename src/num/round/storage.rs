@@ -4,7 +4,7 @@
 //! Both formats are sign-magnitude with 16 bits, so consecutive values have consecutive
 //! magnitudes: one step down from a value is one ordinal down, across ±0 and up to `±∞`.
 
-use crate::modes::deployed::Storage;
+use crate::num::storage::Storage;
 
 /// The 16 bits of `RN(x)` in `storage` (ties to even, overflow to `±∞`), for `x` not NaN.
 fn nearest_bits(x: f32, storage: Storage) -> u16 {

@@ -2,8 +2,8 @@
 //! widened by its error model. The forms, the model and the proof are on the soundness
 //! page (`bnbound::docs::soundness`, "`--runtime any`").
 
+use crate::num::float::Float;
 use crate::num::round::{add_down, add_up, div_down, div_up, mul_up, sqrt_down, sqrt_up};
-use crate::Float;
 
 /// An interval of possible computed values, and whether NaN is possible.
 #[derive(Clone, Copy, Debug)]
@@ -26,18 +26,18 @@ pub(crate) struct Model {
     min_normal: f64,
     /// For 16-bit data: every interval is also rounded outward to the storage type, so
     /// an intermediate the runtime stores in that type stays inside.
-    grid: Option<crate::Storage>,
+    grid: Option<crate::num::storage::Storage>,
 }
 
 impl Model {
     /// The model of data stored as f16 or bf16 and computed in any mixture of `f32` and
     /// the storage type: each operation widened by the storage type's `u` and `η` (which
     /// bound `f32`'s too), and each interval rounded outward to the storage grid.
-    pub(crate) fn storage(storage: crate::Storage, ulps: u32) -> Model {
+    pub(crate) fn storage(storage: crate::num::storage::Storage, ulps: u32) -> Model {
         let (p, emin, max) = match storage {
-            crate::Storage::F16 => (11, -14, 65504.0),
+            crate::num::storage::Storage::F16 => (11, -14, 65504.0),
             // bf16's largest value, (2 − 2⁻⁷)·2¹²⁷.
-            crate::Storage::Bf16 => (8, -126, (2.0 - 2f64.powi(-7)) * 2f64.powi(127)),
+            crate::num::storage::Storage::Bf16 => (8, -126, (2.0 - 2f64.powi(-7)) * 2f64.powi(127)),
         };
         let two = |e: i32| 2f64.powi(e);
         Model {

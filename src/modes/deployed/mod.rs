@@ -1,0 +1,412 @@
+//! Deployed-float semantics: what a named runtime computes in floats. The recipes
+//! replayed (with the runtimes' sources), why a box's endpoints bound its outputs, the
+//! flush-to-zero model and `any`'s error model are stated once, on the soundness page
+//! (`bnbound::docs::soundness`, "Deployed-float semantics"); this module implements them:
+//!
+//! - `recipe`: the table of recipes per runtime and compute type, and one channel's
+//!   constants as the runtime computes them;
+//! - `flush`: the flush-to-zero model every replayed operation runs under;
+//! - `any`: [`Runtime::Any`]'s error model, beside the replayed recipes;
+//! - `stored`: data stored as f16/bf16 (PyTorch's 16-bit paths);
+//! - `fold`: ONNX Runtime's Conv→BatchNorm fusion, replayed.
+//!
+//! [`Replay`] holds a layer's per-channel constants for one runtime, computed once; the
+//! public face is [`crate::modes::bounds::Bounds`].
+
+pub(crate) mod any;
+mod flush;
+mod fold;
+mod recipe;
+mod stored;
+
+use crate::error::{Error, Result, Side};
+use crate::exact::{cmp_affine_params, tighten};
+use crate::layer::params::BatchNorm;
+use crate::num::float::Float;
+use crate::num::interval::mul_bounds;
+use crate::tensor::TensorBox;
+pub(crate) use fold::fold_into_preceding;
+use recipe::{Consts, Recipe};
+use std::cmp::Ordering;
+
+/// A CPU runtime whose BatchNorm recipe bnbound replays exactly, or [`Runtime::Any`]'s
+/// error model (the recipes and the model: `bnbound::docs::soundness`).
+///
+/// ```
+/// use bnbound::Runtime;
+/// assert_eq!("onnxruntime-cpu".parse::<Runtime>()?, Runtime::OnnxruntimeCpu);
+/// assert_eq!(Runtime::PytorchCpu.to_string(), "pytorch-cpu");
+/// assert_eq!("any:4".parse::<Runtime>()?, Runtime::Any { ulps: 4 });
+/// assert!("cuda".parse::<Runtime>().is_err());
+/// # Ok::<(), bnbound::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Runtime {
+    /// PyTorch's CPU kernels (fast path, with and without FMA contraction, and the
+    /// non-contiguous fallback).
+    PytorchCpu,
+    /// ONNX Runtime's CPU execution provider (with and without FMA contraction, and its
+    /// NCHWc rewrite of `f32` layers).
+    OnnxruntimeCpu,
+    /// Any runtime: every evaluation order of the formula (factored or expanded), `+ − ×`
+    /// correctly rounded, `√`, `1/√` and `÷` within `ulps` ulps, with or without FMA (GPUs,
+    /// unknown runtimes). Bounds over-approximate; see `bnbound::docs::soundness`.
+    Any {
+        /// How many ulps `√`, `1/√` and `÷` may be off (CUDA documents `rsqrtf` at 2).
+        ulps: u32,
+    },
+}
+
+impl Runtime {
+    /// The largest `ulps` of [`Runtime::Any`] bnbound accepts (`2^20`): beyond it, a
+    /// `K`-ulp `√` of a tiny `f32` could reach 0 and the error model says nothing useful.
+    /// Larger values give [`Error::UlpsOutOfRange`].
+    ///
+    /// ```
+    /// use bnbound::{BatchNorm, Runtime, Shape, TensorBox};
+    /// let bn = BatchNorm::new(vec![1.0f32], vec![0.0], vec![0.0], vec![1.0], 0.0)?;
+    /// let x = TensorBox::new(Shape::new(&[1])?, vec![0.0f32], vec![1.0])?;
+    /// assert!(bn.deployed(Runtime::Any { ulps: Runtime::MAX_ULPS }).ibp(&x).is_ok());
+    /// assert!(bn.deployed(Runtime::Any { ulps: Runtime::MAX_ULPS + 1 }).ibp(&x).is_err());
+    /// # Ok::<(), bnbound::Error>(())
+    /// ```
+    pub const MAX_ULPS: u32 = 1 << 20;
+
+    /// The name used on the command line (without `any`'s ulps).
+    ///
+    /// ```
+    /// assert_eq!(bnbound::Runtime::OnnxruntimeCpu.name(), "onnxruntime-cpu");
+    /// ```
+    pub fn name(self) -> &'static str {
+        match self {
+            Runtime::PytorchCpu => "pytorch-cpu",
+            Runtime::OnnxruntimeCpu => "onnxruntime-cpu",
+            Runtime::Any { .. } => "any",
+        }
+    }
+
+    /// `Ok` unless the runtime is [`Runtime::Any`] with more than [`Runtime::MAX_ULPS`].
+    pub(crate) fn valid(self) -> Result<()> {
+        match self {
+            Runtime::Any { ulps } if ulps > Runtime::MAX_ULPS => Err(Error::UlpsOutOfRange {
+                ulps: ulps.into(),
+                max: Runtime::MAX_ULPS,
+            }),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// `pytorch-cpu`, `onnxruntime-cpu`, `any` (2 ulps) or `any:K`.
+impl std::fmt::Display for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Runtime {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Runtime> {
+        match s {
+            "pytorch-cpu" => Ok(Runtime::PytorchCpu),
+            "onnxruntime-cpu" => Ok(Runtime::OnnxruntimeCpu),
+            "any" => Ok(Runtime::Any { ulps: 2 }),
+            other => match other.strip_prefix("any:").map(str::parse::<u64>) {
+                Some(Ok(k)) => Semantics::any(k).map(|_| Runtime::Any { ulps: k as u32 }),
+                _ => Err(Error::UnknownRuntime(crate::error::short(other))),
+            },
+        }
+    }
+}
+
+/// Which function a bound encloses.
+///
+/// ```
+/// use bnbound::{Runtime, Semantics};
+/// assert_eq!(Semantics::default(), Semantics::Real);
+/// assert_eq!("pytorch-cpu".parse::<Semantics>()?, Semantics::Deployed(Runtime::PytorchCpu));
+/// assert_eq!("real".parse::<Semantics>()?, Semantics::Real);
+/// # Ok::<(), bnbound::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Semantics {
+    /// The real-number function of the stored parameters.
+    #[default]
+    Real,
+    /// The real function and every output the runtime computes for float inputs.
+    Deployed(Runtime),
+}
+
+impl Semantics {
+    /// The semantics named by a front end's three options, with their rules: `semantics`
+    /// is `"real"` (the default when `None`) or `"deployed"`; `runtime` (a
+    /// [`Runtime`] name) is required by `"deployed"` and refused by `"real"`; `ulps` only
+    /// goes with the runtime `any` and is at most [`Runtime::MAX_ULPS`]. The CLI's
+    /// `--semantics/--runtime/--ulps` and Python's `semantics=/runtime=/ulps=` both come
+    /// here.
+    ///
+    /// Errors: [`Error::UnknownSemantics`], [`Error::UnknownRuntime`],
+    /// [`Error::RuntimeWithoutDeployed`], [`Error::DeployedWithoutRuntime`],
+    /// [`Error::UlpsWithoutAny`], [`Error::UlpsOutOfRange`].
+    ///
+    /// ```
+    /// use bnbound::{Runtime, Semantics};
+    /// assert_eq!(Semantics::from_options(None, None, None)?, Semantics::Real);
+    /// let any = Semantics::from_options(Some("deployed"), Some("any"), Some(4))?;
+    /// assert_eq!(any, Semantics::Deployed(Runtime::Any { ulps: 4 }));
+    /// assert!(Semantics::from_options(Some("real"), Some("pytorch-cpu"), None).is_err());
+    /// assert!(Semantics::from_options(Some("deployed"), Some("pytorch-cpu"), Some(2)).is_err());
+    /// # Ok::<(), bnbound::Error>(())
+    /// ```
+    pub fn from_options(
+        semantics: Option<&str>,
+        runtime: Option<&str>,
+        ulps: Option<u64>,
+    ) -> Result<Semantics> {
+        let _env = crate::num::round::env::enter();
+        let s = match (semantics.unwrap_or("real"), runtime) {
+            ("real", None) => Semantics::Real,
+            ("real", Some(_)) => return Err(Error::RuntimeWithoutDeployed),
+            ("deployed", None) => return Err(Error::DeployedWithoutRuntime),
+            ("deployed", Some(r)) => Semantics::Deployed(r.parse()?),
+            (other, _) => return Err(Error::UnknownSemantics(crate::error::short(other))),
+        };
+        match (s, ulps) {
+            (s, None) => Ok(s),
+            (Semantics::Deployed(Runtime::Any { .. }), Some(k)) => Semantics::any(k),
+            _ => Err(Error::UlpsWithoutAny),
+        }
+    }
+
+    /// `Deployed(Any { ulps: k })`, or [`Error::UlpsOutOfRange`].
+    fn any(k: u64) -> Result<Semantics> {
+        match u32::try_from(k) {
+            Ok(ulps) if ulps <= Runtime::MAX_ULPS => Ok(Semantics::Deployed(Runtime::Any { ulps })),
+            _ => Err(Error::UlpsOutOfRange {
+                ulps: k,
+                max: Runtime::MAX_ULPS,
+            }),
+        }
+    }
+}
+
+/// `real`, or the runtime's name (`pytorch-cpu`, …, `any:K`).
+impl std::fmt::Display for Semantics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Semantics::Real => f.write_str("real"),
+            Semantics::Deployed(Runtime::Any { ulps }) => write!(f, "any:{ulps}"),
+            Semantics::Deployed(rt) => f.write_str(rt.name()),
+        }
+    }
+}
+
+/// `real`, or a runtime name ([`Runtime`]'s `from_str`): deployed semantics in it.
+impl std::str::FromStr for Semantics {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Semantics> {
+        match s {
+            "real" => Ok(Semantics::Real),
+            other => Ok(Semantics::Deployed(other.parse()?)),
+        }
+    }
+}
+
+/// A layer's constants for one runtime, computed once: the recipes the runtime runs on
+/// `T` and each channel's constants as it computes them, or `any`'s error model.
+#[derive(Clone, Debug)]
+pub(crate) struct Replay<T: Float> {
+    runtime: Runtime,
+    recipes: &'static [Recipe],
+    consts: Vec<Consts<T>>,
+    /// Each channel's parameters as exact `f64` values.
+    params: Vec<[f64; 5]>,
+}
+
+impl<T: Float> Replay<T> {
+    /// The constants of `bn` under `runtime` (the caller holds the default environment).
+    pub(crate) fn new(bn: &BatchNorm<T>, runtime: Runtime) -> Self {
+        let consts = (0..bn.channels())
+            .map(|c| {
+                Consts::new(
+                    bn.gamma()[c],
+                    bn.beta()[c],
+                    bn.running_mean()[c],
+                    bn.running_var()[c],
+                    bn.eps(),
+                )
+            })
+            .collect();
+        Replay {
+            runtime,
+            recipes: recipe::recipes(runtime, T::DTYPE),
+            consts,
+            params: (0..bn.channels()).map(|c| bn.channel_f64(c)).collect(),
+        }
+    }
+
+    /// The runtime.
+    pub(crate) fn runtime(&self) -> Runtime {
+        self.runtime
+    }
+
+    /// The least and greatest output the runtime can produce for the input `x` of channel
+    /// `c`; see `Bounds::outputs_at`.
+    pub(crate) fn outputs_at(&self, c: usize, x: T) -> Result<(T, T)> {
+        let k = self.consts.get(c).ok_or(Error::ChannelMismatch {
+            expected: self.consts.len(),
+            found: c + 1,
+        })?;
+        let nan = Error::DeployedNan {
+            index: 0,
+            channel: c,
+        };
+        if let Runtime::Any { .. } = self.runtime {
+            self.runtime.valid()?;
+            return self.image(c, x, x).ok_or(nan);
+        }
+        k.outputs(x, self.recipes).ok_or(nan)
+    }
+
+    /// The runtime's outputs at both endpoints of `[l, h]` for channel `c` (each the least
+    /// and greatest over the recipes), or `None` when the runtime produces NaN somewhere
+    /// in the box. By monotonicity they bound every output in the box.
+    pub(crate) fn endpoint_outputs(&self, c: usize, l: T, h: T) -> Option<((T, T), (T, T))> {
+        if let Runtime::Any { ulps } = self.runtime {
+            // An over-approximation of the whole box's outputs, at both "endpoints".
+            let m = any::Model::of::<T>(ulps);
+            let (a, b) = any::image(&m, self.params[c], l.to_f64_raw(), h.to_f64_raw())?;
+            let (a, b) = (T::from_f64_down_raw(a), T::from_f64_up_raw(b));
+            return Some(((a, b), (a, b)));
+        }
+        let k = &self.consts[c];
+        if k.nan_inside(l, h, self.recipes) {
+            return None;
+        }
+        Some((k.outputs(l, self.recipes)?, k.outputs(h, self.recipes)?))
+    }
+
+    /// The runtime's outputs over the floats of `[l, h]` for channel `c`: the hull at both
+    /// endpoints.
+    pub(crate) fn image(&self, c: usize, l: T, h: T) -> Option<(T, T)> {
+        let ((a, b), (p, q)) = self.endpoint_outputs(c, l, h)?;
+        Some((a.min(p), b.max(q)))
+    }
+
+    /// The hull of `real` (a sound enclosure of the real image of `input`, of its shape)
+    /// and the runtime's outputs over `input`.
+    pub(crate) fn widen(&self, input: &TensorBox<T>, real: TensorBox<T>) -> Result<TensorBox<T>> {
+        self.runtime.valid()?;
+        let shape = *input.shape();
+        if real.shape() != input.shape() {
+            return Err(Error::ShapeMismatch {
+                what: "the real enclosure",
+                expected: shape.dims().to_vec(),
+                found: real.shape().dims().to_vec(),
+            });
+        }
+        if shape.channels() != self.consts.len() {
+            return Err(Error::ChannelMismatch {
+                expected: self.consts.len(),
+                found: shape.channels(),
+            });
+        }
+        let (mut lo, mut hi) = (real.lo().to_vec(), real.hi().to_vec());
+        for (i, (&l, &h)) in input.lo().iter().zip(input.hi()).enumerate() {
+            let c = shape.channel_of(i);
+            let (a, b) = self.image(c, l, h).ok_or(Error::DeployedNan {
+                index: i,
+                channel: c,
+            })?;
+            let p = self.params[c];
+            lo[i] = hull_side(lo[i], a, p, (l, h), Side::Lo);
+            hi[i] = hull_side(hi[i], b, p, (l, h), Side::Hi);
+        }
+        TensorBox::new(shape, lo, hi)
+    }
+
+    /// The hull of `real` (a sound enclosure of `s·d` over `dbox`, of its shape) and the
+    /// slopes the runtime applies to `x` times `d` (see `Bounds::derivative_chain`).
+    pub(crate) fn derivative(
+        &self,
+        dbox: &TensorBox<T>,
+        real: TensorBox<T>,
+    ) -> Result<TensorBox<T>> {
+        self.runtime.valid()?;
+        let shape = *dbox.shape();
+        let any = match self.runtime {
+            Runtime::Any { ulps } => Some(any::Model::of::<T>(ulps)),
+            _ => None,
+        };
+        // Each channel's slopes, once.
+        let slopes: Vec<Vec<(f64, f64)>> = self
+            .consts
+            .iter()
+            .zip(&self.params)
+            .map(|(k, &p)| {
+                let mut v = k.slopes(self.recipes);
+                if let Some(m) = &any {
+                    v.push(any::slopes(m, p));
+                }
+                v
+            })
+            .collect();
+        let (mut lo, mut hi) = (real.lo().to_vec(), real.hi().to_vec());
+        for (i, (&l, &h)) in dbox.lo().iter().zip(dbox.hi()).enumerate() {
+            let (l, h) = (l.to_f64_raw(), h.to_f64_raw());
+            for &(sl, sh) in &slopes[shape.channel_of(i)] {
+                let (a, b) = mul_bounds(sl, sh, l, h);
+                lo[i] = lo[i].min(T::from_f64_down_raw(a));
+                hi[i] = hi[i].max(T::from_f64_up_raw(b));
+            }
+        }
+        TensorBox::new(shape, lo, hi)
+    }
+}
+
+/// One side of `hull(real image, runtime outputs)` from a sound real bound `real` and the
+/// runtime's extreme output `y` on that side. When `real` is within 4 steps of `y` (or
+/// beyond it), the hull side is between them and `min`/`max` is within 4 ulps of it;
+/// otherwise the exact real extreme `r` decides: if `y` is beyond `r`, `y` is the hull
+/// side exactly; else the tightest float on the outer side of `r`, found by exact
+/// bisection between `real` and `y`.
+fn hull_side<T: Float>(real: T, y: T, p: [f64; 5], (l, h): (T, T), side: Side) -> T {
+    let lower = side == Side::Lo;
+    let outer = if lower { real.min(y) } else { real.max(y) };
+    let gap_inward = if lower { real < y } else { real > y };
+    if !gap_inward
+        || !real.is_finite()
+        || !y.is_finite()
+        || crate::num::float::ulps_between(real, y) <= 4
+    {
+        return outer;
+    }
+    // The real extreme is attained at the endpoint chosen by the exact sign of γ.
+    let g = p[0];
+    let x = if (g >= 0.0) == lower { l } else { h };
+    if !x.is_finite() {
+        return outer;
+    }
+    let x = x.to_f64_raw();
+    let cmp = |v: f64| cmp_affine_params(p, x, v);
+    let yv = y.to_f64_raw();
+    let beyond = if lower {
+        cmp(yv) != Ordering::Greater
+    } else {
+        cmp(yv) != Ordering::Less
+    };
+    if beyond {
+        return y;
+    }
+    let (a, b) = if lower {
+        tighten(real.to_f64_raw(), yv, cmp)
+    } else {
+        tighten(yv, real.to_f64_raw(), cmp)
+    };
+    if lower {
+        T::from_f64_down_raw(a)
+    } else {
+        T::from_f64_up_raw(b)
+    }
+}

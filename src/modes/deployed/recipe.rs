@@ -1,0 +1,309 @@
+//! The runtimes' recipes as data: which evaluations of inference BatchNorm each runtime
+//! performs ([`recipes`]), and one channel's constants as the runtime computes them
+//! ([`Consts`]), replayed operation by operation. The sources each recipe is read from,
+//! and why the outputs at a box's endpoints bound the outputs inside it, are on the
+//! soundness page (`bnbound::docs::soundness`, "Deployed-float semantics").
+
+use super::Runtime;
+use crate::num::float::{Dtype, Float};
+
+/// One evaluation of inference BatchNorm, every operation rounded to nearest in the compute
+/// type `T`; each is replayed with and without FMA contraction of `a·b + c`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Recipe {
+    /// `α = RN(RN(1/RN(√RN(σ² + ε)))·γ)`, `β' = RN(β − RN(μ·α))`, `y = RN(RN(x·α) + β')`:
+    /// PyTorch's contiguous and channels-last kernels, ONNX Runtime's CPU kernel.
+    Affine,
+    /// `invstd = RN(1/r)` for every faithful `r ≈ √RN(σ² + ε)`,
+    /// `y = RN(RN(RN(RN(x − μ)·invstd)·γ) + β)`: PyTorch's non-contiguous fallback.
+    Centred,
+    /// `s' = RN(γ/RN(√RN(σ² + ε)))`, `b' = RN(β − RN(μ·s'))`, `y = RN(RN(x·s') + b')`:
+    /// ONNX Runtime's NCHWc rewrite into a depthwise 1×1 convolution (`f32` only).
+    Divided,
+}
+
+/// The table: the recipes `runtime` may run on data of type `dtype` (`f32` or `f64`).
+/// [`Runtime::Any`] replays none: its bounds come from its error model (module `any`).
+pub(crate) fn recipes(runtime: Runtime, dtype: Dtype) -> &'static [Recipe] {
+    match (runtime, dtype) {
+        (Runtime::PytorchCpu, _) => &[Recipe::Affine, Recipe::Centred],
+        (Runtime::OnnxruntimeCpu, Dtype::F32) => &[Recipe::Affine, Recipe::Divided],
+        (Runtime::OnnxruntimeCpu, _) => &[Recipe::Affine],
+        (Runtime::Any { .. }, _) => &[],
+    }
+}
+
+/// One channel's constants in the compute type, as the runtime computes them.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Consts<T> {
+    alpha: T,
+    /// `β'` rounded twice and fused.
+    betas: [T; 2],
+    /// The fallback's `invstd = RN(1/r)` for both floats `r` around `√q`: the fallback's
+    /// `at::sqrt` is a tensor operation, on MKL builds `vsSqrt`/`vdSqrt`, which is only
+    /// faithful (measured with PyTorch 2.8: one ulp below `RN(√q)` for 0.65% of inputs).
+    invs: [T; 2],
+    /// ONNX Runtime's NCHWc rewrite (`nchwc_transformer.cc`,
+    /// `TransformBatchNormalization`): BatchNorm as a depthwise 1×1 convolution with
+    /// weight `s' = RN(γ / RN(√q))` (a division) and bias `RN(β − RN(μ·s'))`.
+    div: (T, T),
+    g: T,
+    b: T,
+    m: T,
+    v: T,
+    e: T,
+    /// Whether a constant's computation meets a subnormal operand or a tiny result, so the
+    /// flush model (module `flush`) can change the constants: every output is then
+    /// enumerated under it.
+    tiny: bool,
+    /// Whether some `α` of the flush model is infinite (`σ² + ε` flushed to 0, or overflow).
+    alpha_inf: bool,
+    /// Whether some fallback `invstd` of the flush model is infinite.
+    inv_inf: bool,
+}
+
+impl<T: Float> Consts<T> {
+    pub(crate) fn new(g: T, b: T, m: T, v: T, e: T) -> Self {
+        // The runtime's own arithmetic, each operation rounded to nearest in T: this is
+        // the semantics being replayed, not a bound.
+        let q = v + e;
+        let inv = T::one() / q.sqrt();
+        let alpha = inv * g;
+        let betas = [b - m * alpha, (-m).mul_add(alpha, b)];
+        let invs = faithful_sqrt(q).map(|r| T::one() / r);
+        let div = {
+            let s = g / q.sqrt();
+            (s, b - m * s)
+        };
+        let tiny = [g, b, m, v, e].into_iter().any(super::flush::subnormal)
+            || [q, q.sqrt(), inv, alpha, m * alpha, betas[0], betas[1]]
+                .into_iter()
+                .chain(invs)
+                .chain([div.0, m * div.0, div.1])
+                .any(super::flush::tiny);
+        // The flush model's constants (singletons unless `tiny`); an infinite NCHWc weight
+        // counts as an infinite α (conservative for the runtimes that never use it).
+        let (mut alphas, fallback_invs) = Self::flushed_consts(g, v, e);
+        alphas.extend(Self::flushed_div_scales(g, v, e));
+        Consts {
+            alpha,
+            betas,
+            invs,
+            div,
+            g,
+            b,
+            m,
+            v,
+            e,
+            tiny,
+            alpha_inf: alphas.iter().any(|a| a.is_infinite()),
+            inv_inf: fallback_invs.iter().any(|a| a.is_infinite()),
+        }
+    }
+
+    /// Under the flush model: every `α = RN(RN(1/RN(√RN(σ² + ε)))·γ)`, and every fallback
+    /// `invstd = RN(1/r)` for the faithful `r` of every `σ² + ε`.
+    fn flushed_consts(g: T, v: T, e: T) -> (Vec<T>, Vec<T>) {
+        use super::flush::{id, op1, op2};
+        let q = op2(&[v], &[e], |a, b| a + b, &id);
+        let inv = op2(&[T::one()], &op1(&q, |a| a.sqrt(), &id), |a, b| a / b, &id);
+        let alphas = op2(&inv, &[g], |a, b| a * b, &id);
+        let mut invs = Vec::new();
+        for q in super::flush::reads(&q) {
+            for r in faithful_sqrt(q) {
+                invs.extend(op2(&[T::one()], &[r], |a, b| a / b, &id));
+            }
+        }
+        (alphas, invs)
+    }
+
+    /// Under the flush model: every NCHWc weight `s' = RN(γ / RN(√RN(σ² + ε)))`.
+    fn flushed_div_scales(g: T, v: T, e: T) -> Vec<T> {
+        use super::flush::{id, op1, op2};
+        let q = op2(&[v], &[e], |a, b| a + b, &id);
+        op2(&[g], &op1(&q, |a| a.sqrt(), &id), |a, b| a / b, &id)
+    }
+
+    /// Every output of every recipe of `recipes` at `x` under the flush model (module
+    /// `flush`): each operation may read a subnormal operand as zero and flush a tiny
+    /// result. Contains the ordinary outputs (no operation flushes).
+    fn flushed_outputs(&self, x: T, recipes: &[Recipe]) -> Vec<T> {
+        use super::flush::{fma, id, op1, op2};
+        let (xs, g, b, m) = ([x], [self.g], [self.b], [self.m]);
+        let mul = |a: T, b: T| a * b;
+        let add = |a: T, b: T| a + b;
+        let sub = |a: T, b: T| a - b;
+        let q = op2(&[self.v], &[self.e], add, &id);
+        let mut ys = Vec::new();
+        for recipe in recipes {
+            match recipe {
+                Recipe::Affine => {
+                    let inv = op2(&[T::one()], &op1(&q, |a| a.sqrt(), &id), |a, b| a / b, &id);
+                    for a in op2(&inv, &g, mul, &id) {
+                        let a = [a];
+                        let mut betas = op2(&b, &op2(&m, &a, mul, &id), sub, &id);
+                        betas.extend(fma(&[-self.m], &a, &b));
+                        ys.extend(op2(&op2(&xs, &a, mul, &id), &betas, add, &id));
+                        ys.extend(fma(&xs, &a, &betas));
+                    }
+                }
+                Recipe::Centred => {
+                    let d = op2(&xs, &m, sub, &id);
+                    for q in super::flush::reads(&q) {
+                        for r in faithful_sqrt(q) {
+                            let t = op2(&d, &op2(&[T::one()], &[r], |a, b| a / b, &id), mul, &id);
+                            ys.extend(op2(&op2(&t, &g, mul, &id), &b, add, &id));
+                            ys.extend(fma(&t, &g, &b));
+                        }
+                    }
+                }
+                Recipe::Divided => {
+                    for s in Self::flushed_div_scales(self.g, self.v, self.e) {
+                        let s = [s];
+                        let bias = op2(&b, &op2(&m, &s, mul, &id), sub, &id);
+                        ys.extend(op2(&op2(&xs, &s, mul, &id), &bias, add, &id));
+                        ys.extend(fma(&xs, &s, &bias));
+                    }
+                }
+            }
+        }
+        ys
+    }
+
+    /// The least and greatest output of the recipes of `recipes` at the input `x` (`None`
+    /// when one gives NaN), each with and without FMA contraction: [`Recipe::Affine`]'s
+    /// four, [`Recipe::Centred`]'s four, [`Recipe::Divided`]'s two (its MLAS kernel adds
+    /// the bias after the product, or fuses both).
+    ///
+    /// Under the flush model (module `flush`): when no operand is subnormal and no result
+    /// tiny, no operation can flush and the outputs are the ordinary ones, computed
+    /// directly; otherwise every choice is enumerated.
+    pub(crate) fn outputs(&self, x: T, recipes: &[Recipe]) -> Option<(T, T)> {
+        let mut ys = [T::zero(); 10];
+        let mut tiny = self.tiny || super::flush::subnormal(x);
+        let mut n = 0;
+        for recipe in recipes {
+            match recipe {
+                Recipe::Affine => {
+                    let p = x * self.alpha;
+                    tiny |= super::flush::tiny(p);
+                    for &b in &self.betas {
+                        ys[n] = p + b;
+                        ys[n + 1] = x.mul_add(self.alpha, b);
+                        n += 2;
+                    }
+                }
+                Recipe::Centred => {
+                    let d = x - self.m;
+                    tiny |= super::flush::tiny(d);
+                    for &inv in &self.invs {
+                        let t = d * inv;
+                        let tg = t * self.g;
+                        tiny |= super::flush::tiny(t) || super::flush::tiny(tg);
+                        ys[n] = tg + self.b;
+                        ys[n + 1] = t.mul_add(self.g, self.b);
+                        n += 2;
+                    }
+                }
+                Recipe::Divided => {
+                    let (s, b) = self.div;
+                    let xs = x * s;
+                    tiny |= super::flush::tiny(xs);
+                    ys[n] = xs + b;
+                    ys[n + 1] = x.mul_add(s, b);
+                    n += 2;
+                }
+            }
+        }
+        let ys = &ys[..n];
+        tiny |= ys.iter().any(|&y| super::flush::tiny(y));
+        if tiny {
+            return Self::extremes(&self.flushed_outputs(x, recipes));
+        }
+        Self::extremes(ys)
+    }
+
+    /// Whether the runtime may compute NaN for some input of `[l, h]` that the endpoints
+    /// do not show: a float of the box read as 0 (0 itself, or a subnormal under DAZ)
+    /// times an infinite `α`, or (with [`Recipe::Centred`]) an infinite `invstd` times an
+    /// `x − μ` that may be read as 0 somewhere in the box (its least choice is monotone in
+    /// `x`, so the endpoints decide).
+    pub(crate) fn nan_inside(&self, l: T, h: T, recipes: &[Recipe]) -> bool {
+        let mn = T::min_positive_value();
+        if self.alpha_inf && l < mn && h > -mn {
+            return true;
+        }
+        if recipes.contains(&Recipe::Centred) && self.inv_inf {
+            use super::flush::{id, op2};
+            let sub = |x: T| op2(&[x], &[self.m], |a, b| a - b, &id);
+            let lo = sub(l).into_iter().fold(T::infinity(), T::min);
+            let hi = sub(h).into_iter().fold(T::neg_infinity(), T::max);
+            if lo <= T::zero() && T::zero() <= hi {
+                return true;
+            }
+        }
+        false
+    }
+
+    /// The slopes the recipes apply to `x`, as `f64` intervals: the float `α`, for
+    /// [`Recipe::Divided`] its weight `s'`, for [`Recipe::Centred`] the product `invstd·γ`
+    /// of its float constants (rounded outward).
+    pub(crate) fn slopes(&self, recipes: &[Recipe]) -> Vec<(f64, f64)> {
+        let a = self.alpha.to_f64_raw();
+        let mut v = vec![(a, a)];
+        for recipe in recipes {
+            match recipe {
+                Recipe::Affine => {}
+                Recipe::Divided => {
+                    let s = self.div.0.to_f64_raw();
+                    v.push((s, s));
+                }
+                Recipe::Centred => {
+                    let g = self.g.to_f64_raw();
+                    for inv in self.invs {
+                        let inv = inv.to_f64_raw();
+                        v.push(crate::num::interval::mul_bounds(inv, inv, g, g));
+                    }
+                }
+            }
+        }
+        v
+    }
+
+    /// The least and greatest of `ys`, or `None` when one is NaN.
+    fn extremes(ys: &[T]) -> Option<(T, T)> {
+        if ys.iter().any(|y| y.is_nan()) {
+            return None;
+        }
+        let lo = ys.iter().copied().fold(T::infinity(), T::min);
+        let hi = ys.iter().copied().fold(T::neg_infinity(), T::max);
+        Some((lo, hi))
+    }
+}
+
+/// The floats around `√q` (`q ≥ 0`): every faithful square root. `RN(√q)` and, unless it
+/// is exact, its neighbour on the other side of `√q`, decided by the exact sign of
+/// `RN(√q)² − q`: an FMA in `f64` rounds that exact value once, so its sign is right
+/// unless it underflows, which powers of two rule out (`f32` values square exactly in
+/// `f64`; an `f64` `q` below `2^−900` is scaled by `2^1200` first, exactly). `0` and `∞`
+/// are exact square roots.
+pub(crate) fn faithful_sqrt<T: Float>(q: T) -> [T; 2] {
+    let r = q.sqrt();
+    if r == T::zero() || !r.is_finite() {
+        return [r; 2];
+    }
+    let (mut r64, mut q64) = (r.to_f64_raw(), q.to_f64_raw());
+    if q64 < 2f64.powi(-900) {
+        let k = 2f64.powi(600);
+        r64 *= k;
+        q64 = q64 * k * k; // 2^1200 is not an f64
+    }
+    let e = r64.mul_add(r64, -q64);
+    if e > 0.0 {
+        [r, r.step_down()]
+    } else if e < 0.0 {
+        [r, r.step_up()]
+    } else {
+        [r; 2]
+    }
+}
