@@ -305,13 +305,7 @@ pub enum Error {
 
 /// At most 80 characters of `s` (a name or token quoted in an error message), with `…`
 /// marking a cut, so that a hostile file cannot make a message arbitrarily long.
-///
-/// ```
-/// let long = "x".repeat(1000);
-/// assert_eq!(bnbound::short(&long).chars().count(), 80);
-/// assert_eq!(bnbound::short("bn1"), "bn1");
-/// ```
-pub fn short(s: &str) -> String {
+pub(crate) fn short(s: &str) -> String {
     const MAX: usize = 80;
     if s.chars().count() <= MAX {
         s.to_string()

@@ -54,7 +54,7 @@ pub use transfer::fold;
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
 
-pub use error::{short, Error, Field, Result, Side};
+pub use error::{Error, Field, Result, Side};
 pub use layer::channel::{ChannelEnclosure, ScaleSign};
 #[cfg(feature = "inari")]
 pub use layer::enclosure::InariBackend;

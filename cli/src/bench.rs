@@ -1,7 +1,7 @@
 //! `bnbound bench`: the IBP speed comparison on this machine, without criterion.
 
+use crate::baseline;
 use bnbound::{BoxView, Float, Kernel, Shape};
-use bnbound_cli::baseline;
 use std::fmt::Write;
 use std::hint::black_box;
 use std::time::{Duration, Instant};

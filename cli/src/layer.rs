@@ -88,7 +88,7 @@ impl Layer {
                     Err(Failure::Invalid(format!(
                         "{}dtype {} is supported by ibp (fast mode, real or deployed semantics)",
                         name.as_ref()
-                            .map(|n| format!("layer {:?}: ", bnbound::short(n)))
+                            .map(|n| format!("layer {:?}: ", json::short(n)))
                             .unwrap_or_default(),
                         storage.name()
                     )))
@@ -100,7 +100,7 @@ impl Layer {
                 model: Some(model),
             } => (bn, model),
         };
-        let name = bnbound::short(&model.name);
+        let name = json::short(&model.name);
         if deployed && usage != Use::Fold && !model.x_type_known {
             return Err(Failure::Invalid(format!(
                 "layer {name:?}: the element type of the layer's input is not declared and \

@@ -3,6 +3,11 @@
 //! bound, 1 any other failure (an unreadable input, an unwritable output).
 
 mod args;
+// The unsound plain-float loops `bench` compares against: the test kit's file, compiled
+// into the binary (not part of any crate's public API).
+#[path = "../../testkit/src/baseline.rs"]
+#[allow(dead_code)]
+mod baseline;
 mod bench;
 mod cmd;
 mod demo;

@@ -25,7 +25,7 @@ impl EpsArgs {
             .parse()
             .map_err(|e: bnbound::Error| bad(e.to_string()))?;
         let text = self.eps.as_deref().unwrap_or("1e-5");
-        let bad_eps = |why: &str| bad(format!("--eps {:?} {why}", bnbound::short(text)));
+        let bad_eps = |why: &str| bad(format!("--eps {:?} {why}", json::short(text)));
         // ε is a Python float (an f64 read from the decimal) that PyTorch converts to the
         // kernel's type with (float)eps, i.e. round to nearest.
         // Read like every number of the contract (exactly, then to nearest f64).
@@ -98,7 +98,7 @@ pub(crate) fn check_fold(
             "layer {:?}: ONNX Runtime does not fuse this Conv→BatchNormalization (or bnbound \
              cannot confirm that it does): {why}; the deployed network computes the \
              BatchNorm separately — use ibp --semantics deployed",
-            bnbound::short(&layer.name)
+            json::short(&layer.name)
         ))),
         _ => Ok(()),
     }

@@ -122,7 +122,7 @@ impl std::fmt::Display for Excess {
 impl std::str::FromStr for Excess {
     type Err = crate::Error;
     fn from_str(s: &str) -> crate::Result<Excess> {
-        let bad = || crate::Error::UnknownExcess(crate::short(s));
+        let bad = || crate::Error::UnknownExcess(crate::error::short(s));
         match s {
             "inf" => return Ok(Excess::Infinite),
             "0" => {
@@ -375,7 +375,7 @@ impl Decimal {
                 max: MAX_NUMBER_LEN,
             });
         }
-        let bad = || crate::Error::NotANumber(crate::short(text));
+        let bad = || crate::Error::NotANumber(crate::error::short(text));
         let b = text.as_bytes();
         let mut i = 0;
         let negative = b.first() == Some(&b'-');

@@ -161,7 +161,7 @@ impl Error {
         match self {
             Error::Layer { .. } | Error::UnknownLayer { .. } => self,
             e => Error::Layer {
-                name: crate::short(name),
+                name: crate::error::short(name),
                 source: Box::new(e),
             },
         }

@@ -13,7 +13,7 @@ pub mod safetensors;
 
 mod error;
 
-use crate::short;
+use crate::error::short;
 use crate::{AnyBatchNorm, BatchNorm, Dtype, Storage};
 pub use error::{Error, Result};
 use std::path::Path;

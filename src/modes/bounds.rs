@@ -302,7 +302,7 @@ impl<T: Float> Bounds<T> {
     /// let x = BoxView::new(Shape::new(&[1])?, &lo, &hi)?;
     /// let (mut ylo, mut yhi) = ([0.0f32], [0.0f32]);
     /// bn.deployed(Runtime::OnnxruntimeCpu).ibp_into(&x, &mut ylo, &mut yhi)?;
-    /// assert_eq!((ylo[0], yhi[0]), (0.5, 1.5));
+    /// assert!(ylo[0] <= 0.5 && 1.5 <= yhi[0]);
     /// # Ok::<(), bnbound::Error>(())
     /// ```
     pub fn ibp_into(
@@ -369,7 +369,8 @@ impl<T: Float> Bounds<T> {
     /// use bnbound::{AffineForm, BatchNorm, Mode, Semantics};
     /// let bn = BatchNorm::new(vec![1.0f64], vec![0.0], vec![0.0], vec![4.0], 0.0)?; // s = 1/2
     /// let g = bn.bounds(Mode::Fast, Semantics::Real)?.compose(&AffineForm::point(1, 1, vec![2.0], vec![2.0])?)?;
-    /// assert_eq!((g.a().lo(), g.c().hi()), (&[1.0][..], &[1.0][..]));
+    /// assert!(g.a().lo()[0] <= 1.0 && 1.0 <= g.a().hi()[0]); // s·2 = 1
+    /// assert!(g.c().lo()[0] <= 1.0 && 1.0 <= g.c().hi()[0]); // s·2 + o = 1
     /// # Ok::<(), bnbound::Error>(())
     /// ```
     pub fn compose(&self, form: &AffineForm<T>) -> Result<AffineForm<T>> {

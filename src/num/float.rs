@@ -113,7 +113,7 @@ impl FromStr for Dtype {
         match s {
             "f32" => Ok(Dtype::F32),
             "f64" => Ok(Dtype::F64),
-            other => Err(crate::Error::UnknownDtype(crate::short(other))),
+            other => Err(crate::Error::UnknownDtype(crate::error::short(other))),
         }
     }
 }

@@ -18,6 +18,6 @@ pub mod gen;
 pub mod onnx;
 pub mod oracle;
 
-pub use bnbound_cli::baseline;
+pub mod baseline;
 pub use gen::*;
 pub use oracle::*;

@@ -156,11 +156,11 @@ pub(crate) fn rules(text: &str, expected: &str, untyped: Untyped) -> Result<(Rul
         Some(d) => Err(match expected.parse::<Dtype>() {
             Ok(expected) => Error::WrongDtype {
                 expected,
-                found: bnbound::short(&d),
+                found: short(&d),
             },
             Err(_) => Error::Syntax(format!(
                 "dtype is {:?} but the parameters are {expected}",
-                bnbound::short(&d)
+                short(&d)
             )),
         }),
         None => Ok(match untyped {
@@ -242,6 +242,21 @@ fn syntax(what: &str, e: serde_json::Error) -> Error {
     };
     Error::Syntax(format!("{what}: {msg}"))
 }
+/// At most 80 characters of `s` (text quoted from a document or a model in a message),
+/// with `…` marking a cut, so a hostile file cannot make a message arbitrarily long.
+///
+/// ```
+/// use bnbound_cli::json::short;
+/// assert_eq!(short(&"x".repeat(1000)).chars().count(), 80);
+/// assert_eq!(short("bn1"), "bn1");
+/// ```
+pub fn short(s: &str) -> String {
+    // The 80th character's start, if a character follows it (more than 80 in all).
+    match s.char_indices().nth(79) {
+        Some((i, _)) if s[i..].chars().nth(1).is_some() => format!("{}…", &s[..i]),
+        _ => s.to_string(),
+    }
+}
 
 /// Whether a decimal number's significand has no nonzero digit, i.e. it denotes zero
 /// exactly (so that rounding it to zero loses nothing).
@@ -322,7 +337,7 @@ pub fn parse_params(text: &str) -> Result<AnyBatchNorm> {
     let dtype = p.dtype.parse::<Dtype>().map_err(|_| {
         Error::Syntax(format!(
             "params: unknown dtype {:?}: expected \"f32\", \"f64\", \"f16\" or \"bf16\"",
-            bnbound::short(&p.dtype)
+            short(&p.dtype)
         ))
     })?;
     Ok(match dtype {

@@ -100,7 +100,7 @@ fn read(text: &str, format: Format, rule: Rule, at: &dyn Fn() -> String) -> Resu
             reason: format!(
                 "{} is not a value of {} (a document without \"dtype\" names real numbers, \
                  and check decides exactly; state \"dtype\" to name the nearest values)",
-                bnbound::short(text),
+                super::short(text),
                 name(format)
             ),
         });
@@ -138,15 +138,12 @@ pub(super) fn number_at(
                 at: at(),
                 reason: format!(
                     "expected a number, \"inf\" or \"-inf\", found the string {:?}",
-                    bnbound::short(&s)
+                    super::short(&s)
                 ),
             }),
             (_, Role::Parameter) => Err(Error::Number {
                 at: at(),
-                reason: format!(
-                    "expected a number, found the string {:?}",
-                    bnbound::short(&s)
-                ),
+                reason: format!("expected a number, found the string {:?}", super::short(&s)),
             }),
         };
     }
@@ -155,7 +152,7 @@ pub(super) fn number_at(
             at: at(),
             reason: format!(
                 "expected a number, \"inf\" or \"-inf\", found {}",
-                bnbound::short(text)
+                super::short(text)
             ),
         });
     }
@@ -169,7 +166,7 @@ pub(super) fn number_at(
             at: at(),
             reason: format!(
                 "{} is out of range for {} ({hint})",
-                bnbound::short(text),
+                super::short(text),
                 name(format)
             ),
         });
@@ -179,7 +176,7 @@ pub(super) fn number_at(
             at: at(),
             reason: format!(
                 "{} underflows to 0 in {} (a nonzero parameter would silently become 0)",
-                bnbound::short(text),
+                super::short(text),
                 name(format)
             ),
         });

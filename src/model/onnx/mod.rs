@@ -62,7 +62,7 @@ use resolve::{resolve, Ctx, Kind, Producer, Source, FILL_BUDGET, MAX_DEPTH};
 use tensor::tensor_values;
 
 use super::{build, ModelLayer, Options, ProducerOp, Stat};
-use crate::short;
+use crate::error::short;
 use crate::Storage;
 use prost::bytes::Bytes;
 use prost::Message;

@@ -1,6 +1,5 @@
-//! The comparison points of `bnbound bench` and of `cargo bench` (the criterion benches use
-//! it through `bnbound_testkit::baseline`, so both measure the same code), plus the
-//! benchmark layer.
+//! The comparison points of `cargo bench` and of `bnbound bench` (the CLI compiles this
+//! file into its binary, so both measure the same code), plus the benchmark layer.
 //!
 //! None of these is a bnbound transfer function. `plain` is what verifiers do today
 //! (unsound: `s`, `o` and every product rounded to nearest); `per_op_steps` is the naive
