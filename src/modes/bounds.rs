@@ -433,6 +433,158 @@ impl<T: Float> Bounds<T> {
         real!(self, e => e.backward_shaped(form, sample))
     }
 
+    /// Back-substitution through the layer given its input box, in this semantics: for a
+    /// linear function `Λ·y + d` of the layer's output (`form`, columns `C·inner` for the
+    /// per-sample input shape `sample = [C, …]`) and the box `input` of the layer's input
+    /// (shape `[1, C, …]` or `[C]`, one element per column), a form `Λ'·x + d'` such that
+    /// for every `x` in the box, `Λ'·x + d'` contains `Λ·y + d` for the exact real output
+    /// `y` and, under [`Semantics::Deployed`], for every output the runtime computes at
+    /// (float) `x`: `Λ' ∋ Λ·diag(s)` as in [`Bounds::backward_shaped`], and `d'` widened
+    /// by `Σ_j Λ_j·Δ_j`, where `Δ_j` contains the runtime's distance to the exact map
+    /// `s·x + o` over element `j`'s interval (each recipe's rounding errors bounded from
+    /// its float constants and the box's largest magnitudes, every step rounded outward;
+    /// `Δ_j` is infinite where no finite bound exists, e.g. an infinite endpoint).
+    ///
+    /// Errors: [`Error::ChannelMismatch`], [`Error::FormShape`], [`Error::ShapeMismatch`]
+    /// (an input box that is not one element per column); [`Error::DeployedNan`] when the
+    /// runtime computes NaN for an input of the box; [`Error::NotAvailable`] for
+    /// [`Runtime::Any`].
+    ///
+    /// ```
+    /// use bnbound::{AffineForm, BatchNorm, Mode, Runtime, Semantics, Shape, TensorBox};
+    /// let bn = BatchNorm::new(vec![1.0f32], vec![0.0], vec![0.0], vec![3.0], 0.0)?; // y = x/√3
+    /// let lam = AffineForm::point(1, 1, vec![1.0], vec![0.0])?;
+    /// let x = TensorBox::new(Shape::new(&[1])?, vec![-1.0f32], vec![1.0])?;
+    /// let torch = bn.bounds(Mode::Fast, Semantics::Deployed(Runtime::PytorchCpu))?;
+    /// let back = torch.backward_over(&lam, &[1], &x)?;
+    /// // At x = 1 the form's bounds contain PyTorch's output.
+    /// let (y, _) = torch.outputs_at(0, 1.0)?;
+    /// let (a, c) = (back.a(), back.c());
+    /// assert!(a.lo()[0] + c.lo()[0] <= y && y <= a.hi()[0] + c.hi()[0]);
+    /// # Ok::<(), bnbound::Error>(())
+    /// ```
+    pub fn backward_over(
+        &self,
+        form: &AffineForm<T>,
+        sample: &[usize],
+        input: &TensorBox<T>,
+    ) -> Result<AffineForm<T>> {
+        let _env = crate::num::round::env::enter();
+        let real = real!(self, e => e.backward_shaped(form, sample))?;
+        self.input_per(input, form.cols(), sample, "columns")?;
+        let Some(dev) = self.deviations("backward_over", input)? else {
+            return Ok(real);
+        };
+        // Row k's constant: d'_k + Σ_j Λ_kj·Δ_j (Λ the given form's coefficients).
+        let cols = form.cols();
+        let (a, c) = (form.a(), real.c());
+        let (mut lo, mut hi) = (
+            Vec::with_capacity(form.rows()),
+            Vec::with_capacity(form.rows()),
+        );
+        for k in 0..form.rows() {
+            let row = k * cols..(k + 1) * cols;
+            let (l, h) = crate::num::interval::dot_bounds(
+                a.lo()[row.clone()].iter().map(|v| v.to_f64_raw()),
+                a.hi()[row].iter().map(|v| v.to_f64_raw()),
+                dev.iter().copied(),
+                c.lo()[k].to_f64_raw(),
+                c.hi()[k].to_f64_raw(),
+            );
+            lo.push(widened_lo::<T>(l));
+            hi.push(widened_hi::<T>(h));
+        }
+        let c = TensorBox::new(*c.shape(), lo, hi)?;
+        AffineForm::new(real.a().clone(), c)
+    }
+
+    /// Forward composition through the layer given its input box, in this semantics: for
+    /// a form `A·z + c` feeding the layer (rows `C·inner` for `sample = [C, …]`) and the
+    /// box `input` of the layer's input (one element per row, shape `[1, C, …]` or `[C]`),
+    /// a form that contains, for every `z` with `A·z + c` in the box, the exact real output
+    /// and, under [`Semantics::Deployed`], every output the runtime computes: the real
+    /// composition ([`Bounds::compose_shaped`]) with each row's constant widened by that
+    /// element's `Δ` (see [`Bounds::backward_over`]).
+    ///
+    /// Errors: those of [`Bounds::backward_over`], with rows for columns.
+    ///
+    /// ```
+    /// use bnbound::{AffineForm, BatchNorm, Mode, Runtime, Semantics, Shape, TensorBox};
+    /// let bn = BatchNorm::new(vec![1.0f32], vec![0.0], vec![0.0], vec![3.0], 0.0)?; // y = x/√3
+    /// let f = AffineForm::point(1, 1, vec![1.0], vec![0.0])?; // x = z
+    /// let x = TensorBox::new(Shape::new(&[1])?, vec![-1.0f32], vec![1.0])?;
+    /// let ort = bn.bounds(Mode::Fast, Semantics::Deployed(Runtime::OnnxruntimeCpu))?;
+    /// let g = ort.compose_over(&f, &[1], &x)?;
+    /// let (y, _) = ort.outputs_at(0, 1.0)?; // at z = 1
+    /// assert!(g.a().lo()[0] + g.c().lo()[0] <= y && y <= g.a().hi()[0] + g.c().hi()[0]);
+    /// # Ok::<(), bnbound::Error>(())
+    /// ```
+    pub fn compose_over(
+        &self,
+        form: &AffineForm<T>,
+        sample: &[usize],
+        input: &TensorBox<T>,
+    ) -> Result<AffineForm<T>> {
+        let _env = crate::num::round::env::enter();
+        let real = real!(self, e => e.compose_shaped(form, sample))?;
+        self.input_per(input, form.rows(), sample, "rows")?;
+        let Some(dev) = self.deviations("compose_over", input)? else {
+            return Ok(real);
+        };
+        let c = real.c();
+        let (mut lo, mut hi) = (
+            Vec::with_capacity(form.rows()),
+            Vec::with_capacity(form.rows()),
+        );
+        for (i, &(dl, dh)) in dev.iter().enumerate() {
+            let (l, h) = (c.lo()[i].to_f64_raw(), c.hi()[i].to_f64_raw());
+            lo.push(widened_lo::<T>(crate::num::round::add_down(l, dl)));
+            hi.push(widened_hi::<T>(crate::num::round::add_up(h, dh)));
+        }
+        let c = TensorBox::new(*c.shape(), lo, hi)?;
+        AffineForm::new(real.a().clone(), c)
+    }
+
+    /// `input` must hold one element per row (column) of the form, in the layer's layout.
+    fn input_per(
+        &self,
+        input: &TensorBox<T>,
+        n: usize,
+        sample: &[usize],
+        what: &'static str,
+    ) -> Result<()> {
+        let channels = self.enc.channels();
+        let inner = crate::transfer::form::sample_inner(channels, sample, n, what)?;
+        let s = input.shape();
+        if s.len() != n || s.channels() != channels || s.inner().max(1) != inner {
+            let mut expected = vec![1];
+            expected.extend_from_slice(sample);
+            return Err(Error::ShapeMismatch {
+                what: "the layer's input box",
+                expected,
+                found: s.dims().to_vec(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Under deployed semantics, the runtime's deviations over `input` (`None` under real
+    /// semantics).
+    fn deviations(
+        &self,
+        op: &'static str,
+        input: &TensorBox<T>,
+    ) -> Result<Option<Vec<(f64, f64)>>> {
+        match &self.replay {
+            None => Ok(None),
+            Some(r) if matches!(r.runtime(), Runtime::Any { .. }) => Err(Error::NotAvailable {
+                op,
+                context: self.context(),
+            }),
+            Some(r) => r.deviations(&self.enc, input).map(Some),
+        }
+    }
+
     fn real_only(&self, op: &'static str) -> Result<()> {
         match self.replay {
             None => Ok(()),
@@ -501,6 +653,24 @@ impl<T: Float> Bounds<T> {
                 crate::modes::deployed::fold_into_preceding(&self.bn, &self.enc, r.runtime(), layer)
             }
         }
+    }
+}
+
+/// A lower bound in `T` of an `f64` lower bound (`NaN`, from `∞ − ∞`, becomes `−∞`).
+fn widened_lo<T: Float>(v: f64) -> T {
+    if v.is_nan() {
+        T::neg_infinity()
+    } else {
+        T::from_f64_down_raw(v)
+    }
+}
+
+/// An upper bound in `T` of an `f64` upper bound (`NaN` becomes `+∞`).
+fn widened_hi<T: Float>(v: f64) -> T {
+    if v.is_nan() {
+        T::infinity()
+    } else {
+        T::from_f64_up_raw(v)
     }
 }
 

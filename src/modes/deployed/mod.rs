@@ -326,6 +326,38 @@ impl<T: Float> Replay<T> {
         TensorBox::new(shape, lo, hi)
     }
 
+    /// For each element of `input`, an interval containing `y − (s·x + o)` for every float
+    /// `x` of the element's interval, every output `y` the runtime computes at `x`, and the
+    /// exact real `s`, `o` of its channel (from `enc`, the layer's enclosure); `(−∞, +∞)`
+    /// where no finite bound is derived. Errors: [`Error::DeployedNan`] when the runtime
+    /// computes NaN for an input of the box; `any` has no deviations here (the caller
+    /// refuses it).
+    pub(crate) fn deviations(
+        &self,
+        enc: &crate::layer::enclosure::Enclosure,
+        input: &TensorBox<T>,
+    ) -> Result<Vec<(f64, f64)>> {
+        self.runtime.valid()?;
+        let shape = *input.shape();
+        let mut out = Vec::with_capacity(shape.len());
+        for (i, (&l, &h)) in input.lo().iter().zip(input.hi()).enumerate() {
+            let c = shape.channel_of(i);
+            if self.image(c, l, h).is_none() {
+                return Err(Error::DeployedNan {
+                    index: i,
+                    channel: c,
+                });
+            }
+            let ch = enc.channel(c);
+            let (s, o) = (ch.scale(), ch.offset());
+            let d = self.consts[c]
+                .deviation(self.recipes, (s.lo(), s.hi()), (o.lo(), o.hi()), l, h)
+                .unwrap_or((f64::NEG_INFINITY, f64::INFINITY));
+            out.push(d);
+        }
+        Ok(out)
+    }
+
     /// The hull of `real` (a sound enclosure of `s·d` over `dbox`, of its shape) and the
     /// slopes the runtime applies to `x` times `d` (see `Bounds::derivative_chain`).
     pub(crate) fn derivative(

@@ -270,6 +270,144 @@ impl<T: Float> Consts<T> {
         v
     }
 
+    /// An interval containing `y − (s·x + o)` for every float `x` of `[l, h]` (finite),
+    /// every output `y` the recipes of `recipes` compute at `x` (with and without FMA,
+    /// flush-to-zero on or off) and the exact real `s ∈ s_iv`, `o ∈ o_iv`; `None` when no
+    /// finite bound is derived (an infinite endpoint, constants the flush model can
+    /// change, an intermediate that may overflow).
+    ///
+    /// Each recipe is a short chain of operations on `x` and the runtime's float constants
+    /// (known exactly here). Write every rounded result as the exact result plus an error
+    /// `e`: to nearest `|e| ≤ u·|v| + 2m` (`u = 2^−p`, `m` the least normal: subnormal
+    /// results and a flush of a result of magnitude `≤ m` included), and an operand read as
+    /// 0 under DAZ adds at most `m·|k|` for a product by `k`, `m` for a sum. Unrolled,
+    /// `y = k·x + c + E` with `k`, `c` the exact products of the constants (`α` and `β'`;
+    /// `invstd·γ` and `β − μ·invstd·γ`; `s'` and `b'`) and `|E|` bounded from the largest
+    /// magnitudes over the box, every step rounded up. So
+    /// `y − (s·x + o) ∈ (k − s)·[l, h] + (c − o) ± E`, every product and sum rounded
+    /// outward.
+    pub(crate) fn deviation(
+        &self,
+        recipes: &[Recipe],
+        s_iv: (f64, f64),
+        o_iv: (f64, f64),
+        l: T,
+        h: T,
+    ) -> Option<(f64, f64)> {
+        use crate::num::interval::mul_bounds;
+        use crate::num::round::{add_down, add_up, mul_up};
+        let (l, h) = (l.to_f64_raw(), h.to_f64_raw());
+        if self.tiny || !l.is_finite() || !h.is_finite() {
+            return None;
+        }
+        let f = |v: T| v.to_f64_raw();
+        let u = f(T::epsilon()) / 2.0;
+        let mn = f(T::min_positive_value());
+        let max = f(T::max_value());
+        // An upper bound on |RN(v') − v| for |v| ≤ vmax and an operand read as 0 under DAZ
+        // changing v by at most m (v' ∈ [v − m, v + m]): u·(vmax + m) + 2m ≤ u·vmax + 3m.
+        let rn = |vmax: f64| add_up(mul_up(u, vmax), 3.0 * mn);
+        let mag = |(a, b): (f64, f64)| a.abs().max(b.abs());
+        // Below the type's largest finite value (false for NaN and ∞).
+        let fits = |v: f64| v < max;
+        let big_x = mag((l, h));
+        // x itself may be a subnormal read as 0.
+        let x_small = l < mn && h > -mn;
+        // (k − s)·[l, h] + (c − o) ± e, outward.
+        let linear = |k: (f64, f64), c: (f64, f64), e: f64| -> Option<(f64, f64)> {
+            let ks = (add_down(k.0, -s_iv.1), add_up(k.1, -s_iv.0));
+            let (pl, ph) = mul_bounds(ks.0, ks.1, l, h);
+            let lo = add_down(add_down(pl, add_down(c.0, -o_iv.1)), -e);
+            let hi = add_up(add_up(ph, add_up(c.1, -o_iv.0)), e);
+            (lo.is_finite() && hi.is_finite()).then_some((lo, hi))
+        };
+        // `RN(RN(x·a) + b)` and `RN(x·a + b)` for float constants `a`, `b`.
+        let affine = |a: f64, b: f64| -> Option<[(f64, f64); 2]> {
+            let (pl, ph) = mul_bounds(a, a, l, h);
+            let ymax = mag((add_down(pl, b), add_up(ph, b)));
+            let daz = if x_small { mul_up(mn, a.abs()) } else { 0.0 };
+            let e1 = add_up(rn(mul_up(big_x, a.abs())), daz);
+            // The sum reads RN(x·a), which may be a subnormal read as 0.
+            let e2 = add_up(rn(add_up(ymax, e1)), mn);
+            let fused = add_up(rn(add_up(ymax, daz)), daz);
+            // No intermediate or output may overflow (an infinite output has no bound).
+            if !fits(add_up(mul_up(big_x, a.abs()), e1)) || !fits(add_up(add_up(ymax, e1), e2)) {
+                return None;
+            }
+            let (k, c) = ((a, a), (b, b));
+            Some([linear(k, c, add_up(e1, e2))?, linear(k, c, fused)?])
+        };
+        // `RN(RN(RN(RN(x − μ)·inv)·γ) + β)` and its FMA form `RN(t·γ + β)`.
+        let centred = |inv: f64| -> Option<[(f64, f64); 2]> {
+            let (g, b, m) = (f(self.g), f(self.b), f(self.m));
+            let (dl, dh) = (add_down(l, -m), add_up(h, -m));
+            let e1 = add_up(rn(mag((dl, dh))), if x_small { mn } else { 0.0 });
+            let t_max = mul_up(add_up(mag((dl, dh)), e1), inv);
+            let e2 = add_up(rn(t_max), mul_up(mn, inv));
+            let tg_max = mul_up(add_up(t_max, e2), g.abs());
+            // t read as 0 under DAZ: at most m·|γ|.
+            let e3 = add_up(rn(tg_max), mul_up(mn, g.abs()));
+            // k = inv·γ (exact real product), z = (x − μ)·k + β.
+            let k = (mul_bounds(inv, inv, g, g).0, mul_bounds(inv, inv, g, g).1);
+            let (zl, zh) = mul_bounds(k.0, k.1, dl, dh);
+            let z_max = mag((add_down(zl, b), add_up(zh, b)));
+            // What the earlier errors carry into the last operand: e1·inv·|γ| + e2·|γ|.
+            let carried = mul_up(add_up(mul_up(e1, inv), e2), g.abs());
+            let e4 = add_up(rn(add_up(add_up(z_max, carried), e3)), mn);
+            let daz_t = mul_up(mn, g.abs());
+            let fused = add_up(rn(add_up(add_up(z_max, carried), daz_t)), daz_t);
+            // No intermediate or output may overflow (an infinite output has no bound).
+            let sizes = [
+                add_up(mag((dl, dh)), e1),
+                add_up(t_max, e2),
+                add_up(tg_max, e3),
+                add_up(add_up(add_up(z_max, carried), e3), e4),
+                add_up(add_up(z_max, carried), fused),
+            ];
+            if !fits(inv) || sizes.iter().any(|&v| !fits(v)) {
+                return None;
+            }
+            let (mkl, mkh) = mul_bounds(m, m, k.0, k.1);
+            let c = (add_down(b, -mkh), add_up(b, -mkl));
+            Some([
+                linear(k, c, add_up(add_up(carried, e3), e4))?,
+                linear(k, c, add_up(carried, fused))?,
+            ])
+        };
+        let mut out = (f64::INFINITY, f64::NEG_INFINITY);
+        let mut take = |d: [(f64, f64); 2]| {
+            for (a, b) in d {
+                out = (out.0.min(a), out.1.max(b));
+            }
+        };
+        let alpha = f(self.alpha);
+        if !alpha.is_finite() {
+            return None;
+        }
+        for recipe in recipes {
+            match recipe {
+                Recipe::Affine => {
+                    for &b in &self.betas {
+                        take(affine(alpha, f(b))?);
+                    }
+                }
+                Recipe::Centred => {
+                    for &inv in &self.invs {
+                        take(centred(f(inv))?);
+                    }
+                }
+                Recipe::Divided => {
+                    let (a, b) = (f(self.div.0), f(self.div.1));
+                    if !a.is_finite() {
+                        return None;
+                    }
+                    take(affine(a, b)?);
+                }
+            }
+        }
+        (out.0 <= out.1).then_some(out)
+    }
+
     /// The least and greatest of `ys`, or `None` when one is NaN.
     fn extremes(ys: &[T]) -> Option<(T, T)> {
         if ys.iter().any(|y| y.is_nan()) {

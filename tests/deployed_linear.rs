@@ -1,0 +1,257 @@
+//! Deployed linear bounds (`Bounds::backward_over`, `Bounds::compose_over`) against the
+//! test kit's exact emulation of the runtimes' recipes: at points `x` of the layer's input
+//! box (endpoints, midpoints, mixtures), for every output the emulated runtime computes at
+//! each `x_j` (flush-to-zero on and off), the form's bounds at `x` contain `Λ·y + d`,
+//! decided in exact rationals. Layers and boxes of every rank, f32 and f64, biased to hard
+//! values. The same checks on the real forms find runtime outputs outside (the test has
+//! teeth).
+
+use bnbound::{AffineForm, BatchNorm, Error, Float, Mode, Runtime, Semantics, Shape, TensorBox};
+use bnbound_testkit::emulate::{recipe_outputs_flush, Format, F32, F64};
+use bnbound_testkit::{hard_f32, hard_f64, intervals, shaped_case, shaped_layer, ShapedCase};
+use num_rational::BigRational;
+use proptest::prelude::*;
+
+fn format<T: Float>() -> Format {
+    match T::DTYPE {
+        bnbound::Dtype::F32 => F32,
+        bnbound::Dtype::F64 => F64,
+    }
+}
+
+fn q(x: f64) -> BigRational {
+    BigRational::from_float(x).expect("finite")
+}
+
+/// A case's layer and a one-sample box `[1, C, …]` of its shape.
+fn layer_and_box<T: Float>(case: &ShapedCase<T>) -> (BatchNorm<T>, TensorBox<T>) {
+    let (bn, _) = shaped_layer(case);
+    let mut dims = vec![1];
+    dims.extend(&case.sample);
+    let shape = Shape::new(&dims).unwrap();
+    let (lo, hi) = intervals(&case.entries[..shape.len()], false);
+    (bn, TensorBox::new(shape, lo, hi).unwrap())
+}
+
+/// Points of the box: all lower ends, all upper ends, midpoints, and a mixture.
+fn points<T: Float>(input: &TensorBox<T>) -> Vec<Vec<T>> {
+    let (lo, hi) = (input.lo(), input.hi());
+    let two = T::one() + T::one();
+    let mid: Vec<T> = lo
+        .iter()
+        .zip(hi)
+        .map(|(&l, &h)| l / two + h / two)
+        .collect();
+    let mixed: Vec<T> = (0..lo.len())
+        .map(|j| match j % 3 {
+            0 => lo[j],
+            1 => hi[j],
+            _ => mid[j],
+        })
+        .collect();
+    vec![lo.to_vec(), hi.to_vec(), mid, mixed]
+}
+
+/// Every output the emulated runtime computes at `x` in channel `c` (exact f64 values),
+/// or `None` when one is not finite (no finite form can hold it).
+fn outputs<T: Float>(bn: &BatchNorm<T>, c: usize, x: T, runtime: Runtime) -> Option<Vec<f64>> {
+    let f = |v: T| v.to_f64_exact();
+    let p = [
+        f(bn.gamma()[c]),
+        f(bn.beta()[c]),
+        f(bn.running_mean()[c]),
+        f(bn.running_var()[c]),
+        f(bn.eps()),
+    ];
+    let ys = recipe_outputs_flush(p, f(x), format::<T>(), runtime == Runtime::PytorchCpu);
+    ys.iter().all(|y| y.is_finite()).then_some(ys)
+}
+
+/// Whether the form `g` (rows of `cols` coefficients over `x`) contains, at the point `x`,
+/// `Σ_j λ_j·y_j + d` for every choice of `y_j` among `ys[j]`; `None` when the form has an
+/// infinite entry in that row (nothing to decide).
+fn row_holds<T: Float>(
+    g: &AffineForm<T>,
+    r: usize,
+    x: &[T],
+    lam: &[f64],
+    d: f64,
+    ys: &[Vec<f64>],
+) -> Option<bool> {
+    let cols = g.cols();
+    let f = |v: T| v.to_f64_exact();
+    let (alo, ahi) = (g.a().lo(), g.a().hi());
+    let (clo, chi) = (f(g.c().lo()[r]), f(g.c().hi()[r]));
+    if !clo.is_finite() || !chi.is_finite() {
+        return None;
+    }
+    let (mut lower, mut upper) = (q(clo), q(chi));
+    let (mut low, mut high) = (q(d), q(d));
+    for j in 0..cols {
+        let (al, ah) = (f(alo[r * cols + j]), f(ahi[r * cols + j]));
+        if !al.is_finite() || !ah.is_finite() {
+            return None;
+        }
+        let xj = q(f(x[j]));
+        let (p, s) = (q(al) * &xj, q(ah) * &xj);
+        lower += p.clone().min(s.clone());
+        upper += p.max(s);
+        let terms: Vec<BigRational> = ys[j].iter().map(|&y| q(lam[j]) * q(y)).collect();
+        low += terms.iter().min().unwrap().clone();
+        high += terms.iter().max().unwrap().clone();
+    }
+    Some(lower <= low && high <= upper)
+}
+
+/// One case, one runtime: `backward_over` with a one-row `Λ` and `compose_over` with the
+/// identity form. Returns (rows decided, rows the real form misses).
+fn run<T: Float>(case: &ShapedCase<T>, runtime: Runtime, lam_seed: u64) -> (usize, usize) {
+    let (bn, input) = layer_and_box(case);
+    let n = input.shape().len();
+    let sample = case.sample.clone();
+    let deployed = bn.bounds(Mode::Fast, Semantics::Deployed(runtime)).unwrap();
+    let real = bn.bounds(Mode::Fast, Semantics::Real).unwrap();
+    // Λ: dyadic coefficients in [−4, 4] (some zero), d = 1/4.
+    let mut s = lam_seed | 1;
+    let lam: Vec<f64> = (0..n)
+        .map(|_| {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            ((s % 65) as f64 - 32.0) / 8.0
+        })
+        .collect();
+    let d = 0.25;
+    let form = AffineForm::point(
+        1,
+        n,
+        lam.iter().map(|&v| T::from_f64_down(v)).collect(),
+        vec![T::from_f64_down(d)],
+    )
+    .unwrap();
+    let back = match deployed.backward_over(&form, &sample, &input) {
+        Err(Error::DeployedNan { .. }) => return (0, 0), // decided by the IBP tests
+        r => r.unwrap(),
+    };
+    let back_real = real.backward_over(&form, &sample, &input).unwrap();
+    // The identity form x = z, composed.
+    let mut eye = vec![T::zero(); n * n];
+    for j in 0..n {
+        eye[j * n + j] = T::one();
+    }
+    let id = AffineForm::point(n, n, eye, vec![T::zero(); n]).unwrap();
+    let comp = deployed.compose_over(&id, &sample, &input).unwrap();
+    let comp_real = real.compose_over(&id, &sample, &input).unwrap();
+    let (mut decided, mut missed) = (0, 0);
+    for x in points(&input) {
+        let ys: Option<Vec<Vec<f64>>> = (0..n)
+            .map(|j| outputs(&bn, input.shape().channel_of(j), x[j], runtime))
+            .collect();
+        let Some(ys) = ys else { continue };
+        if let Some(ok) = row_holds(&back, 0, &x, &lam, d, &ys) {
+            assert!(
+                ok,
+                "backward_over: Λ·y + d escapes the deployed form at x = {x:?}"
+            );
+            decided += 1;
+            if row_holds(&back_real, 0, &x, &lam, d, &ys) == Some(false) {
+                missed += 1;
+            }
+        }
+        for i in 0..n {
+            let mut unit = vec![0.0; n];
+            unit[i] = 1.0;
+            if let Some(ok) = row_holds(&comp, i, &x, &unit, 0.0, &ys) {
+                assert!(
+                    ok,
+                    "compose_over: row {i} escapes the deployed form at x = {x:?}"
+                );
+                decided += 1;
+                if row_holds(&comp_real, i, &x, &unit, 0.0, &ys) == Some(false) {
+                    missed += 1;
+                }
+            }
+        }
+    }
+    (decided, missed)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn deployed_forms_f32_contain_runtime(case in shaped_case(hard_f32()), seed in any::<u64>()) {
+        for rt in [Runtime::PytorchCpu, Runtime::OnnxruntimeCpu] {
+            run(&case, rt, seed);
+        }
+    }
+
+    #[test]
+    fn deployed_forms_f64_contain_runtime(case in shaped_case(hard_f64()), seed in any::<u64>()) {
+        for rt in [Runtime::PytorchCpu, Runtime::OnnxruntimeCpu] {
+            run(&case, rt, seed);
+        }
+    }
+}
+
+/// The check has teeth: on ordinary layers the real forms miss runtime outputs that the
+/// deployed forms hold, and most rows are decided (finite).
+#[test]
+fn real_forms_miss_runtime_outputs() {
+    let (mut decided, mut missed) = (0, 0);
+    for k in 0..40u64 {
+        let c = 3;
+        let params: Vec<[f32; 5]> = (0..c)
+            .map(|i| {
+                let t = (k * 7 + i as u64) as f32;
+                [
+                    0.3 + t / 17.0,
+                    -1.1 + t / 29.0,
+                    0.7 - t / 13.0,
+                    0.01 + t / 31.0,
+                    1e-5,
+                ]
+            })
+            .collect();
+        let case = ShapedCase {
+            params: params.clone(),
+            sample: vec![c, 4],
+            other: 1,
+            entries: (0..c * 4)
+                .map(|j| {
+                    let a = -2.0 + (j as f32 + k as f32) / 7.0;
+                    (a, a + 0.75, j as u8)
+                })
+                .collect(),
+        };
+        for rt in [Runtime::PytorchCpu, Runtime::OnnxruntimeCpu] {
+            let (d, m) = run(&case, rt, k);
+            decided += d;
+            missed += m;
+        }
+    }
+    assert!(decided > 1000, "only {decided} rows decided");
+    assert!(
+        missed > 0,
+        "the real forms never missed a runtime output ({decided} rows)"
+    );
+}
+
+/// `any` has no deviation bound yet: a typed error, never a silent real form.
+#[test]
+fn any_is_refused() {
+    let bn = BatchNorm::new(vec![1.0f32], vec![0.0], vec![0.0], vec![3.0], 0.0).unwrap();
+    let x = TensorBox::new(Shape::new(&[1]).unwrap(), vec![-1.0f32], vec![1.0]).unwrap();
+    let lam = AffineForm::point(1, 1, vec![1.0f32], vec![0.0]).unwrap();
+    let b = bn
+        .bounds(Mode::Fast, Semantics::Deployed(Runtime::Any { ulps: 2 }))
+        .unwrap();
+    assert!(matches!(
+        b.backward_over(&lam, &[1], &x),
+        Err(Error::NotAvailable { .. })
+    ));
+    // An input box that is not one element per column is refused.
+    let wrong = TensorBox::new(Shape::new(&[2]).unwrap(), vec![0.0f32; 2], vec![1.0; 2]).unwrap();
+    let ort = bn.deployed(Runtime::OnnxruntimeCpu);
+    assert!(ort.backward_over(&lam, &[1], &wrong).is_err());
+}
