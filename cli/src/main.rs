@@ -66,6 +66,12 @@ enum Command {
         /// Enclosure mode.
         #[arg(long, value_enum, default_value_t = Mode::Fast)]
         mode: Mode,
+        #[command(flatten)]
+        semantics: SemanticsArgs,
+        /// The layer's input box (BOX JSON, one element per row, shape [1, C, ...] or [C]):
+        /// required by --semantics deployed.
+        #[arg(long = "box", value_name = "BOX.json")]
+        input_box: Option<PathBuf>,
         /// Write the output here instead of standard output.
         #[arg(long, value_name = "OUT.json")]
         output: Option<PathBuf>,
@@ -82,6 +88,12 @@ enum Command {
         /// Enclosure mode.
         #[arg(long, value_enum, default_value_t = Mode::Fast)]
         mode: Mode,
+        #[command(flatten)]
+        semantics: SemanticsArgs,
+        /// The layer's input box (BOX JSON, one element per column, shape [1, C, ...] or
+        /// [C]): required by --semantics deployed.
+        #[arg(long = "box", value_name = "BOX.json")]
+        input_box: Option<PathBuf>,
         /// Write the output here instead of standard output.
         #[arg(long, value_name = "OUT.json")]
         output: Option<PathBuf>,
@@ -208,14 +220,34 @@ fn run(cli: Cli) -> Result<(), Failure> {
             layer,
             input,
             mode,
+            semantics,
+            input_box,
             output,
-        } => cmd::forms::run(&layer, &input, output.as_deref(), FormKind::Affine, mode),
+        } => cmd::forms::run(
+            &layer,
+            &input,
+            output.as_deref(),
+            FormKind::Affine,
+            mode,
+            &semantics,
+            input_box.as_deref(),
+        ),
         Command::Backward {
             layer,
             input,
             mode,
+            semantics,
+            input_box,
             output,
-        } => cmd::forms::run(&layer, &input, output.as_deref(), FormKind::Linear, mode),
+        } => cmd::forms::run(
+            &layer,
+            &input,
+            output.as_deref(),
+            FormKind::Linear,
+            mode,
+            &semantics,
+            input_box.as_deref(),
+        ),
         Command::Check {
             layer,
             input,

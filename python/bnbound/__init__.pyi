@@ -144,12 +144,22 @@ class Enclosure:
         c_lo: ArrayLike,
         c_hi: ArrayLike,
         shape: Optional[Sequence[int]] = None,
+        *,
+        semantics: Semantics = None,
+        runtime: RuntimeName = None,
+        ulps: Optional[int] = None,
+        x_lo: Optional[ArrayLike] = None,
+        x_hi: Optional[ArrayLike] = None,
     ) -> Form:
         """Forward composition of the form ``A·x + c`` (A: rows × cols, c: rows) with the
         layer: ``(A_lo, A_hi, c_lo, c_hi)`` containing ``diag(s)·A`` and ``s∘c + o`` for
         every ``A``, ``c`` in the given intervals. Row ``r`` belongs to channel ``r`` (one
         row per channel), or with ``shape=[C, d1, …]`` (a CNN sample, channel first) to
-        channel ``r // (d1·…)``."""
+        channel ``r // (d1·…)``. With ``semantics="deployed"`` (``runtime`` "pytorch-cpu"
+        or "onnxruntime-cpu") the layer's input box ``x_lo, x_hi`` (one element per row)
+        is required, and each row's constant is widened by a bound on the runtime's
+        distance to the exact map over that element, so the form also contains every
+        output the runtime computes for inputs in the box."""
     def backward(
         self,
         L_lo: ArrayLike,
@@ -157,12 +167,23 @@ class Enclosure:
         d_lo: ArrayLike,
         d_hi: ArrayLike,
         shape: Optional[Sequence[int]] = None,
+        *,
+        semantics: Semantics = None,
+        runtime: RuntimeName = None,
+        ulps: Optional[int] = None,
+        x_lo: Optional[ArrayLike] = None,
+        x_hi: Optional[ArrayLike] = None,
     ) -> Form:
         """CROWN-style back-substitution of ``L·y + d`` (L: k × cols) through the layer:
         ``(L_lo, L_hi, d_lo, d_hi)`` containing ``L·diag(s)`` and ``d + L·o`` for every
         ``L``, ``d`` in the given intervals — the form as a function of the layer's
         input. Column ``j`` belongs to channel ``j`` or, with ``shape=[C, H, W]``, to
-        channel ``j // (H·W)`` (CROWN's Λ of shape k × (C·H·W))."""
+        channel ``j // (H·W)`` (CROWN's Λ of shape k × (C·H·W)). With
+        ``semantics="deployed"`` (``runtime`` "pytorch-cpu" or "onnxruntime-cpu") the
+        layer's input box ``x_lo, x_hi`` (one element per column, flat) is required: for
+        every ``x`` in it the form contains ``L·y + d`` for every output ``y`` the runtime
+        computes (``d'`` widened by ``Σ L·δ``, ``δ`` bounding the runtime's distance to the
+        exact map over each element). ``runtime="any"`` is refused."""
 
 class Violation:
     """One unsound claimed bound."""

@@ -5,7 +5,9 @@
 
 use std::sync::Arc;
 
-use bnbound::{AffineForm, AnyBatchNorm, Bounds, BoxView, Mode, Semantics, Shape, Storage, TensorBox};
+use bnbound::{
+    AffineForm, AnyBatchNorm, Bounds, BoxView, Mode, Semantics, Shape, Storage, TensorBox,
+};
 use numpy::{PyArray1, PyArrayDescrMethods, PyUntypedArray, PyUntypedArrayMethods};
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
@@ -314,12 +316,15 @@ impl Enclosure {
             if sem == Semantics::Real && bounds.mode() == Mode::Fast {
                 return bounds.enclosure().derivative_chain_into(&view, ylo, yhi);
             }
-            let b = bounds.with_semantics(sem)?.derivative_chain(&owned(&view)?)?;
+            let b = bounds
+                .with_semantics(sem)?
+                .derivative_chain(&owned(&view)?)?;
             copy_into(&b, ylo, yhi);
             Ok(())
         })
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn form_op<'py, T: Elem>(
         &self,
         py: Python<'py>,
@@ -328,15 +333,46 @@ impl Enclosure {
         names: [&str; 4],
         shape: Option<Vec<usize>>,
         backward: bool,
+        sem: Semantics,
+        x_box: Option<[&Bound<'py, PyAny>; 2]>,
     ) -> PyResult<Bound<'py, PyTuple>> {
         let f = form_of::<T>(arrays, names)?;
-        let sample = sample(shape, bounds.enclosure().channels());
+        let channels = bounds.enclosure().channels();
+        let sample = sample(shape, channels);
+        let x = match x_box {
+            None if sem == Semantics::Real => None,
+            None => {
+                return Err(err(
+                    "semantics=\"deployed\" forms need the layer's input box: x_lo=, x_hi=",
+                ))
+            }
+            Some([lo, hi]) => {
+                let (l, h) = (input::<T>(lo, "x_lo")?, input::<T>(hi, "x_hi")?);
+                // One element per row (compose) or column (backward), in the layer's
+                // layout: the box of one sample, [1, C, …].
+                let mut dims = vec![1];
+                dims.extend(&sample);
+                let v = boxed(&l, &h, ["x_lo", "x_hi"])?;
+                if v.shape().len() != dims.iter().product::<usize>() {
+                    return Err(err(format!(
+                        "x_lo, x_hi: {} elements, the form has {} {}",
+                        v.shape().len(),
+                        dims.iter().product::<usize>(),
+                        if backward { "columns" } else { "rows" }
+                    )));
+                }
+                let shape = Shape::new(&dims).map_err(core)?;
+                Some(TensorBox::new(shape, v.lo().to_vec(), v.hi().to_vec()).map_err(core)?)
+            }
+        };
         let r = py
             .detach(|| {
-                if backward {
-                    bounds.backward_shaped(&f, &sample)
-                } else {
-                    bounds.compose_shaped(&f, &sample)
+                let b = bounds.with_semantics(sem)?;
+                match (&x, backward) {
+                    (Some(x), true) => b.backward_over(&f, &sample, x),
+                    (Some(x), false) => b.compose_over(&f, &sample, x),
+                    (None, true) => b.backward_shaped(&f, &sample),
+                    (None, false) => b.compose_shaped(&f, &sample),
                 }
             })
             .map_err(core)?;
@@ -445,9 +481,10 @@ impl Enclosure {
         typed!(self, derivative_t, py, &dlo, &dhi, out, sem)
     }
 
-    /// compose(A_lo, A_hi, c_lo, c_hi, shape=None) -> (A_lo, A_hi, c_lo, c_hi)
-    #[pyo3(signature = (A_lo, A_hi, c_lo, c_hi, shape = None))]
-    #[allow(non_snake_case)] // the keyword names of the documented API
+    /// compose(A_lo, A_hi, c_lo, c_hi, shape=None, *, semantics="real", runtime=None,
+    /// ulps=None, x_lo=None, x_hi=None) -> (A_lo, A_hi, c_lo, c_hi)
+    #[pyo3(signature = (A_lo, A_hi, c_lo, c_hi, shape = None, *, semantics = None, runtime = None, ulps = None, x_lo = None, x_hi = None))]
+    #[allow(non_snake_case, clippy::too_many_arguments)] // the documented keyword names
     fn compose<'py>(
         &self,
         py: Python<'py>,
@@ -456,9 +493,28 @@ impl Enclosure {
         c_lo: &Bound<'py, PyAny>,
         c_hi: &Bound<'py, PyAny>,
         shape: Option<&Bound<'py, PyAny>>,
+        semantics: Option<&Bound<'py, PyAny>>,
+        runtime: Option<&Bound<'py, PyAny>>,
+        ulps: Option<&Bound<'py, PyAny>>,
+        x_lo: Option<&Bound<'py, PyAny>>,
+        x_hi: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyTuple>> {
         let _env = bnbound::DefaultFpEnv::enter(); // the caller's MXCSR back on return
         let shape = opt_dims(shape, "shape")?;
+        let sem = self::semantics(semantics, runtime, ulps)?;
+        if let Semantics::Deployed(_) = sem {
+            if self.x_type_unknown {
+                return Err(unknown_input_type());
+            }
+            if let Some(s) = self.storage {
+                return Err(err(no_stored_recipe("compose", s)));
+            }
+        }
+        let input = match (x_lo, x_hi) {
+            (Some(l), Some(h)) => Some([l, h]),
+            (None, None) => None,
+            _ => return Err(err("x_lo and x_hi go together")),
+        };
         let names = ["A_lo", "A_hi", "c_lo", "c_hi"];
         typed!(
             self,
@@ -467,13 +523,16 @@ impl Enclosure {
             [A_lo, A_hi, c_lo, c_hi],
             names,
             shape,
-            false
+            false,
+            sem,
+            input
         )
     }
 
-    /// backward(L_lo, L_hi, d_lo, d_hi, shape=None) -> (L_lo, L_hi, d_lo, d_hi)
-    #[pyo3(signature = (L_lo, L_hi, d_lo, d_hi, shape = None))]
-    #[allow(non_snake_case)] // the keyword names of the documented API
+    /// backward(L_lo, L_hi, d_lo, d_hi, shape=None, *, semantics="real", runtime=None,
+    /// ulps=None, x_lo=None, x_hi=None) -> (L_lo, L_hi, d_lo, d_hi)
+    #[pyo3(signature = (L_lo, L_hi, d_lo, d_hi, shape = None, *, semantics = None, runtime = None, ulps = None, x_lo = None, x_hi = None))]
+    #[allow(non_snake_case, clippy::too_many_arguments)] // the documented keyword names
     fn backward<'py>(
         &self,
         py: Python<'py>,
@@ -482,9 +541,28 @@ impl Enclosure {
         d_lo: &Bound<'py, PyAny>,
         d_hi: &Bound<'py, PyAny>,
         shape: Option<&Bound<'py, PyAny>>,
+        semantics: Option<&Bound<'py, PyAny>>,
+        runtime: Option<&Bound<'py, PyAny>>,
+        ulps: Option<&Bound<'py, PyAny>>,
+        x_lo: Option<&Bound<'py, PyAny>>,
+        x_hi: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyTuple>> {
         let _env = bnbound::DefaultFpEnv::enter(); // the caller's MXCSR back on return
         let shape = opt_dims(shape, "shape")?;
+        let sem = self::semantics(semantics, runtime, ulps)?;
+        if let Semantics::Deployed(_) = sem {
+            if self.x_type_unknown {
+                return Err(unknown_input_type());
+            }
+            if let Some(s) = self.storage {
+                return Err(err(no_stored_recipe("backward", s)));
+            }
+        }
+        let input = match (x_lo, x_hi) {
+            (Some(l), Some(h)) => Some([l, h]),
+            (None, None) => None,
+            _ => return Err(err("x_lo and x_hi go together")),
+        };
         let names = ["L_lo", "L_hi", "d_lo", "d_hi"];
         typed!(
             self,
@@ -493,7 +571,9 @@ impl Enclosure {
             [L_lo, L_hi, d_lo, d_hi],
             names,
             shape,
-            true
+            true,
+            sem,
+            input
         )
     }
 
