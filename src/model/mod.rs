@@ -13,8 +13,10 @@ pub mod safetensors;
 
 mod error;
 
-use crate::short;
-use crate::{AnyBatchNorm, BatchNorm, Dtype, Storage};
+use crate::error::short;
+use crate::layer::params::{AnyBatchNorm, BatchNorm};
+use crate::modes::deployed::Storage;
+use crate::num::float::Dtype;
 pub use error::{Error, Result};
 use std::path::Path;
 

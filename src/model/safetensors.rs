@@ -6,7 +6,7 @@
 
 use super::error::{Error, Result};
 use super::{build, decode_le, ElemKind, ModelLayer, Stat};
-use crate::short;
+use crate::error::short;
 use safetensors::tensor::{Metadata, TensorInfo};
 use safetensors::{Dtype as StDtype, SafeTensors};
 use std::path::Path;

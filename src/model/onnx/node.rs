@@ -2,8 +2,8 @@
 //! not an inference BatchNorm when it is not.
 
 use super::proto::NodeProto;
+use crate::error::short;
 use crate::model::error::Error;
-use crate::short;
 
 /// ONNX `AttributeProto.AttributeType` values used here (0: written by old exporters that
 /// leave the type out).

@@ -8,9 +8,9 @@
 
 use super::proto::{NodeProto, TensorProto};
 use super::type_name;
+use crate::error::short;
 use crate::model::error::{Error, Result};
 use crate::model::{ElemKind, Stat};
-use crate::short;
 use prost::bytes::Bytes;
 use prost::Message;
 

@@ -3,9 +3,9 @@
 
 use super::proto::TensorProto;
 use super::type_name;
+use crate::error::short;
 use crate::model::error::{Error, Result};
 use crate::model::{decode_le, ElemKind, Stat};
-use crate::short;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Component, Path};
 
