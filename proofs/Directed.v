@@ -1,8 +1,8 @@
 (** * Directed primitives (bnbound issue 23, item 1)
 
-    The AVX-512 kernels ([src/num/round/avx512.rs]) compute each bound with one instruction
+    The AVX-512 kernels ([src/kernel/avx512/round.rs]) compute each bound with one instruction
     carrying its own rounding direction ({rd-sae}/{ru-sae}); the MXCSR kernels
-    ([src/num/round/mxcsr.rs]) run the same instructions with MXCSR's rounding control set
+    ([src/kernel/mxcsr.rs]) run the same instructions with MXCSR's rounding control set
     toward -oo (or +oo). IEEE 754 defines the result of such an instruction as the exact
     real result (a*b+c for an FMA) rounded in that direction. This file proves, for binary64
     and binary32 with gradual underflow (Flocq's [FLT_exp]):

@@ -1,6 +1,6 @@
 (** * The back-substitution bias (bnbound issue 23, item 4)
 
-    [OffsetDotJob] (src/transfer/kernel/mod.rs) bounds  d + sum_j Lam_j * q_j  over
+    [OffsetDotJob] (src/kernel/loops.rs) bounds  d + sum_j Lam_j * q_j  over
     Lam_j in [lo_j, hi_j] and q_j in [ql_j, qh_j] (q_j of known sign). Each of the eight (or
     four) lanes accumulates its terms j = k, k + 8, ... from 0: for the lower bound the term
     uses a = lo_j (q >= 0) or hi_j (q <= 0) and the end qa of q chosen by the sign of a; the

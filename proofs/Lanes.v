@@ -378,7 +378,7 @@ destruct (lane_above_ge_succ c Fc) as [H1 H2].
 split; lra.
 Qed.
 
-(** lanes.rs lane_fma_for_below followed by lane_below (transfer/kernel: the bias and
+(** lanes.rs lane_fma_for_below followed by lane_below (kernel/loops.rs: the bias and
     dot loops): with FMA, lane_below(RN(a*b + c)); without, the product is rounded and
     stepped down, the sum rounded, and the result stepped down. Both are <= a*b + c. *)
 Theorem lane_fma_for_below_le :

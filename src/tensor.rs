@@ -1,7 +1,7 @@
 //! Shapes and boxes (element-wise intervals) of tensors with the channel on axis 1.
 
 use crate::error::{Error, Result, Side};
-use crate::Float;
+use crate::num::float::Float;
 
 /// A tensor shape `(C)`, `(N,C)`, `(N,C,L)`, `(N,C,H,W)` or `(N,C,D,H,W)`, row-major, with
 /// the channel on axis 1 (axis 0 for rank 1), as in PyTorch and ONNX.

@@ -10,8 +10,8 @@
 //! enclosures of each `1/√qᵢ` (integer square roots with `k` bits, `k` doubling) exclude
 //! zero after finitely many refinements: the decision always terminates and is exact.
 
-use super::decimal::{decimal17, dyadic_ratio};
-use super::{Dyadic, Excess, Ratio};
+use super::dyadic::{exact_params, Dyadic};
+use super::excess::{decimal17, dyadic_ratio, Excess, Ratio};
 use num_bigint::BigInt;
 use num_rational::BigRational;
 use num_traits::{One, Signed, Zero};
@@ -218,7 +218,7 @@ impl BiasSum {
         let l = Dyadic::from_f64(lambda);
         match &mut self.channels[c] {
             Some((sum, _)) => *sum = sum.add(&l),
-            slot => *slot = Some((l, super::exact_params(p))),
+            slot => *slot = Some((l, exact_params(p))),
         }
     }
 
@@ -248,5 +248,56 @@ impl BiasSum {
     /// `|d − y + Σ λ·o|`, correctly rounded to 17 significant decimal digits.
     pub(crate) fn magnitude_at(&self, d: f64, y: f64) -> Excess {
         self.at(d, y).magnitude_reduced()
+    }
+}
+
+/// `|a − b|` for finite `f64` values, correctly rounded to 17 significant decimal digits.
+pub(crate) fn float_distance(a: f64, b: f64) -> Excess {
+    RootSum::new(dyadic_ratio(&Dyadic::from_f64(a).sub(&Dyadic::from_f64(b)))).magnitude()
+}
+
+/// The distance `|y − (β + γ(x−μ)/√(σ²+ε))|` for exact `f64` parameters `p` and finite
+/// `x`, `y`, correctly rounded to 17 significant decimal digits (zero when `y` is exact).
+pub(crate) fn distance(p: [f64; 5], x: f64, y: f64) -> Excess {
+    let [g, b, m, q] = exact_params(p);
+    let numer = g.mul(&Dyadic::from_f64(x).sub(&m));
+    // y − β − numer/√q
+    let mut sum = RootSum::new(dyadic_ratio(&Dyadic::from_f64(y).sub(&b)));
+    sum.add_term(&numer.neg(), &q);
+    sum.magnitude()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimal_distances_are_correctly_rounded() {
+        // |0 − (0 + 1/√2)| = 0.70710678118654752440…
+        assert_eq!(
+            distance([1.0, 0.0, 0.0, 2.0, 0.0], 1.0, 0.0).to_string(),
+            "7.0710678118654752e-1"
+        );
+        // |1 − (0 + 1·(3−0)/√4)| = 0.5 exactly.
+        assert_eq!(
+            distance([1.0, 0.0, 0.0, 4.0, 0.0], 3.0, 1.0).to_string(),
+            "5e-1"
+        );
+        assert_eq!(
+            distance([1.0, 0.0, 0.0, 4.0, 0.0], 3.0, 1.5).to_string(),
+            "0"
+        );
+        // f32 anchor: naive 2^-21 vs exact 3·2^-23: excess 2^-23 = 1.1920928955078125e-7.
+        let g = (1.0f32 + f32::EPSILON) as f64;
+        assert_eq!(
+            distance([g, -3.0, 0.0, 1.0, 0.0], 3.0, 2f64.powi(-21)).to_string(),
+            "1.1920928955078125e-7"
+        );
+        // Tiny: 1e-300 − 0 through s = 1, exact 1e-300 − 2^-1074 distance.
+        let d = distance([1.0, 0.0, 0.0, 1.0, 0.0], f64::from_bits(1), 1e-300).to_string();
+        assert!(
+            d.starts_with("1e-300") || d.starts_with("9.9999999999999"),
+            "{d}"
+        );
     }
 }

@@ -3,8 +3,10 @@
 //! every transfer function falls back on (with direct evaluation where `s` or `o`
 //! overflows).
 
+use crate::kernel::lanes::{Bounds, Channel};
+use crate::num::interval::Interval;
 use crate::num::round;
-use crate::Interval;
+use std::cmp::Ordering;
 
 /// The exact sign of a channel's scale `s`, which is the sign of γ (`√(σ²+ε) > 0`).
 ///
@@ -150,6 +152,29 @@ impl ChannelEnclosure {
             sign,
             direct: Direct::for_channel(p, scale, offset),
         }
+    }
+}
+
+/// The channel as the kernels read it; special channels go through [`image`].
+impl Channel for ChannelEnclosure {
+    #[inline(always)]
+    fn bounds(&self) -> Bounds {
+        Bounds {
+            s_lo: self.scale.lo(),
+            s_hi: self.scale.hi(),
+            o_lo: self.offset.lo(),
+            o_hi: self.offset.hi(),
+            sign: match self.sign {
+                ScaleSign::Negative => Ordering::Less,
+                ScaleSign::Zero => Ordering::Equal,
+                ScaleSign::Positive => Ordering::Greater,
+            },
+        }
+    }
+
+    #[inline(always)]
+    fn image<const OFFSET: bool>(&self, l: f64, h: f64) -> (f64, f64) {
+        image::<OFFSET>(self, l, h)
     }
 }
 

@@ -1,10 +1,14 @@
 //! Rigorous enclosures of each channel's scale `s = γ/√(σ²+ε)` and offset
 //! `o = β − γμ/√(σ²+ε)`, computed by a pluggable [`Backend`].
 
+use crate::exact;
+use crate::kernel::choice::Kernel;
+use crate::kernel::lanes::Lanes;
 use crate::layer::channel::ChannelEnclosure;
-use crate::layer::lanes::{Kernel, Lanes};
+use crate::layer::params::{AnyBatchNorm, BatchNorm};
+use crate::num::float::Float;
+use crate::num::interval::Interval;
 use crate::num::round;
-use crate::{exact, BatchNorm, Float, Interval};
 
 /// The enclosures of every channel of one layer, ready for the transfer functions
 /// ([`Enclosure::ibp`], ...).
@@ -30,9 +34,9 @@ impl Enclosure {
         &self.ch
     }
 
-    /// The enclosures laid out as arrays for the row kernels.
-    pub(crate) fn lanes(&self) -> &Lanes {
-        &self.lanes
+    /// The channels and their layout as arrays, as the kernels' jobs take them.
+    pub(crate) fn laid_out(&self) -> (&[ChannelEnclosure], &Lanes) {
+        (&self.ch, &self.lanes)
     }
 
     /// Wraps per-channel enclosures (and lays them out for the kernels).
@@ -200,7 +204,7 @@ fn clamp_to_sign(g: f64, lo: f64, hi: f64) -> (f64, f64) {
 #[cfg(feature = "inari")]
 mod inari_backend {
     use super::{clamp_to_sign, sealed, Backend};
-    use crate::Interval;
+    use crate::num::interval::Interval;
     use inari::Interval as I;
 
     /// Backend using `inari`'s hardware directed rounding (feature `inari`). `inari`
@@ -278,5 +282,22 @@ impl<T: Float> BatchNorm<T> {
             })
             .collect();
         Enclosure::from_channels(ch)
+    }
+}
+
+impl AnyBatchNorm {
+    /// Encloses the layer's scales and offsets ([`BatchNorm::enclose`]).
+    ///
+    /// ```
+    /// let bn = bnbound::BatchNorm::new(vec![2.0f64], vec![0.0], vec![0.0], vec![4.0], 0.0)?;
+    /// assert_eq!(bnbound::AnyBatchNorm::F64(bn).enclose().channel(0).scale().lo(), 1.0);
+    /// # Ok::<(), bnbound::Error>(())
+    /// ```
+    pub fn enclose(&self) -> Enclosure {
+        let _env = crate::num::round::env::enter();
+        match self {
+            AnyBatchNorm::F32(b) => b.enclose(),
+            AnyBatchNorm::F64(b) => b.enclose(),
+        }
     }
 }

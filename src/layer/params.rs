@@ -1,7 +1,7 @@
 //! BatchNorm parameters, validated.
 
 use crate::error::{Error, Field, Result};
-use crate::{Dtype, Float};
+use crate::num::float::{Dtype, Float};
 
 /// The frozen parameters of one inference-time BatchNorm layer over `C` channels:
 /// `y_c = γ_c (x − μ_c) / √(σ²_c + ε) + β_c`.
@@ -234,21 +234,6 @@ impl AnyBatchNorm {
         match self {
             AnyBatchNorm::F32(b) => b.channels(),
             AnyBatchNorm::F64(b) => b.channels(),
-        }
-    }
-
-    /// Encloses the layer's scales and offsets ([`BatchNorm::enclose`]).
-    ///
-    /// ```
-    /// let bn = bnbound::BatchNorm::new(vec![2.0f64], vec![0.0], vec![0.0], vec![4.0], 0.0)?;
-    /// assert_eq!(bnbound::AnyBatchNorm::F64(bn).enclose().channel(0).scale().lo(), 1.0);
-    /// # Ok::<(), bnbound::Error>(())
-    /// ```
-    pub fn enclose(&self) -> crate::Enclosure {
-        let _env = crate::num::round::env::enter();
-        match self {
-            AnyBatchNorm::F32(b) => b.enclose(),
-            AnyBatchNorm::F64(b) => b.enclose(),
         }
     }
 }

@@ -70,7 +70,7 @@ pub enum Error {
     /// The layer's parameters, read correctly, are not a valid BatchNorm (NaN, negative
     /// variance, `var + eps = 0`, ...).
     #[error(transparent)]
-    Invalid(#[from] crate::Error),
+    Invalid(#[from] crate::error::Error),
     /// The layer cannot be folded into the preceding layer given for it: a producer whose
     /// weight layout bnbound does not fold into (e.g. ConvTranspose), or dims that do not
     /// match the layer's channel count or the producer's stored weight.

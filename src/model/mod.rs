@@ -14,7 +14,9 @@ pub mod safetensors;
 mod error;
 
 use crate::error::short;
-use crate::{AnyBatchNorm, BatchNorm, Dtype, Storage};
+use crate::layer::params::{AnyBatchNorm, BatchNorm};
+use crate::num::float::Dtype;
+use crate::num::round::storage::Storage;
 pub use error::{Error, Result};
 use std::path::Path;
 

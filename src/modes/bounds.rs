@@ -7,7 +7,7 @@ use crate::layer::enclosure::Enclosure;
 use crate::layer::params::BatchNorm;
 use crate::modes::deployed::{Replay, Runtime, Semantics};
 use crate::num::float::Float;
-use crate::num::storage::Storage;
+use crate::num::round::storage::Storage;
 use crate::tensor::{BoxView, TensorBox};
 use crate::transfer::fold::{FloatFolded, LinearLayer};
 use crate::transfer::form::AffineForm;

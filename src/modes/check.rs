@@ -9,8 +9,12 @@
 use crate::error::{Error, Result, Side};
 pub use crate::exact::Excess;
 use crate::exact::{cmp_affine_params, cmp_offset_params, distance, float_distance, BiasSum};
+use crate::layer::params::BatchNorm;
+use crate::modes::deployed::{Runtime, Semantics};
+use crate::num::float::Float;
+use crate::tensor::TensorBox;
 use crate::transfer::form::sample_inner;
-use crate::{AffineForm, BatchNorm, Float, Runtime, Semantics, TensorBox};
+use crate::transfer::form::AffineForm;
 use std::cmp::Ordering;
 
 /// One unsound bound.
@@ -643,4 +647,136 @@ impl<T: Float> Checker<'_, T> {
 fn scale_only(mut p: [f64; 5]) -> [f64; 5] {
     (p[1], p[2]) = (0.0, 0.0);
     p
+}
+
+/// The exact decisions about one channel of a layer, public as `bnbound::exact::cmp_output`,
+/// `cmp_scale`, `cmp_offset` and `violation_steps` (the crate root names them there): each
+/// takes a [`BatchNorm`] and asks [`crate::exact`] about its channel's exact `f64`
+/// parameters.
+pub(crate) mod decide {
+    use crate::error::Side;
+    use crate::exact::{cmp_affine_params, cmp_scale_params};
+    use crate::layer::params::BatchNorm;
+    use crate::num::float::Float;
+    use std::cmp::Ordering;
+
+    /// The ordering of `y` against the exact real output `γ_c(x−μ_c)/√(σ²_c+ε) + β_c` of
+    /// channel `c` at the input `x`: `Less` means `y` is a sound lower bound that is not exact.
+    /// `None` if `c` is out of range or `x`, `y` are not finite.
+    ///
+    /// ```
+    /// use bnbound::{exact, BatchNorm};
+    /// use std::cmp::Ordering;
+    /// // f32 cancellation case: s = 1 + 2⁻²³, β = −3, x = 3: exact y = 3·2⁻²³.
+    /// let bn = BatchNorm::new(vec![1.0f32 + f32::EPSILON], vec![-3.0], vec![0.0], vec![1.0], 0.0)?;
+    /// let exact_y = 3.0 * f32::EPSILON as f64;
+    /// assert_eq!(exact::cmp_output(&bn, 0, 3.0, exact_y), Some(Ordering::Equal));
+    /// // The naive float evaluation fl(fl(3·s) − 3) is above it:
+    /// let naive = ((3.0f32 * (1.0 + f32::EPSILON)) - 3.0) as f64;
+    /// assert_eq!(exact::cmp_output(&bn, 0, 3.0, naive), Some(Ordering::Greater));
+    /// # Ok::<(), bnbound::Error>(())
+    /// ```
+    pub fn cmp_output<T: Float>(bn: &BatchNorm<T>, c: usize, x: f64, y: f64) -> Option<Ordering> {
+        let _env = crate::num::round::env::enter();
+        if c >= bn.channels() || !x.is_finite() || !y.is_finite() {
+            return None;
+        }
+        Some(cmp_affine_params(bn.channel_f64(c), x, y))
+    }
+
+    /// The ordering of `y` against channel `c`'s exact scale `γ_c/√(σ²_c+ε)`; `None` if `c` is
+    /// out of range or `y` is not finite.
+    ///
+    /// ```
+    /// use bnbound::{exact, BatchNorm};
+    /// use std::cmp::Ordering;
+    /// let bn = BatchNorm::new(vec![1.0f64], vec![0.0], vec![0.0], vec![2.0], 0.0)?;
+    /// let s = bn.enclose().channel(0).scale();
+    /// assert_eq!(exact::cmp_scale(&bn, 0, s.lo()), Some(Ordering::Less));
+    /// assert_eq!(exact::cmp_scale(&bn, 0, s.hi()), Some(Ordering::Greater));
+    /// # Ok::<(), bnbound::Error>(())
+    /// ```
+    pub fn cmp_scale<T: Float>(bn: &BatchNorm<T>, c: usize, y: f64) -> Option<Ordering> {
+        let _env = crate::num::round::env::enter();
+        if c >= bn.channels() || !y.is_finite() {
+            return None;
+        }
+        Some(cmp_scale_params(bn.channel_f64(c), y))
+    }
+
+    /// The ordering of `y` against channel `c`'s exact offset `β_c − γ_c μ_c/√(σ²_c+ε)`; `None`
+    /// if `c` is out of range or `y` is not finite.
+    ///
+    /// ```
+    /// use bnbound::{exact, BatchNorm};
+    /// use std::cmp::Ordering;
+    /// let bn = BatchNorm::new(vec![1.0f64], vec![0.5], vec![1.0], vec![4.0], 0.0)?; // o = 0
+    /// assert_eq!(exact::cmp_offset(&bn, 0, 0.0), Some(Ordering::Equal));
+    /// # Ok::<(), bnbound::Error>(())
+    /// ```
+    pub fn cmp_offset<T: Float>(bn: &BatchNorm<T>, c: usize, y: f64) -> Option<Ordering> {
+        let _env = crate::num::round::env::enter();
+        cmp_output(bn, c, 0.0, y)
+    }
+
+    /// How many values of `T` the bound `y` lies on the wrong side of the exact output at `x`
+    /// (channel `c`): 0 if `y` is a sound bound of that `side` ([`Side::Lo`]: lower bound,
+    /// [`Side::Hi`]: upper bound), otherwise the number of steps through consecutive values of `T` needed to make it
+    /// sound. Found by exponential and binary search, every probe decided exactly. `None` for
+    /// out-of-range `c` or non-finite `x`, `y`.
+    ///
+    /// ```
+    /// use bnbound::{exact, BatchNorm, Side};
+    /// let bn = BatchNorm::new(vec![1.0f32 + f32::EPSILON], vec![-3.0], vec![0.0], vec![1.0], 0.0)?;
+    /// // Naive f32: fl(fl(3·s) − 3) = 2⁻²¹, exact 3·2⁻²³. Near 2⁻²¹ the f32 spacing is 2⁻⁴⁵,
+    /// // so the naive lower bound is 2²² steps above the exact value.
+    /// let naive = (3.0f32 * (1.0 + f32::EPSILON)) - 3.0;
+    /// assert_eq!(naive, 2f32.powi(-21));
+    /// assert_eq!(exact::violation_steps(&bn, 0, 3.0, naive, Side::Lo), Some(1 << 22));
+    /// assert_eq!(exact::violation_steps(&bn, 0, 3.0, naive, Side::Hi), Some(0));
+    /// # Ok::<(), bnbound::Error>(())
+    /// ```
+    pub fn violation_steps<T: Float>(
+        bn: &BatchNorm<T>,
+        c: usize,
+        x: f64,
+        y: T,
+        side: Side,
+    ) -> Option<u64> {
+        let _env = crate::num::round::env::enter();
+        use crate::num::float::{from_ordinal, ordinal};
+        let side_is_lower = side == Side::Lo;
+        let bad = if side_is_lower {
+            Ordering::Greater
+        } else {
+            Ordering::Less
+        };
+        let dir: i64 = if side_is_lower { -1 } else { 1 };
+        let k0 = ordinal(y.to_f64_raw(), T::DTYPE);
+        let limit = ordinal(T::max_value().to_f64_raw(), T::DTYPE);
+        // `is_bad(n)`: is the value n steps outward from y still on the wrong side?
+        let is_bad = |n: i64| -> Option<bool> {
+            let k = (k0 + dir * n).clamp(-limit, limit);
+            let v: T = from_ordinal(k);
+            Some(cmp_output(bn, c, x, v.to_f64_raw())? == bad)
+        };
+        if !is_bad(0)? {
+            return Some(0);
+        }
+        // Exponential search for a sound n, then binary search for the first one.
+        let (mut good, mut badn) = (1i64, 0i64);
+        while is_bad(good)? {
+            badn = good;
+            good = good.saturating_mul(2).min(2 * limit);
+        }
+        while good - badn > 1 {
+            let mid = badn + (good - badn) / 2;
+            if is_bad(mid)? {
+                badn = mid;
+            } else {
+                good = mid;
+            }
+        }
+        Some(good as u64)
+    }
 }

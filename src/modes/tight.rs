@@ -80,9 +80,9 @@ fn enclose(p: [f64; 5], x: f64, prec: u32, r: &(Mp, Mp)) -> (Mp, Mp) {
 
 fn to_t<T: Float>(x: &Mp, round: Round) -> T {
     match T::DTYPE {
-        crate::Dtype::F64 => T::from_f64_down_raw(x.to_f64_round(round)),
+        crate::num::float::Dtype::F64 => T::from_f64_down_raw(x.to_f64_round(round)),
         // Exact: an f32 value converts exactly to f64.
-        crate::Dtype::F32 => T::from_f64_down_raw(x.to_f32_round(round) as f64),
+        crate::num::float::Dtype::F32 => T::from_f64_down_raw(x.to_f32_round(round) as f64),
     }
 }
 

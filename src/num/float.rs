@@ -108,12 +108,14 @@ impl Display for Dtype {
 }
 
 impl FromStr for Dtype {
-    type Err = crate::Error;
+    type Err = crate::error::Error;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
             "f32" => Ok(Dtype::F32),
             "f64" => Ok(Dtype::F64),
-            other => Err(crate::Error::UnknownDtype(crate::error::short(other))),
+            other => Err(crate::error::Error::UnknownDtype(crate::error::short(
+                other,
+            ))),
         }
     }
 }

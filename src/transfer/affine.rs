@@ -2,15 +2,20 @@
 //! (backward), flat or CNN-shaped. The forms themselves are in `transfer::form`.
 
 use crate::error::Result;
+use crate::kernel::loops::{self, BlockSumJob, MapJob, OffsetDotJob};
 use crate::layer::channel::image;
+use crate::layer::enclosure::Enclosure;
+use crate::num::float::Float;
+use crate::tensor::TensorBox;
 use crate::transfer::form::{sample_inner, AffineForm};
-use crate::transfer::kernel::{self, BlockSumJob, MapJob, OffsetDotJob};
-use crate::{Enclosure, Float, TensorBox};
 
 impl Enclosure {
     /// Bounds of `Σ_c [lo_c, hi_c]·o_c + [d_lo, d_hi]` over the channels.
     fn offset_dot<U: Float>(&self, lo: &[U], hi: &[U], d_lo: f64, d_hi: f64) -> (f64, f64) {
-        kernel::dispatch(self.kernel(), OffsetDotJob::new(self, (lo, hi), d_lo, d_hi))
+        loops::dispatch(
+            self.kernel(),
+            OffsetDotJob::new(self.laid_out(), (lo, hi), d_lo, d_hi),
+        )
     }
 
     /// The coefficient matrix of `form` with every element `(i, j)` multiplied by the scale
@@ -18,14 +23,14 @@ impl Enclosure {
     fn scale_map<T: Float>(&self, form: &AffineForm<T>, inner: usize) -> (Vec<T>, Vec<T>) {
         let n = form.rows() * form.cols();
         let (mut alo, mut ahi) = (vec![T::zero(); n], vec![T::zero(); n]);
-        let job = MapJob::<T, false>::new(
-            self,
+        let job = MapJob::<T, false, _>::new(
+            self.laid_out(),
             inner,
             0,
             (form.a().lo(), form.a().hi()),
             (&mut alo, &mut ahi),
         );
-        kernel::dispatch(self.kernel(), job);
+        loops::dispatch(self.kernel(), job);
         (alo, ahi)
     }
 
@@ -159,7 +164,7 @@ impl Enclosure {
                 let row_hi = &form.a().hi()[row.clone()];
                 let job =
                     BlockSumJob::new(inner, (&form.a().lo()[row], row_hi), (&mut s_lo, &mut s_hi));
-                kernel::dispatch(self.kernel(), job);
+                loops::dispatch(self.kernel(), job);
                 self.offset_dot(&s_lo, &s_hi, d_lo, d_hi)
             };
             dlo.push(T::from_f64_down_raw(l));

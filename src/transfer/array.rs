@@ -3,7 +3,9 @@
 //! channel axis 1 (0 for rank 1).
 
 use crate::error::{Error, Result};
-use crate::{BoxView, Enclosure, Float, Shape};
+use crate::layer::enclosure::Enclosure;
+use crate::num::float::Float;
+use crate::tensor::{BoxView, Shape};
 use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD};
 
 /// The array's elements as one row-major slice, or an error naming it: bnbound reads the

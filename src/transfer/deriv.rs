@@ -3,8 +3,10 @@
 //! derivative (its Hessian in `x`) is exactly zero.
 
 use crate::error::Result;
+use crate::layer::enclosure::Enclosure;
+use crate::num::float::Float;
+use crate::tensor::{BoxView, TensorBox};
 use crate::transfer::ibp::per_channel;
-use crate::{BoxView, Enclosure, Float, TensorBox};
 
 impl Enclosure {
     /// First derivative through the chain rule, into caller buffers: given bounds

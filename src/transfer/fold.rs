@@ -11,8 +11,11 @@
 //! their distance to the exact ones, for verifiers that need floats.
 
 use crate::error::{Error, Result};
+use crate::layer::enclosure::Enclosure;
+use crate::num::float::Float;
 use crate::num::round;
-use crate::{AffineForm, Enclosure, Float, Shape, TensorBox};
+use crate::tensor::{Shape, TensorBox};
+use crate::transfer::form::AffineForm;
 
 /// A linear or convolution layer's weight and bias: weight dims `[O, I, k…]` (`[O, I]` for
 /// a linear layer, OIHW for a 2-D convolution), row-major; bias of length `O` (zeros when

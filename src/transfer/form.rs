@@ -2,9 +2,10 @@
 //! bounds (the coefficient uncertainty moved into the constant).
 
 use crate::error::{Error, Result};
+use crate::num::float::Float;
 use crate::num::interval::dot_bounds;
 use crate::num::round;
-use crate::{Float, Shape, TensorBox};
+use crate::tensor::{Shape, TensorBox};
 
 /// An affine form `x ↦ A·x + c` with interval coefficients: `A` has `rows × cols` entries
 /// (row-major), `c` has `rows`; a point form has `lo = hi`. It denotes the set of affine

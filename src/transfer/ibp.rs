@@ -4,7 +4,7 @@
 //! `x ↦ s·x + o` is `[s·l + o, s·h + o]` for `s > 0`, `[s·h + o, s·l + o]` for `s < 0` and
 //! `{o}` for `s = 0`. With `s ∈ [s̲, s̄]` and `o ∈ [o̲, ō]`, the lower bound at an endpoint
 //! `x` is `min(s̲·x, s̄·x) + o̲` (the smaller product is the one with `s̲` when `x ≥ 0`).
-//! The per-element loops are [`crate::transfer::kernel`]'s, on the path the enclosure's
+//! The per-element loops are `crate::kernel`'s, on the path the enclosure's
 //! [`crate::Kernel`] resolves to: one FMA with AVX-512's embedded rounding toward `−∞`
 //! (`+∞` for the upper bound), narrowed to `f32` by a directed conversion; the AVX2+FMA loop
 //! under MXCSR's rounding toward `−∞`; one round-to-nearest FMA and one outward step
@@ -15,8 +15,10 @@
 //! ignores `x` entirely, so an unbounded box maps to `{o}`.
 
 use crate::error::{Error, Result};
-use crate::transfer::kernel::{self, MapJob};
-use crate::{BoxView, Enclosure, Float, TensorBox};
+use crate::kernel::loops::{self, MapJob};
+use crate::layer::enclosure::Enclosure;
+use crate::num::float::Float;
+use crate::tensor::{BoxView, TensorBox};
 
 /// Applies the per-element map (IBP for `OFFSET = true`) to every (batch, channel) block of
 /// a box through the enclosure's [`crate::Kernel`], after checking the channel count
@@ -29,8 +31,14 @@ pub(crate) fn per_channel<T: Float, const OFFSET: bool>(
 ) -> Result<()> {
     check_lengths(enc, input, out_lo, out_hi)?;
     let inner = input.shape().inner();
-    let job = MapJob::<T, OFFSET>::new(enc, inner, 0, (input.lo(), input.hi()), (out_lo, out_hi));
-    kernel::dispatch(enc.kernel(), job);
+    let job = MapJob::<T, OFFSET, _>::new(
+        enc.laid_out(),
+        inner,
+        0,
+        (input.lo(), input.hi()),
+        (out_lo, out_hi),
+    );
+    loops::dispatch(enc.kernel(), job);
     Ok(())
 }
 
@@ -143,9 +151,14 @@ impl Enclosure {
                 // A pool thread has its own control register (inherited from whichever
                 // thread created it): each task opens the default environment too.
                 let _env = crate::num::round::env::enter();
-                let job =
-                    MapJob::<T, true>::new(self, inner, t * per_task / inner, (l, h), (yl, yh));
-                kernel::dispatch(self.kernel(), job);
+                let job = MapJob::<T, true, _>::new(
+                    self.laid_out(),
+                    inner,
+                    t * per_task / inner,
+                    (l, h),
+                    (yl, yh),
+                );
+                loops::dispatch(self.kernel(), job);
             });
         Ok(())
     }

@@ -63,7 +63,7 @@ use tensor::tensor_values;
 
 use super::{build, ModelLayer, Options, ProducerOp, Stat};
 use crate::error::short;
-use crate::Storage;
+use crate::num::round::storage::Storage;
 use prost::bytes::Bytes;
 use prost::Message;
 use std::collections::{HashMap, HashSet};
@@ -651,7 +651,7 @@ impl OnnxModel {
         let ort_unfused = self.stats_fusion(e, &stat_types, bn.channels()).err();
         // BatchNormalization-15 lets X (and Y) have another type than the statistics: a
         // 16-bit X makes an f32 layer's outputs 16-bit whatever the statistics' type.
-        let f32_layer = matches!(bn, crate::AnyBatchNorm::F32(_));
+        let f32_layer = matches!(bn, crate::layer::params::AnyBatchNorm::F32(_));
         let storage = match e.x_type {
             Some(10) if f32_layer => Some(Storage::F16),
             Some(16) if f32_layer => Some(Storage::Bf16),

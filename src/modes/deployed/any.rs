@@ -26,18 +26,20 @@ pub(crate) struct Model {
     min_normal: f64,
     /// For 16-bit data: every interval is also rounded outward to the storage type, so
     /// an intermediate the runtime stores in that type stays inside.
-    grid: Option<crate::num::storage::Storage>,
+    grid: Option<crate::num::round::storage::Storage>,
 }
 
 impl Model {
     /// The model of data stored as f16 or bf16 and computed in any mixture of `f32` and
     /// the storage type: each operation widened by the storage type's `u` and `η` (which
     /// bound `f32`'s too), and each interval rounded outward to the storage grid.
-    pub(crate) fn storage(storage: crate::num::storage::Storage, ulps: u32) -> Model {
+    pub(crate) fn storage(storage: crate::num::round::storage::Storage, ulps: u32) -> Model {
         let (p, emin, max) = match storage {
-            crate::num::storage::Storage::F16 => (11, -14, 65504.0),
+            crate::num::round::storage::Storage::F16 => (11, -14, 65504.0),
             // bf16's largest value, (2 − 2⁻⁷)·2¹²⁷.
-            crate::num::storage::Storage::Bf16 => (8, -126, (2.0 - 2f64.powi(-7)) * 2f64.powi(127)),
+            crate::num::round::storage::Storage::Bf16 => {
+                (8, -126, (2.0 - 2f64.powi(-7)) * 2f64.powi(127))
+            }
         };
         let two = |e: i32| 2f64.powi(e);
         Model {
@@ -57,26 +59,26 @@ impl Model {
     /// positive result stays positive (`Runtime::MAX_ULPS` for `f32`).
     pub(crate) fn max_ulps(&self) -> u32 {
         let p = -self.u.log2() as i32;
-        (1u64 << (p - 4).clamp(0, 31)).min(crate::Runtime::MAX_ULPS as u64) as u32
+        (1u64 << (p - 4).clamp(0, 31)).min(super::Runtime::MAX_ULPS as u64) as u32
     }
 
     pub(crate) fn of<T: Float>(ulps: u32) -> Model {
         let (p, emin, max) = match T::DTYPE {
-            crate::Dtype::F32 => (24, -126, f32::MAX as f64),
-            crate::Dtype::F64 => (53, -1022, f64::MAX),
+            crate::num::float::Dtype::F32 => (24, -126, f32::MAX as f64),
+            crate::num::float::Dtype::F64 => (53, -1022, f64::MAX),
         };
         let two = |e: i32| 2f64.powi(e); // exact powers of two, all normal in f64
         Model {
             u: two(-p),
             // Half the subnormal spacing; for f64 2^-1075 is not an f64: use 2^-1074.
-            eta: if T::DTYPE == crate::Dtype::F64 {
+            eta: if T::DTYPE == crate::num::float::Dtype::F64 {
                 f64::from_bits(1)
             } else {
                 two(emin - p)
             },
             k: ulps as f64,
             max,
-            min_sub: if T::DTYPE == crate::Dtype::F64 {
+            min_sub: if T::DTYPE == crate::num::float::Dtype::F64 {
                 f64::from_bits(1)
             } else {
                 two(emin - p + 1)

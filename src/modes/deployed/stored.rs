@@ -8,7 +8,7 @@ use super::{Replay, Runtime};
 use crate::error::{Error, Result};
 use crate::layer::enclosure::Enclosure;
 use crate::layer::params::BatchNorm;
-use crate::num::storage::Storage;
+use crate::num::round::storage::Storage;
 use crate::tensor::TensorBox;
 
 /// PyTorch's 16-bit fallback for one channel: the constants of

@@ -1,4 +1,4 @@
-//! Lane-wise outward steps for the vectorised kernels (`crate::transfer::kernel`).
+//! Lane-wise outward steps for the vectorised kernels (`crate::kernel`).
 //!
 //! The kernels need an outward step that compiles to a few branch-free vector instructions.
 //! `lane_below(c)` returns `RN(c − e)` with `e = RN(φ·|c| + η)`, `φ = 2⁻⁵³ + 2⁻¹⁰⁵`,

@@ -1,9 +1,10 @@
-//! Directed rounding: the only module of bnbound that rounds.
+//! Directed rounding: the only owner of bnbound's scalar rounding rules.
 //!
 //! Every function here returns an `f64` that is a *bound* of the exact real result of one
 //! operation on its (exact) `f64` operands: a `_down` function returns a value `≤` the exact
 //! result, an `_up` function a value `≥` it. Nothing else in the crate is allowed to use a
-//! rounded-to-nearest float operation as a bound.
+//! rounded-to-nearest float operation as a bound. The kernels' AVX-512 and MXCSR paths
+//! (`crate::kernel`) are the vector forms of these rules, each naming the rule it mirrors.
 //!
 //! The implementation is portable: the hardware's round-to-nearest result `r` is corrected
 //! by one step (`next_up`/`next_down`) in the outward direction. Round-to-nearest is off by
@@ -333,16 +334,12 @@ pub(crate) fn f32_up(x: f64) -> f32 {
     -f32_down(-x)
 }
 
-#[cfg(target_arch = "x86_64")]
-pub(crate) mod avx512;
 pub(crate) mod decimal;
 pub(crate) mod env;
 mod lanes;
-#[cfg(target_arch = "x86_64")]
-pub(crate) mod mxcsr;
-mod storage;
+pub(crate) mod storage;
 pub(crate) use lanes::*;
-pub(crate) use storage::{storage_down, storage_nearest};
+pub(crate) use storage::storage_nearest;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -13,7 +13,7 @@
 //!
 //! * `vfmadd` gives `RD(ŝ·x + o̲)`, the largest `f64 ≤ ŝ·x + o̲`, in one rounding;
 //! * `vcvtpd2ps` narrows rounding toward `−∞` too, and `RD₃₂(RD₆₄(w)) = RD₃₂(w)` (every `f32`
-//!   is an `f64`; see [`super::avx512`]), so an `f32` bound is the tightest of `ŝ·x + o̲`;
+//!   is an `f64`; see `super::avx512::round`), so an `f32` bound is the tightest of `ŝ·x + o̲`;
 //! * the upper bound is the mirror `−RD(−ŝ'·x − ō) = RU(ŝ'·x + ō)` (a sign flip is exact),
 //!   so both sides are the tightest bounds in `T`, bit for bit what the AVX-512 path gives.
 //!
@@ -21,7 +21,15 @@
 //! `x ≥ 0`, `s̄` where the sign bit is set (at `x = −0` either end gives the exact `0`).
 //! Overflow rounds as the direction says (`RD(w) = MAX` for `MAX < w < ∞`); infinite `x`
 //! gives the exact infinite result. Callers guarantee no NaN, no `0·∞` and no `∞ − ∞`
-//! (finite nonzero scale endpoints, finite offsets: `crate::layer::lanes::is_fast`).
+//! (finite nonzero scale endpoints, finite offsets: [`super::lanes::is_fast`]).
+//!
+//! These loops are the vector forms of [`crate::num::round`]'s rules: [`block`] and [`row`]
+//! of the kernels' lower bound `below_nearest(lane_fma_for_below(ŝ, x, o̲))`
+//! ([`crate::num::round::lane_fma_for_below`], with `LaneRound::below_nearest` narrowing)
+//! and of its mirror for the upper bound; [`dot`] of the partial sums
+//! `lane_below(lane_fma_for_below(q, a, acc))` ([`crate::num::round::lane_below`]). Each
+//! rounds once toward `−∞` where the scalar rule rounds to nearest and steps outward: the
+//! tightest bound, never looser than the rule's.
 #![allow(unsafe_code)]
 
 use crate::num::float::{Dtype, Float};

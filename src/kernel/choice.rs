@@ -1,9 +1,5 @@
-//! How a layer's enclosure is laid out for the per-element kernels: the kernel choice
-//! ([`Kernel`], resolved at run time) and the per-channel arrays ([`Lanes`]) the row kernel
-//! and back-substitution read. The kernels themselves are in `crate::transfer::kernel`;
-//! this module depends on nothing of theirs.
-
-use crate::layer::channel::{ChannelEnclosure, ScaleSign};
+//! The kernel choice: [`Kernel`] (public), resolved on the running CPU to a [`Path`] by
+//! run-time feature detection.
 
 /// Which per-element kernel the transfer functions use. All are sound; they may differ in
 /// the last bit. This is the *kernel* (how products and sums are evaluated per element);
@@ -86,7 +82,7 @@ pub(crate) enum Path {
 fn avx512_available() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
-        crate::num::round::avx512::Avx512::detect().is_some()
+        super::avx512::round::Avx512::detect().is_some()
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
@@ -107,79 +103,5 @@ pub(crate) fn fma_available() -> bool {
     #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
     {
         false
-    }
-}
-
-/// Per-channel scale and offset endpoints as plain arrays (structure of arrays) for the row
-/// kernel, with the channels the fast formula does not cover listed in `special` (their
-/// array entries are harmless finite placeholders; their results are recomputed).
-#[derive(Clone, Debug, PartialEq)]
-pub(crate) struct Lanes {
-    pub(crate) s_lo: Vec<f64>,
-    pub(crate) s_hi: Vec<f64>,
-    pub(crate) o_lo: Vec<f64>,
-    pub(crate) o_hi: Vec<f64>,
-    /// Whether the scale is negative; `neg[j] ⇔ s_hi[j] < 0` (the AVX-512 kernel reads the
-    /// sign from `s_hi`).
-    pub(crate) neg: Vec<bool>,
-    pub(crate) special: Vec<usize>,
-    /// The offset `[o̲, ō]` used as a *scale* (back-substitution's `Σ Λ_ij·o_j`): channels
-    /// whose offset has a known nonzero sign and finite ends; the others are in
-    /// `q_special` and have `[0, 0]` here.
-    pub(crate) q_lo: Vec<f64>,
-    pub(crate) q_hi: Vec<f64>,
-    /// `q_neg[j] ⇔ q_hi[j] < 0`, as for `neg`.
-    pub(crate) q_neg: Vec<bool>,
-    pub(crate) q_special: Vec<usize>,
-}
-
-/// Whether the block/row kernels may evaluate channel `ch` (scale of known nonzero sign,
-/// finite nonzero scale endpoints, finite offset): then no `0·∞` or `∞ − ∞` can occur.
-pub(crate) fn is_fast(ch: &ChannelEnclosure) -> bool {
-    let (s, o) = (ch.scale(), ch.offset());
-    let sign_ok = match ch.scale_sign() {
-        ScaleSign::Zero => false,
-        ScaleSign::Positive => s.lo() > 0.0,
-        ScaleSign::Negative => s.hi() < 0.0,
-    };
-    sign_ok && s.lo().is_finite() && s.hi().is_finite() && o.lo().is_finite() && o.hi().is_finite()
-}
-
-impl Lanes {
-    /// The arrays of scale `[s̲, s̄]` and offset `[o̲, ō]` per channel.
-    pub(crate) fn new(ch: &[ChannelEnclosure]) -> Self {
-        let mut l = Lanes {
-            s_lo: Vec::with_capacity(ch.len()),
-            s_hi: Vec::with_capacity(ch.len()),
-            o_lo: Vec::with_capacity(ch.len()),
-            o_hi: Vec::with_capacity(ch.len()),
-            neg: Vec::with_capacity(ch.len()),
-            special: Vec::new(),
-            q_lo: Vec::with_capacity(ch.len()),
-            q_hi: Vec::with_capacity(ch.len()),
-            q_neg: Vec::with_capacity(ch.len()),
-            q_special: Vec::new(),
-        };
-        for (c, e) in ch.iter().enumerate() {
-            let fast = is_fast(e);
-            if !fast {
-                l.special.push(c);
-            }
-            let (s, o) = (e.scale(), e.offset());
-            l.s_lo.push(if fast { s.lo() } else { 1.0 });
-            l.s_hi.push(if fast { s.hi() } else { 1.0 });
-            l.o_lo.push(if fast { o.lo() } else { 0.0 });
-            l.o_hi.push(if fast { o.hi() } else { 0.0 });
-            l.neg.push(fast && e.scale_sign() == ScaleSign::Negative);
-            let finite = o.lo().is_finite() && o.hi().is_finite();
-            let q_fast = finite && (o.lo() > 0.0 || o.hi() < 0.0);
-            if !q_fast {
-                l.q_special.push(c);
-            }
-            l.q_lo.push(if q_fast { o.lo() } else { 0.0 });
-            l.q_hi.push(if q_fast { o.hi() } else { 0.0 });
-            l.q_neg.push(q_fast && o.hi() < 0.0);
-        }
-        l
     }
 }

@@ -1,4 +1,8 @@
-//! Directed rounding in hardware: AVX-512's embedded rounding (x86-64, detected at run time).
+//! Directed rounding in hardware: AVX-512's embedded rounding (x86-64, detected at run time),
+//! the vector forms of [`crate::num::round`]'s scalar rules. Each operation names the rule it
+//! mirrors; where the scalar rule rounds to nearest and steps outward, the vector form rounds
+//! once in the bound's direction, which gives the tightest bound (never looser than the
+//! scalar rule's).
 //!
 //! An AVX-512F instruction on 512-bit registers may carry its own rounding direction
 //! (`{rd-sae}`, `{ru-sae}`), which overrides the rounding control of MXCSR for that
@@ -14,7 +18,7 @@
 //! Overflow rounds the way the direction says (`RD(w) = f64::MAX` for `MAX < w < ∞`,
 //! `RU(w) = +∞`), which are bounds; infinite operands give the exact infinite result.
 //! Callers guarantee the operands are not NaN and that no `0·∞` or `∞ − ∞` occurs (the same
-//! conventions as the rest of [`crate::num::round`]). The `_up` functions are written
+//! conventions as [`crate::num::round`]). The `_up` functions are written
 //! directly with `{ru-sae}` (no mirror is needed: the hardware rounds in either direction).
 //!
 //! Subnormals are handled by the hardware as IEEE 754 requires, as long as the process has
@@ -51,42 +55,44 @@ impl Avx512 {
     }
 }
 
-/// `RD(a·b + c)` lane-wise: the largest `f64 ≤ a·b + c`.
+/// `RD(a·b + c)` lane-wise: the largest `f64 ≤ a·b + c` (the vector form of
+/// [`crate::num::round::fma_down`]).
 #[inline]
 #[target_feature(enable = "avx512f")]
 pub(crate) fn fma_down(a: F64x8, b: F64x8, c: F64x8) -> F64x8 {
     _mm512_fmadd_round_pd::<RD>(a, b, c)
 }
 
-/// `RU(a·b + c)` lane-wise: the smallest `f64 ≥ a·b + c`.
+/// `RU(a·b + c)` lane-wise: the smallest `f64 ≥ a·b + c` (the vector form of
+/// [`crate::num::round::fma_up`]).
 #[inline]
 #[target_feature(enable = "avx512f")]
 pub(crate) fn fma_up(a: F64x8, b: F64x8, c: F64x8) -> F64x8 {
     _mm512_fmadd_round_pd::<RU>(a, b, c)
 }
 
-/// `RD(a·b)` lane-wise.
+/// `RD(a·b)` lane-wise (the vector form of [`crate::num::round::mul_down`]).
 #[inline]
 #[target_feature(enable = "avx512f")]
 pub(crate) fn mul_down(a: F64x8, b: F64x8) -> F64x8 {
     _mm512_mul_round_pd::<RD>(a, b)
 }
 
-/// `RU(a·b)` lane-wise.
+/// `RU(a·b)` lane-wise (the vector form of [`crate::num::round::mul_up`]).
 #[inline]
 #[target_feature(enable = "avx512f")]
 pub(crate) fn mul_up(a: F64x8, b: F64x8) -> F64x8 {
     _mm512_mul_round_pd::<RU>(a, b)
 }
 
-/// `RD(a + b)` lane-wise.
+/// `RD(a + b)` lane-wise (the vector form of [`crate::num::round::add_down`]).
 #[inline]
 #[target_feature(enable = "avx512f")]
 pub(crate) fn add_down(a: F64x8, b: F64x8) -> F64x8 {
     _mm512_add_round_pd::<RD>(a, b)
 }
 
-/// `RU(a + b)` lane-wise.
+/// `RU(a + b)` lane-wise (the vector form of [`crate::num::round::add_up`]).
 #[inline]
 #[target_feature(enable = "avx512f")]
 pub(crate) fn add_up(a: F64x8, b: F64x8) -> F64x8 {
@@ -148,7 +154,8 @@ pub(crate) fn load_select_signed<T: Float>(m: __mmask8, a: &[T], b: &[T]) -> (F6
 }
 
 /// Writes each lane of `v`, rounded toward `−∞` to `T`, to the first eight elements of
-/// `dst`: each written value is the largest `T` `≤` its lane. Panics if `dst` is shorter.
+/// `dst`: each written value is the largest `T` `≤` its lane (for `f32` the vector form of
+/// [`crate::num::round::f32_down`]). Panics if `dst` is shorter.
 #[inline]
 #[target_feature(enable = "avx512f")]
 pub(crate) fn store_down<T: Float>(v: F64x8, dst: &mut [T]) {
@@ -166,7 +173,8 @@ pub(crate) fn store_down<T: Float>(v: F64x8, dst: &mut [T]) {
 }
 
 /// Writes each lane of `v`, rounded toward `+∞` to `T`, to the first eight elements of
-/// `dst`: each written value is the smallest `T` `≥` its lane.
+/// `dst`: each written value is the smallest `T` `≥` its lane (for `f32` the vector form of
+/// [`crate::num::round::f32_up`]).
 #[inline]
 #[target_feature(enable = "avx512f")]
 pub(crate) fn store_up<T: Float>(v: F64x8, dst: &mut [T]) {

@@ -1,5 +1,5 @@
 //! The AVX-512 bodies of the kernels: eight `f64` lanes, every bound one instruction with
-//! embedded directed rounding ([`crate::num::round::avx512`]). Each function handles the
+//! embedded directed rounding ([`round`]). Each function handles the
 //! longest prefix that is a multiple of eight and returns its length; the caller finishes
 //! the tail with the FMA lanes. Each function takes the [`Avx512`] proof and is compiled
 //! for AVX-512F, VL and DQ, so callers need `unsafe` with the proof as the argument.
@@ -8,12 +8,14 @@
 //! over `s ∈ [s̲, s̄]` it is `s̲` where `x ≥ 0` and `s̄` where `x < 0` (a blend on the mask of
 //! the data's sign bits; at `x = −0` either end gives the exact `0`); for the upper bound the
 //! other one. The endpoint swap of a negative scale (row kernel, offset sums) is a blend on
-//! the mask `s̄ < 0` (see `Lanes` in `crate::layer::lanes`).
+//! the mask `s̄ < 0` (see [`super::lanes::Lanes`]).
 #![allow(unsafe_code)]
 
-use crate::num::round::avx512::{self as round, Avx512, F64x8};
-use crate::Float;
+pub(super) mod round;
+
+use crate::num::float::Float;
 use core::arch::x86_64::*;
+use round::{Avx512, F64x8};
 
 /// Lanes where `x < 0`.
 #[inline]

@@ -1,4 +1,4 @@
-//! Vectorisable per-element kernels and runtime CPU dispatch.
+//! The per-element loops and their run-time dispatch.
 //!
 //! The transfer functions spend their time in one operation per bound: the image of an
 //! interval endpoint `x` under a scale interval `[s̲, s̄]` whose sign is known, plus an
@@ -11,22 +11,23 @@
 //! * **row kernel** — one row across all channels (`inner = 1`, e.g. `(N, C)` boxes and
 //!   back-substitution), scale and offset read from per-channel arrays ([`Lanes`]).
 //!
-//! Every rounding goes through [`crate::num::round`]. Three paths ([`Path`]):
+//! Every rounding is a scalar rule of [`crate::num::round`] or, on the AVX-512 and MXCSR
+//! paths, its vector form (`super::avx512::round`, `super::mxcsr`). Three paths ([`Path`]):
 //!
-//! * **AVX-512** ([`avx512`]): eight `f64` lanes, the bound is `RD(ŝ·x + o̲)` by one FMA
+//! * **AVX-512** (`super::avx512`): eight `f64` lanes, the bound is `RD(ŝ·x + o̲)` by one FMA
 //!   with embedded rounding, narrowed to `f32` by a conversion rounded the same way — the
 //!   tightest bound of `ŝ·x + o̲` in `T`. Tails shorter than eight lanes take the FMA path.
 //! * **FMA**: on x86-64 the block and row loops (IBP and the scaling map) and the
 //!   back-substitution dot product run four `f64` lanes in one `asm!` block each under
-//!   MXCSR's rounding toward `−∞` ([`round::mxcsr`]): the same bounds as AVX-512, with no
+//!   MXCSR's rounding toward `−∞` (`super::mxcsr`): the same bounds as AVX-512, with no
 //!   outward step. Elsewhere (tails shorter than four lanes, CNN block sums, aarch64): `below(RN(ŝ·x + o̲))`, one rounding and
 //!   one outward step (`f32`: narrowed to nearest, then one `f32` step,
 //!   [`round::f32_below_nearest`]).
 //! * **two roundings**: `below(RN(below(RN(ŝ·x)) + o̲))`, two roundings, two outward steps.
 //!
 //! Channels whose enclosure the fast formula does not cover (scale sign zero, a scale
-//! endpoint that is zero or infinite, an infinite offset) go through the scalar
-//! [`crate::layer::channel::image`], which handles `0·∞` and `∞ − ∞` explicitly.
+//! endpoint that is zero or infinite, an infinite offset) go through the channel's scalar
+//! image ([`Channel::image`], the layer's), which handles `0·∞` and `∞ − ∞` explicitly.
 //!
 //! Dispatch: [`Kernel::Auto`] runs AVX-512 when the running CPU has AVX-512F, VL and DQ,
 //! else the FMA path (AVX2+FMA on x86-64, detected with `is_x86_feature_detected!`; the base
@@ -35,18 +36,15 @@
 #![allow(unsafe_code)]
 
 #[cfg(target_arch = "x86_64")]
-mod avx512;
-
-use crate::layer::channel::{image, ChannelEnclosure, ScaleSign};
-use crate::layer::enclosure::Enclosure;
-use crate::layer::lanes::{is_fast, Kernel, Lanes, Path};
+use super::avx512::{self, round::Avx512};
+use super::choice::{Kernel, Path};
+use super::lanes::{is_fast, Channel, Lanes};
+#[cfg(target_arch = "x86_64")]
+use super::mxcsr;
 use crate::num::float::lanes::LaneRound;
+use crate::num::float::Float;
 use crate::num::round;
-#[cfg(target_arch = "x86_64")]
-use crate::num::round::avx512::Avx512;
-#[cfg(target_arch = "x86_64")]
-use crate::num::round::mxcsr;
-use crate::Float;
+use std::cmp::Ordering;
 
 /// The proof that the AVX-512 lanes may be used, if they may.
 #[cfg(target_arch = "x86_64")]
@@ -102,7 +100,7 @@ pub(crate) fn dispatch<J: Job>(kernel: Kernel, job: J) -> J::Out {
     }
 }
 
-/// Blocks shorter than this go element by element through [`image`].
+/// Blocks shorter than this go element by element through [`Channel::image`].
 pub(crate) const BLOCK_MIN: usize = 8;
 
 /// Lower bound, in `T`, of `s·x + o` over `s ∈ [s_lo, s_hi]` (sign known, nonzero),
@@ -136,25 +134,22 @@ fn upper<T: Float, const OFFSET: bool, const FMA: bool>(
 
 /// One channel's block: `out ⊇ image(ch, [lo, hi])` element by element.
 #[inline(always)]
-fn block<T: Float, const OFFSET: bool, const FMA: bool>(
-    ch: &ChannelEnclosure,
+fn block<T: Float, const OFFSET: bool, const FMA: bool, C: Channel>(
+    ch: &C,
     lo: &[T],
     hi: &[T],
     out_lo: &mut [T],
     out_hi: &mut [T],
     wide: Wide,
 ) {
-    if !is_fast(ch) {
-        return scalar_block::<T, OFFSET>(ch, lo, hi, out_lo, out_hi);
+    let b = ch.bounds();
+    if !is_fast(&b) {
+        return scalar_block::<T, OFFSET, C>(ch, lo, hi, out_lo, out_hi);
     }
-    let (s_lo, s_hi) = (ch.scale().lo(), ch.scale().hi());
-    let (o_lo, o_hi) = if OFFSET {
-        (ch.offset().lo(), ch.offset().hi())
-    } else {
-        (0.0, 0.0)
-    };
+    let (s_lo, s_hi) = (b.s_lo, b.s_hi);
+    let (o_lo, o_hi) = if OFFSET { (b.o_lo, b.o_hi) } else { (0.0, 0.0) };
     // For s < 0 the lower bound comes from the upper input endpoint and vice versa.
-    let (from_lo, from_hi) = if ch.scale_sign() == ScaleSign::Negative {
+    let (from_lo, from_hi) = if b.sign == Ordering::Less {
         (hi, lo)
     } else {
         (lo, hi)
@@ -192,17 +187,17 @@ fn block<T: Float, const OFFSET: bool, const FMA: bool>(
     }
 }
 
-/// [`block`] through the scalar [`image`] (special channels and short blocks).
+/// [`block`] through the scalar [`Channel::image`] (special channels and short blocks).
 #[inline]
-fn scalar_block<T: Float, const OFFSET: bool>(
-    ch: &ChannelEnclosure,
+fn scalar_block<T: Float, const OFFSET: bool, C: Channel>(
+    ch: &C,
     lo: &[T],
     hi: &[T],
     out_lo: &mut [T],
     out_hi: &mut [T],
 ) {
     for (((&l, &h), yl), yh) in lo.iter().zip(hi).zip(out_lo).zip(out_hi) {
-        let (a, b) = image::<OFFSET>(ch, l.to_f64_raw(), h.to_f64_raw());
+        let (a, b) = ch.image::<OFFSET>(l.to_f64_raw(), h.to_f64_raw());
         *yl = T::from_f64_down_raw(a);
         *yh = T::from_f64_up_raw(b);
     }
@@ -212,8 +207,8 @@ fn scalar_block<T: Float, const OFFSET: bool>(
 /// the slices hold `rows·n` elements): `out_j ⊇ image(ch_j, [lo_j, hi_j])`.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn rows<T: Float, const OFFSET: bool, const FMA: bool>(
-    ch: &[ChannelEnclosure],
+fn rows<T: Float, const OFFSET: bool, const FMA: bool, C: Channel>(
+    ch: &[C],
     lanes: &Lanes,
     first: usize,
     rows: usize,
@@ -281,7 +276,7 @@ fn rows<T: Float, const OFFSET: bool, const FMA: bool>(
         for &c in &lanes.special {
             if range_contains(first, n, c) {
                 let j = c - first;
-                let (a, b) = image::<OFFSET>(&ch[c], lo[j].to_f64_raw(), hi[j].to_f64_raw());
+                let (a, b) = ch[c].image::<OFFSET>(lo[j].to_f64_raw(), hi[j].to_f64_raw());
                 out_lo[j] = T::from_f64_down_raw(a);
                 out_hi[j] = T::from_f64_up_raw(b);
             }
@@ -301,8 +296,8 @@ fn range_contains(first: usize, n: usize, c: usize) -> bool {
 /// (`OFFSET = false`) over a run of whole elements of a `(…, C, inner)` layout that starts
 /// at block `first_block` (block `k` belongs to channel `k mod C`). Lengths are checked by
 /// the caller: all four slices have the same length, a multiple of `inner`.
-pub(crate) struct MapJob<'a, T, const OFFSET: bool> {
-    ch: &'a [ChannelEnclosure],
+pub(crate) struct MapJob<'a, T, const OFFSET: bool, C> {
+    ch: &'a [C],
     lanes: &'a Lanes,
     inner: usize,
     first_block: usize,
@@ -312,19 +307,20 @@ pub(crate) struct MapJob<'a, T, const OFFSET: bool> {
     out_hi: &'a mut [T],
 }
 
-impl<'a, T, const OFFSET: bool> MapJob<'a, T, OFFSET> {
+impl<'a, T, const OFFSET: bool, C> MapJob<'a, T, OFFSET, C> {
     /// The map over `[lo, hi]` (blocks of `inner` elements, the first being block
-    /// `first_block` of the whole box) into the outputs, with `enc`'s channels.
+    /// `first_block` of the whole box) into the outputs, with the channels `ch` laid out
+    /// as `lanes`.
     pub(crate) fn new(
-        enc: &'a Enclosure,
+        (ch, lanes): (&'a [C], &'a Lanes),
         inner: usize,
         first_block: usize,
         (lo, hi): (&'a [T], &'a [T]),
         (out_lo, out_hi): (&'a mut [T], &'a mut [T]),
     ) -> Self {
         MapJob {
-            ch: enc.channel_slice(),
-            lanes: enc.lanes(),
+            ch,
+            lanes,
             inner,
             first_block,
             lo,
@@ -335,7 +331,7 @@ impl<'a, T, const OFFSET: bool> MapJob<'a, T, OFFSET> {
     }
 }
 
-impl<T: Float, const OFFSET: bool> Job for MapJob<'_, T, OFFSET> {
+impl<T: Float, const OFFSET: bool, C: Channel> Job for MapJob<'_, T, OFFSET, C> {
     type Out = ();
 
     #[inline(always)]
@@ -360,7 +356,7 @@ impl<T: Float, const OFFSET: bool> Job for MapJob<'_, T, OFFSET> {
                 let (h, hr) = hi.split_at(k * n);
                 let (yl, ylr) = out_lo.split_at_mut(k * n);
                 let (yh, yhr) = out_hi.split_at_mut(k * n);
-                rows::<T, OFFSET, FMA>(self.ch, self.lanes, first, k, l, h, yl, yh, wide);
+                rows::<T, OFFSET, FMA, C>(self.ch, self.lanes, first, k, l, h, yl, yh, wide);
                 (lo, hi, out_lo, out_hi) = (lr, hr, ylr, yhr);
                 first = 0;
             }
@@ -378,9 +374,9 @@ impl<T: Float, const OFFSET: bool> Job for MapJob<'_, T, OFFSET> {
         for (k, ((l, h), (yl, yh))) in blocks.enumerate() {
             let ch = &self.ch[(self.first_block + k) % c];
             if inner >= BLOCK_MIN {
-                block::<T, OFFSET, FMA>(ch, l, h, yl, yh, wide);
+                block::<T, OFFSET, FMA, C>(ch, l, h, yl, yh, wide);
             } else {
-                scalar_block::<T, OFFSET>(ch, l, h, yl, yh);
+                scalar_block::<T, OFFSET, C>(ch, l, h, yl, yh);
             }
         }
     }
@@ -394,8 +390,8 @@ const ACC: usize = 8;
 /// `d ∈ [d_lo, d_hi]`, as `f64` (one back-substitution bias). Every product-and-add is
 /// rounded once and stepped outward ([`round::lane_fma_for_below`], [`round::lane_below`]);
 /// the partial sums are combined with [`round::add_down`]/[`round::add_up`].
-pub(crate) struct OffsetDotJob<'a, T> {
-    ch: &'a [ChannelEnclosure],
+pub(crate) struct OffsetDotJob<'a, T, C> {
+    ch: &'a [C],
     lanes: &'a Lanes,
     lo: &'a [T],
     hi: &'a [T],
@@ -403,17 +399,18 @@ pub(crate) struct OffsetDotJob<'a, T> {
     d_hi: f64,
 }
 
-impl<'a, T> OffsetDotJob<'a, T> {
-    /// The bias sum over `enc`'s channels with coefficients `[lo, hi]` and `d ∈ [d_lo, d_hi]`.
+impl<'a, T, C> OffsetDotJob<'a, T, C> {
+    /// The bias sum over the channels `ch` (laid out as `lanes`) with coefficients
+    /// `[lo, hi]` and `d ∈ [d_lo, d_hi]`.
     pub(crate) fn new(
-        enc: &'a Enclosure,
+        (ch, lanes): (&'a [C], &'a Lanes),
         (lo, hi): (&'a [T], &'a [T]),
         d_lo: f64,
         d_hi: f64,
     ) -> Self {
         OffsetDotJob {
-            ch: enc.channel_slice(),
-            lanes: enc.lanes(),
+            ch,
+            lanes,
             lo,
             hi,
             d_lo,
@@ -422,7 +419,7 @@ impl<'a, T> OffsetDotJob<'a, T> {
     }
 }
 
-impl<T: Float> Job for OffsetDotJob<'_, T> {
+impl<T: Float, C: Channel> Job for OffsetDotJob<'_, T, C> {
     type Out = (f64, f64);
 
     #[inline(always)]
@@ -446,7 +443,10 @@ impl<T: Float> Job for OffsetDotJob<'_, T> {
             return crate::num::interval::dot_bounds(
                 lo.iter().map(|v| v.to_f64_raw()),
                 hi.iter().map(|v| v.to_f64_raw()),
-                self.ch.iter().map(|c| (c.offset().lo(), c.offset().hi())),
+                self.ch.iter().map(|c| {
+                    let b = c.bounds();
+                    (b.o_lo, b.o_hi)
+                }),
                 self.d_lo,
                 self.d_hi,
             );
@@ -477,12 +477,12 @@ impl<T: Float> Job for OffsetDotJob<'_, T> {
         // The tail and the channels whose offset may be zero, one scalar term each.
         let tail = (body..n).filter(|j| !l.q_special.contains(j));
         for j in tail.chain(l.q_special.iter().copied()) {
-            let o = self.ch[j].offset();
+            let o = self.ch[j].bounds();
             let (pl, ph) = crate::num::interval::mul_bounds(
                 lo[j].to_f64_raw(),
                 hi[j].to_f64_raw(),
-                o.lo(),
-                o.hi(),
+                o.o_lo,
+                o.o_hi,
             );
             s_lo = round::add_down(s_lo, pl);
             s_hi = round::add_up(s_hi, ph);
