@@ -77,7 +77,9 @@ def test_deployed_backward_contains_onnxruntime_and_pytorch(rng, tmp_path, dtype
                     with np.errstate(all="ignore"):
                         for j in range(n):
                             ch = j // (hw[0] * hw[1])
-                            ys.append(pytorch_outputs(g[ch], b[ch], m[ch], v[ch], dtype(e), flat[j], dtype))
+                            # ONNX stores ε as a float attribute: the layer's ε is f32's 1e-5.
+                            eps = dtype(np.float32(e))
+                            ys.append(pytorch_outputs(g[ch], b[ch], m[ch], v[ch], eps, flat[j], dtype))
                 dec, fail = form_contains(Llo, Lhi, dlo, dhi, flat, lam, d, ys)
                 assert fail == 0, (rt, trial)
                 key = "ort" if rt == "onnxruntime-cpu" else "torch"
