@@ -60,7 +60,7 @@ pub use modes::bounds::{Bounds, Mode};
 pub mod exact {
     mod decimal;
     mod dyadic;
-    mod excess;
+    pub(crate) mod excess;
     mod sum;
 
     pub use crate::modes::check::decide::{cmp_offset, cmp_output, cmp_scale, violation_steps};
@@ -68,7 +68,6 @@ pub mod exact {
     #[cfg(feature = "mpfr")]
     pub(crate) use dyadic::tightest;
     pub(crate) use dyadic::{cmp_affine_params, cmp_offset_params, cmp_scale_params, tighten};
-    pub use excess::Excess;
     pub(crate) use sum::{distance, float_distance, BiasSum};
 }
 
@@ -87,9 +86,7 @@ pub struct ReadmeDoctests;
 pub use error::{Error, Field, Result, Side};
 pub use kernel::choice::Kernel;
 pub use layer::channel::{ChannelEnclosure, ScaleSign};
-#[cfg(feature = "inari")]
-pub use layer::enclosure::InariBackend;
-pub use layer::enclosure::{Backend, Enclosure, Portable};
+pub use layer::enclosure::Enclosure;
 pub use layer::params::{AnyBatchNorm, BatchNorm};
 pub use num::float::{ulps_between, Dtype, Float};
 pub use num::interval::Interval;

@@ -264,18 +264,3 @@ proptest! {
         }
     }
 }
-
-#[cfg(feature = "inari")]
-proptest! {
-    #![proptest_config(cases())]
-
-    #[test]
-    fn ibp_inari_f64_contains_exact_image(case in case(hard_f64())) {
-        run(&case, |bn| bn.enclose_with::<bnbound::InariBackend>());
-    }
-
-    #[test]
-    fn ibp_inari_f32_contains_exact_image(case in case(hard_f32())) {
-        run(&case, |bn| bn.enclose_with::<bnbound::InariBackend>());
-    }
-}

@@ -118,23 +118,15 @@ impl Enclosure {
     }
 }
 
-mod sealed {
-    pub trait Sealed {}
-}
-
-/// A way of computing a channel's enclosure. Sealed: only bnbound's own backends, whose
-/// soundness is argued and tested here, can be used.
+/// A way of computing a channel's enclosure (crate-private):
 ///
-/// - [`Portable`] (always available): round-to-nearest with outward correction, see the
-///   crate's rounding module.
-/// - `InariBackend` (feature `inari`): hardware directed rounding through `inari`.
-pub trait Backend: sealed::Sealed {
-    /// A short name for reports (`"portable"`, `"inari"`).
-    const NAME: &'static str;
-
+/// - [`Portable`] (always used): round-to-nearest with outward correction, see the
+///   crate's rounding module, then exact tightening;
+/// - `InariBackend` (feature `inari`): hardware directed rounding through `inari`, looser;
+///   kept as a cross-check of `Portable` (the unit test below).
+pub(crate) trait Backend {
     /// Enclosures of `s = γ/√(σ²+ε)` and `o = β − γμ/√(σ²+ε)` for exact `f64` parameters
     /// that satisfy [`BatchNorm`]'s invariants.
-    #[doc(hidden)]
     fn scale_offset(gamma: f64, beta: f64, mean: f64, var: f64, eps: f64) -> (Interval, Interval);
 }
 
@@ -150,20 +142,10 @@ pub trait Backend: sealed::Sealed {
 /// smallest `f64 ≥ s` (equal when `s` is a float), likewise for the offset. This costs a
 /// few big-integer comparisons per channel, once per layer.
 ///
-/// ```
-/// use bnbound::{BatchNorm, Portable};
-/// let bn = BatchNorm::new(vec![1.0f64], vec![0.0], vec![0.0], vec![3.0], 0.0)?;
-/// assert_eq!(bn.enclose_with::<Portable>(), bn.enclose());
-/// # Ok::<(), bnbound::Error>(())
-/// ```
 #[derive(Clone, Copy, Debug, Default)]
-pub struct Portable;
-
-impl sealed::Sealed for Portable {}
+pub(crate) struct Portable;
 
 impl Backend for Portable {
-    const NAME: &'static str = "portable";
-
     fn scale_offset(g: f64, b: f64, m: f64, v: f64, e: f64) -> (Interval, Interval) {
         let (q_lo, q_hi) = (round::add_down(v, e), round::add_up(v, e));
         let (r_lo, r_hi) = (round::sqrt_down(q_lo), round::sqrt_up(q_hi));
@@ -201,32 +183,19 @@ fn clamp_to_sign(g: f64, lo: f64, hi: f64) -> (f64, f64) {
     }
 }
 
-#[cfg(feature = "inari")]
+#[cfg(all(feature = "inari", test))]
 mod inari_backend {
-    use super::{clamp_to_sign, sealed, Backend};
+    use super::{clamp_to_sign, Backend};
     use crate::num::interval::Interval;
     use inari::Interval as I;
 
     /// Backend using `inari`'s hardware directed rounding (feature `inari`). `inari`
     /// requires AVX and FMA at compile time: build with
     /// `RUSTFLAGS="-C target-cpu=x86-64-v3"` (or `-C target-feature=+avx,+fma`).
-    ///
-    /// ```
-    /// use bnbound::{BatchNorm, InariBackend};
-    /// let bn = BatchNorm::new(vec![2.0f64], vec![0.0], vec![1.0], vec![3.0], 1e-5)?;
-    /// let enc = bn.enclose_with::<InariBackend>();
-    /// let ch = enc.channel(0);
-    /// assert!(ch.scale().lo() < ch.scale().hi());
-    /// # Ok::<(), bnbound::Error>(())
-    /// ```
     #[derive(Clone, Copy, Debug, Default)]
-    pub struct InariBackend;
-
-    impl sealed::Sealed for InariBackend {}
+    pub(crate) struct InariBackend;
 
     impl Backend for InariBackend {
-        const NAME: &'static str = "inari";
-
         fn scale_offset(g: f64, b: f64, m: f64, v: f64, e: f64) -> (Interval, Interval) {
             let pt = |x: f64| I::try_from((x, x)).expect("finite parameter");
             let r = (pt(v) + pt(e)).sqrt();
@@ -241,8 +210,9 @@ mod inari_backend {
     }
 }
 
-#[cfg(feature = "inari")]
-pub use inari_backend::InariBackend;
+// Only the cross-check test uses it.
+#[cfg(all(feature = "inari", test))]
+pub(crate) use inari_backend::InariBackend;
 
 impl<T: Float> BatchNorm<T> {
     /// Encloses every channel's scale and offset with the default [`Portable`] backend.
@@ -264,14 +234,7 @@ impl<T: Float> BatchNorm<T> {
 
     /// Encloses every channel's scale and offset with backend `B`; same contract as
     /// [`BatchNorm::enclose`].
-    ///
-    /// ```
-    /// let bn = bnbound::BatchNorm::new(vec![1.0f32], vec![0.0], vec![0.0], vec![1.0], 1e-5)?;
-    /// let enc = bn.enclose_with::<bnbound::Portable>();
-    /// assert_eq!(enc.channels(), 1);
-    /// # Ok::<(), bnbound::Error>(())
-    /// ```
-    pub fn enclose_with<B: Backend>(&self) -> Enclosure {
+    pub(crate) fn enclose_with<B: Backend>(&self) -> Enclosure {
         let _env = crate::num::round::env::enter();
         let ch = (0..self.channels())
             .map(|c| {
@@ -299,5 +262,78 @@ impl AnyBatchNorm {
             AnyBatchNorm::F32(b) => b.enclose(),
             AnyBatchNorm::F64(b) => b.enclose(),
         }
+    }
+}
+
+/// The `inari` backend as a cross-check: on hard parameters (subnormals, powers of two,
+/// huge and tiny values, both signs) its scale and offset intervals contain the exact real
+/// values, decided in exact rationals, and so does `Portable`'s, which lies inside it.
+#[cfg(all(test, feature = "inari"))]
+mod inari_cross_check {
+    use super::{Backend, InariBackend, Portable};
+    use crate::exact::{cmp_offset_params, cmp_scale_params};
+    use std::cmp::Ordering::{Greater, Less};
+
+    fn values() -> Vec<f64> {
+        let mut v = vec![
+            0.0,
+            1.0,
+            0.1,
+            3.0,
+            1e-5,
+            2f64.powi(-1074),
+            2f64.powi(-1022),
+            1e300,
+            1e-300,
+        ];
+        v.extend([
+            0.7,
+            12.5,
+            f32::MAX as f64,
+            f32::MIN_POSITIVE as f64,
+            1.0 + f64::EPSILON,
+        ]);
+        v
+    }
+
+    #[test]
+    fn inari_and_portable_contain_the_exact_scale_and_offset() {
+        let vals = values();
+        let mut n = 0;
+        for &g in &vals {
+            for sg in [1.0, -1.0] {
+                for &m in &vals {
+                    for &v in &vals {
+                        for &e in &[0.0, 1e-5, 2f64.powi(-1074)] {
+                            if v + e == 0.0 {
+                                continue;
+                            }
+                            let (g, b, m) = (sg * g, 0.25, -m);
+                            let p = [g, b, m, v, e];
+                            let (s, o) = InariBackend::scale_offset(g, b, m, v, e);
+                            let (ps, po) = Portable::scale_offset(g, b, m, v, e);
+                            if s.lo().is_finite() && s.hi().is_finite() {
+                                assert_ne!(cmp_scale_params(p, s.lo()), Greater, "{p:?}");
+                                assert_ne!(cmp_scale_params(p, s.hi()), Less, "{p:?}");
+                            }
+                            if o.lo().is_finite() && o.hi().is_finite() {
+                                assert_ne!(cmp_offset_params(p, o.lo()), Greater, "{p:?}");
+                                assert_ne!(cmp_offset_params(p, o.hi()), Less, "{p:?}");
+                            }
+                            // Finite enclosures: Portable's (the tightest) inside inari's.
+                            let finite = [s, o, ps, po]
+                                .iter()
+                                .all(|i| i.lo().is_finite() && i.hi().is_finite());
+                            if finite {
+                                assert!(s.lo() <= ps.lo() && ps.hi() <= s.hi(), "{p:?}");
+                                assert!(o.lo() <= po.lo() && po.hi() <= o.hi(), "{p:?}");
+                            }
+                            n += 1;
+                        }
+                    }
+                }
+            }
+        }
+        assert!(n > 1000);
     }
 }

@@ -7,7 +7,7 @@
 //! attained at its endpoints, chosen by the exact sign of γ.
 
 use crate::error::{Error, Result, Side};
-pub use crate::exact::Excess;
+pub use crate::exact::excess::Excess;
 use crate::exact::{cmp_affine_params, cmp_offset_params, distance, float_distance, BiasSum};
 use crate::layer::params::BatchNorm;
 use crate::modes::deployed::{Runtime, Semantics};
