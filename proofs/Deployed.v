@@ -147,15 +147,18 @@ End Deployed.
 
 Global Instance prec_gt_0_24' : Prec_gt_0 24. Proof. easy. Qed.
 
-(** The binary32 instance (the f32 recipes of pytorch-cpu and onnxruntime-cpu). *)
+(** The binary32 instance (the f32 recipes of pytorch-cpu and onnxruntime-cpu): every
+    recipe, for every tie rule. *)
 Theorem recipes_between_endpoints_b32 :
   forall choice l x h, l <= x <= h ->
-  forall alpha beta',
-  let y := fast_unfused (-149) 24 choice alpha beta' in
-  Rmin (y l) (y h) <= y x <= Rmax (y l) (y h).
+  let between := fun f : R -> R => Rmin (f l) (f h) <= f x <= Rmax (f l) (f h) in
+  (forall alpha beta', between (fast_unfused (-149) 24 choice alpha beta') /\
+                       between (fast_fused (-149) 24 choice alpha beta')) /\
+  (forall mu inv g b, between (fallback_unfused (-149) 24 choice mu inv g b) /\
+                      between (fallback_fused (-149) 24 choice mu inv g b)).
 Proof.
-intros choice l x h Hx alpha beta' y.
-exact (proj1 (proj1 (recipes_between_endpoints (-149) 24 choice l x h Hx) alpha beta')).
+intros choice l x h Hx between.
+exact (recipes_between_endpoints (-149) 24 choice l x h Hx).
 Qed.
 
 Print Assumptions recipes_between_endpoints.
