@@ -10,7 +10,7 @@
 
 From Coq Require Import Reals Lia Lra List.
 From Flocq Require Import Core.
-From BnboundProofs Require Import Add Mul.
+From BnboundProofs Require Import Add Mul Channel.
 Import ListNotations.
 Open Scope R_scope.
 
@@ -186,7 +186,61 @@ apply IH; auto.
 - lra.
 Qed.
 
+(** any.rs div(a, b) for b > 0: the least of the four corner quotients rounded by
+    div_down, and the greatest by div_up, enclose a/b for every a in [al, ah] and b in
+    [bl, bh], 0 < bl. *)
+Definition div_bounds (al ah bl bh : R) : R * R :=
+  (Rmin (Rmin (Rmin (div_down choice al bl) (div_down choice al bh))
+              (div_down choice ah bl)) (div_down choice ah bh),
+   Rmax (Rmax (Rmax (div_up choice al bl) (div_up choice al bh))
+              (div_up choice ah bl)) (div_up choice ah bh)).
+
+Lemma quot_corner_below :
+  forall al a ah bl b bh, al <= a <= ah -> 0 < bl -> bl <= b <= bh ->
+  al / bl <= a / b \/ al / bh <= a / b \/ ah / bl <= a / b \/ ah / bh <= a / b.
+Proof.
+intros al a ah bl b bh Ha Hb0 Hb.
+assert (Hab : al / b <= a / b).
+{ unfold Rdiv. apply Rmult_le_compat_r; [left; apply Rinv_0_lt_compat; lra|lra]. }
+destruct (Rle_or_lt 0 al) as [Hal|Hal].
+- right; left. apply Rle_trans with (2 := Hab).
+  unfold Rdiv. apply Rmult_le_compat_l; [exact Hal|]. apply Rinv_le_contravar; lra.
+- left. apply Rle_trans with (2 := Hab).
+  unfold Rdiv. apply Rmult_le_compat_neg_l; [lra|]. apply Rinv_le_contravar; lra.
+Qed.
+
+Lemma quot_corner_above :
+  forall al a ah bl b bh, al <= a <= ah -> 0 < bl -> bl <= b <= bh ->
+  a / b <= al / bl \/ a / b <= al / bh \/ a / b <= ah / bl \/ a / b <= ah / bh.
+Proof.
+intros al a ah bl b bh Ha Hb0 Hb.
+destruct (quot_corner_below (- ah) (- a) (- al) bl b bh ltac:(lra) Hb0 Hb) as [H|[H|[H|H]]];
+  unfold Rdiv in *; rewrite !Ropp_mult_distr_l_reverse in H;
+  [right; right; left|right; right; right|left|right; left]; lra.
+Qed.
+
+Theorem div_bounds_encloses :
+  forall al a ah bl b bh, F64 al -> F64 ah -> F64 bl -> F64 bh ->
+  al <= a <= ah -> 0 < bl -> bl <= b <= bh ->
+  fst (div_bounds al ah bl bh) <= a / b <= snd (div_bounds al ah bl bh).
+Proof.
+intros al a ah bl b bh Fal Fah Fbl Fbh Ha Hb0 Hb.
+assert (Bl : bl <> 0) by lra. assert (Bh : bh <> 0) by lra.
+assert (D1 := div_down_le choice al bl Fal Fbl Bl). assert (D2 := div_down_le choice al bh Fal Fbh Bh).
+assert (D3 := div_down_le choice ah bl Fah Fbl Bl). assert (D4 := div_down_le choice ah bh Fah Fbh Bh).
+assert (U1 := div_up_ge choice al bl Fal Fbl Bl). assert (U2 := div_up_ge choice al bh Fal Fbh Bh).
+assert (U3 := div_up_ge choice ah bl Fah Fbl Bl). assert (U4 := div_up_ge choice ah bh Fah Fbh Bh).
+unfold div_bounds; simpl. split.
+- apply min4_le.
+  destruct (quot_corner_below al a ah bl b bh Ha Hb0 Hb) as [H|[H|[H|H]]];
+    [left|right; left|right; right; left|right; right; right]; lra.
+- apply max4_ge.
+  destruct (quot_corner_above al a ah bl b bh Ha Hb0 Hb) as [H|[H|[H|H]]];
+    [left|right; left|right; right; left|right; right; right]; lra.
+Qed.
+
 End Interval.
 
 Print Assumptions mul_bounds_encloses.
 Print Assumptions dot_bounds_encloses.
+Print Assumptions div_bounds_encloses.
