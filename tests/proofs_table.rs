@@ -1,9 +1,11 @@
 //! The table of machine-checked proofs in `src/docs/soundness.md` (issue 23) against the
 //! code and the proofs: every Rust function it names exists where it says (so a rename
 //! breaks CI, not silently the proof's meaning), every theorem it names is a `Theorem` of
-//! the `.v` file it names and has its assumptions printed there (CI checks that output),
-//! and every `.v` file in `proofs/` is listed. The proofs themselves are compiled by
-//! `proofs/check` in `.ci/run`.
+//! the `.v` file it names and has its assumptions printed there (CI checks that output), or
+//! is the name of a Gappa script `proofs/gappa/NAME.g` the row names, and every `.v` file in
+//! `proofs/` and every `.g` script in `proofs/gappa/` is listed. The proofs themselves are
+//! compiled, and the Gappa certificates generated and compiled, by `proofs/check` in
+//! `.ci/run`.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -91,15 +93,6 @@ fn proofs_table_matches_code_and_proofs() {
     for [theorems, statement, file, functions, assumptions] in &rows {
         assert!(!statement.is_empty(), "a row states no theorem: {theorems}");
         let files = code_spans(file);
-        assert_eq!(files.len(), 1, "one .v file per row: {file}");
-        let file = files[0];
-        assert!(
-            file.starts_with("proofs/") && file.ends_with(".v"),
-            "{file}"
-        );
-        let proof = read(file);
-        listed.insert(file.to_string());
-
         let names = code_spans(theorems);
         for name in &names {
             assert!(
@@ -108,15 +101,41 @@ fn proofs_table_matches_code_and_proofs() {
             );
         }
         assert!(!names.is_empty(), "a row names no theorem: {theorems}");
-        for name in names {
+        if files.iter().all(|f| f.ends_with(".g")) && !files.is_empty() {
+            // A row of Gappa scripts (proofs/gappa/NAME.g, one goal each, whose Coq
+            // certificates proofs/check compiles): the theorems are the scripts' names.
+            for f in &files {
+                assert!(f.starts_with("proofs/gappa/"), "{f}");
+                let script = read(f);
+                assert!(script.contains("->"), "{f} states no goal");
+                listed.insert(f.to_string());
+            }
+            for name in &names {
+                let f = format!("proofs/gappa/{name}.g");
+                assert!(
+                    files.contains(&f.as_str()),
+                    "the Gappa theorem {name} is the script {f}, which the row does not name"
+                );
+            }
+        } else {
+            assert_eq!(files.len(), 1, "one .v file per row: {file}");
+            let file = files[0];
             assert!(
-                has_followed(&proof, &format!("Theorem {name}"), &[' ', '\n', ':']),
-                "{file} has no `Theorem {name}`"
+                file.starts_with("proofs/") && file.ends_with(".v"),
+                "{file}"
             );
-            assert!(
-                proof.contains(&format!("Print Assumptions {name}.")),
-                "{file} does not print the assumptions of {name}"
-            );
+            let proof = read(file);
+            listed.insert(file.to_string());
+            for name in &names {
+                assert!(
+                    has_followed(&proof, &format!("Theorem {name}"), &[' ', '\n', ':']),
+                    "{file} has no `Theorem {name}`"
+                );
+                assert!(
+                    proof.contains(&format!("Print Assumptions {name}.")),
+                    "{file} does not print the assumptions of {name}"
+                );
+            }
         }
 
         let fns = code_spans(functions);
@@ -138,10 +157,15 @@ fn proofs_table_matches_code_and_proofs() {
     }
 
     let mut on_disk = BTreeSet::new();
-    for entry in std::fs::read_dir(root().join("proofs")).expect("proofs/ exists") {
-        let name = entry.unwrap().file_name().into_string().unwrap();
-        if name.ends_with(".v") {
-            on_disk.insert(format!("proofs/{name}"));
+    for (dir, ext) in [("proofs", ".v"), ("proofs/gappa", ".g")] {
+        let Ok(entries) = std::fs::read_dir(root().join(dir)) else {
+            continue;
+        };
+        for entry in entries {
+            let name = entry.unwrap().file_name().into_string().unwrap();
+            if name.ends_with(ext) {
+                on_disk.insert(format!("{dir}/{name}"));
+            }
         }
     }
     let unlisted: Vec<_> = on_disk.difference(&listed).collect();
