@@ -56,11 +56,9 @@ pub fn input() -> TensorBox<f32> {
 /// Naive bounds as a typical verifier computes them (auto_LiRPA's IBP form, all f32,
 /// round-to-nearest): `center = s·mid + o`, `dev = |s|·rad`.
 fn naive(bn: &BatchNorm<f32>, input: &TensorBox<f32>) -> (Vec<f32>, Vec<f32>) {
-    let inner = input.shape().inner();
-    let c = bn.channels();
     let (mut lo, mut hi) = (Vec::new(), Vec::new());
     for (i, (&l, &h)) in input.lo().iter().zip(input.hi()).enumerate() {
-        let k = (i / inner) % c;
+        let k = input.shape().channel_of(i);
         let s = bn.gamma()[k] / (bn.running_var()[k] + bn.eps()).sqrt();
         let o = bn.beta()[k] - bn.running_mean()[k] * s;
         let (mid, rad) = ((l + h) / 2.0, (h - l) / 2.0);
@@ -79,11 +77,10 @@ fn pct(a: usize, b: usize) -> f64 {
 
 /// Exact check of bounds `(lo, hi)` on `input`: (#unsound bounds, worst excess in f32 ulps).
 fn audit(bn: &BatchNorm<f32>, input: &TensorBox<f32>, lo: &[f32], hi: &[f32]) -> (usize, u64) {
-    let inner = input.shape().inner();
     let enc = bn.enclose();
     let (mut bad, mut worst) = (0, 0);
     for i in 0..lo.len() {
-        let c = (i / inner) % bn.channels();
+        let c = input.shape().channel_of(i);
         let (xl, xh) = (input.lo()[i] as f64, input.hi()[i] as f64);
         // The exact minimum is at xl for s ≥ 0 and at xh for s < 0; the maximum opposite.
         let (at_min, at_max) = match enc.channel(c).scale_sign() {
@@ -221,10 +218,9 @@ fn deployed_comparison(bn: &BatchNorm<f32>, input: &TensorBox<f32>) -> String {
     let runtime = bnbound::Runtime::OnnxruntimeCpu;
     let deployed = bn.deployed(runtime);
     let bounds = deployed.ibp(&points).expect("no NaN on this layer");
-    let inner = points.shape().inner();
     let (mut outside, mut escaped, mut worst) = (0usize, 0usize, 0u64);
     for (i, &x) in points.lo().iter().enumerate() {
-        let c = (i / inner) % bn.channels();
+        let c = points.shape().channel_of(i);
         let (a, z) = deployed.outputs_at(c, x).expect("no NaN on this layer");
         let (rl, rh) = (real.lo()[i], real.hi()[i]);
         if a < rl || z > rh {

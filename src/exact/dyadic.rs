@@ -89,27 +89,27 @@ fn cmp_affine_sqrt(c: &Dyadic, a: &Dyadic, b: &Dyadic, q: &Dyadic) -> Ordering {
 }
 
 /// The exact `(γ, β, μ, σ²+ε)` of a channel given as exact `f64` `(γ, β, μ, σ², ε)`.
-pub(super) fn exact_params(p: [f64; 5]) -> [Dyadic; 4] {
-    let [g, b, m, v, e] = p.map(Dyadic::from_f64);
+pub(super) fn exact_params(p: crate::num::params::Params) -> [Dyadic; 4] {
+    let [g, b, m, v, e] = p.array().map(Dyadic::from_f64);
     [g, b, m, v.add(&e)]
 }
 
 /// Ordering of finite `y` against `β + γ(x−μ)/√(σ²+ε)` for exact `f64` parameters `p` and
 /// finite `x`.
-pub(crate) fn cmp_affine_params(p: [f64; 5], x: f64, y: f64) -> Ordering {
+pub(crate) fn cmp_affine_params(p: crate::num::params::Params, x: f64, y: f64) -> Ordering {
     let [g, b, m, q] = exact_params(p);
     let numer = g.mul(&Dyadic::from_f64(x).sub(&m));
     cmp_affine_sqrt(&Dyadic::from_f64(y), &b, &numer, &q)
 }
 
 /// Ordering of finite `y` against the exact scale of the channel with parameters `p`.
-pub(crate) fn cmp_scale_params(p: [f64; 5], y: f64) -> Ordering {
+pub(crate) fn cmp_scale_params(p: crate::num::params::Params, y: f64) -> Ordering {
     let [g, _, _, q] = exact_params(p);
     cmp_affine_sqrt(&Dyadic::from_f64(y), &Dyadic::from_f64(0.0), &g, &q)
 }
 
 /// Ordering of finite `y` against the exact offset of the channel with parameters `p`.
-pub(crate) fn cmp_offset_params(p: [f64; 5], y: f64) -> Ordering {
+pub(crate) fn cmp_offset_params(p: crate::num::params::Params, y: f64) -> Ordering {
     let [g, b, m, q] = exact_params(p);
     let numer = g.mul(&m);
     // o = β − γμ/√q = β + (−γμ)/√q

@@ -213,7 +213,7 @@ impl BiasSum {
     }
 
     /// Adds `λ·o_c` for finite `λ` and channel `c` with exact `f64` parameters `p`.
-    pub(crate) fn add(&mut self, lambda: f64, c: usize, p: [f64; 5]) {
+    pub(crate) fn add(&mut self, lambda: f64, c: usize, p: crate::num::params::Params) {
         self.reduced = std::cell::OnceCell::new();
         let l = Dyadic::from_f64(lambda);
         match &mut self.channels[c] {
@@ -258,7 +258,7 @@ pub(crate) fn float_distance(a: f64, b: f64) -> Excess {
 
 /// The distance `|y − (β + γ(x−μ)/√(σ²+ε))|` for exact `f64` parameters `p` and finite
 /// `x`, `y`, correctly rounded to 17 significant decimal digits (zero when `y` is exact).
-pub(crate) fn distance(p: [f64; 5], x: f64, y: f64) -> Excess {
+pub(crate) fn distance(p: crate::num::params::Params, x: f64, y: f64) -> Excess {
     let [g, b, m, q] = exact_params(p);
     let numer = g.mul(&Dyadic::from_f64(x).sub(&m));
     // y − β − numer/√q
@@ -275,26 +275,51 @@ mod tests {
     fn decimal_distances_are_correctly_rounded() {
         // |0 − (0 + 1/√2)| = 0.70710678118654752440…
         assert_eq!(
-            distance([1.0, 0.0, 0.0, 2.0, 0.0], 1.0, 0.0).to_string(),
+            distance(
+                crate::num::params::Params::from_array([1.0, 0.0, 0.0, 2.0, 0.0]),
+                1.0,
+                0.0
+            )
+            .to_string(),
             "7.0710678118654752e-1"
         );
         // |1 − (0 + 1·(3−0)/√4)| = 0.5 exactly.
         assert_eq!(
-            distance([1.0, 0.0, 0.0, 4.0, 0.0], 3.0, 1.0).to_string(),
+            distance(
+                crate::num::params::Params::from_array([1.0, 0.0, 0.0, 4.0, 0.0]),
+                3.0,
+                1.0
+            )
+            .to_string(),
             "5e-1"
         );
         assert_eq!(
-            distance([1.0, 0.0, 0.0, 4.0, 0.0], 3.0, 1.5).to_string(),
+            distance(
+                crate::num::params::Params::from_array([1.0, 0.0, 0.0, 4.0, 0.0]),
+                3.0,
+                1.5
+            )
+            .to_string(),
             "0"
         );
         // f32 anchor: naive 2^-21 vs exact 3·2^-23: excess 2^-23 = 1.1920928955078125e-7.
         let g = (1.0f32 + f32::EPSILON) as f64;
         assert_eq!(
-            distance([g, -3.0, 0.0, 1.0, 0.0], 3.0, 2f64.powi(-21)).to_string(),
+            distance(
+                crate::num::params::Params::from_array([g, -3.0, 0.0, 1.0, 0.0]),
+                3.0,
+                2f64.powi(-21)
+            )
+            .to_string(),
             "1.1920928955078125e-7"
         );
         // Tiny: 1e-300 − 0 through s = 1, exact 1e-300 − 2^-1074 distance.
-        let d = distance([1.0, 0.0, 0.0, 1.0, 0.0], f64::from_bits(1), 1e-300).to_string();
+        let d = distance(
+            crate::num::params::Params::from_array([1.0, 0.0, 0.0, 1.0, 0.0]),
+            f64::from_bits(1),
+            1e-300,
+        )
+        .to_string();
         assert!(
             d.starts_with("1e-300") || d.starts_with("9.9999999999999"),
             "{d}"

@@ -68,26 +68,30 @@ pub(crate) struct Direct {
 impl Direct {
     /// `Some` for a channel whose `(s, o)` enclosure has an infinite end (and whose `√q`
     /// enclosure is finite and positive, which holds for every valid layer).
-    fn for_channel(p: [f64; 5], scale: Interval, offset: Interval) -> Option<Direct> {
+    fn for_channel(
+        p: crate::num::params::Params,
+        scale: Interval,
+        offset: Interval,
+    ) -> Option<Direct> {
         let finite = [scale.lo(), scale.hi(), offset.lo(), offset.hi()]
             .iter()
             .all(|x| x.is_finite());
-        if finite || p[0] == 0.0 {
+        if finite || p.gamma == 0.0 {
             return None;
         }
-        let r_lo = round::sqrt_down(round::add_down(p[3], p[4]));
-        let r_hi = match round::add_up(p[3], p[4]) {
+        let r_lo = round::sqrt_down(round::add_down(p.var, p.eps));
+        let r_hi = match round::add_up(p.var, p.eps) {
             q if q.is_finite() => round::sqrt_up(q),
             // σ² + ε beyond MAX (by less than MAX): √q = 2·√(q/4).
             _ => {
-                let quarter = round::add_up(round::mul_up(p[3], 0.25), round::mul_up(p[4], 0.25));
+                let quarter = round::add_up(round::mul_up(p.var, 0.25), round::mul_up(p.eps, 0.25));
                 round::mul_up(2.0, round::sqrt_up(quarter))
             }
         };
         (r_lo > 0.0 && r_hi.is_finite()).then_some(Direct {
-            g: p[0],
-            b: p[1],
-            m: p[2],
+            g: p.gamma,
+            b: p.beta,
+            m: p.mean,
             r_lo,
             r_hi,
         })
@@ -138,10 +142,10 @@ impl ChannelEnclosure {
 impl ChannelEnclosure {
     /// The enclosure of a channel with exact parameters `p = (γ, β, μ, σ², ε)` from a
     /// backend's `scale ∋ s` and `offset ∋ o`.
-    pub(crate) fn new(p: [f64; 5], scale: Interval, offset: Interval) -> Self {
-        let sign = if p[0] > 0.0 {
+    pub(crate) fn new(p: crate::num::params::Params, scale: Interval, offset: Interval) -> Self {
+        let sign = if p.gamma > 0.0 {
             ScaleSign::Positive
-        } else if p[0] < 0.0 {
+        } else if p.gamma < 0.0 {
             ScaleSign::Negative
         } else {
             ScaleSign::Zero

@@ -161,7 +161,7 @@ impl Backend for Portable {
         let (s_for_lo, s_for_hi) = if m >= 0.0 { (s_hi, s_lo) } else { (s_lo, s_hi) };
         let o_lo = round::fma_down(-m, s_for_lo, b);
         let o_hi = round::fma_up(-m, s_for_hi, b);
-        let p = [g, b, m, v, e];
+        let p = crate::num::params::Params::from_array([g, b, m, v, e]);
         let (s_lo, s_hi) = exact::tighten(s_lo, s_hi, |y| exact::cmp_scale_params(p, y));
         let (o_lo, o_hi) = exact::tighten(o_lo, o_hi, |y| exact::cmp_offset_params(p, y));
         (
@@ -239,7 +239,7 @@ impl<T: Float> BatchNorm<T> {
         let ch = (0..self.channels())
             .map(|c| {
                 let p = self.channel_f64(c);
-                let [g, b, m, v, e] = p;
+                let [g, b, m, v, e] = p.array();
                 let (scale, offset) = B::scale_offset(g, b, m, v, e);
                 ChannelEnclosure::new(p, scale, offset)
             })
@@ -309,7 +309,7 @@ mod inari_cross_check {
                                 continue;
                             }
                             let (g, b, m) = (sg * g, 0.25, -m);
-                            let p = [g, b, m, v, e];
+                            let p = crate::num::params::Params::from_array([g, b, m, v, e]);
                             let (s, o) = InariBackend::scale_offset(g, b, m, v, e);
                             let (ps, po) = Portable::scale_offset(g, b, m, v, e);
                             if s.lo().is_finite() && s.hi().is_finite() {

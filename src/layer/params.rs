@@ -178,14 +178,14 @@ impl<T: Float> BatchNorm<T> {
     }
 
     /// Channel `c`'s parameters as exact `f64` values `(γ, β, μ, σ², ε)`.
-    pub(crate) fn channel_f64(&self, c: usize) -> [f64; 5] {
-        [
-            self.gamma[c].to_f64_raw(),
-            self.beta[c].to_f64_raw(),
-            self.running_mean[c].to_f64_raw(),
-            self.running_var[c].to_f64_raw(),
-            self.eps.to_f64_raw(),
-        ]
+    pub(crate) fn channel_f64(&self, c: usize) -> crate::num::params::Params {
+        crate::num::params::Params {
+            gamma: self.gamma[c].to_f64_raw(),
+            beta: self.beta[c].to_f64_raw(),
+            mean: self.running_mean[c].to_f64_raw(),
+            var: self.running_var[c].to_f64_raw(),
+            eps: self.eps.to_f64_raw(),
+        }
     }
 }
 

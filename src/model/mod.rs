@@ -333,7 +333,7 @@ impl Summary {
             .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), c| {
                 (a.min(c.scale().lo()), b.max(c.scale().hi()))
             });
-        let rows: Vec<[f64; 5]> = match bn {
+        let rows: Vec<crate::num::params::Params> = match bn {
             AnyBatchNorm::F32(b) => (0..b.channels()).map(|c| b.channel_f64(c)).collect(),
             AnyBatchNorm::F64(b) => (0..b.channels()).map(|c| b.channel_f64(c)).collect(),
         };
@@ -341,13 +341,13 @@ impl Summary {
         Summary {
             channels: rows.len(),
             dtype: bn.dtype(),
-            eps: rows.first().map_or(0.0, |r| r[4]),
+            eps: rows.first().map_or(0.0, |r| r.eps),
             scale_min,
             scale_max,
-            zero_gamma: (0..rows.len()).filter(|&c| rows[c][0] == 0.0).collect(),
+            zero_gamma: (0..rows.len()).filter(|&c| rows[c].gamma == 0.0).collect(),
             // σ² + ε, rounded up, below 2⁻²⁰ (a borderline sum may go unreported).
             tiny_denominator: (0..rows.len())
-                .filter(|&c| crate::num::round::add_up(rows[c][3], rows[c][4]) < tiny)
+                .filter(|&c| crate::num::round::add_up(rows[c].var, rows[c].eps) < tiny)
                 .collect(),
         }
     }

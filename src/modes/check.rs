@@ -106,9 +106,17 @@ impl CheckReport {
 
     /// Checks one element: channel parameters `p` (exact `f64` γ, β, μ, σ², ε) describe
     /// `y(x) = β + γ(x−μ)/√(σ²+ε)`, the input interval is `[l, h]`, the claim `[yl, yh]`.
-    fn element(&mut self, p: [f64; 5], l: f64, h: f64, yl: f64, yh: f64, index: usize) {
+    fn element(
+        &mut self,
+        p: crate::num::params::Params,
+        l: f64,
+        h: f64,
+        yl: f64,
+        yh: f64,
+        index: usize,
+    ) {
         self.checked += 1;
-        let g = p[0];
+        let g = p.gamma;
         // Where the exact minimum and maximum are attained.
         let (at_min, at_max) = if g > 0.0 {
             (l, h)
@@ -282,12 +290,11 @@ fn check_boxes<T: Float>(
             found: shape.channels(),
         });
     }
-    let inner = shape.inner().max(1);
     let mut report = CheckReport::keeping(keep);
     for i in 0..shape.len() {
-        let mut p = bn.channel_f64((i / inner) % bn.channels());
+        let mut p = bn.channel_f64(shape.channel_of(i));
         if !with_offset {
-            (p[1], p[2]) = (0.0, 0.0);
+            p = p.scale_only();
         }
         let f = |v: &[T]| v[i].to_f64_raw();
         report.element(
@@ -571,7 +578,8 @@ impl<T: Float> Checker<'_, T> {
         let mut report = self.scaled_entries(form, claimed, |k| (k % cols) / inner)?;
         let a = form.a();
         // The exact sign of every offset picks the extreme Λ endpoint of each term.
-        let params: Vec<[f64; 5]> = (0..channels).map(|c| bn.channel_f64(c)).collect();
+        let params: Vec<crate::num::params::Params> =
+            (0..channels).map(|c| bn.channel_f64(c)).collect();
         let signs: Vec<Ordering> = params
             .iter()
             .map(|&p| cmp_offset_params(p, 0.0).reverse())
@@ -636,17 +644,11 @@ impl<T: Float> Checker<'_, T> {
         let mut report = CheckReport::keeping(self.keep);
         let (a, y) = (form.a(), claimed.a());
         for k in 0..a.lo().len() {
-            let p = scale_only(self.bn.channel_f64(channel(k)));
+            let p = self.bn.channel_f64(channel(k)).scale_only();
             report.element(p, f(a.lo(), k), f(a.hi(), k), f(y.lo(), k), f(y.hi(), k), k);
         }
         Ok(report)
     }
-}
-
-/// The scale-only map `x ↦ s·x` of a channel given as `(γ, β, μ, σ², ε)`.
-fn scale_only(mut p: [f64; 5]) -> [f64; 5] {
-    (p[1], p[2]) = (0.0, 0.0);
-    p
 }
 
 /// The exact decisions about one channel of a layer, public as `bnbound::exact::cmp_output`,

@@ -39,8 +39,8 @@ fn root(v: f64, e: f64, prec: u32) -> (Mp, Mp) {
 
 /// An outward-rounded MPFR enclosure `[lo, hi]` of `β + γ(x−μ)/√(σ²+ε)` at precision `p`,
 /// given an enclosure `r` of `√(σ²+ε)` at precision `prec` ([`root`]).
-fn enclose(p: [f64; 5], x: f64, prec: u32, r: &(Mp, Mp)) -> (Mp, Mp) {
-    let [g, b, m, _, _] = p;
+fn enclose(p: crate::num::params::Params, x: f64, prec: u32, r: &(Mp, Mp)) -> (Mp, Mp) {
+    let [g, b, m, _, _] = p.array();
     // Each operation is rounded down for the lower end and up for the upper end. Operands
     // must be *references*: rug evaluates `&a - m` lazily at the target precision with the
     // requested rounding, but `owned - m` immediately, rounded to nearest at the owned
@@ -100,7 +100,12 @@ struct ChannelData {
 /// First a cheap decision: `L ≤ v ≤ U` is the fast path's image of the point `x`
 /// ([`image`]); if `L` and `U` round (in the bound's direction) to the same `T`, so does
 /// `v`, by monotonicity. This settles almost every f32 bound. Otherwise MPFR.
-fn tight_bound<T: Float>(p: [f64; 5], x: f64, lower: bool, ch: &ChannelData) -> T {
+fn tight_bound<T: Float>(
+    p: crate::num::params::Params,
+    x: f64,
+    lower: bool,
+    ch: &ChannelData,
+) -> T {
     let (l, u) = if ch.with_offset {
         image::<true>(&ch.enc, x, x)
     } else {
@@ -121,7 +126,7 @@ fn tight_bound<T: Float>(p: [f64; 5], x: f64, lower: bool, ch: &ChannelData) -> 
         let (lo, hi) = if prec == 64 {
             enclose(p, x, prec, root64)
         } else {
-            enclose(p, x, prec, &root(p[3], p[4], prec))
+            enclose(p, x, prec, &root(p.var, p.eps, prec))
         };
         let (a, b): (T, T) = (to_t(&lo, round), to_t(&hi, round));
         if a == b {
@@ -146,10 +151,15 @@ fn tight_bound<T: Float>(p: [f64; 5], x: f64, lower: bool, ch: &ChannelData) -> 
 }
 
 /// The tightest enclosure of `{ y(x) : x ∈ [l, h] }` for `y(x) = β + γ(x−μ)/√(σ²+ε)`.
-fn tight_image<T: Float>(p: [f64; 5], l: f64, h: f64, ch: &ChannelData) -> (T, T) {
-    let g = p[0];
+fn tight_image<T: Float>(
+    p: crate::num::params::Params,
+    l: f64,
+    h: f64,
+    ch: &ChannelData,
+) -> (T, T) {
+    let g = p.gamma;
     if g == 0.0 {
-        let beta = T::from_f64_down_raw(p[1]); // β is a value of T
+        let beta = T::from_f64_down_raw(p.beta); // β is a value of T
         return (beta, beta);
     }
     let (at_min, at_max) = if g > 0.0 { (l, h) } else { (h, l) };
@@ -185,7 +195,7 @@ fn channel_data<T: Float>(
         .map(|(c, enc)| {
             let p = bn.channel_f64(c);
             ChannelData {
-                root64: root(p[3], p[4], 64),
+                root64: root(p.var, p.eps, 64),
                 enc,
                 with_offset,
             }
@@ -206,17 +216,16 @@ fn per_element<T: Float>(
             found: shape.channels(),
         });
     }
-    let inner = shape.inner().max(1);
     let (mut lo, mut hi) = (
         Vec::with_capacity(shape.len()),
         Vec::with_capacity(shape.len()),
     );
     let data = channel_data(bn, enc, with_offset);
     for (i, (&l, &h)) in input.lo().iter().zip(input.hi()).enumerate() {
-        let c = (i / inner) % bn.channels();
+        let c = shape.channel_of(i);
         let mut p = bn.channel_f64(c);
         if !with_offset {
-            (p[1], p[2]) = (0.0, 0.0);
+            p = p.scale_only();
         }
         let (a, b) = tight_image::<T>(p, l.to_f64_raw(), h.to_f64_raw(), &data[c]);
         lo.push(a);
@@ -394,7 +403,8 @@ impl<T: Float> Tight<'_, T> {
         let inner = sample_inner(channels, sample, form.cols(), "columns")?;
         let cols = form.cols();
         let (alo, ahi) = scaled_entries(bn, &self.enc, form, |k| (k % cols) / inner);
-        let params: Vec<[f64; 5]> = (0..channels).map(|c| bn.channel_f64(c)).collect();
+        let params: Vec<crate::num::params::Params> =
+            (0..channels).map(|c| bn.channel_f64(c)).collect();
         let signs: Vec<Ordering> = params
             .iter()
             .map(|&p| cmp_offset_params(p, 0.0).reverse())
@@ -451,7 +461,7 @@ fn scaled_entries<T: Float>(
     for (k, (&l, &h)) in form.a().lo().iter().zip(form.a().hi()).enumerate() {
         let c = channel(k);
         let mut p = bn.channel_f64(c);
-        (p[1], p[2]) = (0.0, 0.0);
+        p = p.scale_only();
         let (a, b) = tight_image::<T>(p, l.to_f64_raw(), h.to_f64_raw(), &scaled[c]);
         alo.push(a);
         ahi.push(b);

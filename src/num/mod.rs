@@ -6,4 +6,5 @@
 
 pub(crate) mod float;
 pub(crate) mod interval;
+pub(crate) mod params;
 pub(crate) mod round;

@@ -216,8 +216,13 @@ fn storage_eps(m: &Model, e: X) -> X {
 
 /// Every value any form can compute for inputs in `[l, h]`, as `(lo, hi)`; `None` when a
 /// NaN is possible. `p` is the channel's `(γ, β, μ, σ², ε)`, values of the compute type.
-pub(crate) fn image(m: &Model, p: [f64; 5], l: f64, h: f64) -> Option<(f64, f64)> {
-    let [g, b, mu, v, e] = p.map(|v| flush(m, point(v)));
+pub(crate) fn image(
+    m: &Model,
+    p: crate::num::params::Params,
+    l: f64,
+    h: f64,
+) -> Option<(f64, f64)> {
+    let [g, b, mu, v, e] = p.array().map(|v| flush(m, point(v)));
     let e = flush(m, storage_eps(m, e));
     let x = flush(
         m,
@@ -293,8 +298,8 @@ pub(crate) fn image(m: &Model, p: [f64; 5], l: f64, h: f64) -> Option<(f64, f64)
 }
 
 /// The `K`-ulp slopes a runtime may apply to `x`: every `α` above and `γ·inv`.
-pub(crate) fn slopes(m: &Model, p: [f64; 5]) -> (f64, f64) {
-    let [g, _, _, v, e] = p.map(point);
+pub(crate) fn slopes(m: &Model, p: crate::num::params::Params) -> (f64, f64) {
+    let [g, _, _, v, e] = p.array().map(point);
     let e = storage_eps(m, e);
     let mut q = rn(m, add(v, e));
     debug_assert!(m.grid.is_none(), "slopes are taken in the compute type");

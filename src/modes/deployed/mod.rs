@@ -221,7 +221,7 @@ pub(crate) struct Replay<T: Float> {
     recipes: &'static [Recipe],
     consts: Vec<Consts<T>>,
     /// Each channel's parameters as exact `f64` values.
-    params: Vec<[f64; 5]>,
+    params: Vec<crate::num::params::Params>,
 }
 
 impl<T: Float> Replay<T> {
@@ -403,7 +403,13 @@ impl<T: Float> Replay<T> {
 /// otherwise the exact real extreme `r` decides: if `y` is beyond `r`, `y` is the hull
 /// side exactly; else the tightest float on the outer side of `r`, found by exact
 /// bisection between `real` and `y`.
-fn hull_side<T: Float>(real: T, y: T, p: [f64; 5], (l, h): (T, T), side: Side) -> T {
+fn hull_side<T: Float>(
+    real: T,
+    y: T,
+    p: crate::num::params::Params,
+    (l, h): (T, T),
+    side: Side,
+) -> T {
     let lower = side == Side::Lo;
     let outer = if lower { real.min(y) } else { real.max(y) };
     let gap_inward = if lower { real < y } else { real > y };
@@ -415,7 +421,7 @@ fn hull_side<T: Float>(real: T, y: T, p: [f64; 5], (l, h): (T, T), side: Side) -
         return outer;
     }
     // The real extreme is attained at the endpoint chosen by the exact sign of γ.
-    let g = p[0];
+    let g = p.gamma;
     let x = if (g >= 0.0) == lower { l } else { h };
     if !x.is_finite() {
         return outer;
