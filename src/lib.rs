@@ -33,6 +33,7 @@
 // ARCHITECTURE.md; tests/layering.rs checks it). This file only assembles the public API.
 pub mod docs;
 mod error;
+pub mod exact;
 mod kernel;
 mod layer;
 #[cfg(any(feature = "onnx", feature = "safetensors"))]
@@ -43,34 +44,6 @@ mod tensor;
 mod transfer;
 
 pub use modes::bounds::{Bounds, Mode};
-/// Exact decisions in rational arithmetic — no floating point is involved in any answer.
-///
-/// Every value bnbound handles is a float, i.e. a dyadic rational `m·2ᵉ`. BatchNorm's
-/// output, scale and offset all have the form `A + B/√q` with dyadic `A`, `B` and `q > 0`;
-/// comparing a dyadic `c` with it reduces, after a sign analysis, to comparing the
-/// integers `(c−A)²·q` and `B²` (big integers from `num-bigint`, pure Rust).
-///
-/// The module's files are in `src/exact/`, bottom up: `dyadic` (the decisions on exact
-/// `f64` parameters and the tightest enclosures), `excess` (distances as correctly rounded
-/// decimals), `sum` (sums of square roots), and `decimal` (reading decimal text). The
-/// questions about a channel of a [`BatchNorm`] ([`exact::cmp_output`],
-/// [`exact::cmp_scale`], [`exact::cmp_offset`], [`exact::violation_steps`]) are the
-/// checker's, named here, so that the module's own files depend on nothing above the
-/// numbers.
-pub mod exact {
-    mod decimal;
-    mod dyadic;
-    pub(crate) mod excess;
-    mod sum;
-
-    pub use crate::modes::check::decide::{cmp_offset, cmp_output, cmp_scale, violation_steps};
-    pub use decimal::{Decimal, Format, Rounding, MAX_NUMBER_LEN};
-    #[cfg(feature = "mpfr")]
-    pub(crate) use dyadic::tightest;
-    pub(crate) use dyadic::{cmp_affine_params, cmp_offset_params, cmp_scale_params, tighten};
-    pub(crate) use sum::{distance, float_distance, BiasSum};
-}
-
 pub use modes::check;
 pub use modes::check::Checker;
 pub use modes::deployed::{Runtime, Semantics};

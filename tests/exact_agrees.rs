@@ -1,7 +1,7 @@
-//! The library's exact decision (`bnbound::exact`, by squaring) agrees with the test
+//! The library's exact decision (`bnbound::check::cmp_output`, by squaring) agrees with the test
 //! oracle (integer square-root refinement) on random and constructed cases.
 
-use bnbound::{exact, BatchNorm};
+use bnbound::{check, BatchNorm};
 use bnbound_testkit::{cmp_output, cmp_scale, hard_f64, Ch};
 use proptest::prelude::*;
 
@@ -20,7 +20,7 @@ proptest! {
             let r = g * (x - m) / (v + e).sqrt() + b;
             if r.is_finite() { r } else { y }
         } else { y };
-        prop_assert_eq!(exact::cmp_output(&bn, 0, x, y), Some(cmp_output(ch, x, y)));
-        prop_assert_eq!(exact::cmp_scale(&bn, 0, y), Some(cmp_scale(ch, y)));
+        prop_assert_eq!(check::cmp_output(&bn, 0, x, y), Some(cmp_output(ch, x, y)));
+        prop_assert_eq!(check::cmp_scale(&bn, 0, y), Some(cmp_scale(ch, y)));
     }
 }

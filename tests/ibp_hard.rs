@@ -2,7 +2,7 @@
 
 #![allow(clippy::needless_range_loop)] // parallel arrays indexed together read clearer
 
-use bnbound::{exact, BatchNorm, Float, ScaleSign, Shape, TensorBox};
+use bnbound::{check, BatchNorm, Float, ScaleSign, Shape, TensorBox};
 use bnbound_testkit::{check_element, cmp_output, cmp_scale, Ch};
 use std::cmp::Ordering;
 
@@ -383,7 +383,7 @@ fn exact_scale_and_offset_are_points() {
     let ch = bn.enclose().channel(0);
     assert_eq!((ch.scale().lo(), ch.scale().hi()), (2.0, 2.0));
     assert_eq!((ch.offset().lo(), ch.offset().hi()), (0.0, 0.0));
-    assert_eq!(exact::cmp_scale(&bn, 0, 2.0), Some(Ordering::Equal));
+    assert_eq!(check::cmp_scale(&bn, 0, 2.0), Some(Ordering::Equal));
 }
 
 // ------------------------------------------------------------------ tightness

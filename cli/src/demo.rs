@@ -1,7 +1,7 @@
 //! `bnbound demo`: a realistic BatchNorm2d layer, generated deterministically, its sound
 //! IBP bounds, and the naive float bounds verifiers compute, checked exactly.
 
-use bnbound::{exact, ulps_between, BatchNorm, ScaleSign, Shape, Side, TensorBox};
+use bnbound::{check, ulps_between, BatchNorm, ScaleSign, Shape, Side, TensorBox};
 use std::fmt::Write;
 
 /// SplitMix64: a tiny deterministic generator (no dependency, same stream everywhere).
@@ -88,7 +88,7 @@ fn audit(bn: &BatchNorm<f32>, input: &TensorBox<f32>, lo: &[f32], hi: &[f32]) ->
             _ => (xl, xh),
         };
         for (x, y, side) in [(at_min, lo[i], Side::Lo), (at_max, hi[i], Side::Hi)] {
-            let steps = exact::violation_steps(bn, c, x, y, side).expect("finite");
+            let steps = check::violation_steps(bn, c, x, y, side).expect("finite");
             if steps > 0 {
                 bad += 1;
                 worst = worst.max(steps);

@@ -15,6 +15,7 @@ use crate::num::float::Float;
 use crate::tensor::TensorBox;
 use crate::transfer::form::sample_inner;
 use crate::transfer::form::AffineForm;
+pub use decide::{cmp_offset, cmp_output, cmp_scale, violation_steps};
 use std::cmp::Ordering;
 
 /// One unsound bound.
@@ -651,11 +652,10 @@ impl<T: Float> Checker<'_, T> {
     }
 }
 
-/// The exact decisions about one channel of a layer, public as `bnbound::exact::cmp_output`,
-/// `cmp_scale`, `cmp_offset` and `violation_steps` (the crate root names them there): each
-/// takes a [`BatchNorm`] and asks [`crate::exact`] about its channel's exact `f64`
-/// parameters.
-pub(crate) mod decide {
+/// The exact decisions about one channel of a layer, public as `bnbound::check::cmp_output`,
+/// `cmp_scale`, `cmp_offset` and `violation_steps`: each takes a [`BatchNorm`] and asks
+/// [`crate::exact`] about its channel's exact `f64` parameters.
+mod decide {
     use crate::error::Side;
     use crate::exact::{cmp_affine_params, cmp_scale_params};
     use crate::layer::params::BatchNorm;
@@ -667,15 +667,15 @@ pub(crate) mod decide {
     /// `None` if `c` is out of range or `x`, `y` are not finite.
     ///
     /// ```
-    /// use bnbound::{exact, BatchNorm};
+    /// use bnbound::{check, BatchNorm};
     /// use std::cmp::Ordering;
     /// // f32 cancellation case: s = 1 + 2⁻²³, β = −3, x = 3: exact y = 3·2⁻²³.
     /// let bn = BatchNorm::new(vec![1.0f32 + f32::EPSILON], vec![-3.0], vec![0.0], vec![1.0], 0.0)?;
     /// let exact_y = 3.0 * f32::EPSILON as f64;
-    /// assert_eq!(exact::cmp_output(&bn, 0, 3.0, exact_y), Some(Ordering::Equal));
+    /// assert_eq!(check::cmp_output(&bn, 0, 3.0, exact_y), Some(Ordering::Equal));
     /// // The naive float evaluation fl(fl(3·s) − 3) is above it:
     /// let naive = ((3.0f32 * (1.0 + f32::EPSILON)) - 3.0) as f64;
-    /// assert_eq!(exact::cmp_output(&bn, 0, 3.0, naive), Some(Ordering::Greater));
+    /// assert_eq!(check::cmp_output(&bn, 0, 3.0, naive), Some(Ordering::Greater));
     /// # Ok::<(), bnbound::Error>(())
     /// ```
     pub fn cmp_output<T: Float>(bn: &BatchNorm<T>, c: usize, x: f64, y: f64) -> Option<Ordering> {
@@ -690,12 +690,12 @@ pub(crate) mod decide {
     /// out of range or `y` is not finite.
     ///
     /// ```
-    /// use bnbound::{exact, BatchNorm};
+    /// use bnbound::{check, BatchNorm};
     /// use std::cmp::Ordering;
     /// let bn = BatchNorm::new(vec![1.0f64], vec![0.0], vec![0.0], vec![2.0], 0.0)?;
     /// let s = bn.enclose().channel(0).scale();
-    /// assert_eq!(exact::cmp_scale(&bn, 0, s.lo()), Some(Ordering::Less));
-    /// assert_eq!(exact::cmp_scale(&bn, 0, s.hi()), Some(Ordering::Greater));
+    /// assert_eq!(check::cmp_scale(&bn, 0, s.lo()), Some(Ordering::Less));
+    /// assert_eq!(check::cmp_scale(&bn, 0, s.hi()), Some(Ordering::Greater));
     /// # Ok::<(), bnbound::Error>(())
     /// ```
     pub fn cmp_scale<T: Float>(bn: &BatchNorm<T>, c: usize, y: f64) -> Option<Ordering> {
@@ -710,10 +710,10 @@ pub(crate) mod decide {
     /// if `c` is out of range or `y` is not finite.
     ///
     /// ```
-    /// use bnbound::{exact, BatchNorm};
+    /// use bnbound::{check, BatchNorm};
     /// use std::cmp::Ordering;
     /// let bn = BatchNorm::new(vec![1.0f64], vec![0.5], vec![1.0], vec![4.0], 0.0)?; // o = 0
-    /// assert_eq!(exact::cmp_offset(&bn, 0, 0.0), Some(Ordering::Equal));
+    /// assert_eq!(check::cmp_offset(&bn, 0, 0.0), Some(Ordering::Equal));
     /// # Ok::<(), bnbound::Error>(())
     /// ```
     pub fn cmp_offset<T: Float>(bn: &BatchNorm<T>, c: usize, y: f64) -> Option<Ordering> {
@@ -728,14 +728,14 @@ pub(crate) mod decide {
     /// out-of-range `c` or non-finite `x`, `y`.
     ///
     /// ```
-    /// use bnbound::{exact, BatchNorm, Side};
+    /// use bnbound::{check, BatchNorm, Side};
     /// let bn = BatchNorm::new(vec![1.0f32 + f32::EPSILON], vec![-3.0], vec![0.0], vec![1.0], 0.0)?;
     /// // Naive f32: fl(fl(3·s) − 3) = 2⁻²¹, exact 3·2⁻²³. Near 2⁻²¹ the f32 spacing is 2⁻⁴⁵,
     /// // so the naive lower bound is 2²² steps above the exact value.
     /// let naive = (3.0f32 * (1.0 + f32::EPSILON)) - 3.0;
     /// assert_eq!(naive, 2f32.powi(-21));
-    /// assert_eq!(exact::violation_steps(&bn, 0, 3.0, naive, Side::Lo), Some(1 << 22));
-    /// assert_eq!(exact::violation_steps(&bn, 0, 3.0, naive, Side::Hi), Some(0));
+    /// assert_eq!(check::violation_steps(&bn, 0, 3.0, naive, Side::Lo), Some(1 << 22));
+    /// assert_eq!(check::violation_steps(&bn, 0, 3.0, naive, Side::Hi), Some(0));
     /// # Ok::<(), bnbound::Error>(())
     /// ```
     pub fn violation_steps<T: Float>(
