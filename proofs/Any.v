@@ -1,4 +1,4 @@
-(** * The per-operation error model of --runtime any (bnbound issue 23, item 5)
+(** * The per-operation error model of --runtime any
 
     modes/deployed/any.rs widens each operation's interval by rho*|t| + eta' (widen), with
     rho = u, eta' = eta for a correctly rounded operation (rn) and rho = u + 4*K*u,

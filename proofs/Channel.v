@@ -1,4 +1,4 @@
-(** * The enclosure of one channel (bnbound issue 23, item 3)
+(** * The enclosure of one channel
 
     round/mod.rs div_down/div_up and sqrt_dir (sqrt_down/sqrt_up), with subnormal results
     included, then the float enclosure of enclosure.rs [Portable::scale_offset] and the

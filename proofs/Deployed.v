@@ -1,4 +1,4 @@
-(** * The named runtimes' recipes are monotone in x (bnbound issue 23, item 5)
+(** * The named runtimes' recipes are monotone in x
 
     modes/deployed/recipe.rs replays pytorch-cpu's and onnxruntime-cpu's BatchNorm recipes
     (Consts::outputs) at the two endpoints of a box and takes the hull with the real

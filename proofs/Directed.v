@@ -1,4 +1,4 @@
-(** * Directed primitives (bnbound issue 23, item 1)
+(** * Directed primitives
 
     The AVX-512 kernels ([src/kernel/avx512/round.rs]) compute each bound with one instruction
     carrying its own rounding direction ({rd-sae}/{ru-sae}); the MXCSR kernels

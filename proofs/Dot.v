@@ -1,4 +1,4 @@
-(** * The back-substitution bias (bnbound issue 23, item 4)
+(** * The back-substitution bias
 
     [OffsetDotJob] (src/kernel/loops.rs) bounds  d + sum_j Lam_j * q_j  over
     Lam_j in [lo_j, hi_j] and q_j in [ql_j, qh_j] (q_j of known sign). Each of the eight (or

@@ -1,4 +1,4 @@
-(** * The flush-to-zero model of deployed semantics is monotone too (issue 23, item 5)
+(** * The flush-to-zero model of deployed semantics is monotone too
 
     deployed.rs replays each recipe under the flush model (module flush, Consts::outputs
     falling back to flushed_outputs): every operation may read a subnormal operand

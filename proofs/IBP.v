@@ -1,4 +1,4 @@
-(** * The IBP image of one element (bnbound issue 23, item 3, the per-element part)
+(** * The IBP image of one element
 
     For a channel with scale s in [s_lo, s_hi] (known sign, or any s if the box is valid
     in the sense of Dot.v), offset o in [o_lo, o_hi] and input x in [x_lo, x_hi], the

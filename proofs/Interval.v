@@ -1,4 +1,4 @@
-(** * The interval tails (bnbound issue 23, item 4: interval.rs mul_bounds, dot_bounds)
+(** * The interval tails
 
     mul_bounds(al, ah, xl, xh): the minimum of the four corner products rounded by
     mul_down, and the maximum of the four rounded by mul_up. dot_bounds: from [c_lo, c_hi],

@@ -1,4 +1,4 @@
-(** * The lane steps (bnbound issue 23, item 2): [src/num/round/lanes.rs]
+(** * The lane steps: [src/num/round/lanes.rs]
 
     [lane_below(c)] returns RN(c - e) with e = RN(phi*|c| + eta) (one FMA) or
     e = RN(RN(phi*|c|) + eta) (no FMA), phi = 2^-p (1 + 2^(1-p)), eta = 2^emin: the

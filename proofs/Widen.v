@@ -1,4 +1,4 @@
-(** * any.rs kop/widen: the library's widening contains every K-ulp result (issue 23, item 5)
+(** * any.rs kop/widen: the library's widening contains every K-ulp result
 
     kop computes, in binary64 with round/mod.rs's directed operations,
       rho  = add_up(u, mul_up(4K, u)),   eta' = mul_up(2K + 1, eta),

@@ -298,7 +298,7 @@ pub fn x_type_fixtures() -> Vec<XTypeFixture> {
     let mut cast = node("Cast", "cast", &["x"], &["c"]);
     cast.attribute.push(int_attr("to", FLOAT16 as i64));
     vec![
-        // The reviewer's reproducer: f16 x → Relu → t.
+        // A reproducer: f16 x → Relu → t.
         XTypeFixture {
             name: "xtype_relu_f16",
             model: model(
