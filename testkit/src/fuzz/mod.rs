@@ -10,7 +10,8 @@ pub use numbers::decimal_reads_exactly;
 #[cfg(feature = "mpfr")]
 pub use numeric::tight_is_tightest;
 pub use numeric::{
-    affine_contains, backward_contains, checker_agrees, deployed_contains, deriv_contains,
+    affine_contains, backward_contains, checker_agrees, deployed_contains, deployed_forms_contain,
+    deriv_contains,
     ibp_contains,
 };
 

@@ -121,6 +121,113 @@ pub fn deployed_contains(data: &[u8]) {
     both_types(data, typed!(deployed_case));
 }
 
+fn deployed_forms_case<T: Float>(u: &mut Unstructured<'_>) -> Option<()> {
+    use crate::emulate::{recipe_outputs_flush, F32, F64};
+    use crate::oracle::{rat, Q};
+    let (bn, chs, input, _) = case::<T>(u)?;
+    let runtime = match u.int_in_range(0u8..=1).ok()? {
+        0 => bnbound::Runtime::PytorchCpu,
+        _ => bnbound::Runtime::OnnxruntimeCpu,
+    };
+    let fmt = match T::DTYPE {
+        bnbound::Dtype::F32 => F32,
+        bnbound::Dtype::F64 => F64,
+    };
+    // The first sample of the box, as [1, C, inner]: one element per row (column).
+    let shape = *input.shape();
+    let (c, inner) = (shape.channels(), shape.inner().max(1));
+    let n = c * inner;
+    let xbox = TensorBox::new(
+        Shape::new(&[1, c, inner]).ok()?,
+        input.lo()[..n].to_vec(),
+        input.hi()[..n].to_vec(),
+    )
+    .ok()?;
+    let sample = [c, inner];
+    let b = bn
+        .bounds(bnbound::Mode::Fast, bnbound::Semantics::Deployed(runtime))
+        .expect("a named runtime");
+    // Λ: one row of fuzzer-chosen small dyadics; d = 0.
+    let lam: Vec<f64> = (0..n)
+        .map(|_| Some(u.int_in_range(-16i32..=16).ok()? as f64 / 4.0))
+        .collect::<Option<_>>()?;
+    let form = AffineForm::point(1, n, lam.iter().map(|&v| T::from_f64_down(v)).collect(), vec![T::zero()])
+        .expect("valid form");
+    let back = match b.backward_over(&form, &sample, &xbox) {
+        Err(bnbound::Error::DeployedNan { .. }) => return Some(()),
+        r => r.expect("valid input"),
+    };
+    let ones = AffineForm::point(n, 1, vec![T::one(); n], vec![T::zero(); n]).expect("valid");
+    let comp = b.compose_over(&ones, &sample, &xbox).expect("valid input");
+    let q = |v: f64| rat(v);
+    // A point: each element at its lower end, upper end or a fuzzer-chosen float inside.
+    let mut x = Vec::with_capacity(n);
+    for j in 0..n {
+        let (l, h) = (xbox.lo()[j], xbox.hi()[j]);
+        let t = u.int_in_range(0u32..=1024).ok()? as f64 / 1024.0;
+        let m = T::from_f64_down((f(l) + (f(h) - f(l)) * t).clamp(f(l), f(h)));
+        x.push(if m.is_nan() || m < l || m > h { l } else { m });
+    }
+    let mut ys = Vec::with_capacity(n);
+    for (j, &xj) in x.iter().enumerate() {
+        let ch = chs[xbox.shape().channel_of(j)];
+        let out = recipe_outputs_flush([ch.g, ch.b, ch.m, ch.v, ch.e], f(xj), fmt, runtime == bnbound::Runtime::PytorchCpu);
+        if out.iter().any(|y| !y.is_finite()) || !f(xj).is_finite() {
+            return Some(()); // no finite form holds an infinite output
+        }
+        ys.push(out);
+    }
+    // Row r of a form at x: [Σ min(a_lo·x, a_hi·x) + c_lo, Σ max(…) + c_hi], exactly;
+    // None when an entry is infinite.
+    let at = |g: &AffineForm<T>, r: usize, cols: &[usize]| -> Option<(Q, Q)> {
+        let k = g.cols();
+        let (cl, ch) = (f(g.c().lo()[r]), f(g.c().hi()[r]));
+        if !cl.is_finite() || !ch.is_finite() {
+            return None;
+        }
+        let (mut lo, mut hi) = (q(cl), q(ch));
+        for (col, &j) in cols.iter().enumerate() {
+            let (al, ah) = (f(g.a().lo()[r * k + col]), f(g.a().hi()[r * k + col]));
+            if !al.is_finite() || !ah.is_finite() {
+                return None;
+            }
+            let xj = q(f(x[j]));
+            let (p, s) = (q(al) * xj.clone(), q(ah) * xj);
+            lo = lo + p.clone().min(s.clone());
+            hi = hi + p.max(s);
+        }
+        Some((lo, hi))
+    };
+    let all: Vec<usize> = (0..n).collect();
+    if let Some((lo, hi)) = at(&back, 0, &all) {
+        let (mut low, mut high) = (q(0.0), q(0.0));
+        for j in 0..n {
+            let t: Vec<Q> = ys[j].iter().map(|&y| q(lam[j]) * q(y)).collect();
+            low = low + t.iter().min().expect("outputs").clone();
+            high = high + t.iter().max().expect("outputs").clone();
+        }
+        assert!(lo <= low && high <= hi, "backward_over ({runtime}): Λ·y escapes the form at x = {x:?}");
+    }
+    for i in 0..n {
+        // Row i of the composed form: z = x_i.
+        let col = [i];
+        if let Some((lo, hi)) = at(&comp, i, &col) {
+            for &y in &ys[i] {
+                let y = q(y);
+                assert!(lo <= y && y <= hi, "compose_over ({runtime}): row {i} misses {y} at x = {:?}", x[i]);
+            }
+        }
+    }
+    Some(())
+}
+
+/// `deployed_forms_contain`: deployed linear bounds (`Bounds::backward_over`,
+/// `compose_over`) contain, at a fuzzer-chosen point of the input box, every output of
+/// the emulated runtime recipes (flush-to-zero on and off), decided in exact rationals.
+pub fn deployed_forms_contain(data: &[u8]) {
+    both_types(data, typed!(deployed_forms_case));
+}
+
 fn deriv_case<T: Float>(u: &mut Unstructured<'_>) -> Option<()> {
     let (bn, chs, input, chan) = case::<T>(u)?;
     let enc = enclosure(u, &bn)?;
