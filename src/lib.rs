@@ -30,7 +30,7 @@
 
 // Layers, bottom up: errors → numbers and rounding → tensors → exact decisions → the
 // per-element kernels → the layer's enclosure → transfer functions → modes → I/O (see
-// ARCHITECTURE.md; tests/layering.rs checks it). This file only assembles the public API.
+// ARCHITECTURE.md; tests/cases/layering.rs checks it). This file only assembles the public API.
 pub mod docs;
 mod error;
 pub mod exact;

@@ -5,7 +5,7 @@
 //!   `bnbound::exact` (integer square-root refinement instead of squared comparisons).
 //! - [`gen`]: proptest generators biased to hard values, and form checks on the oracle.
 //! - [`fuzz`]: the fuzz harnesses (one function per `fuzz/` target; the committed corpus
-//!   is replayed by `tests/fuzz_corpus.rs`).
+//!   is replayed by `tests/cases/fuzz_corpus.rs`).
 //! - [`onnx`]: an independent ONNX writer for generated and hostile models.
 //! - [`baseline`]: the unsound plain-float loops the benchmarks compare against (the same
 //!   code `bnbound bench` runs).

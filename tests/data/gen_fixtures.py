@@ -161,7 +161,7 @@ sd["conv.weight"] = ("F32", np.ones((2, 2, 3, 3), dtype=np.float32))
 write_safetensors(os.path.join(HERE, "state.safetensors"), sd)
 
 # ---------------------------------------------------------------------------------------
-# Issue 11: what torch.onnx.export writes, legacy training forms, and hostile graphs.
+# What torch.onnx.export writes, legacy training forms, and hostile graphs.
 
 def pytorch_export(file, opset, dtype, onnx_type, c=8):
     """Conv -> BatchNorm -> Relu as torch.onnx.export (opset >= 14) writes it: node names
@@ -270,7 +270,7 @@ multi("multi_unnamed.onnx", unnamed)
 
 
 def stats_computed(g):
-    # Issue 20: Constant nodes and initializers listed as inputs are constants now; a
+    # Constant nodes and initializers listed as inputs are constants; a
     # statistic computed by another operation (here Relu of an initializer) is not.
     t = [i for i in g.initializer if i.name == "other.mean"][0]
     t.name = "other.mean_raw"

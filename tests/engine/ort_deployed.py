@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Engine test of deployed-float semantics (issue 13): ONNX Runtime's real outputs against
+"""Engine test of deployed-float semantics: ONNX Runtime's real outputs against
 bnbound's deployed bounds.
 
 Builds BatchNorm-only ONNX models (f32 and f64; typical, cancellation-prone and tiny-variance

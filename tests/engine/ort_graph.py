@@ -4,7 +4,7 @@ testkit/src/onnx.rs, expectations in expected.json), against onnx and onnxruntim
 
 - xtype_*: the element type of the BatchNorm's input X ("t"), declared nowhere, as onnx's
   own shape inference gives it, equals the one the fixture expects (and bnbound's, checked
-  by tests/model_load.rs). Where onnxruntime runs the model, every output lies inside
+  by tests/cases/model_load.rs). Where onnxruntime runs the model, every output lies inside
   `bnbound ibp --semantics deployed --runtime onnxruntime-cpu` on the point box of X; where
   the type is unknown, deployed semantics is refused (exit 2) and real semantics answers.
 - fusion_*: onnxruntime's ConvBNFusion applies exactly where the fixture says (the

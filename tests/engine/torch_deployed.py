@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Engine test of deployed-float semantics for PyTorch (issue 20 item 3): torch's real CPU
+"""Engine test of deployed-float semantics for PyTorch: torch's real CPU
 BatchNorm outputs against bnbound's deployed bounds.
 
 For BatchNorm1d (inputs (N, C) and (N, C, L)), BatchNorm2d and BatchNorm3d in eval mode, in
@@ -8,7 +8,7 @@ float32, float64, float16 and bfloat16, on contiguous inputs, channels-last ones
 transposed back: PyTorch's non-contiguous fallback), with torch.set_flush_denormal off and
 on, on typical and hard statistics (σ² = 0 with ε = 1e-7, tiny variances, large scales,
 cancellation, and subnormal inputs, γ, β and μ, which set_flush_denormal(True) reads as 0
-and whose tiny results it flushes: issue 22 item 3), every output at the box endpoints and
+and whose tiny results it flushes), every output at the box endpoints and
 at random interior points must lie inside
 
     bnbound ibp --params P --input BOX --semantics deployed --runtime pytorch-cpu
@@ -16,7 +16,7 @@ at random interior points must lie inside
 
 (exit 1 otherwise). It counts the outputs checked with flushing off and on, and the outputs
 that differ between the two (the flush cases that matter). It also counts the outputs outside the real bounds and, with --old
-PATH/TO/bnbound, outside an older binary's pytorch-cpu bounds (the regression it fixes).
+PATH/TO/bnbound, outside another binary's pytorch-cpu bounds (to compare two builds).
 
 Usage: torch_deployed.py PATH/TO/bnbound [--old PATH/TO/old-bnbound]
 """
@@ -68,14 +68,14 @@ def layers(c, name):
             RNG.uniform(-0.3, 0.3, c), RNG.uniform(-1, 1, c), RNG.uniform(0.001, 0.3, c), 1e-5)]
     g, m, v = RNG.uniform(0.5, 2, c), RNG.uniform(1, 8, c), RNG.uniform(0.01, 4, c)
     out.append(("cancellation", g, m * g / np.sqrt(v + 1e-5), m, v, 1e-5))
-    # The issue's case: σ² = 0 and a tiny ε (a subnormal in f16), next to tiny variances.
+    # σ² = 0 and a tiny ε (a subnormal in f16), next to tiny variances.
     v = np.where(RNG.uniform(0, 1, c) < 0.5, 0.0, RNG.uniform(0, 1e-6, c))
     out.append(("zero_var_eps1e-7", RNG.uniform(-2, 2, c), RNG.uniform(-1, 1, c),
                 RNG.uniform(-1, 1, c), v, 1e-7))
     big = 300.0 if name == "f16" else 1e6  # f16 outputs stay below 65504
     out.append(("large_scale", RNG.uniform(-2, 2, c) * big, RNG.uniform(-1, 1, c) * big,
                 RNG.uniform(-4, 4, c), RNG.uniform(0.5, 2, c), 1e-3))
-    # Issue 22 item 3: subnormal inputs, γ (some channels), β and μ, a tiny normal σ² and
+    # Subnormal inputs, γ (some channels), β and μ, a tiny normal σ² and
     # ε = 0, so that with set_flush_denormal on the CPU reads them as 0 (x86 DAZ) and
     # flushes tiny results (FTZ); inputs are drawn at TINY[name] scale (see main).
     t = TINY[name]

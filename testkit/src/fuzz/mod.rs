@@ -3,7 +3,7 @@
 //! of two, values near overflow, γ = 0, σ² = 0, constructed cancellation `s·x ≈ −o`),
 //! runs one part of bnbound and checks it against the reference oracle (`src/oracle.rs`:
 //! exact rationals, a different formulation from `bnbound::exact`). Any failure panics.
-//! Used by the `fuzz/` targets and by `tests/fuzz_corpus.rs`.
+//! Used by the `fuzz/` targets and by `tests/cases/fuzz_corpus.rs`.
 
 pub use files::{model_files_no_escape, model_graph_no_panic, model_no_panic, parse_no_panic};
 pub use numbers::decimal_reads_exactly;
@@ -11,8 +11,7 @@ pub use numbers::decimal_reads_exactly;
 pub use numeric::tight_is_tightest;
 pub use numeric::{
     affine_contains, backward_contains, checker_agrees, deployed_contains, deployed_forms_contain,
-    deriv_contains,
-    ibp_contains,
+    deriv_contains, ibp_contains,
 };
 
 use crate::oracle::Ch;

@@ -151,8 +151,13 @@ fn deployed_forms_case<T: Float>(u: &mut Unstructured<'_>) -> Option<()> {
     let lam: Vec<f64> = (0..n)
         .map(|_| Some(u.int_in_range(-16i32..=16).ok()? as f64 / 4.0))
         .collect::<Option<_>>()?;
-    let form = AffineForm::point(1, n, lam.iter().map(|&v| T::from_f64_down(v)).collect(), vec![T::zero()])
-        .expect("valid form");
+    let form = AffineForm::point(
+        1,
+        n,
+        lam.iter().map(|&v| T::from_f64_down(v)).collect(),
+        vec![T::zero()],
+    )
+    .expect("valid form");
     let back = match b.backward_over(&form, &sample, &xbox) {
         Err(bnbound::Error::DeployedNan { .. }) => return Some(()),
         r => r.expect("valid input"),
@@ -171,7 +176,12 @@ fn deployed_forms_case<T: Float>(u: &mut Unstructured<'_>) -> Option<()> {
     let mut ys = Vec::with_capacity(n);
     for (j, &xj) in x.iter().enumerate() {
         let ch = chs[xbox.shape().channel_of(j)];
-        let out = recipe_outputs_flush([ch.g, ch.b, ch.m, ch.v, ch.e], f(xj), fmt, runtime == bnbound::Runtime::PytorchCpu);
+        let out = recipe_outputs_flush(
+            [ch.g, ch.b, ch.m, ch.v, ch.e],
+            f(xj),
+            fmt,
+            runtime == bnbound::Runtime::PytorchCpu,
+        );
         if out.iter().any(|y| !y.is_finite()) || !f(xj).is_finite() {
             return Some(()); // no finite form holds an infinite output
         }
@@ -206,7 +216,10 @@ fn deployed_forms_case<T: Float>(u: &mut Unstructured<'_>) -> Option<()> {
             low = low + t.iter().min().expect("outputs").clone();
             high = high + t.iter().max().expect("outputs").clone();
         }
-        assert!(lo <= low && high <= hi, "backward_over ({runtime}): Λ·y escapes the form at x = {x:?}");
+        assert!(
+            lo <= low && high <= hi,
+            "backward_over ({runtime}): Λ·y escapes the form at x = {x:?}"
+        );
     }
     for i in 0..n {
         // Row i of the composed form: z = x_i.
@@ -214,7 +227,11 @@ fn deployed_forms_case<T: Float>(u: &mut Unstructured<'_>) -> Option<()> {
         if let Some((lo, hi)) = at(&comp, i, &col) {
             for &y in &ys[i] {
                 let y = q(y);
-                assert!(lo <= y && y <= hi, "compose_over ({runtime}): row {i} misses {y} at x = {:?}", x[i]);
+                assert!(
+                    lo <= y && y <= hi,
+                    "compose_over ({runtime}): row {i} misses {y} at x = {:?}",
+                    x[i]
+                );
             }
         }
     }

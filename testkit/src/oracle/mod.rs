@@ -6,7 +6,7 @@
 //! `β + γ(x−μ)/√q` by enclosing `√q` between consecutive integer square roots at
 //! increasing precision (exact when `√q` is rational), with rationals that are never
 //! normalized, instead of squaring as `bnbound::exact` does. Both agree
-//! (tests/exact_agrees.rs); neither uses floating point.
+//! (tests/props/exact_agrees.rs); neither uses floating point.
 #![allow(dead_code, missing_docs, clippy::needless_range_loop)]
 
 use num_bigint::{BigInt, BigUint, Sign};

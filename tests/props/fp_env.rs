@@ -1,4 +1,4 @@
-//! The caller's floating-point environment cannot change a bound (issue 20, item 4).
+//! The caller's floating-point environment cannot change a bound.
 //!
 //! Each public entry point runs with the test thread's MXCSR set to a hostile value —
 //! flush-to-zero and denormals-are-zero (what `torch.set_flush_denormal(True)` and
@@ -63,8 +63,8 @@ fn bits<T: Float>(v: &[T]) -> Vec<f64> {
     v.iter().map(|x| x.to_f64_exact()).collect()
 }
 
-/// The issue's example: f32 γ = 10⁻⁴⁰ (subnormal), β = ½, box [1, ∞): the image is
-/// [½ + 10⁻⁴⁰, ∞); under FTZ/DAZ every kernel answered [½, ½].
+/// f32 γ = 10⁻⁴⁰ (subnormal), β = ½, box [1, ∞): the image is [½ + 10⁻⁴⁰, ∞); a kernel
+/// computing under FTZ/DAZ would answer [½, ½].
 #[test]
 fn subnormal_gamma_under_ftz_daz() {
     let bn = BatchNorm::new(vec![1e-40f32], vec![0.5], vec![0.0], vec![1.0], 0.0).unwrap();

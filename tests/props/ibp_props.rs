@@ -1,5 +1,5 @@
 //! Property tests: IBP output boxes contain the exact real image (decided by the rational
-//! oracle in tests/common), for random layers and boxes of every rank, in f32 and f64.
+//! oracle of `bnbound-testkit`), for random layers and boxes of every rank, in f32 and f64.
 
 #![allow(clippy::needless_range_loop)] // parallel arrays indexed together read clearer
 

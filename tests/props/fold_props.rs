@@ -239,9 +239,9 @@ fn exactly_cancelling_columns_of_one_channel() {
     });
 }
 
-/// Issue 20, item 6: where ONNX Runtime's own fusion computes NaN (γ = 3·10³⁸ over
+/// Where ONNX Runtime's own fusion computes NaN (γ = 3·10³⁸ over
 /// √(σ² = 10⁻⁴⁵) overflows f32, times a zero weight), the deployed fold is a typed error,
-/// not a NaN weight (the CLI wrote `null` with exit 0).
+/// not a NaN weight (which the CLI would write as `null` with exit 0).
 #[test]
 fn deployed_fold_nan_is_a_typed_error() {
     use bnbound::{Error, Runtime};
@@ -275,7 +275,7 @@ fn deployed_fold_nan_is_a_typed_error() {
     assert_eq!((real.weight().lo()[0], real.weight().hi()[0]), (0.0, 0.0));
 }
 
-/// Issue 20, item 6: without a conv bias ONNX Runtime computes the fused bias as
+/// Without a conv bias ONNX Runtime computes the fused bias as
 /// `β − μ·s`, not `(0 − μ)·s + β`: the two differ in the sign of a zero (β = −0, μ = 0:
 /// ORT −0, the other formula +0). The fused initializer must match bit for bit.
 #[test]

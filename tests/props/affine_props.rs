@@ -1,5 +1,5 @@
 //! Property tests for forward composition, concretization, back-substitution (interval and
-//! float-coefficient forms), against exact rational oracles (tests/common).
+//! float-coefficient forms), against exact rational oracles (`bnbound-testkit`).
 
 #![allow(clippy::needless_range_loop)] // parallel arrays indexed together read clearer
 

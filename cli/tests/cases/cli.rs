@@ -1,9 +1,7 @@
 //! The `bnbound` binary follows its JSON contract and exit statuses to the letter.
 
-mod common;
-
+use crate::common::*;
 use bnbound_testkit::{check_element, Ch};
-use common::*;
 use std::path::PathBuf;
 use std::process::Output;
 
@@ -381,7 +379,7 @@ fn inspect_lists_layers() {
         bnbound(&["inspect", "/no/such/file.onnx"]).status.code(),
         Some(1)
     );
-    // An invalid layer is reported in its row; the file still inspects (issue 11).
+    // An invalid layer is reported in its row; the file still inspects.
     let o = bnbound(&["inspect", &fixture("bn_training_mode.onnx")]);
     assert_eq!(o.status.code(), Some(0));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();

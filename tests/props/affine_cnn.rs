@@ -1,6 +1,6 @@
-//! CNN-shaped forms (issue 12): composition and back-substitution through a layer whose
+//! CNN-shaped forms: composition and back-substitution through a layer whose
 //! per-sample input is `[C, d1, …]` (full tensors of rank 2 to 5), on both kernels, checked
-//! entry by entry against the exact rational oracle (tests/common).
+//! entry by entry against the exact rational oracle (`bnbound-testkit`).
 
 use bnbound::{AffineForm, BatchNorm, Error, Float, Kernel};
 use bnbound_testkit::{

@@ -1,16 +1,14 @@
-//! Hostile input to the binary (issue 11): ragged forms, bench and demo, failing output
+//! Hostile input to the binary: ragged forms, bench and demo, failing output
 //! writes, bad text, folders and devices, long tokens, ε conversion.
 
-mod common;
-
+use crate::common::{bnbound, data, run_to_full, scratch, stderr};
 use bnbound::model::onnx::OnnxModel;
 use bnbound::model::Error as ModelError;
 use bnbound_cli::json;
-use common::{data, run, run_to_full, scratch, stderr};
 use std::process::{Command, Output};
 
 #[test]
-fn issue11_ragged_form_is_invalid_input_without_a_huge_allocation() {
+fn ragged_form_is_invalid_input_without_a_huge_allocation() {
     // First row 200,000 entries, then 100,000 rows of one: reserving rows × first-row
     // length would ask for 1.6·10¹¹ bytes per side.
     let mut t = String::from(r#"{"A": {"lo": [["#);
@@ -22,17 +20,17 @@ fn issue11_ragged_form_is_invalid_input_without_a_huge_allocation() {
     assert!(matches!(e, json::Error::Mismatch { .. }), "{e}");
 }
 
-// ------------------------------------------------------------------ defect 5
+// ------------------------------------------------------------------ bench and demo
 
 #[test]
-fn issue11_bench_and_demo_never_panic_or_abort() {
+fn bench_and_demo_never_panic_or_abort() {
     for shape in [
         "0",
         "1,0,4",
         "100000,100000,100000",
         "4096,4096,4096,4096,4096",
     ] {
-        let o = run(&["bench", "--shape", shape, "--reps", "1"]);
+        let o = bnbound(&["bench", "--shape", shape, "--reps", "1"]);
         assert_eq!(o.status.code(), Some(2), "{shape}: {}", stderr(&o));
         assert!(!stderr(&o).contains("panicked"), "{shape}");
     }
@@ -47,10 +45,10 @@ fn issue11_bench_and_demo_never_panic_or_abort() {
     }
 }
 
-// ------------------------------------------------------------------ defect 6
+// ------------------------------------------------------------------ output writes
 
 #[test]
-fn issue11_failed_output_write_leaves_the_existing_file_intact() {
+fn failed_output_write_leaves_the_existing_file_intact() {
     let d = scratch();
     let (p, b, out) = (d.join("p.json"), d.join("b.json"), d.join("out.json"));
     std::fs::write(
@@ -84,7 +82,7 @@ fn issue11_failed_output_write_leaves_the_existing_file_intact() {
         .collect();
     assert!(left.is_empty(), "temporary files left: {left:?}");
     // Without the limit the same command replaces the file with the whole output.
-    let o = run(&[
+    let o = bnbound(&[
         "ibp",
         "--params",
         p.to_str().unwrap(),
@@ -99,10 +97,10 @@ fn issue11_failed_output_write_leaves_the_existing_file_intact() {
     assert_eq!(v["lo"].as_array().unwrap().len(), n);
 }
 
-// ------------------------------------------------------------------ defect 8
+// ------------------------------------------------------- bad text, folders, devices
 
 #[test]
-fn issue11_exit_codes_for_bad_text_folders_and_devices() {
+fn exit_codes_for_bad_text_folders_and_devices() {
     let d = scratch();
     let (p, b) = (d.join("p.json"), d.join("b.json"));
     std::fs::write(
@@ -111,7 +109,7 @@ fn issue11_exit_codes_for_bad_text_folders_and_devices() {
     )
     .unwrap();
     std::fs::write(&b, b"{\"shape\": [1], \"lo\": [0], \"hi\": [\xff]}").unwrap();
-    let o = run(&[
+    let o = bnbound(&[
         "ibp",
         "--params",
         p.to_str().unwrap(),
@@ -125,7 +123,7 @@ fn issue11_exit_codes_for_bad_text_folders_and_devices() {
             vec!["inspect", &model],
             vec!["inspect", "--eps", "1e-3", &model],
         ] {
-            let o = run(&args);
+            let o = bnbound(&args);
             assert_eq!(o.status.code(), Some(1), "{args:?}: {}", stderr(&o));
             assert!(stderr(&o).contains("not a regular file"), "{}", stderr(&o));
         }
@@ -137,7 +135,7 @@ fn issue11_exit_codes_for_bad_text_folders_and_devices() {
 }
 
 #[test]
-fn issue11_messages_quote_at_most_about_80_characters_of_a_token() {
+fn messages_quote_at_most_about_80_characters_of_a_token() {
     let d = scratch();
     let long = "z".repeat(100_000);
     let (p, b) = (d.join("p.json"), d.join("b.json"));
@@ -160,7 +158,7 @@ fn issue11_messages_quote_at_most_about_80_characters_of_a_token() {
     for (params, input) in cases {
         std::fs::write(&p, params).unwrap();
         std::fs::write(&b, input).unwrap();
-        let o = run(&[
+        let o = bnbound(&[
             "ibp",
             "--params",
             p.to_str().unwrap(),
@@ -172,7 +170,7 @@ fn issue11_messages_quote_at_most_about_80_characters_of_a_token() {
         assert!(msg.len() < 400, "{} characters: {}", msg.len(), &msg[..200]);
     }
     // An unknown layer name is cut too.
-    let o = run(&[
+    let o = bnbound(&[
         "ibp",
         "--model",
         data("conv_bn_relu_f32.onnx").to_str().unwrap(),
@@ -186,13 +184,13 @@ fn issue11_messages_quote_at_most_about_80_characters_of_a_token() {
 }
 
 #[test]
-fn issue11_eps_is_converted_like_pytorch_and_never_silently_zero() {
+fn eps_is_converted_like_pytorch_and_never_silently_zero() {
     let st = data("state.safetensors");
     let st = st.to_str().unwrap();
     let eps_of = |args: &[&str]| -> Output {
         let mut a = vec!["inspect", st, "--prefix", "half"];
         a.extend_from_slice(args);
-        run(&a)
+        bnbound(&a)
     };
     for bad in [
         vec!["--eps", "1e-50"],
@@ -227,5 +225,3 @@ fn issue11_eps_is_converted_like_pytorch_and_never_silently_zero() {
         assert!(e.contains(want) && !e.contains("endpoint"), "{e}");
     }
 }
-
-// ------------------------------------------------------------------ defect 4b/4c

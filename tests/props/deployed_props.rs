@@ -1,4 +1,4 @@
-//! Deployed-float semantics (issue 13) against the test kit's exact emulation of the
+//! Deployed-float semantics against the test kit's exact emulation of the
 //! runtimes' recipes (every operation a rational rounded by a reference rounding function):
 //! every emulated output, at the box endpoints and at interior floats, lies inside the
 //! deployed bounds, and so does the exact real image. Layers and boxes of every rank, f32
@@ -397,7 +397,7 @@ proptest! {
 
 /// Tightness of the deployed bounds: distance in ulps from each bound to the hull of the
 /// tightest real bound (tight mode) and the runtime's outputs, over random typical layers
-/// and boxes (f32 and f64). The issue's target: within 4 ulps on 99% of bounds.
+/// and boxes (f32 and f64). The target: within 4 ulps on 99% of bounds.
 #[cfg(feature = "mpfr")]
 #[test]
 fn deployed_bounds_are_within_a_few_ulps_of_the_hull() {
@@ -691,10 +691,10 @@ proptest! {
     }
 }
 
-/// Issue 20 item 3, the regression: σ² = 0, ε = 1e-7 (f32), x = 1, f16. PyTorch's fallback
+/// σ² = 0, ε = 1e-7 (f32), x = 1, f16. PyTorch's fallback
 /// for strided inputs stores ε in f16 (1.19e-7, a subnormal), so `1/√` gives 2896, where
-/// f32 compute gives 3162: the bounds [3162, 3164] of "f32 compute, one rounding" missed
-/// it. The expected value is the real kernel's output (PyTorch 2.8,
+/// f32 compute gives 3162: the bounds [3162, 3164] of "f32 compute, one rounding" would
+/// miss it. The expected value is the real kernel's output (PyTorch 2.8,
 /// `tests/engine/torch_deployed.py`) and the rational emulation's.
 #[test]
 fn pytorch_f16_fallback_stores_eps_in_f16() {
@@ -1023,10 +1023,10 @@ proptest! {
     }
 }
 
-/// Review of issue 20: ONNX Runtime rewrites an f32 BatchNorm whose input is in NCHWc
+/// ONNX Runtime rewrites an f32 BatchNorm whose input is in NCHWc
 /// layout into a depthwise convolution with weight γ/√q (a division) and bias β − μ·s'
-/// (`nchwc_transformer.cc`). The reviewer's layer and input, with onnxruntime 1.32's output
-/// −0.10788780450820923 (6 ulps below the old bound), must be inside, and the replay must
+/// (`nchwc_transformer.cc`). A layer and input where onnxruntime 1.32 outputs
+/// −0.10788780450820923 (6 ulps below the bounds of the plain recipe) must be inside, and the replay must
 /// agree with the emulation exactly.
 #[test]
 fn onnxruntime_nchwc_rewrite_is_enclosed() {
@@ -1051,7 +1051,7 @@ fn onnxruntime_nchwc_rewrite_is_enclosed() {
     let p = [g, b, m, v, 1e-5f32].map(|t| t as f64);
     let ys = recipe_outputs(p, x as f64, F32, false);
     assert!(ys.contains(&(ort_output as f64)), "{ys:?}");
-    // The checker judges the old, narrower bound unsound under deployed semantics.
+    // The checker judges the plain recipe's narrower bound unsound under deployed semantics.
     let old = TensorBox::new(
         Shape::new(&[1]).unwrap(),
         vec![f(-0.10788775980472565)],
@@ -1066,12 +1066,12 @@ fn onnxruntime_nchwc_rewrite_is_enclosed() {
         .sound());
 }
 
-/// Issue 22 item 3: under `torch.set_flush_denormal(True)` (x86 FTZ + DAZ) the runtime
+/// Under `torch.set_flush_denormal(True)` (x86 FTZ + DAZ) the runtime
 /// reads subnormal inputs and parameters as 0 and flushes tiny results. The cases measured
 /// with torch 2.8.0 (an f32 layer with x = 10⁻⁴⁰, γ = 1, σ² = 10⁻³⁰, ε = 0 outputs 0 there,
 /// not ≈ 10⁻²⁵; likewise f64 with x = 10⁻³¹⁰ and bf16 with x ≈ 10⁻³⁹) must be inside
 /// pytorch-cpu's, onnxruntime-cpu's and any's bounds, and the checker must require them.
-/// Before the flush model every bound excluded 0 here.
+/// Without the flush model every bound would exclude 0 here.
 #[test]
 fn flush_to_zero_outputs_are_inside() {
     fn case<T: Float>(x: T, v: T) {

@@ -1,5 +1,5 @@
 //! Channels whose scale `γ/√q` or offset `β − γμ/√q` is beyond the `f64` range although
-//! the layer's output `γ(x − μ)/√q + β` is not (issue 11, defect 9): the bounds must be
+//! the layer's output `γ(x − μ)/√q + β` is not: the bounds must be
 //! finite and contain the exact image (rational oracle).
 
 use bnbound::{BatchNorm, Kernel, Shape, TensorBox};
@@ -37,7 +37,7 @@ fn comfortably_finite(ch: Ch, x: f64) -> bool {
 }
 
 #[test]
-fn issue11_offset_overflow_at_the_mean_gives_beta() {
+fn offset_overflow_at_the_mean_gives_beta() {
     // o = β − γμ/√q = 1e600 overflows; at x = μ the exact output is β = 0.
     let out = ibp([-1e300, 0.0, 1e300, 1.0, 0.0], &[(1e300, 1e300)]);
     assert_eq!(out[0], (0.0, 0.0));
@@ -50,7 +50,7 @@ fn issue11_offset_overflow_at_the_mean_gives_beta() {
 }
 
 #[test]
-fn issue11_scale_overflow_with_tiny_input_is_finite() {
+fn scale_overflow_with_tiny_input_is_finite() {
     // s = 1.7e308/√(5e-324) ≈ 7.6e469 overflows; y(5e-324) = 1.7e308·√(5e-324) ≈ 3.78e146.
     let tiny = f64::from_bits(1);
     let out = ibp([1.7e308, 0.0, 0.0, tiny, 0.0], &[(tiny, tiny)]);

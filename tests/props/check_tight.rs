@@ -448,8 +448,8 @@ mod tight {
 
     #[test]
     fn tight_keeps_every_bit_of_x_minus_mean() {
-        // Regression: x − μ = 2⁶⁵ + 1.0000000000000018 needs 117 bits; an owned-operand
-        // rug expression once rounded it to nearest at 64 bits before directed rounding.
+        // x − μ = 2⁶⁵ + 1.0000000000000018 needs 117 bits: rounding it to nearest at 64 bits
+        // before the directed rounding (an owned-operand rug expression does) loses a step.
         let g = -4.403051770233099e-308f64;
         let bn = BatchNorm::new(
             vec![g],
@@ -525,7 +525,7 @@ mod tight {
 }
 
 #[test]
-fn issue11_check_counts_every_violation_but_keeps_the_first() {
+fn check_counts_every_violation_but_keeps_the_first() {
     // 200,000 unsound elements: every one is counted, 100 are kept with their excess.
     let n = 200_000;
     let bn = BatchNorm::new(vec![1.0f32], vec![0.0], vec![0.0], vec![2.0], 0.0).unwrap();

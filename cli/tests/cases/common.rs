@@ -92,13 +92,6 @@ pub fn scratch() -> PathBuf {
     d
 }
 
-pub fn run(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_bnbound"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
 /// Runs with standard output going to `/dev/full` (every write fails with ENOSPC).
 pub fn run_to_full(args: &[&str]) -> Output {
     let full = std::fs::OpenOptions::new()
@@ -135,5 +128,3 @@ pub fn ibp_is_exactly_sound(bn: &AnyBatchNorm) {
         AnyBatchNorm::F64(b) => go(b),
     }
 }
-
-// ------------------------------------------------------------------ defect 1 and 11

@@ -105,7 +105,7 @@ fn chain_neighbours_are_reported() {
 
 #[test]
 fn unsupported_models_are_typed_errors() {
-    // Every error of a layer names it (issue 20 item 10); the cause is inside.
+    // Every error of a layer names it; the cause is inside.
     let err = |f: &str| {
         let e = onnx::load_file(data(f)).unwrap_err();
         assert!(e.layer().is_some_and(|l| f.contains(&l[2..])), "{f}: {e}");
@@ -183,7 +183,7 @@ fn damaged_files_never_panic() {
     }
 }
 
-// ------------------------------------------------------------------ issue 20
+// ------------------------------------------------------- graph inputs, constants, attributes
 
 use bnbound::model::Options;
 use bnbound_testkit::onnx::{
@@ -209,7 +209,7 @@ fn digest(bn: &AnyBatchNorm) -> u64 {
 /// constants the file holds, as numpy read them (tests/data/gen_backend.py), marked
 /// overridable; with strict initializers every one is refused.
 #[test]
-fn issue20_9_initializers_listed_as_inputs_are_constants() {
+fn initializers_listed_as_inputs_are_constants() {
     let dir = data("onnx_backend");
     let text = std::fs::read_to_string(dir.join("expected.json")).unwrap();
     let expected: serde_json::Value = serde_json::from_str(&text).unwrap();
@@ -257,7 +257,7 @@ fn issue20_9_initializers_listed_as_inputs_are_constants() {
 }
 
 #[test]
-fn issue20_9_initializer_also_input_loads_unless_strict() {
+fn initializer_also_input_loads_unless_strict() {
     let f = data("multi_initializer_is_input.onnx");
     let m = OnnxModel::open(&f).unwrap();
     let (good, other) = (m.layer("good").unwrap(), m.layer("other").unwrap());
@@ -364,7 +364,7 @@ fn bn_graph(
     }
 }
 
-/// Loads layer "bn"; an error must name it (issue 20 item 10), and its cause is returned.
+/// Loads layer "bn"; an error must name it, and its cause is returned.
 fn load_model(m: &ModelProto) -> Result<ModelLayer, ModelError> {
     OnnxModel::from_bytes(m.encode_to_vec(), None)?
         .layer("bn")
@@ -378,7 +378,7 @@ fn load_model(m: &ModelProto) -> Result<ModelLayer, ModelError> {
 /// Constant, ConstantOfShape of a constant shape (value default float 0) and Identity of
 /// a constant are constants; the values are those written.
 #[test]
-fn issue20_9_constant_nodes_fold_into_constants() {
+fn constant_nodes_fold_into_constants() {
     let mut constant = node("Constant", "c", &[], &["s"]);
     constant.attribute = vec![tensor_attr("value", f32_tensor("", &[2.0, -3.0, 0.5]))];
     let mut ones = node("ConstantOfShape", "cos_v", &["shape"], &["v"]);
@@ -447,7 +447,7 @@ fn issue20_9_constant_nodes_fold_into_constants() {
 /// nothing is allocated from it first. A non-float value, a shape of the wrong rank and a
 /// cycle of Identity nodes are typed errors.
 #[test]
-fn issue20_9_constant_of_shape_is_bounded() {
+fn constant_of_shape_is_bounded() {
     let cos = |name: &str, out: &str| node("ConstantOfShape", name, &["shape"], &[out]);
     let stored = |n: &str| f32_tensor(n, &[1.0, 1.0, 1.0]);
     // 2^40 elements next to a stored statistic of three: a length error, no allocation.
@@ -536,7 +536,7 @@ fn issue20_9_constant_of_shape_is_bounded() {
 /// float16/bfloat16 X (graph input, value_info, or a Cast producer) makes the layer's
 /// storage 16-bit even with f32 statistics; a float X keeps the statistics' storage.
 #[test]
-fn issue20_storage_follows_a_declared_16_bit_input() {
+fn storage_follows_a_declared_16_bit_input() {
     let stored = |n: &str| f32_tensor(n, &[1.0, 1.0]);
     let typed = |name: &str, t: i32| ValueInfoProto {
         name: name.into(),
@@ -611,10 +611,10 @@ fn float_attr(name: &str, f: f32) -> AttributeProto {
     }
 }
 
-/// onnxruntime 1.32 refuses "Attribute 'epsilon' appeared multiple times" (any attribute);
-/// bnbound read the last one.
+/// onnxruntime 1.32 refuses "Attribute 'epsilon' appeared multiple times" (any attribute),
+/// and so does bnbound (reading the last one would bound another model).
 #[test]
-fn issue20_7_duplicated_attribute_is_refused() {
+fn duplicated_attribute_is_refused() {
     let once = bn_graph(vec![], plain_stats(), &[], vec![float_attr("epsilon", 0.5)]);
     assert_eq!(bits(&load_model(&once).unwrap().bn).1, 0.5f64.to_bits());
     for attrs in [
@@ -636,7 +636,7 @@ fn issue20_7_duplicated_attribute_is_refused() {
 /// float16/bfloat16 in int32_data: onnxruntime refuses a value outside 0..=0xffff ("data
 /// overflow"); bnbound kept its low 16 bits.
 #[test]
-fn issue20_7_16_bit_int32_data_with_upper_bits_is_refused() {
+fn int32_data_of_a_16_bit_tensor_with_upper_bits_is_refused() {
     for data_type in [10, 16] {
         let one = if data_type == 10 { 0x3c00 } else { 0x3f80 };
         let stats = |bad: i32| -> Vec<TensorProto> {
@@ -667,7 +667,7 @@ fn issue20_7_16_bit_int32_data_with_upper_bits_is_refused() {
 /// onnxruntime: "Input 1 expected to have rank 1 but has rank 0" (or 2); bnbound read the
 /// values of any rank.
 #[test]
-fn issue20_7_statistics_not_of_rank_1_are_refused() {
+fn statistics_not_of_rank_1_are_refused() {
     for dims in [vec![], vec![2, 1], vec![1, 2]] {
         let mut stats = plain_stats();
         let n = dims.iter().product::<i64>() as usize;
@@ -687,7 +687,7 @@ fn issue20_7_statistics_not_of_rank_1_are_refused() {
 /// listed, bnbound took the largest; the node's meaning depends on it. Refused; the same
 /// version twice is not ambiguous.
 #[test]
-fn issue20_7_two_default_domain_opsets_are_refused() {
+fn two_default_domain_opsets_are_refused() {
     let with = |ops: &[(&str, i64)]| {
         let mut m = bn_graph(vec![], plain_stats(), &[], vec![]);
         m.opset_import = ops
@@ -714,7 +714,7 @@ fn issue20_7_two_default_domain_opsets_are_refused() {
     assert!(with(&[("", 15), ("com.microsoft", 1)]).is_ok());
 }
 
-// ------------------------------------------------------- graph-derived facts (issue B2)
+// ------------------------------------------------------------------ graph-derived facts
 
 use bnbound_testkit::onnx::{fusion_fixtures, x_type_fixtures};
 
@@ -759,8 +759,8 @@ fn graph_fixture_files_are_testkit_built() {
 }
 
 /// X's element type follows from the graph when nothing declares it: an f16 graph input
-/// through Relu (the reviewer's reproducer), through Add/Reshape/Sigmoid, a Cast two nodes
-/// up. Before: `storage: None` (f32 arithmetic claimed for an f16 network). Where it cannot
+/// through Relu, through Add/Reshape/Sigmoid, a Cast two nodes up (`storage: None` there
+/// would claim f32 arithmetic for an f16 network). Where it cannot
 /// be told (untyped input, custom op, a cycle), the layer says so at opset 15.
 #[test]
 fn x_type_inferred_through_the_graph() {
@@ -828,8 +828,8 @@ fn x_type_search_is_bounded() {
 }
 
 /// onnxruntime's ConvBNFusion conditions, read from the graph (each checked against
-/// onnxruntime itself by tests/engine/ort_graph.py): before, every layer with a Conv
-/// producer was claimed fused.
+/// onnxruntime itself by tests/engine/ort_graph.py): a Conv producer alone does not make
+/// a layer fused.
 #[test]
 fn onnxruntime_fusion_conditions_from_the_graph() {
     for f in fusion_fixtures() {

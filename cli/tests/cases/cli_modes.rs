@@ -1,9 +1,7 @@
 //! The CLI's modes: the exact checker of every operation (`check --what`), tight mode,
 //! and CNN-shaped forms.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 #[test]
 fn check_exit_statuses_and_report() {
@@ -486,7 +484,7 @@ fn any_runtime_cli() {
     assert!(stderr_line(&o).contains("over-approximate"));
 }
 
-/// Issue 20, item 2: a float16/bfloat16 model under deployed semantics gets the 16-bit
+/// A float16/bfloat16 model under deployed semantics gets the 16-bit
 /// recipe, on the storage grid — bit for bit what the same values give as an f16/bf16
 /// PARAMS document — never f32 bounds of f32 arithmetic. Real semantics stays the f32
 /// layer of the same values; commands without a 16-bit replay are refused.
@@ -530,7 +528,7 @@ fn sixteen_bit_models_get_sixteen_bit_deployed_bounds() {
         let mut args = vec!["ibp", "--model", model, "--layer", layer, "--input"];
         args.push(bpath.to_str().unwrap());
         args.extend(pt);
-        let from_model = json_of(&run(&args));
+        let from_model = json_of(&bnbound(&args));
         let from_params = json_of(&sub("ibp", &params, &b, &pt));
         assert_eq!(from_model["dtype"], dtype, "{file}");
         assert_eq!(from_model, from_params, "{file}: model vs PARAMS document");
@@ -538,19 +536,19 @@ fn sixteen_bit_models_get_sixteen_bit_deployed_bounds() {
         let mut deriv = vec!["deriv", "--order", "1", "--model", model, "--layer", layer];
         deriv.extend(["--input", bpath.to_str().unwrap()]);
         deriv.extend(pt);
-        let o = run(&deriv);
+        let o = bnbound(&deriv);
         assert_eq!(o.status.code(), Some(2), "{file}");
         assert!(stderr_line(&o).contains(dtype), "{file}");
         // Real semantics: the f32 layer of the stored values.
         let mut real = vec!["ibp", "--model", model, "--layer", layer, "--input"];
         real.push(bpath.to_str().unwrap());
-        assert_eq!(json_of(&run(&real))["dtype"], "f32", "{file}");
+        assert_eq!(json_of(&bnbound(&real))["dtype"], "f32", "{file}");
     }
 }
 
-/// Issue 20, item 6: `fold` on a layer whose ONNX Runtime fusion computes NaN (γ = 3·10³⁸
+/// `fold` on a layer whose ONNX Runtime fusion computes NaN (γ = 3·10³⁸
 /// over √(σ² = 10⁻⁴⁵) overflows f32, times a zero weight) exits 2 with a typed message
-/// and writes no output, instead of JSON `null` with exit 0.
+/// and writes no output (no JSON `null` with exit 0).
 #[test]
 fn fold_nan_is_invalid_input() {
     let p = r#"{"dtype": "f32", "eps": 0, "gamma": [3e38], "beta": [0], "running_mean": [0], "running_var": [1e-45]}"#;
@@ -561,9 +559,9 @@ fn fold_nan_is_invalid_input() {
     assert!(stderr_line(&o).contains("NaN"));
 }
 
-/// Review of issue 20, item 2: a float16 state_dict read with an f64 ε that is not an f32
+/// A float16 state_dict read with an f64 ε that is not an f32
 /// value becomes an f64 layer; deployed semantics on it must not be f64 arithmetic
-/// (torch's f16 outputs 3162 and 2896 lay below such bounds at σ² = 0, ε = 1e-7): exit 2.
+/// (torch's f16 outputs 3162 and 2896 lie below such bounds at σ² = 0, ε = 1e-7): exit 2.
 /// Real semantics stays available.
 #[test]
 fn sixteen_bit_state_dict_with_f64_eps_refuses_deployed() {
@@ -591,12 +589,12 @@ fn sixteen_bit_state_dict_with_f64_eps_refuses_deployed() {
         let mut args = vec!["ibp"];
         args.extend(base);
         args.extend(["--input", b, "--semantics", "deployed", "--runtime", rt]);
-        let o = run(&args);
+        let o = bnbound(&args);
         assert_eq!(o.status.code(), Some(2), "{rt}: {}", stderr(&o));
         assert!(stderr_line(&o).contains("f16"), "{rt}");
     }
     let mut args = vec!["ibp"];
     args.extend(base);
     args.extend(["--input", b]);
-    assert_eq!(json_of(&run(&args))["dtype"], "f64");
+    assert_eq!(json_of(&bnbound(&args))["dtype"], "f64");
 }

@@ -23,6 +23,14 @@ fn ibp_contains_corpus() {
 }
 
 #[test]
+fn deployed_forms_contain_corpus() {
+    replay(
+        "deployed_forms_contain",
+        bnbound_testkit::fuzz::deployed_forms_contain,
+    );
+}
+
+#[test]
 fn deployed_contains_corpus() {
     replay(
         "deployed_contains",

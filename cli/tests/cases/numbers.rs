@@ -1,10 +1,8 @@
-//! Issue 20: how the JSON contract reads numbers (exactly, then rounded in the direction
+//! How the JSON contract reads numbers (exactly, then rounded in the direction
 //! the document's rule names), its limits, the BOX `dtype` rule, and CLI hygiene. The
 //! oracle is exact (big-integer arithmetic on the decimal text, in this file).
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 #[test]
 fn unknown_dtype_names_every_dtype_of_the_contract() {
@@ -68,8 +66,8 @@ fn dec(num: i64, den: i64) -> num_rational::BigRational {
 
 #[test]
 fn long_decimals_are_read_exactly_or_refused() {
-    // Issue 20 item 1: 1 written with 655,359 leading zeros was read as 0 (hi = 1e-45,
-    // exit 0). Beyond the length limit it is refused with exit 2, naming the limit.
+    // 1 written with 655,359 leading zeros is 1, not 0 (hi = 1e-45 would exclude it).
+    // Beyond the length limit it is refused with exit 2, naming the limit.
     let huge = padded(1, 655_359);
     let input = format!(r#"{{"shape": [1, 1], "lo": [-1], "hi": [{huge}]}}"#);
     let o = sub("ibp", ID32, &input, &[]);
@@ -127,7 +125,7 @@ fn long_decimals_are_read_exactly_or_refused() {
 
 #[test]
 fn untyped_box_endpoints_are_read_outward_and_typed_ones_to_nearest() {
-    // Issue 20 item 8: [0.7, 0.7] became [0.69999999, 0.69999999], excluding 0.7.
+    // [0.7, 0.7] read to nearest f32 would be [0.69999999, 0.69999999], excluding 0.7.
     let input = r#"{"shape": [1, 1], "lo": [0.7], "hi": [0.7]}"#;
     let v = json_of(&sub("ibp", ID32, input, &[]));
     let (lo, hi) = (v["lo"][0].as_f64().unwrap(), v["hi"][0].as_f64().unwrap());
@@ -175,7 +173,7 @@ impl First for Vec<serde_json::Value> {
 
 #[test]
 fn every_output_document_is_a_valid_input() {
-    // Issue 20 item 11: "dtype" was refused, so ibp's output could not be ibp's input.
+    // ibp's output, "dtype" included, is a valid input of ibp.
     let input = r#"{"shape": [2, 1], "lo": [0.1, -3], "hi": [0.3, "inf"]}"#;
     let out = sub("ibp", ID32, input, &[]);
     let first = json_of(&out);
@@ -285,9 +283,9 @@ fn check_decides_on_the_values_documents_name() {
 
 #[test]
 fn reading_one_number_has_a_bounded_cost() {
-    // Issue 20 item 13: an f16 endpoint with a 2-million-digit tail took 8 s to parse.
-    // Just above the f16 midpoint 1 + 2^-11 (where reading the text as f64 first ties):
-    // the starting commit compared it exactly with 2 million digits (89 s unoptimized).
+    // An f16 endpoint with a 2-million-digit tail, just above the f16 midpoint 1 + 2^-11
+    // (where reading the text as f64 first ties): an exact comparison with 2 million
+    // digits would take seconds.
     let tail = format!("1.00048828125{}1", "0".repeat(2_000_000));
     let p16 = ID32.replace("\"f32\"", "\"f16\"");
     let input = format!(r#"{{"shape": [1, 1], "lo": [{tail}], "hi": [1]}}"#);
@@ -311,7 +309,7 @@ fn reading_one_number_has_a_bounded_cost() {
 
 #[test]
 fn bench_budgets_every_allocation() {
-    // Issue 20 item 13: (1, 67108864) passed the 4 GiB check (its boxes take 1 GiB) but
+    // (1, 67108864) passes a 4 GiB check on its boxes (they take 1 GiB) but
     // needs ~30 GB in per-channel state; refused before anything is allocated.
     let o = bnbound(&["bench", "--shape", "1,67108864", "--reps", "1"]);
     assert_eq!(o.status.code(), Some(2));

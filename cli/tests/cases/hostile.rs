@@ -1,5 +1,5 @@
-//! Issue 11: real PyTorch exports load; careless or hostile files never abort, escape the
-//! model's folder, corrupt output or block other layers. One named test per defect.
+//! Model files: real PyTorch exports load; careless or hostile files never abort, escape
+//! the model's folder, corrupt output or block other layers. One named test per case.
 
 use bnbound::model::onnx::OnnxModel;
 use bnbound::model::Error as ModelError;
@@ -7,12 +7,10 @@ use bnbound::model::Error as ModelError;
 use std::path::PathBuf;
 use std::process::Command;
 
-mod common;
-
-use common::{data, ibp_is_exactly_sound, run, scratch, stderr};
+use crate::common::{bnbound, data, ibp_is_exactly_sound, scratch, stderr};
 
 #[test]
-fn issue11_pytorch_exports_with_training_mode_0_load_and_bound_soundly() {
+fn pytorch_exports_with_training_mode_0_load_and_bound_soundly() {
     for f in [
         "pytorch_opset15_f32.onnx",
         "pytorch_opset17_f32.onnx",
@@ -28,7 +26,7 @@ fn issue11_pytorch_exports_with_training_mode_0_load_and_bound_soundly() {
         assert_eq!(l.bn.channels(), 8);
         ibp_is_exactly_sound(&l.bn);
         // And end to end through the CLI.
-        let o = run(&["inspect", data(f).to_str().unwrap()]);
+        let o = bnbound(&["inspect", data(f).to_str().unwrap()]);
         assert_eq!(o.status.code(), Some(0), "{f}: {}", stderr(&o));
     }
     let plain = OnnxModel::open(data("pytorch_opset17_f32.onnx")).unwrap();
@@ -38,14 +36,14 @@ fn issue11_pytorch_exports_with_training_mode_0_load_and_bound_soundly() {
 }
 
 #[test]
-fn issue11_unnamed_node_is_named_by_its_output() {
+fn unnamed_node_is_named_by_its_output() {
     let m = OnnxModel::open(data("multi_unnamed.onnx")).unwrap();
     assert_eq!(m.names().collect::<Vec<_>>(), ["good", "other_y"]);
     assert!(m.layer("other_y").is_ok());
 }
 
 #[test]
-fn issue11_gzip_bomb_is_refused() {
+fn gzip_bomb_is_refused() {
     // 64 MiB of zeros compress to about 64 KiB: over the 64×-plus-16-MiB limit.
     use std::io::Write;
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
@@ -59,10 +57,10 @@ fn issue11_gzip_bomb_is_refused() {
     );
 }
 
-// ------------------------------------------------------------------ defect 10
+// ------------------------------------------------------------------ legacy training forms
 
 #[test]
-fn issue11_legacy_training_forms_are_typed_errors_naming_the_attribute() {
+fn legacy_training_forms_are_typed_errors_naming_the_attribute() {
     for (f, needle) in [
         ("legacy_five_outputs.onnx", "5 outputs"),
         ("legacy_opset6_default.onnx", "is_test = 0"),
@@ -81,10 +79,10 @@ fn issue11_legacy_training_forms_are_typed_errors_naming_the_attribute() {
     ibp_is_exactly_sound(&m.layer("bn").unwrap().bn);
 }
 
-// ------------------------------------------------------------------ defects 4b, 8, 11
+// ------------------------------------------------------- one invalid layer, others load
 
 #[test]
-fn issue11_one_invalid_layer_does_not_block_another() {
+fn one_invalid_layer_does_not_block_another() {
     for (f, bad) in [
         ("multi_computed_stats.onnx", "computed by another node"),
         ("multi_duplicate_initializer.onnx", "initializer name"),
@@ -107,7 +105,7 @@ fn issue11_one_invalid_layer_does_not_block_another() {
         // and inspect reports both rows.
         let p = data(f);
         let p = p.to_str().unwrap();
-        let o = run(&["inspect", p]);
+        let o = bnbound(&["inspect", p]);
         assert_eq!(o.status.code(), Some(0), "{f}: {}", stderr(&o));
         let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
         assert_eq!(v["layers"][0]["channels"], 2, "{f}");
@@ -140,7 +138,7 @@ fn issue11_one_invalid_layer_does_not_block_another() {
     }
 }
 
-// ------------------------------------------------------------------ defects 2 and 4a
+// ------------------------------------------------------------------ external data
 
 /// A copy of the external-data fixture in a fresh folder; returns (folder, model path).
 fn external_copy() -> (PathBuf, PathBuf) {
@@ -151,7 +149,7 @@ fn external_copy() -> (PathBuf, PathBuf) {
 }
 
 #[test]
-fn issue11_external_data_symlinks_out_of_the_folder_are_refused() {
+fn external_data_symlinks_out_of_the_folder_are_refused() {
     // A symlinked file next to the model that points elsewhere.
     let (d, m) = external_copy();
     let elsewhere = scratch().join("secret.data");
@@ -162,7 +160,7 @@ fn issue11_external_data_symlinks_out_of_the_folder_are_refused() {
         matches!(e.inner(), ModelError::ExternalDataOutside { reason, .. } if reason.contains("outside")),
         "{e}"
     );
-    let o = run(&["inspect", m.to_str().unwrap()]);
+    let o = bnbound(&["inspect", m.to_str().unwrap()]);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert!(v["layers"][0]["error"]
         .as_str()
@@ -200,7 +198,7 @@ fn issue11_external_data_symlinks_out_of_the_folder_are_refused() {
 }
 
 #[test]
-fn issue11_external_data_reads_only_the_tensor_range() {
+fn external_data_reads_only_the_tensor_range() {
     // The data file is 64 GiB (sparse): only each tensor's offset..offset+length is read.
     let (d, m) = external_copy();
     let f = std::fs::File::create(d.join("bn_external.data")).unwrap();
@@ -216,10 +214,10 @@ fn issue11_external_data_reads_only_the_tensor_range() {
     assert_eq!(got, want);
 }
 
-// ------------------------------------------------------------------ defect 3
+// ------------------------------------------------------------------ loading one layer
 
 #[test]
-fn issue11_single_layer_loading_agrees_with_the_full_index() {
+fn single_layer_loading_agrees_with_the_full_index() {
     use bnbound::model::{safetensors::Eps, Model};
     let mut checked = 0;
     for entry in std::fs::read_dir(data("")).unwrap() {
@@ -245,7 +243,7 @@ fn issue11_single_layer_loading_agrees_with_the_full_index() {
 }
 
 #[test]
-fn issue11_safetensors_header_entries_are_checked_when_read_alone() {
+fn safetensors_header_entries_are_checked_when_read_alone() {
     use bnbound::model::safetensors::{Eps, StateDict};
     let d = scratch();
     let write = |header: &str, data: &[u8]| {
@@ -293,23 +291,23 @@ fn issue11_safetensors_header_entries_are_checked_when_read_alone() {
     }
 }
 
-// ------------------------------------------------------------------ issue 20, item 9
+// ------------------------------------------------------- initializers listed as inputs
 
 /// A statistic from a Constant node, or an initializer also listed as a graph input, is a
-/// constant: both layers load (issue 11 refused the second). `inspect` says which layer a
+/// constant: both layers load. `inspect` says which layer a
 /// feed could override, and `--strict-initializers` refuses it in `inspect` and `--model`.
 #[test]
-fn issue20_9_initializers_listed_as_inputs_load_and_strict_refuses() {
+fn initializers_listed_as_inputs_load_and_strict_refuses() {
     let p = data("multi_initializer_is_input.onnx");
     let p = p.to_str().unwrap();
-    let o = run(&["inspect", p]);
+    let o = bnbound(&["inspect", p]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["layers"][0]["overridable"], false);
     assert_eq!(v["layers"][1]["name"], "other");
     assert_eq!(v["layers"][1]["overridable"], true);
     assert_eq!(v["layers"][1]["channels"], 2);
-    let o = run(&["inspect", "--strict-initializers", p]);
+    let o = bnbound(&["inspect", "--strict-initializers", p]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["layers"][0]["overridable"], false);
@@ -319,9 +317,9 @@ fn issue20_9_initializers_listed_as_inputs_load_and_strict_refuses() {
     let b = d.join("box.json");
     std::fs::write(&b, r#"{"shape": [1, 2], "lo": [0, 0], "hi": [1, 1]}"#).unwrap();
     let b = b.to_str().unwrap();
-    let o = run(&["ibp", "--model", p, "--layer", "other", "--input", b]);
+    let o = bnbound(&["ibp", "--model", p, "--layer", "other", "--input", b]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let o = run(&[
+    let o = bnbound(&[
         "ibp",
         "--model",
         p,
@@ -340,13 +338,13 @@ fn issue20_9_initializers_listed_as_inputs_load_and_strict_refuses() {
     ibp_is_exactly_sound(&l.bn);
 }
 
-// ------------------------------------------------------------------ issue 20, item 10
+// ------------------------------------------------------------ errors name the layer
 
 /// A layer whose running_var[0] is -1, in an ONNX model (next to a valid layer) and in a
 /// state_dict: the error names the layer in the library (`Error::layer`), in `--model
-/// --layer` and in `inspect`; before, it named the file and the tensor index only.
+/// --layer` and in `inspect`, not only the file and the tensor index.
 #[test]
-fn issue20_10_errors_of_one_layer_name_the_layer() {
+fn errors_of_one_layer_name_the_layer() {
     use bnbound_testkit::onnx::{GraphProto, ModelProto, NodeProto, TensorProto};
     let stat = |name: &str, v: [f32; 2]| TensorProto {
         dims: vec![2],
@@ -417,14 +415,14 @@ fn issue20_10_errors_of_one_layer_name_the_layer() {
             "--input",
             b.to_str().unwrap(),
         ];
-        let o = run(&[&["ibp"][..], &args[..]].concat());
+        let o = bnbound(&[&["ibp"][..], &args[..]].concat());
         assert_eq!(o.status.code(), Some(2), "{f}");
         let msg = stderr(&o);
         assert!(
             msg.contains(r#"layer "bad_layer""#) && msg.contains("running_var[0] = -1"),
             "{f}: {msg}"
         );
-        let o = run(&["inspect", f]);
+        let o = bnbound(&["inspect", f]);
         assert_eq!(o.status.code(), Some(0), "{f}: {}", stderr(&o));
         let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
         let rows = v["layers"].as_array().unwrap();
@@ -439,7 +437,7 @@ fn issue20_10_errors_of_one_layer_name_the_layer() {
     }
 }
 
-// ------------------------------------------------------------------ issue 20, item 6
+// ------------------------------------------------------- fold: the producer's layout
 
 /// `producer -> BatchNormalization` with `c` channels, the producer's weight an
 /// initializer of dims `w` (when given); written to a scratch folder.
@@ -520,7 +518,7 @@ fn fold_model_for(
     let j = serde_json::json!({"dims": dims, "weight": vec![0.5; n]});
     let f = scratch().join("layer.json");
     std::fs::write(&f, j.to_string()).unwrap();
-    let o = run(&[
+    let o = bnbound(&[
         "fold",
         "--model",
         model.to_str().unwrap(),
@@ -534,15 +532,15 @@ fn fold_model_for(
     (o.status.code(), stderr(&o))
 }
 
-/// A ConvTranspose producer (weight [I, O, k, k]) folded as if it were [O, I, k, k] scaled
-/// the wrong axis with exit 0 when I = O. `fold --model` now checks the preceding layer
+/// A ConvTranspose producer (weight [I, O, k, k]) folded as if it were [O, I, k, k] would
+/// scale the wrong axis with exit 0 when I = O. `fold --model` checks the preceding layer
 /// against the producer the model has: Conv, Gemm (transB either way) and MatMul in their
 /// stored layouts; anything else, a mismatched shape or an orientation the dims cannot
 /// tell is refused naming the layer, the op type and the channel count. A Gemm or MatMul
 /// in the right layout is then refused too: onnxruntime's MatMul/Gemm→BatchNorm fusion
 /// is not checked, so its weights are not claimed.
 #[test]
-fn issue20_6_fold_model_checks_the_producer_layout() {
+fn fold_model_checks_the_producer_layout() {
     let ok = |r: (Option<i32>, String)| assert_eq!(r.0, Some(0), "{}", r.1);
     let refused = |r: (Option<i32>, String), needles: &[&str]| {
         assert_eq!(r.0, Some(2), "{}", r.1);
@@ -558,7 +556,7 @@ fn issue20_6_fold_model_checks_the_producer_layout() {
         &[r#"layer "bn1""#, "Conv", "6 channels"],
     );
     refused(fold_model(&conv, "bn1", &[6, 3, 2, 1]), &["[6, 6, 1, 1]"]);
-    // ConvTranspose, weight [I, O, k, k] with I = O = 4: what used to exit 0.
+    // ConvTranspose, weight [I, O, k, k] with I = O = 4: the dims alone look right.
     let ct = producer_model("ConvTranspose", vec![], Some(vec![4, 4, 3, 3]), 4);
     refused(
         fold_model(&ct, "bn", &[4, 4, 3, 3]),
@@ -587,7 +585,7 @@ fn issue20_6_fold_model_checks_the_producer_layout() {
     // No producer: the layer's input is a graph input.
     let none = producer_model("", vec![], None, 3);
     refused(fold_model(&none, "bn", &[3, 2]), &["graph input"]);
-    let o = run(&["inspect", ct.to_str().unwrap()]);
+    let o = bnbound(&["inspect", ct.to_str().unwrap()]);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["layers"][0]["producer_op"], "ConvTranspose");
     // The library says the same.
@@ -603,9 +601,9 @@ fn issue20_6_fold_model_checks_the_producer_layout() {
     ));
 }
 
-/// `fold --runtime onnxruntime-cpu` claimed onnxruntime's fused weights bit for bit for
-/// every Conv producer, also where onnxruntime does not fuse (the reviewer's two
-/// reproducers: a Conv output with two consumers, an overridable statistic). Each
+/// `fold --runtime onnxruntime-cpu` claims onnxruntime's fused weights bit for bit only
+/// where onnxruntime fuses: not, for instance, for a Conv output with two consumers or
+/// an overridable statistic. Each
 /// fixture's verdict is onnxruntime 1.32's own (tests/engine/ort_graph.py); a refusal
 /// exits 2 naming the layer and the condition.
 #[test]
@@ -636,7 +634,7 @@ fn fold_onnxruntime_refused_where_onnxruntime_does_not_fuse() {
         .unwrap();
     let p = scratch().join("wo.onnx");
     std::fs::write(&p, f.model.to_bytes()).unwrap();
-    let o = run(&["inspect", p.to_str().unwrap()]);
+    let o = bnbound(&["inspect", p.to_str().unwrap()]);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let l = &v["layers"][0];
     assert_eq!(l["overridable"], false);
@@ -649,10 +647,10 @@ fn fold_onnxruntime_refused_where_onnxruntime_does_not_fuse() {
     assert!(err.contains("not a Conv"), "{err}");
 }
 
-/// The reviewer's reproducer: an f16 graph input → Relu → BatchNormalization-15 with f32
-/// statistics, X's type declared nowhere; bnbound gave f32 bounds for an f16 network. Now
-/// the type is inferred; where it cannot be (an untyped input), deployed semantics is
-/// refused naming the layer, and real semantics answers.
+/// An f16 graph input → Relu → BatchNormalization-15 with f32 statistics, X's type
+/// declared nowhere: the type is inferred (f32 bounds for an f16 network would be
+/// unsound); where it cannot be (an untyped input), deployed semantics is refused naming
+/// the layer, and real semantics answers.
 #[test]
 fn deployed_semantics_needs_x_type() {
     use bnbound_testkit::onnx::x_type_fixtures;
@@ -676,7 +674,7 @@ fn deployed_semantics_needs_x_type() {
                 box_json.to_str().unwrap(),
             ];
             args.extend_from_slice(semantics);
-            run(&args)
+            bnbound(&args)
         };
         let o = ibp(&["--semantics", "deployed", "--runtime", "onnxruntime-cpu"]);
         let out = String::from_utf8_lossy(&o.stdout).to_string();
@@ -697,9 +695,8 @@ fn deployed_semantics_needs_x_type() {
             }
         }
     }
-    // The reviewer's model exactly: f32 statistics that are not f16 values. The 16-bit
-    // recipe takes f16 statistics: refused naming the layer (it gave f32 bounds, then a
-    // message blaming the input box), real semantics answers.
+    // f32 statistics that are not f16 values. The 16-bit recipe takes f16 statistics:
+    // refused naming the layer and the cause (not the input box), real semantics answers.
     let mut f = x_type_fixtures()
         .into_iter()
         .find(|f| f.name == "xtype_relu_f16")
@@ -722,7 +719,7 @@ fn deployed_semantics_needs_x_type() {
             box_json.to_str().unwrap(),
         ];
         a.extend_from_slice(sem);
-        run(&a)
+        bnbound(&a)
     };
     let o = args(&["--semantics", "deployed", "--runtime", "onnxruntime-cpu"]);
     assert_eq!(o.status.code(), Some(2));

@@ -1,4 +1,4 @@
-//! Back-substitution in the exact checker and in tight mode (issue 12), on CNN-shaped forms
+//! Back-substitution in the exact checker and in tight mode, on CNN-shaped forms
 //! of every rank, against the rational oracle (`bnbound_testkit::bias_bound_sound`, which
 //! merges square roots that differ by a rational factor in its own way).
 //!
