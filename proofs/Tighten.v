@@ -27,8 +27,8 @@ Open Scope R_scope.
 
 Notation fexp64 := (FLT_exp (-1074) 53).
 Notation F64 := (generic_format radix2 fexp64).
-Notation succ := (succ radix2 fexp64).
-Notation pred := (pred radix2 fexp64).
+Local Notation succ := (succ radix2 fexp64).
+Local Notation pred := (pred radix2 fexp64).
 
 (** ** Ordinals *)
 
