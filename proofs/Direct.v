@@ -218,6 +218,162 @@ split.
     apply Rmult_le_compat_r; [left; apply Rinv_0_lt_compat; lra|exact Hp].
 Qed.
 
+(** Every finite bound of [quot_scaled] is a binary64. *)
+Lemma MAX_format : F64 MAX.
+Proof.
+apply generic_format_FLT. exists (Float radix2 (2 ^ 53 - 1) 971).
+- unfold F2R, MAX; cbn [Fnum Fexp]. rewrite minus_IZR, (IZR_Zpower radix2) by lia.
+  replace 1024%Z with (53 + 971)%Z by lia. rewrite bpow_plus. simpl (IZR 1). ring.
+- cbn [Fnum]. simpl. lia.
+- cbn [Fexp]. lia.
+Qed.
+
+Lemma quot_scaled_format : forall up g t k r p, quot_scaled up g t k r = Fin p -> F64 p.
+Proof.
+intros up g t k r p H. unfold quot_scaled, ldexp_full, ldexp_bound in H.
+repeat (destruct Req_EM_T in H); [injection H; intros <-; apply generic_format_0..|].
+repeat (destruct Z_lt_dec in H || destruct Rlt_dec in H || destruct Z_le_dec in H ||
+        destruct up in H);
+  try discriminate; injection H; intros <-.
+all: first [ apply MAX_format | apply generic_format_opp, MAX_format
+           | apply generic_format_round; auto with typeclass_instances
+           | (apply generic_format_succ || apply generic_format_pred);
+             auto with typeclass_instances;
+             apply generic_format_round; auto with typeclass_instances ].
+Qed.
+
+(** ** channel.rs direct_at *)
+
+Definition gpos (g : R) : bool := if Rlt_dec 0 g then true else false.
+
+(** direct_at::<OFFSET, UP>(d, x) with d = (g, b, m, r_lo, r_hi); [None] for the paths not
+    modelled (t = x - m overflowing, p infinite with an offset). *)
+Definition direct_at (offset up : bool) (g b m r_lo r_hi x : R) : option ext :=
+  let t_up := Bool.eqb (gpos g) up in
+  let t := if offset then (if t_up then add_up choice x (- m) else add_down choice x (- m))
+           else x in
+  let positive := Bool.eqb (gpos g) (gpos t) in
+  let r := if Bool.eqb positive up then r_lo else r_hi in
+  let p := quot_scaled up g t 0 r in
+  if offset then
+    match p with
+    | Fin p0 => Some (Fin (if up then add_up choice p0 b else add_down choice p0 b))
+    | Inf _ => None
+    end
+  else Some p.
+
+Lemma div_pos_le : forall a r1 r2, 0 <= a -> 0 < r1 -> r1 <= r2 -> a / r2 <= a / r1.
+Proof.
+intros a r1 r2 Ha H1 H2. unfold Rdiv. apply Rmult_le_compat_l; [exact Ha|].
+apply Rinv_le_contravar; lra.
+Qed.
+
+Lemma div_neg_le : forall a r1 r2, a <= 0 -> 0 < r1 -> r1 <= r2 -> a / r1 <= a / r2.
+Proof.
+intros a r1 r2 Ha H1 H2. unfold Rdiv.
+apply Rmult_le_compat_neg_l; [exact Ha|]. apply Rinv_le_contravar; lra.
+Qed.
+
+(** channel.rs direct_at: for binary64 g <> 0, b, m, x and r_lo, r_hi with
+    0 < r_lo <= rho <= r_hi (rho = sqrt(v + e), the channel's [sqrt_down]/[sqrt_up] ends),
+    the lower (UP = false) and upper results enclose g*(x - m)/rho + b (OFFSET) or
+    g*x/rho, whenever the modelled path is taken (an infinite result only on the
+    overflowing side). *)
+Theorem direct_at_bounds : forall (offset : bool) g b m r_lo rho r_hi x,
+  F64 g -> F64 b -> F64 m -> F64 r_lo -> F64 r_hi -> F64 x -> g <> 0 ->
+  0 < r_lo -> r_lo <= rho <= r_hi ->
+  let y := g * (if offset then x - m else x) / rho + (if offset then b else 0) in
+  (forall e, direct_at offset false g b m r_lo r_hi x = Some e -> below e y) /\
+  (forall e, direct_at offset true g b m r_lo r_hi x = Some e -> above e y).
+Proof.
+intros offset g b m r_lo rho r_hi x Fg Fb Fm Fl Fh Fx Hg Hl Hrho y.
+assert (Fm' : F64 (- m)) by (apply generic_format_opp; exact Fm).
+assert (Hrho0 : 0 < rho) by lra.
+assert (Hir : 0 < / rho) by (apply Rinv_0_lt_compat; lra).
+set (z := if offset then x - m else x) in y.
+assert (Lo : forall t, F64 t -> g * t <= g * z ->
+  let r := if Bool.eqb (Bool.eqb (gpos g) (gpos t)) false then r_lo else r_hi in
+  below (quot_scaled false g t 0 r) (g * z / rho)).
+{ intros t Ft Ht r.
+  assert (Hr : 0 < r /\ F64 r) by (unfold r; destruct Bool.eqb; split; auto; lra).
+  destruct (quot_scaled_bounds g t 0 r Fg Ft (proj2 Hr) (proj1 Hr)) as [H _].
+  apply below_mono with (1 := H).
+  change (bpow 0) with 1. rewrite Rmult_1_r.
+  apply Rle_trans with (g * t / rho).
+  - unfold r, gpos.
+    destruct (Rlt_dec 0 g) as [Gp|Gn]; destruct (Rlt_dec 0 t) as [Tp|Tn]; simpl.
+    + apply div_pos_le; [nra|lra|lra].
+    + apply div_neg_le; [nra|lra|lra].
+    + apply div_neg_le; [nra|lra|lra].
+    + apply div_pos_le; [nra|lra|lra].
+  - unfold Rdiv. apply Rmult_le_compat_r; lra. }
+assert (Hi : forall t, F64 t -> g * z <= g * t ->
+  let r := if Bool.eqb (Bool.eqb (gpos g) (gpos t)) true then r_lo else r_hi in
+  above (quot_scaled true g t 0 r) (g * z / rho)).
+{ intros t Ft Ht r.
+  assert (Hr : 0 < r /\ F64 r) by (unfold r; destruct Bool.eqb; split; auto; lra).
+  destruct (quot_scaled_bounds g t 0 r Fg Ft (proj2 Hr) (proj1 Hr)) as [_ H].
+  apply above_mono with (1 := H).
+  change (bpow 0) with 1. rewrite Rmult_1_r.
+  apply Rle_trans with (g * t / rho).
+  - unfold Rdiv. apply Rmult_le_compat_r; lra.
+  - unfold r, gpos.
+    destruct (Rlt_dec 0 g) as [Gp|Gn]; destruct (Rlt_dec 0 t) as [Tp|Tn]; simpl.
+    + apply div_pos_le; [nra|lra|lra].
+    + apply div_neg_le; [nra|lra|lra].
+    + apply div_neg_le; [nra|lra|lra].
+    + apply div_pos_le; [nra|lra|lra]. }
+assert (Fup : forall a c, F64 (add_up choice a c)).
+{ intros a c. unfold add_up. rewrite Rminus_0_l. apply generic_format_opp, add_down_format. }
+destruct offset.
+- (* OFFSET: t by add_down/add_up in the direction making g*t extreme *)
+  assert (Tl : F64 (if Bool.eqb (gpos g) false then add_up choice x (- m)
+                     else add_down choice x (- m)) /\
+               g * (if Bool.eqb (gpos g) false then add_up choice x (- m)
+                    else add_down choice x (- m)) <= g * (x - m)).
+  { unfold gpos. destruct (Rlt_dec 0 g) as [Gp|Gn]; simpl.
+    - split; [apply add_down_format|].
+      assert (add_down choice x (- m) <= x + - m) by (apply add_down_le; auto). nra.
+    - split; [apply Fup|].
+      assert (x + - m <= add_up choice x (- m)) by (apply add_up_ge; auto). nra. }
+  assert (Th : F64 (if Bool.eqb (gpos g) true then add_up choice x (- m)
+                     else add_down choice x (- m)) /\
+               g * (x - m) <= g * (if Bool.eqb (gpos g) true then add_up choice x (- m)
+                    else add_down choice x (- m))).
+  { unfold gpos. destruct (Rlt_dec 0 g) as [Gp|Gn]; simpl.
+    - split; [apply Fup|].
+      assert (x + - m <= add_up choice x (- m)) by (apply add_up_ge; auto). nra.
+    - split; [apply add_down_format|].
+      assert (add_down choice x (- m) <= x + - m) by (apply add_down_le; auto). nra. }
+  split; intros e He; unfold direct_at in He; cbv beta iota zeta in He.
+  + destruct Tl as [Ft Ht].
+    set (t := if Bool.eqb (gpos g) false then _ else _) in *.
+    specialize (Lo t Ft Ht). cbv zeta in Lo.
+    set (qq := quot_scaled false g t 0 _) in *.
+    destruct qq as [p0|s0] eqn:Q; [|discriminate].
+    injection He; intros <-. unfold qq in Q.
+    assert (Fp := quot_scaled_format _ _ _ _ _ _ Q).
+    cbn [below] in Lo |- *.
+    assert (add_down choice p0 b <= p0 + b) by (apply add_down_le; auto).
+    unfold y. cbv beta iota. lra.
+  + destruct Th as [Ft Ht].
+    set (t := if Bool.eqb (gpos g) true then _ else _) in *.
+    specialize (Hi t Ft Ht). cbv zeta in Hi.
+    set (qq := quot_scaled true g t 0 _) in *.
+    destruct qq as [p0|s0] eqn:Q; [|discriminate].
+    injection He; intros <-. unfold qq in Q.
+    assert (Fp := quot_scaled_format _ _ _ _ _ _ Q).
+    cbn [above] in Hi |- *.
+    assert (p0 + b <= add_up choice p0 b) by (apply add_up_ge; auto).
+    unfold y. cbv beta iota. lra.
+- (* no offset: t = x, the quotient itself *)
+  split; intros e He; unfold direct_at in He; cbv beta iota zeta in He;
+    injection He; intros <-; unfold y; cbv beta iota; rewrite Rplus_0_r.
+  + exact (Lo x Fx (Rle_refl _)).
+  + exact (Hi x Fx (Rle_refl _)).
+Qed.
+
 End Direct.
 
 Print Assumptions quot_scaled_bounds.
+Print Assumptions direct_at_bounds.
