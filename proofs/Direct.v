@@ -373,7 +373,74 @@ destruct offset.
   + exact (Hi x Fx (Rle_refl _)).
 Qed.
 
+(** ** channel.rs image with [direct()] Some: the intersection *)
+
+(** f64::max / f64::min on bounds (NaN excluded): -oo is the identity of max, +oo of min. *)
+Definition ext_max (a c : ext) : ext :=
+  match a, c with
+  | Inf false, _ => c | _, Inf false => a
+  | Inf true, _ => Inf true | _, Inf true => Inf true
+  | Fin u, Fin v => Fin (Rmax u v)
+  end.
+
+Definition ext_min (a c : ext) : ext := ext_neg (ext_max (ext_neg a) (ext_neg c)).
+
+Lemma below_max : forall a c y, below a y -> below c y -> below (ext_max a c) y.
+Proof.
+intros [u|[|]] [v|[|]] y Ha Hc; simpl in *; try congruence; try lra.
+apply Rmax_lub; assumption.
+Qed.
+
+Lemma above_min : forall a c y, above a y -> above c y -> above (ext_min a c) y.
+Proof.
+intros [u|[|]] [v|[|]] y Ha Hc; simpl in *; try congruence; try lra.
+unfold Rmax. destruct Rle_dec; lra.
+Qed.
+
+(** image's direct part: for every real x in the finite box [l, h], the direct bounds at
+    at_lo (l for g > 0, h for g < 0) and at_hi (the other end), intersected with any
+    sound bounds lo, hi (those of [image_encloses]), enclose g*(x - m)/rho + b (OFFSET)
+    or g*x/rho. *)
+Theorem image_direct_encloses : forall (offset : bool) g b m r_lo rho r_hi l h x lo hi,
+  F64 g -> F64 b -> F64 m -> F64 r_lo -> F64 r_hi -> F64 l -> F64 h -> g <> 0 ->
+  0 < r_lo -> r_lo <= rho <= r_hi -> l <= x <= h ->
+  let y := g * (if offset then x - m else x) / rho + (if offset then b else 0) in
+  let at_lo := if Rlt_dec g 0 then h else l in
+  let at_hi := if Rlt_dec g 0 then l else h in
+  below lo y -> above hi y ->
+  (forall e, direct_at offset false g b m r_lo r_hi at_lo = Some e -> below (ext_max lo e) y) /\
+  (forall e, direct_at offset true g b m r_lo r_hi at_hi = Some e -> above (ext_min hi e) y).
+Proof.
+intros offset g b m r_lo rho r_hi l h x lo hi Fg Fb Fm Fl Fh Fxl Fxh Hg Hl Hrho Hx
+  y at_lo at_hi Hlo Hhi.
+assert (Hir : 0 < / rho) by (apply Rinv_0_lt_compat; lra).
+(* y is monotone in x: increasing for g > 0, decreasing for g < 0 *)
+assert (Mono : forall u w, (0 < g -> u <= w) -> (g < 0 -> w <= u) ->
+  g * (if offset then u - m else u) / rho + (if offset then b else 0) <=
+  g * (if offset then w - m else w) / rho + (if offset then b else 0)).
+{ intros u w H1 H2. unfold Rdiv.
+  assert (Hk : g * (if offset then u - m else u) <= g * (if offset then w - m else w)).
+  { destruct (Rlt_dec 0 g) as [Gp|Gn].
+    - specialize (H1 Gp). destruct offset; nra.
+    - assert (Gn' : g < 0) by lra. specialize (H2 Gn'). destruct offset; nra. }
+  apply Rplus_le_compat_r. apply Rmult_le_compat_r; lra. }
+assert (Fa : F64 at_lo) by (unfold at_lo; destruct Rlt_dec; assumption).
+assert (Fb' : F64 at_hi) by (unfold at_hi; destruct Rlt_dec; assumption).
+destruct (direct_at_bounds offset g b m r_lo rho r_hi at_lo Fg Fb Fm Fl Fh Fa Hg Hl Hrho)
+  as [Dl _].
+destruct (direct_at_bounds offset g b m r_lo rho r_hi at_hi Fg Fb Fm Fl Fh Fb' Hg Hl Hrho)
+  as [_ Dh].
+split; intros e He.
+- apply below_max; [exact Hlo|].
+  apply below_mono with (1 := Dl e He). unfold y, at_lo. apply Mono;
+    intros; destruct Rlt_dec; lra.
+- apply above_min; [exact Hhi|].
+  apply above_mono with (1 := Dh e He). unfold y, at_hi. apply Mono;
+    intros; destruct Rlt_dec; lra.
+Qed.
+
 End Direct.
 
 Print Assumptions quot_scaled_bounds.
 Print Assumptions direct_at_bounds.
+Print Assumptions image_direct_encloses.
