@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes models with many BatchNorm layers, to time model loading (issue 11):
+"""Writes models with many BatchNorm layers, to time model loading:
 
     python3 benches/gen_many_layers.py OUT_DIR 1000 10000 100000
 

@@ -1,4 +1,4 @@
-(** * The direct path of a channel whose enclosure overflows (bnbound issue 23)
+(** * The direct path of a channel whose enclosure overflows
 
     round/mod.rs quot_scaled::<UP>(g, t, k, r): 0 when g = 0 or t = 0; else the splits
     g = gm*2^ge, t = tm*2^te, r = rm*2^re (split_pow2), q = div_up(mul_up(gm, tm), rm)

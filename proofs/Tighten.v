@@ -1,4 +1,4 @@
-(** * exact::tighten and the portable channel enclosure after it (bnbound issue 23)
+(** * exact::tighten and the portable channel enclosure after it
 
     exact/dyadic.rs [tighten(lo, hi, cmp)]: infinite endpoints, or lo == hi, are returned
     unchanged; otherwise a = ordinal(lo), b = ordinal(hi) (in i128) and, while b - a > 1,

@@ -1,4 +1,4 @@
-//! The table of machine-checked proofs in `src/docs/soundness.md` (issue 23) against the
+//! The table of machine-checked proofs in `src/docs/soundness.md` against the
 //! code and the proofs: every Rust function it names exists where it says (so a rename
 //! breaks CI, not silently the proof's meaning), every theorem it names is a `Theorem` of
 //! the `.v` file it names and has its assumptions printed there (CI checks that output), or

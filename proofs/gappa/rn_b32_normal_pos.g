@@ -1,4 +1,4 @@
-# rn_b32_normal_pos (bnbound issue 23, item 5): binary32 (f32: u = 2^-24), normal positive range, relative error <= u
+# rn_b32_normal_pos: binary32 (f32: u = 2^-24), normal positive range, relative error <= u
 # The per-operation model of --runtime any (modes/any.rs, rn/widen):
 # |RN(v) - v| <= u*|v| + eta. proofs/check runs gappa -Bcoq on this file and compiles the
 # certificate with coqc; the general proof for every format is Any.v (kulp_model, K = 0).

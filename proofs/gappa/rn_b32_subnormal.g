@@ -1,4 +1,4 @@
-# rn_b32_subnormal (bnbound issue 23, item 5): binary32 below the least normal 2^-126, absolute error <= eta = 2^-150
+# rn_b32_subnormal: binary32 below the least normal 2^-126, absolute error <= eta = 2^-150
 # The per-operation model of --runtime any (modes/any.rs, rn/widen):
 # |RN(v) - v| <= u*|v| + eta. proofs/check runs gappa -Bcoq on this file and compiles the
 # certificate with coqc; the general proof for every format is Any.v (kulp_model, K = 0).

@@ -1,4 +1,4 @@
-# rn_bf16_normal_neg (bnbound issue 23, item 5): bf16 storage model (u = 2^-8), normal negative range down to minus (2 - 2^-7) 2^127
+# rn_bf16_normal_neg: bf16 storage model (u = 2^-8), normal negative range down to minus (2 - 2^-7) 2^127
 # The per-operation model of --runtime any (modes/any.rs, rn/widen):
 # |RN(v) - v| <= u*|v| + eta. proofs/check runs gappa -Bcoq on this file and compiles the
 # certificate with coqc; the general proof for every format is Any.v (kulp_model, K = 0).

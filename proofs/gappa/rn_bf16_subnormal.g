@@ -1,4 +1,4 @@
-# rn_bf16_subnormal (bnbound issue 23, item 5): bf16 below 2^-126, absolute error <= eta = 2^-134
+# rn_bf16_subnormal: bf16 below 2^-126, absolute error <= eta = 2^-134
 # The per-operation model of --runtime any (modes/any.rs, rn/widen):
 # |RN(v) - v| <= u*|v| + eta. proofs/check runs gappa -Bcoq on this file and compiles the
 # certificate with coqc; the general proof for every format is Any.v (kulp_model, K = 0).

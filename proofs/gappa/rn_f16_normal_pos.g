@@ -1,4 +1,4 @@
-# rn_f16_normal_pos (bnbound issue 23, item 5): f16 storage model (Model::storage, u = 2^-11), normal positive range up to 65504
+# rn_f16_normal_pos: f16 storage model (Model::storage, u = 2^-11), normal positive range up to 65504
 # The per-operation model of --runtime any (modes/any.rs, rn/widen):
 # |RN(v) - v| <= u*|v| + eta. proofs/check runs gappa -Bcoq on this file and compiles the
 # certificate with coqc; the general proof for every format is Any.v (kulp_model, K = 0).

@@ -1,4 +1,4 @@
-# rn_f16_subnormal (bnbound issue 23, item 5): f16 below 2^-14, absolute error <= eta = 2^-25
+# rn_f16_subnormal: f16 below 2^-14, absolute error <= eta = 2^-25
 # The per-operation model of --runtime any (modes/any.rs, rn/widen):
 # |RN(v) - v| <= u*|v| + eta. proofs/check runs gappa -Bcoq on this file and compiles the
 # certificate with coqc; the general proof for every format is Any.v (kulp_model, K = 0).

@@ -1,4 +1,4 @@
-"""The caller's floating-point environment (issue 20, item 4): with MXCSR's flush-to-zero
+"""The caller's floating-point environment: with MXCSR's flush-to-zero
 and denormals-are-zero bits set in the calling thread (``torch.set_flush_denormal(True)``,
 or any library built with ``-ffast-math``), every bound must still be sound, and MXCSR
 must be exactly as the caller left it after every call, including calls that raise.

@@ -1,4 +1,4 @@
-"""Issue 20, item 12: a model with one unusable layer, one rule for scalars, numpy indices
+"""A model with one unusable layer, one rule for scalars, numpy indices
 in every message, no internal text, the right message for huge ulps and for exact powers of
 two, and a test extra that installs what the tests import."""
 

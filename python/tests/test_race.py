@@ -1,4 +1,4 @@
-"""Inputs written by another thread during a call (issue 20, item 5).
+"""Inputs written by another thread during a call.
 
 bnbound releases the GIL while it computes, so a Python thread can write the caller's
 arrays meanwhile. Every result must still be a sound bound of *some* state the input was

@@ -1,4 +1,4 @@
-"""Layers loaded from float16/bfloat16 models (issue 20, item 2): the layer remembers its
+"""Layers loaded from float16/bfloat16 models: the layer remembers its
 16-bit storage type (``bn.storage``), and deployed semantics on it bounds that type's
 arithmetic, never f32's. Checked against an emulation of PyTorch's CPU recipe for reduced
 types (the f32 recipe, then one rounding to the storage type: numpy's float32 → float16
@@ -196,7 +196,7 @@ def test_16bit_layers_refuse_what_has_no_16bit_recipe():
 
 
 def test_a_16bit_state_dict_read_with_an_f64_eps_refuses_deployed_semantics():
-    """Review of issue 20, item 2: float16 statistics with an f64 ε that is not an f32
+    """Float16 statistics with an f64 ε that is not an f32
     value make a float64 layer; deployed semantics on it must not be f64 arithmetic
     (torch's float16 outputs lie outside such bounds), so it is refused; real stays."""
     bn = bnbound.load_safetensors(os.path.join(DATA, "state.safetensors"), "half", eps=1e-7,
@@ -211,7 +211,7 @@ def test_a_16bit_state_dict_read_with_an_f64_eps_refuses_deployed_semantics():
 
 
 def test_a_layer_whose_input_type_is_unknown_refuses_deployed_semantics():
-    """Review of issue 20: BatchNormalization-15 lets the input be float16 with float32
+    """BatchNormalization-15 lets the input be float16 with float32
     statistics; where the model neither declares nor lets infer the input's type (here it
     comes from a custom-domain op), the runtime's arithmetic is unknown, so deployed
     semantics is refused rather than given f32 bounds; real semantics stays."""

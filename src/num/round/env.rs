@@ -6,7 +6,7 @@
 //! another: flush-to-zero and denormals-are-zero (`torch.set_flush_denormal(True)`, any
 //! library built with `-ffast-math`), a directed rounding mode (`fesetround`), or an
 //! unmasked exception. Under FTZ/DAZ a subnormal parameter reads as zero and a step below
-//! a rounded result is no longer a bound (`f32` γ = 10⁻⁴⁰, β = ½ on `[1, ∞)` gave
+//! a rounded result is no longer a bound (`f32` γ = 10⁻⁴⁰, β = ½ on `[1, ∞)` would give
 //! `[½, ½]`); under rounding upward "one step below round-to-nearest" is not below the
 //! exact value.
 //!
