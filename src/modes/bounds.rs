@@ -443,7 +443,9 @@ impl<T: Float> Bounds<T> {
     /// by `Σ_j Λ_j·Δ_j`, where `Δ_j` contains the runtime's distance to the exact map
     /// `s·x + o` over element `j`'s interval (each recipe's rounding errors bounded from
     /// its float constants and the box's largest magnitudes, every step rounded outward;
-    /// `Δ_j` is infinite where no finite bound exists, e.g. an infinite endpoint).
+    /// `Δ_j` is infinite where no finite bound exists, e.g. an infinite endpoint; a row
+    /// whose coefficient interval for such an element holds 0 gets an unbounded constant,
+    /// since the deployed network computes `0·∞ = NaN` there).
     ///
     /// Errors: [`Error::ChannelMismatch`], [`Error::FormShape`], [`Error::ShapeMismatch`]
     /// (an input box that is not one element per column); [`Error::DeployedNan`] when the
@@ -484,6 +486,19 @@ impl<T: Float> Bounds<T> {
         );
         for k in 0..form.rows() {
             let row = k * cols..(k + 1) * cols;
+            // Where the runtime's output may be infinite (Δ_j not finite), a coefficient
+            // interval holding 0 gives the deployed network 0·∞ = NaN, which no bound
+            // contains: the row's constant is unbounded (never the 0·∞ = 0 of reals).
+            let nan = row.clone().any(|j| {
+                let (dl, dh) = dev[j - k * cols];
+                let (al, ah) = (a.lo()[j], a.hi()[j]);
+                !(dl.is_finite() && dh.is_finite()) && al <= T::zero() && T::zero() <= ah
+            });
+            if nan {
+                lo.push(T::neg_infinity());
+                hi.push(T::infinity());
+                continue;
+            }
             let (l, h) = crate::num::interval::dot_bounds(
                 a.lo()[row.clone()].iter().map(|v| v.to_f64_raw()),
                 a.hi()[row].iter().map(|v| v.to_f64_raw()),

@@ -255,3 +255,24 @@ fn any_is_refused() {
     let ort = bn.deployed(Runtime::OnnxruntimeCpu);
     assert!(ort.backward_over(&lam, &[1], &wrong).is_err());
 }
+
+/// A zero coefficient on an element whose runtime output is infinite: the deployed network
+/// computes 0·∞ = NaN there, so the row's constant is unbounded, never the 0 of reals
+/// (the case a soundness review raised: γ = 2, σ² = 1, x = f32::MAX gives +∞ in f32).
+#[test]
+fn zero_coefficient_times_an_infinite_output_is_unbounded() {
+    let bn = BatchNorm::new(vec![2.0f32], vec![0.0], vec![0.0], vec![1.0], 0.0).unwrap();
+    let x = TensorBox::new(Shape::new(&[1]).unwrap(), vec![f32::MAX], vec![f32::MAX]).unwrap();
+    let torch = bn.deployed(Runtime::PytorchCpu);
+    assert_eq!(torch.outputs_at(0, f32::MAX).unwrap().1, f32::INFINITY);
+    let zero = AffineForm::point(1, 1, vec![0.0f32], vec![0.0]).unwrap();
+    let back = torch.backward_over(&zero, &[1], &x).unwrap();
+    assert_eq!(
+        (back.c().lo()[0], back.c().hi()[0]),
+        (f32::NEG_INFINITY, f32::INFINITY)
+    );
+    // A nonzero coefficient gives an infinite constant on the side of the infinite output.
+    let one = AffineForm::point(1, 1, vec![1.0f32], vec![0.0]).unwrap();
+    let back = torch.backward_over(&one, &[1], &x).unwrap();
+    assert_eq!(back.c().hi()[0], f32::INFINITY);
+}
