@@ -3,8 +3,8 @@
 
 /// Which per-element kernel the transfer functions use. All are sound; they may differ in
 /// the last bit. This is the *kernel* (how products and sums are evaluated per element);
-/// the [`crate::Backend`] (how each channel's `s` and `o` are enclosed) is chosen
-/// independently.
+/// the enclosure of each channel's `s` and `o` ([`crate::Enclosure`]) is computed
+/// independently of it.
 ///
 /// | kernel | instructions | each bound |
 /// |---|---|---|

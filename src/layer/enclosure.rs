@@ -215,7 +215,8 @@ mod inari_backend {
 pub(crate) use inari_backend::InariBackend;
 
 impl<T: Float> BatchNorm<T> {
-    /// Encloses every channel's scale and offset with the default [`Portable`] backend.
+    /// Encloses every channel's scale and offset: outward-rounded operations, then an exact
+    /// bisection to the tightest `f64` bounds (the portable backend, pure Rust).
     ///
     /// Soundness contract: for every channel `c`, `enclose().channel(c).scale()` contains the
     /// exact real `γ_c/√(σ²_c+ε)` and `.offset()` the exact real `β_c − γ_c μ_c/√(σ²_c+ε)`, of
