@@ -125,7 +125,7 @@ impl<T: Float> BatchNorm<T> {
     /// let bn = BatchNorm::new(vec![1.0f64], vec![0.0], vec![0.0], vec![1.0], 0.0)?;
     /// let b = bn.bounds(Mode::Fast, Semantics::Real)?;
     /// assert_eq!((b.mode(), b.semantics()), (Mode::Fast, Semantics::Real));
-    /// assert_eq!(bn.bounds(Mode::Tight, Semantics::Real).is_ok(), cfg!(feature = "mpfr"));
+    /// assert_eq!(bn.bounds(Mode::Tight, Semantics::Real).is_ok(), Mode::Tight.available());
     /// # Ok::<(), bnbound::Error>(())
     /// ```
     pub fn bounds(&self, mode: Mode, semantics: Semantics) -> Result<Bounds<T>> {
