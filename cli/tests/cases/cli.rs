@@ -2,11 +2,10 @@
 
 use crate::common::*;
 use bnbound_testkit::{check_element, Ch};
-use std::path::PathBuf;
 use std::process::Output;
 
 /// Writes params and box files and runs `ibp`; returns (output, params path, box path).
-fn ibp(params: &str, input: &str, extra: &[&str]) -> (Output, PathBuf) {
+fn ibp(params: &str, input: &str, extra: &[&str]) -> (Output, Scratch) {
     let d = dir();
     let (p, b) = (d.join("params.json"), d.join("box.json"));
     std::fs::write(&p, params).unwrap();

@@ -5,20 +5,31 @@ use bnbound::{AnyBatchNorm, Shape, TensorBox};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-pub fn dir() -> PathBuf {
-    let d = std::env::temp_dir().join(format!(
-        "bnbound-cli-{}-{}",
-        std::process::id(),
-        rand_suffix()
-    ));
-    std::fs::create_dir_all(&d).unwrap();
-    d
+/// A scratch folder under cargo's `CARGO_TARGET_TMPDIR`, removed with everything in it
+/// when the guard drops (tests never leave files in the system's temporary folder).
+pub struct Scratch(tempfile::TempDir);
+
+impl std::ops::Deref for Scratch {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        self.0.path()
+    }
 }
 
-pub fn rand_suffix() -> u64 {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static N: AtomicU64 = AtomicU64::new(0);
-    N.fetch_add(1, Ordering::Relaxed)
+impl AsRef<Path> for Scratch {
+    fn as_ref(&self) -> &Path {
+        self.0.path()
+    }
+}
+
+/// A fresh scratch folder (see [`Scratch`]); keep the guard alive while the folder is used.
+pub fn dir() -> Scratch {
+    Scratch(
+        tempfile::Builder::new()
+            .prefix("bnbound-cli-")
+            .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+            .unwrap(),
+    )
 }
 
 pub fn bnbound(args: &[&str]) -> Output {
@@ -78,18 +89,9 @@ pub fn data(name: &str) -> PathBuf {
         .join(name)
 }
 
-/// A fresh scratch folder.
-pub fn scratch() -> PathBuf {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static N: AtomicU64 = AtomicU64::new(0);
-    let d = std::env::temp_dir().join(format!(
-        "bnbound-hostile-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+/// A fresh scratch folder (the same as [`dir`]).
+pub fn scratch() -> Scratch {
+    dir()
 }
 
 /// Runs with standard output going to `/dev/full` (every write fails with ENOSPC).

@@ -7,7 +7,7 @@ use bnbound::model::Error as ModelError;
 use std::path::PathBuf;
 use std::process::Command;
 
-use crate::common::{bnbound, data, ibp_is_exactly_sound, scratch, stderr};
+use crate::common::{bnbound, data, ibp_is_exactly_sound, scratch, stderr, Scratch};
 
 #[test]
 fn pytorch_exports_with_training_mode_0_load_and_bound_soundly() {
@@ -141,7 +141,7 @@ fn one_invalid_layer_does_not_block_another() {
 // ------------------------------------------------------------------ external data
 
 /// A copy of the external-data fixture in a fresh folder; returns (folder, model path).
-fn external_copy() -> (PathBuf, PathBuf) {
+fn external_copy() -> (Scratch, PathBuf) {
     let d = scratch();
     let m = d.join("bn_external.onnx");
     std::fs::copy(data("bn_external.onnx"), &m).unwrap();
@@ -152,7 +152,8 @@ fn external_copy() -> (PathBuf, PathBuf) {
 fn external_data_symlinks_out_of_the_folder_are_refused() {
     // A symlinked file next to the model that points elsewhere.
     let (d, m) = external_copy();
-    let elsewhere = scratch().join("secret.data");
+    let scratch_dir = scratch();
+    let elsewhere = scratch_dir.join("secret.data");
     std::fs::copy(data("bn_external.data"), &elsewhere).unwrap();
     std::os::unix::fs::symlink(&elsewhere, d.join("bn_external.data")).unwrap();
     let e = OnnxModel::open(&m).unwrap().layer("bnext").unwrap_err();
@@ -441,7 +442,20 @@ fn errors_of_one_layer_name_the_layer() {
 
 /// `producer -> BatchNormalization` with `c` channels, the producer's weight an
 /// initializer of dims `w` (when given); written to a scratch folder.
-fn producer_model(op: &str, attrs: Vec<(&str, i64)>, w: Option<Vec<i64>>, c: usize) -> PathBuf {
+/// A model file in its own scratch folder (removed when this drops).
+struct ModelFile {
+    _dir: Scratch,
+    path: PathBuf,
+}
+
+impl std::ops::Deref for ModelFile {
+    type Target = std::path::Path;
+    fn deref(&self) -> &std::path::Path {
+        &self.path
+    }
+}
+
+fn producer_model(op: &str, attrs: Vec<(&str, i64)>, w: Option<Vec<i64>>, c: usize) -> ModelFile {
     use bnbound_testkit::onnx::{
         AttributeProto, GraphProto, ModelProto, NodeProto, OperatorSetIdProto, TensorProto,
     };
@@ -498,9 +512,13 @@ fn producer_model(op: &str, attrs: Vec<(&str, i64)>, w: Option<Vec<i64>>, c: usi
             version: 15,
         }],
     };
-    let p = scratch().join("prod.onnx");
+    let scratch_dir = scratch();
+    let p = scratch_dir.join("prod.onnx");
     std::fs::write(&p, m.to_bytes()).unwrap();
-    p
+    ModelFile {
+        _dir: scratch_dir,
+        path: p,
+    }
 }
 
 /// `fold --model` with LAYER.json of `dims`: (exit status, standard error).
@@ -516,7 +534,8 @@ fn fold_model_for(
 ) -> (Option<i32>, String) {
     let n: usize = dims.iter().product();
     let j = serde_json::json!({"dims": dims, "weight": vec![0.5; n]});
-    let f = scratch().join("layer.json");
+    let scratch_dir = scratch();
+    let f = scratch_dir.join("layer.json");
     std::fs::write(&f, j.to_string()).unwrap();
     let o = bnbound(&[
         "fold",
@@ -589,7 +608,7 @@ fn fold_model_checks_the_producer_layout() {
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["layers"][0]["producer_op"], "ConvTranspose");
     // The library says the same.
-    let l = OnnxModel::open(&ct).unwrap().layer("bn").unwrap();
+    let l = OnnxModel::open(&*ct).unwrap().layer("bn").unwrap();
     assert_eq!(
         l.producer_op,
         Some(bnbound::model::ProducerOp::Other("ConvTranspose".into()))
@@ -610,7 +629,8 @@ fn fold_model_checks_the_producer_layout() {
 fn fold_onnxruntime_refused_where_onnxruntime_does_not_fuse() {
     use bnbound_testkit::onnx::fusion_fixtures;
     for f in fusion_fixtures() {
-        let p = scratch().join(format!("{}.onnx", f.name));
+        let scratch_dir = scratch();
+        let p = scratch_dir.join(format!("{}.onnx", f.name));
         std::fs::write(&p, f.model.to_bytes()).unwrap();
         let (code, err) = fold_model_for(&p, "bn", &[4, 2, 3, 3], "onnxruntime-cpu");
         match f.refused {
@@ -632,7 +652,8 @@ fn fold_onnxruntime_refused_where_onnxruntime_does_not_fuse() {
         .into_iter()
         .find(|f| f.name == "fusion_weight_overridable")
         .unwrap();
-    let p = scratch().join("wo.onnx");
+    let scratch_dir = scratch();
+    let p = scratch_dir.join("wo.onnx");
     std::fs::write(&p, f.model.to_bytes()).unwrap();
     let o = bnbound(&["inspect", p.to_str().unwrap()]);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
@@ -654,14 +675,16 @@ fn fold_onnxruntime_refused_where_onnxruntime_does_not_fuse() {
 #[test]
 fn deployed_semantics_needs_x_type() {
     use bnbound_testkit::onnx::x_type_fixtures;
-    let box_json = scratch().join("box8.json");
+    let scratch_dir = scratch();
+    let box_json = scratch_dir.join("box8.json");
     std::fs::write(
         &box_json,
         r#"{"shape": [1, 8], "lo": [0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5], "hi": [1, 1, 1, 1, 1, 1, 1, 1]}"#,
     )
     .unwrap();
     for f in x_type_fixtures() {
-        let p = scratch().join(format!("{}.onnx", f.name));
+        let scratch_dir = scratch();
+        let p = scratch_dir.join(format!("{}.onnx", f.name));
         std::fs::write(&p, f.model.to_bytes()).unwrap();
         let ibp = |semantics: &[&str]| {
             let mut args = vec![
@@ -706,7 +729,8 @@ fn deployed_semantics_needs_x_type() {
             t.float_data = vec![0.1; 8];
         }
     }
-    let p = scratch().join("offgrid.onnx");
+    let scratch_dir = scratch();
+    let p = scratch_dir.join("offgrid.onnx");
     std::fs::write(&p, f.model.to_bytes()).unwrap();
     let args = |sem: &'static [&'static str]| {
         let mut a = vec![

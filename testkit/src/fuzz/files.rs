@@ -427,6 +427,7 @@ pub fn model_files_no_escape(data: &[u8]) {
         std::fs::write(inside.join("model.onnx"), &spec.bytes)
     };
     if setup().is_err() {
+        let _ = std::fs::remove_dir_all(&root);
         return;
     }
     let eps = bnbound::model::safetensors::Eps::default();
@@ -435,4 +436,5 @@ pub fn model_files_no_escape(data: &[u8]) {
     {
         check_graph_layers(&spec, &m);
     }
+    let _ = std::fs::remove_dir_all(&root);
 }
