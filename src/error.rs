@@ -192,10 +192,11 @@ pub enum Error {
         /// Which view.
         what: &'static str,
     },
-    /// A weight or bias entry of a layer to fold is NaN or infinite.
+    /// A weight or bias entry of a layer to fold, or a coefficient of a point form, is NaN or
+    /// infinite.
     #[error("{what}[{index}] = {value} is not finite")]
     NonFiniteWeight {
-        /// `"weight"` or `"bias"`.
+        /// `"weight"`, `"bias"` or `"Λ"`.
         what: &'static str,
         /// The flat index.
         index: usize,
@@ -219,7 +220,7 @@ pub enum Error {
     /// runtime would execute computes NaN, which no bound can contain.
     #[error("{what}[{index}] (channel {channel}): the runtime's fusion computes NaN (0·∞ or ∞−∞ in its float arithmetic)")]
     DeployedFoldNan {
-        /// `"weight"` or `"bias"`.
+        /// `"weight"`, `"bias"` or `"Λ"`.
         what: &'static str,
         /// The flat row-major index in it.
         index: usize,

@@ -66,4 +66,4 @@ pub use num::interval::Interval;
 pub use num::round::env::DefaultFpEnv;
 pub use num::round::storage::Storage;
 pub use tensor::{BoxView, Shape, TensorBox};
-pub use transfer::form::{AffineForm, FloatForm};
+pub use transfer::form::{AffineForm, FloatForm, LinearBounds};

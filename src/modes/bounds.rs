@@ -513,6 +513,102 @@ impl<T: Float> Bounds<T> {
         AffineForm::new(real.a().clone(), c)
     }
 
+    /// Back-substitution as verifiers call it (auto_LiRPA's `bound_backward`, batched):
+    /// point coefficients `Λ` (`lam`, row-major `rows × n` with `n` the elements of
+    /// `sample = [C, …]`, e.g. auto_LiRPA's `A` of shape `spec × batch × C × H × W`) and the
+    /// layer's input box `input` of shape `[B, C, …]` (`B` boxes; row `r` of `Λ` belongs to
+    /// box `r mod B`, so `spec × batch` rows over `batch` boxes, or the unfolded patches of a
+    /// convolution over `batch·out_h·out_w` unfolded boxes). Returns float coefficients
+    /// `M` and constants with, for every row `r` and every real `x` in box `r mod B`,
+    ///
+    /// `M_r·x + lower_r ≤ Λ_r·y ≤ M_r·x + upper_r`
+    ///
+    /// in exact arithmetic, for `y` the exact real output at `x` and, under
+    /// [`Semantics::Deployed`], every output the runtime computes at (float) `x`. `M_rj` is
+    /// a float near `Λ_rj·s_c` (the midpoint of its outward-rounded enclosure); the
+    /// constants bound `Σ_j (Λ_rj·s_c − M_rj)·x_j + Λ_rj·o_c (+ Λ_rj·Δ_j)` over the box,
+    /// every product and sum rounded outward (`Δ_j` as in [`Bounds::backward_over`]; where
+    /// `Δ_j` is unbounded and `Λ_rj = 0` the runtime computes `0·∞ = NaN`, and that row's
+    /// constants are `∓∞`). The rows of `M` are what a verifier multiplies by the next
+    /// layer's input; that product is the verifier's to round.
+    ///
+    /// Errors: [`Error::NonFiniteWeight`] for a NaN or infinite `Λ` entry; [`Error::BadRank`],
+    /// [`Error::ChannelMismatch`], [`Error::ShapeOverflow`] for `sample`;
+    /// [`Error::ShapeMismatch`] when `input` is not `[B, sample…]`; [`Error::LengthMismatch`]
+    /// when `lam` is not a whole number of `B·n` blocks; [`Error::DeployedNan`];
+    /// [`Error::NotAvailable`] for [`Runtime::Any`].
+    ///
+    /// ```
+    /// use bnbound::{BatchNorm, Mode, Runtime, Semantics, Shape, TensorBox};
+    /// // y = x/√3 on a 1-channel, 2-position layer; two boxes (batch 2), one spec row.
+    /// let bn = BatchNorm::new(vec![1.0f32], vec![0.0], vec![0.0], vec![3.0], 0.0)?;
+    /// let x = TensorBox::new(Shape::new(&[2, 1, 2])?, vec![-1.0, 0.0, 2.0, 2.0], vec![1.0, 0.5, 2.0, 3.0])?;
+    /// let lam = [1.0f32, -2.0, 0.5, 0.5]; // spec 1 × batch 2 × (C·2)
+    /// let torch = bn.bounds(Mode::Fast, Semantics::Deployed(Runtime::PytorchCpu))?;
+    /// let b = torch.backward_batch(&lam, &[1, 2], &x)?;
+    /// // Row 1 (box 1) at x = (2, 3): PyTorch's outputs lie between the two linear bounds.
+    /// let (y0, y1) = (torch.outputs_at(0, 2.0)?.0 as f64, torch.outputs_at(0, 3.0)?.0 as f64);
+    /// let (m, l, u) = (b.coef(), b.lower()[1] as f64, b.upper()[1] as f64);
+    /// let mx = m[2] as f64 * 2.0 + m[3] as f64 * 3.0;
+    /// assert!(mx + l <= 0.5 * y0 + 0.5 * y1 && 0.5 * y0 + 0.5 * y1 <= mx + u);
+    /// # Ok::<(), bnbound::Error>(())
+    /// ```
+    pub fn backward_batch(
+        &self,
+        lam: &[T],
+        sample: &[usize],
+        input: &TensorBox<T>,
+    ) -> Result<crate::transfer::form::LinearBounds<T>> {
+        let _env = crate::num::round::env::enter();
+        let channels = self.enc.channels();
+        let n: usize = sample
+            .iter()
+            .try_fold(1usize, |a, &d| a.checked_mul(d))
+            .ok_or_else(|| Error::ShapeOverflow(sample.to_vec()))?;
+        crate::transfer::form::sample_inner(channels, sample, n, "columns")?;
+        let dims = input.shape().dims();
+        if dims.len() != sample.len() + 1 || dims[1..] != *sample {
+            let mut expected = vec![dims.first().copied().unwrap_or(1)];
+            expected.extend_from_slice(sample);
+            return Err(Error::ShapeMismatch {
+                what: "the layer's input boxes ([B, C, …])",
+                expected,
+                found: dims.to_vec(),
+            });
+        }
+        let block = input.lo().len();
+        if block == 0 || lam.len() % block != 0 {
+            return Err(Error::LengthMismatch {
+                what: "Λ (a whole number of B·C·… blocks)",
+                expected: lam.len().div_ceil(block.max(1)) * block,
+                found: lam.len(),
+            });
+        }
+        if let Some(index) = lam.iter().position(|v| !v.is_finite()) {
+            return Err(Error::NonFiniteWeight {
+                what: "Λ",
+                index,
+                value: lam[index].to_f64_raw(),
+            });
+        }
+        let rows = lam.len() / n;
+        let form = AffineForm::point(rows, n, lam.to_vec(), vec![T::zero(); rows])?;
+        let real = real!(self, e => e.backward_shaped(&form, sample))?;
+        let dev = self.deviations("backward_batch", input)?;
+        let x: Vec<(f64, f64)> = input
+            .lo()
+            .iter()
+            .zip(input.hi())
+            .map(|(&l, &h)| (l.to_f64_raw(), h.to_f64_raw()))
+            .collect();
+        Ok(crate::transfer::form::concretize_rows(
+            &real,
+            lam,
+            &x,
+            dev.as_deref(),
+        ))
+    }
+
     /// Forward composition through the layer given its input box, in this semantics: for
     /// a form `A·z + c` feeding the layer (rows `C·inner` for `sample = [C, …]`) and the
     /// box `input` of the layer's input (one element per row, shape `[1, C, …]` or `[C]`),

@@ -106,6 +106,191 @@ impl<T: Float> FloatForm<T> {
     }
 }
 
+/// Linear bounds with one float coefficient matrix and two constants per row: for the
+/// function `f` they bound and every `x` of the box they were made for,
+/// `coef·x + lower ≤ f(x) ≤ coef·x + upper` in exact arithmetic (`coef` row-major,
+/// `rows × cols`). Returned by [`crate::Bounds::backward_batch`], CROWN's back-substitution
+/// as verifiers call it (auto_LiRPA's `lA`/`uA` and biases).
+///
+/// ```
+/// use bnbound::{BatchNorm, Mode, Semantics, Shape, TensorBox};
+/// let bn = BatchNorm::new(vec![2.0f64], vec![1.0], vec![0.0], vec![4.0], 0.0)?; // y = x + 1
+/// let x = TensorBox::new(Shape::new(&[1, 1])?, vec![0.0], vec![1.0])?;
+/// let b = bn.bounds(Mode::Fast, Semantics::Real)?.backward_batch(&[3.0], &[1], &x)?;
+/// assert_eq!((b.rows(), b.cols()), (1, 1));
+/// assert_eq!((b.coef(), b.lower(), b.upper()), (&[3.0][..], &[3.0][..], &[3.0][..]));
+/// # Ok::<(), bnbound::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct LinearBounds<T: Float> {
+    rows: usize,
+    cols: usize,
+    coef: Vec<T>,
+    lower: Vec<T>,
+    upper: Vec<T>,
+}
+
+impl<T: Float> LinearBounds<T> {
+    /// The number of rows (bounded functions).
+    ///
+    /// ```
+    /// # use bnbound::{BatchNorm, Mode, Semantics, Shape, TensorBox};
+    /// # let bn = BatchNorm::new(vec![1.0f64], vec![0.0], vec![0.0], vec![1.0], 0.0)?;
+    /// # let x = TensorBox::new(Shape::new(&[1, 1])?, vec![0.0], vec![1.0])?;
+    /// let b = bn.bounds(Mode::Fast, Semantics::Real)?.backward_batch(&[1.0, 2.0], &[1], &x)?;
+    /// assert_eq!(b.rows(), 2);
+    /// # Ok::<(), bnbound::Error>(())
+    /// ```
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// The number of columns (inputs per row).
+    ///
+    /// ```
+    /// # use bnbound::{BatchNorm, Mode, Semantics, Shape, TensorBox};
+    /// # let bn = BatchNorm::new(vec![1.0f64], vec![0.0], vec![0.0], vec![1.0], 0.0)?;
+    /// # let x = TensorBox::new(Shape::new(&[1, 1])?, vec![0.0], vec![1.0])?;
+    /// let b = bn.bounds(Mode::Fast, Semantics::Real)?.backward_batch(&[1.0, 2.0], &[1], &x)?;
+    /// assert_eq!(b.cols(), 1);
+    /// # Ok::<(), bnbound::Error>(())
+    /// ```
+    pub fn cols(&self) -> usize {
+        self.cols
+    }
+
+    /// The coefficients, row-major `rows × cols`.
+    ///
+    /// ```
+    /// # use bnbound::{BatchNorm, Mode, Semantics, Shape, TensorBox};
+    /// let bn = BatchNorm::new(vec![1.0f64], vec![0.0], vec![0.0], vec![4.0], 0.0)?; // y = x/2
+    /// # let x = TensorBox::new(Shape::new(&[1, 1])?, vec![0.0], vec![1.0])?;
+    /// let b = bn.bounds(Mode::Fast, Semantics::Real)?.backward_batch(&[1.0], &[1], &x)?;
+    /// assert_eq!(b.coef(), &[0.5]);
+    /// # Ok::<(), bnbound::Error>(())
+    /// ```
+    pub fn coef(&self) -> &[T] {
+        &self.coef
+    }
+
+    /// The lower constants, one per row.
+    ///
+    /// ```
+    /// # use bnbound::{BatchNorm, Mode, Semantics, Shape, TensorBox};
+    /// let bn = BatchNorm::new(vec![1.0f64], vec![5.0], vec![0.0], vec![1.0], 0.0)?; // y = x + 5
+    /// # let x = TensorBox::new(Shape::new(&[1, 1])?, vec![0.0], vec![1.0])?;
+    /// let b = bn.bounds(Mode::Fast, Semantics::Real)?.backward_batch(&[-1.0], &[1], &x)?;
+    /// assert_eq!(b.lower(), &[-5.0]);
+    /// # Ok::<(), bnbound::Error>(())
+    /// ```
+    pub fn lower(&self) -> &[T] {
+        &self.lower
+    }
+
+    /// The upper constants, one per row.
+    ///
+    /// ```
+    /// # use bnbound::{BatchNorm, Mode, Semantics, Shape, TensorBox};
+    /// let bn = BatchNorm::new(vec![1.0f64], vec![5.0], vec![0.0], vec![1.0], 0.0)?; // y = x + 5
+    /// # let x = TensorBox::new(Shape::new(&[1, 1])?, vec![0.0], vec![1.0])?;
+    /// let b = bn.bounds(Mode::Fast, Semantics::Real)?.backward_batch(&[-1.0], &[1], &x)?;
+    /// assert_eq!(b.upper(), &[-5.0]);
+    /// # Ok::<(), bnbound::Error>(())
+    /// ```
+    pub fn upper(&self) -> &[T] {
+        &self.upper
+    }
+
+    /// `(coef, lower, upper)`, without copying.
+    ///
+    /// ```
+    /// # use bnbound::{BatchNorm, Mode, Semantics, Shape, TensorBox};
+    /// # let bn = BatchNorm::new(vec![1.0f64], vec![0.0], vec![0.0], vec![1.0], 0.0)?;
+    /// # let x = TensorBox::new(Shape::new(&[1, 1])?, vec![0.0], vec![1.0])?;
+    /// let b = bn.bounds(Mode::Fast, Semantics::Real)?.backward_batch(&[2.0], &[1], &x)?;
+    /// let (coef, lower, upper) = b.into_parts();
+    /// assert_eq!((coef, lower, upper), (vec![2.0], vec![0.0], vec![0.0]));
+    /// # Ok::<(), bnbound::Error>(())
+    /// ```
+    pub fn into_parts(self) -> (Vec<T>, Vec<T>, Vec<T>) {
+        (self.coef, self.lower, self.upper)
+    }
+}
+
+/// Point coefficients and constants for `Λ_r·y` over box rows: `a` is an interval form
+/// (`rows × cols`) with `Λ_r·y ∈ [a_r]·x + [c_r] + Σ_j λ_rj·extra_j` for every `x` of box
+/// row `r mod B` (`x` holds `B·cols` pairs, row-major) and `extra` (`B·cols` pairs, the
+/// same layout) an extra term per element: a deployed runtime's distance to the real map.
+/// Each row's coefficients are the midpoints `m` of `[a_r]`; the constants bound
+/// `([a_r] − m)·x + [c_r] + Σ λ·extra` outward. Where an extra term is unbounded and
+/// `λ_rj = 0` (the runtime computes `0·∞ = NaN`) the row's constants are `∓∞`.
+pub(crate) fn concretize_rows<T: Float>(
+    a: &AffineForm<T>,
+    lam: &[T],
+    x: &[(f64, f64)],
+    extra: Option<&[(f64, f64)]>,
+) -> LinearBounds<T> {
+    use crate::num::interval::mul_bounds;
+    let (rows, cols) = (a.rows(), a.cols());
+    let boxes = x.len() / cols.max(1);
+    let coef: Vec<T> = a
+        .a()
+        .lo()
+        .iter()
+        .zip(a.a().hi())
+        .map(|(&l, &h)| midpoint(l, h))
+        .collect();
+    let (mut lower, mut upper) = (Vec::with_capacity(rows), Vec::with_capacity(rows));
+    for r in 0..rows {
+        let row = r * cols..(r + 1) * cols;
+        let b = if boxes == 0 { 0 } else { r % boxes };
+        let xb = &x[b * cols..(b + 1) * cols];
+        let (mut lo, mut hi) = (a.c().lo()[r].to_f64_raw(), a.c().hi()[r].to_f64_raw());
+        let mut nan = false;
+        for (j, ((&al, &ah), &m)) in a.a().lo()[row.clone()]
+            .iter()
+            .zip(&a.a().hi()[row.clone()])
+            .zip(&coef[row.clone()])
+            .enumerate()
+        {
+            let m = m.to_f64_raw();
+            let (el, eh) = (
+                round::add_down(al.to_f64_raw(), -m),
+                round::add_up(ah.to_f64_raw(), -m),
+            );
+            let (xl, xh) = xb[j];
+            let (pl, ph) = mul_bounds(el, eh, xl, xh);
+            lo = round::add_down(lo, pl);
+            hi = round::add_up(hi, ph);
+            if let Some(extra) = extra {
+                let (dl, dh) = extra[b * cols + j];
+                let l = lam[r * cols + j].to_f64_raw();
+                if !(dl.is_finite() && dh.is_finite()) && l == 0.0 {
+                    nan = true;
+                    break;
+                }
+                let (pl, ph) = mul_bounds(l, l, dl, dh);
+                lo = round::add_down(lo, pl);
+                hi = round::add_up(hi, ph);
+            }
+        }
+        if nan {
+            lower.push(T::neg_infinity());
+            upper.push(T::infinity());
+        } else {
+            lower.push(T::from_f64_down_raw(lo));
+            upper.push(T::from_f64_up_raw(hi));
+        }
+    }
+    LinearBounds {
+        rows,
+        cols,
+        coef,
+        lower,
+        upper,
+    }
+}
+
 /// Checks that `b` is a vector (rank 1) of length `n`.
 fn vector_of_len<T: Float>(b: &TensorBox<T>, what: &'static str, n: usize) -> Result<()> {
     let dims = b.shape().dims();

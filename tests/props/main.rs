@@ -5,6 +5,7 @@
 
 mod affine_cnn;
 mod affine_props;
+mod backward_batch;
 mod backward_modes;
 mod check_tight;
 mod deployed_linear;

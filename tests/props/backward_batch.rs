@@ -1,0 +1,356 @@
+//! `Bounds::backward_batch` (CROWN's back-substitution as verifiers call it: point `Λ`,
+//! several boxes, float coefficients and two constants per row) against exact rationals:
+//! for every row `r`, at points `x` of box `r mod B`, `M_r·x + lower_r ≤ Λ_r·y ≤
+//! M_r·x + upper_r`, with `y` the exact real output (decided by refining enclosures of
+//! `γ/√(σ²+ε)` until the sign is known) or, under deployed semantics, every output the test
+//! kit's emulation of the runtime computes at `x` (flush-to-zero on and off). Layers and
+//! boxes of every rank, f32 and f64, biased to hard values.
+
+use bnbound::{BatchNorm, Error, Float, Mode, Runtime, Semantics, Shape, TensorBox};
+use bnbound_testkit::emulate::{recipe_outputs_flush, Format, F32, F64};
+use bnbound_testkit::{
+    hard_f32, hard_f64, intervals, rat, shaped_case, shaped_layer, sign_of, Ch, Memo, ShapedCase,
+    Q, RI,
+};
+use proptest::prelude::*;
+use std::cmp::Ordering;
+
+fn q(x: f64) -> Q {
+    rat(x)
+}
+
+fn format<T: Float>() -> Format {
+    match T::DTYPE {
+        bnbound::Dtype::F32 => F32,
+        bnbound::Dtype::F64 => F64,
+    }
+}
+
+/// Every output the emulated runtime computes at `x` in channel `c`, or `None` when one is
+/// not finite.
+fn outputs<T: Float>(bn: &BatchNorm<T>, c: usize, x: T, runtime: Runtime) -> Option<Vec<f64>> {
+    let f = |v: T| v.to_f64_exact();
+    let p = [
+        f(bn.gamma()[c]),
+        f(bn.beta()[c]),
+        f(bn.running_mean()[c]),
+        f(bn.running_var()[c]),
+        f(bn.eps()),
+    ];
+    let ys = recipe_outputs_flush(p, f(x), format::<T>(), runtime == Runtime::PytorchCpu);
+    ys.iter().all(|y| y.is_finite()).then_some(ys)
+}
+
+/// Points of one box: its lower ends, upper ends, midpoints and a mixture.
+fn points<T: Float>(lo: &[T], hi: &[T]) -> Vec<Vec<T>> {
+    let two = T::one() + T::one();
+    let mid: Vec<T> = lo
+        .iter()
+        .zip(hi)
+        .map(|(&l, &h)| l / two + h / two)
+        .collect();
+    let mixed: Vec<T> = (0..lo.len())
+        .map(|j| match j % 3 {
+            0 => lo[j],
+            1 => hi[j],
+            _ => mid[j],
+        })
+        .collect();
+    vec![lo.to_vec(), hi.to_vec(), mid, mixed]
+}
+
+/// `M·x` exactly, or `None` if a coefficient is not finite.
+fn dot<T: Float>(m: &[T], x: &[T]) -> Option<Q> {
+    let mut acc = q(0.0);
+    for (&a, &v) in m.iter().zip(x) {
+        let a = a.to_f64_exact();
+        if !a.is_finite() {
+            return None;
+        }
+        acc = acc + q(a) * q(v.to_f64_exact());
+    }
+    Some(acc)
+}
+
+/// Whether `mx + lower ≤ Σ_j λ_j·y_j ≤ mx + upper` for the exact real outputs `y_j` of
+/// channel `ch[c(j)]` at `x_j` (infinite constants hold trivially).
+fn real_holds(
+    memo: &Memo,
+    chans: &[usize],
+    lam: &[f64],
+    x: &[f64],
+    mx: &Q,
+    lower: f64,
+    upper: f64,
+) -> bool {
+    let value = |k: usize| {
+        let mut acc = RI::point(q(0.0));
+        for j in 0..lam.len() {
+            let (s, o) = memo.at(chans[j], k);
+            let y = s.scale(&q(x[j])).add(&o);
+            acc = acc.add(&y.scale(&q(lam[j])));
+        }
+        acc
+    };
+    let shift = |v: RI, by: &Q, neg: bool| {
+        let (lo, hi) = (&v.lo - by, &v.hi - by);
+        if neg {
+            RI { lo: -hi, hi: -lo }
+        } else {
+            RI { lo, hi }
+        }
+    };
+    let low_ok = !lower.is_finite() || {
+        let b = mx + q(lower);
+        sign_of(|k| shift(value(k), &b, false)) != Ordering::Less
+    };
+    let high_ok = !upper.is_finite() || {
+        let b = mx + q(upper);
+        sign_of(|k| shift(value(k), &b, true)) != Ordering::Less
+    };
+    low_ok && high_ok
+}
+
+/// Whether `mx + lower ≤ Σ_j λ_j·y_j ≤ mx + upper` for every choice of `y_j` in `ys[j]`.
+fn deployed_holds(lam: &[f64], ys: &[Vec<f64>], mx: &Q, lower: f64, upper: f64) -> bool {
+    let (mut low, mut high) = (q(0.0), q(0.0));
+    for (l, y) in lam.iter().zip(ys) {
+        let t: Vec<Q> = y.iter().map(|&v| q(*l) * q(v)).collect();
+        low = low + t.iter().min().unwrap().clone();
+        high = high + t.iter().max().unwrap().clone();
+    }
+    (!lower.is_finite() || mx.clone() + q(lower) <= low)
+        && (!upper.is_finite() || high <= mx.clone() + q(upper))
+}
+
+/// One case: two boxes `[2, C, …]`, `other` spec rows per box, Λ dyadic in [−4, 4].
+/// Returns (rows decided, rows the real-semantics bounds miss at runtime outputs).
+fn run<T: Float>(case: &ShapedCase<T>, semantics: Semantics, seed: u64) -> (usize, usize) {
+    let (bn, chs): (BatchNorm<T>, Vec<Ch>) = shaped_layer(case);
+    let sample = case.sample.clone();
+    let n: usize = sample.iter().product();
+    let mut dims = vec![2];
+    dims.extend(&sample);
+    let (lo, hi) = intervals(&case.entries[..2 * n], false);
+    let input = TensorBox::new(Shape::new(&dims).unwrap(), lo, hi).unwrap();
+    let rows = case.other * 2;
+    let mut s = seed | 1;
+    let lam: Vec<f64> = (0..rows * n)
+        .map(|_| {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            ((s % 65) as f64 - 32.0) / 8.0
+        })
+        .collect();
+    let lam_t: Vec<T> = lam.iter().map(|&v| T::from_f64_down(v)).collect();
+    let bounds = bn.bounds(Mode::Fast, semantics).unwrap();
+    let got = match bounds.backward_batch(&lam_t, &sample, &input) {
+        Err(Error::DeployedNan { .. }) => return (0, 0), // decided by the IBP tests
+        r => r.unwrap(),
+    };
+    assert_eq!((got.rows(), got.cols()), (rows, n));
+    let real = bn
+        .bounds(Mode::Fast, Semantics::Real)
+        .unwrap()
+        .backward_batch(&lam_t, &sample, &input)
+        .unwrap();
+    let memo = Memo::new(&chs);
+    let shape = *input.shape();
+    let chans: Vec<usize> = (0..n).map(|j| shape.channel_of(j)).collect();
+    let (mut decided, mut missed) = (0, 0);
+    for r in 0..rows {
+        let b = r % 2;
+        let (bl, bh) = (
+            &input.lo()[b * n..(b + 1) * n],
+            &input.hi()[b * n..(b + 1) * n],
+        );
+        let row = r * n..(r + 1) * n;
+        let lam_r = &lam[row.clone()];
+        for x in points(bl, bh) {
+            let xf: Vec<f64> = x.iter().map(|v| v.to_f64_exact()).collect();
+            let Some(mx) = dot(&got.coef()[row.clone()], &x) else {
+                continue;
+            };
+            let (l, u) = (got.lower()[r].to_f64_exact(), got.upper()[r].to_f64_exact());
+            match semantics {
+                Semantics::Real => {
+                    assert!(
+                        real_holds(&memo, &chans, lam_r, &xf, &mx, l, u),
+                        "row {r}: Λ·y escapes [M·x + {l}, M·x + {u}] at x = {x:?}"
+                    );
+                    decided += 1;
+                }
+                Semantics::Deployed(rt) => {
+                    let ys: Option<Vec<Vec<f64>>> =
+                        (0..n).map(|j| outputs(&bn, chans[j], x[j], rt)).collect();
+                    let Some(ys) = ys else { continue };
+                    assert!(
+                        deployed_holds(lam_r, &ys, &mx, l, u),
+                        "row {r}: {rt} outputs escape [M·x + {l}, M·x + {u}] at x = {x:?}"
+                    );
+                    decided += 1;
+                    if let Some(mr) = dot(&real.coef()[row.clone()], &x) {
+                        let (rl, ru) = (
+                            real.lower()[r].to_f64_exact(),
+                            real.upper()[r].to_f64_exact(),
+                        );
+                        if !deployed_holds(lam_r, &ys, &mr, rl, ru) {
+                            missed += 1;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    (decided, missed)
+}
+
+const SEMANTICS: [Semantics; 3] = [
+    Semantics::Real,
+    Semantics::Deployed(Runtime::PytorchCpu),
+    Semantics::Deployed(Runtime::OnnxruntimeCpu),
+];
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 192, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn backward_batch_f32_contains(case in shaped_case(hard_f32()), seed in any::<u64>()) {
+        for sem in SEMANTICS {
+            run(&case, sem, seed);
+        }
+    }
+
+    #[test]
+    fn backward_batch_f64_contains(case in shaped_case(hard_f64()), seed in any::<u64>()) {
+        for sem in SEMANTICS {
+            run(&case, sem, seed);
+        }
+    }
+}
+
+/// The checks have teeth: the real-semantics bounds miss runtime outputs that the deployed
+/// ones hold; and the real check refuses a lower constant raised past the exact value.
+#[test]
+fn backward_batch_checks_have_teeth() {
+    let (mut decided, mut missed) = (0, 0);
+    for k in 0..40u64 {
+        let c = 3;
+        let params: Vec<[f32; 5]> = (0..c)
+            .map(|i| {
+                let t = (k * 7 + i as u64) as f32;
+                [
+                    0.3 + t / 17.0,
+                    -1.1 + t / 29.0,
+                    0.7 - t / 13.0,
+                    0.01 + t / 31.0,
+                    1e-5,
+                ]
+            })
+            .collect();
+        let case = ShapedCase {
+            params,
+            sample: vec![c, 4],
+            other: 2,
+            entries: (0..2 * c * 4)
+                .map(|j| {
+                    let a = -2.0 + (j as f32 + k as f32) / 7.0;
+                    (a, a + 0.75, j as u8)
+                })
+                .collect(),
+        };
+        for rt in [Runtime::PytorchCpu, Runtime::OnnxruntimeCpu] {
+            let (d, m) = run(&case, Semantics::Deployed(rt), k);
+            decided += d;
+            missed += m;
+        }
+    }
+    assert!(decided > 500, "only {decided} rows decided");
+    assert!(missed > 0, "the real bounds never missed ({decided} rows)");
+    // y = x/√3 at x = 1: Λ·y = 1/√3 ≈ 0.577; a lower constant of 0.578 (M = 0) fails.
+    let ch = Ch {
+        g: 1.0,
+        b: 0.0,
+        m: 0.0,
+        v: 3.0,
+        e: 0.0,
+    };
+    let memo = Memo::new(std::slice::from_ref(&ch));
+    let zero = q(0.0);
+    assert!(real_holds(&memo, &[0], &[1.0], &[1.0], &zero, 0.577, 0.578));
+    assert!(!real_holds(
+        &memo,
+        &[0],
+        &[1.0],
+        &[1.0],
+        &zero,
+        0.578,
+        0.579
+    ));
+    assert!(!real_holds(
+        &memo,
+        &[0],
+        &[1.0],
+        &[1.0],
+        &zero,
+        0.576,
+        0.577
+    ));
+}
+
+/// Bad input: typed errors, never a panic.
+#[test]
+fn backward_batch_bad_input_is_typed() {
+    let bn = BatchNorm::new(
+        vec![1.0f32, 2.0],
+        vec![0.0; 2],
+        vec![0.0; 2],
+        vec![1.0; 2],
+        0.0,
+    )
+    .unwrap();
+    let b = bn.bounds(Mode::Fast, Semantics::Real).unwrap();
+    let x = TensorBox::new(Shape::new(&[1, 2]).unwrap(), vec![0.0f32; 2], vec![1.0; 2]).unwrap();
+    assert!(matches!(
+        b.backward_batch(&[1.0, f32::NAN], &[2], &x),
+        Err(Error::NonFiniteWeight { index: 1, .. })
+    ));
+    assert!(matches!(
+        b.backward_batch(&[1.0, f32::INFINITY], &[2], &x),
+        Err(Error::NonFiniteWeight { .. })
+    ));
+    assert!(matches!(
+        b.backward_batch(&[1.0, 2.0, 3.0], &[2], &x),
+        Err(Error::LengthMismatch { .. })
+    ));
+    assert!(matches!(
+        b.backward_batch(&[1.0, 2.0], &[3], &x),
+        Err(Error::ChannelMismatch { .. })
+    ));
+    let flat = TensorBox::new(Shape::new(&[2]).unwrap(), vec![0.0f32; 2], vec![1.0; 2]).unwrap();
+    assert!(matches!(
+        b.backward_batch(&[1.0, 2.0], &[2], &flat),
+        Err(Error::ShapeMismatch { .. })
+    ));
+    let any = bn
+        .bounds(Mode::Fast, Semantics::Deployed(Runtime::Any { ulps: 1 }))
+        .unwrap();
+    assert!(matches!(
+        any.backward_batch(&[1.0, 2.0], &[2], &x),
+        Err(Error::NotAvailable { .. })
+    ));
+    // A zero coefficient on an element whose runtime output is infinite: unbounded row.
+    let big = TensorBox::new(
+        Shape::new(&[1, 2]).unwrap(),
+        vec![0.0, f32::MAX],
+        vec![0.0, f32::MAX],
+    )
+    .unwrap();
+    let torch = bn.deployed(Runtime::PytorchCpu);
+    let r = torch.backward_batch(&[1.0, 0.0], &[2], &big).unwrap();
+    assert_eq!(
+        (r.lower()[0], r.upper()[0]),
+        (f32::NEG_INFINITY, f32::INFINITY)
+    );
+}
