@@ -577,7 +577,7 @@ impl<T: Float> Bounds<T> {
             });
         }
         let block = input.lo().len();
-        if block == 0 || lam.len() % block != 0 {
+        if block == 0 || !lam.len().is_multiple_of(block) {
             return Err(Error::LengthMismatch {
                 what: "Λ (a whole number of B·C·… blocks)",
                 expected: lam.len().div_ceil(block.max(1)) * block,
