@@ -184,6 +184,28 @@ class Enclosure:
         every ``x`` in it the form contains ``L·y + d`` for every output ``y`` the runtime
         computes (``d'`` widened by ``Σ L·δ``, ``δ`` bounding the runtime's distance to the
         exact map over each element). ``runtime="any"`` is refused."""
+    def backward_batch(
+        self,
+        lam: ArrayLike,
+        x_lo: ArrayLike,
+        x_hi: ArrayLike,
+        sample: Optional[Sequence[int]] = None,
+        *,
+        semantics: Semantics = None,
+        runtime: RuntimeName = None,
+        ulps: Optional[int] = None,
+    ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Back-substitution as verifiers call it: point coefficients ``lam`` of shape
+        ``(…, *x_lo.shape)`` (auto_LiRPA's ``A``: spec × batch × C × H × W over boxes
+        ``x_lo, x_hi`` of shape batch × C × H × W) give ``(M, lower, upper)`` with ``M``
+        of ``lam``'s shape and ``lower``, ``upper`` of shape ``lam.shape[:-len(sample)]``
+        such that, for every row ``r`` and every ``x`` of its box (rows cycle over the
+        boxes), ``M_r·x + lower_r ≤ lam_r·y ≤ M_r·x + upper_r`` in exact arithmetic, for
+        the exact output ``y`` and, with ``semantics="deployed"``, every output the runtime
+        computes at ``x``. ``sample`` (default ``x_lo.shape[1:]``) is the per-box shape
+        ``[C, …]`` whose first axis is the channel (``[C, kh, kw]`` for unfolded patches).
+        ``runtime="any"`` is refused."""
+
 
 class Violation:
     """One unsound claimed bound."""

@@ -380,6 +380,74 @@ impl Enclosure {
     }
 }
 
+impl Enclosure {
+    /// `backward_batch` for dtype `T`: `lam` (dims ending in the box's dims), the box
+    /// `[x_lo, x_hi]` (dims ending in `sample`).
+    #[allow(clippy::too_many_arguments)]
+    fn batch_op<'py, T: Elem>(
+        &self,
+        py: Python<'py>,
+        bounds: &Bounds<T>,
+        lam: &Bound<'py, PyAny>,
+        x_lo: &Bound<'py, PyAny>,
+        x_hi: &Bound<'py, PyAny>,
+        sample: Option<Vec<usize>>,
+        sem: Semantics,
+    ) -> PyResult<Bound<'py, PyTuple>> {
+        let lam = input::<T>(lam, "lam")?;
+        let (l, h) = (input::<T>(x_lo, "x_lo")?, input::<T>(x_hi, "x_hi")?);
+        same_dims(l.dims(), h.dims(), "x_lo", "x_hi")?;
+        let xd = l.dims().to_vec();
+        let sample = match sample {
+            Some(s) => s,
+            None if xd.len() >= 2 => xd[1..].to_vec(),
+            None => {
+                return Err(err(format!(
+                    "x_lo has shape {xd:?}: give it a batch axis ([B, C, …]) or pass sample="
+                )))
+            }
+        };
+        if sample.is_empty()
+            || sample.len() > xd.len()
+            || xd[xd.len() - sample.len()..] != sample[..]
+        {
+            return Err(err(format!(
+                "x_lo has shape {xd:?}, which does not end in sample = {sample:?}"
+            )));
+        }
+        let ld = lam.dims().to_vec();
+        if ld.len() < xd.len() || ld[ld.len() - xd.len()..] != xd[..] {
+            return Err(err(format!(
+                "lam has shape {ld:?}, which does not end in the box's shape {xd:?}"
+            )));
+        }
+        let n: usize = sample.iter().product();
+        let boxes = l.slice().len().checked_div(n).unwrap_or(0);
+        let mut dims = vec![boxes];
+        dims.extend(&sample);
+        let x = TensorBox::new(Shape::new(&dims).map_err(core)?, l.into_vec(), h.into_vec())
+            .map_err(|e| located(e, &xd, ["x_lo", "x_hi"]))?;
+        let lam_v = lam.slice();
+        let r = py
+            .detach(|| {
+                bounds
+                    .with_semantics(sem)?
+                    .backward_batch(lam_v, &sample, &x)
+            })
+            .map_err(|e| located(e, &ld, ["lam", "lam"]))?;
+        let (coef, lower, upper) = r.into_parts();
+        let rows = &ld[..ld.len() - sample.len()];
+        PyTuple::new(
+            py,
+            [
+                output(py, &ld, coef)?.into_any(),
+                output(py, rows, lower)?.into_any(),
+                output(py, rows, upper)?.into_any(),
+            ],
+        )
+    }
+}
+
 /// Dispatches on the layer's dtype: `$f::<f32>` or `$f::<f64>` with the typed bounds.
 macro_rules! typed {
     ($self:ident, $f:ident, $py:expr, $($arg:expr),*) => {
@@ -575,6 +643,35 @@ impl Enclosure {
             sem,
             input
         )
+    }
+
+    /// backward_batch(lam, x_lo, x_hi, sample=None, *, semantics="real", runtime=None,
+    /// ulps=None) -> (M, lower, upper)
+    #[pyo3(signature = (lam, x_lo, x_hi, sample = None, *, semantics = None, runtime = None, ulps = None))]
+    #[allow(clippy::too_many_arguments)] // the documented keyword names
+    fn backward_batch<'py>(
+        &self,
+        py: Python<'py>,
+        lam: &Bound<'py, PyAny>,
+        x_lo: &Bound<'py, PyAny>,
+        x_hi: &Bound<'py, PyAny>,
+        sample: Option<&Bound<'py, PyAny>>,
+        semantics: Option<&Bound<'py, PyAny>>,
+        runtime: Option<&Bound<'py, PyAny>>,
+        ulps: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyTuple>> {
+        let _env = bnbound::DefaultFpEnv::enter(); // the caller's MXCSR back on return
+        let sample = opt_dims(sample, "sample")?;
+        let sem = self::semantics(semantics, runtime, ulps)?;
+        if let Semantics::Deployed(_) = sem {
+            if self.x_type_unknown {
+                return Err(unknown_input_type());
+            }
+            if let Some(s) = self.storage {
+                return Err(err(no_stored_recipe("backward_batch", s)));
+            }
+        }
+        typed!(self, batch_op, py, lam, x_lo, x_hi, sample, sem)
     }
 
     fn __repr__(&self) -> String {

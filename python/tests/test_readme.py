@@ -1,5 +1,5 @@
 """The README examples run: the Python block of the repository README and the first one
-of python/README.md (the auto_LiRPA recipe needs torch and is not run)."""
+of python/README.md (the auto_LiRPA example needs torch; tests/engine/lirpa_e2e.py makes the same calls)."""
 
 import os
 import re

@@ -474,7 +474,7 @@ impl<T: Float> Bounds<T> {
         let _env = crate::num::round::env::enter();
         let real = real!(self, e => e.backward_shaped(form, sample))?;
         self.input_per(input, form.cols(), sample, "columns")?;
-        let Some(dev) = self.deviations("backward_over", input)? else {
+        let Some(dev) = self.deviations("backward_over", input, 1)? else {
             return Ok(real);
         };
         // Row k's constant: d'_k + Σ_j Λ_kj·Δ_j (Λ the given form's coefficients).
@@ -527,7 +527,8 @@ impl<T: Float> Bounds<T> {
     /// [`Semantics::Deployed`], every output the runtime computes at (float) `x`. `M_rj` is
     /// a float near `Λ_rj·s_c` (the midpoint of its outward-rounded enclosure); the
     /// constants bound `Σ_j (Λ_rj·s_c − M_rj)·x_j + Λ_rj·o_c (+ Λ_rj·Δ_j)` over the box,
-    /// every product and sum rounded outward (`Δ_j` as in [`Bounds::backward_over`]; where
+    /// every product and sum rounded outward (`Δ_j` as in [`Bounds::backward_over`], derived
+    /// once per channel of each box for the hull of that channel's intervals; where
     /// `Δ_j` is unbounded and `Λ_rj = 0` the runtime computes `0·∞ = NaN`, and that row's
     /// constants are `∓∞`). The rows of `M` are what a verifier multiplies by the next
     /// layer's input; that product is the verifier's to round.
@@ -594,17 +595,38 @@ impl<T: Float> Bounds<T> {
         let rows = lam.len() / n;
         let form = AffineForm::point(rows, n, lam.to_vec(), vec![T::zero(); rows])?;
         let real = real!(self, e => e.backward_shaped(&form, sample))?;
-        let dev = self.deviations("backward_batch", input)?;
-        let x: Vec<(f64, f64)> = input
+        // Per run (one channel of one box, `inner` elements): the largest |x| and, under
+        // deployed semantics, an interval holding every element's deviation (derived once
+        // for the run's hull unless that hull has no verdict).
+        let inner = n / channels;
+        let run_of = |v: &[(f64, f64)]| -> Vec<(f64, f64)> {
+            v.chunks(inner.max(1))
+                .map(|c| {
+                    c.iter()
+                        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &(l, h)| {
+                            (a.min(l), b.max(h))
+                        })
+                })
+                .collect()
+        };
+        let dev = self
+            .deviations("backward_batch", input, inner)?
+            .map(|d| run_of(&d));
+        let xmax: Vec<f64> = input
             .lo()
-            .iter()
-            .zip(input.hi())
-            .map(|(&l, &h)| (l.to_f64_raw(), h.to_f64_raw()))
+            .chunks(inner.max(1))
+            .zip(input.hi().chunks(inner.max(1)))
+            .map(|(l, h)| {
+                l.iter()
+                    .chain(h)
+                    .fold(0.0f64, |m, &v| m.max(v.to_f64_raw().abs()))
+            })
             .collect();
         Ok(crate::transfer::form::concretize_rows(
             &real,
             lam,
-            &x,
+            inner,
+            &xmax,
             dev.as_deref(),
         ))
     }
@@ -639,7 +661,7 @@ impl<T: Float> Bounds<T> {
         let _env = crate::num::round::env::enter();
         let real = real!(self, e => e.compose_shaped(form, sample))?;
         self.input_per(input, form.rows(), sample, "rows")?;
-        let Some(dev) = self.deviations("compose_over", input)? else {
+        let Some(dev) = self.deviations("compose_over", input, 1)? else {
             return Ok(real);
         };
         let c = real.c();
@@ -685,6 +707,7 @@ impl<T: Float> Bounds<T> {
         &self,
         op: &'static str,
         input: &TensorBox<T>,
+        block: usize,
     ) -> Result<Option<Vec<(f64, f64)>>> {
         match &self.replay {
             None => Ok(None),
@@ -692,7 +715,7 @@ impl<T: Float> Bounds<T> {
                 op,
                 context: self.context(),
             }),
-            Some(r) => r.deviations(&self.enc, input).map(Some),
+            Some(r) => r.deviations(&self.enc, input, block).map(Some),
         }
     }
 

@@ -217,22 +217,29 @@ impl<T: Float> LinearBounds<T> {
     }
 }
 
-/// Point coefficients and constants for `Λ_r·y` over box rows: `a` is an interval form
-/// (`rows × cols`) with `Λ_r·y ∈ [a_r]·x + [c_r] + Σ_j λ_rj·extra_j` for every `x` of box
-/// row `r mod B` (`x` holds `B·cols` pairs, row-major) and `extra` (`B·cols` pairs, the
-/// same layout) an extra term per element: a deployed runtime's distance to the real map.
-/// Each row's coefficients are the midpoints `m` of `[a_r]`; the constants bound
-/// `([a_r] − m)·x + [c_r] + Σ λ·extra` outward. Where an extra term is unbounded and
-/// `λ_rj = 0` (the runtime computes `0·∞ = NaN`) the row's constants are `∓∞`.
+/// Point coefficients and constants for `Λ_r·y` over box rows, the rows' elements in runs
+/// of `inner` of one channel: `a` is an interval form (`rows × cols`) with
+/// `Λ_r·y ∈ [a_r]·x + [c_r] + Σ_j λ_rj·δ_j` for every `x` of box `b = r mod B` and some
+/// `δ_j ∈ extra[b·C + run]` (an extra term per run: a deployed runtime's distance to the
+/// real map), and `xmax[b·C + run] ≥ |x_j|` over the run's elements.
+/// Each row's coefficients are the midpoints `m` of `[a_r]` (so `|a − m| ≤ a_hi − a_lo`);
+/// the constants bound `([a_r] − m)·x` by `± Σ_runs xmax·Σ_j (a_hi − a_lo)`, add `[c_r]`,
+/// and `Σ_j λ_j·δ_j` as `P·δ + N·δ` over each run (`P`, `N` the sums of its positive and
+/// negative `λ`), every sum and product rounded outward. Where a run's extra term is
+/// unbounded and one of its `λ` is 0 (the runtime computes `0·∞ = NaN`) the row's
+/// constants are `∓∞`.
 pub(crate) fn concretize_rows<T: Float>(
     a: &AffineForm<T>,
     lam: &[T],
-    x: &[(f64, f64)],
+    inner: usize,
+    xmax: &[f64],
     extra: Option<&[(f64, f64)]>,
 ) -> LinearBounds<T> {
     use crate::num::interval::mul_bounds;
     let (rows, cols) = (a.rows(), a.cols());
-    let boxes = x.len() / cols.max(1);
+    let inner = inner.max(1);
+    let runs = cols / inner;
+    let boxes = xmax.len() / runs.max(1);
     let coef: Vec<T> = a
         .a()
         .lo()
@@ -240,36 +247,40 @@ pub(crate) fn concretize_rows<T: Float>(
         .zip(a.a().hi())
         .map(|(&l, &h)| midpoint(l, h))
         .collect();
+    let (alo, ahi) = (a.a().lo(), a.a().hi());
     let (mut lower, mut upper) = (Vec::with_capacity(rows), Vec::with_capacity(rows));
     for r in 0..rows {
-        let row = r * cols..(r + 1) * cols;
         let b = if boxes == 0 { 0 } else { r % boxes };
-        let xb = &x[b * cols..(b + 1) * cols];
         let (mut lo, mut hi) = (a.c().lo()[r].to_f64_raw(), a.c().hi()[r].to_f64_raw());
-        let mut nan = false;
-        for (j, ((&al, &ah), &m)) in a.a().lo()[row.clone()]
-            .iter()
-            .zip(&a.a().hi()[row.clone()])
-            .zip(&coef[row.clone()])
-            .enumerate()
-        {
-            let m = m.to_f64_raw();
-            let (el, eh) = (
-                round::add_down(al.to_f64_raw(), -m),
-                round::add_up(ah.to_f64_raw(), -m),
-            );
-            let (xl, xh) = xb[j];
-            let (pl, ph) = mul_bounds(el, eh, xl, xh);
-            lo = round::add_down(lo, pl);
-            hi = round::add_up(hi, ph);
-            if let Some(extra) = extra {
-                let (dl, dh) = extra[b * cols + j];
-                let l = lam[r * cols + j].to_f64_raw();
-                if !(dl.is_finite() && dh.is_finite()) && l == 0.0 {
+        let (mut spread, mut nan) = (0.0f64, false);
+        for k in 0..runs {
+            let run = r * cols + k * inner..r * cols + (k + 1) * inner;
+            let mut width = 0.0f64;
+            for j in run.clone() {
+                width = round::add_up(
+                    width,
+                    round::add_up(ahi[j].to_f64_raw(), -alo[j].to_f64_raw()),
+                );
+            }
+            spread = round::add_up(spread, round::mul_up(width, xmax[b * runs + k]));
+            let Some(extra) = extra else { continue };
+            let (dl, dh) = extra[b * runs + k];
+            let (mut pos, mut neg) = ((0.0f64, 0.0f64), (0.0f64, 0.0f64));
+            for &l in &lam[run] {
+                let l = l.to_f64_raw();
+                if l > 0.0 {
+                    pos = (round::add_down(pos.0, l), round::add_up(pos.1, l));
+                } else if l < 0.0 {
+                    neg = (round::add_down(neg.0, l), round::add_up(neg.1, l));
+                } else if !(dl.is_finite() && dh.is_finite()) {
                     nan = true;
-                    break;
                 }
-                let (pl, ph) = mul_bounds(l, l, dl, dh);
+            }
+            for (sl, sh) in [pos, neg] {
+                if sl == 0.0 && sh == 0.0 {
+                    continue;
+                }
+                let (pl, ph) = mul_bounds(sl, sh, dl, dh);
                 lo = round::add_down(lo, pl);
                 hi = round::add_up(hi, ph);
             }
@@ -278,8 +289,8 @@ pub(crate) fn concretize_rows<T: Float>(
             lower.push(T::neg_infinity());
             upper.push(T::infinity());
         } else {
-            lower.push(T::from_f64_down_raw(lo));
-            upper.push(T::from_f64_up_raw(hi));
+            lower.push(T::from_f64_down_raw(round::add_down(lo, -spread)));
+            upper.push(T::from_f64_up_raw(round::add_up(hi, spread)));
         }
     }
     LinearBounds {
