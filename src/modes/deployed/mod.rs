@@ -369,7 +369,10 @@ impl<T: Float> Replay<T> {
             let c = shape.channel_of(start);
             if block > 1 {
                 let l = lo[run.clone()].iter().copied().fold(T::infinity(), T::min);
-                let h = hi[run.clone()].iter().copied().fold(T::neg_infinity(), T::max);
+                let h = hi[run.clone()]
+                    .iter()
+                    .copied()
+                    .fold(T::neg_infinity(), T::max);
                 if let Some(d) = one(c, l, h) {
                     out.extend(std::iter::repeat_n(d, block));
                     continue;
