@@ -347,7 +347,7 @@ impl<T: Float> Replay<T> {
     ) -> Result<Vec<(f64, f64)>> {
         self.runtime.valid()?;
         let shape = *input.shape();
-        let block = if block > 1 && shape.inner().max(1) % block == 0 {
+        let block = if block > 1 && shape.inner().max(1).is_multiple_of(block) {
             block
         } else {
             1
