@@ -242,37 +242,44 @@ def bound_class(
                 )
             xl, xh = self._box(inp.lower, inp.upper)
 
-            def side(last_A: Any, lower: bool) -> Tuple[Any, Any]:
-                if last_A is None:
-                    return None, 0
+            def both(last_A: Any) -> Tuple[Any, Any, Any]:
+                """(new A, lower bias, upper bias) for one coefficient tensor."""
                 if isinstance(last_A, torch.Tensor):
-                    A, b = _matrix(enc, opts, last_A, xl, xh, lower)
+                    out = _matrix(enc, opts, last_A, xl, xh)
                 elif isinstance(last_A, Patches):
-                    A, b = _patches(enc, opts, last_A, xl, xh, lower)
+                    out = _patches(enc, opts, last_A, xl, xh)
                 else:
                     raise bnbound.Error(f"bnbound.lirpa: unknown coefficient type {type(last_A).__name__}")
                 with _lock:
                     stats.calls += 1
-                return A, b
+                return out
 
-            lA, lbias = side(last_lA, True)
-            uA, ubias = side(last_uA, False)
+            if last_lA is not None and last_lA is last_uA:
+                # One call gives both sides (auto_LiRPA starts intermediate bounds this way).
+                A, lbias, ubias = both(last_lA)
+                lA = uA = A
+            else:
+                lA, lbias, uA, ubias = None, 0, None, 0
+                if last_lA is not None:
+                    lA, lbias, _ = both(last_lA)
+                if last_uA is not None:
+                    uA, _, ubias = both(last_uA)
             return [(lA, uA), (None, None), (None, None), (None, None), (None, None)], lbias, ubias
 
     return SoundBatchNormalization
 
 
 def _matrix(
-    enc: Any, opts: Dict[str, Any], last_A: torch.Tensor, xl: np.ndarray, xh: np.ndarray, lower: bool
-) -> Tuple[torch.Tensor, torch.Tensor]:
+    enc: Any, opts: Dict[str, Any], last_A: torch.Tensor, xl: np.ndarray, xh: np.ndarray
+) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """``last_A`` of shape spec × batch × (the box's shape)."""
     M, lo, hi = enc.backward_batch(_np(last_A), xl, xh, **opts)
-    return _torch(M, last_A), _torch(lo if lower else hi, last_A)
+    return _torch(M, last_A), _torch(lo, last_A), _torch(hi, last_A)
 
 
 def _patches(
-    enc: Any, opts: Dict[str, Any], last_A: Patches, xl: np.ndarray, xh: np.ndarray, lower: bool
-) -> Tuple[Patches, torch.Tensor]:
+    enc: Any, opts: Dict[str, Any], last_A: Patches, xl: np.ndarray, xh: np.ndarray
+) -> Tuple[Patches, torch.Tensor, torch.Tensor]:
     """Patches over the BatchNorm's output (the next convolution's input): the box is
     unfolded as the convolution reads it; padding positions take no BatchNorm output, so
     their coefficients are zeroed before the call and contribute nothing."""
@@ -307,7 +314,7 @@ def _patches(
         **opts,
     )
     ref = last_A.patches
-    return last_A.create_similar(_torch(M, ref)), _torch(lo if lower else hi, ref)
+    return last_A.create_similar(_torch(M, ref)), _torch(lo, ref), _torch(hi, ref)
 
 
 def custom_ops(
