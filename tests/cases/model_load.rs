@@ -181,6 +181,42 @@ fn unsupported_models_are_typed_errors() {
     );
 }
 
+/// The one opener: a file opened by path, or its bytes with the format its name says and
+/// its folder, gives the same layers (or the same errors) in the same order; `Auto` is
+/// refused for bytes, and a format chosen against the name reads the file as that format.
+#[test]
+fn open_and_from_bytes_agree() {
+    let o = Options::default();
+    let mut files = 0;
+    for entry in std::fs::read_dir(data("")).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if !(name.ends_with(".onnx") || name.ends_with(".gz") || name.ends_with(".safetensors")) {
+            continue;
+        }
+        let by_path = Model::open(&path, &o).unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        let format = Format::of_path(&path);
+        let by_bytes = Model::from_bytes(bytes.clone(), format, Some(&data("")), &o).unwrap();
+        assert_eq!(by_path.names(), by_bytes.names(), "{name}");
+        let a: Vec<_> = by_path.layers().collect();
+        let b: Vec<_> = by_bytes.layers().collect();
+        assert_eq!(a, b, "{name}");
+        assert_eq!(
+            Model::from_bytes(bytes, Format::Auto, None, &o).unwrap_err(),
+            ModelError::FormatNeeded
+        );
+        files += 1;
+    }
+    assert!(files >= 10, "{files} files");
+    let as_st = Options::default().format(Format::Safetensors);
+    let e = Model::open(data("conv_bn_relu_f32.onnx"), &as_st).unwrap_err();
+    assert!(matches!(e, ModelError::Format(m) if m.contains("safetensors")));
+    let as_onnx = Options::default().format(Format::Onnx);
+    let e = Model::open_layer(data("state.safetensors"), "half", &as_onnx).unwrap_err();
+    assert!(matches!(e, ModelError::Format(m) if m.contains("ONNX")));
+}
+
 /// Every truncation and a sweep of single-byte corruptions of every fixture: an error or
 /// a valid layer, never a panic.
 #[test]
