@@ -55,9 +55,10 @@ impl LayerSource {
             }
             (None, Some(m), Some(name)) => {
                 let eps = crate::models::check_model_path(m, &self.eps)?;
-                let options = Options::default().strict_initializers(self.strict_initializers);
-                let l = bnbound::model::Model::open_layer_with(m, name, eps, &options)
-                    .map_err(invalid(m))?;
+                let options = Options::default()
+                    .strict_initializers(self.strict_initializers)
+                    .eps(eps);
+                let l = bnbound::model::Model::open_layer(m, name, &options).map_err(invalid(m))?;
                 Ok(Layer::Plain {
                     bn: l.bn.clone(),
                     model: Some(Box::new(l)),

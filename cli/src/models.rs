@@ -3,7 +3,7 @@
 
 use crate::args::{EpsArgs, LayerSource};
 use crate::files::{invalid, write_to, Failure};
-use bnbound::model::{safetensors::Eps, Model, ModelLayer, Options, Summary};
+use bnbound::model::{Eps, Format, Model, ModelLayer, Options, Summary};
 use bnbound::Storage;
 use bnbound_cli::json;
 use std::path::Path;
@@ -59,13 +59,13 @@ impl EpsArgs {
 /// file that is not a valid model is invalid input (status 2).
 fn open_model(path: &Path, eps: &EpsArgs, options: &Options) -> Result<Model, Failure> {
     let eps = check_model_path(path, eps)?;
-    Model::open_with(path, eps, options).map_err(invalid(path))
+    Model::open(path, &options.eps(eps)).map_err(invalid(path))
 }
 
 /// The ε for the model at `path`, after checking that the path is a readable regular file
 /// (else status 1).
 pub(crate) fn check_model_path(path: &Path, eps: &EpsArgs) -> Result<Eps, Failure> {
-    let eps = eps.resolve(Model::is_onnx_path(path))?;
+    let eps = eps.resolve(Format::of_path(path) == Format::Onnx)?;
     let other =
         |m: String| Failure::Other(format!("cannot read model file {}: {m}", path.display()));
     let meta = std::fs::metadata(path).map_err(|e| other(e.to_string()))?;

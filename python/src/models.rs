@@ -4,9 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use bnbound::model::onnx::OnnxModel;
-use bnbound::model::safetensors::{Eps, StateDict};
-use bnbound::model::ModelLayer;
+use bnbound::model::{Eps, Format, Model, ModelLayer, Options};
 use pyo3::prelude::*;
 
 use crate::errors::{err, model, opt_str};
@@ -41,6 +39,11 @@ impl LayerInfo {
             None => format!("LayerInfo(name={:?}, ok)", self.name),
         }
     }
+}
+
+/// Reading options for `format`, whatever the file's name.
+fn options(format: Format) -> Options {
+    Options::default().format(format)
 }
 
 fn infos<'a>(
@@ -82,12 +85,12 @@ pub(crate) fn load_onnx(
     let layer = opt_str(layer, "layer")?;
     let layers = py.detach(|| -> Result<Vec<ModelLayer>, String> {
         if let Some(name) = &layer {
-            return OnnxModel::open_layer(&path, name)
+            return Model::open_layer(&path, name, &options(Format::Onnx))
                 .map(|l| vec![l])
                 .map_err(|e| e.to_string());
         }
-        let m = OnnxModel::open(&path).map_err(|e| e.to_string())?;
-        let names: Vec<&str> = m.names().collect();
+        let m = Model::open(&path, &options(Format::Onnx)).map_err(|e| e.to_string())?;
+        let names = m.names();
         m.layers()
             .map(|(name, r)| {
                 r.map_err(|e| {
@@ -122,7 +125,9 @@ fn listing(names: &[&str]) -> String {
 pub(crate) fn inspect_onnx(py: Python<'_>, path: &Bound<'_, PyAny>) -> PyResult<Vec<LayerInfo>> {
     let _env = bnbound::DefaultFpEnv::enter(); // the caller's MXCSR back on return
     let path = path_of(path)?;
-    let m = py.detach(|| OnnxModel::open(&path)).map_err(model)?;
+    let m = py
+        .detach(|| Model::open(&path, &options(Format::Onnx)))
+        .map_err(model)?;
     infos(py, m.layers())
 }
 
@@ -167,9 +172,9 @@ pub(crate) fn load_safetensors(
     let _env = bnbound::DefaultFpEnv::enter(); // the caller's MXCSR back on return
     let path = path_of(path)?;
     let prefix = opt_str(Some(prefix), "prefix")?.unwrap_or_default();
-    let eps = eps_arg(eps, eps_dtype)?;
+    let options = options(Format::Safetensors).eps(eps_arg(eps, eps_dtype)?);
     let l = py
-        .detach(|| StateDict::open_layer(&path, &prefix, eps))
+        .detach(|| Model::open_layer(&path, &prefix, &options))
         .map_err(model)?;
     Ok(PyBatchNorm::loaded(l))
 }
@@ -185,7 +190,7 @@ pub(crate) fn inspect_safetensors(
 ) -> PyResult<Vec<LayerInfo>> {
     let _env = bnbound::DefaultFpEnv::enter(); // the caller's MXCSR back on return
     let path = path_of(path)?;
-    let eps = eps_arg(eps, eps_dtype)?;
-    let sd = py.detach(|| StateDict::open(&path, eps)).map_err(model)?;
+    let options = options(Format::Safetensors).eps(eps_arg(eps, eps_dtype)?);
+    let sd = py.detach(|| Model::open(&path, &options)).map_err(model)?;
     infos(py, sd.layers())
 }

@@ -88,19 +88,40 @@ pub enum Error {
         /// Why.
         reason: String,
     },
-    /// An error of one layer, naming it: every error of loading a named layer (ONNX
-    /// `OnnxModel::layer`/`layers`/`open_layer`, safetensors `StateDict::layer`/`layers`/
-    /// `open_layer`, and [`crate::model::Model`]'s) comes wrapped in this, except
-    /// [`Error::UnknownLayer`] (there is no such layer). [`Error::inner`] is the error
+    /// The file's format is not built into this bnbound: its feature (`onnx`,
+    /// `safetensors`) is off.
+    ///
+    /// ```
+    /// let e = bnbound::model::Error::FormatNotBuilt { format: bnbound::model::Format::Onnx };
+    /// assert_eq!(e.to_string(), "onnx model files are not supported by this build (bnbound's feature `onnx` is off)");
+    /// ```
+    #[error(
+        "{format} model files are not supported by this build (bnbound's feature `{format}` is off)"
+    )]
+    FormatNotBuilt {
+        /// The format asked for (or told by the file's name).
+        format: super::Format,
+    },
+    /// Bytes in memory were given [`crate::model::Format::Auto`]: without a file name,
+    /// the format must be named (`Onnx` or `Safetensors`).
+    #[error("the format of a model held in memory must be given: onnx or safetensors, not auto")]
+    FormatNeeded,
+    /// An error of one layer, naming it: every error of loading a named layer
+    /// (`Model::layer`/`layers`/`open_layer`, and the `layer`/`layers` of the formats'
+    /// own types) comes wrapped in this, except [`Error::UnknownLayer`] (there is no such
+    /// layer). [`Error::inner`] is the error
     /// itself; the message is `layer "NAME": ...` (or only the inner message when it
     /// already starts with that node's name).
     ///
     /// ```
-    /// use bnbound::model::{onnx::OnnxModel, Error};
-    /// let e = OnnxModel::open("tests/data/bn_missing_initializer.onnx")?.layer("bnmissing").unwrap_err();
+    /// # #[cfg(feature = "onnx")] {
+    /// use bnbound::model::{Error, Model, Options};
+    /// let m = Model::open("tests/data/bn_missing_initializer.onnx", &Options::default())?;
+    /// let e = m.layer("bnmissing").unwrap_err();
     /// assert_eq!(e.layer(), Some("bnmissing"));
     /// assert_eq!(e.inner(), &Error::MissingTensor("bnmissing.B".into()));
     /// assert_eq!(e.to_string(), r#"layer "bnmissing": tensor "bnmissing.B" is not in the model"#);
+    /// # }
     /// # Ok::<(), bnbound::model::Error>(())
     /// ```
     #[error("{}", layer_message(name, source))]

@@ -57,9 +57,10 @@ pub(crate) fn unknown_layer<'a>(
 ///
 /// ```
 /// # #[cfg(feature = "onnx")] {
-/// let layers = bnbound::model::onnx::load_file("tests/data/conv_bn_relu_f32.onnx")?;
-/// assert_eq!(layers[0].name, "bn1");
-/// assert_eq!(layers[0].producer.as_deref(), Some("conv1"));
+/// use bnbound::model::{Model, Options};
+/// let l = Model::open_layer("tests/data/conv_bn_relu_f32.onnx", "bn1", &Options::default())?;
+/// assert_eq!(l.name, "bn1");
+/// assert_eq!(l.producer.as_deref(), Some("conv1"));
 /// # }
 /// # Ok::<(), bnbound::model::Error>(())
 /// ```
@@ -189,7 +190,8 @@ impl ModelLayer {
     /// Errors: [`Error::Fold`] naming the layer, the producer and its op type.
     ///
     /// ```
-    /// let l = bnbound::model::onnx::OnnxModel::open("tests/data/conv_bn_relu_f32.onnx")?.layer("bn1")?;
+    /// use bnbound::model::{Model, Options};
+    /// let l = Model::open_layer("tests/data/conv_bn_relu_f32.onnx", "bn1", &Options::default())?;
     /// assert_eq!(l.producer_weight_dims, Some(vec![6, 6, 1, 1]));
     /// assert!(l.check_preceding_dims(&[6, 6, 1, 1]).is_ok());
     /// let e = l.check_preceding_dims(&[5, 6, 1, 1]).unwrap_err();
@@ -255,17 +257,21 @@ impl ModelLayer {
     }
 }
 
-/// How model files are read. The default reads every constant the way onnxruntime does.
+/// How model files are read: the format, the safetensors ε, and how ONNX constants are
+/// read. The default picks the format by the file's name ([`Format::Auto`]), uses PyTorch's
+/// default ε ([`Eps::default`]) and reads every constant the way onnxruntime does.
 ///
 /// ```
-/// use bnbound::model::{onnx::OnnxModel, Options};
+/// use bnbound::model::{Eps, Format, Model, Options};
 /// let strict = Options::default().strict_initializers(true);
 /// assert!(strict.strict_initializers && !Options::default().strict_initializers);
-/// let m = OnnxModel::open_with("tests/data/multi_initializer_is_input.onnx", &strict)?;
+/// let m = Model::open("tests/data/multi_initializer_is_input.onnx", &strict)?;
 /// assert!(m.layer("other").is_err());
+/// let o = Options::default().format(Format::Safetensors).eps(Eps::F64(1e-3));
+/// assert_eq!((o.format, o.eps), (Format::Safetensors, Eps::F64(1e-3)));
 /// # Ok::<(), bnbound::model::Error>(())
 /// ```
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Options {
     /// Refuse (ONNX) a statistic that is, or is computed from, an initializer also listed
@@ -273,6 +279,12 @@ pub struct Options {
     /// Default `false`: such a statistic is read as the constant in the file and the layer
     /// is marked [`ModelLayer::overridable`].
     pub strict_initializers: bool,
+    /// The ε of a state_dict's layers (safetensors; an ONNX model carries its own).
+    /// Default [`Eps::default`], PyTorch's `1e-5` for an `f32` model.
+    pub eps: Eps,
+    /// The file's format. Default [`Format::Auto`]: by the file's name
+    /// ([`Format::of_path`]).
+    pub format: Format,
 }
 
 impl Options {
@@ -284,6 +296,129 @@ impl Options {
     pub fn strict_initializers(mut self, yes: bool) -> Options {
         self.strict_initializers = yes;
         self
+    }
+
+    /// These options with the safetensors ε [`Options::eps`] set to `eps`.
+    ///
+    /// ```
+    /// use bnbound::model::{Eps, Options};
+    /// assert_eq!(Options::default().eps(Eps::F32(1e-3)).eps, Eps::F32(1e-3));
+    /// ```
+    pub fn eps(mut self, eps: Eps) -> Options {
+        self.eps = eps;
+        self
+    }
+
+    /// These options with the file format [`Options::format`] set to `format`.
+    ///
+    /// ```
+    /// use bnbound::model::{Format, Options};
+    /// assert_eq!(Options::default().format(Format::Onnx).format, Format::Onnx);
+    /// ```
+    pub fn format(mut self, format: Format) -> Options {
+        self.format = format;
+        self
+    }
+}
+
+/// ε of a state_dict's layers, with the precision it is stated in: PyTorch's default is
+/// `1e-5` as a Python float (f64) passed to an `f32` kernel, i.e. `Eps::F32(1e-5)` for an
+/// `f32` model. A state_dict does not store ε: give it with [`Options::eps`].
+///
+/// ```
+/// use bnbound::model::Eps;
+/// assert_eq!(Eps::default(), Eps::F32(1e-5));
+/// assert_eq!(Eps::F32(1e-5).value(), 9.999999747378752e-6);
+/// assert_eq!(Eps::F64(1e-5).value(), 1e-5);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Eps {
+    /// An `f32` ε (the layer stays `f32` if its statistics are).
+    F32(f32),
+    /// An `f64` ε (an `f32` layer becomes `f64` unless ε is an `f32` value).
+    F64(f64),
+}
+
+impl Default for Eps {
+    fn default() -> Self {
+        Eps::F32(1e-5)
+    }
+}
+
+impl Eps {
+    /// The exact value.
+    ///
+    /// ```
+    /// assert_eq!(bnbound::model::Eps::F32(0.5).value(), 0.5);
+    /// ```
+    pub fn value(self) -> f64 {
+        use crate::num::round::env::launder;
+        let _env = crate::num::round::env::enter();
+        launder(match self {
+            Eps::F32(e) => launder(e) as f64,
+            Eps::F64(e) => e,
+        })
+    }
+}
+
+/// A model file's format ([`Options::format`]).
+///
+/// ```
+/// use bnbound::model::Format;
+/// assert_eq!(Format::default(), Format::Auto);
+/// assert_eq!(Format::of_path("net.onnx.gz".as_ref()), Format::Onnx);
+/// assert_eq!(Format::Safetensors.to_string(), "safetensors");
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Format {
+    /// By the file's name ([`Format::of_path`]).
+    #[default]
+    Auto,
+    /// An ONNX model, plain or gzip-compressed (feature `onnx`).
+    Onnx,
+    /// A PyTorch state_dict in safetensors (feature `safetensors`).
+    Safetensors,
+}
+
+impl Format {
+    /// The format a file's name says: [`Format::Onnx`] when it ends in `.onnx`,
+    /// `.onnx.gz` or `.gz` (any case), else [`Format::Safetensors`].
+    ///
+    /// ```
+    /// use bnbound::model::Format;
+    /// assert_eq!(Format::of_path("A.ONNX".as_ref()), Format::Onnx);
+    /// assert_eq!(Format::of_path("model.safetensors".as_ref()), Format::Safetensors);
+    /// ```
+    pub fn of_path(path: &Path) -> Format {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().to_ascii_lowercase())
+            .unwrap_or_default();
+        if name.ends_with(".onnx") || name.ends_with(".gz") {
+            Format::Onnx
+        } else {
+            Format::Safetensors
+        }
+    }
+
+    /// The format's name: `"auto"`, `"onnx"` or `"safetensors"`.
+    ///
+    /// ```
+    /// assert_eq!(bnbound::model::Format::Onnx.name(), "onnx");
+    /// ```
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Auto => "auto",
+            Format::Onnx => "onnx",
+            Format::Safetensors => "safetensors",
+        }
+    }
+}
+
+impl std::fmt::Display for Format {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
     }
 }
 
@@ -472,125 +607,180 @@ impl ElemKind {
     }
 }
 
-/// A model file of either format, indexed once; layers are loaded one at a time.
+/// A model file, indexed once; its layers are loaded one at a time. Open one with
+/// [`Model::open`] (a file), [`Model::from_bytes`] (bytes in memory) or load a single
+/// layer with [`Model::open_layer`]. A variant exists for each format built in (features
+/// `onnx` and `safetensors`); its inner type has the format's own methods.
 ///
 /// ```
-/// use bnbound::model::{safetensors::Eps, Model};
-/// let m = Model::open("tests/data/conv_bn_relu_f32.onnx", Eps::default())?;
+/// use bnbound::model::{Model, Options};
+/// let m = Model::open("tests/data/conv_bn_relu_f32.onnx", &Options::default())?;
 /// assert_eq!(m.names(), ["bn1"]);
 /// assert_eq!(m.layer("bn1")?.bn.channels(), 6);
-/// let sd = Model::open("tests/data/state.safetensors", Eps::default())?;
+/// let sd = Model::open("tests/data/state.safetensors", &Options::default())?;
 /// assert_eq!(sd.names().len(), 5);
 /// # Ok::<(), bnbound::model::Error>(())
 /// ```
-#[cfg(all(feature = "onnx", feature = "safetensors"))]
+#[cfg(any(feature = "onnx", feature = "safetensors"))]
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum Model {
     /// An ONNX model.
+    #[cfg(feature = "onnx")]
     Onnx(onnx::OnnxModel),
     /// A PyTorch state_dict in safetensors.
+    #[cfg(feature = "safetensors")]
     Safetensors(safetensors::StateDict),
 }
 
-#[cfg(all(feature = "onnx", feature = "safetensors"))]
+/// A format that is built in (its feature is on).
+#[cfg(any(feature = "onnx", feature = "safetensors"))]
+#[derive(Clone, Copy)]
+enum Reader {
+    #[cfg(feature = "onnx")]
+    Onnx,
+    #[cfg(feature = "safetensors")]
+    Safetensors,
+}
+
+/// The built-in format `format` names (`Auto`: by `path`'s name); errors:
+/// [`Error::FormatNeeded`] (`Auto` without a path), [`Error::FormatNotBuilt`].
+#[cfg(any(feature = "onnx", feature = "safetensors"))]
+fn reader(format: Format, path: Option<&Path>) -> Result<Reader> {
+    let format = match (format, path) {
+        (Format::Auto, Some(p)) => Format::of_path(p),
+        (Format::Auto, None) => return Err(Error::FormatNeeded),
+        (f, _) => f,
+    };
+    match format {
+        #[cfg(feature = "onnx")]
+        Format::Onnx => Ok(Reader::Onnx),
+        #[cfg(feature = "safetensors")]
+        Format::Safetensors => Ok(Reader::Safetensors),
+        format => Err(Error::FormatNotBuilt { format }),
+    }
+}
+
+#[cfg(any(feature = "onnx", feature = "safetensors"))]
 impl Model {
-    /// Whether `path` names an ONNX model: its name ends in `.onnx`, `.onnx.gz` or `.gz`
-    /// (any case); anything else is read as safetensors.
+    /// Reads and indexes the model file at `path`, in the format [`Options::format`] says
+    /// (by default by its name, [`Format::of_path`]).
+    ///
+    /// - ONNX: a protobuf, or one compressed with gzip (recognised by its magic bytes,
+    ///   e.g. `.onnx.gz`); external data files are looked up in the model's folder and
+    ///   must resolve inside it; [`Options::strict_initializers`] applies.
+    /// - safetensors: a state_dict; [`Options::eps`] is its layers' ε.
+    ///
+    /// Errors: [`Error::Format`] (not a regular file, unreadable, not a model of that
+    /// format, a gzip stream that is corrupt or expands more than 64× its size plus
+    /// 16 MiB), [`Error::FormatNotBuilt`] (the format's feature is off). Problems of
+    /// single layers are reported by [`Model::layer`], not here.
     ///
     /// ```
-    /// use bnbound::model::Model;
-    /// assert!(Model::is_onnx_path("net.onnx.gz".as_ref()) && Model::is_onnx_path("A.ONNX".as_ref()));
-    /// assert!(!Model::is_onnx_path("model.safetensors".as_ref()));
-    /// ```
-    pub fn is_onnx_path(path: &Path) -> bool {
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().to_ascii_lowercase())
-            .unwrap_or_default();
-        name.ends_with(".onnx") || name.ends_with(".gz")
-    }
-
-    /// Opens and indexes `path` ([`Model::is_onnx_path`] decides the format; `eps` is used
-    /// for safetensors only).
-    ///
-    /// ```
-    /// use bnbound::model::{safetensors::Eps, Model};
-    /// assert!(Model::open("tests/data", Eps::default()).is_err()); // a folder
-    /// ```
-    pub fn open(path: impl AsRef<Path>, eps: safetensors::Eps) -> Result<Model> {
-        let _env = crate::num::round::env::enter();
-        Self::open_with(path, eps, &Options::default())
-    }
-
-    /// [`Model::open`] with reading [`Options`] (they apply to ONNX models).
-    ///
-    /// ```
-    /// use bnbound::model::{safetensors::Eps, Model, Options};
-    /// let strict = Options::default().strict_initializers(true);
-    /// let m = Model::open_with("tests/data/multi_initializer_is_input.onnx", Eps::default(), &strict)?;
-    /// assert!(m.layer("good").is_ok() && m.layer("other").is_err());
+    /// use bnbound::model::{Error, Format, Model, Options};
+    /// let m = Model::open("tests/data/bn_external.onnx", &Options::default())?;
+    /// assert_eq!(m.layer("bnext")?.bn.channels(), 3);
+    /// assert!(matches!(Model::open("tests/data", &Options::default()), Err(Error::Format(_)))); // a folder
+    /// // The format by choice, not by name: an ONNX model is not a state_dict.
+    /// let st = Options::default().format(Format::Safetensors);
+    /// assert!(matches!(Model::open("tests/data/bn_f16.onnx", &st), Err(Error::Format(_))));
     /// # Ok::<(), bnbound::model::Error>(())
     /// ```
-    pub fn open_with(
-        path: impl AsRef<Path>,
-        eps: safetensors::Eps,
-        options: &Options,
-    ) -> Result<Model> {
+    pub fn open(path: impl AsRef<Path>, options: &Options) -> Result<Model> {
         let _env = crate::num::round::env::enter();
         let path = path.as_ref();
-        Ok(if Self::is_onnx_path(path) {
-            Model::Onnx(onnx::OnnxModel::open_with(path, options)?)
-        } else {
-            Model::Safetensors(safetensors::StateDict::open(path, eps)?)
+        Ok(match reader(options.format, Some(path))? {
+            #[cfg(feature = "onnx")]
+            Reader::Onnx => Model::Onnx(onnx::OnnxModel::open(path, options)?),
+            #[cfg(feature = "safetensors")]
+            Reader::Safetensors => {
+                Model::Safetensors(safetensors::StateDict::open(path, options.eps)?)
+            }
         })
     }
 
-    /// Loads the one layer `name` of the model at `path` ([`onnx::OnnxModel::open_layer`]
-    /// for ONNX: no state is kept for the other layers).
+    /// Indexes a model held in memory, of format `format` (`Onnx` or `Safetensors`: bytes
+    /// have no name to tell it by, so [`Format::Auto`] is [`Error::FormatNeeded`];
+    /// [`Options::format`] is not consulted). `base_dir` is the folder an ONNX model's
+    /// external data files are in (`None`: external data is an error); a state_dict has
+    /// none.
+    ///
+    /// Errors: [`Error::Format`] (not a model of that format, a `base_dir` that cannot be
+    /// resolved), [`Error::FormatNeeded`], [`Error::FormatNotBuilt`].
     ///
     /// ```
-    /// use bnbound::model::{safetensors::Eps, Model};
-    /// let l = Model::open_layer("tests/data/state.safetensors", "half", Eps::default())?;
-    /// assert_eq!(l.bn.channels(), 4);
-    /// assert!(Model::open_layer("tests/data/bn_f16.onnx", "nope", Eps::default()).is_err());
+    /// use bnbound::model::{Error, Format, Model, Options};
+    /// let o = Options::default();
+    /// let e = Model::from_bytes(b"\x0a\xff".to_vec(), Format::Onnx, None, &o).unwrap_err();
+    /// assert!(matches!(e, Error::Format(_)));
+    /// let bytes = std::fs::read("tests/data/state.safetensors").unwrap();
+    /// let sd = Model::from_bytes(bytes.clone(), Format::Safetensors, None, &o)?;
+    /// assert_eq!(sd.layer("half")?.stored_as, "float16");
+    /// assert_eq!(Model::from_bytes(bytes, Format::Auto, None, &o).unwrap_err(), Error::FormatNeeded);
     /// # Ok::<(), bnbound::model::Error>(())
     /// ```
-    pub fn open_layer(
-        path: impl AsRef<Path>,
-        name: &str,
-        eps: safetensors::Eps,
-    ) -> Result<ModelLayer> {
+    pub fn from_bytes(
+        bytes: Vec<u8>,
+        format: Format,
+        base_dir: Option<&Path>,
+        options: &Options,
+    ) -> Result<Model> {
         let _env = crate::num::round::env::enter();
-        Self::open_layer_with(path, name, eps, &Options::default())
+        let _ = base_dir; // used by ONNX only
+        Ok(match reader(format, None)? {
+            #[cfg(feature = "onnx")]
+            Reader::Onnx => {
+                Model::Onnx(onnx::OnnxModel::from_bytes(bytes, base_dir)?.with_options(options))
+            }
+            #[cfg(feature = "safetensors")]
+            Reader::Safetensors => {
+                Model::Safetensors(safetensors::StateDict::from_bytes(bytes, options.eps)?)
+            }
+        })
     }
 
-    /// [`Model::open_layer`] with reading [`Options`] (they apply to ONNX models).
+    /// Loads the one layer `name` of the model file at `path`, keeping no state for the
+    /// other layers (format and reading as [`Model::open`]): an ONNX graph is scanned for
+    /// that node alone, a safetensors header is parsed keeping only that layer's entries,
+    /// so memory is the file's bytes plus that layer, however many other layers the model
+    /// has. Only when there is no such layer is the model indexed, to list its layers in
+    /// the error.
+    ///
+    /// Errors: those of [`Model::open`] and [`Model::layer`]; a safetensors tensor whose
+    /// offsets lie outside the data or do not match its shape is [`Error::Format`].
     ///
     /// ```
-    /// use bnbound::model::{safetensors::Eps, Model, Options};
+    /// use bnbound::model::{Error, Model, Options};
+    /// let o = Options::default();
+    /// let l = Model::open_layer("tests/data/state.safetensors", "half", &o)?;
+    /// assert_eq!(l.bn.channels(), 4);
+    /// let l = Model::open_layer("tests/data/conv_bn_relu_f32.onnx", "bn1", &o)?;
+    /// assert_eq!(l.consumers, ["relu1"]);
+    /// let e = Model::open_layer("tests/data/bn_f16.onnx", "nope", &o).unwrap_err();
+    /// assert!(matches!(e, Error::UnknownLayer { .. }));
     /// let p = "tests/data/multi_initializer_is_input.onnx";
-    /// assert!(Model::open_layer_with(p, "other", Eps::default(), &Options::default())?.overridable);
-    /// let strict = Options::default().strict_initializers(true);
-    /// assert!(Model::open_layer_with(p, "other", Eps::default(), &strict).is_err());
+    /// assert!(Model::open_layer(p, "other", &o)?.overridable);
+    /// let strict = o.strict_initializers(true);
+    /// assert!(Model::open_layer(p, "other", &strict).is_err());
+    /// assert!(!Model::open_layer(p, "good", &strict)?.overridable);
     /// # Ok::<(), bnbound::model::Error>(())
     /// ```
-    pub fn open_layer_with(
-        path: impl AsRef<Path>,
-        name: &str,
-        eps: safetensors::Eps,
-        options: &Options,
-    ) -> Result<ModelLayer> {
+    pub fn open_layer(path: impl AsRef<Path>, name: &str, options: &Options) -> Result<ModelLayer> {
         let _env = crate::num::round::env::enter();
         let path = path.as_ref();
-        if Self::is_onnx_path(path) {
-            onnx::OnnxModel::open_layer_with(path, name, options)
-        } else {
-            match safetensors::StateDict::open_layer(path, name, eps) {
-                // Only now list the state_dict's layers, for the message.
-                Err(e) if matches!(e.inner(), Error::MissingTensor(_)) => {
-                    Model::Safetensors(safetensors::StateDict::open(path, eps)?).layer(name)
+        match reader(options.format, Some(path))? {
+            #[cfg(feature = "onnx")]
+            Reader::Onnx => onnx::OnnxModel::open_layer(path, name, options),
+            #[cfg(feature = "safetensors")]
+            Reader::Safetensors => {
+                match safetensors::StateDict::open_layer(path, name, options.eps) {
+                    // Only now list the state_dict's layers, for the message.
+                    Err(e) if matches!(e.inner(), Error::MissingTensor(_)) => {
+                        Model::Safetensors(safetensors::StateDict::open(path, options.eps)?)
+                            .layer(name)
+                    }
+                    other => other,
                 }
-                other => other,
             }
         }
     }
@@ -598,33 +788,66 @@ impl Model {
     /// The layers' names, in file order (ONNX) or sorted (safetensors).
     ///
     /// ```
-    /// use bnbound::model::{safetensors::Eps, Model};
-    /// let m = Model::open("tests/data/bn_f16.onnx", Eps::default())?;
+    /// use bnbound::model::{Model, Options};
+    /// let m = Model::open("tests/data/bn_f16.onnx", &Options::default())?;
     /// assert_eq!(m.names(), ["bn16"]);
     /// # Ok::<(), bnbound::model::Error>(())
     /// ```
     pub fn names(&self) -> Vec<&str> {
         match self {
+            #[cfg(feature = "onnx")]
             Model::Onnx(m) => m.names().collect(),
+            #[cfg(feature = "safetensors")]
             Model::Safetensors(m) => m.names().collect(),
         }
     }
 
-    /// Loads one layer ([`onnx::OnnxModel::layer`], [`safetensors::StateDict::layer`]);
-    /// a name that is not a layer is [`Error::UnknownLayer`].
+    /// Loads one layer (the format's own `layer`: `OnnxModel::layer`, `StateDict::layer`);
+    /// a name that is not a layer is [`Error::UnknownLayer`], every other error of the
+    /// layer comes wrapped in [`Error::Layer`] naming it.
     ///
     /// ```
-    /// use bnbound::model::{safetensors::Eps, Model};
-    /// let m = Model::open("tests/data/state.safetensors", Eps::default())?;
-    /// assert!(m.layer("half").is_ok() && m.layer("nope").is_err());
+    /// use bnbound::model::{Error, Model, Options};
+    /// let m = Model::open("tests/data/state.safetensors", &Options::default())?;
+    /// assert!(m.layer("half").is_ok());
+    /// assert!(matches!(m.layer("nope"), Err(Error::UnknownLayer { .. })));
+    /// let e = Model::open("tests/data/bn_training_mode.onnx", &Options::default())?
+    ///     .layer("bntrain")
+    ///     .unwrap_err();
+    /// assert!(matches!(e.inner(), Error::UnsupportedNode { .. }));
+    /// assert_eq!(e.layer(), Some("bntrain"));
     /// # Ok::<(), bnbound::model::Error>(())
     /// ```
     pub fn layer(&self, name: &str) -> Result<ModelLayer> {
         let _env = crate::num::round::env::enter();
         match self {
+            #[cfg(feature = "onnx")]
             Model::Onnx(m) => m.layer(name),
+            #[cfg(feature = "safetensors")]
             Model::Safetensors(m) if !m.contains(name) => Err(unknown_layer(name, m.names())),
+            #[cfg(feature = "safetensors")]
             Model::Safetensors(m) => m.layer(name),
+        }
+    }
+
+    /// Every layer in the order of [`Model::names`], each loaded when the iterator
+    /// reaches it, with its own result (an invalid layer does not stop the others).
+    ///
+    /// ```
+    /// use bnbound::model::{Model, Options};
+    /// let sd = Model::open("tests/data/state.safetensors", &Options::default())?;
+    /// assert!(sd.layers().all(|(_, l)| l.is_ok()));
+    /// let m = Model::open("tests/data/conv_bn_relu_f32.onnx", &Options::default())?;
+    /// let all: Vec<_> = m.layers().collect();
+    /// assert!(all.len() == 1 && all[0].0 == "bn1" && all[0].1.is_ok());
+    /// # Ok::<(), bnbound::model::Error>(())
+    /// ```
+    pub fn layers(&self) -> Box<dyn Iterator<Item = (&str, Result<ModelLayer>)> + '_> {
+        match self {
+            #[cfg(feature = "onnx")]
+            Model::Onnx(m) => Box::new(m.layers()),
+            #[cfg(feature = "safetensors")]
+            Model::Safetensors(m) => Box::new(m.layers()),
         }
     }
 }

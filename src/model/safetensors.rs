@@ -2,65 +2,28 @@
 //!
 //! A BatchNorm layer with prefix `P` is `P.weight` (γ), `P.bias` (β), `P.running_mean`,
 //! `P.running_var` (F32, F64, F16 or BF16). A layer built with `affine=False` has no
-//! `P.weight`/`P.bias`; then γ = 1 and β = 0. ε is not in a state_dict: pass it ([`Eps`]).
+//! `P.weight`/`P.bias`; then γ = 1 and β = 0. ε is not in a state_dict: give it with
+//! [`Options::eps`](crate::model::Options::eps).
 
 use super::error::{Error, Result};
-use super::{build, decode_le, ElemKind, ModelLayer, Stat};
+use super::{build, decode_le, ElemKind, Eps, ModelLayer, Stat};
 use crate::error::short;
 use safetensors::tensor::{Metadata, TensorInfo};
 use safetensors::{Dtype as StDtype, SafeTensors};
 use std::path::Path;
-
-/// ε of a state_dict's layers, with the precision it is stated in: PyTorch's default is
-/// `1e-5` as a Python float (f64) passed to an `f32` kernel, i.e. `Eps::F32(1e-5)` for an
-/// `f32` model.
-///
-/// ```
-/// use bnbound::model::safetensors::Eps;
-/// assert_eq!(Eps::default(), Eps::F32(1e-5));
-/// assert_eq!(Eps::F32(1e-5).value(), 9.999999747378752e-6);
-/// assert_eq!(Eps::F64(1e-5).value(), 1e-5);
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Eps {
-    /// An `f32` ε (the layer stays `f32` if its statistics are).
-    F32(f32),
-    /// An `f64` ε (an `f32` layer becomes `f64` unless ε is an `f32` value).
-    F64(f64),
-}
-
-impl Default for Eps {
-    fn default() -> Self {
-        Eps::F32(1e-5)
-    }
-}
-
-impl Eps {
-    /// The exact value.
-    ///
-    /// ```
-    /// assert_eq!(bnbound::model::safetensors::Eps::F32(0.5).value(), 0.5);
-    /// ```
-    pub fn value(self) -> f64 {
-        use crate::num::round::env::launder;
-        let _env = crate::num::round::env::enter();
-        launder(match self {
-            Eps::F32(e) => launder(e) as f64,
-            Eps::F64(e) => e,
-        })
-    }
-}
 
 fn format_err(e: impl std::fmt::Display) -> Error {
     Error::Format(format!("not a safetensors file: {e}"))
 }
 
 /// A state_dict's BatchNorm layers: the header is parsed once, a layer's tensors are
-/// decoded only when it is asked for.
+/// decoded only when it is asked for. What [`crate::model::Model::open`] gives for a
+/// safetensors file ([`crate::model::Model::Safetensors`]).
 ///
 /// ```
-/// use bnbound::model::safetensors::{Eps, StateDict};
-/// let sd = StateDict::open("tests/data/state.safetensors", Eps::default())?;
+/// use bnbound::model::{Model, Options};
+/// let p = "tests/data/state.safetensors";
+/// let Model::Safetensors(sd) = Model::open(p, &Options::default())? else { unreachable!() };
 /// assert_eq!(sd.names().count(), 5);
 /// assert_eq!(sd.layer("half")?.bn.channels(), 4);
 /// # Ok::<(), bnbound::model::Error>(())
@@ -79,26 +42,14 @@ impl StateDict {
     /// Reads and indexes the state_dict file at `path`; `eps` is the layers' ε.
     ///
     /// Errors: [`Error::Format`] (not a regular file, unreadable, not safetensors).
-    ///
-    /// ```
-    /// use bnbound::model::safetensors::{Eps, StateDict};
-    /// assert!(StateDict::open("tests/data", Eps::default()).is_err()); // a folder
-    /// ```
-    pub fn open(path: impl AsRef<Path>, eps: Eps) -> Result<StateDict> {
-        let _env = crate::num::round::env::enter();
-        Self::from_bytes(super::read_regular_file(path.as_ref())?, eps)
+    pub(crate) fn open(path: &Path, eps: Eps) -> Result<StateDict> {
+        Self::from_bytes(super::read_regular_file(path)?, eps)
     }
 
     /// Indexes a state_dict held in memory.
     ///
     /// Errors: [`Error::Format`] (not safetensors).
-    ///
-    /// ```
-    /// use bnbound::model::safetensors::{Eps, StateDict};
-    /// assert!(StateDict::from_bytes(b"nonsense".to_vec(), Eps::default()).is_err());
-    /// ```
-    pub fn from_bytes(bytes: Vec<u8>, eps: Eps) -> Result<StateDict> {
-        let _env = crate::num::round::env::enter();
+    pub(crate) fn from_bytes(bytes: Vec<u8>, eps: Eps) -> Result<StateDict> {
         let (n, meta) = SafeTensors::read_metadata(&bytes).map_err(format_err)?;
         // One hash lookup per name: linear in the number of tensors.
         let tensors = meta.tensors();
@@ -123,8 +74,9 @@ impl StateDict {
     /// sorted.
     ///
     /// ```
-    /// use bnbound::model::safetensors::{Eps, StateDict};
-    /// let sd = StateDict::open("tests/data/state.safetensors", Eps::default())?;
+    /// use bnbound::model::{Model, Options};
+    /// let p = "tests/data/state.safetensors";
+    /// let Model::Safetensors(sd) = Model::open(p, &Options::default())? else { unreachable!() };
     /// assert_eq!(sd.names().next(), Some("bhalf"));
     /// # Ok::<(), bnbound::model::Error>(())
     /// ```
@@ -135,8 +87,9 @@ impl StateDict {
     /// Whether `prefix` is one of [`StateDict::names`] (a binary search).
     ///
     /// ```
-    /// use bnbound::model::safetensors::{Eps, StateDict};
-    /// let sd = StateDict::open("tests/data/state.safetensors", Eps::default())?;
+    /// use bnbound::model::{Model, Options};
+    /// let p = "tests/data/state.safetensors";
+    /// let Model::Safetensors(sd) = Model::open(p, &Options::default())? else { unreachable!() };
     /// assert!(sd.contains("half") && !sd.contains("conv"));
     /// # Ok::<(), bnbound::model::Error>(())
     /// ```
@@ -154,8 +107,9 @@ impl StateDict {
     /// [`Error::TensorLength`], and the parameter errors of [`crate::BatchNorm::new`].
     ///
     /// ```
-    /// use bnbound::model::safetensors::{Eps, StateDict};
-    /// let sd = StateDict::open("tests/data/state.safetensors", Eps::F64(1e-3))?;
+    /// use bnbound::model::{Eps, Model, Options};
+    /// let o = Options::default().eps(Eps::F64(1e-3));
+    /// let Model::Safetensors(sd) = Model::open("tests/data/state.safetensors", &o)? else { unreachable!() };
     /// assert_eq!(sd.layer("layer2.bn")?.bn.dtype(), bnbound::Dtype::F64);
     /// let e = sd.layer("nope").unwrap_err();
     /// assert!(matches!(e.inner(), bnbound::model::Error::MissingTensor(_)));
@@ -180,16 +134,8 @@ impl StateDict {
     /// Errors: [`Error::Format`] (not a regular file, not safetensors, a tensor's
     /// offsets outside the data or not matching its shape), and those of
     /// [`StateDict::layer`].
-    ///
-    /// ```
-    /// use bnbound::model::safetensors::{Eps, StateDict};
-    /// let l = StateDict::open_layer("tests/data/state.safetensors", "bhalf", Eps::default())?;
-    /// assert_eq!((l.stored_as.as_str(), l.storage), ("bfloat16", Some(bnbound::Storage::Bf16)));
-    /// # Ok::<(), bnbound::model::Error>(())
-    /// ```
-    pub fn open_layer(path: impl AsRef<Path>, prefix: &str, eps: Eps) -> Result<ModelLayer> {
-        let _env = crate::num::round::env::enter();
-        let bytes = super::read_regular_file(path.as_ref())?;
+    pub(crate) fn open_layer(path: &Path, prefix: &str, eps: Eps) -> Result<ModelLayer> {
+        let bytes = super::read_regular_file(path)?;
         let (header, data) = split_header(&bytes)?;
         let suffixes = ["weight", "bias", "running_mean", "running_var"];
         let wanted: Vec<String> = suffixes.iter().map(|s| format!("{prefix}.{s}")).collect();
@@ -209,8 +155,9 @@ impl StateDict {
     /// Every layer, each loaded when the iterator reaches it, with its own result.
     ///
     /// ```
-    /// use bnbound::model::safetensors::{Eps, StateDict};
-    /// let sd = StateDict::open("tests/data/state.safetensors", Eps::default())?;
+    /// use bnbound::model::{Model, Options};
+    /// let p = "tests/data/state.safetensors";
+    /// let Model::Safetensors(sd) = Model::open(p, &Options::default())? else { unreachable!() };
     /// assert!(sd.layers().all(|(_, l)| l.is_ok()));
     /// # Ok::<(), bnbound::model::Error>(())
     /// ```
@@ -383,57 +330,4 @@ fn entry_values(e: &Entry, data: &[u8], name: &str) -> Result<Stat> {
             ))
         })?;
     decode_le(bytes, kind, name)
-}
-
-/// The BatchNorm prefixes of a state_dict held in memory ([`StateDict::names`]).
-///
-/// ```
-/// let bytes = std::fs::read("tests/data/state.safetensors").unwrap();
-/// let p = bnbound::model::safetensors::prefixes(&bytes)?;
-/// assert_eq!(p, ["bhalf", "features.1", "half", "layer2.bn", "noaffine"]);
-/// # Ok::<(), bnbound::model::Error>(())
-/// ```
-pub fn prefixes(bytes: &[u8]) -> Result<Vec<String>> {
-    Ok(StateDict::from_bytes(bytes.to_vec(), Eps::default())?.prefixes)
-}
-
-/// Reads the BatchNorm layer with prefix `prefix` from a state_dict held in memory
-/// ([`StateDict::layer`]).
-///
-/// ```
-/// use bnbound::model::safetensors::{load_bytes, Eps};
-/// let bytes = std::fs::read("tests/data/state.safetensors").unwrap();
-/// let l = load_bytes(&bytes, "half", Eps::default())?;
-/// assert_eq!((l.name.as_str(), l.stored_as.as_str(), l.bn.channels()), ("half", "float16", 4));
-/// assert!(load_bytes(&bytes, "nope", Eps::default()).is_err());
-/// # Ok::<(), bnbound::model::Error>(())
-/// ```
-pub fn load_bytes(bytes: &[u8], prefix: &str, eps: Eps) -> Result<ModelLayer> {
-    let _env = crate::num::round::env::enter();
-    StateDict::from_bytes(bytes.to_vec(), eps)?.layer(prefix)
-}
-
-/// Reads the layer `prefix` of the state_dict file at `path`, or every BatchNorm layer
-/// when `prefix` is `None` (the first invalid one is an error; [`StateDict`] loads them one
-/// at a time instead).
-///
-/// ```
-/// use bnbound::model::safetensors::{load_file, Eps};
-/// let all = load_file("tests/data/state.safetensors", None, Eps::default())?;
-/// assert_eq!(all.len(), 5);
-/// let one = load_file("tests/data/state.safetensors", Some("layer2.bn"), Eps::F64(1e-3))?;
-/// assert_eq!(one[0].bn.dtype(), bnbound::Dtype::F64);
-/// # Ok::<(), bnbound::model::Error>(())
-/// ```
-pub fn load_file(
-    path: impl AsRef<Path>,
-    prefix: Option<&str>,
-    eps: Eps,
-) -> Result<Vec<ModelLayer>> {
-    let _env = crate::num::round::env::enter();
-    let sd = StateDict::open(path, eps)?;
-    match prefix {
-        Some(p) => Ok(vec![sd.layer(p)?]),
-        None => sd.layers().map(|(_, l)| l).collect(),
-    }
 }

@@ -4,7 +4,7 @@
 #![cfg(all(feature = "onnx", feature = "safetensors"))]
 
 use bnbound::model::Error as ModelError;
-use bnbound::model::{onnx, onnx::OnnxModel, safetensors, ModelLayer};
+use bnbound::model::{onnx::OnnxModel, safetensors::StateDict, Eps, Format, Model, ModelLayer};
 use bnbound::{AnyBatchNorm, Error, Storage};
 use std::path::Path;
 
@@ -34,20 +34,48 @@ fn bits(bn: &AnyBatchNorm) -> (Vec<Vec<u64>>, u64) {
     }
 }
 
+/// The ONNX model at `path`, opened as ONNX (the library's one opener, told the format).
+fn onnx_file(path: impl AsRef<Path>) -> Result<OnnxModel, ModelError> {
+    match Model::open(path, &Options::default().format(Format::Onnx))? {
+        Model::Onnx(m) => Ok(m),
+        other => panic!("an ONNX model, not {other:?}"),
+    }
+}
+
+/// An ONNX model held in memory; `base_dir` holds its external data.
+fn onnx_bytes(bytes: Vec<u8>, base_dir: Option<&Path>) -> Result<OnnxModel, ModelError> {
+    match Model::from_bytes(bytes, Format::Onnx, base_dir, &Options::default())? {
+        Model::Onnx(m) => Ok(m),
+        other => panic!("an ONNX model, not {other:?}"),
+    }
+}
+
+/// A state_dict held in memory, its layers' ε `eps`.
+fn state_dict_bytes(bytes: &[u8], eps: Eps) -> Result<StateDict, ModelError> {
+    let o = Options::default().eps(eps);
+    match Model::from_bytes(bytes.to_vec(), Format::Safetensors, None, &o)? {
+        Model::Safetensors(m) => Ok(m),
+        other => panic!("a state_dict, not {other:?}"),
+    }
+}
+
+/// Every layer of an opened model; the first invalid one is an error.
+fn load_all(m: Result<OnnxModel, ModelError>) -> Result<Vec<ModelLayer>, ModelError> {
+    m?.layers().map(|(_, l)| l).collect()
+}
+
 fn load(file: &str, layer: &str) -> ModelLayer {
     if file.ends_with(".onnx") || file.ends_with(".gz") {
         // One layer at a time: other layers of the file may be invalid on purpose.
-        OnnxModel::open(data(file))
+        onnx_file(data(file))
             .unwrap()
             .layer(layer)
             .unwrap_or_else(|e| panic!("{file}: layer {layer}: {e}"))
     } else {
-        let layers =
-            safetensors::load_file(data(file), Some(layer), safetensors::Eps::default()).unwrap();
-        layers
-            .into_iter()
-            .find(|l| l.name == layer)
-            .unwrap_or_else(|| panic!("{file}: no layer {layer}"))
+        Model::open(data(file), &Options::default())
+            .unwrap()
+            .layer(layer)
+            .unwrap_or_else(|e| panic!("{file}: layer {layer}: {e}"))
     }
 }
 
@@ -107,7 +135,7 @@ fn chain_neighbours_are_reported() {
 fn unsupported_models_are_typed_errors() {
     // Every error of a layer names it; the cause is inside.
     let err = |f: &str| {
-        let e = onnx::load_file(data(f)).unwrap_err();
+        let e = load_all(onnx_file(data(f))).unwrap_err();
         assert!(e.layer().is_some_and(|l| f.contains(&l[2..])), "{f}: {e}");
         e.inner().clone()
     };
@@ -126,25 +154,67 @@ fn unsupported_models_are_typed_errors() {
     );
     // External data without a directory to find it in.
     let bytes = std::fs::read(data("bn_external.onnx")).unwrap();
-    let e = onnx::load_bytes(&bytes, None).unwrap_err();
+    let e = load_all(onnx_bytes(bytes, None)).unwrap_err();
     assert_eq!(e.layer(), Some("bnext"));
     assert!(matches!(e.inner(), ModelError::Format(_)));
     assert!(matches!(
-        onnx::load_file(data("no_such_model.onnx")),
+        load_all(onnx_file(data("no_such_model.onnx"))),
         Err(ModelError::Format(_))
     ));
     let st = std::fs::read(data("state.safetensors")).unwrap();
-    let e = safetensors::load_bytes(&st, "conv", safetensors::Eps::default()).unwrap_err();
+    let e = state_dict_bytes(&st, Eps::default())
+        .unwrap()
+        .layer("conv")
+        .unwrap_err();
     assert_eq!(e.layer(), Some("conv"));
     assert_eq!(
         e.inner(),
         &ModelError::MissingTensor("conv.running_mean".into())
     );
-    let e = safetensors::load_bytes(&st, "features.1", safetensors::Eps::F64(-1.0)).unwrap_err();
+    let e = state_dict_bytes(&st, Eps::F64(-1.0))
+        .unwrap()
+        .layer("features.1")
+        .unwrap_err();
     assert!(
         matches!(e.inner(), ModelError::Invalid(Error::NegativeEps(_))),
         "{e:?}"
     );
+}
+
+/// The one opener: a file opened by path, or its bytes with the format its name says and
+/// its folder, gives the same layers (or the same errors) in the same order; `Auto` is
+/// refused for bytes, and a format chosen against the name reads the file as that format.
+#[test]
+fn open_and_from_bytes_agree() {
+    let o = Options::default();
+    let mut files = 0;
+    for entry in std::fs::read_dir(data("")).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if !(name.ends_with(".onnx") || name.ends_with(".gz") || name.ends_with(".safetensors")) {
+            continue;
+        }
+        let by_path = Model::open(&path, &o).unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        let format = Format::of_path(&path);
+        let by_bytes = Model::from_bytes(bytes.clone(), format, Some(&data("")), &o).unwrap();
+        assert_eq!(by_path.names(), by_bytes.names(), "{name}");
+        let a: Vec<_> = by_path.layers().collect();
+        let b: Vec<_> = by_bytes.layers().collect();
+        assert_eq!(a, b, "{name}");
+        assert_eq!(
+            Model::from_bytes(bytes, Format::Auto, None, &o).unwrap_err(),
+            ModelError::FormatNeeded
+        );
+        files += 1;
+    }
+    assert!(files >= 10, "{files} files");
+    let as_st = Options::default().format(Format::Safetensors);
+    let e = Model::open(data("conv_bn_relu_f32.onnx"), &as_st).unwrap_err();
+    assert!(matches!(e, ModelError::Format(m) if m.contains("safetensors")));
+    let as_onnx = Options::default().format(Format::Onnx);
+    let e = Model::open_layer(data("state.safetensors"), "half", &as_onnx).unwrap_err();
+    assert!(matches!(e, ModelError::Format(m) if m.contains("ONNX")));
 }
 
 /// Every truncation and a sweep of single-byte corruptions of every fixture: an error or
@@ -163,10 +233,10 @@ fn damaged_files_never_panic() {
         let bytes = std::fs::read(data(f)).unwrap();
         let try_load = |b: &[u8]| {
             if f.ends_with(".onnx") {
-                let _ = onnx::load_bytes(b, Some(&data("")));
-            } else if let Ok(p) = safetensors::prefixes(b) {
-                for prefix in p {
-                    let _ = safetensors::load_bytes(b, &prefix, safetensors::Eps::default());
+                let _ = load_all(onnx_bytes(b.to_vec(), Some(&data(""))));
+            } else if let Ok(sd) = state_dict_bytes(b, Eps::default()) {
+                for (_, l) in sd.layers() {
+                    let _ = l;
                 }
             }
         };
@@ -219,7 +289,7 @@ fn initializers_listed_as_inputs_are_constants() {
     let mut resnet = 0;
     for (key, want) in cases {
         let (file, layer) = key.split_once('/').unwrap();
-        let m = OnnxModel::open(dir.join(file)).unwrap();
+        let m = onnx_file(dir.join(file)).unwrap();
         let l = m.layer(layer).unwrap_or_else(|e| panic!("{key}: {e}"));
         assert_eq!(
             l.bn.channels() as u64,
@@ -243,7 +313,7 @@ fn initializers_listed_as_inputs_are_constants() {
         );
         // The single-layer path reads the same.
         assert_eq!(
-            OnnxModel::open_layer(dir.join(file), layer).unwrap(),
+            Model::open_layer(dir.join(file), layer, &Options::default()).unwrap(),
             l,
             "{key}"
         );
@@ -252,30 +322,26 @@ fn initializers_listed_as_inputs_are_constants() {
         resnet += usize::from(file == "light_resnet50.onnx");
     }
     assert_eq!(resnet, 53, "53 of 53 layers of the light ResNet-50");
-    let m = OnnxModel::open(dir.join("light_resnet50.onnx")).unwrap();
+    let m = onnx_file(dir.join("light_resnet50.onnx")).unwrap();
     assert_eq!(m.layers().filter(|(_, l)| l.is_ok()).count(), 53);
 }
 
 #[test]
 fn initializer_also_input_loads_unless_strict() {
     let f = data("multi_initializer_is_input.onnx");
-    let m = OnnxModel::open(&f).unwrap();
+    let m = onnx_file(&f).unwrap();
     let (good, other) = (m.layer("good").unwrap(), m.layer("other").unwrap());
     assert!(!good.overridable && other.overridable);
     let strict = Options::default().strict_initializers(true);
-    let e = OnnxModel::open_layer_with(&f, "other", &strict).unwrap_err();
+    let e = Model::open_layer(&f, "other", &strict).unwrap_err();
     assert!(
         matches!(e.inner(), ModelError::UnsupportedNode { node, reason } if node == "other" && reason.contains("other.B") && reason.contains("override")),
         "{e}"
     );
-    assert!(
-        !OnnxModel::open_layer_with(&f, "good", &strict)
-            .unwrap()
-            .overridable
-    );
+    assert!(!Model::open_layer(&f, "good", &strict).unwrap().overridable);
     // A graph input without an initializer has no value: still refused, strict or not.
     for o in [Options::default(), strict] {
-        let e = OnnxModel::open_with(data("bn_stats_as_inputs.onnx"), &o)
+        let e = Model::open(data("bn_stats_as_inputs.onnx"), &o)
             .unwrap()
             .layer("bninputs")
             .unwrap_err();
@@ -366,7 +432,7 @@ fn bn_graph(
 
 /// Loads layer "bn"; an error must name it, and its cause is returned.
 fn load_model(m: &ModelProto) -> Result<ModelLayer, ModelError> {
-    OnnxModel::from_bytes(m.encode_to_vec(), None)?
+    onnx_bytes(m.encode_to_vec(), None)?
         .layer("bn")
         .map_err(|e| {
             assert_eq!(e.layer(), Some("bn"), "{e}");
@@ -765,7 +831,7 @@ fn graph_fixture_files_are_testkit_built() {
 #[test]
 fn x_type_inferred_through_the_graph() {
     for f in x_type_fixtures() {
-        let m = OnnxModel::from_bytes(f.model.to_bytes(), None).unwrap();
+        let m = onnx_bytes(f.model.to_bytes(), None).unwrap();
         let l = m.layer("bn").unwrap_or_else(|e| panic!("{}: {e}", f.name));
         let want = match f.x_type {
             Some(10) => Some(Storage::F16),
@@ -786,7 +852,7 @@ fn x_type_before_opset_15_is_the_statistics_type() {
         .unwrap();
     let mut model = f.model;
     model.opset_import[0].version = 14;
-    let l = OnnxModel::from_bytes(model.to_bytes(), None)
+    let l = onnx_bytes(model.to_bytes(), None)
         .unwrap()
         .layer("bn")
         .unwrap();
@@ -820,7 +886,7 @@ fn x_type_search_is_bounded() {
             bnbound_testkit::onnx::node("Relu", &format!("relu{k}"), &[&input], &[&output]),
         );
     }
-    let l = OnnxModel::from_bytes(f.model.to_bytes(), None)
+    let l = onnx_bytes(f.model.to_bytes(), None)
         .unwrap()
         .layer("bn")
         .unwrap();
@@ -834,7 +900,7 @@ fn x_type_search_is_bounded() {
 fn onnxruntime_fusion_conditions_from_the_graph() {
     for f in fusion_fixtures() {
         assert!(f.fused || f.refused.is_some(), "{}: a false claim", f.name);
-        let m = OnnxModel::from_bytes(f.model.to_bytes(), None).unwrap();
+        let m = onnx_bytes(f.model.to_bytes(), None).unwrap();
         let l = m.layer("bn").unwrap_or_else(|e| panic!("{}: {e}", f.name));
         match (f.refused, &l.ort_unfused) {
             (None, None) => {}
@@ -850,7 +916,7 @@ fn onnxruntime_fusion_conditions_from_the_graph() {
         );
     }
     // A Gemm or MatMul producer: bnbound does not check onnxruntime's MatMul fusion.
-    let l = OnnxModel::open(data("conv_bn_relu_f32.onnx"))
+    let l = onnx_file(data("conv_bn_relu_f32.onnx"))
         .unwrap()
         .layer("bn1")
         .unwrap();

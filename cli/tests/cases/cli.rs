@@ -417,9 +417,10 @@ fn inspect_lists_layers() {
 /// parameters written as JSON.
 #[test]
 fn model_layers_replace_params() {
-    let layer = bnbound::model::onnx::load_file(fixture("conv_bn_relu_f32.onnx"))
-        .unwrap()
-        .remove(0);
+    let options = bnbound::model::Options::default();
+    let layer =
+        bnbound::model::Model::open_layer(fixture("conv_bn_relu_f32.onnx"), "bn1", &options)
+            .unwrap();
     let bnbound::AnyBatchNorm::F32(bn) = &layer.bn else {
         panic!("f32 layer")
     };

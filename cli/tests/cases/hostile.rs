@@ -2,12 +2,20 @@
 //! the model's folder, corrupt output or block other layers. One named test per case.
 
 use bnbound::model::onnx::OnnxModel;
-use bnbound::model::Error as ModelError;
+use bnbound::model::{Error as ModelError, Format, Model, Options};
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::common::{bnbound, data, ibp_is_exactly_sound, scratch, stderr, Scratch};
+
+/// The ONNX model at `path`, opened as ONNX whatever its name.
+fn open_onnx(path: impl AsRef<Path>) -> Result<OnnxModel, ModelError> {
+    match Model::open(path, &Options::default().format(Format::Onnx))? {
+        Model::Onnx(m) => Ok(m),
+        other => panic!("an ONNX model, not {other:?}"),
+    }
+}
 
 #[test]
 fn pytorch_exports_with_training_mode_0_load_and_bound_soundly() {
@@ -17,7 +25,7 @@ fn pytorch_exports_with_training_mode_0_load_and_bound_soundly() {
         "pytorch_opset17_f16.onnx",
         "pytorch_opset17_f32.onnx.gz",
     ] {
-        let m = OnnxModel::open(data(f)).unwrap_or_else(|e| panic!("{f}: {e}"));
+        let m = open_onnx(data(f)).unwrap_or_else(|e| panic!("{f}: {e}"));
         let l = m
             .layer("/bn1/BatchNormalization")
             .unwrap_or_else(|e| panic!("{f}: {e}"));
@@ -29,15 +37,15 @@ fn pytorch_exports_with_training_mode_0_load_and_bound_soundly() {
         let o = bnbound(&["inspect", data(f).to_str().unwrap()]);
         assert_eq!(o.status.code(), Some(0), "{f}: {}", stderr(&o));
     }
-    let plain = OnnxModel::open(data("pytorch_opset17_f32.onnx")).unwrap();
-    let gz = OnnxModel::open(data("pytorch_opset17_f32.onnx.gz")).unwrap();
+    let plain = open_onnx(data("pytorch_opset17_f32.onnx")).unwrap();
+    let gz = open_onnx(data("pytorch_opset17_f32.onnx.gz")).unwrap();
     let name = "/bn1/BatchNormalization";
     assert_eq!(plain.layer(name).unwrap(), gz.layer(name).unwrap());
 }
 
 #[test]
 fn unnamed_node_is_named_by_its_output() {
-    let m = OnnxModel::open(data("multi_unnamed.onnx")).unwrap();
+    let m = open_onnx(data("multi_unnamed.onnx")).unwrap();
     assert_eq!(m.names().collect::<Vec<_>>(), ["good", "other_y"]);
     assert!(m.layer("other_y").is_ok());
 }
@@ -50,7 +58,7 @@ fn gzip_bomb_is_refused() {
     gz.write_all(&vec![0u8; 64 << 20]).unwrap();
     let bomb = gz.finish().unwrap();
     assert!(bomb.len() < 1 << 20);
-    let e = OnnxModel::from_bytes(bomb, None).unwrap_err();
+    let e = Model::from_bytes(bomb, Format::Onnx, None, &Options::default()).unwrap_err();
     assert!(
         matches!(&e, ModelError::Format(m) if m.contains("expands beyond")),
         "{e}"
@@ -67,7 +75,7 @@ fn legacy_training_forms_are_typed_errors_naming_the_attribute() {
         ("legacy_spatial0.onnx", "spatial = 0"),
         ("legacy_training_input.onnx", "training_mode"),
     ] {
-        let e = OnnxModel::open(data(f)).unwrap().layer("bn").unwrap_err();
+        let e = open_onnx(data(f)).unwrap().layer("bn").unwrap_err();
         assert_eq!(e.layer(), Some("bn"));
         assert!(
             matches!(e.inner(), ModelError::UnsupportedNode { node, reason } if node == "bn" && reason.contains(needle)),
@@ -75,7 +83,7 @@ fn legacy_training_forms_are_typed_errors_naming_the_attribute() {
         );
     }
     // Opset 6 with an explicit is_test = 1 is an inference node.
-    let m = OnnxModel::open(data("legacy_opset6_is_test.onnx")).unwrap();
+    let m = open_onnx(data("legacy_opset6_is_test.onnx")).unwrap();
     ibp_is_exactly_sound(&m.layer("bn").unwrap().bn);
 }
 
@@ -88,7 +96,7 @@ fn one_invalid_layer_does_not_block_another() {
         ("multi_duplicate_initializer.onnx", "initializer name"),
         ("multi_duplicate_node_name.onnx", "node name"),
     ] {
-        let m = OnnxModel::open(data(f)).unwrap();
+        let m = open_onnx(data(f)).unwrap();
         let good = m.layer("good").unwrap_or_else(|e| panic!("{f}: {e}"));
         ibp_is_exactly_sound(&good.bn);
         let e = m.layer("other").unwrap_err();
@@ -156,7 +164,7 @@ fn external_data_symlinks_out_of_the_folder_are_refused() {
     let elsewhere = scratch_dir.join("secret.data");
     std::fs::copy(data("bn_external.data"), &elsewhere).unwrap();
     std::os::unix::fs::symlink(&elsewhere, d.join("bn_external.data")).unwrap();
-    let e = OnnxModel::open(&m).unwrap().layer("bnext").unwrap_err();
+    let e = open_onnx(&m).unwrap().layer("bnext").unwrap_err();
     assert!(
         matches!(e.inner(), ModelError::ExternalDataOutside { reason, .. } if reason.contains("outside")),
         "{e}"
@@ -185,7 +193,7 @@ fn external_data_symlinks_out_of_the_folder_are_refused() {
     let outside = scratch();
     std::fs::copy(data("bn_external.data"), outside.join("external.data")).unwrap();
     std::os::unix::fs::symlink(&outside, d.join("ln")).unwrap();
-    let e = OnnxModel::open(&m).unwrap().layer("bnext").unwrap_err();
+    let e = open_onnx(&m).unwrap().layer("bnext").unwrap_err();
     assert!(
         matches!(e.inner(), ModelError::ExternalDataOutside { .. }),
         "{e}"
@@ -195,7 +203,7 @@ fn external_data_symlinks_out_of_the_folder_are_refused() {
     let (d, m) = external_copy();
     std::fs::copy(data("bn_external.data"), d.join("real.data")).unwrap();
     std::os::unix::fs::symlink(d.join("real.data"), d.join("bn_external.data")).unwrap();
-    assert!(OnnxModel::open(&m).unwrap().layer("bnext").is_ok());
+    assert!(open_onnx(&m).unwrap().layer("bnext").is_ok());
 }
 
 #[test]
@@ -207,8 +215,8 @@ fn external_data_reads_only_the_tensor_range() {
     (&f).write_all(&std::fs::read(data("bn_external.data")).unwrap())
         .unwrap();
     f.set_len(64 << 30).unwrap();
-    let got = OnnxModel::open(&m).unwrap().layer("bnext").unwrap();
-    let want = OnnxModel::open(data("bn_external.onnx"))
+    let got = open_onnx(&m).unwrap().layer("bnext").unwrap();
+    let want = open_onnx(data("bn_external.onnx"))
         .unwrap()
         .layer("bnext")
         .unwrap();
@@ -219,7 +227,6 @@ fn external_data_reads_only_the_tensor_range() {
 
 #[test]
 fn single_layer_loading_agrees_with_the_full_index() {
-    use bnbound::model::{safetensors::Eps, Model};
     let mut checked = 0;
     for entry in std::fs::read_dir(data("")).unwrap() {
         let path = entry.unwrap().path();
@@ -227,14 +234,14 @@ fn single_layer_loading_agrees_with_the_full_index() {
         if !(name.ends_with(".onnx") || name.ends_with(".gz") || name.ends_with(".safetensors")) {
             continue;
         }
-        let model = Model::open(&path, Eps::default()).unwrap();
+        let model = Model::open(&path, &Options::default()).unwrap();
         for layer in model.names() {
             let full = model.layer(layer);
-            let one = Model::open_layer(&path, layer, Eps::default());
+            let one = Model::open_layer(&path, layer, &Options::default());
             assert_eq!(full, one, "{name}/{layer}");
             checked += 1;
         }
-        let unknown = Model::open_layer(&path, "no such layer", Eps::default());
+        let unknown = Model::open_layer(&path, "no such layer", &Options::default());
         assert!(
             matches!(unknown, Err(ModelError::UnknownLayer { .. })),
             "{name}: {unknown:?}"
@@ -245,7 +252,6 @@ fn single_layer_loading_agrees_with_the_full_index() {
 
 #[test]
 fn safetensors_header_entries_are_checked_when_read_alone() {
-    use bnbound::model::safetensors::{Eps, StateDict};
     let d = scratch();
     let write = |header: &str, data: &[u8]| {
         let mut h = header.as_bytes().to_vec();
@@ -257,7 +263,7 @@ fn safetensors_header_entries_are_checked_when_read_alone() {
         f.extend_from_slice(data);
         let p = d.join("s.safetensors");
         std::fs::write(&p, f).unwrap();
-        StateDict::open_layer(&p, "bn", Eps::default())
+        Model::open_layer(&p, "bn", &Options::default())
     };
     let stats = |mean: &str| {
         format!(
@@ -333,7 +339,7 @@ fn initializers_listed_as_inputs_load_and_strict_refuses() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("graph input"), "{}", stderr(&o));
     // The Constant-node statistic loads, and is not overridable.
-    let m = OnnxModel::open(data("multi_constant_stats.onnx")).unwrap();
+    let m = open_onnx(data("multi_constant_stats.onnx")).unwrap();
     let l = m.layer("other").unwrap();
     assert!(!l.overridable);
     ibp_is_exactly_sound(&l.bn);
@@ -386,7 +392,7 @@ fn errors_of_one_layer_name_the_layer() {
     let d = scratch();
     let p = d.join("neg.onnx");
     std::fs::write(&p, model.to_bytes()).unwrap();
-    let m = OnnxModel::open(&p).unwrap();
+    let m = open_onnx(&p).unwrap();
     assert!(m.layer("fine").is_ok());
     let e = m.layer("bad_layer").unwrap_err();
     assert_eq!(e.layer(), Some("bad_layer"));
@@ -608,7 +614,7 @@ fn fold_model_checks_the_producer_layout() {
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["layers"][0]["producer_op"], "ConvTranspose");
     // The library says the same.
-    let l = OnnxModel::open(&*ct).unwrap().layer("bn").unwrap();
+    let l = open_onnx(&*ct).unwrap().layer("bn").unwrap();
     assert_eq!(
         l.producer_op,
         Some(bnbound::model::ProducerOp::Other("ConvTranspose".into()))

@@ -2,8 +2,7 @@
 //! writes, bad text, folders and devices, long tokens, ε conversion.
 
 use crate::common::{bnbound, data, run_to_full, scratch, stderr};
-use bnbound::model::onnx::OnnxModel;
-use bnbound::model::Error as ModelError;
+use bnbound::model::{Error as ModelError, Format, Model, Options};
 use bnbound_cli::json;
 use std::process::{Command, Output};
 
@@ -129,7 +128,7 @@ fn exit_codes_for_bad_text_folders_and_devices() {
         }
     }
     assert!(matches!(
-        OnnxModel::open(data("")),
+        Model::open(data(""), &Options::default().format(Format::Onnx)),
         Err(ModelError::Format(m)) if m.contains("not a regular file")
     ));
 }

@@ -102,11 +102,14 @@ fn type_name(t: i32) -> String {
         .map_or_else(|| format!("data type {t}"), |s| s.to_string())
 }
 
-/// An ONNX model's BatchNorm layers, indexed in one pass and loaded one at a time.
+/// An ONNX model's BatchNorm layers, indexed in one pass and loaded one at a time: what
+/// [`crate::model::Model::open`] gives for an ONNX model ([`crate::model::Model::Onnx`]).
 ///
 /// ```
-/// use bnbound::model::onnx::OnnxModel;
-/// let m = OnnxModel::open("tests/data/conv_bn_relu_f32.onnx")?;
+/// use bnbound::model::{Model, Options};
+/// let Model::Onnx(m) = Model::open("tests/data/conv_bn_relu_f32.onnx", &Options::default())? else {
+///     unreachable!("an .onnx file is read as ONNX")
+/// };
 /// assert_eq!(m.names().collect::<Vec<_>>(), ["bn1"]);
 /// let layer = m.layer("bn1")?;
 /// assert_eq!((layer.producer.as_deref(), layer.bn.channels()), (Some("conv1"), 6));
@@ -124,43 +127,21 @@ pub struct OnnxModel {
 }
 
 impl OnnxModel {
-    /// Reads and indexes the model at `path`: an ONNX protobuf, or one compressed with
-    /// gzip (recognised by its magic bytes, e.g. `.onnx.gz`). External data files are
-    /// looked up in the model's folder and must resolve inside it.
-    ///
-    /// Errors: [`Error::Format`] (not a regular file, unreadable, not a model, a gzip
-    /// stream that is corrupt or expands more than 64× its size plus 16 MiB). Problems of
-    /// single layers are reported by [`OnnxModel::layer`], not here.
-    ///
-    /// ```
-    /// let m = bnbound::model::onnx::OnnxModel::open("tests/data/bn_external.onnx")?;
-    /// assert_eq!(m.layer("bnext")?.bn.channels(), 3);
-    /// # Ok::<(), bnbound::model::Error>(())
-    /// ```
-    pub fn open(path: impl AsRef<Path>) -> Result<OnnxModel> {
-        let _env = crate::num::round::env::enter();
-        Self::open_with(path, &Options::default())
-    }
-
-    /// [`OnnxModel::open`] with reading [`Options`].
-    ///
-    /// ```
-    /// use bnbound::model::{onnx::OnnxModel, Options};
-    /// let p = "tests/data/multi_initializer_is_input.onnx";
-    /// assert!(OnnxModel::open_with(p, &Options::default())?.layer("other")?.overridable);
-    /// # Ok::<(), bnbound::model::Error>(())
-    /// ```
-    pub fn open_with(path: impl AsRef<Path>, options: &Options) -> Result<OnnxModel> {
-        let _env = crate::num::round::env::enter();
-        let (bytes, base) = read_model(path.as_ref())?;
+    /// Reads and indexes the model at `path` with `options` ([`crate::model::Model::open`]
+    /// documents the format and the errors): an ONNX protobuf, or one compressed with gzip
+    /// (recognised by its magic bytes). External data files are looked up in the model's
+    /// folder and must resolve inside it.
+    pub(crate) fn open(path: &Path, options: &Options) -> Result<OnnxModel> {
+        let (bytes, base) = read_model(path)?;
         Ok(Self::index(bytes, Some(base), None)?.with_options(options))
     }
 
     /// The model read with `options` from now on (they take effect when a layer loads).
     ///
     /// ```
-    /// use bnbound::model::{onnx::OnnxModel, Options};
-    /// let m = OnnxModel::open("tests/data/multi_initializer_is_input.onnx")?;
+    /// use bnbound::model::{Model, Options};
+    /// let p = "tests/data/multi_initializer_is_input.onnx";
+    /// let Model::Onnx(m) = Model::open(p, &Options::default())? else { unreachable!() };
     /// assert!(m.layer("other").is_ok());
     /// let m = m.with_options(&Options::default().strict_initializers(true));
     /// assert!(m.layer("other").is_err());
@@ -173,55 +154,21 @@ impl OnnxModel {
     }
 
     /// Loads the one layer `name` of the model at `path`, keeping no state for the other
-    /// layers: the graph is scanned for that node alone, so memory is the file's bytes plus
-    /// that layer, however many other layers the model has.
-    ///
-    /// Errors: those of [`OnnxModel::open`] and [`OnnxModel::layer`].
-    ///
-    /// ```
-    /// let l = bnbound::model::onnx::OnnxModel::open_layer("tests/data/conv_bn_relu_f32.onnx", "bn1")?;
-    /// assert_eq!(l.consumers, ["relu1"]);
-    /// # Ok::<(), bnbound::model::Error>(())
-    /// ```
-    pub fn open_layer(path: impl AsRef<Path>, name: &str) -> Result<ModelLayer> {
-        let _env = crate::num::round::env::enter();
-        Self::open_layer_with(path, name, &Options::default())
-    }
-
-    /// [`OnnxModel::open_layer`] with reading [`Options`].
-    ///
-    /// ```
-    /// use bnbound::model::{onnx::OnnxModel, Options};
-    /// let strict = Options::default().strict_initializers(true);
-    /// let p = "tests/data/multi_initializer_is_input.onnx";
-    /// assert!(OnnxModel::open_layer_with(p, "other", &strict).is_err());
-    /// assert!(!OnnxModel::open_layer_with(p, "good", &strict)?.overridable);
-    /// # Ok::<(), bnbound::model::Error>(())
-    /// ```
-    pub fn open_layer_with(
-        path: impl AsRef<Path>,
-        name: &str,
-        options: &Options,
-    ) -> Result<ModelLayer> {
-        let _env = crate::num::round::env::enter();
-        let (bytes, base) = read_model(path.as_ref())?;
+    /// layers ([`crate::model::Model::open_layer`]): the graph is scanned for that node
+    /// alone, so memory is the file's bytes plus that layer.
+    pub(crate) fn open_layer(path: &Path, name: &str, options: &Options) -> Result<ModelLayer> {
+        let (bytes, base) = read_model(path)?;
         let one = Self::index(bytes, Some(base), Some(name))?.with_options(options);
         match one.entries.first() {
             Some(_) => one.layer(name),
             // Only now list the model's layers, for the message.
-            None => Self::open_with(path, options)?.layer(name),
+            None => Self::open(path, options)?.layer(name),
         }
     }
 
     /// Indexes a model held in memory (plain or gzip-compressed); `base_dir` is the folder
     /// external data files are in (`None`: external data is an error).
-    ///
-    /// ```
-    /// let e = bnbound::model::onnx::OnnxModel::from_bytes(b"\x0a\xff".to_vec(), None).unwrap_err();
-    /// assert!(matches!(e, bnbound::model::Error::Format(_)));
-    /// ```
-    pub fn from_bytes(bytes: Vec<u8>, base_dir: Option<&Path>) -> Result<OnnxModel> {
-        let _env = crate::num::round::env::enter();
+    pub(crate) fn from_bytes(bytes: Vec<u8>, base_dir: Option<&Path>) -> Result<OnnxModel> {
         let base = base_dir
             .map(|d| {
                 std::fs::canonicalize(d).map_err(|e| {
@@ -465,7 +412,9 @@ impl OnnxModel {
     /// The names of the model's BatchNorm layers, in graph order (valid or not).
     ///
     /// ```
-    /// let m = bnbound::model::onnx::OnnxModel::open("tests/data/bn_training_mode.onnx")?;
+    /// use bnbound::model::{Model, Options};
+    /// let p = "tests/data/bn_training_mode.onnx";
+    /// let Model::Onnx(m) = Model::open(p, &Options::default())? else { unreachable!() };
     /// assert_eq!(m.names().collect::<Vec<_>>(), ["bntrain"]);
     /// # Ok::<(), bnbound::model::Error>(())
     /// ```
@@ -486,7 +435,9 @@ impl OnnxModel {
     /// the parameter errors of [`crate::BatchNorm::new`].
     ///
     /// ```
-    /// let m = bnbound::model::onnx::OnnxModel::open("tests/data/bn_training_mode.onnx")?;
+    /// use bnbound::model::{Model, Options};
+    /// let p = "tests/data/bn_training_mode.onnx";
+    /// let Model::Onnx(m) = Model::open(p, &Options::default())? else { unreachable!() };
     /// let e = m.layer("bntrain").unwrap_err();
     /// assert!(matches!(e.inner(), bnbound::model::Error::UnsupportedNode { .. }));
     /// assert_eq!(e.layer(), Some("bntrain"));
@@ -505,7 +456,9 @@ impl OnnxModel {
     /// result (an invalid layer does not stop the others).
     ///
     /// ```
-    /// let m = bnbound::model::onnx::OnnxModel::open("tests/data/conv_bn_relu_f32.onnx")?;
+    /// use bnbound::model::{Model, Options};
+    /// let p = "tests/data/conv_bn_relu_f32.onnx";
+    /// let Model::Onnx(m) = Model::open(p, &Options::default())? else { unreachable!() };
     /// let all: Vec<_> = m.layers().collect();
     /// assert!(all.len() == 1 && all[0].1.is_ok());
     /// # Ok::<(), bnbound::model::Error>(())
@@ -822,38 +775,6 @@ fn duplicate(kind: &'static str, name: &str) -> Error {
         kind,
         name: short(name),
     }
-}
-
-/// Reads every BatchNormalization layer of the ONNX model at `path` (external data files
-/// are looked up next to it); the first invalid layer is an error. [`OnnxModel`] loads
-/// layers one at a time instead.
-///
-/// ```
-/// let layers = bnbound::model::onnx::load_file("tests/data/conv_bn_relu_f32.onnx")?;
-/// assert_eq!(layers.len(), 1);
-/// assert_eq!(layers[0].consumers, vec!["relu1".to_string()]);
-/// assert_eq!(layers[0].bn.channels(), 6);
-/// # Ok::<(), bnbound::model::Error>(())
-/// ```
-pub fn load_file(path: impl AsRef<Path>) -> Result<Vec<ModelLayer>> {
-    let _env = crate::num::round::env::enter();
-    OnnxModel::open(path)?.layers().map(|(_, l)| l).collect()
-}
-
-/// Reads every BatchNormalization layer of an ONNX model held in memory; `base_dir` is
-/// where external data files are (`None`: external data is an error). The first invalid
-/// layer is an error; see [`OnnxModel::layer`] for the errors.
-///
-/// ```
-/// let e = bnbound::model::onnx::load_bytes(b"\x0a\xff", None).unwrap_err();
-/// assert!(matches!(e, bnbound::model::Error::Format(_)));
-/// ```
-pub fn load_bytes(bytes: &[u8], base_dir: Option<&Path>) -> Result<Vec<ModelLayer>> {
-    let _env = crate::num::round::env::enter();
-    OnnxModel::from_bytes(bytes.to_vec(), base_dir)?
-        .layers()
-        .map(|(_, l)| l)
-        .collect()
 }
 
 /// Decompresses a gzip stream (magic bytes `1f 8b`) within the expansion limit; other

@@ -7,6 +7,7 @@ use crate::onnx::{
     TensorProto, ValueInfoProto,
 };
 use arbitrary::Unstructured;
+use bnbound::model::{Eps, Format, Model, Options};
 use bnbound::{BatchNorm, Float};
 /// `parse_no_panic`: arbitrary bytes through the CLI's parsers give a value or a typed
 /// error, never a panic. Inputs are bounded by the fuzzer's maximum length.
@@ -30,19 +31,19 @@ pub fn model_no_panic(data: &[u8]) {
     let Some((&which, bytes)) = data.split_first() else {
         return;
     };
-    let layers: Vec<bnbound::model::ModelLayer> = if which % 2 == 0 {
-        // External data is looked up nowhere: a relative path must not reach the disk.
-        match bnbound::model::onnx::OnnxModel::from_bytes(bytes.to_vec(), None) {
+    // External data is looked up nowhere (no folder): a relative path must not reach the
+    // disk.
+    let (format, options) = if which % 2 == 0 {
+        (Format::Onnx, Options::default())
+    } else {
+        let eps = Eps::F32(f32::from_bits(u32::from(which) << 20));
+        (Format::Safetensors, Options::default().eps(eps))
+    };
+    let layers: Vec<bnbound::model::ModelLayer> =
+        match Model::from_bytes(bytes.to_vec(), format, None, &options) {
             Ok(m) => m.layers().filter_map(|(_, l)| l.ok()).collect(),
             Err(_) => Vec::new(),
-        }
-    } else {
-        let eps = bnbound::model::safetensors::Eps::F32(f32::from_bits(u32::from(which) << 20));
-        match bnbound::model::safetensors::StateDict::from_bytes(bytes.to_vec(), eps) {
-            Ok(sd) => sd.layers().filter_map(|(_, l)| l.ok()).collect(),
-            Err(_) => Vec::new(),
-        }
-    };
+        };
     for l in layers {
         summarise(&l);
     }
@@ -359,8 +360,8 @@ fn graph_spec(u: &mut Unstructured<'_>) -> Option<GraphSpec> {
 
 /// Checks every layer of a model built from `spec`: loaded or a typed error, and a loaded
 /// layer's parameter vectors are initializers of the spec (never bytes from elsewhere).
-fn check_graph_layers(spec: &GraphSpec, model: &bnbound::model::onnx::OnnxModel) {
-    let names: Vec<&str> = model.names().collect();
+fn check_graph_layers(spec: &GraphSpec, model: &Model) {
+    let names: Vec<&str> = model.names();
     for (name, l) in model.layers() {
         assert!(names.contains(&name));
         if let Ok(l) = l {
@@ -390,14 +391,15 @@ pub fn model_graph_no_panic(data: &[u8]) {
     let Some(spec) = graph_spec(&mut u) else {
         return;
     };
-    if let Ok(m) = bnbound::model::onnx::OnnxModel::from_bytes(spec.bytes.clone(), None) {
+    let options = Options::default();
+    if let Ok(m) = Model::from_bytes(spec.bytes.clone(), Format::Onnx, None, &options) {
         check_graph_layers(&spec, &m);
     }
 }
 
 /// `model_files_no_escape`: the CLI's file paths. A generated model is written into a
 /// folder with its external data, a symlinked folder and a symlinked file that lead to a
-/// folder outside holding `SECRET` values, then opened by path ([`bnbound::model::Model`])
+/// folder outside holding `SECRET` values, then opened by path ([`bnbound::model::Model::open`])
 /// and every layer loaded: typed errors or the model's own initializers, never a panic and
 /// never a value from outside the folder.
 pub fn model_files_no_escape(data: &[u8]) {
@@ -430,10 +432,7 @@ pub fn model_files_no_escape(data: &[u8]) {
         let _ = std::fs::remove_dir_all(&root);
         return;
     }
-    let eps = bnbound::model::safetensors::Eps::default();
-    if let Ok(bnbound::model::Model::Onnx(m)) =
-        bnbound::model::Model::open(inside.join("model.onnx"), eps)
-    {
+    if let Ok(m) = Model::open(inside.join("model.onnx"), &Options::default()) {
         check_graph_layers(&spec, &m);
     }
     let _ = std::fs::remove_dir_all(&root);
