@@ -6,11 +6,14 @@
 //! - backward: `Λ` of 10 × 512 through the same layer, vs plain `Λ·diag(s)` and the bias
 //!   dot products `Λ·o + d`;
 //! - backward_cnn: CROWN's `Λ` of 10 × (512·16·16) through a BatchNorm2d(512) over 16 × 16
-//!   (`backward_shaped`), vs the plain loop `Λ_ij·s_c` and `Σ_j Λ_ij·o_c + d_i`.
+//!   (`backward_shaped`), vs the plain loop `Λ_ij·s_c` and `Σ_j Λ_ij·o_c + d_i`;
+//! - backward_batch: auto_LiRPA's point `A` of 64 spec rows × batch 4 × (64·8·8) over four
+//!   boxes (`Bounds::backward_batch`, real and `pytorch-cpu` semantics), vs what auto_LiRPA
+//!   computes: `A·s` and `Σ_j A_j·o_c` in round-to-nearest.
 
 use bnbound_testkit::baseline;
 
-use bnbound::{AffineForm, Float, Kernel, Shape, TensorBox};
+use bnbound::{AffineForm, Float, Kernel, Mode, Runtime, Semantics, Shape, TensorBox};
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 
 fn interval_form<T: Float>(rows: usize, cols: usize) -> AffineForm<T> {
@@ -127,7 +130,66 @@ fn bench<T: Float>(cr: &mut Criterion) {
     g.finish();
 }
 
+/// `Bounds::backward_batch` on auto_LiRPA's shapes against auto_LiRPA's own arithmetic.
+fn bench_batch<T: Float>(cr: &mut Criterion) {
+    let (c, inner, spec, batch) = (64usize, 64usize, 64usize, 4usize);
+    let n = c * inner;
+    let bn = baseline::layer::<T>(c);
+    let (s, o) = baseline::nearest_scale_offset(&bn);
+    let (lam, _) = baseline::input_box::<T>(spec * batch * n);
+    let (xl, xh) = baseline::input_box::<T>(batch * n);
+    let x = TensorBox::new(Shape::new(&[batch, c, 8, 8]).unwrap(), xl, xh).unwrap();
+    let mut g = cr.benchmark_group(format!(
+        "backward_batch_{}_{spec}x{batch}x{c}x8x8",
+        T::DTYPE
+    ));
+    g.throughput(Throughput::Elements((spec * batch * n) as u64));
+    g.sample_size(20);
+    g.bench_function(BenchmarkId::from_parameter("plain_unsound"), |b| {
+        b.iter(|| {
+            let lam = black_box(&lam);
+            let mut m = vec![T::zero(); lam.len()];
+            let mut bias = Vec::with_capacity(spec * batch);
+            for (row, out) in lam.chunks_exact(n).zip(m.chunks_exact_mut(n)) {
+                let mut acc = T::zero();
+                for ((blk, oblk), (&sc, &oc)) in row
+                    .chunks_exact(inner)
+                    .zip(out.chunks_exact_mut(inner))
+                    .zip(s.iter().zip(&o))
+                {
+                    let mut sum = T::zero();
+                    for (&a, y) in blk.iter().zip(oblk) {
+                        *y = a * sc;
+                        sum = sum + a;
+                    }
+                    acc = acc + sum * oc;
+                }
+                bias.push(acc);
+            }
+            (m, bias)
+        })
+    });
+    for (name, sem) in [
+        ("bnbound_real", Semantics::Real),
+        (
+            "bnbound_pytorch_cpu",
+            Semantics::Deployed(Runtime::PytorchCpu),
+        ),
+    ] {
+        let bounds = bn.bounds(Mode::Fast, sem).unwrap();
+        g.bench_function(BenchmarkId::from_parameter(name), |b| {
+            b.iter(|| {
+                bounds
+                    .backward_batch(black_box(&lam), &[c, 8, 8], &x)
+                    .unwrap()
+            })
+        });
+    }
+    g.finish();
+}
+
 fn benches(c: &mut Criterion) {
+    bench_batch::<f32>(c);
     bench::<f32>(c);
     bench::<f64>(c);
 }

@@ -593,7 +593,19 @@ impl<T: Float> Bounds<T> {
             });
         }
         let rows = lam.len() / n;
-        let form = AffineForm::point(rows, n, lam.to_vec(), vec![T::zero(); rows])?;
+        // Λ as a point form: every entry finite (checked above), so no further validation.
+        let form = AffineForm::from_valid(
+            TensorBox::from_valid(
+                crate::tensor::Shape::new(&[rows, n])?,
+                lam.to_vec(),
+                lam.to_vec(),
+            ),
+            TensorBox::from_valid(
+                crate::tensor::Shape::new(&[rows])?,
+                vec![T::zero(); rows],
+                vec![T::zero(); rows],
+            ),
+        );
         let real = real!(self, e => e.backward_shaped(&form, sample))?;
         // Per run (one channel of one box, `inner` elements): the largest |x| and, under
         // deployed semantics, an interval holding every element's deviation (derived once
@@ -623,6 +635,7 @@ impl<T: Float> Bounds<T> {
             })
             .collect();
         Ok(crate::transfer::form::concretize_rows(
+            self.enc.kernel(),
             &real,
             lam,
             inner,

@@ -223,60 +223,64 @@ impl<T: Float> LinearBounds<T> {
 /// `δ_j ∈ extra[b·C + run]` (an extra term per run: a deployed runtime's distance to the
 /// real map), and `xmax[b·C + run] ≥ |x_j|` over the run's elements.
 /// Each row's coefficients are the midpoints `m` of `[a_r]` (so `|a − m| ≤ a_hi − a_lo`);
-/// the constants bound `([a_r] − m)·x` by `± Σ_runs xmax·Σ_j (a_hi − a_lo)`, add `[c_r]`,
-/// and `Σ_j λ_j·δ_j` as `P·δ + N·δ` over each run (`P`, `N` the sums of its positive and
-/// negative `λ`), every sum and product rounded outward. Where a run's extra term is
-/// unbounded and one of its `λ` is 0 (the runtime computes `0·∞ = NaN`) the row's
-/// constants are `∓∞`.
+/// the constants bound `([a_r] − m)·x` by `± Σ_runs xmax·(Σ a_hi − Σ a_lo)`, add `[c_r]`,
+/// and `Σ_j λ_j·δ_j` as `[0, P]·δ + [N, 0]·δ` over each run (`P ≥` the sum of its positive
+/// `λ`, `N ≤` the sum of its negative ones), every sum and product rounded outward (the
+/// block sums by the dispatched kernel). Where a run's extra term is unbounded and one of
+/// its `λ` is 0 (the runtime computes `0·∞ = NaN`) the row's constants are `∓∞`.
 pub(crate) fn concretize_rows<T: Float>(
+    kernel: crate::kernel::choice::Kernel,
     a: &AffineForm<T>,
     lam: &[T],
     inner: usize,
     xmax: &[f64],
     extra: Option<&[(f64, f64)]>,
 ) -> LinearBounds<T> {
+    use crate::kernel::loops::{self, BlockSumJob};
     use crate::num::interval::mul_bounds;
     let (rows, cols) = (a.rows(), a.cols());
     let inner = inner.max(1);
     let runs = cols / inner;
     let boxes = xmax.len() / runs.max(1);
-    let coef: Vec<T> = a
-        .a()
-        .lo()
-        .iter()
-        .zip(a.a().hi())
-        .map(|(&l, &h)| midpoint(l, h))
-        .collect();
     let (alo, ahi) = (a.a().lo(), a.a().hi());
+    let coef: Vec<T> = alo.iter().zip(ahi).map(|(&l, &h)| midpoint(l, h)).collect();
+    // Per run: outward sums of the coefficient intervals' ends (their difference bounds
+    // the widths' sum) and of the negative and positive parts of Λ.
+    let blocks = rows * runs;
+    let (mut w_lo, mut w_hi) = (vec![0.0f64; blocks], vec![0.0f64; blocks]);
+    loops::dispatch(
+        kernel,
+        BlockSumJob::new(inner, (alo, ahi), (&mut w_lo, &mut w_hi)),
+    );
+    let (mut neg, mut pos) = (vec![0.0f64; blocks], vec![0.0f64; blocks]);
+    if extra.is_some() {
+        let zero = T::zero();
+        let below: Vec<T> = lam.iter().map(|&l| l.min(zero)).collect();
+        let above: Vec<T> = lam.iter().map(|&l| l.max(zero)).collect();
+        loops::dispatch(
+            kernel,
+            BlockSumJob::new(inner, (&below, &above), (&mut neg, &mut pos)),
+        );
+    }
     let (mut lower, mut upper) = (Vec::with_capacity(rows), Vec::with_capacity(rows));
     for r in 0..rows {
         let b = if boxes == 0 { 0 } else { r % boxes };
         let (mut lo, mut hi) = (a.c().lo()[r].to_f64_raw(), a.c().hi()[r].to_f64_raw());
         let (mut spread, mut nan) = (0.0f64, false);
         for k in 0..runs {
-            let run = r * cols + k * inner..r * cols + (k + 1) * inner;
-            let mut width = 0.0f64;
-            for j in run.clone() {
-                width = round::add_up(
-                    width,
-                    round::add_up(ahi[j].to_f64_raw(), -alo[j].to_f64_raw()),
-                );
-            }
+            let q = r * runs + k;
+            let width = round::add_up(w_hi[q], -w_lo[q]);
             spread = round::add_up(spread, round::mul_up(width, xmax[b * runs + k]));
             let Some(extra) = extra else { continue };
             let (dl, dh) = extra[b * runs + k];
-            let (mut pos, mut neg) = ((0.0f64, 0.0f64), (0.0f64, 0.0f64));
-            for &l in &lam[run] {
-                let l = l.to_f64_raw();
-                if l > 0.0 {
-                    pos = (round::add_down(pos.0, l), round::add_up(pos.1, l));
-                } else if l < 0.0 {
-                    neg = (round::add_down(neg.0, l), round::add_up(neg.1, l));
-                } else if !(dl.is_finite() && dh.is_finite()) {
+            if !(dl.is_finite() && dh.is_finite()) {
+                let run = r * cols + k * inner..r * cols + (k + 1) * inner;
+                if lam[run].iter().any(|&l| l == T::zero()) {
                     nan = true;
+                    break;
                 }
             }
-            for (sl, sh) in [pos, neg] {
+            for (sl, sh) in [(neg[q], 0.0), (0.0, pos[q])] {
                 if sl == 0.0 && sh == 0.0 {
                     continue;
                 }
