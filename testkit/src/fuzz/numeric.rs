@@ -224,6 +224,40 @@ fn deployed_forms_case<T: Float>(u: &mut Unstructured<'_>) -> Option<()> {
             "backward_over ({runtime}): Λ·y escapes the form at x = {x:?}"
         );
     }
+    // The same Λ through backward_batch (point coefficients, two constants):
+    // M·x + lower ≤ Λ·y ≤ M·x + upper at x, for every choice of runtime outputs.
+    let lam_t: Vec<T> = lam.iter().map(|&v| T::from_f64_down(v)).collect();
+    let batch = b
+        .backward_batch(&lam_t, &sample, &xbox)
+        .expect("valid input (NaN boxes returned above)");
+    let (lower, upper) = (f(batch.lower()[0]), f(batch.upper()[0]));
+    let mx: Option<Q> = batch
+        .coef()
+        .iter()
+        .zip(&x)
+        .try_fold(q(0.0), |acc, (&m, &xj)| {
+            f(m).is_finite().then(|| acc + q(f(m)) * q(f(xj)))
+        });
+    if let Some(mx) = mx {
+        let (mut low, mut high) = (q(0.0), q(0.0));
+        for j in 0..n {
+            let t: Vec<Q> = ys[j].iter().map(|&y| q(lam[j]) * q(y)).collect();
+            low = low + t.iter().min().expect("outputs").clone();
+            high = high + t.iter().max().expect("outputs").clone();
+        }
+        if lower.is_finite() {
+            assert!(
+                mx.clone() + q(lower) <= low,
+                "backward_batch ({runtime}): M·x + lower > Λ·y at x = {x:?}"
+            );
+        }
+        if upper.is_finite() {
+            assert!(
+                high <= mx + q(upper),
+                "backward_batch ({runtime}): Λ·y > M·x + upper at x = {x:?}"
+            );
+        }
+    }
     for i in 0..n {
         // Row i of the composed form: z = x_i.
         let col = [i];
@@ -242,7 +276,7 @@ fn deployed_forms_case<T: Float>(u: &mut Unstructured<'_>) -> Option<()> {
 }
 
 /// `deployed_forms_contain`: deployed linear bounds (`Bounds::backward_over`,
-/// `compose_over`) contain, at a fuzzer-chosen point of the input box, every output of
+/// `compose_over`, `backward_batch`) contain, at a fuzzer-chosen point of the input box, every output of
 /// the emulated runtime recipes (flush-to-zero on and off), decided in exact rationals.
 pub fn deployed_forms_contain(data: &[u8]) {
     both_types(data, typed!(deployed_forms_case));
