@@ -196,7 +196,7 @@ def bound_class(
                     i = np.unravel_index(int(np.argmax(crossed)), crossed.shape)
                     raise bnbound.Error(
                         f"bnbound.lirpa: layer {self.name}: input lower > upper at {k} elements "
-                        f"(first {tuple(int(j) for j in i)}: {l[i]!r} > {h[i]!r})"
+                        f"(first {tuple(int(j) for j in i)}: {float(l[i])!r} > {float(h[i])!r})"
                     )
                 with _lock:
                     stats.crossed += k
@@ -235,6 +235,15 @@ def bound_class(
                 "Weight perturbation is not supported for BoundBatchNormalization"
             enc = self._enclosure(_param(x[1]), _param(x[2]), _param(x[3]), _param(x[4]))
             inp = x[0]
+            ptb = getattr(inp, "perturbation", None)
+            if ptb is not None and getattr(ptb, "norm", None) != math.inf:
+                # auto_LiRPA keeps an Lp-ball input's centre as its lower and upper bound:
+                # not a box of the input, so nothing sound follows from it.
+                raise bnbound.Error(
+                    f"bnbound.lirpa: layer {self.name}: a {type(ptb).__name__} "
+                    f"(norm {getattr(ptb, 'norm', '?')}) reaches this BatchNorm directly; only "
+                    "box (L∞) inputs are bounded"
+                )
             if getattr(inp, "lower", None) is None or getattr(inp, "upper", None) is None:
                 raise bnbound.Error(
                     f"bnbound.lirpa: layer {self.name}: auto_LiRPA gave no bounds for the "

@@ -110,6 +110,75 @@ def bounds(model, x, eps, method):
     return bn_nodes(model)
 
 
+def dense_and_refusals() -> int:
+    """A Linear–BatchNorm1d–ReLU–Linear network (CROWN's matrix form on (spec, batch, C)):
+    torch's BN outputs inside the patched bounds; an L2 ball feeding a BatchNorm directly
+    (auto_LiRPA then keeps the ball's centre as the input's bounds) raises bnbound.Error
+    for IBP and CROWN, never a bound."""
+    net = nn.Sequential(nn.Linear(6, 5), nn.BatchNorm1d(5), nn.ReLU(), nn.Linear(5, 3)).eval()
+    with torch.no_grad():
+        net[1].running_var.copy_(torch.tensor([1e-6, 0.5, 2.0, 1e-6, 1.0]))
+        net[1].running_mean.copy_(torch.tensor([30.0, -20.0, 1.0, 0.5, -80.0]))
+    x = torch.randn(3, 6)
+    failures = 0
+    model = BoundedModule(net, x, custom_ops=lirpa.custom_ops())
+    for eps in RADII:
+        pts = points(x, eps)
+        outs = []
+        h = net[1].register_forward_hook(lambda m, i, o: outs.append(o.detach().clone()))
+        with torch.no_grad():
+            for p in pts:
+                net(p)
+        h.remove()
+        ys = torch.stack(outs)
+        for method in ("IBP", "CROWN"):
+            xb = BoundedTensor(x, PerturbationLpNorm(norm=float("inf"), eps=eps))
+            model.compute_bounds(x=(xb,), method=method)
+            node = [n for n in model.nodes() if isinstance(n, BoundBatchNormalization)][0]
+            out = outside(node, ys)
+            failures += out
+            print(f"BatchNorm1d eps={eps:<6} {method:5}: pytorch-cpu outside {out} of {ys.numel()}")
+    direct = nn.Sequential(nn.BatchNorm1d(6), nn.Linear(6, 2)).eval()
+    m = BoundedModule(direct, x, custom_ops=lirpa.custom_ops())
+    for method in ("IBP", "CROWN"):
+        try:
+            m.compute_bounds(x=(BoundedTensor(x, PerturbationLpNorm(norm=2, eps=0.01)),), method=method)
+            print(f"L2 ball into a BatchNorm, {method}: bounds returned (must be refused)")
+            failures += 1
+        except bnbound.Error as e:
+            print(f"L2 ball into a BatchNorm, {method}: refused ({e})")
+    # Crossed input bounds (lower > upper), handed to the patched IBP directly: "hull"
+    # bounds [min, max], counts and warns; "raise" raises. Never silently dropped.
+    node = [n for n in model.nodes() if isinstance(n, BoundBatchNormalization)][0]
+    bn = net[1]
+    params = [(t.detach(), t.detach()) for t in (bn.weight, bn.bias, bn.running_mean, bn.running_var)]
+    lo = torch.zeros(1, 5)
+    hi = lo.clone()
+    hi[0, 2] = -1e-4  # element 2 crossed
+    lirpa.stats.reset()
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        ylo, yhi = node.interval_propagate((lo, hi), *params)
+    with torch.no_grad():
+        y_at = [bn(lo), bn(hi)]  # the two ends of the crossed element, the others at 0
+    warned = any(issubclass(x.category, lirpa.CrossedBoundsWarning) for x in w)
+    inside = all(bool(((ylo <= y) & (y <= yhi)).all()) for y in y_at)
+    print(f"crossed input bounds, hull: counted {lirpa.stats.crossed}, warned {warned}, "
+          f"torch outputs at both ends inside {inside}")
+    if lirpa.stats.crossed != 1 or not warned or not inside:
+        failures += 1
+    strict = BoundedModule(net, x, custom_ops=lirpa.custom_ops(on_crossing="raise"))
+    strict.compute_bounds(x=(BoundedTensor(x, PerturbationLpNorm(norm=float("inf"), eps=0.0)),), method="IBP")
+    snode = [n for n in strict.nodes() if isinstance(n, BoundBatchNormalization)][0]
+    try:
+        snode.interval_propagate((lo, hi), *params)
+        print("crossed input bounds, raise: bounds returned (must raise)")
+        failures += 1
+    except bnbound.Error as e:
+        print(f"crossed input bounds, raise: refused ({e})")
+    return failures
+
+
 def main() -> int:
     net = network()
     x = torch.randn(2, 3, 8, 8)
@@ -163,6 +232,7 @@ def main() -> int:
     if stock_misses == 0:
         print("the check has no teeth: stock auto_LiRPA never missed")
         return 1
+    failures += dense_and_refusals()
     return 1 if failures else 0
 
 
