@@ -228,7 +228,11 @@ class CheckReport:
     sound: bool
     checked: int
     unsound: int
-    """How many claimed bounds are unsound (all of them)."""
+    """How many claimed bounds are unsound (all of them; under deployed semantics a side
+    may fail twice, against the real image and against the runtime)."""
+    unsound_elements: int
+    """How many elements (or form entries) have an unsound bound: comparable with
+    ``checked``."""
     violations: list[Violation]
     """The first ``keep`` violations, in element order."""
 

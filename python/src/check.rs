@@ -46,8 +46,12 @@ pub(crate) struct CheckReport {
     sound: bool,
     /// How many elements (or form entries) were checked.
     checked: usize,
-    /// How many claimed bounds are unsound (all of them, also those not kept).
+    /// How many claimed bounds are unsound (all of them, also those not kept; a side may
+    /// fail twice under deployed semantics).
     unsound: usize,
+    /// How many elements (or form entries) have an unsound bound: comparable with
+    /// `checked`.
+    unsound_elements: usize,
     /// The first `keep` violations, in element order.
     violations: Vec<Violation>,
 }
@@ -56,10 +60,11 @@ pub(crate) struct CheckReport {
 impl CheckReport {
     fn __repr__(&self) -> String {
         format!(
-            "CheckReport(sound={}, checked={}, unsound={})",
+            "CheckReport(sound={}, checked={}, unsound={}, unsound_elements={})",
             if self.sound { "True" } else { "False" },
             self.checked,
-            self.unsound
+            self.unsound,
+            self.unsound_elements
         )
     }
 }
@@ -69,6 +74,7 @@ fn report(r: check::CheckReport) -> CheckReport {
         sound: r.sound(),
         checked: r.checked,
         unsound: r.unsound,
+        unsound_elements: r.unsound_elements,
         violations: r
             .violations
             .iter()

@@ -72,14 +72,27 @@ pub enum Source {
 /// let ok = TensorBox::new(Shape::new(&[1])?, vec![0.0], vec![0.5])?;
 /// let r = bn.checker().ibp(&x, &ok)?;
 /// assert!(r.sound() && r.checked == 1);
+/// // Under deployed semantics a claimed side can fail twice: above the exact image and
+/// // above PyTorch's output. `unsound_elements` counts the element once.
+/// let bad = TensorBox::new(Shape::new(&[1])?, vec![0.75], vec![1.0])?;
+/// let torch = bnbound::Semantics::Deployed(bnbound::Runtime::PytorchCpu);
+/// let r = bn.checker().ibp_in(torch, &x, &bad)?;
+/// assert_eq!((r.checked, r.unsound, r.unsound_elements), (1, 2, 1));
 /// # Ok::<(), bnbound::Error>(())
 /// ```
 #[derive(Clone, Debug, PartialEq, Default)]
 pub struct CheckReport {
     /// The number of elements (or form entries) checked.
     pub checked: usize,
-    /// The number of unsound bounds found (all of them, also those not kept).
+    /// The number of unsound bounds found (all of them, also those not kept): each claimed
+    /// side counts once per way it fails (under deployed semantics a side can escape both
+    /// the real image and the runtime's outputs), so it is not a count of elements.
     pub unsound: usize,
+    /// The number of elements (or form entries) with at least one unsound bound: the
+    /// count comparable with `checked`.
+    pub unsound_elements: usize,
+    /// Which elements are counted in `unsound_elements` (one bit each).
+    flagged: Vec<u64>,
     /// The first violations, in element order (lower bound before upper bound): all of
     /// them from `check_*`, at most `keep` from `check_*_keeping`.
     pub violations: Vec<Violation>,
@@ -95,6 +108,19 @@ impl CheckReport {
     /// ```
     pub fn sound(&self) -> bool {
         self.unsound == 0
+    }
+
+    /// Counts one unsound bound of element `index`.
+    fn count(&mut self, index: usize) {
+        self.unsound += 1;
+        let (word, bit) = (index / 64, 1u64 << (index % 64));
+        if self.flagged.len() <= word {
+            self.flagged.resize(word + 1, 0);
+        }
+        if self.flagged[word] & bit == 0 {
+            self.flagged[word] |= bit;
+            self.unsound_elements += 1;
+        }
     }
 
     /// An empty report that keeps the first `keep` violations.
@@ -154,7 +180,7 @@ impl CheckReport {
                 (cmp_affine_params(p, x, y) == bad).then_some(false)
             };
             let Some(infinite) = unsound else { continue };
-            self.unsound += 1;
+            self.count(index);
             // The decimal excess costs big-integer work: only for the violations kept.
             if self.violations.len() < self.keep {
                 self.violations.push(Violation {
@@ -213,7 +239,7 @@ impl CheckReport {
             (sum.signum_at(dv, y) == bad).then_some(false)
         };
         let Some(infinite) = unsound else { return };
-        self.unsound += 1;
+        self.count(index);
         if self.violations.len() < self.keep {
             self.violations.push(Violation {
                 index,
@@ -248,7 +274,7 @@ impl CheckReport {
         if !bad {
             return;
         }
-        self.unsound += 1;
+        self.count(index);
         if self.violations.len() < self.keep {
             self.violations.push(Violation {
                 index,

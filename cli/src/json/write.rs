@@ -7,10 +7,11 @@ use serde::ser::{SerializeSeq, SerializeStruct};
 use serde::{Serialize, Serializer};
 use std::io::Write;
 
-/// Writes a checker report: `{"sound": bool, "checked": n, "unsound": k, "violations":
-/// [{"index": i, "side": "lo"|"hi", "witness": x, "excess": "decimal"}]}` (with `with_source`,
-/// each violation also has `"source": "real"` or the runtime's name), where `k`
-/// counts every unsound bound and at most the first `limit` violations are listed;
+/// Writes a checker report: `{"sound": bool, "checked": n, "unsound": k,
+/// "unsound_elements": e, "violations": [{"index": i, "side": "lo"|"hi", "witness": x,
+/// "excess": "decimal"}]}` (with `with_source`, each violation also has `"source": "real"`
+/// or the runtime's name), where `k` counts every unsound bound, `e ≤ n` the elements with
+/// one, and at most the first `limit` violations are listed;
 /// witnesses are numbers of `T` (or `"inf"`/`"-inf"`).
 ///
 /// ```
@@ -20,7 +21,7 @@ use std::io::Write;
 /// let claimed = TensorBox::new(Shape::new(&[1])?, vec![0.25f32], vec![0.25])?;
 /// let mut out = Vec::new();
 /// bnbound_cli::json::write_report::<f32, _>(&bn.checker().ibp(&x, &claimed)?, 100, false, &mut out).unwrap();
-/// assert_eq!(String::from_utf8(out).unwrap(), "{\"sound\":false,\"checked\":1,\"unsound\":1,\"violations\":\
+/// assert_eq!(String::from_utf8(out).unwrap(), "{\"sound\":false,\"checked\":1,\"unsound\":1,\"unsound_elements\":1,\"violations\":\
 /// [{\"index\":0,\"side\":\"hi\",\"witness\":1.0,\"excess\":\"2.5e-1\"}]}\n");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -60,10 +61,11 @@ pub fn write_report<T: Float, W: Write>(
     );
     impl<T: Float> Serialize for R<'_, T> {
         fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-            let mut st = s.serialize_struct("Report", 4)?;
+            let mut st = s.serialize_struct("Report", 5)?;
             st.serialize_field("sound", &self.0.sound())?;
             st.serialize_field("checked", &self.0.checked)?;
             st.serialize_field("unsound", &self.0.unsound)?;
+            st.serialize_field("unsound_elements", &self.0.unsound_elements)?;
             let vs: Vec<V<'_, T>> = self
                 .0
                 .violations

@@ -27,7 +27,7 @@ fn check_exit_statuses_and_report() {
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(
         v,
-        serde_json::json!({"sound": true, "checked": 2, "unsound": 0, "violations": []})
+        serde_json::json!({"sound": true, "checked": 2, "unsound": 0, "unsound_elements": 0, "violations": []})
     );
     // Unsound: hi of element 0 is 1.5 < 2 (witness x = 1), lo of element 1 is finite.
     let o = run(r#"{"dtype": "f64", "shape": [1, 2], "lo": [1, -5], "hi": [1.5, 1]}"#);
@@ -35,7 +35,7 @@ fn check_exit_statuses_and_report() {
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(
         v,
-        serde_json::json!({"sound": false, "checked": 2, "unsound": 2, "violations": [
+        serde_json::json!({"sound": false, "checked": 2, "unsound": 2, "unsound_elements": 2, "violations": [
             {"index": 0, "side": "hi", "witness": 1.0, "excess": "5e-1"},
             {"index": 1, "side": "lo", "witness": "inf", "excess": "inf"}]})
     );
