@@ -434,7 +434,11 @@ impl Enclosure {
                     .with_semantics(sem)?
                     .backward_batch(lam_v, &sample, &x)
             })
-            .map_err(|e| located(e, &ld, ["lam", "lam"]))?;
+            .map_err(|e| match e {
+                // An element of the boxes: located in x_lo's shape.
+                bnbound::Error::DeployedNan { .. } => located(e, &xd, ["x_lo", "x_hi"]),
+                e => located(e, &ld, ["lam", "lam"]),
+            })?;
         let (coef, lower, upper) = r.into_parts();
         let rows = &ld[..ld.len() - sample.len()];
         PyTuple::new(

@@ -72,3 +72,18 @@ def test_backward_batch_shapes_and_errors():
         enc.backward_batch(lam, x + 1, x, [2, 3, 3])  # lo > hi
     with pytest.raises(bnbound.Error, match="not available"):
         enc.backward_batch(lam, x, x, [2, 3, 3], semantics="deployed", runtime="any", ulps=1)
+
+
+def test_backward_batch_empty_batch_and_error_location():
+    f32 = np.float32
+    enc = bnbound.BatchNorm(f32([1, 0, 2]), f32([0, 0, 0]), f32([0, 0, 0]), f32([1, 1, 1]), 0.0).enclose()
+    # A batch of no boxes: empty results of the right shapes.
+    M, lo, hi = enc.backward_batch(np.zeros((4, 0, 3, 2), f32), np.zeros((0, 3, 2), f32), np.zeros((0, 3, 2), f32))
+    assert M.shape == (4, 0, 3, 2) and lo.shape == hi.shape == (4, 0)
+    # γ = 0 times an infinite input: PyTorch computes NaN there; the error names the box
+    # element in x_lo's coordinates.
+    xl = np.zeros((2, 3, 2), f32)
+    xh = np.ones((2, 3, 2), f32)
+    xl[1, 1, 0] = -np.inf
+    with pytest.raises(bnbound.Error, match=r"\[1, 1, 0\]"):
+        enc.backward_batch(np.ones((4, 2, 3, 2), f32), xl, xh, semantics="deployed", runtime="pytorch-cpu")

@@ -578,6 +578,10 @@ impl<T: Float> Bounds<T> {
             });
         }
         let block = input.lo().len();
+        if block == 0 && lam.is_empty() {
+            // No boxes (batch 0): no rows.
+            return Ok(crate::transfer::form::LinearBounds::empty(n));
+        }
         if block == 0 || !lam.len().is_multiple_of(block) {
             return Err(Error::LengthMismatch {
                 what: "Λ (a whole number of B·C·… blocks)",

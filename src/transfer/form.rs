@@ -201,6 +201,17 @@ impl<T: Float> LinearBounds<T> {
         &self.upper
     }
 
+    /// No rows of `cols` columns.
+    pub(crate) fn empty(cols: usize) -> Self {
+        LinearBounds {
+            rows: 0,
+            cols,
+            coef: Vec::new(),
+            lower: Vec::new(),
+            upper: Vec::new(),
+        }
+    }
+
     /// `(coef, lower, upper)`, without copying.
     ///
     /// ```

@@ -14,7 +14,8 @@ at random interior points must lie inside
     bnbound ibp --params P --input BOX --semantics deployed --runtime pytorch-cpu
     bnbound ibp --params P --input BOX --semantics deployed --runtime any
 
-(exit 1 otherwise). It counts the outputs checked with flushing off and on, and the outputs
+(exit 1 otherwise); the same for float32 BatchNorm2d compiled by torch.compile's default
+CPU backend (inductor), contiguous and channels_last. It counts the outputs checked with flushing off and on, and the outputs
 that differ between the two (the flush cases that matter). It also counts the outputs outside the real bounds and, with --old
 PATH/TO/bnbound, outside another binary's pytorch-cpu bounds (to compare two builds).
 
@@ -123,6 +124,65 @@ def bnbound(exe, pp, bp, runtime):
     return json.loads(r.stdout)
 
 
+def compiled(exe, tmp):
+    """torch.compile's default CPU backend (inductor, which decomposes eval BatchNorm into
+    its own arithmetic): float32 BatchNorm2d on every layer kind, contiguous and
+    channels_last, flushing off and on; every output at the box endpoints and interior
+    points must lie inside the pytorch-cpu and any bounds. Returns (checked, outside,
+    outputs that differ from eager torch)."""
+    import torch.nn.functional as F
+
+    name, dt, c, shape = "f32", torch.float32, 17, (2, 17, 3, 4)
+    checked, bad, differ = 0, 0, 0
+    fns = {}
+    for label, g, b, m, v, eps in layers(c, name):
+        p = [to_dtype(a, name) for a in (g, b, m, v)]
+        e = float(np.float32(eps))
+        pp = tmp / "params.json"
+        pp.write_text(json.dumps({"dtype": name, "eps": e, **{
+            k: [float(x) for x in a] for k, a in
+            zip(["gamma", "beta", "running_mean", "running_var"], p)}}))
+        scale = 4.0 * TINY[name] if label == "subnormal" else 4.0
+        center = to_dtype(RNG.uniform(-scale, scale, shape), name)
+        radius = RNG.uniform(0, 0.5, shape) * (RNG.uniform(0, 1, shape) < 0.7) * (scale / 4.0)
+        lo = to_dtype(center - radius, name)
+        hi = np.maximum(to_dtype(center + radius, name), lo)
+        bp = tmp / "box.json"
+        bp.write_text(json.dumps({"shape": list(shape), "lo": [float(x) for x in lo.ravel()],
+                                  "hi": [float(x) for x in hi.ravel()]}))
+        bounds = {rt: bnbound(exe, pp, bp, rt) for rt in ("pytorch-cpu", "any")}
+        bounds = {rt: (parse(o["lo"], name), parse(o["hi"], name)) for rt, o in bounds.items() if o}
+        if eps not in fns:
+            fns[eps] = torch.compile(lambda x, w, b_, m_, v_, eps=eps: F.batch_norm(x, m_, v_, w, b_, False, 0.0, eps))
+        w, bb, mm, vv = (torch.tensor(a).to(dt) for a in p)
+        inputs = [lo, hi] + [to_dtype(np.clip(lo + (hi - lo) * RNG.uniform(0, 1, shape), lo, hi), name)
+                             for _ in range(4)]
+        xts = [torch.tensor(x).to(dt) for x in inputs]
+        for flush in (False, True):
+            assert torch.set_flush_denormal(flush) or not flush
+            for xt in xts:
+                for layout, xl in layouts(xt, 2, len(shape)):
+                    if layout == "strided":
+                        continue
+                    with torch.no_grad():
+                        out = fns[eps](xl, w, bb, mm, vv)
+                        eager = F.batch_norm(xl, mm, vv, w, bb, False, 0.0, eps)
+                    torch.set_flush_denormal(False)
+                    y = out.to(torch.float64).numpy().ravel()
+                    differ += int((y != eager.to(torch.float64).numpy().ravel()).sum())
+                    torch.set_flush_denormal(flush)
+                    checked += y.size
+                    for rt, (blo, bhi) in bounds.items():
+                        outside = (y < blo.ravel()) | (y > bhi.ravel()) | np.isnan(y)
+                        if outside.any():
+                            bad += int(outside.sum())
+                            i = int(np.flatnonzero(outside)[0])
+                            print(f"VIOLATION torch.compile f32 {label} {layout} flush={flush} --runtime {rt}: "
+                                  f"element {i} output {y[i]!r} outside [{blo.ravel()[i]!r}, {bhi.ravel()[i]!r}]")
+        torch.set_flush_denormal(False)
+    return checked, bad, differ
+
+
 def main():
     exe = sys.argv[1]
     old = sys.argv[sys.argv.index("--old") + 1] if "--old" in sys.argv else None
@@ -211,6 +271,13 @@ def main():
                         # subnormal parameters and inputs need flushing off.
                         torch.set_flush_denormal(False)
         torch.set_flush_denormal(False)
+        t0 = time.time()
+        c_checked, c_bad, c_differ = compiled(exe, tmp)
+        print(f"torch.compile (inductor, CPU): {c_checked} float32 BatchNorm2d outputs in "
+              f"{time.time() - t0:.0f}s, {c_differ} differ from eager torch, {c_bad} outside the "
+              f"deployed (pytorch-cpu, any) bounds")
+        checked += c_checked
+        bad += c_bad
     for key in sorted(by_path):
         extra = f", {out_old[key]} outside the old pytorch-cpu bounds" if old is not None else ""
         print(f"  {key[0]:>4} {key[1]:<16} {by_path[key]} outputs{extra}")

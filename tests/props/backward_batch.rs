@@ -354,3 +354,26 @@ fn backward_batch_bad_input_is_typed() {
         (f32::NEG_INFINITY, f32::INFINITY)
     );
 }
+
+/// A batch of zero boxes: no rows, no error.
+#[test]
+fn backward_batch_of_no_boxes_is_empty() {
+    let bn = BatchNorm::new(
+        vec![1.0f32, 2.0],
+        vec![0.0; 2],
+        vec![0.0; 2],
+        vec![1.0; 2],
+        0.0,
+    )
+    .unwrap();
+    let x = TensorBox::new(Shape::new(&[0, 2]).unwrap(), vec![], vec![]).unwrap();
+    let b = bn
+        .bounds(Mode::Fast, Semantics::Real)
+        .unwrap()
+        .backward_batch(&[], &[2], &x)
+        .unwrap();
+    assert_eq!(
+        (b.rows(), b.cols(), b.coef().len(), b.lower().len()),
+        (0, 2, 0, 0)
+    );
+}
