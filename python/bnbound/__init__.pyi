@@ -183,7 +183,8 @@ class Enclosure:
         layer's input box ``x_lo, x_hi`` (one element per column, flat) is required: for
         every ``x`` in it the form contains ``L·y + d`` for every output ``y`` the runtime
         computes (``d'`` widened by ``Σ L·δ``, ``δ`` bounding the runtime's distance to the
-        exact map over each element). ``runtime="any"`` is refused."""
+        exact map over each element; for ``runtime="any"`` the model's image of the
+        element's interval minus its real image, tight only for narrow intervals)."""
     def backward_batch(
         self,
         lam: ArrayLike,
@@ -204,7 +205,8 @@ class Enclosure:
         the exact output ``y`` and, with ``semantics="deployed"``, every output the runtime
         computes at ``x``. ``sample`` (default ``x_lo.shape[1:]``) is the per-box shape
         ``[C, …]`` whose first axis is the channel (``[C, kh, kw]`` for unfolded patches).
-        ``runtime="any"`` is refused."""
+        With ``runtime="any"`` the deviation is derived per element (looser on wide
+        boxes)."""
 
 
 class Violation:

@@ -19,7 +19,8 @@ What the bounds contain, given the layer's input bounds that auto_LiRPA passes i
   parameters.
 * ``semantics="deployed", runtime="pytorch-cpu"`` (the default) or ``"onnxruntime-cpu"``:
   that, and every output the runtime computes in floats (``torch.nn.BatchNorm*d`` in eval
-  mode on the CPU). IBP also takes ``runtime="any"`` (with ``ulps=``); CROWN does not.
+  mode on the CPU); ``runtime="any"`` (with ``ulps=``) every evaluation order with K-ulp
+  ``√``, ``1/√``, ``÷`` (looser under CROWN: see ``Enclosure.backward_batch``).
 * CROWN returns float coefficients ``M`` and biases with ``M·x + lower ≤ Λ·y ≤ M·x + upper``
   for every ``x`` in the layer's input box (so the class asks auto_LiRPA for that box:
   ``requires_input_bounds = [0]``).

@@ -441,16 +441,17 @@ impl<T: Float> Bounds<T> {
     /// `y` and, under [`Semantics::Deployed`], for every output the runtime computes at
     /// (float) `x`: `Λ' ∋ Λ·diag(s)` as in [`Bounds::backward_shaped`], and `d'` widened
     /// by `Σ_j Λ_j·Δ_j`, where `Δ_j` contains the runtime's distance to the exact map
-    /// `s·x + o` over element `j`'s interval (each recipe's rounding errors bounded from
-    /// its float constants and the box's largest magnitudes, every step rounded outward;
-    /// `Δ_j` is infinite where no finite bound exists, e.g. an infinite endpoint; a row
-    /// whose coefficient interval for such an element holds 0 gets an unbounded constant,
-    /// since the deployed network computes `0·∞ = NaN` there).
+    /// `s·x + o` over element `j`'s interval (for the named runtimes each recipe's rounding
+    /// errors bounded from its float constants and the box's largest magnitudes, every step
+    /// rounded outward; for [`Runtime::Any`] the model's image of the interval minus its
+    /// real image, which is about twice the real image's width: tight only for narrow
+    /// intervals; `Δ_j` is infinite where no finite bound exists, e.g. an infinite
+    /// endpoint; a row whose coefficient interval for such an element holds 0 gets an
+    /// unbounded constant, since the deployed network computes `0·∞ = NaN` there).
     ///
     /// Errors: [`Error::ChannelMismatch`], [`Error::FormShape`], [`Error::ShapeMismatch`]
     /// (an input box that is not one element per column); [`Error::DeployedNan`] when the
-    /// runtime computes NaN for an input of the box; [`Error::NotAvailable`] for
-    /// [`Runtime::Any`].
+    /// runtime computes NaN for an input of the box; [`Error::UlpsOutOfRange`].
     ///
     /// ```
     /// use bnbound::{AffineForm, BatchNorm, Mode, Runtime, Semantics, Shape, TensorBox};
@@ -474,7 +475,7 @@ impl<T: Float> Bounds<T> {
         let _env = crate::num::round::env::enter();
         let real = real!(self, e => e.backward_shaped(form, sample))?;
         self.input_per(input, form.cols(), sample, "columns")?;
-        let Some(dev) = self.deviations("backward_over", input, 1)? else {
+        let Some(dev) = self.deviations(input, 1)? else {
             return Ok(real);
         };
         // Row k's constant: d'_k + Σ_j Λ_kj·Δ_j (Λ the given form's coefficients).
@@ -528,7 +529,8 @@ impl<T: Float> Bounds<T> {
     /// a float near `Λ_rj·s_c` (the midpoint of its outward-rounded enclosure); the
     /// constants bound `Σ_j (Λ_rj·s_c − M_rj)·x_j + Λ_rj·o_c (+ Λ_rj·Δ_j)` over the box,
     /// every product and sum rounded outward (`Δ_j` as in [`Bounds::backward_over`], derived
-    /// once per channel of each box for the hull of that channel's intervals; where
+    /// once per channel of each box for the hull of that channel's intervals, element by
+    /// element for [`Runtime::Any`]; where
     /// `Δ_j` is unbounded and `Λ_rj = 0` the runtime computes `0·∞ = NaN`, and that row's
     /// constants are `∓∞`). The rows of `M` are what a verifier multiplies by the next
     /// layer's input; that product is the verifier's to round.
@@ -537,7 +539,7 @@ impl<T: Float> Bounds<T> {
     /// [`Error::ChannelMismatch`], [`Error::ShapeOverflow`] for `sample`;
     /// [`Error::ShapeMismatch`] when `input` is not `[B, sample…]`; [`Error::LengthMismatch`]
     /// when `lam` is not a whole number of `B·n` blocks; [`Error::DeployedNan`];
-    /// [`Error::NotAvailable`] for [`Runtime::Any`].
+    /// [`Error::UlpsOutOfRange`].
     ///
     /// ```
     /// use bnbound::{BatchNorm, Mode, Runtime, Semantics, Shape, TensorBox};
@@ -625,9 +627,7 @@ impl<T: Float> Bounds<T> {
                 })
                 .collect()
         };
-        let dev = self
-            .deviations("backward_batch", input, inner)?
-            .map(|d| run_of(&d));
+        let dev = self.deviations(input, inner)?.map(|d| run_of(&d));
         let xmax: Vec<f64> = input
             .lo()
             .chunks(inner.max(1))
@@ -678,7 +678,7 @@ impl<T: Float> Bounds<T> {
         let _env = crate::num::round::env::enter();
         let real = real!(self, e => e.compose_shaped(form, sample))?;
         self.input_per(input, form.rows(), sample, "rows")?;
-        let Some(dev) = self.deviations("compose_over", input, 1)? else {
+        let Some(dev) = self.deviations(input, 1)? else {
             return Ok(real);
         };
         let c = real.c();
@@ -720,18 +720,9 @@ impl<T: Float> Bounds<T> {
 
     /// Under deployed semantics, the runtime's deviations over `input` (`None` under real
     /// semantics).
-    fn deviations(
-        &self,
-        op: &'static str,
-        input: &TensorBox<T>,
-        block: usize,
-    ) -> Result<Option<Vec<(f64, f64)>>> {
+    fn deviations(&self, input: &TensorBox<T>, block: usize) -> Result<Option<Vec<(f64, f64)>>> {
         match &self.replay {
             None => Ok(None),
-            Some(r) if matches!(r.runtime(), Runtime::Any { .. }) => Err(Error::NotAvailable {
-                op,
-                context: self.context(),
-            }),
             Some(r) => r.deviations(&self.enc, input, block).map(Some),
         }
     }

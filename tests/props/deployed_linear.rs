@@ -1,5 +1,6 @@
 //! Deployed linear bounds (`Bounds::backward_over`, `Bounds::compose_over`) against the
-//! test kit's exact emulation of the runtimes' recipes: at points `x` of the layer's input
+//! test kit's exact emulation of the runtimes' recipes (and, for `any`, of forms with random
+//! K-ulp errors): at points `x` of the layer's input
 //! box (endpoints, midpoints, mixtures), for every output the emulated runtime computes at
 //! each `x_j` (flush-to-zero on and off), the form's bounds at `x` contain `Λ·y + d`,
 //! decided in exact rationals. Layers and boxes of every rank, f32 and f64, biased to hard
@@ -7,7 +8,9 @@
 //! teeth).
 
 use bnbound::{AffineForm, BatchNorm, Error, Float, Mode, Runtime, Semantics, Shape, TensorBox};
-use bnbound_testkit::emulate::{recipe_outputs_flush, Format, F32, F64};
+use bnbound_testkit::emulate::{
+    any_outputs, recipe_outputs, recipe_outputs_flush, Format, F32, F64,
+};
 use bnbound_testkit::{hard_f32, hard_f64, intervals, shaped_case, shaped_layer, ShapedCase};
 use num_rational::BigRational;
 use proptest::prelude::*;
@@ -53,7 +56,8 @@ fn points<T: Float>(input: &TensorBox<T>) -> Vec<Vec<T>> {
 }
 
 /// Every output the emulated runtime computes at `x` in channel `c` (exact f64 values),
-/// or `None` when one is not finite (no finite form can hold it).
+/// or `None` when one is not finite (no finite form can hold it). For `any`: outputs of
+/// forms with random K-ulp errors (seeded by `x` and `c`), and the named runtimes'.
 fn outputs<T: Float>(bn: &BatchNorm<T>, c: usize, x: T, runtime: Runtime) -> Option<Vec<f64>> {
     let f = |v: T| v.to_f64_exact();
     let p = [
@@ -63,7 +67,17 @@ fn outputs<T: Float>(bn: &BatchNorm<T>, c: usize, x: T, runtime: Runtime) -> Opt
         f(bn.running_var()[c]),
         f(bn.eps()),
     ];
-    let ys = recipe_outputs_flush(p, f(x), format::<T>(), runtime == Runtime::PytorchCpu);
+    let ys = match runtime {
+        Runtime::Any { ulps } => {
+            let seed = f(x).to_bits() ^ (c as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            let mut ys = any_outputs(p, f(x), format::<T>(), ulps, seed);
+            ys.extend(any_outputs(p, f(x), format::<T>(), ulps, seed ^ 1));
+            ys.extend(recipe_outputs(p, f(x), format::<T>(), true));
+            ys.extend(recipe_outputs_flush(p, f(x), format::<T>(), true));
+            ys
+        }
+        _ => recipe_outputs_flush(p, f(x), format::<T>(), runtime == Runtime::PytorchCpu),
+    };
     ys.iter().all(|y| y.is_finite()).then_some(ys)
 }
 
@@ -194,6 +208,21 @@ proptest! {
     }
 }
 
+proptest! {
+    // `any` evaluates its model and the emulated orders per element: fewer cases.
+    #![proptest_config(ProptestConfig { cases: 24, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn any_forms_contain_every_order_f32(case in shaped_case(hard_f32()), seed in any::<u64>(), ulps in 0u32..=4) {
+        run(&case, Runtime::Any { ulps }, seed);
+    }
+
+    #[test]
+    fn any_forms_contain_every_order_f64(case in shaped_case(hard_f64()), seed in any::<u64>(), ulps in 0u32..=4) {
+        run(&case, Runtime::Any { ulps }, seed);
+    }
+}
+
 /// The check has teeth: on ordinary layers the real forms miss runtime outputs that the
 /// deployed forms hold, and most rows are decided (finite).
 #[test]
@@ -237,23 +266,27 @@ fn real_forms_miss_runtime_outputs() {
     );
 }
 
-/// `any` has no deviation bound yet: a typed error, never a silent real form.
+/// `any`: forms exist (the model's image minus the real image per element) and hold the
+/// outputs of PyTorch's recipe, exactly on a point box (where the deviation is tight); an
+/// input box that is not one element per column is refused.
 #[test]
-fn any_is_refused() {
+fn any_forms_hold_and_wrong_boxes_are_refused() {
     let bn = BatchNorm::new(vec![1.0f32], vec![0.0], vec![0.0], vec![3.0], 0.0).unwrap();
-    let x = TensorBox::new(Shape::new(&[1]).unwrap(), vec![-1.0f32], vec![1.0]).unwrap();
+    let x = TensorBox::new(Shape::new(&[1]).unwrap(), vec![1.0f32], vec![1.0]).unwrap();
     let lam = AffineForm::point(1, 1, vec![1.0f32], vec![0.0]).unwrap();
     let b = bn
         .bounds(Mode::Fast, Semantics::Deployed(Runtime::Any { ulps: 2 }))
         .unwrap();
-    assert!(matches!(
-        b.backward_over(&lam, &[1], &x),
-        Err(Error::NotAvailable { .. })
-    ));
-    // An input box that is not one element per column is refused.
+    let back = b.backward_over(&lam, &[1], &x).unwrap();
+    let torch = bn.deployed(Runtime::PytorchCpu).outputs_at(0, 1.0).unwrap();
+    let (a, c) = (back.a(), back.c());
+    assert!(a.lo()[0] + c.lo()[0] <= torch.0 && torch.1 <= a.hi()[0] + c.hi()[0]);
+    // A point box: the constant's width is a few ulps of the output.
+    assert!(c.hi()[0] - c.lo()[0] < 1e-5, "{:?}", (c.lo()[0], c.hi()[0]));
     let wrong = TensorBox::new(Shape::new(&[2]).unwrap(), vec![0.0f32; 2], vec![1.0; 2]).unwrap();
     let ort = bn.deployed(Runtime::OnnxruntimeCpu);
     assert!(ort.backward_over(&lam, &[1], &wrong).is_err());
+    assert!(b.backward_over(&lam, &[1], &wrong).is_err());
 }
 
 /// A zero coefficient on an element whose runtime output is infinite: the deployed network

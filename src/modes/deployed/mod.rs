@@ -330,8 +330,9 @@ impl<T: Float> Replay<T> {
     /// `x` of the element's interval, every output `y` the runtime computes at `x`, and the
     /// exact real `s`, `o` of its channel (from `enc`, the layer's enclosure); `(−∞, +∞)`
     /// where no finite bound is derived. Errors: [`Error::DeployedNan`] when the runtime
-    /// computes NaN for an input of the box; `any` has no deviations here (the caller
-    /// refuses it).
+    /// computes NaN for an input of the box. For [`Runtime::Any`] the interval is the
+    /// model's image of the element's interval minus its real image (sound, and as wide as
+    /// about twice the real image's width: exact only for narrow intervals).
     ///
     /// With `block > 1` the elements go in runs of `block` (row-major runs of one channel:
     /// `block` divides the shape's inner size) and each run shares the interval derived for
@@ -347,15 +348,36 @@ impl<T: Float> Replay<T> {
     ) -> Result<Vec<(f64, f64)>> {
         self.runtime.valid()?;
         let shape = *input.shape();
-        let block = if block > 1 && shape.inner().max(1).is_multiple_of(block) {
+        let any = matches!(self.runtime, Runtime::Any { .. });
+        // `any`'s deviation below grows with the interval's width: element by element.
+        let block = if !any && block > 1 && shape.inner().max(1).is_multiple_of(block) {
             block
         } else {
             1
         };
         let one = |c: usize, l: T, h: T| -> Option<(f64, f64)> {
-            self.image(c, l, h)?;
+            let (y_lo, y_hi) = self.image(c, l, h)?;
             let ch = enc.channel(c);
             let (s, o) = (ch.scale(), ch.offset());
+            if any {
+                // Every output over [l, h] lies in the model's image Y, the exact s·x + o in
+                // R = [s]·[l, h] + [o]: their difference lies in Y − R.
+                use crate::num::round::{add_down, add_up};
+                let (pl, ph) = crate::num::interval::mul_bounds(
+                    s.lo(),
+                    s.hi(),
+                    l.to_f64_raw(),
+                    h.to_f64_raw(),
+                );
+                let (rl, rh) = (add_down(pl, o.lo()), add_up(ph, o.hi()));
+                let (yl, yh) = (y_lo.to_f64_raw(), y_hi.to_f64_raw());
+                let finite = [yl, yh, rl, rh].iter().all(|v| v.is_finite());
+                return Some(if finite {
+                    (add_down(yl, -rh), add_up(yh, -rl))
+                } else {
+                    (f64::NEG_INFINITY, f64::INFINITY)
+                });
+            }
             Some(
                 self.consts[c]
                     .deviation(self.recipes, (s.lo(), s.hi()), (o.lo(), o.hi()), l, h)

@@ -122,12 +122,15 @@ pub fn deployed_contains(data: &[u8]) {
 }
 
 fn deployed_forms_case<T: Float>(u: &mut Unstructured<'_>) -> Option<()> {
-    use crate::emulate::{recipe_outputs_flush, F32, F64};
+    use crate::emulate::{any_outputs, recipe_outputs, recipe_outputs_flush, F32, F64};
     use crate::oracle::{rat, Q};
     let (bn, chs, input, _) = case::<T>(u)?;
-    let runtime = match u.int_in_range(0u8..=1).ok()? {
+    let runtime = match u.int_in_range(0u8..=2).ok()? {
         0 => bnbound::Runtime::PytorchCpu,
-        _ => bnbound::Runtime::OnnxruntimeCpu,
+        1 => bnbound::Runtime::OnnxruntimeCpu,
+        _ => bnbound::Runtime::Any {
+            ulps: u.int_in_range(0u32..=4).ok()?,
+        },
     };
     let fmt = match T::DTYPE {
         bnbound::Dtype::F32 => F32,
@@ -179,12 +182,17 @@ fn deployed_forms_case<T: Float>(u: &mut Unstructured<'_>) -> Option<()> {
     let mut ys = Vec::with_capacity(n);
     for (j, &xj) in x.iter().enumerate() {
         let ch = chs[xbox.shape().channel_of(j)];
-        let out = recipe_outputs_flush(
-            [ch.g, ch.b, ch.m, ch.v, ch.e],
-            f(xj),
-            fmt,
-            runtime == bnbound::Runtime::PytorchCpu,
-        );
+        let p = [ch.g, ch.b, ch.m, ch.v, ch.e];
+        let out = match runtime {
+            // `any`: forms with K-ulp errors (fuzzer-seeded) and the named runtimes' outputs.
+            bnbound::Runtime::Any { ulps } => {
+                let mut ys = any_outputs(p, f(xj), fmt, ulps, u.arbitrary::<u64>().ok()?);
+                ys.extend(recipe_outputs(p, f(xj), fmt, true));
+                ys.extend(recipe_outputs_flush(p, f(xj), fmt, true));
+                ys
+            }
+            _ => recipe_outputs_flush(p, f(xj), fmt, runtime == bnbound::Runtime::PytorchCpu),
+        };
         if out.iter().any(|y| !y.is_finite()) || !f(xj).is_finite() {
             return Some(()); // no finite form holds an infinite output
         }
