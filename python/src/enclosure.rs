@@ -452,6 +452,22 @@ impl Enclosure {
     }
 }
 
+impl Enclosure {
+    /// Linear forms under deployed semantics need the input's element type and an f32/f64
+    /// recipe: refused on a layer whose input type is unknown or that is stored as 16-bit.
+    fn forms_allowed(&self, sem: Semantics, op: &str) -> PyResult<()> {
+        if let Semantics::Deployed(_) = sem {
+            if self.x_type_unknown {
+                return Err(unknown_input_type());
+            }
+            if let Some(s) = self.storage {
+                return Err(err(no_stored_recipe(op, s)));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Dispatches on the layer's dtype: `$f::<f32>` or `$f::<f64>` with the typed bounds.
 macro_rules! typed {
     ($self:ident, $f:ident, $py:expr, $($arg:expr),*) => {
@@ -574,14 +590,7 @@ impl Enclosure {
         let _env = bnbound::DefaultFpEnv::enter(); // the caller's MXCSR back on return
         let shape = opt_dims(shape, "shape")?;
         let sem = self::semantics(semantics, runtime, ulps)?;
-        if let Semantics::Deployed(_) = sem {
-            if self.x_type_unknown {
-                return Err(unknown_input_type());
-            }
-            if let Some(s) = self.storage {
-                return Err(err(no_stored_recipe("compose", s)));
-            }
-        }
+        self.forms_allowed(sem, "compose")?;
         let input = match (x_lo, x_hi) {
             (Some(l), Some(h)) => Some([l, h]),
             (None, None) => None,
@@ -622,14 +631,7 @@ impl Enclosure {
         let _env = bnbound::DefaultFpEnv::enter(); // the caller's MXCSR back on return
         let shape = opt_dims(shape, "shape")?;
         let sem = self::semantics(semantics, runtime, ulps)?;
-        if let Semantics::Deployed(_) = sem {
-            if self.x_type_unknown {
-                return Err(unknown_input_type());
-            }
-            if let Some(s) = self.storage {
-                return Err(err(no_stored_recipe("backward", s)));
-            }
-        }
+        self.forms_allowed(sem, "backward")?;
         let input = match (x_lo, x_hi) {
             (Some(l), Some(h)) => Some([l, h]),
             (None, None) => None,
@@ -667,14 +669,7 @@ impl Enclosure {
         let _env = bnbound::DefaultFpEnv::enter(); // the caller's MXCSR back on return
         let sample = opt_dims(sample, "sample")?;
         let sem = self::semantics(semantics, runtime, ulps)?;
-        if let Semantics::Deployed(_) = sem {
-            if self.x_type_unknown {
-                return Err(unknown_input_type());
-            }
-            if let Some(s) = self.storage {
-                return Err(err(no_stored_recipe("backward_batch", s)));
-            }
-        }
+        self.forms_allowed(sem, "backward_batch")?;
         typed!(self, batch_op, py, lam, x_lo, x_hi, sample, sem)
     }
 

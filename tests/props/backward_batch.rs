@@ -7,10 +7,8 @@
 //! forms with random K-ulp errors too). Layers and
 //! boxes of every rank, f32 and f64, biased to hard values.
 
+use crate::emulated::{ordinary_case, outputs};
 use bnbound::{BatchNorm, Error, Float, Mode, Runtime, Semantics, Shape, TensorBox};
-use bnbound_testkit::emulate::{
-    any_outputs, recipe_outputs, recipe_outputs_flush, Format, F32, F64,
-};
 use bnbound_testkit::{
     hard_f32, hard_f64, intervals, rat, shaped_case, shaped_layer, sign_of, Ch, Memo, ShapedCase,
     Q, RI,
@@ -20,37 +18,6 @@ use std::cmp::Ordering;
 
 fn q(x: f64) -> Q {
     rat(x)
-}
-
-fn format<T: Float>() -> Format {
-    match T::DTYPE {
-        bnbound::Dtype::F32 => F32,
-        bnbound::Dtype::F64 => F64,
-    }
-}
-
-/// Every output the emulated runtime computes at `x` in channel `c`, or `None` when one is
-/// not finite.
-fn outputs<T: Float>(bn: &BatchNorm<T>, c: usize, x: T, runtime: Runtime) -> Option<Vec<f64>> {
-    let f = |v: T| v.to_f64_exact();
-    let p = [
-        f(bn.gamma()[c]),
-        f(bn.beta()[c]),
-        f(bn.running_mean()[c]),
-        f(bn.running_var()[c]),
-        f(bn.eps()),
-    ];
-    let ys = match runtime {
-        Runtime::Any { ulps } => {
-            let seed = f(x).to_bits() ^ (c as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-            let mut ys = any_outputs(p, f(x), format::<T>(), ulps, seed);
-            ys.extend(recipe_outputs(p, f(x), format::<T>(), true));
-            ys.extend(recipe_outputs_flush(p, f(x), format::<T>(), true));
-            ys
-        }
-        _ => recipe_outputs_flush(p, f(x), format::<T>(), runtime == Runtime::PytorchCpu),
-    };
-    ys.iter().all(|y| y.is_finite()).then_some(ys)
 }
 
 /// Points of one box: its lower ends, upper ends, midpoints and a mixture.
@@ -218,11 +185,10 @@ fn run<T: Float>(case: &ShapedCase<T>, semantics: Semantics, seed: u64) -> (usiz
     (decided, missed)
 }
 
-const SEMANTICS: [Semantics; 4] = [
+const SEMANTICS: [Semantics; 3] = [
     Semantics::Real,
     Semantics::Deployed(Runtime::PytorchCpu),
     Semantics::Deployed(Runtime::OnnxruntimeCpu),
-    Semantics::Deployed(Runtime::Any { ulps: 2 }),
 ];
 
 proptest! {
@@ -243,36 +209,24 @@ proptest! {
     }
 }
 
+proptest! {
+    // `any`: its model and the emulated K-ulp orders per element cost more; fewer cases.
+    #![proptest_config(ProptestConfig { cases: 32, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn backward_batch_any_contains(case in shaped_case(hard_f32()), case64 in shaped_case(hard_f64()), seed in any::<u64>(), ulps in 0u32..=4) {
+        run(&case, Semantics::Deployed(Runtime::Any { ulps }), seed);
+        run(&case64, Semantics::Deployed(Runtime::Any { ulps }), seed);
+    }
+}
+
 /// The checks have teeth: the real-semantics bounds miss runtime outputs that the deployed
 /// ones hold; and the real check refuses a lower constant raised past the exact value.
 #[test]
 fn backward_batch_checks_have_teeth() {
     let (mut decided, mut missed) = (0, 0);
     for k in 0..40u64 {
-        let c = 3;
-        let params: Vec<[f32; 5]> = (0..c)
-            .map(|i| {
-                let t = (k * 7 + i as u64) as f32;
-                [
-                    0.3 + t / 17.0,
-                    -1.1 + t / 29.0,
-                    0.7 - t / 13.0,
-                    0.01 + t / 31.0,
-                    1e-5,
-                ]
-            })
-            .collect();
-        let case = ShapedCase {
-            params,
-            sample: vec![c, 4],
-            other: 2,
-            entries: (0..2 * c * 4)
-                .map(|j| {
-                    let a = -2.0 + (j as f32 + k as f32) / 7.0;
-                    (a, a + 0.75, j as u8)
-                })
-                .collect(),
-        };
+        let case = ordinary_case(k, 2, 2);
         for rt in [Runtime::PytorchCpu, Runtime::OnnxruntimeCpu] {
             let (d, m) = run(&case, Semantics::Deployed(rt), k);
             decided += d;

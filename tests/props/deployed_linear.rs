@@ -7,20 +7,11 @@
 //! values. The same checks on the real forms find runtime outputs outside (the test has
 //! teeth).
 
+use crate::emulated::{ordinary_case, outputs};
 use bnbound::{AffineForm, BatchNorm, Error, Float, Mode, Runtime, Semantics, Shape, TensorBox};
-use bnbound_testkit::emulate::{
-    any_outputs, recipe_outputs, recipe_outputs_flush, Format, F32, F64,
-};
 use bnbound_testkit::{hard_f32, hard_f64, intervals, shaped_case, shaped_layer, ShapedCase};
 use num_rational::BigRational;
 use proptest::prelude::*;
-
-fn format<T: Float>() -> Format {
-    match T::DTYPE {
-        bnbound::Dtype::F32 => F32,
-        bnbound::Dtype::F64 => F64,
-    }
-}
 
 fn q(x: f64) -> BigRational {
     BigRational::from_float(x).expect("finite")
@@ -53,32 +44,6 @@ fn points<T: Float>(input: &TensorBox<T>) -> Vec<Vec<T>> {
         })
         .collect();
     vec![lo.to_vec(), hi.to_vec(), mid, mixed]
-}
-
-/// Every output the emulated runtime computes at `x` in channel `c` (exact f64 values),
-/// or `None` when one is not finite (no finite form can hold it). For `any`: outputs of
-/// forms with random K-ulp errors (seeded by `x` and `c`), and the named runtimes'.
-fn outputs<T: Float>(bn: &BatchNorm<T>, c: usize, x: T, runtime: Runtime) -> Option<Vec<f64>> {
-    let f = |v: T| v.to_f64_exact();
-    let p = [
-        f(bn.gamma()[c]),
-        f(bn.beta()[c]),
-        f(bn.running_mean()[c]),
-        f(bn.running_var()[c]),
-        f(bn.eps()),
-    ];
-    let ys = match runtime {
-        Runtime::Any { ulps } => {
-            let seed = f(x).to_bits() ^ (c as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-            let mut ys = any_outputs(p, f(x), format::<T>(), ulps, seed);
-            ys.extend(any_outputs(p, f(x), format::<T>(), ulps, seed ^ 1));
-            ys.extend(recipe_outputs(p, f(x), format::<T>(), true));
-            ys.extend(recipe_outputs_flush(p, f(x), format::<T>(), true));
-            ys
-        }
-        _ => recipe_outputs_flush(p, f(x), format::<T>(), runtime == Runtime::PytorchCpu),
-    };
-    ys.iter().all(|y| y.is_finite()).then_some(ys)
 }
 
 /// Whether the form `g` (rows of `cols` coefficients over `x`) contains, at the point `x`,
@@ -229,30 +194,7 @@ proptest! {
 fn real_forms_miss_runtime_outputs() {
     let (mut decided, mut missed) = (0, 0);
     for k in 0..40u64 {
-        let c = 3;
-        let params: Vec<[f32; 5]> = (0..c)
-            .map(|i| {
-                let t = (k * 7 + i as u64) as f32;
-                [
-                    0.3 + t / 17.0,
-                    -1.1 + t / 29.0,
-                    0.7 - t / 13.0,
-                    0.01 + t / 31.0,
-                    1e-5,
-                ]
-            })
-            .collect();
-        let case = ShapedCase {
-            params: params.clone(),
-            sample: vec![c, 4],
-            other: 1,
-            entries: (0..c * 4)
-                .map(|j| {
-                    let a = -2.0 + (j as f32 + k as f32) / 7.0;
-                    (a, a + 0.75, j as u8)
-                })
-                .collect(),
-        };
+        let case = ordinary_case(k, 1, 1);
         for rt in [Runtime::PytorchCpu, Runtime::OnnxruntimeCpu] {
             let (d, m) = run(&case, rt, k);
             decided += d;

@@ -10,6 +10,7 @@ mod backward_modes;
 mod check_tight;
 mod deployed_linear;
 mod deployed_props;
+mod emulated;
 mod exact_agrees;
 mod fold_props;
 mod fp_env;
