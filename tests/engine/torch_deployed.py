@@ -124,6 +124,24 @@ def bnbound(exe, pp, bp, runtime):
     return json.loads(r.stdout)
 
 
+def write_case(tmp, name, label, params, e, shape):
+    """Writes PARAMS (the dtype's values `params`, ε `e`) and a random BOX of `shape` (at
+    the subnormal scale for the "subnormal" layers) into `tmp`; returns (pp, bp, lo, hi)."""
+    pp = tmp / "params.json"
+    pp.write_text(json.dumps({"dtype": name, "eps": e, **{
+        k: [float(x) for x in a] for k, a in
+        zip(["gamma", "beta", "running_mean", "running_var"], params)}}))
+    scale = 4.0 * TINY[name] if label == "subnormal" else 4.0
+    center = to_dtype(RNG.uniform(-scale, scale, shape), name)
+    radius = RNG.uniform(0, 0.5, shape) * (RNG.uniform(0, 1, shape) < 0.7) * (scale / 4.0)
+    lo = to_dtype(center - radius, name)
+    hi = np.maximum(to_dtype(center + radius, name), lo)
+    bp = tmp / "box.json"
+    bp.write_text(json.dumps({"shape": list(shape), "lo": [float(x) for x in lo.ravel()],
+                              "hi": [float(x) for x in hi.ravel()]}))
+    return pp, bp, lo, hi
+
+
 def compiled(exe, tmp):
     """torch.compile's default CPU backend (inductor, which decomposes eval BatchNorm into
     its own arithmetic): float32 BatchNorm2d on every layer kind, contiguous and
@@ -137,19 +155,7 @@ def compiled(exe, tmp):
     fns = {}
     for label, g, b, m, v, eps in layers(c, name):
         p = [to_dtype(a, name) for a in (g, b, m, v)]
-        e = float(np.float32(eps))
-        pp = tmp / "params.json"
-        pp.write_text(json.dumps({"dtype": name, "eps": e, **{
-            k: [float(x) for x in a] for k, a in
-            zip(["gamma", "beta", "running_mean", "running_var"], p)}}))
-        scale = 4.0 * TINY[name] if label == "subnormal" else 4.0
-        center = to_dtype(RNG.uniform(-scale, scale, shape), name)
-        radius = RNG.uniform(0, 0.5, shape) * (RNG.uniform(0, 1, shape) < 0.7) * (scale / 4.0)
-        lo = to_dtype(center - radius, name)
-        hi = np.maximum(to_dtype(center + radius, name), lo)
-        bp = tmp / "box.json"
-        bp.write_text(json.dumps({"shape": list(shape), "lo": [float(x) for x in lo.ravel()],
-                                  "hi": [float(x) for x in hi.ravel()]}))
+        pp, bp, lo, hi = write_case(tmp, name, label, p, float(np.float32(eps)), shape)
         bounds = {rt: bnbound(exe, pp, bp, rt) for rt in ("pytorch-cpu", "any")}
         bounds = {rt: (parse(o["lo"], name), parse(o["hi"], name)) for rt, o in bounds.items() if o}
         if eps not in fns:
@@ -203,19 +209,7 @@ def main():
                             assert (p[1] != 0).any()
                         # ε: PyTorch's fast path uses static_cast<opmath_t>(eps); f64 keeps it.
                         e = eps if name == "f64" else float(np.float32(eps))
-                        pp = tmp / "params.json"
-                        pp.write_text(json.dumps({"dtype": name, "eps": e, **{
-                            k: [float(x) for x in a] for k, a in
-                            zip(["gamma", "beta", "running_mean", "running_var"], p)}}))
-                        scale = 4.0 * TINY[name] if label == "subnormal" else 4.0
-                        center = to_dtype(RNG.uniform(-scale, scale, shape), name)
-                        radius = RNG.uniform(0, 0.5, shape) * (RNG.uniform(0, 1, shape) < 0.7) * (scale / 4.0)
-                        lo = to_dtype(center - radius, name)
-                        hi = np.maximum(to_dtype(center + radius, name), lo)
-                        bp = tmp / "box.json"
-                        bp.write_text(json.dumps({"shape": list(shape),
-                                                  "lo": [float(x) for x in lo.ravel()],
-                                                  "hi": [float(x) for x in hi.ravel()]}))
+                        pp, bp, lo, hi = write_case(tmp, name, label, p, e, shape)
                         bounds = {}
                         for rt in ("pytorch-cpu", "any", None):
                             o = bnbound(exe, pp, bp, rt)
