@@ -3,7 +3,8 @@
 A Conv(3→8)–BN–ReLU–Conv(8→16, stride 2)–BN–ReLU–Linear network in eval mode with
 realistic statistics (variance 1e-6 on some channels, |mean| up to 80, scales in the
 hundreds). For each conv mode auto_LiRPA offers (patches, its default, and matrix), each
-box radius (0: point boxes, 1e-3, 1e-2) and each method (IBP, CROWN), the bounds the
+box radius (0: point boxes, 1e-3, 1e-2), flush-to-zero off and on (torch.set_flush_denormal,
+set while torch and auto_LiRPA run) and each method (IBP, CROWN), the bounds the
 patched BoundedModule keeps for each BatchNorm output are compared with torch's own
 float32 BatchNorm outputs at the box's corners, centre and random points (the
 BatchNorm's input captured with forward hooks, so the outputs compared are exactly what
@@ -192,13 +193,16 @@ def main() -> int:
             (s, r): BoundedModule(net, x, bound_opts=opts, custom_ops=lirpa.custom_ops(s, r))
             for s, r in SEMANTICS
         }
-        for eps in RADII:
+        # The caller's flush-to-zero state (torch.set_flush_denormal) set for torch and for
+        # every bound computation: bnbound's bounds must not depend on it.
+        for flush, eps in [(f, e) for f in (False, True) for e in RADII]:
+            assert torch.set_flush_denormal(flush) or not flush
             ys = bn_outputs(net, points(x, eps))
             for method in ("IBP", "CROWN"):
                 nodes = bounds(stock, x, eps, method)
                 miss = [outside(n, y) for n, y in zip(nodes, ys)]
                 stock_misses += sum(miss)
-                line = f"{mode:7} eps={eps:<6} {method:5}: stock outside {miss[0]}+{miss[1]}"
+                line = f"{mode:7} flush={flush:d} eps={eps:<6} {method:5}: stock outside {miss[0]}+{miss[1]}"
                 for (s, r), model in patched.items():
                     nodes = bounds(model, x, eps, method)
                     out = [outside(n, y) for n, y in zip(nodes, ys)]
@@ -209,6 +213,7 @@ def main() -> int:
                     line += f", {r} outside {out[0]}+{out[1]}"
                     failures += sum(out)
                 print(line)
+            torch.set_flush_denormal(False)
     lirpa.stats.reset()
     # Time: CROWN and IBP on a 1e-3 box, stock against patched (pytorch-cpu), best of 5.
     for mode in ("patches", "matrix"):
