@@ -179,11 +179,14 @@ def bound_class(
 
         def _enclosure(self, w: torch.Tensor, b: torch.Tensor, m: torch.Tensor, v: torch.Tensor) -> Any:
             self._refuse_unsupported()
-            key = tuple((t.data_ptr(), t._version, t.dtype, tuple(t.shape)) for t in (w, b, m, v))
+            arrays = [_np(t) for t in (w, b, m, v)]
+            # Keyed by the parameters' values (C elements each), never by addresses that a
+            # freed tensor's successor could reuse: a cached enclosure is always this layer's.
+            key = (float(self.eps),) + tuple((a.dtype.str, a.shape, a.tobytes()) for a in arrays)
             cache = self._bnbound_cache
             if cache is not None and cache[0] == key:
                 return cache[1]
-            layer = bnbound.BatchNorm(_np(w), _np(b), _np(m), _np(v), float(self.eps))
+            layer = bnbound.BatchNorm(*arrays, float(self.eps))
             enc = layer.enclose()
             self._bnbound_cache = (key, enc)
             return enc
