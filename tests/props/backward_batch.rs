@@ -7,7 +7,7 @@
 //! forms with random K-ulp errors too). Layers and
 //! boxes of every rank, f32 and f64, biased to hard values.
 
-use crate::emulated::{ordinary_case, outputs};
+use crate::emulated::{ordinary_case, outputs, points};
 use bnbound::{BatchNorm, Error, Float, Mode, Runtime, Semantics, Shape, TensorBox};
 use bnbound_testkit::{
     hard_f32, hard_f64, intervals, rat, shaped_case, shaped_layer, sign_of, Ch, Memo, ShapedCase,
@@ -18,24 +18,6 @@ use std::cmp::Ordering;
 
 fn q(x: f64) -> Q {
     rat(x)
-}
-
-/// Points of one box: its lower ends, upper ends, midpoints and a mixture.
-fn points<T: Float>(lo: &[T], hi: &[T]) -> Vec<Vec<T>> {
-    let two = T::one() + T::one();
-    let mid: Vec<T> = lo
-        .iter()
-        .zip(hi)
-        .map(|(&l, &h)| l / two + h / two)
-        .collect();
-    let mixed: Vec<T> = (0..lo.len())
-        .map(|j| match j % 3 {
-            0 => lo[j],
-            1 => hi[j],
-            _ => mid[j],
-        })
-        .collect();
-    vec![lo.to_vec(), hi.to_vec(), mid, mixed]
 }
 
 /// `M·x` exactly, or `None` if a coefficient is not finite.

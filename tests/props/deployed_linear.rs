@@ -7,7 +7,7 @@
 //! values. The same checks on the real forms find runtime outputs outside (the test has
 //! teeth).
 
-use crate::emulated::{ordinary_case, outputs};
+use crate::emulated::{ordinary_case, outputs, points};
 use bnbound::{AffineForm, BatchNorm, Error, Float, Mode, Runtime, Semantics, Shape, TensorBox};
 use bnbound_testkit::{hard_f32, hard_f64, intervals, shaped_case, shaped_layer, ShapedCase};
 use num_rational::BigRational;
@@ -25,25 +25,6 @@ fn layer_and_box<T: Float>(case: &ShapedCase<T>) -> (BatchNorm<T>, TensorBox<T>)
     let shape = Shape::new(&dims).unwrap();
     let (lo, hi) = intervals(&case.entries[..shape.len()], false);
     (bn, TensorBox::new(shape, lo, hi).unwrap())
-}
-
-/// Points of the box: all lower ends, all upper ends, midpoints, and a mixture.
-fn points<T: Float>(input: &TensorBox<T>) -> Vec<Vec<T>> {
-    let (lo, hi) = (input.lo(), input.hi());
-    let two = T::one() + T::one();
-    let mid: Vec<T> = lo
-        .iter()
-        .zip(hi)
-        .map(|(&l, &h)| l / two + h / two)
-        .collect();
-    let mixed: Vec<T> = (0..lo.len())
-        .map(|j| match j % 3 {
-            0 => lo[j],
-            1 => hi[j],
-            _ => mid[j],
-        })
-        .collect();
-    vec![lo.to_vec(), hi.to_vec(), mid, mixed]
 }
 
 /// Whether the form `g` (rows of `cols` coefficients over `x`) contains, at the point `x`,
@@ -122,7 +103,7 @@ fn run<T: Float>(case: &ShapedCase<T>, runtime: Runtime, lam_seed: u64) -> (usiz
     let comp = deployed.compose_over(&id, &sample, &input).unwrap();
     let comp_real = real.compose_over(&id, &sample, &input).unwrap();
     let (mut decided, mut missed) = (0, 0);
-    for x in points(&input) {
+    for x in points(input.lo(), input.hi()) {
         let ys: Option<Vec<Vec<f64>>> = (0..n)
             .map(|j| outputs(&bn, input.shape().channel_of(j), x[j], runtime))
             .collect();

@@ -70,3 +70,22 @@ pub fn ordinary_case(k: u64, boxes: usize, other: usize) -> ShapedCase<f32> {
             .collect(),
     }
 }
+
+/// Points of one box (`lo`, `hi` element by element): its lower ends, upper ends,
+/// midpoints and a mixture of the three.
+pub fn points<T: Float>(lo: &[T], hi: &[T]) -> Vec<Vec<T>> {
+    let two = T::one() + T::one();
+    let mid: Vec<T> = lo
+        .iter()
+        .zip(hi)
+        .map(|(&l, &h)| l / two + h / two)
+        .collect();
+    let mixed: Vec<T> = (0..lo.len())
+        .map(|j| match j % 3 {
+            0 => lo[j],
+            1 => hi[j],
+            _ => mid[j],
+        })
+        .collect();
+    vec![lo.to_vec(), hi.to_vec(), mid, mixed]
+}
