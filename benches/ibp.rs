@@ -107,7 +107,60 @@ fn bench_shape<T: Float>(cr: &mut Criterion, dims: &[usize]) {
     g.finish();
 }
 
+/// Deployed-semantics IBP (`Bounds::ibp_into`) beside the same-call real IBP and the plain
+/// unsound loop, on the two boxes: the ratios to `real` are the figures the
+/// performance page reports.
+fn bench_deployed<T: Float>(cr: &mut Criterion, dims: &[usize]) {
+    use bnbound::{Runtime, Semantics};
+    let shape = Shape::new(dims).unwrap();
+    let bn = baseline::layer::<T>(shape.channels());
+    let n = shape.len();
+    let inner = shape.inner();
+    let (lo, hi) = baseline::input_box::<T>(n);
+    let view = BoxView::new(shape, &lo, &hi).unwrap();
+    let (mut ylo, mut yhi) = (vec![T::zero(); n], vec![T::zero(); n]);
+    let (s, o) = baseline::nearest_scale_offset(&bn);
+    let mut g = cr.benchmark_group(format!("deployed_ibp_{}_{:?}", T::DTYPE, dims));
+    g.throughput(Throughput::Elements(n as u64));
+    g.sample_size(20);
+    g.bench_function(BenchmarkId::from_parameter("plain_unsound"), |b| {
+        b.iter(|| {
+            baseline::plain(
+                &s,
+                &o,
+                inner,
+                black_box(&lo),
+                black_box(&hi),
+                &mut ylo,
+                &mut yhi,
+            )
+        })
+    });
+    let semantics = [
+        ("real", Semantics::Real),
+        ("pytorch-cpu", Semantics::Deployed(Runtime::PytorchCpu)),
+        (
+            "onnxruntime-cpu",
+            Semantics::Deployed(Runtime::OnnxruntimeCpu),
+        ),
+        ("any", Semantics::Deployed(Runtime::Any { ulps: 2 })),
+    ];
+    for (name, sem) in semantics {
+        let bounds = bn.bounds(bnbound::Mode::Fast, sem).unwrap();
+        g.bench_function(BenchmarkId::from_parameter(name), |b| {
+            b.iter(|| {
+                bounds
+                    .ibp_into(black_box(&view), &mut ylo, &mut yhi)
+                    .unwrap()
+            })
+        });
+    }
+    g.finish();
+}
+
 fn benches(c: &mut Criterion) {
+    bench_deployed::<f32>(c, &[1, 64, 64, 64]);
+    bench_deployed::<f32>(c, &[256, 512]);
     bench_shape::<f32>(c, &[8, 64, 128, 128]);
     bench_shape::<f64>(c, &[8, 64, 128, 128]);
     bench_shape::<f32>(c, &[1, 64, 128, 128]);
