@@ -200,6 +200,28 @@ impl<T: Float> Bounds<T> {
         })
     }
 
+    /// The same bounds on another per-element kernel ([`crate::Kernel`]): the real
+    /// enclosure's loops and, under a named runtime, the replay of its recipes run on that
+    /// kernel's instruction set. Every kernel is sound; tests and fuzzers use this to
+    /// cover the paths a CPU without AVX-512 or without FMA takes.
+    ///
+    /// ```
+    /// use bnbound::{BatchNorm, Kernel, Runtime, Shape, TensorBox};
+    /// let bn = BatchNorm::new(vec![1.5f32], vec![0.25], vec![0.1], vec![2.0], 1e-5)?;
+    /// let x = TensorBox::new(Shape::new(&[1, 1, 70])?, vec![-1.0f32; 70], vec![1.0; 70])?;
+    /// let torch = bn.deployed(Runtime::PytorchCpu);
+    /// for k in Kernel::ALL {
+    ///     let y = torch.clone().with_kernel(k).ibp(&x)?;
+    ///     let (a, b) = torch.outputs_at(0, 1.0)?;
+    ///     assert!(y.lo()[0] <= a && b <= y.hi()[0]);
+    /// }
+    /// # Ok::<(), bnbound::Error>(())
+    /// ```
+    pub fn with_kernel(mut self, kernel: crate::Kernel) -> Self {
+        self.enc = self.enc.with_kernel(kernel);
+        self
+    }
+
     /// The mode.
     ///
     /// ```
@@ -285,15 +307,35 @@ impl<T: Float> Bounds<T> {
     /// ```
     pub fn ibp(&self, input: &TensorBox<T>) -> Result<TensorBox<T>> {
         let _env = crate::num::round::env::enter();
-        let real = real!(self, e => e.ibp(input))?;
+        self.ibp_view(&input.view())
+    }
+
+    /// [`Bounds::ibp`] of a view, into fresh buffers.
+    fn ibp_view(&self, input: &BoxView<'_, T>) -> Result<TensorBox<T>> {
+        let real = match self.mode {
+            Mode::Fast => {
+                let n = input.shape().len();
+                let (mut lo, mut hi) = (vec![T::zero(); n], vec![T::zero(); n]);
+                self.enc.ibp_into(input, &mut lo, &mut hi)?;
+                TensorBox::from_valid(*input.shape(), lo, hi)
+            }
+            _ => {
+                let (lo, hi) = (input.lo().to_vec(), input.hi().to_vec());
+                let owned = TensorBox::from_valid(*input.shape(), lo, hi);
+                real!(self, e => e.ibp(&owned))?
+            }
+        };
         match &self.replay {
             None => Ok(real),
-            Some(r) => r.widen(input, real),
+            Some(r) => r.widen(self.enc.kernel(), input, real),
         }
     }
 
     /// [`Bounds::ibp`] into caller buffers (each of the box's length). Nothing is written
     /// on error; [`Error::DataLength`] when a buffer's length differs from the box's.
+    /// In fast mode under real semantics, and under a named runtime whose layer cannot
+    /// make it compute NaN (the usual case), the bounds are computed in the buffers
+    /// directly; otherwise in fresh buffers, then copied.
     ///
     /// ```
     /// use bnbound::{BatchNorm, BoxView, Runtime, Shape};
@@ -312,8 +354,15 @@ impl<T: Float> Bounds<T> {
         out_hi: &mut [T],
     ) -> Result<()> {
         let _env = crate::num::round::env::enter();
-        if self.mode == Mode::Fast && self.replay.is_none() {
-            return self.enc.ibp_into(input, out_lo, out_hi);
+        if self.mode == Mode::Fast {
+            match &self.replay {
+                None => return self.enc.ibp_into(input, out_lo, out_hi),
+                Some(r) if r.infallible() => {
+                    self.enc.ibp_into(input, out_lo, out_hi)?;
+                    return r.widen_in_place(self.enc.kernel(), input, out_lo, out_hi);
+                }
+                Some(_) => {}
+            }
         }
         for (what, v) in [("out_lo", out_lo.len()), ("out_hi", out_hi.len())] {
             if v != input.shape().len() {
@@ -324,8 +373,7 @@ impl<T: Float> Bounds<T> {
                 });
             }
         }
-        let owned = TensorBox::new(*input.shape(), input.lo().to_vec(), input.hi().to_vec())?;
-        let out = self.ibp(&owned)?;
+        let out = self.ibp_view(input)?;
         out_lo.copy_from_slice(out.lo());
         out_hi.copy_from_slice(out.hi());
         Ok(())

@@ -23,6 +23,9 @@ pub(crate) mod lanes {
         fn from_f64_down_raw(x: f64) -> Self;
         /// [`Float::from_f64_up`] in the caller's environment (as above).
         fn from_f64_up_raw(x: f64) -> Self;
+        /// A monotone integer numbering of this type's values, zeros sharing 0 (not NaN):
+        /// consecutive values differ by one (see [`super::ulps_between`]).
+        fn ordinal(self) -> i64;
     }
 
     impl LaneRound for f32 {
@@ -46,6 +49,15 @@ pub(crate) mod lanes {
         fn from_f64_up_raw(x: f64) -> Self {
             round::f32_up(x)
         }
+        #[inline(always)]
+        fn ordinal(self) -> i64 {
+            let bits = (self.to_bits() & 0x7fff_ffff) as i64;
+            if self < 0.0 {
+                -bits
+            } else {
+                bits
+            }
+        }
     }
 
     impl LaneRound for f64 {
@@ -68,6 +80,15 @@ pub(crate) mod lanes {
         #[inline(always)]
         fn from_f64_up_raw(x: f64) -> Self {
             x
+        }
+        #[inline(always)]
+        fn ordinal(self) -> i64 {
+            let bits = (self.to_bits() & i64::MAX as u64) as i64;
+            if self < 0.0 {
+                -bits
+            } else {
+                bits
+            }
         }
     }
 }
@@ -221,14 +242,10 @@ pub fn ulps_between<T: Float>(a: T, b: T) -> u64 {
 
 /// A monotone integer numbering of the values of the dtype (zeros share one number).
 pub(crate) fn ordinal(x: f64, dtype: Dtype) -> i64 {
-    let bits = match dtype {
-        Dtype::F64 => x.to_bits() as i64 & i64::MAX,
-        Dtype::F32 => ((x as f32).to_bits() & 0x7fff_ffff) as i64,
-    };
-    if x < 0.0 {
-        -bits
-    } else {
-        bits
+    use lanes::LaneRound;
+    match dtype {
+        Dtype::F64 => x.ordinal(),
+        Dtype::F32 => (x as f32).ordinal(),
     }
 }
 

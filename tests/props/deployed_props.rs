@@ -7,7 +7,7 @@
 
 #![allow(clippy::needless_range_loop)] // parallel arrays indexed together read clearer
 
-use bnbound::{BatchNorm, Error, Float, Runtime, Shape, TensorBox};
+use bnbound::{BatchNorm, Error, Float, Kernel, Runtime, Shape, TensorBox};
 use bnbound_testkit::emulate::{
     pytorch_fallback16, pytorch_fallback16_flush, recipe_outputs, recipe_outputs_flush, Format,
     BF16, F16, F32, F64,
@@ -83,7 +83,13 @@ fn layer_and_box<T: Float>(
     (bn, chs, TensorBox::new(shape, lo, hi).unwrap())
 }
 
-/// Runs one case for one runtime; returns (outputs checked, outside the real bounds).
+/// The kernel a case runs on: every path (AVX-512, AVX2+FMA, no FMA) in turn.
+fn kernel_of<T: Float>(case: &ShapedCase<T>) -> Kernel {
+    Kernel::ALL[case.entries.first().map_or(0, |e| e.2 as usize) % Kernel::ALL.len()]
+}
+
+/// Runs one case for one runtime on the case's kernel; returns (outputs checked, outside
+/// the real bounds).
 fn run<T: Float>(case: &ShapedCase<T>, runtime: Runtime) -> (usize, usize) {
     let (bn, chs, input) = layer_and_box(case);
     let n = input.shape().len();
@@ -93,9 +99,22 @@ fn run<T: Float>(case: &ShapedCase<T>, runtime: Runtime) -> (usize, usize) {
         let ch = chs[c];
         [ch.g, ch.b, ch.m, ch.v, ch.e]
     };
-    let deployed = bn.deployed(runtime);
+    let deployed = bn.deployed(runtime).with_kernel(kernel_of(case));
     let real = bn.enclose().ibp(&input).unwrap();
     let got = deployed.ibp(&input);
+    // `ibp_into` gives the same bounds, or the same error and leaves the buffers alone.
+    let (mut ylo, mut yhi) = (vec![T::one(); n], vec![T::one(); n]);
+    match (deployed.ibp_into(&input.view(), &mut ylo, &mut yhi), &got) {
+        (Ok(()), Ok(b)) => assert!(ylo == b.lo() && yhi == b.hi(), "ibp_into differs from ibp"),
+        (Err(e), Err(f)) => {
+            assert_eq!(e, *f);
+            assert!(
+                ylo.iter().chain(&yhi).all(|&v| v == T::one()),
+                "ibp_into wrote on error"
+            );
+        }
+        (a, b) => panic!("ibp_into gives {a:?}, ibp {:?}", b.as_ref().err()),
+    }
     let (mut checked, mut outside) = (0, 0);
     for i in 0..n {
         let c = i / inner;
@@ -207,6 +226,96 @@ proptest! {
         run(&case, Runtime::PytorchCpu);
         run(&case, Runtime::OnnxruntimeCpu);
     }
+}
+
+/// The vectorised replay's chunks (64 elements: part of one channel's run, or of a row's
+/// channels): boxes that cross chunk and row ends; channels the lanes skip (σ² + ε small
+/// enough for the flush model to change the constants, γ = 0); elements the lanes send to
+/// the scalar path (subnormal inputs, tiny products and outputs) beside ordinary ones;
+/// both signs of γ; every kernel. `run` checks each bound against the emulation at the
+/// ends and inside, the exact real image, and `ibp_into` against `ibp`.
+#[test]
+fn deployed_replay_chunks_and_scalar_elements() {
+    fn cases<T: Float>() -> Vec<ShapedCase<T>> {
+        let t = |v: f64| T::from_f64_down(v);
+        let mn = T::min_positive_value();
+        let sub = mn / (T::one() + T::one() + T::one());
+        let mut out = Vec::new();
+        for (eps, sample) in [
+            (1e-5, vec![70]),
+            (0.0, vec![70]),
+            (1e-5, vec![3, 130]),
+            (0.0, vec![2, 65]),
+        ] {
+            let c = sample[0];
+            let n: usize = sample.iter().product();
+            let params: Vec<[T; 5]> = (0..c)
+                .map(|j| {
+                    let e = t(eps);
+                    match j % 7 {
+                        0 => [t(-1.5), t(0.25), t(0.1), t(2.0), e],
+                        // y = α·x with α ≥ 316: a subnormal input read as 0 under DAZ
+                        // changes a normal output.
+                        1 => [t(1.0), T::zero(), T::zero(), t(1e-20), e],
+                        // σ² subnormal: with ε = 0 the flush model changes the constants.
+                        2 => [t(0.5), t(-0.75), t(0.3), sub, e],
+                        3 => [T::zero(), t(1.0), t(0.5), t(1.0), e],
+                        4 => [t(3.0), t(-2.0), t(-1.0), t(0.01), e],
+                        5 => [t(-0.25), t(1e-3), t(-7.0), t(50.0), e],
+                        // With ε = 0, y = x − 1.5·m: tiny positive outputs, flushed to 0.
+                        _ => [
+                            t(1.0),
+                            -(mn + mn / (T::one() + T::one())),
+                            T::zero(),
+                            t(1.0),
+                            e,
+                        ],
+                    }
+                })
+                .collect();
+            for tag in [6u8, 4, 2] {
+                let entries = (0..n)
+                    .map(|i| match i % 7 {
+                        0 => (sub, sub + sub, tag),
+                        6 => {
+                            // 1.5·m + 3 and + 5 subnormal steps.
+                            let (m15, step) = (mn + mn / (T::one() + T::one()), mn * T::epsilon());
+                            let three = step + step + step;
+                            (m15 + three, m15 + three + step + step, tag)
+                        }
+                        1 => (t(-1.0), t(2.0), tag),
+                        2 => (mn, mn + mn, tag),
+                        3 => (t(0.3), t(0.3), tag),
+                        4 => (t(-1e30), t(3.0), tag),
+                        _ => (
+                            t(0.5) + t(i as f64 / 64.0),
+                            t(0.75) + t(i as f64 / 64.0),
+                            tag,
+                        ),
+                    })
+                    .collect();
+                out.push(ShapedCase {
+                    params: params.clone(),
+                    sample: sample.clone(),
+                    other: 1,
+                    entries,
+                });
+            }
+        }
+        out
+    }
+    let mut checked = 0;
+    for case in cases::<f32>() {
+        for rt in [Runtime::PytorchCpu, Runtime::OnnxruntimeCpu] {
+            checked += run(&case, rt).0;
+        }
+    }
+    for case in cases::<f64>() {
+        for rt in [Runtime::PytorchCpu, Runtime::OnnxruntimeCpu] {
+            checked += run(&case, rt).0;
+        }
+    }
+    assert!(checked > 100_000, "{checked}");
 }
 
 /// Named hard cases: NaN of the runtime is a typed error; overflow gives infinite bounds.

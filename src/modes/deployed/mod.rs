@@ -17,17 +17,16 @@ pub(crate) mod any;
 mod flush;
 mod fold;
 mod recipe;
+mod replay;
 mod stored;
 
 use crate::error::{Error, Result, Side};
-use crate::exact::{cmp_affine_params, tighten};
 use crate::layer::params::BatchNorm;
 use crate::num::float::Float;
 use crate::num::interval::mul_bounds;
-use crate::tensor::TensorBox;
+use crate::tensor::{BoxView, TensorBox};
 pub(crate) use fold::fold_into_preceding;
-use recipe::{Consts, Recipe};
-use std::cmp::Ordering;
+use recipe::{Consts, Lanes, Recipe, Table};
 
 /// A CPU runtime whose BatchNorm recipe bnbound replays exactly, or [`Runtime::Any`]'s
 /// error model (the recipes and the model: `bnbound::docs::soundness`).
@@ -222,12 +221,18 @@ pub(crate) struct Replay<T: Float> {
     consts: Vec<Consts<T>>,
     /// Each channel's parameters as exact `f64` values.
     params: Vec<crate::num::params::Params>,
+    /// The recipes as the vectorised replay runs them (`None` for `any`), and each
+    /// channel's constants laid out for it.
+    table: Option<Table>,
+    lanes: Lanes<Vec<T>>,
+    /// Whether no input can make the runtime compute NaN (see [`Replay::infallible`]).
+    infallible: bool,
 }
 
 impl<T: Float> Replay<T> {
     /// The constants of `bn` under `runtime` (the caller holds the default environment).
     pub(crate) fn new(bn: &BatchNorm<T>, runtime: Runtime) -> Self {
-        let consts = (0..bn.channels())
+        let consts: Vec<Consts<T>> = (0..bn.channels())
             .map(|c| {
                 Consts::new(
                     bn.gamma()[c],
@@ -238,12 +243,31 @@ impl<T: Float> Replay<T> {
                 )
             })
             .collect();
+        let recipes = recipe::recipes(runtime, T::DTYPE);
+        let lanes: Vec<_> = consts.iter().map(|k| k.lane(recipes)).collect();
+        let infallible = !recipes.is_empty()
+            && consts
+                .iter()
+                .zip(&lanes)
+                .all(|(k, l)| l.is_some() && k.nonzero_slopes(recipes));
         Replay {
             runtime,
-            recipes: recipe::recipes(runtime, T::DTYPE),
+            recipes,
             consts,
             params: (0..bn.channels()).map(|c| bn.channel_f64(c)).collect(),
+            table: Table::of(recipes),
+            lanes: Lanes::new(&lanes, bn.gamma()),
+            infallible,
         }
+    }
+
+    /// Whether the runtime computes no NaN for any input (finite or infinite): a named
+    /// runtime whose every channel has a lane (finite constants the flush model cannot
+    /// change) and nonzero factors `α`, `s'`, `invstd` and `γ` in its recipes. Then
+    /// `0·∞` needs a zero factor, which none of the finite or flushed operands is, and
+    /// `∞ − ∞` an infinite constant: [`Replay::widen_in_place`] cannot fail.
+    pub(crate) fn infallible(&self) -> bool {
+        self.infallible
     }
 
     /// The runtime.
@@ -296,7 +320,12 @@ impl<T: Float> Replay<T> {
 
     /// The hull of `real` (a sound enclosure of the real image of `input`, of its shape)
     /// and the runtime's outputs over `input`.
-    pub(crate) fn widen(&self, input: &TensorBox<T>, real: TensorBox<T>) -> Result<TensorBox<T>> {
+    pub(crate) fn widen(
+        &self,
+        kernel: crate::Kernel,
+        input: &BoxView<'_, T>,
+        real: TensorBox<T>,
+    ) -> Result<TensorBox<T>> {
         self.runtime.valid()?;
         let shape = *input.shape();
         if real.shape() != input.shape() {
@@ -306,24 +335,56 @@ impl<T: Float> Replay<T> {
                 found: real.shape().dims().to_vec(),
             });
         }
+        let (_, mut lo, mut hi) = real.into_parts();
+        self.widen_in_place(kernel, input, &mut lo, &mut hi)?;
+        Ok(TensorBox::from_valid(shape, lo, hi))
+    }
+
+    /// [`Replay::widen`] in place: `lo`, `hi` hold a sound enclosure of the real image of
+    /// `input` (its length) and become the hull. The named runtimes run the vectorised
+    /// replay (module `replay`) on `kernel`'s instruction set and redo the chunks it marks
+    /// element by element; `any` goes element by element. On error the buffers hold a
+    /// mixture of both (callers that promise "nothing written" use
+    /// [`Replay::infallible`] or their own buffers).
+    pub(crate) fn widen_in_place(
+        &self,
+        kernel: crate::Kernel,
+        input: &BoxView<'_, T>,
+        lo: &mut [T],
+        hi: &mut [T],
+    ) -> Result<()> {
+        self.runtime.valid()?;
+        let shape = *input.shape();
         if shape.channels() != self.consts.len() {
             return Err(Error::ChannelMismatch {
                 expected: self.consts.len(),
                 found: shape.channels(),
             });
         }
-        let (mut lo, mut hi) = (real.lo().to_vec(), real.hi().to_vec());
-        for (i, (&l, &h)) in input.lo().iter().zip(input.hi()).enumerate() {
+        let redo = match self.table {
+            Some(table) => crate::kernel::loops::dispatch(
+                kernel,
+                replay::HullJob::new(
+                    (&self.lanes, table),
+                    shape.inner(),
+                    (input.lo(), input.hi()),
+                    (&mut *lo, &mut *hi),
+                ),
+            ),
+            None => std::iter::once(0..shape.len()).collect(),
+        };
+        let (x_lo, x_hi) = (input.lo(), input.hi());
+        for i in redo.into_iter().flatten() {
             let c = shape.channel_of(i);
+            let (l, h) = (x_lo[i], x_hi[i]);
             let (a, b) = self.image(c, l, h).ok_or(Error::DeployedNan {
                 index: i,
                 channel: c,
             })?;
-            let p = self.params[c];
-            lo[i] = hull_side(lo[i], a, p, (l, h), Side::Lo);
-            hi[i] = hull_side(hi[i], b, p, (l, h), Side::Hi);
+            lo[i] = hull_side(lo[i], a, Side::Lo);
+            hi[i] = hull_side(hi[i], b, Side::Hi);
         }
-        TensorBox::new(shape, lo, hi)
+        Ok(())
     }
 
     /// For each element of `input`, an interval containing `y − (s·x + o)` for every float
@@ -450,53 +511,11 @@ impl<T: Float> Replay<T> {
 }
 
 /// One side of `hull(real image, runtime outputs)` from a sound real bound `real` and the
-/// runtime's extreme output `y` on that side. When `real` is within 4 steps of `y` (or
-/// beyond it), the hull side is between them and `min`/`max` is within 4 ulps of it;
-/// otherwise the exact real extreme `r` decides: if `y` is beyond `r`, `y` is the hull
-/// side exactly; else the tightest float on the outer side of `r`, found by exact
-/// bisection between `real` and `y`.
-fn hull_side<T: Float>(
-    real: T,
-    y: T,
-    p: crate::num::params::Params,
-    (l, h): (T, T),
-    side: Side,
-) -> T {
-    let lower = side == Side::Lo;
-    let outer = if lower { real.min(y) } else { real.max(y) };
-    let gap_inward = if lower { real < y } else { real > y };
-    if !gap_inward
-        || !real.is_finite()
-        || !y.is_finite()
-        || crate::num::float::ulps_between(real, y) <= 4
-    {
-        return outer;
-    }
-    // The real extreme is attained at the endpoint chosen by the exact sign of γ.
-    let g = p.gamma;
-    let x = if (g >= 0.0) == lower { l } else { h };
-    if !x.is_finite() {
-        return outer;
-    }
-    let x = x.to_f64_raw();
-    let cmp = |v: f64| cmp_affine_params(p, x, v);
-    let yv = y.to_f64_raw();
-    let beyond = if lower {
-        cmp(yv) != Ordering::Greater
-    } else {
-        cmp(yv) != Ordering::Less
-    };
-    if beyond {
-        return y;
-    }
-    let (a, b) = if lower {
-        tighten(real.to_f64_raw(), yv, cmp)
-    } else {
-        tighten(yv, real.to_f64_raw(), cmp)
-    };
-    if lower {
-        T::from_f64_down_raw(a)
-    } else {
-        T::from_f64_up_raw(b)
+/// runtime's extreme output `y` on that side: the outer of the two. (No tightening
+/// beyond `real`: deployed bounds contain the real IBP bounds of the same mode.)
+fn hull_side<T: Float>(real: T, y: T, side: Side) -> T {
+    match side {
+        Side::Lo => real.min(y),
+        Side::Hi => real.max(y),
     }
 }

@@ -33,6 +33,199 @@ pub(crate) fn recipes(runtime: Runtime, dtype: Dtype) -> &'static [Recipe] {
     }
 }
 
+/// A runtime's recipe table as the replay's lanes run it: [`Recipe::Affine`] alone, or
+/// with [`Recipe::Centred`] (PyTorch) or [`Recipe::Divided`] (ONNX Runtime, `f32`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Table {
+    /// `[Affine]`.
+    Affine,
+    /// `[Affine, Centred]`.
+    Centred,
+    /// `[Affine, Divided]`.
+    Divided,
+}
+
+impl Table {
+    /// The table of `recipes`, or `None` for a table the lanes do not run (`any`'s, empty).
+    pub(crate) fn of(recipes: &[Recipe]) -> Option<Table> {
+        match recipes {
+            [Recipe::Affine] => Some(Table::Affine),
+            [Recipe::Affine, Recipe::Centred] => Some(Table::Centred),
+            [Recipe::Affine, Recipe::Divided] => Some(Table::Divided),
+            _ => None,
+        }
+    }
+}
+
+/// One channel's float constants as the replay reads them (from [`Consts::lane`], so all
+/// finite and none the flush model can change).
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Lane<T> {
+    alpha: T,
+    betas: [T; 2],
+    m: T,
+    invs: [T; 2],
+    g: T,
+    b: T,
+    div: (T, T),
+}
+
+impl<T: Float> Lane<T> {
+    /// The least output at `x` of [`Recipe::Affine`] (both `β'`, with and without FMA),
+    /// with `CENTRED` also of [`Recipe::Centred`] (both `invstd`, with and without FMA),
+    /// with `DIVIDED` also of [`Recipe::Divided`], every operation rounded to nearest in
+    /// `T` as the runtime computes it; and whether that least value is the least under the
+    /// flush model too (module `flush`). It is when `x` is not subnormal (no operand read
+    /// as 0), no intermediate product or difference is tiny (no result flushed), no output
+    /// is NaN, and the least output is not a tiny positive value: a flushed output is a
+    /// zero, never below a least output `≤ 0`, and a least output `> m` (the least normal)
+    /// leaves no output tiny. Branch-free, so the replay's loops vectorise.
+    #[inline(always)]
+    pub(crate) fn least<const CENTRED: bool, const DIVIDED: bool>(&self, x: T) -> (T, bool) {
+        let mn = T::min_positive_value();
+        let tiny = |v: T| v != T::zero() && v.abs() <= mn;
+        let mut unsure = x != T::zero() && x.abs() < mn;
+        // The sum of every output: NaN if one is (or if two are infinite of both signs,
+        // which only sends the element to the scalar path).
+        let mut sum = T::zero();
+        let mut y = T::infinity();
+        let mut take = |v: T| {
+            sum = sum + v;
+            y = if v < y { v } else { y };
+        };
+        // The runtimes' own arithmetic, each operation rounded to nearest in T: this is
+        // the semantics being replayed, not a bound.
+        let p = x * self.alpha;
+        unsure |= tiny(p);
+        for b in self.betas {
+            take(p + b);
+            take(x.mul_add(self.alpha, b));
+        }
+        if CENTRED {
+            let d = x - self.m;
+            unsure |= tiny(d);
+            for inv in self.invs {
+                let t = d * inv;
+                let tg = t * self.g;
+                unsure |= tiny(t) | tiny(tg);
+                take(tg + self.b);
+                take(t.mul_add(self.g, self.b));
+            }
+        }
+        if DIVIDED {
+            let (s, b) = self.div;
+            let xs = x * s;
+            unsure |= tiny(xs);
+            take(xs + b);
+            take(x.mul_add(s, b));
+        }
+        unsure |= sum.is_nan() | (y > T::zero() && y <= mn);
+        (y, !unsure)
+    }
+
+    /// The channel with `γ`, `β` and every constant derived from them negated: each
+    /// output is the negation of the original's (rounding to nearest is odd), so
+    /// `−mirrored().least(x)` is the greatest output at `x`.
+    #[inline(always)]
+    pub(crate) fn mirrored(&self) -> Self {
+        Lane {
+            alpha: -self.alpha,
+            betas: [-self.betas[0], -self.betas[1]],
+            m: self.m,
+            invs: self.invs,
+            g: -self.g,
+            b: -self.b,
+            div: (-self.div.0, -self.div.1),
+        }
+    }
+}
+
+/// Every channel's [`Lane`] as arrays (structure of arrays), for the row loop where each
+/// element has its own channel; `ok[c]` is false where [`Consts::lane`] gives none (the
+/// entry is then a placeholder and the element goes the scalar way).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Lanes<V, B = Vec<bool>> {
+    alpha: V,
+    beta0: V,
+    beta1: V,
+    m: V,
+    inv0: V,
+    inv1: V,
+    g: V,
+    b: V,
+    div_s: V,
+    div_b: V,
+    /// Whether the channel's `γ` is negative: its least output is at the box's upper end.
+    pub(crate) neg: B,
+    pub(crate) ok: B,
+}
+
+impl<T: Float> Lanes<Vec<T>> {
+    /// The lanes of `lanes` (one per channel, `None` where the scalar way is needed) and
+    /// the signs of the channels' `γ`.
+    pub(crate) fn new(lanes: &[Option<Lane<T>>], gammas: &[T]) -> Self {
+        let mut l: Self = Lanes::default();
+        for (k, &g) in lanes.iter().zip(gammas) {
+            let v = k.unwrap_or_default();
+            l.alpha.push(v.alpha);
+            l.beta0.push(v.betas[0]);
+            l.beta1.push(v.betas[1]);
+            l.m.push(v.m);
+            l.inv0.push(v.invs[0]);
+            l.inv1.push(v.invs[1]);
+            l.g.push(v.g);
+            l.b.push(v.b);
+            l.div_s.push(v.div.0);
+            l.div_b.push(v.div.1);
+            l.neg.push(g < T::zero());
+            l.ok.push(k.is_some());
+        }
+        l
+    }
+
+    /// The lanes of the channels `first..first + n` (in range), as slices of length `n`.
+    #[inline(always)]
+    pub(crate) fn run(&self, first: usize, n: usize) -> Lanes<&[T], &[bool]> {
+        let r = first..first + n;
+        Lanes {
+            alpha: &self.alpha[r.clone()],
+            beta0: &self.beta0[r.clone()],
+            beta1: &self.beta1[r.clone()],
+            m: &self.m[r.clone()],
+            inv0: &self.inv0[r.clone()],
+            inv1: &self.inv1[r.clone()],
+            g: &self.g[r.clone()],
+            b: &self.b[r.clone()],
+            div_s: &self.div_s[r.clone()],
+            div_b: &self.div_b[r.clone()],
+            neg: &self.neg[r.clone()],
+            ok: &self.ok[r],
+        }
+    }
+
+    /// Channel `c`'s lane (`c` in range).
+    #[inline(always)]
+    pub(crate) fn at(&self, c: usize) -> Lane<T> {
+        self.run(c, 1).at(0)
+    }
+}
+
+impl<T: Float> Lanes<&[T], &[bool]> {
+    /// The `j`-th lane of a run (`j` in range).
+    #[inline(always)]
+    pub(crate) fn at(&self, j: usize) -> Lane<T> {
+        Lane {
+            alpha: self.alpha[j],
+            betas: [self.beta0[j], self.beta1[j]],
+            m: self.m[j],
+            invs: [self.inv0[j], self.inv1[j]],
+            g: self.g[j],
+            b: self.b[j],
+            div: (self.div_s[j], self.div_b[j]),
+        }
+    }
+}
+
 /// One channel's constants in the compute type, as the runtime computes them.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Consts<T> {
@@ -175,52 +368,76 @@ impl<T: Float> Consts<T> {
     /// four, [`Recipe::Centred`]'s four, [`Recipe::Divided`]'s two (its MLAS kernel adds
     /// the bias after the product, or fuses both).
     ///
-    /// Under the flush model (module `flush`): when no operand is subnormal and no result
-    /// tiny, no operation can flush and the outputs are the ordinary ones, computed
-    /// directly; otherwise every choice is enumerated.
+    /// Under the flush model (module `flush`): where [`Lane::least`] vouches for its result
+    /// at `x` on both sides (no flush can change an extreme), that is the answer; otherwise
+    /// every choice is enumerated.
     pub(crate) fn outputs(&self, x: T, recipes: &[Recipe]) -> Option<(T, T)> {
-        let mut ys = [T::zero(); 10];
-        let mut tiny = self.tiny || super::flush::subnormal(x);
-        let mut n = 0;
-        for recipe in recipes {
-            match recipe {
-                Recipe::Affine => {
-                    let p = x * self.alpha;
-                    tiny |= super::flush::tiny(p);
-                    for &b in &self.betas {
-                        ys[n] = p + b;
-                        ys[n + 1] = x.mul_add(self.alpha, b);
-                        n += 2;
-                    }
-                }
-                Recipe::Centred => {
-                    let d = x - self.m;
-                    tiny |= super::flush::tiny(d);
-                    for &inv in &self.invs {
-                        let t = d * inv;
-                        let tg = t * self.g;
-                        tiny |= super::flush::tiny(t) || super::flush::tiny(tg);
-                        ys[n] = tg + self.b;
-                        ys[n + 1] = t.mul_add(self.g, self.b);
-                        n += 2;
-                    }
-                }
-                Recipe::Divided => {
-                    let (s, b) = self.div;
-                    let xs = x * s;
-                    tiny |= super::flush::tiny(xs);
-                    ys[n] = xs + b;
-                    ys[n + 1] = x.mul_add(s, b);
-                    n += 2;
-                }
+        if let (Some(lane), Some(table)) = (self.lane(recipes), Table::of(recipes)) {
+            let ((a, lo_ok), (b, hi_ok)) = match table {
+                Table::Affine => (
+                    lane.least::<false, false>(x),
+                    lane.mirrored().least::<false, false>(x),
+                ),
+                Table::Centred => (
+                    lane.least::<true, false>(x),
+                    lane.mirrored().least::<true, false>(x),
+                ),
+                Table::Divided => (
+                    lane.least::<false, true>(x),
+                    lane.mirrored().least::<false, true>(x),
+                ),
+            };
+            if lo_ok && hi_ok {
+                return Some((a, -b));
             }
         }
-        let ys = &ys[..n];
-        tiny |= ys.iter().any(|&y| super::flush::tiny(y));
-        if tiny {
-            return Self::extremes(&self.flushed_outputs(x, recipes));
+        Self::extremes(&self.flushed_outputs(x, recipes))
+    }
+
+    /// Whether every factor the recipes multiply by is nonzero: `α`, and `s'`
+    /// ([`Recipe::Divided`]) or `invstd` and `γ` ([`Recipe::Centred`]).
+    pub(crate) fn nonzero_slopes(&self, recipes: &[Recipe]) -> bool {
+        let z = T::zero();
+        self.alpha != z
+            && recipes.iter().all(|r| match r {
+                Recipe::Affine => true,
+                Recipe::Centred => self.g != z && self.invs.iter().all(|&v| v != z),
+                Recipe::Divided => self.div.0 != z,
+            })
+    }
+
+    /// The channel's constants as the replay's lanes read them, or `None` where a lane
+    /// cannot vouch for any output: constants the flush model can change (`tiny`), an
+    /// infinite `α` or fallback `invstd` under it, or a constant of the recipes that is
+    /// not finite.
+    pub(crate) fn lane(&self, recipes: &[Recipe]) -> Option<Lane<T>> {
+        let divided = recipes.contains(&Recipe::Divided);
+        let centred = recipes.contains(&Recipe::Centred);
+        let finite = [self.alpha, self.betas[0], self.betas[1]]
+            .into_iter()
+            .chain(if centred {
+                [self.m, self.g, self.b, self.invs[0], self.invs[1]]
+            } else {
+                [T::zero(); 5]
+            })
+            .chain(if divided {
+                [self.div.0, self.div.1]
+            } else {
+                [T::zero(); 2]
+            })
+            .all(|v| v.is_finite());
+        if self.tiny || self.alpha_inf || self.inv_inf || !finite {
+            return None;
         }
-        Self::extremes(ys)
+        Some(Lane {
+            alpha: self.alpha,
+            betas: self.betas,
+            m: self.m,
+            invs: self.invs,
+            g: self.g,
+            b: self.b,
+            div: self.div,
+        })
     }
 
     /// Whether the runtime may compute NaN for some input of `[l, h]` that the endpoints

@@ -48,7 +48,7 @@ pub fn ibp_contains(data: &[u8]) {
 }
 
 fn deployed_case<T: Float>(u: &mut Unstructured<'_>) -> Option<()> {
-    use crate::emulate::{recipe_outputs, F32, F64};
+    use crate::emulate::{F32, F64};
     let (bn, chs, input, chan) = case::<T>(u)?;
     let runtime = match u.int_in_range(0u8..=2).ok()? {
         0 => bnbound::Runtime::PytorchCpu,
@@ -63,7 +63,20 @@ fn deployed_case<T: Float>(u: &mut Unstructured<'_>) -> Option<()> {
         bnbound::Dtype::F32 => F32,
         bnbound::Dtype::F64 => F64,
     };
-    let got = bn.deployed(runtime).ibp(&input);
+    let kernel = bnbound::Kernel::ALL[u.int_in_range(0..=2).ok()?];
+    let bounds = bn.deployed(runtime).with_kernel(kernel);
+    let got = bounds.ibp(&input);
+    // `ibp_into`: the same bounds, or the same error with the buffers left alone.
+    let n = input.lo().len();
+    let (mut ylo, mut yhi) = (vec![T::one(); n], vec![T::one(); n]);
+    match (bounds.ibp_into(&input.view(), &mut ylo, &mut yhi), &got) {
+        (Ok(()), Ok(b)) => assert!(ylo == b.lo() && yhi == b.hi(), "ibp_into differs"),
+        (Err(e), Err(g)) => {
+            assert_eq!(&e, g);
+            assert!(ylo.iter().chain(&yhi).all(|&v| v == T::one()), "written on error");
+        }
+        (a, b) => panic!("ibp_into {a:?} but ibp {:?}", b.as_ref().err()),
+    }
     for (i, &k) in chan.iter().enumerate() {
         let ch = chs[k];
         let p = [ch.g, ch.b, ch.m, ch.v, ch.e];
@@ -78,7 +91,8 @@ fn deployed_case<T: Float>(u: &mut Unstructured<'_>) -> Option<()> {
         };
         let mut ys = Vec::new();
         for x in [l, h, mid] {
-            ys.extend(recipe_outputs(p, f(x), fmt, fallback));
+            // Flush-to-zero off and on (every choice of the flush model).
+            ys.extend(crate::emulate::recipe_outputs_flush(p, f(x), fmt, fallback));
             if let bnbound::Runtime::Any { ulps } = runtime {
                 ys.extend(crate::emulate::any_outputs(
                     p,
