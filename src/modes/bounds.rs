@@ -312,12 +312,15 @@ impl<T: Float> Bounds<T> {
 
     /// [`Bounds::ibp`] of a view, into fresh buffers.
     fn ibp_view(&self, input: &BoxView<'_, T>) -> Result<TensorBox<T>> {
-        let real = match self.mode {
-            Mode::Fast => {
+        let real = match (self.mode, &self.replay) {
+            (Mode::Fast, replay) => {
                 let n = input.shape().len();
                 let (mut lo, mut hi) = (vec![T::zero(); n], vec![T::zero(); n]);
-                self.enc.ibp_into(input, &mut lo, &mut hi)?;
-                TensorBox::from_valid(*input.shape(), lo, hi)
+                match replay {
+                    None => self.enc.ibp_into(input, &mut lo, &mut hi)?,
+                    Some(r) => r.ibp_into(&self.enc, input, &mut lo, &mut hi)?,
+                }
+                return Ok(TensorBox::from_valid(*input.shape(), lo, hi));
             }
             _ => {
                 let (lo, hi) = (input.lo().to_vec(), input.hi().to_vec());
@@ -357,10 +360,7 @@ impl<T: Float> Bounds<T> {
         if self.mode == Mode::Fast {
             match &self.replay {
                 None => return self.enc.ibp_into(input, out_lo, out_hi),
-                Some(r) if r.infallible() => {
-                    self.enc.ibp_into(input, out_lo, out_hi)?;
-                    return r.widen_in_place(self.enc.kernel(), input, out_lo, out_hi);
-                }
+                Some(r) if r.infallible() => return r.ibp_into(&self.enc, input, out_lo, out_hi),
                 Some(_) => {}
             }
         }

@@ -42,8 +42,23 @@ pub(crate) fn per_channel<T: Float, const OFFSET: bool>(
     Ok(())
 }
 
+/// IBP over a piece of a box: whole blocks of `inner` elements of a `(…, C, inner)`
+/// layout, the first being block `first_block` of the box, through the enclosure's
+/// kernel. Unchecked: the caller has checked the box with [`check_lengths`], and the four
+/// slices are the same piece of the input and the outputs.
+pub(crate) fn ibp_blocks<T: Float>(
+    enc: &Enclosure,
+    inner: usize,
+    first_block: usize,
+    input: (&[T], &[T]),
+    out: (&mut [T], &mut [T]),
+) {
+    let job = MapJob::<T, true, _>::new(enc.laid_out(), inner, first_block, input, out);
+    loops::dispatch(enc.kernel(), job);
+}
+
 /// The channel count of `input` is the layer's, and both outputs have its element count.
-fn check_lengths<T: Float>(
+pub(crate) fn check_lengths<T: Float>(
     enc: &Enclosure,
     input: &BoxView<'_, T>,
     out_lo: &[T],

@@ -341,11 +341,9 @@ impl<T: Float> Replay<T> {
     }
 
     /// [`Replay::widen`] in place: `lo`, `hi` hold a sound enclosure of the real image of
-    /// `input` (its length) and become the hull. The named runtimes run the vectorised
-    /// replay (module `replay`) on `kernel`'s instruction set and redo the chunks it marks
-    /// element by element; `any` goes element by element. On error the buffers hold a
-    /// mixture of both (callers that promise "nothing written" use
-    /// [`Replay::infallible`] or their own buffers).
+    /// `input` (its length) and become the hull. On error the buffers hold a mixture of
+    /// both (callers that promise "nothing written" use [`Replay::infallible`] or their
+    /// own buffers).
     pub(crate) fn widen_in_place(
         &self,
         kernel: crate::Kernel,
@@ -353,36 +351,94 @@ impl<T: Float> Replay<T> {
         lo: &mut [T],
         hi: &mut [T],
     ) -> Result<()> {
+        self.check(input)?;
+        let inner = input.shape().inner();
+        self.hull_blocks(kernel, input, (inner, 0, 0..input.shape().len()), (lo, hi))
+    }
+
+    /// Fast-mode deployed IBP into `lo`, `hi` (the box's length): the real IBP of `enc`
+    /// (the layer's enclosure) and the hull with the runtime's outputs, piece by piece so
+    /// that the replay reads the real bounds while they are in cache. Errors as
+    /// [`Replay::widen_in_place`], which this equals.
+    pub(crate) fn ibp_into(
+        &self,
+        enc: &crate::layer::enclosure::Enclosure,
+        input: &BoxView<'_, T>,
+        lo: &mut [T],
+        hi: &mut [T],
+    ) -> Result<()> {
+        crate::transfer::ibp::check_lengths(enc, input, lo, hi)?;
+        self.check(input)?;
+        /// Elements per piece (four `f32` buffers of it fit in a 256 KB cache).
+        const PIECE: usize = 16 * 1024;
+        let n = input.shape().len();
+        let inner = input.shape().inner();
+        if inner == 0 || n == 0 {
+            return Ok(());
+        }
+        let piece = (PIECE / inner).max(1) * inner;
+        for start in (0..n).step_by(piece) {
+            let r = start..(start + piece).min(n);
+            crate::transfer::ibp::ibp_blocks(
+                enc,
+                inner,
+                start / inner,
+                (&input.lo()[r.clone()], &input.hi()[r.clone()]),
+                (&mut lo[r.clone()], &mut hi[r.clone()]),
+            );
+            let (l, h) = (&mut lo[r.clone()], &mut hi[r.clone()]);
+            self.hull_blocks(enc.kernel(), input, (inner, start / inner, r), (l, h))?;
+        }
+        Ok(())
+    }
+
+    /// The runtime is valid and `input` has the layer's channel count.
+    fn check(&self, input: &BoxView<'_, T>) -> Result<()> {
         self.runtime.valid()?;
-        let shape = *input.shape();
-        if shape.channels() != self.consts.len() {
+        if input.shape().channels() != self.consts.len() {
             return Err(Error::ChannelMismatch {
                 expected: self.consts.len(),
-                found: shape.channels(),
+                found: input.shape().channels(),
             });
         }
+        Ok(())
+    }
+
+    /// The hull over the elements `range` of `input` (whole blocks of `inner`, the first
+    /// being block `first_block`), whose real bounds `lo`, `hi` (of the range's length)
+    /// hold: the named runtimes run the vectorised replay (module `replay`) on `kernel`'s
+    /// instruction set and redo the chunks it marks element by element; `any` goes
+    /// element by element.
+    fn hull_blocks(
+        &self,
+        kernel: crate::Kernel,
+        input: &BoxView<'_, T>,
+        (inner, first_block, range): (usize, usize, std::ops::Range<usize>),
+        (lo, hi): (&mut [T], &mut [T]),
+    ) -> Result<()> {
+        let shape = *input.shape();
+        let (x_lo, x_hi) = (&input.lo()[range.clone()], &input.hi()[range.clone()]);
         let redo = match self.table {
             Some(table) => crate::kernel::loops::dispatch(
                 kernel,
                 replay::HullJob::new(
                     (&self.lanes, table),
-                    shape.inner(),
-                    (input.lo(), input.hi()),
+                    (inner, first_block),
+                    (x_lo, x_hi),
                     (&mut *lo, &mut *hi),
                 ),
             ),
-            None => std::iter::once(0..shape.len()).collect(),
+            None => std::iter::once(0..range.len()).collect(),
         };
-        let (x_lo, x_hi) = (input.lo(), input.hi());
-        for i in redo.into_iter().flatten() {
+        for j in redo.into_iter().flatten() {
+            let i = range.start + j;
             let c = shape.channel_of(i);
-            let (l, h) = (x_lo[i], x_hi[i]);
-            let (a, b) = self.image(c, l, h).ok_or(Error::DeployedNan {
+            let (a, b) = self.image(c, x_lo[j], x_hi[j]).ok_or(Error::DeployedNan {
                 index: i,
                 channel: c,
             })?;
-            lo[i] = hull_side(lo[i], a, Side::Lo);
-            hi[i] = hull_side(hi[i], b, Side::Hi);
+            lo[j] = hull_side(lo[j], a, Side::Lo);
+            hi[j] = hull_side(hi[j], b, Side::Hi);
         }
         Ok(())
     }

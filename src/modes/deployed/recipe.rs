@@ -59,11 +59,13 @@ impl Table {
 
 /// One channel's float constants as the replay reads them (from [`Consts::lane`], so all
 /// finite and none the flush model can change).
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug)]
 pub(crate) struct Lane<T> {
     alpha: T,
+    /// The two `β'` (rounded twice, fused), least first.
     betas: [T; 2],
     m: T,
+    /// The two fallback `invstd`, least first.
     invs: [T; 2],
     g: T,
     b: T,
@@ -75,52 +77,71 @@ impl<T: Float> Lane<T> {
     /// with `CENTRED` also of [`Recipe::Centred`] (both `invstd`, with and without FMA),
     /// with `DIVIDED` also of [`Recipe::Divided`], every operation rounded to nearest in
     /// `T` as the runtime computes it; and whether that least value is the least under the
-    /// flush model too (module `flush`). It is when `x` is not subnormal (no operand read
-    /// as 0), no intermediate product or difference is tiny (no result flushed), no output
-    /// is NaN, and the least output is not a tiny positive value: a flushed output is a
-    /// zero, never below a least output `≤ 0`, and a least output `> m` (the least normal)
-    /// leaves no output tiny. Branch-free, so the replay's loops vectorise.
+    /// flush model too (module `flush`) and no output is NaN.
+    ///
+    /// Rounding to nearest is monotone, so of the two `β'` the least output takes the
+    /// lesser (`betas` is sorted), and of the two `invstd` the one that makes
+    /// `t = RN(RN(x − μ)·invstd)` least when `γ ≥ 0`, greatest when `γ < 0`: the lesser
+    /// when `x − μ` and `γ` have the same sign (`invs` is sorted). The other variants are
+    /// not evaluated; what they could do under the flush model is covered by margins.
+    ///
+    /// The result is vouched for when `x` is not subnormal (no operand read as 0), none of
+    /// `x·α`, `x − μ`, `x·s'` is tiny or NaN (no result flushed), `t` and `RN(t·γ)` are 0
+    /// or have magnitudes in `(2m, MAX/2)` (`m` the least normal) — the other `invstd`
+    /// differs by a few ulps, so its `t` and `RN(t·γ)` are within a factor `1 + 16u` of
+    /// these: neither tiny nor overflowing, or zeros and flushes of the same sign — and the
+    /// least output is not a tiny positive value: a flushed output is a zero, never below
+    /// a least output `≤ 0`, and a least output `> m` leaves no output tiny. With the
+    /// lane's finite constants an output is NaN only through `∞·0` in one of those
+    /// products (the last addition adds a finite constant), which the checks catch.
+    /// Branch-free, so the replay's loops vectorise.
     #[inline(always)]
+    // `!(a > b)` on purpose: true for NaN.
+    #[allow(clippy::neg_cmp_op_on_partial_ord)]
     pub(crate) fn least<const CENTRED: bool, const DIVIDED: bool>(&self, x: T) -> (T, bool) {
         let mn = T::min_positive_value();
-        let tiny = |v: T| v != T::zero() && v.abs() <= mn;
-        let mut unsure = x != T::zero() && x.abs() < mn;
-        // The sum of every output: NaN if one is (or if two are infinite of both signs,
-        // which only sends the element to the scalar path).
-        let mut sum = T::zero();
+        let two = T::one() + T::one();
+        let (low, high) = (mn * two, T::max_value() / two);
+        // Tiny (a flush may change it) or NaN.
+        let odd = |v: T| (v != T::zero()) & !(v.abs() > mn);
+        // Nonzero and not in (2m, MAX/2): tiny, near tiny, near overflow, ∞ or NaN.
+        let near = |v: T| (v != T::zero()) & !((v.abs() > low) & (v.abs() < high));
+        let mut unsure = (x != T::zero()) & (x.abs() < mn);
         let mut y = T::infinity();
-        let mut take = |v: T| {
-            sum = sum + v;
-            y = if v < y { v } else { y };
-        };
+        let mut take = |v: T| y = if v < y { v } else { y };
         // The runtimes' own arithmetic, each operation rounded to nearest in T: this is
         // the semantics being replayed, not a bound.
         let p = x * self.alpha;
-        unsure |= tiny(p);
-        for b in self.betas {
-            take(p + b);
-            take(x.mul_add(self.alpha, b));
-        }
+        unsure |= odd(p);
+        take(p + self.betas[0]);
+        take(x.mul_add(self.alpha, self.betas[0]));
         if CENTRED {
             let d = x - self.m;
-            unsure |= tiny(d);
-            for inv in self.invs {
-                let t = d * inv;
-                let tg = t * self.g;
-                unsure |= tiny(t) | tiny(tg);
-                take(tg + self.b);
-                take(t.mul_add(self.g, self.b));
-            }
+            unsure |= odd(d);
+            let lesser = (d >= T::zero()) == (self.g >= T::zero());
+            let inv = if lesser { self.invs[0] } else { self.invs[1] };
+            let t = d * inv;
+            let tg = t * self.g;
+            unsure |= near(t) | near(tg);
+            take(tg + self.b);
+            take(t.mul_add(self.g, self.b));
         }
         if DIVIDED {
             let (s, b) = self.div;
             let xs = x * s;
-            unsure |= tiny(xs);
+            unsure |= odd(xs);
             take(xs + b);
             take(x.mul_add(s, b));
         }
-        unsure |= sum.is_nan() | (y > T::zero() && y <= mn);
+        unsure |= (y > T::zero()) & (y <= mn);
         (y, !unsure)
+    }
+
+    /// The runtime's `α`: of the sign of `γ` or zero (its product may underflow only
+    /// for constants the flush model can change, which have no lane).
+    #[inline(always)]
+    pub(crate) fn alpha(&self) -> T {
+        self.alpha
     }
 
     /// The channel with `γ`, `β` and every constant derived from them negated: each
@@ -130,7 +151,7 @@ impl<T: Float> Lane<T> {
     pub(crate) fn mirrored(&self) -> Self {
         Lane {
             alpha: -self.alpha,
-            betas: [-self.betas[0], -self.betas[1]],
+            betas: [-self.betas[1], -self.betas[0]],
             m: self.m,
             invs: self.invs,
             g: -self.g,
@@ -141,8 +162,9 @@ impl<T: Float> Lane<T> {
 }
 
 /// Every channel's [`Lane`] as arrays (structure of arrays), for the row loop where each
-/// element has its own channel; `ok[c]` is false where [`Consts::lane`] gives none (the
-/// entry is then a placeholder and the element goes the scalar way).
+/// element has its own channel; `ok[c]` is false where [`Consts::lane`] gives none: the
+/// entry is then all NaN, so [`Lane::least`] never vouches for it (its `x·α` is NaN) and
+/// the element goes the scalar way.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Lanes<V, B = Vec<bool>> {
     alpha: V,
@@ -155,7 +177,8 @@ pub(crate) struct Lanes<V, B = Vec<bool>> {
     b: V,
     div_s: V,
     div_b: V,
-    /// Whether the channel's `γ` is negative: its least output is at the box's upper end.
+    /// Whether the channel's `γ` is negative: its least output is at the box's upper end
+    /// (for a channel with a lane, the sign of its `α`, which the row loop reads instead).
     pub(crate) neg: B,
     pub(crate) ok: B,
 }
@@ -165,8 +188,18 @@ impl<T: Float> Lanes<Vec<T>> {
     /// the signs of the channels' `γ`.
     pub(crate) fn new(lanes: &[Option<Lane<T>>], gammas: &[T]) -> Self {
         let mut l: Self = Lanes::default();
+        let nan = T::nan();
+        let none = Lane {
+            alpha: nan,
+            betas: [nan; 2],
+            m: nan,
+            invs: [nan; 2],
+            g: nan,
+            b: nan,
+            div: (nan, nan),
+        };
         for (k, &g) in lanes.iter().zip(gammas) {
-            let v = k.unwrap_or_default();
+            let v = k.unwrap_or(none);
             l.alpha.push(v.alpha);
             l.beta0.push(v.betas[0]);
             l.beta1.push(v.betas[1]);
@@ -429,11 +462,12 @@ impl<T: Float> Consts<T> {
         if self.tiny || self.alpha_inf || self.inv_inf || !finite {
             return None;
         }
+        let sorted = |[a, b]: [T; 2]| if b < a { [b, a] } else { [a, b] };
         Some(Lane {
             alpha: self.alpha,
-            betas: self.betas,
+            betas: sorted(self.betas),
             m: self.m,
-            invs: self.invs,
+            invs: sorted(self.invs),
             g: self.g,
             b: self.b,
             div: self.div,

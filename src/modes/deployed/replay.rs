@@ -31,6 +31,7 @@ pub(crate) struct HullJob<'a, T> {
     lanes: &'a Lanes<Vec<T>>,
     table: Table,
     inner: usize,
+    first_block: usize,
     lo: &'a [T],
     hi: &'a [T],
     out_lo: &'a mut [T],
@@ -38,10 +39,11 @@ pub(crate) struct HullJob<'a, T> {
 }
 
 impl<'a, T: Float> HullJob<'a, T> {
-    /// The job over a box laid out as `(…, C, inner)` with `C = lanes.len()` channels.
+    /// The job over whole blocks of `inner` elements of a box laid out as `(…, C, inner)`
+    /// with `C = lanes.len()` channels, the first being block `first_block` of the box.
     pub(crate) fn new(
         (lanes, table): (&'a Lanes<Vec<T>>, Table),
-        inner: usize,
+        (inner, first_block): (usize, usize),
         (lo, hi): (&'a [T], &'a [T]),
         (out_lo, out_hi): (&'a mut [T], &'a mut [T]),
     ) -> Self {
@@ -49,6 +51,7 @@ impl<'a, T: Float> HullJob<'a, T> {
             lanes,
             table,
             inner,
+            first_block,
             lo,
             hi,
             out_lo,
@@ -67,7 +70,7 @@ impl<'a, T: Float> HullJob<'a, T> {
         let inner = self.inner.max(1);
         let mut start = 0;
         while start < n {
-            let ch = (start / inner) % c;
+            let ch = (self.first_block + start / inner) % c;
             // A chunk: one channel's run (inner > 1) or consecutive channels of a row.
             let end = if inner > 1 {
                 (start + CHUNK).min((start / inner + 1) * inner)
@@ -158,18 +161,19 @@ fn row<T: Float, const CENTRED: bool, const DIVIDED: bool>(
     let n = out_lo.len();
     let (lo, hi, out_hi) = (&lo[..n], &hi[..n], &mut out_hi[..n]);
     let run = lanes.run(first, n);
-    let (neg, ok) = (run.neg, run.ok);
     let mut bad = false;
     for j in 0..n {
+        // A channel without a lane holds NaN, which `least` never vouches for; with one,
+        // `α` has the sign of `γ` (or is a zero, and every output is one constant).
         let k = run.at(j);
-        let (a, b) = if neg[j] {
+        let (a, b) = if k.alpha() < T::zero() {
             (hi[j], lo[j])
         } else {
             (lo[j], hi[j])
         };
         let (y_lo, s) = k.least::<CENTRED, DIVIDED>(a);
         let (m_hi, t) = k.mirrored().least::<CENTRED, DIVIDED>(b);
-        let (l, h, e) = hull(out_lo[j], out_hi[j], y_lo, -m_hi, s & t & ok[j]);
+        let (l, h, e) = hull(out_lo[j], out_hi[j], y_lo, -m_hi, s & t);
         out_lo[j] = l;
         out_hi[j] = h;
         bad |= e;

@@ -73,7 +73,10 @@ fn deployed_case<T: Float>(u: &mut Unstructured<'_>) -> Option<()> {
         (Ok(()), Ok(b)) => assert!(ylo == b.lo() && yhi == b.hi(), "ibp_into differs"),
         (Err(e), Err(g)) => {
             assert_eq!(&e, g);
-            assert!(ylo.iter().chain(&yhi).all(|&v| v == T::one()), "written on error");
+            assert!(
+                ylo.iter().chain(&yhi).all(|&v| v == T::one()),
+                "written on error"
+            );
         }
         (a, b) => panic!("ibp_into {a:?} but ibp {:?}", b.as_ref().err()),
     }
