@@ -3,7 +3,7 @@
 //! semantics. Every number is computed by the library; this module converts, checks
 //! shapes and releases the GIL around the work.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use bnbound::{
     AffineForm, AnyBatchNorm, Bounds, BoxView, Mode, Semantics, Shape, Storage, TensorBox,
@@ -89,6 +89,9 @@ pub(crate) struct Enclosure {
     bounds: AnyBounds,
     storage: Option<Storage>,
     x_type_unknown: bool,
+    /// The bounds under each deployed semantics used so far (the runtime's per-channel
+    /// constants computed once, not per call), the last few kept.
+    deployed: Mutex<Vec<(Semantics, Arc<dyn std::any::Any + Send + Sync>)>>,
 }
 
 impl Enclosure {
@@ -111,7 +114,31 @@ impl Enclosure {
             bounds,
             storage,
             x_type_unknown,
+            deployed: Mutex::new(Vec::new()),
         })
+    }
+
+    /// `bounds` (this enclosure's, of type `T`) under `sem`: built by
+    /// `Bounds::with_semantics` the first time a semantics is asked for, then reused.
+    fn under<T: Elem>(
+        &self,
+        bounds: &Bounds<T>,
+        sem: Semantics,
+    ) -> bnbound::Result<Arc<Bounds<T>>> {
+        /// How many semantics are kept.
+        const KEEP: usize = 8;
+        let mut cache = self.deployed.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((_, b)) = cache.iter().find(|(s, _)| *s == sem) {
+            if let Ok(b) = b.clone().downcast::<Bounds<T>>() {
+                return Ok(b);
+            }
+        }
+        let b = Arc::new(bounds.with_semantics(sem)?);
+        if cache.len() >= KEEP {
+            cache.remove(0);
+        }
+        cache.push((sem, b.clone()));
+        Ok(b)
     }
 }
 
@@ -286,7 +313,7 @@ impl Enclosure {
                     enc.ibp_into(&view, ylo, yhi)
                 };
             }
-            let b = bounds.with_semantics(sem)?;
+            let b = self.under(bounds, sem)?;
             if let (Semantics::Deployed(_), Some(s)) = (sem, storage) {
                 // 16-bit data: that type's arithmetic (its own real enclosure included).
                 let y = T::ibp_stored(&b, &owned(&view)?, s)?;
@@ -316,9 +343,7 @@ impl Enclosure {
             if sem == Semantics::Real && bounds.mode() == Mode::Fast {
                 return bounds.enclosure().derivative_chain_into(&view, ylo, yhi);
             }
-            let b = bounds
-                .with_semantics(sem)?
-                .derivative_chain(&owned(&view)?)?;
+            let b = self.under(bounds, sem)?.derivative_chain(&owned(&view)?)?;
             copy_into(&b, ylo, yhi);
             Ok(())
         })
@@ -365,15 +390,13 @@ impl Enclosure {
                 Some(TensorBox::new(shape, v.lo().to_vec(), v.hi().to_vec()).map_err(core)?)
             }
         };
+        let b = self.under(bounds, sem).map_err(core)?;
         let r = py
-            .detach(|| {
-                let b = bounds.with_semantics(sem)?;
-                match (&x, backward) {
-                    (Some(x), true) => b.backward_over(&f, &sample, x),
-                    (Some(x), false) => b.compose_over(&f, &sample, x),
-                    (None, true) => b.backward_shaped(&f, &sample),
-                    (None, false) => b.compose_shaped(&f, &sample),
-                }
+            .detach(|| match (&x, backward) {
+                (Some(x), true) => b.backward_over(&f, &sample, x),
+                (Some(x), false) => b.compose_over(&f, &sample, x),
+                (None, true) => b.backward_shaped(&f, &sample),
+                (None, false) => b.compose_shaped(&f, &sample),
             })
             .map_err(core)?;
         form_out(py, r)
@@ -428,12 +451,9 @@ impl Enclosure {
         let x = TensorBox::new(Shape::new(&dims).map_err(core)?, l.into_vec(), h.into_vec())
             .map_err(|e| located(e, &xd, ["x_lo", "x_hi"]))?;
         let lam_v = lam.slice();
+        let b = self.under(bounds, sem).map_err(core)?;
         let r = py
-            .detach(|| {
-                bounds
-                    .with_semantics(sem)?
-                    .backward_batch(lam_v, &sample, &x)
-            })
+            .detach(|| b.backward_batch(lam_v, &sample, &x))
             .map_err(|e| match e {
                 // An element of the boxes: located in x_lo's shape.
                 bnbound::Error::DeployedNan { .. } => located(e, &xd, ["x_lo", "x_hi"]),

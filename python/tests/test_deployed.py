@@ -99,3 +99,28 @@ def test_pytorch_recipe_outputs_lie_inside_the_deployed_bounds(rng, dtype):
                     assert dlo[0, k] <= y <= dhi[0, k], (k, y, dlo[0, k], dhi[0, k])
                     outside_real += not (rlo[0, k] <= y <= rhi[0, k])
     print(f"{np.dtype(dtype).name}: {outside_real} emulated PyTorch outputs outside the real bounds")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_deployed_bounds_are_kept_per_semantics(rng, dtype):
+    """An enclosure builds each deployed semantics' constants once and keeps the last
+    few: asking again, or after more semantics than it keeps, gives the same bounds as a
+    fresh enclosure, and each semantics its own (`any:K` widens with K)."""
+    c = 5
+    g, b, m, v = typical_layer(rng, dtype, c)
+    bn = bnbound.BatchNorm(g, b, m, v, dtype(1e-5))
+    enc = bn.enclose()
+    x = rng.uniform(-2, 2, (3, c)).astype(dtype)
+    names = [("pytorch-cpu", None), ("onnxruntime-cpu", None)] + [("any", k) for k in range(12)]
+    first = {}
+    for _ in range(2):
+        for rt, k in names:
+            got = enc.ibp(x, x + dtype(0.5), semantics="deployed", runtime=rt, ulps=k)
+            fresh = bn.enclose().ibp(x, x + dtype(0.5), semantics="deployed", runtime=rt, ulps=k)
+            assert all(np.array_equal(a, f) for a, f in zip(got, fresh)), (rt, k)
+            if (rt, k) in first:
+                assert all(np.array_equal(a, f) for a, f in zip(got, first[(rt, k)])), (rt, k)
+            first[(rt, k)] = got
+    lo0, hi0 = first[("any", 0)]
+    lo11, hi11 = first[("any", 11)]
+    assert np.all(lo11 <= lo0) and np.all(hi0 <= hi11) and np.any((lo11 < lo0) | (hi0 < hi11))
