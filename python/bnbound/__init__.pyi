@@ -121,7 +121,10 @@ class Enclosure:
         for every ``x`` in ``[lo, hi]`` (endpoints may be ±inf), ``f`` the semantics'
         function. Rank 1–5; the channel axis is 1 (0 for rank 1). ``out=(ylo, yhi)``: two
         writeable C-contiguous arrays of the layer's dtype and the input's shape, sharing
-        no memory with the inputs, written only on success and returned."""
+        no memory with the inputs, written only on success and returned. Torch tensors in
+        (read detached, from the CPU; float16/bfloat16 widened exactly) give torch tensors
+        out, on the first tensor's device (also for ``derivative`` and
+        ``backward_batch``)."""
     def derivative(
         self,
         dlo: ArrayLike,

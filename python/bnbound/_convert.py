@@ -1,18 +1,62 @@
 """Exact conversion of array-likes that are not numpy arrays of the layer's dtype.
 
-Called by the Rust extension for lists, tuples, scalars and integer arrays. A value is
-converted only when it is exactly a value of the target dtype; otherwise ``bnbound.Error``
-names the first element that would round. No arithmetic happens here.
+Called by the Rust extension for lists, tuples, scalars, integer arrays and torch tensors.
+A value is converted only when it is exactly a value of the target dtype; otherwise
+``bnbound.Error`` names the first element that would round. No arithmetic happens here.
+
+Torch tensors (torch is never imported here: a tensor exists only if the caller imported
+it) are read detached, from the CPU (a tensor on another device is copied to it), in any
+memory format; float16 and bfloat16 tensors are widened to the layer's dtype first, which
+is exact. Results go back as torch tensors on the first tensor argument's device.
 """
+
+import sys
 
 import numpy as np
 
 from ._native import Error
 
 
+def _torch_tensor(obj):
+    """Whether ``obj`` is a torch tensor (without importing torch)."""
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(obj, torch.Tensor)
+
+
+def _from_torch(t, dt):
+    """A torch tensor's values as a numpy array: detached, on the CPU, 16-bit floats widened
+    exactly to ``dt`` (numpy has no bfloat16)."""
+    torch = sys.modules["torch"]
+    t = t.detach()
+    if t.device.type != "cpu":
+        t = t.cpu()
+    if t.dtype in (torch.float16, torch.bfloat16) and dt.kind == "f" and dt.itemsize >= 4:
+        t = t.to(torch.float32 if dt.itemsize == 4 else torch.float64)
+    if t.dtype == torch.bfloat16:
+        t = t.to(torch.float32)
+    return t.resolve_conj().resolve_neg().numpy()
+
+
+def torch_device(*objs):
+    """The device of the first torch tensor among ``objs``, or ``None`` if there is none."""
+    for o in objs:
+        if _torch_tensor(o):
+            return o.device
+    return None
+
+
+def to_torch(result, device):
+    """The arrays of ``result`` (a tuple) as torch tensors on ``device`` (sharing memory on
+    the CPU)."""
+    torch = sys.modules["torch"]
+    return tuple(torch.from_numpy(a).to(device) for a in result)
+
+
 def exact_array(obj, dtype, what):
     """``obj`` as a numpy array of ``dtype`` holding exactly the same numbers."""
     dt = np.dtype(dtype)
+    if _torch_tensor(obj):
+        obj = _from_torch(obj, dt)
     try:
         a = np.asarray(obj)
     except Exception as e:  # ragged lists and the like

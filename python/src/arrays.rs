@@ -20,6 +20,7 @@ use numpy::{
     PyReadwriteArrayDyn, PyUntypedArray, PyUntypedArrayMethods,
 };
 use pyo3::prelude::*;
+use pyo3::types::PyTuple;
 
 use crate::errors::err;
 
@@ -189,6 +190,30 @@ pub(crate) fn input<'py, T: Elem>(obj: &Bound<'py, PyAny>, what: &str) -> PyResu
         .cast::<PyArrayDyn<T>>()
         .map_err(|_| err(format!("internal: {what} was not converted to {}", T::NAME)))?;
     from_array(a, what)
+}
+
+/// `result` as torch tensors on the device of the first torch tensor among `args`, or as
+/// it is when none is one (numpy arrays are recognised here; anything else asks
+/// `bnbound._convert.torch_device`, which never imports torch).
+pub(crate) fn torch_out<'py>(
+    py: Python<'py>,
+    result: Bound<'py, PyTuple>,
+    args: &[&Bound<'py, PyAny>],
+) -> PyResult<Bound<'py, PyTuple>> {
+    if args.iter().all(|a| a.cast::<PyUntypedArray>().is_ok()) {
+        return Ok(result);
+    }
+    let conv = py.import("bnbound._convert")?;
+    let device = conv
+        .getattr("torch_device")?
+        .call1(PyTuple::new(py, args.iter().copied())?)?;
+    if device.is_none() {
+        return Ok(result);
+    }
+    Ok(conv
+        .getattr("to_torch")?
+        .call1((result, device))?
+        .cast_into::<PyTuple>()?)
 }
 
 /// Fails unless `b` has the dims of `a`.

@@ -12,7 +12,7 @@ use numpy::{PyArray1, PyArrayDescrMethods, PyUntypedArray, PyUntypedArrayMethods
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 
-use crate::arrays::{input, out_array, output, same_dims, Elem, Input};
+use crate::arrays::{input, out_array, output, same_dims, torch_out, Elem, Input};
 use crate::errors::{core, err, located, opt_dims, opt_str, opt_u64};
 
 /// Above this many elements, fast IBP runs on rayon's threads.
@@ -559,7 +559,8 @@ impl Enclosure {
         if self.x_type_unknown && matches!(sem, Semantics::Deployed(_)) {
             return Err(unknown_input_type());
         }
-        typed!(self, ibp_t, py, &lo, &hi, out, sem)
+        let r = typed!(self, ibp_t, py, &lo, &hi, out, sem)?;
+        torch_out(py, r, &[&lo, &hi])
     }
 
     /// derivative(dlo, dhi, order=1, *, out=None, semantics="real", runtime=None, ulps=None)
@@ -586,7 +587,8 @@ impl Enclosure {
         if self.x_type_unknown && matches!(sem, Semantics::Deployed(_)) {
             return Err(unknown_input_type());
         }
-        typed!(self, derivative_t, py, &dlo, &dhi, out, sem)
+        let r = typed!(self, derivative_t, py, &dlo, &dhi, out, sem)?;
+        torch_out(py, r, &[&dlo, &dhi])
     }
 
     /// compose(A_lo, A_hi, c_lo, c_hi, shape=None, *, semantics="real", runtime=None,
@@ -690,7 +692,8 @@ impl Enclosure {
         let sample = opt_dims(sample, "sample")?;
         let sem = self::semantics(semantics, runtime, ulps)?;
         self.forms_allowed(sem, "backward_batch")?;
-        typed!(self, batch_op, py, lam, x_lo, x_hi, sample, sem)
+        let r = typed!(self, batch_op, py, lam, x_lo, x_hi, sample, sem)?;
+        torch_out(py, r, &[lam, x_lo, x_hi])
     }
 
     fn __repr__(&self) -> String {
