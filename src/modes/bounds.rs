@@ -217,7 +217,7 @@ impl<T: Float> Bounds<T> {
     /// }
     /// # Ok::<(), bnbound::Error>(())
     /// ```
-    pub fn with_kernel(mut self, kernel: crate::Kernel) -> Self {
+    pub fn with_kernel(mut self, kernel: crate::kernel::choice::Kernel) -> Self {
         self.enc = self.enc.with_kernel(kernel);
         self
     }

@@ -322,7 +322,7 @@ impl<T: Float> Replay<T> {
     /// and the runtime's outputs over `input`.
     pub(crate) fn widen(
         &self,
-        kernel: crate::Kernel,
+        kernel: crate::kernel::choice::Kernel,
         input: &BoxView<'_, T>,
         real: TensorBox<T>,
     ) -> Result<TensorBox<T>> {
@@ -346,7 +346,7 @@ impl<T: Float> Replay<T> {
     /// own buffers).
     pub(crate) fn widen_in_place(
         &self,
-        kernel: crate::Kernel,
+        kernel: crate::kernel::choice::Kernel,
         input: &BoxView<'_, T>,
         lo: &mut [T],
         hi: &mut [T],
@@ -411,7 +411,7 @@ impl<T: Float> Replay<T> {
     /// element by element.
     fn hull_blocks(
         &self,
-        kernel: crate::Kernel,
+        kernel: crate::kernel::choice::Kernel,
         input: &BoxView<'_, T>,
         (inner, first_block, range): (usize, usize, std::ops::Range<usize>),
         (lo, hi): (&mut [T], &mut [T]),
