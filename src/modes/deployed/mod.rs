@@ -315,15 +315,28 @@ impl<T: Float> Replay<T> {
         let (mut lo, mut hi) = (real.lo().to_vec(), real.hi().to_vec());
         for (i, (&l, &h)) in input.lo().iter().zip(input.hi()).enumerate() {
             let c = shape.channel_of(i);
-            let (a, b) = self.image(c, l, h).ok_or(Error::DeployedNan {
-                index: i,
-                channel: c,
-            })?;
-            let p = self.params[c];
-            lo[i] = hull_side(lo[i], a, p, (l, h), Side::Lo);
-            hi[i] = hull_side(hi[i], b, p, (l, h), Side::Hi);
+            (lo[i], hi[i]) = self.widen_one(i, c, (l, h), (lo[i], hi[i]))?;
         }
         TensorBox::new(shape, lo, hi)
+    }
+
+    /// [`Replay::widen`] of element `i` (channel `c`, input `[l, h]`, real bounds `real`).
+    pub(crate) fn widen_one(
+        &self,
+        i: usize,
+        c: usize,
+        (l, h): (T, T),
+        (real_lo, real_hi): (T, T),
+    ) -> Result<(T, T)> {
+        let (a, b) = self.image(c, l, h).ok_or(Error::DeployedNan {
+            index: i,
+            channel: c,
+        })?;
+        let p = self.params[c];
+        Ok((
+            hull_side(real_lo, a, p, (l, h), Side::Lo),
+            hull_side(real_hi, b, p, (l, h), Side::Hi),
+        ))
     }
 
     /// For each element of `input`, an interval containing `y − (s·x + o)` for every float
