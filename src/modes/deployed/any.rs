@@ -16,7 +16,7 @@ pub(crate) struct X {
 /// The error model of the compute type and of `K`.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Model {
-    u: f64,
+    pub(super) u: f64,
     eta: f64,
     k: f64,
     pub(super) max: f64,

@@ -14,6 +14,7 @@
 //! public face is [`crate::modes::bounds::Bounds`].
 
 pub(crate) mod any;
+mod envelope;
 mod flush;
 mod fold;
 mod recipe;
@@ -25,6 +26,7 @@ use crate::layer::params::BatchNorm;
 use crate::num::float::Float;
 use crate::num::interval::mul_bounds;
 use crate::tensor::TensorBox;
+pub(crate) use envelope::Envelope;
 pub(crate) use fold::fold_into_preceding;
 use recipe::{Consts, Recipe};
 use std::cmp::Ordering;
