@@ -322,32 +322,35 @@ impl<T: Float> Envelope<T> {
         if lo.is_empty() || c == 0 || inner == 0 {
             return out;
         }
-        // Kernel: within ±X_c and not inside the zone near 0.
-        let kernel = |l: T, h: T, j: usize| {
-            (l >= self.neg_xc[j])
-                & (h <= self.xc[j])
-                & !((l >= self.zero_lo[j]) & (h <= self.zero_hi[j]))
-        };
+        // The kernel takes `[l, h]` within `±X_c` and not inside the zone near 0.
+        #[inline(always)]
+        fn kernel<T: Float>(l: T, h: T, [n, x, zl, zh]: [T; 4]) -> bool {
+            (l >= n) & (h <= x) & !((l >= zl) & (h <= zh))
+        }
+        let limits = |j: usize| [self.neg_xc[j], self.xc[j], self.zero_lo[j], self.zero_hi[j]];
         if inner == 1 {
             for (r, (l, h)) in lo.chunks(c).zip(hi.chunks(c)).enumerate() {
+                let k = l.len();
+                let (h, n, x) = (&h[..k], &self.neg_xc[..k], &self.xc[..k]);
+                let (zl, zh) = (&self.zero_lo[..k], &self.zero_hi[..k]);
                 let mut ok = true;
-                for j in 0..l.len() {
-                    ok &= kernel(l[j], h[j], j);
+                for j in 0..k {
+                    ok &= kernel(l[j], h[j], [n[j], x[j], zl[j], zh[j]]);
                 }
                 if !ok {
-                    let bad = (0..l.len()).filter(|&j| !kernel(l[j], h[j], j));
+                    let bad = (0..k).filter(|&j| !kernel(l[j], h[j], limits(j)));
                     out.extend(bad.map(|j| r * c + j));
                 }
             }
         } else {
             for (b, (l, h)) in lo.chunks(inner).zip(hi.chunks(inner)).enumerate() {
-                let j = b % c;
+                let lim = limits(b % c);
                 let mut ok = true;
                 for (&a, &z) in l.iter().zip(h) {
-                    ok &= kernel(a, z, j);
+                    ok &= kernel(a, z, lim);
                 }
                 if !ok {
-                    let bad = (0..l.len()).filter(|&i| !kernel(l[i], h[i], j));
+                    let bad = (0..l.len()).filter(|&i| !kernel(l[i], h[i], lim));
                     out.extend(bad.map(|i| b * inner + i));
                 }
             }
