@@ -2,8 +2,9 @@
 //! offset `O` such that every output of every form the model allows at every float input
 //! `x` with `|x| ≤ X_c` lies in `S·x + O`, and so does the exact `s·x + o`. The channel's
 //! box image is then the kernels' interval-scale image (`kernel::loops`), as for real IBP.
-//! Elements with an endpoint beyond `X_c` (infinite ones included), and channels with no
-//! envelope, take the exact path (`Replay::widen_one`). The statement and its proof are on
+//! Elements with an endpoint beyond `X_c` (infinite ones included), channels with no
+//! envelope, and boxes whose outputs are near 0 (where the envelope's absolute terms would
+//! dominate) take the exact path (`Replay::widen_one`). The statement and its proof are on
 //! the soundness page (`bnbound::docs::soundness`, "`--runtime any`", "The affine
 //! envelope").
 
@@ -362,8 +363,7 @@ impl<T: Float> Envelope<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::modes::bounds::Mode;
-    use crate::modes::deployed::{Runtime, Semantics};
+    use crate::modes::deployed::Runtime;
     use crate::tensor::{Shape, TensorBox};
 
     /// The envelope path's bounds and the exact path's (`Replay::widen` on the real IBP,
@@ -373,10 +373,8 @@ mod tests {
         ulps: u32,
         x: &TensorBox<T>,
     ) -> (Result<TensorBox<T>>, Result<TensorBox<T>>) {
-        let b = bn
-            .bounds(Mode::Fast, Semantics::Deployed(Runtime::Any { ulps }))
-            .unwrap();
-        let new = b.ibp(x);
+        // `deployed`: fast mode.
+        let new = bn.deployed(Runtime::Any { ulps }).ibp(x);
         let replay = Replay::new(bn, Runtime::Any { ulps });
         let old = bn.enclose().ibp(x).and_then(|r| replay.widen(x, r));
         (new, old)
@@ -622,9 +620,7 @@ mod tests {
                 channel: 1
             }
         ));
-        let b = bn
-            .bounds(Mode::Fast, Semantics::Deployed(Runtime::Any { ulps: 2 }))
-            .unwrap();
+        let b = bn.deployed(Runtime::Any { ulps: 2 });
         let (mut lo, mut hi) = (vec![7.0f32; 4], vec![7.0f32; 4]);
         assert!(b.ibp_into(&x.view(), &mut lo, &mut hi).is_err());
         assert!(lo.iter().chain(&hi).all(|&v| v == 7.0));
