@@ -5,7 +5,7 @@
 use crate::error::{Error, Result};
 use crate::layer::enclosure::Enclosure;
 use crate::layer::params::BatchNorm;
-use crate::modes::deployed::{Replay, Runtime, Semantics};
+use crate::modes::deployed::{Envelope, Replay, Runtime, Semantics};
 use crate::num::float::Float;
 use crate::num::round::storage::Storage;
 use crate::tensor::{BoxView, TensorBox};
@@ -113,6 +113,8 @@ pub struct Bounds<T: Float> {
     mode: Mode,
     enc: Enclosure,
     replay: Option<Replay<T>>,
+    /// Fast mode under [`Runtime::Any`]: the per-channel envelopes IBP runs on.
+    envelope: Option<Envelope<T>>,
 }
 
 impl<T: Float> BatchNorm<T> {
@@ -155,15 +157,33 @@ impl<T: Float> BatchNorm<T> {
     }
 
     fn bounds_unchecked(&self, mode: Mode, semantics: Semantics) -> Bounds<T> {
+        let enc = self.enclose();
         Bounds {
             bn: self.clone(),
             mode,
-            enc: self.enclose(),
+            envelope: envelope(self, &enc, mode, semantics),
+            enc,
             replay: match semantics {
                 Semantics::Real => None,
                 Semantics::Deployed(rt) => Some(Replay::new(self, rt)),
             },
         }
+    }
+}
+
+/// The envelopes `any`'s fast-mode IBP runs on (`None` otherwise, and for `ulps` out of
+/// range, which the methods report).
+fn envelope<T: Float>(
+    bn: &BatchNorm<T>,
+    enc: &Enclosure,
+    mode: Mode,
+    semantics: Semantics,
+) -> Option<Envelope<T>> {
+    match (mode, semantics) {
+        (Mode::Fast, Semantics::Deployed(rt @ Runtime::Any { ulps })) if rt.valid().is_ok() => {
+            Some(Envelope::new(bn, enc, ulps))
+        }
+        _ => None,
     }
 }
 
@@ -192,11 +212,16 @@ impl<T: Float> Bounds<T> {
                 }
             }
         };
+        let envelope = match &self.envelope {
+            Some(e) if self.semantics() == semantics => Some(e.clone()),
+            _ => envelope(&self.bn, &self.enc, self.mode, semantics),
+        };
         Ok(Bounds {
             bn: self.bn.clone(),
             mode: self.mode,
             enc: self.enc.clone(),
             replay,
+            envelope,
         })
     }
 
@@ -312,6 +337,12 @@ impl<T: Float> Bounds<T> {
 
     /// [`Bounds::ibp`] of a view, into fresh buffers.
     fn ibp_view(&self, input: &BoxView<'_, T>) -> Result<TensorBox<T>> {
+        if let Some((env, r)) = self.any_fast() {
+            let n = input.shape().len();
+            let (mut lo, mut hi) = (vec![T::zero(); n], vec![T::zero(); n]);
+            env.ibp_into(r, &self.enc, input, &mut lo, &mut hi)?;
+            return Ok(TensorBox::from_valid(*input.shape(), lo, hi));
+        }
         let real = match (self.mode, &self.replay) {
             (Mode::Fast, replay) => {
                 let n = input.shape().len();
@@ -331,6 +362,14 @@ impl<T: Float> Bounds<T> {
         match &self.replay {
             None => Ok(real),
             Some(r) => r.widen(self.enc.kernel(), input, real),
+        }
+    }
+
+    /// Fast mode under [`Runtime::Any`]: the envelopes and the runtime's replay.
+    fn any_fast(&self) -> Option<(&Envelope<T>, &Replay<T>)> {
+        match (self.mode, &self.envelope, &self.replay) {
+            (Mode::Fast, Some(e), Some(r)) => Some((e, r)),
+            _ => None,
         }
     }
 
@@ -372,6 +411,9 @@ impl<T: Float> Bounds<T> {
                     found: v,
                 });
             }
+        }
+        if let Some((env, r)) = self.any_fast() {
+            return env.ibp_into(r, &self.enc, input, out_lo, out_hi);
         }
         let out = self.ibp_view(input)?;
         out_lo.copy_from_slice(out.lo());

@@ -1015,6 +1015,117 @@ proptest! {
     }
 }
 
+/// `--runtime any` through its envelope path (fast mode): boxes of many widths (points, a
+/// few ulps, relative widths up to wide spans across magnitudes, infinite ends, elements
+/// near overflow that take the exact path), every bound checked against the exact real
+/// image and the emulated outputs of every form (random K-ulp errors, several seeds) and
+/// of the named recipes with and without flush-to-zero, at 9 floats of each box spread by
+/// ordinal (so both ends, the middle, and points across the magnitudes between).
+fn run_any_points<T: Float>(case: &ShapedCase<T>, widths: &[u8], ulps: u32) {
+    let (bn, chs) = shaped_layer(case);
+    let mut dims = vec![1];
+    dims.extend(&case.sample);
+    let shape = Shape::new(&dims).unwrap();
+    let n = shape.len();
+    let (mut lo, mut hi) = (Vec::with_capacity(n), Vec::with_capacity(n));
+    for (i, &(a, b, k)) in case.entries[..n].iter().enumerate() {
+        let w = widths[i % widths.len()];
+        let (l, h) = match w % 8 {
+            0 => (a, a),
+            1 => (a, from_ordinal(ordinal(a) + 3)),
+            2 => (a, a + a.abs() * T::from_f64_down(1e-3)),
+            3 => (a - T::one(), a + T::one()),
+            4 => (a.min(b), a.max(b)),
+            5 => (a.min(-a.abs()), a.abs()),
+            6 if k % 2 == 0 => (T::neg_infinity(), a),
+            6 => (a, T::infinity()),
+            _ => (
+                a.min(b) * T::from_f64_down(0.5),
+                a.max(b) * T::from_f64_down(0.5),
+            ),
+        };
+        let (l, h) = if l.is_nan() || h.is_nan() || l > h {
+            (a, a)
+        } else {
+            (l, h)
+        };
+        lo.push(l);
+        hi.push(h);
+    }
+    let input = TensorBox::new(shape, lo, hi).unwrap();
+    let Ok(b) = bn.deployed(Runtime::Any { ulps }).ibp(&input) else {
+        return; // NaN possible somewhere in this box under some order
+    };
+    let inner = n / case.sample[0];
+    for i in 0..n {
+        let ch = chs[i / inner];
+        let p = [ch.g, ch.b, ch.m, ch.v, ch.e];
+        let (l, h) = (input.lo()[i], input.hi()[i]);
+        let (dl, dh) = (b.lo()[i].to_f64_exact(), b.hi()[i].to_f64_exact());
+        check_element(ch, l.to_f64_exact(), h.to_f64_exact(), dl, dh)
+            .unwrap_or_else(|m| panic!("element {i}: real image not enclosed: {m}"));
+        let (fl, fh) = (
+            if l.is_finite() {
+                l
+            } else {
+                T::from_f64_down(-f64::MAX).max(-T::max_value())
+            },
+            if h.is_finite() { h } else { T::max_value() },
+        );
+        for k in 0..=8 {
+            let x = between(fl, fh, k, 8).to_f64_exact();
+            let mut ys = Vec::new();
+            for seed in 0..3u64 {
+                ys.extend(bnbound_testkit::emulate::any_outputs(
+                    p,
+                    x,
+                    format::<T>(),
+                    ulps,
+                    seed * 977 + (i * 9 + k as usize) as u64,
+                ));
+            }
+            ys.extend(recipe_outputs(p, x, format::<T>(), true));
+            ys.extend(recipe_outputs_flush(p, x, format::<T>(), true));
+            for y in ys {
+                if y.is_nan() {
+                    continue;
+                }
+                assert!(
+                    dl <= y && y <= dh,
+                    "element {i}: output {y:e} at x = {x:e} outside [{dl:e}, {dh:e}]; p = {p:?}, box [{l:?}, {h:?}], K = {ulps}"
+                );
+            }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 60, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn any_envelope_contains_every_order_at_many_points_f32(
+        case in shaped_case(hard_f32()),
+        widths in proptest::collection::vec(any::<u8>(), 1..16),
+        ulps in prop_oneof![0u32..=4, Just(64u32), Just(Runtime::MAX_ULPS)],
+    ) {
+        run_any_points(&case, &widths, ulps);
+    }
+}
+
+proptest! {
+    // f64's rational emulation is slower: fewer cases.
+    #![proptest_config(ProptestConfig { cases: 30, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn any_envelope_contains_every_order_at_many_points_f64(
+        case in shaped_case(hard_f64()),
+        widths in proptest::collection::vec(any::<u8>(), 1..16),
+        ulps in prop_oneof![0u32..=4, Just(64u32), Just(Runtime::MAX_ULPS)],
+    ) {
+        run_any_points(&case, &widths, ulps);
+    }
+}
+
 /// How much wider `any` (K = 2) is than the named runtimes on the typical layer.
 #[test]
 fn any_width_on_a_typical_layer() {

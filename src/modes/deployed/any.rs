@@ -7,26 +7,26 @@ use crate::num::round::{add_down, add_up, div_down, div_up, mul_up, sqrt_down, s
 
 /// An interval of possible computed values, and whether NaN is possible.
 #[derive(Clone, Copy, Debug)]
-struct X {
-    lo: f64,
-    hi: f64,
-    nan: bool,
+pub(crate) struct X {
+    pub(super) lo: f64,
+    pub(super) hi: f64,
+    pub(super) nan: bool,
 }
 
 /// The error model of the compute type and of `K`.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Model {
-    u: f64,
+    pub(super) u: f64,
     eta: f64,
     k: f64,
-    max: f64,
+    pub(super) max: f64,
     min_sub: f64,
     /// The least normal of the compute type (`f32`'s for 16-bit data): under flush-to-zero
     /// (FTZ/DAZ, see `flush`) a value of magnitude up to it may be read or written as 0.
-    min_normal: f64,
+    pub(super) min_normal: f64,
     /// For 16-bit data: every interval is also rounded outward to the storage type, so
     /// an intermediate the runtime stores in that type stays inside.
-    grid: Option<crate::num::round::storage::Storage>,
+    pub(super) grid: Option<crate::num::round::storage::Storage>,
 }
 
 impl Model {
@@ -89,7 +89,7 @@ impl Model {
     }
 }
 
-fn point(v: f64) -> X {
+pub(super) fn point(v: f64) -> X {
     X {
         lo: v,
         hi: v,
@@ -97,7 +97,7 @@ fn point(v: f64) -> X {
     }
 }
 
-fn hull(a: X, b: X) -> X {
+pub(super) fn hull(a: X, b: X) -> X {
     X {
         lo: a.lo.min(b.lo),
         hi: a.hi.max(b.hi),
@@ -136,19 +136,43 @@ fn flush(m: &Model, a: X) -> X {
     }
 }
 
+/// Which error an operation of a form may make: correctly rounded (`+ − ×`), or within
+/// `K` ulps of it (`√`, `1/√`, `÷`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Op {
+    /// Correctly rounded.
+    Rn,
+    /// Within `K` ulps of correctly rounded.
+    Kulp,
+}
+
+/// The model's error of one operation of kind `op`: `(ρ, η)` with
+/// `|computed − v| ≤ ρ·|v| + η` for the exact result `v` (before flush-to-zero, which
+/// moves a result of magnitude at most the least normal to 0). The one statement of the
+/// per-operation rule: `rn`, `kop` and the envelope (`envelope.rs`) all take it from here.
+pub(crate) fn error(m: &Model, op: Op) -> (f64, f64) {
+    match op {
+        Op::Rn => (m.u, m.eta),
+        Op::Kulp => (
+            add_up(m.u, mul_up(4.0 * m.k, m.u)),
+            mul_up(2.0 * m.k + 1.0, m.eta),
+        ),
+    }
+}
+
 /// A correctly rounded operation's possible results (with flush-to-zero or without).
 fn rn(m: &Model, a: X) -> X {
-    flush(m, widen(m, a, m.u, m.eta))
+    let (rho, eta) = error(m, Op::Rn);
+    flush(m, widen(m, a, rho, eta))
 }
 
 /// A `K`-ulp operation's possible results (with flush-to-zero or without).
 fn kop(m: &Model, a: X) -> X {
-    let rho = add_up(m.u, mul_up(4.0 * m.k, m.u));
-    let eta = mul_up(2.0 * m.k + 1.0, m.eta);
+    let (rho, eta) = error(m, Op::Kulp);
     flush(m, widen(m, a, rho, eta))
 }
 
-fn add(a: X, b: X) -> X {
+pub(super) fn add(a: X, b: X) -> X {
     let inf_clash = (a.hi == f64::INFINITY && b.lo == f64::NEG_INFINITY)
         || (a.lo == f64::NEG_INFINITY && b.hi == f64::INFINITY);
     X {
@@ -158,7 +182,7 @@ fn add(a: X, b: X) -> X {
     }
 }
 
-fn neg(a: X) -> X {
+pub(super) fn neg(a: X) -> X {
     X {
         lo: -a.hi,
         hi: -a.lo,
@@ -174,7 +198,7 @@ fn has_inf(a: X) -> bool {
     a.lo.is_infinite() || a.hi.is_infinite()
 }
 
-fn mul(a: X, b: X) -> X {
+pub(super) fn mul(a: X, b: X) -> X {
     let (lo, hi) = crate::num::interval::mul_bounds(a.lo, a.hi, b.lo, b.hi);
     X {
         lo,
@@ -184,7 +208,7 @@ fn mul(a: X, b: X) -> X {
 }
 
 /// `a / b` for `b > 0` (`b.lo > 0`).
-fn div(a: X, b: X) -> X {
+pub(super) fn div(a: X, b: X) -> X {
     debug_assert!(b.lo > 0.0);
     let c = [
         (div_down(a.lo, b.lo), div_up(a.lo, b.lo)),
@@ -214,6 +238,148 @@ fn storage_eps(m: &Model, e: X) -> X {
     }
 }
 
+/// The values every form computes once, whatever `x`: the parameters as read (each
+/// possibly flushed), `r = √q` and `inv` (`1/r` or `rsqrt(q)`), as intervals.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Consts {
+    g: X,
+    b: X,
+    mu: X,
+    r: X,
+    inv: X,
+}
+
+impl Consts {
+    /// The constants of the channel `p` (`(γ, β, μ, σ², ε)`, values of the compute type);
+    /// `None` when `σ² + ε` may be 0 (then `1/√q = ∞`: no bound).
+    pub(crate) fn new(m: &Model, p: crate::num::params::Params) -> Option<Consts> {
+        let [g, b, mu, v, e] = p.array().map(|v| flush(m, point(v)));
+        let e = flush(m, storage_eps(m, e));
+        let mut q = rn(m, add(v, e));
+        if m.grid.is_some() || q.lo <= 0.0 {
+            // 16-bit data: a kernel may store q in the storage type (or add an ε rounded
+            // to it), where a tiny σ² + ε can become 0; and under flush-to-zero a σ² + ε
+            // below the least normal can be 0 in any type: 1/√0 = ∞, not boundable.
+            if q.lo <= 0.0 {
+                return None;
+            }
+        } else {
+            // q = fl(σ² + ε) of floats whose exact sum is positive (checked by
+            // BatchNorm::new) is at least the least subnormal: an addition never
+            // underflows to 0.
+            q.lo = q.lo.max(m.min_sub);
+        }
+        // √q and 1/√q, K ulps each; both stay positive (√ of the least subnormal is normal).
+        let sq = X {
+            lo: sqrt_down(q.lo),
+            hi: sqrt_up(q.hi),
+            nan: q.nan,
+        };
+        let r = kop(m, sq);
+        // √q ≥ √(least subnormal) is normal, and K ≤ Runtime::MAX_ULPS moves it by at
+        // most a quarter of itself (checked by the callers): r stays positive, the
+        // divisions are defined. Unreachable otherwise; refuse rather than divide by an
+        // interval holding 0.
+        if r.lo <= 0.0 {
+            return None;
+        }
+        let one = point(1.0);
+        let inv_div = kop(m, div(one, r));
+        let inv_rsqrt = kop(
+            m,
+            X {
+                lo: div_down(1.0, sq.hi),
+                hi: div_up(1.0, sq.lo),
+                nan: q.nan,
+            },
+        );
+        // No clamp at 0: where q overflows, r = ∞ and the exact 1/r is 0, and a K-ulp
+        // result may be any float within K ulps of 0, of either sign.
+        let inv = hull(inv_div, inv_rsqrt);
+        Some(Consts { g, b, mu, r, inv })
+    }
+
+    /// Whether every constant is finite and NaN-free (the envelope needs it).
+    pub(crate) fn finite(&self) -> bool {
+        [self.g, self.b, self.mu, self.r, self.inv]
+            .iter()
+            .all(|a| !a.nan && a.lo.is_finite() && a.hi.is_finite())
+    }
+}
+
+/// What a form's operations act on: the interval of a value that depends on `x` (here,
+/// `X`), or an affine form in `x` (the envelope's). The constants are intervals.
+pub(crate) trait Value: Copy {
+    /// `k · self`.
+    fn mul_l(self, k: X) -> Self;
+    /// `self · k`.
+    fn mul_r(self, k: X) -> Self;
+    /// `self / r` for `r > 0`.
+    fn div_by(self, r: X) -> Self;
+    /// `self + k`.
+    fn add_c(self, k: X) -> Self;
+    /// The possible results of the operation `op` whose exact result is `self`.
+    fn round(self, m: &Model, op: Op) -> Self;
+    /// A value containing both.
+    fn hull(self, other: Self) -> Self;
+}
+
+impl Value for X {
+    fn mul_l(self, k: X) -> X {
+        mul(k, self)
+    }
+    fn mul_r(self, k: X) -> X {
+        mul(self, k)
+    }
+    fn div_by(self, r: X) -> X {
+        div(self, r)
+    }
+    fn add_c(self, k: X) -> X {
+        add(self, k)
+    }
+    fn round(self, m: &Model, op: Op) -> X {
+        match op {
+            Op::Rn => rn(m, self),
+            Op::Kulp => kop(m, self),
+        }
+    }
+    fn hull(self, other: X) -> X {
+        hull(self, other)
+    }
+}
+
+/// Every form of the formula at `x` (flushed already), hulled: the one list of the forms
+/// (soundness page, "The forms covered").
+pub(crate) fn forms<V: Value>(m: &Model, k: &Consts, x: V) -> V {
+    use Op::{Kulp, Rn};
+    let Consts { g, b, mu, r, inv } = *k;
+    let d = x.add_c(neg(mu)).round(m, Rn);
+    let g_inv = rn(m, mul(g, inv));
+    let g_div = kop(m, div(g, r));
+    // Factored forms: (product of γ, x − μ, 1/√q in every association) + β.
+    let products = [
+        d.mul_l(g).round(m, Rn).mul_r(inv).round(m, Rn),
+        d.mul_r(inv).round(m, Rn).mul_r(g).round(m, Rn),
+        d.mul_r(g_inv).round(m, Rn),
+        d.mul_l(g).round(m, Rn).div_by(r).round(m, Kulp),
+        d.mul_l(g_div).round(m, Rn),
+        d.div_by(r).round(m, Kulp).mul_r(g).round(m, Rn),
+    ];
+    let mut out: Option<V> = None;
+    let mut take = |y: V| out = Some(out.map_or(y, |o| o.hull(y)));
+    for prod in products {
+        take(prod.add_c(b).round(m, Rn));
+    }
+    // Expanded forms: x·α − μ·α + β in every order of the sum.
+    let alpha = hull(g_inv, g_div);
+    let xa = x.mul_r(alpha).round(m, Rn);
+    let ma = rn(m, mul(mu, alpha));
+    take(xa.add_c(b).round(m, Rn).add_c(neg(ma)).round(m, Rn));
+    take(xa.add_c(rn(m, add(b, neg(ma)))).round(m, Rn));
+    take(xa.add_c(neg(ma)).round(m, Rn).add_c(b).round(m, Rn));
+    out.expect("forms")
+}
+
 /// Every value any form can compute for inputs in `[l, h]`, as `(lo, hi)`; `None` when a
 /// NaN is possible. `p` is the channel's `(γ, β, μ, σ², ε)`, values of the compute type.
 pub(crate) fn image(
@@ -222,8 +388,7 @@ pub(crate) fn image(
     l: f64,
     h: f64,
 ) -> Option<(f64, f64)> {
-    let [g, b, mu, v, e] = p.array().map(|v| flush(m, point(v)));
-    let e = flush(m, storage_eps(m, e));
+    let k = Consts::new(m, p)?;
     let x = flush(
         m,
         X {
@@ -232,68 +397,7 @@ pub(crate) fn image(
             nan: false,
         },
     );
-    let mut q = rn(m, add(v, e));
-    if m.grid.is_some() || q.lo <= 0.0 {
-        // 16-bit data: a kernel may store q in the storage type (or add an ε rounded to
-        // it), where a tiny σ² + ε can become 0; and under flush-to-zero a σ² + ε below the
-        // least normal can be 0 in any type: 1/√0 = ∞, not boundable.
-        if q.lo <= 0.0 {
-            return None;
-        }
-    } else {
-        // q = fl(σ² + ε) of floats whose exact sum is positive (checked by BatchNorm::new)
-        // is at least the least subnormal: an addition never underflows to 0.
-        q.lo = q.lo.max(m.min_sub);
-    }
-    // √q and 1/√q, K ulps each; both stay positive (√ of the least subnormal is normal).
-    let sq = X {
-        lo: sqrt_down(q.lo),
-        hi: sqrt_up(q.hi),
-        nan: q.nan,
-    };
-    let r = kop(m, sq);
-    // √q ≥ √(least subnormal) is normal, and K ≤ Runtime::MAX_ULPS moves it by at most
-    // a quarter of itself (checked by the callers): r stays positive, the divisions are
-    // defined. Unreachable otherwise; refuse rather than divide by an interval holding 0.
-    if r.lo <= 0.0 {
-        return None;
-    }
-    let one = point(1.0);
-    let inv_div = kop(m, div(one, r));
-    let inv_rsqrt = kop(
-        m,
-        X {
-            lo: div_down(1.0, sq.hi),
-            hi: div_up(1.0, sq.lo),
-            nan: q.nan,
-        },
-    );
-    // No clamp at 0: where q overflows, r = ∞ and the exact 1/r is 0, and a K-ulp result
-    // may be any float within K ulps of 0, of either sign.
-    let inv = hull(inv_div, inv_rsqrt);
-    let d = rn(m, add(x, neg(mu)));
-    // Factored forms: (product of γ, x − μ, 1/√q in every association) + β.
-    let products = [
-        rn(m, mul(rn(m, mul(g, d)), inv)),
-        rn(m, mul(rn(m, mul(d, inv)), g)),
-        rn(m, mul(d, rn(m, mul(g, inv)))),
-        kop(m, div(rn(m, mul(g, d)), r)),
-        rn(m, mul(kop(m, div(g, r)), d)),
-        rn(m, mul(kop(m, div(d, r)), g)),
-    ];
-    let mut out: Option<X> = None;
-    let mut take = |y: X| out = Some(out.map_or(y, |o| hull(o, y)));
-    for prod in products {
-        take(rn(m, add(prod, b)));
-    }
-    // Expanded forms: x·α − μ·α + β in every order of the sum.
-    let alpha = hull(rn(m, mul(g, inv)), kop(m, div(g, r)));
-    let xa = rn(m, mul(x, alpha));
-    let ma = rn(m, mul(mu, alpha));
-    take(rn(m, add(rn(m, add(xa, b)), neg(ma))));
-    take(rn(m, add(xa, rn(m, add(b, neg(ma))))));
-    take(rn(m, add(rn(m, add(xa, neg(ma))), b)));
-    let y = out.expect("forms");
+    let y = forms(m, &k, x);
     (!y.nan).then_some((y.lo, y.hi))
 }
 

@@ -14,6 +14,7 @@
 //! public face is [`crate::modes::bounds::Bounds`].
 
 pub(crate) mod any;
+mod envelope;
 mod flush;
 mod fold;
 mod recipe;
@@ -25,6 +26,7 @@ use crate::layer::params::BatchNorm;
 use crate::num::float::Float;
 use crate::num::interval::mul_bounds;
 use crate::tensor::{BoxView, TensorBox};
+pub(crate) use envelope::Envelope;
 pub(crate) use fold::fold_into_preceding;
 use recipe::{Consts, Lanes, Recipe, Table};
 
@@ -433,14 +435,27 @@ impl<T: Float> Replay<T> {
         for j in redo.into_iter().flatten() {
             let i = range.start + j;
             let c = shape.channel_of(i);
-            let (a, b) = self.image(c, x_lo[j], x_hi[j]).ok_or(Error::DeployedNan {
-                index: i,
-                channel: c,
-            })?;
-            lo[j] = hull_side(lo[j], a, Side::Lo);
-            hi[j] = hull_side(hi[j], b, Side::Hi);
+            (lo[j], hi[j]) = self.widen_one(i, c, (x_lo[j], x_hi[j]), (lo[j], hi[j]))?;
         }
         Ok(())
+    }
+
+    /// [`Replay::widen`] of element `i` (channel `c`, input `[l, h]`, real bounds `real`).
+    pub(crate) fn widen_one(
+        &self,
+        i: usize,
+        c: usize,
+        (l, h): (T, T),
+        (real_lo, real_hi): (T, T),
+    ) -> Result<(T, T)> {
+        let (a, b) = self.image(c, l, h).ok_or(Error::DeployedNan {
+            index: i,
+            channel: c,
+        })?;
+        Ok((
+            hull_side(real_lo, a, Side::Lo),
+            hull_side(real_hi, b, Side::Hi),
+        ))
     }
 
     /// For each element of `input`, an interval containing `y − (s·x + o)` for every float
