@@ -259,7 +259,9 @@ fn deployed_replay_chunks_and_scalar_elements() {
                         1 => [t(1.0), T::zero(), T::zero(), t(1e-20), e],
                         // σ² subnormal: with ε = 0 the flush model changes the constants.
                         2 => [t(0.5), t(-0.75), t(0.3), sub, e],
-                        3 => [T::zero(), t(1.0), t(0.5), t(1.0), e],
+                        3 if j % 2 == 1 => [T::zero(), t(1.0), t(0.5), t(1.0), e],
+                        // A tiny negative γ, a huge σ²: α underflows to −0 (f32).
+                        3 => [-(mn + mn), t(1e-3), t(0.5), t(1e35), e],
                         4 => [t(3.0), t(-2.0), t(-1.0), t(0.01), e],
                         5 => [t(-0.25), t(1e-3), t(-7.0), t(50.0), e],
                         // With ε = 0, y = x − 1.5·m: tiny positive outputs, flushed to 0.
@@ -316,6 +318,117 @@ fn deployed_replay_chunks_and_scalar_elements() {
         }
     }
     assert!(checked > 100_000, "{checked}");
+}
+
+/// A tiny negative γ and a huge σ²: `α = RN(RN(1/√q)·γ)` underflows to −0, yet PyTorch's
+/// fallback output `RN(RN(t·γ) + β)` still decreases with `x` (its `t` is huge). The least
+/// output is at the box's upper end, as the sign of γ says (found by a review: the row loop
+/// once took the end from the sign of α). Rows (`[1, 1]`) and blocks (`[1, 1, 2]`), every
+/// kernel, f32 and f64; every emulated output at both ends must be inside.
+#[test]
+#[allow(clippy::excessive_precision)] // the reproducers' values as printed in f64, exact
+fn row_end_follows_gamma_when_alpha_underflows() {
+    fn one<T: Float>(p: [T; 5], l: T, h: T) {
+        let bn = BatchNorm::new(vec![p[0]], vec![p[1]], vec![p[2]], vec![p[3]], p[4]).unwrap();
+        let q = |v: T| v.to_f64_exact();
+        let params = [q(p[0]), q(p[1]), q(p[2]), q(p[3]), q(p[4])];
+        for dims in [&[1usize, 1][..], &[1, 1, 2]] {
+            let shape = Shape::new(dims).unwrap();
+            let n = shape.len();
+            let x = TensorBox::new(shape, vec![l; n], vec![h; n]).unwrap();
+            for kernel in Kernel::ALL {
+                for rt in [Runtime::PytorchCpu, Runtime::OnnxruntimeCpu] {
+                    let y = bn.deployed(rt).with_kernel(kernel).ibp(&x).unwrap();
+                    for end in [l, h] {
+                        let fallback = rt == Runtime::PytorchCpu;
+                        for v in recipe_outputs_flush(params, q(end), format::<T>(), fallback) {
+                            for i in 0..n {
+                                assert!(
+                                    q(y.lo()[i]) <= v && v <= q(y.hi()[i]),
+                                    "{dims:?} {kernel:?} {rt}: output {v:e} at {end:?} outside [{:e}, {:e}]",
+                                    q(y.lo()[i]),
+                                    q(y.hi()[i])
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let f = f32::from_bits;
+    one(
+        [
+            f(0x80f2_4ba9),
+            1.009_741_958_682_895_1e-28,
+            1.136_868_377_216_160_3e-13,
+            f(0x79f5_e1ca),
+            0.0,
+        ],
+        f(0x29ff_fffd),
+        f(0x6cbb_70b3),
+    );
+    one([f(0x80af_5c29), 0.0, 0.0, f(0x5d74_3fc3), 0.0], 1e20, 3e37);
+    one(
+        [
+            -9.615_264_858_183_187e-308,
+            -0.0,
+            -4.412_521_810_481_59e217,
+            3.238_961_982_257_962_6e199,
+            0.999_999_999_999_999_9,
+        ],
+        -4.412_521_810_481_592e217,
+        -0.0,
+    );
+}
+
+/// Deployed IBP contains the real IBP bounds of the same mode and kernel, element by
+/// element, also where its pieces (16K elements) would cut a row of channels: `[300, 70]`
+/// and `[6000, 3]` (a review found one ulp of difference at a cut before pieces were made
+/// of whole rows).
+#[test]
+fn deployed_contains_the_real_bounds_across_pieces() {
+    for dims in [[300usize, 70], [6000, 3]] {
+        let shape = Shape::new(&dims).unwrap();
+        let c = dims[1];
+        let t = |i: usize, a: f32, b: f32| a + b * ((i * 7919 % 997) as f32 / 997.0);
+        let mut p: Vec<[f32; 4]> = (0..c)
+            .map(|i| {
+                [
+                    t(i, -1.0, 2.0),
+                    t(i, -0.5, 1.0),
+                    t(i, -2.0, 4.0),
+                    t(i, 1e-3, 0.5),
+                ]
+            })
+            .collect();
+        let mut lo: Vec<f32> = (0..shape.len()).map(|i| t(i, -3.0, 6.0)).collect();
+        let mut hi: Vec<f32> = lo
+            .iter()
+            .enumerate()
+            .map(|(i, &l)| l + t(i, 0.0, 0.5))
+            .collect();
+        if c == 70 {
+            // The review's element: 16,444 (channel 64), in the row the first piece cut.
+            p[64] = [0.142_899_14, -0.225_528_75, 1.985_232, 0.006_242_434_5];
+            (lo[16_444], hi[16_444]) = (1.985_231_8, 4.182_294);
+        }
+        let col = |k: usize| p.iter().map(|v| v[k]).collect::<Vec<f32>>();
+        let bn = BatchNorm::new(col(0), col(1), col(2), col(3), 1e-5).unwrap();
+        let x = TensorBox::new(shape, lo, hi).unwrap();
+        for kernel in Kernel::ALL {
+            let real = bn.enclose().with_kernel(kernel).ibp(&x).unwrap();
+            for rt in [Runtime::PytorchCpu, Runtime::OnnxruntimeCpu] {
+                let y = bn.deployed(rt).with_kernel(kernel).ibp(&x).unwrap();
+                for i in 0..shape.len() {
+                    assert!(
+                        y.lo()[i] <= real.lo()[i] && real.hi()[i] <= y.hi()[i],
+                        "{dims:?} {kernel:?} {rt} element {i}"
+                    );
+                }
+            }
+        }
+    }
 }
 
 /// Named hard cases: NaN of the runtime is a typed error; overflow gives infinite bounds.

@@ -378,7 +378,14 @@ impl<T: Float> Replay<T> {
         if inner == 0 || n == 0 {
             return Ok(());
         }
-        let piece = (PIECE / inner).max(1) * inner;
+        // Whole blocks, and for rows of channels (`inner = 1`) whole rows: the real IBP of
+        // a piece is then bit for bit that of the whole box.
+        let unit = if inner == 1 {
+            self.consts.len().max(1)
+        } else {
+            inner
+        };
+        let piece = (PIECE / unit).max(1) * unit;
         for start in (0..n).step_by(piece) {
             let r = start..(start + piece).min(n);
             crate::transfer::ibp::ibp_blocks(

@@ -137,13 +137,6 @@ impl<T: Float> Lane<T> {
         (y, !unsure)
     }
 
-    /// The runtime's `α`: of the sign of `γ` or zero (its product may underflow only
-    /// for constants the flush model can change, which have no lane).
-    #[inline(always)]
-    pub(crate) fn alpha(&self) -> T {
-        self.alpha
-    }
-
     /// The channel with `γ`, `β` and every constant derived from them negated: each
     /// output is the negation of the original's (rounding to nearest is odd), so
     /// `−mirrored().least(x)` is the greatest output at `x`.
@@ -178,7 +171,8 @@ pub(crate) struct Lanes<V, B = Vec<bool>> {
     div_s: V,
     div_b: V,
     /// Whether the channel's `γ` is negative: its least output is at the box's upper end
-    /// (for a channel with a lane, the sign of its `α`, which the row loop reads instead).
+    /// (the sign of `α` would not do: `α` may underflow to a zero while the fallback's
+    /// `RN(t·γ)` still depends on `x`).
     pub(crate) neg: B,
     pub(crate) ok: B,
 }

@@ -161,12 +161,14 @@ fn row<T: Float, const CENTRED: bool, const DIVIDED: bool>(
     let n = out_lo.len();
     let (lo, hi, out_hi) = (&lo[..n], &hi[..n], &mut out_hi[..n]);
     let run = lanes.run(first, n);
+    let neg = run.neg;
     let mut bad = false;
     for j in 0..n {
-        // A channel without a lane holds NaN, which `least` never vouches for; with one,
-        // `α` has the sign of `γ` (or is a zero, and every output is one constant).
+        // A channel without a lane holds NaN, which `least` never vouches for. The end
+        // comes from the sign of γ, not of α: α may underflow to a zero while the
+        // fallback's `RN(t·γ)` still decreases with x.
         let k = run.at(j);
-        let (a, b) = if k.alpha() < T::zero() {
+        let (a, b) = if neg[j] {
             (hi[j], lo[j])
         } else {
             (lo[j], hi[j])
