@@ -38,6 +38,21 @@ fn inari_per_element<T: Float>(
     });
 }
 
+/// The baseline of every group: `s·x + o` per element in round-to-nearest with `s`, `o`
+/// computed in round-to-nearest (what verifiers do today), unsound.
+fn plain_unsound<T: Float>(
+    g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    bn: &bnbound::BatchNorm<T>,
+    inner: usize,
+    (lo, hi): (&[T], &[T]),
+    (ylo, yhi): (&mut [T], &mut [T]),
+) {
+    let (s, o) = baseline::nearest_scale_offset(bn);
+    g.bench_function(BenchmarkId::from_parameter("plain_unsound"), |b| {
+        b.iter(|| baseline::plain(&s, &o, inner, black_box(lo), black_box(hi), ylo, yhi))
+    });
+}
+
 fn bench_shape<T: Float>(cr: &mut Criterion, dims: &[usize]) {
     let shape = Shape::new(dims).unwrap();
     let bn = baseline::layer::<T>(shape.channels());
@@ -49,24 +64,11 @@ fn bench_shape<T: Float>(cr: &mut Criterion, dims: &[usize]) {
     let (lo, hi) = baseline::input_box::<T>(n);
     let view = BoxView::new(shape, &lo, &hi).unwrap();
     let (mut ylo, mut yhi) = (vec![T::zero(); n], vec![T::zero(); n]);
-    let (s, o) = baseline::nearest_scale_offset(&bn);
 
     let mut g = cr.benchmark_group(format!("ibp_{}_{:?}", T::DTYPE, dims));
     g.throughput(Throughput::Elements(n as u64));
     g.sample_size(30);
-    g.bench_function(BenchmarkId::from_parameter("plain_unsound"), |b| {
-        b.iter(|| {
-            baseline::plain(
-                &s,
-                &o,
-                inner,
-                black_box(&lo),
-                black_box(&hi),
-                &mut ylo,
-                &mut yhi,
-            )
-        })
-    });
+    plain_unsound(&mut g, &bn, inner, (&lo, &hi), (&mut ylo, &mut yhi));
     let sound = |e: &Enclosure, ylo: &mut [T], yhi: &mut [T]| {
         e.ibp_into(black_box(&view), ylo, yhi).unwrap()
     };
@@ -119,23 +121,10 @@ fn bench_deployed<T: Float>(cr: &mut Criterion, dims: &[usize]) {
     let (lo, hi) = baseline::input_box::<T>(n);
     let view = BoxView::new(shape, &lo, &hi).unwrap();
     let (mut ylo, mut yhi) = (vec![T::zero(); n], vec![T::zero(); n]);
-    let (s, o) = baseline::nearest_scale_offset(&bn);
     let mut g = cr.benchmark_group(format!("deployed_ibp_{}_{:?}", T::DTYPE, dims));
     g.throughput(Throughput::Elements(n as u64));
     g.sample_size(20);
-    g.bench_function(BenchmarkId::from_parameter("plain_unsound"), |b| {
-        b.iter(|| {
-            baseline::plain(
-                &s,
-                &o,
-                inner,
-                black_box(&lo),
-                black_box(&hi),
-                &mut ylo,
-                &mut yhi,
-            )
-        })
-    });
+    plain_unsound(&mut g, &bn, inner, (&lo, &hi), (&mut ylo, &mut yhi));
     let semantics = [
         ("real", Semantics::Real),
         ("pytorch-cpu", Semantics::Deployed(Runtime::PytorchCpu)),

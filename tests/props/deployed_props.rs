@@ -1072,6 +1072,39 @@ fn deployed_f16_gap() {
     }
 }
 
+/// Every output the emulation gives at `x` under `--runtime any` (every form with the K-ulp
+/// errors of each seed, and the named recipes with flush-to-zero off and on) lies in
+/// `[dl, dh]`; an output that is NaN is skipped (an order that gives NaN there must not
+/// have got a bound, which the caller's `Err` arm covers).
+fn any_inside<T: Float>(
+    p: [f64; 5],
+    x: f64,
+    ulps: u32,
+    seeds: impl IntoIterator<Item = u64>,
+    (dl, dh): (f64, f64),
+    what: impl Fn() -> String,
+) {
+    let mut ys = Vec::new();
+    for seed in seeds {
+        ys.extend(bnbound_testkit::emulate::any_outputs(
+            p,
+            x,
+            format::<T>(),
+            ulps,
+            seed,
+        ));
+    }
+    ys.extend(recipe_outputs(p, x, format::<T>(), true));
+    ys.extend(recipe_outputs_flush(p, x, format::<T>(), true));
+    for y in ys.into_iter().filter(|y| !y.is_nan()) {
+        assert!(
+            dl <= y && y <= dh,
+            "{}: output {y:e} at x = {x:e} outside [{dl:e}, {dh:e}]; p = {p:?}, K = {ulps}",
+            what()
+        );
+    }
+}
+
 /// `--runtime any`: its bounds contain the emulated outputs of every form it covers with
 /// random K-ulp errors of `√`, `1/√`, `÷` (and FMA variants), the named runtimes' outputs,
 /// and the real image.
@@ -1091,25 +1124,10 @@ fn run_any<T: Float>(case: &ShapedCase<T>, ulps: u32) {
             .unwrap_or_else(|m| panic!("element {i}: real image not enclosed: {m}"));
         let mid = between(l, h, 1, 2);
         for (s, x) in [l, h, mid].into_iter().enumerate() {
-            let x = x.to_f64_exact();
-            let mut ys = bnbound_testkit::emulate::any_outputs(
-                p,
-                x,
-                format::<T>(),
-                ulps,
-                (i * 3 + s) as u64 + case.entries[i].2 as u64,
-            );
-            ys.extend(recipe_outputs(p, x, format::<T>(), true));
-            ys.extend(recipe_outputs_flush(p, x, format::<T>(), true));
-            for y in ys {
-                if y.is_nan() {
-                    continue; // an order that gives NaN here must not have got a bound...
-                }
-                assert!(
-                    dl <= y && y <= dh,
-                    "element {i}: output {y:e} of some order outside [{dl:e}, {dh:e}]; p = {p:?}, x = {x:e}, box [{l:?}, {h:?}], K = {ulps}"
-                );
-            }
+            let seed = (i * 3 + s) as u64 + case.entries[i].2 as u64;
+            any_inside::<T>(p, x.to_f64_exact(), ulps, [seed], (dl, dh), || {
+                format!("element {i}, box [{l:?}, {h:?}]")
+            });
         }
     }
 }
@@ -1187,27 +1205,10 @@ fn run_any_points<T: Float>(case: &ShapedCase<T>, widths: &[u8], ulps: u32) {
         );
         for k in 0..=8 {
             let x = between(fl, fh, k, 8).to_f64_exact();
-            let mut ys = Vec::new();
-            for seed in 0..3u64 {
-                ys.extend(bnbound_testkit::emulate::any_outputs(
-                    p,
-                    x,
-                    format::<T>(),
-                    ulps,
-                    seed * 977 + (i * 9 + k as usize) as u64,
-                ));
-            }
-            ys.extend(recipe_outputs(p, x, format::<T>(), true));
-            ys.extend(recipe_outputs_flush(p, x, format::<T>(), true));
-            for y in ys {
-                if y.is_nan() {
-                    continue;
-                }
-                assert!(
-                    dl <= y && y <= dh,
-                    "element {i}: output {y:e} at x = {x:e} outside [{dl:e}, {dh:e}]; p = {p:?}, box [{l:?}, {h:?}], K = {ulps}"
-                );
-            }
+            let seeds = (0..3u64).map(|seed| seed * 977 + (i * 9 + k as usize) as u64);
+            any_inside::<T>(p, x, ulps, seeds, (dl, dh), || {
+                format!("element {i}, box [{l:?}, {h:?}]")
+            });
         }
     }
 }
