@@ -5,7 +5,9 @@
     python python/benches/ibp.py [--reps N]
 
 Prints, for (1, 64, 128, 128) float32 and float64 boxes, the median time of each and the
-ratio, with and without out=; and the overhead of one small call (C = 64, one row) in µs.
+ratio, with and without out=; the overhead of one small call (C = 64, one row) in µs; and
+deployed semantics against real on float32 boxes (1, 64, 64, 64) and (256, 512) and one
+small call, per runtime.
 """
 
 import argparse
@@ -88,6 +90,22 @@ def main():
                 f()
             per.append((time.perf_counter() - t) / n * 1e6)
         print(f"| (1, 64) | {np.dtype(dtype).name} | {per[0]:.2f} µs | {per[1]:.2f} µs | {per[2]:.2f} µs |")
+    print()
+    print("| float32 box | real | pytorch-cpu | onnxruntime-cpu | any (K = 2) |")
+    print("|---|---|---|---|---|")
+    runtimes = [{}, dict(runtime="pytorch-cpu"), dict(runtime="onnxruntime-cpu"), dict(runtime="any")]
+    for shape in ((1, 64, 64, 64), (256, 512), (1, 64)):
+        g, b, m, v = layer(np.float32, shape[1], rng)
+        enc = bnbound.BatchNorm(g, b, m, v, np.float32(1e-5)).enclose()
+        lo = rng.normal(size=shape).astype(np.float32)
+        hi = lo + np.float32(0.01)
+        ts = []
+        for kw in runtimes:
+            kw = dict(kw, semantics="deployed") if kw else kw
+            enc.ibp(lo, hi, **kw)  # each semantics' constants are built once per enclosure
+            ts.append(median_time(lambda: enc.ibp(lo, hi, **kw), args.reps if lo.size > 64 else n))
+        cells = [f"{t * 1e6:.1f} µs ({t / ts[0]:.2f}x)" for t in ts]
+        print(f"| {shape} | " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":
