@@ -226,8 +226,8 @@ impl<T: Float> Bounds<T> {
     }
 
     /// The same bounds on another per-element kernel ([`crate::Kernel`]): the real
-    /// enclosure's loops and, under a named runtime, the replay of its recipes run on that
-    /// kernel's instruction set. Every kernel is sound; tests and fuzzers use this to
+    /// enclosure's loops, under a named runtime the replay of its recipes, and under `any`
+    /// the loops on its envelopes run on that kernel's instruction set. Every kernel is sound; tests and fuzzers use this to
     /// cover the paths a CPU without AVX-512 or without FMA takes.
     ///
     /// ```
@@ -244,6 +244,7 @@ impl<T: Float> Bounds<T> {
     /// ```
     pub fn with_kernel(mut self, kernel: crate::kernel::choice::Kernel) -> Self {
         self.enc = self.enc.with_kernel(kernel);
+        self.envelope = self.envelope.map(|e| e.with_kernel(kernel));
         self
     }
 

@@ -271,6 +271,12 @@ impl<T: Float> Envelope<T> {
         e
     }
 
+    /// The same envelopes run on another per-element kernel (`Bounds::with_kernel`).
+    pub(crate) fn with_kernel(mut self, kernel: crate::kernel::choice::Kernel) -> Self {
+        self.enc = self.enc.with_kernel(kernel);
+        self
+    }
+
     /// `Bounds::ibp_into` under `any` in fast mode (the caller has checked the output
     /// lengths): the kernels on the envelopes, and the exact path (`Replay::widen_one` on
     /// the real kernel's bounds) for the elements beyond `X_c`, computed first so that
