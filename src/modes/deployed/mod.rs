@@ -22,6 +22,8 @@ mod replay;
 mod stored;
 
 use crate::error::{Error, Result, Side};
+use crate::exact::{cmp_affine_params, tighten};
+use std::cmp::Ordering;
 use crate::layer::params::BatchNorm;
 use crate::num::float::Float;
 use crate::num::interval::mul_bounds;
@@ -459,9 +461,10 @@ impl<T: Float> Replay<T> {
             index: i,
             channel: c,
         })?;
+        let p = self.params[c];
         Ok((
-            hull_side(real_lo, a, Side::Lo),
-            hull_side(real_hi, b, Side::Hi),
+            hull_side(real_lo, a, p, (l, h), Side::Lo),
+            hull_side(real_hi, b, p, (l, h), Side::Hi),
         ))
     }
 
@@ -589,11 +592,55 @@ impl<T: Float> Replay<T> {
 }
 
 /// One side of `hull(real image, runtime outputs)` from a sound real bound `real` and the
-/// runtime's extreme output `y` on that side: the outer of the two. (No tightening
-/// beyond `real`: deployed bounds contain the real IBP bounds of the same mode.)
-fn hull_side<T: Float>(real: T, y: T, side: Side) -> T {
-    match side {
-        Side::Lo => real.min(y),
-        Side::Hi => real.max(y),
+/// runtime's extreme output `y` on that side: the outer of the two, except for `f64` data
+/// where `real` is more than 4 steps outside `y`: there the exact real extreme `r`
+/// decides (`y` itself if `y` is beyond `r`, else the tightest float on the outer side of
+/// `r`, by exact bisection between `real` and `y`). `f32` bounds come from `f64` lanes and
+/// are within a step of the tightest already; an `f64` real bound near cancellation can
+/// be thousands of steps loose (measured against tight mode).
+fn hull_side<T: Float>(
+    real: T,
+    y: T,
+    p: crate::num::params::Params,
+    (l, h): (T, T),
+    side: Side,
+) -> T {
+    let lower = side == Side::Lo;
+    let outer = if lower { real.min(y) } else { real.max(y) };
+    let gap_inward = if lower { real < y } else { real > y };
+    if !gap_inward
+        || T::DTYPE == crate::num::float::Dtype::F32
+        || !real.is_finite()
+        || !y.is_finite()
+        || crate::num::float::ulps_between(real, y) <= 4
+    {
+        return outer;
+    }
+    // The real extreme is attained at the endpoint chosen by the exact sign of γ.
+    let g = p.gamma;
+    let x = if (g >= 0.0) == lower { l } else { h };
+    if !x.is_finite() {
+        return outer;
+    }
+    let x = x.to_f64_raw();
+    let cmp = |v: f64| cmp_affine_params(p, x, v);
+    let yv = y.to_f64_raw();
+    let beyond = if lower {
+        cmp(yv) != Ordering::Greater
+    } else {
+        cmp(yv) != Ordering::Less
+    };
+    if beyond {
+        return y;
+    }
+    let (a, b) = if lower {
+        tighten(real.to_f64_raw(), yv, cmp)
+    } else {
+        tighten(yv, real.to_f64_raw(), cmp)
+    };
+    if lower {
+        T::from_f64_down_raw(a)
+    } else {
+        T::from_f64_up_raw(b)
     }
 }

@@ -8,8 +8,9 @@
 //! output of every recipe variant at a point branch-free, and says whether the flush model
 //! could change it; the greatest is `−least` of the mirrored channel. The hull with the
 //! real bound is the outer of the two on each side, as `hull_side` (module `super`) takes
-//! it. An element the lane cannot vouch for (a flush may change the extreme, NaN) or of a
-//! channel without a lane marks its chunk, and the caller redoes marked chunks element by
+//! it. An element the lane cannot vouch for (a flush may change the extreme, NaN), of a
+//! channel without a lane, or (`f64` data) whose real bound is more than 4 steps outside
+//! the runtime's output, which `hull_side` tightens exactly, marks its chunk, and the caller redoes marked chunks element by
 //! element with the scalar path, which gives the same result on the elements already
 //! hulled (taking the hull twice changes nothing).
 //!
@@ -119,7 +120,13 @@ impl<T: Float> Job for HullJob<'_, T> {
 /// whether the element needs the scalar path; then the real bounds are kept.
 #[inline(always)]
 fn hull<T: Float>(r_lo: T, r_hi: T, y_lo: T, y_hi: T, sure: bool) -> (T, T, bool) {
-    let bad = !sure;
+    // For `f64` data a real bound more than 4 steps outside the runtime's output goes to
+    // the scalar path, which tightens it exactly (`hull_side`); `f32` real bounds are
+    // within a step of the tightest already.
+    let far = |a: T, b: T| a.is_finite() & b.is_finite() & (b.ordinal() - a.ordinal() > 4);
+    let loose = (T::DTYPE == crate::num::float::Dtype::F64)
+        & (((r_lo < y_lo) & far(r_lo, y_lo)) | ((y_hi < r_hi) & far(y_hi, r_hi)));
+    let bad = !sure | loose;
     let lo = if bad | (r_lo < y_lo) { r_lo } else { y_lo };
     let hi = if bad | (r_hi > y_hi) { r_hi } else { y_hi };
     (lo, hi, bad)
