@@ -23,7 +23,6 @@ mod stored;
 
 use crate::error::{Error, Result, Side};
 use crate::exact::{cmp_affine_params, tighten};
-use std::cmp::Ordering;
 use crate::layer::params::BatchNorm;
 use crate::num::float::Float;
 use crate::num::interval::mul_bounds;
@@ -31,6 +30,7 @@ use crate::tensor::{BoxView, TensorBox};
 pub(crate) use envelope::Envelope;
 pub(crate) use fold::fold_into_preceding;
 use recipe::{Consts, Lanes, Recipe, Table};
+use std::cmp::Ordering;
 
 /// A CPU runtime whose BatchNorm recipe bnbound replays exactly, or [`Runtime::Any`]'s
 /// error model (the recipes and the model: `bnbound::docs::soundness`).
