@@ -123,7 +123,7 @@ fn hull<T: Float>(r_lo: T, r_hi: T, y_lo: T, y_hi: T, sure: bool) -> (T, T, bool
     // For `f64` data a real bound more than 4 steps outside the runtime's output goes to
     // the scalar path, which tightens it exactly (`hull_side`); `f32` real bounds are
     // within a step of the tightest already.
-    let far = |a: T, b: T| a.is_finite() & b.is_finite() & (b.ordinal() - a.ordinal() > 4);
+    let far = |a: T, b: T| a.is_finite() & b.is_finite() & (b.ordinal().abs_diff(a.ordinal()) > 4);
     let loose = (T::DTYPE == crate::num::float::Dtype::F64)
         & (((r_lo < y_lo) & far(r_lo, y_lo)) | ((y_hi < r_hi) & far(y_hi, r_hi)));
     let bad = !sure | loose;
