@@ -452,23 +452,12 @@ impl<T: Float, C: Channel> Job for OffsetDotJob<'_, T, C> {
             );
         }
         let body = n - n % ACC;
-        let (acc_lo, acc_hi) = match wide {
-            #[cfg(target_arch = "x86_64")]
-            Some(w) => {
-                let q = [&q_lo[..body], &q_hi[..body]];
-                // SAFETY: `avx512::dot` requires AVX-512F, VL and DQ, AVX2 and FMA; `w`
-                // proves them.
-                unsafe { avx512::dot(w, q, &lo[..body], &hi[..body]) }
-            }
-            _ => mxcsr_dot::<T, FMA>((&q_lo[..body], &q_hi[..body]), &lo[..body], &hi[..body])
-                .unwrap_or_else(|| {
-                    partial_dot::<T, FMA>(
-                        (&lo[..body], &hi[..body]),
-                        (&q_lo[..body], &q_hi[..body]),
-                        &q_neg[..body],
-                    )
-                }),
-        };
+        let (acc_lo, acc_hi) = dot_partials::<T, FMA>(
+            wide,
+            [&q_lo[..body], &q_hi[..body]],
+            &q_neg[..body],
+            (&lo[..body], &hi[..body]),
+        );
         let (mut s_lo, mut s_hi) = (self.d_lo, self.d_hi);
         for k in 0..ACC {
             s_lo = round::add_down(s_lo, acc_lo[k]);
@@ -488,6 +477,121 @@ impl<T: Float, C: Channel> Job for OffsetDotJob<'_, T, C> {
             s_hi = round::add_up(s_hi, ph);
         }
         (s_lo, s_hi)
+    }
+}
+
+/// The [`ACC`] partial sums of `Σ_j Λ_j·q_j` over whole chunks of `ACC` terms (`lo`, `hi`
+/// finite), on the path `wide` and `FMA` select: lane `k` of the first result is `≤` the
+/// minimum over `Λ_j ∈ [lo_j, hi_j]`, `q_j ∈ [q̲_j, q̄_j]` of the sum of terms `k, k + ACC, …`,
+/// lane `k` of the second `≥` its maximum. Each `q_j` is of known sign (`q_neg[j] ⇔ q̄_j < 0`)
+/// or `[0, 0]`; or `Λ_j` is a point (`lo_j = hi_j`), for which `q_j` may take any sign: every
+/// path takes `q̲_j` for the minimum where `Λ_j`'s sign bit is clear and `q̄_j` where it is
+/// set (the maximum the other way round), the extremes of `Λ_j·q_j` over `q_j`, and the
+/// swap `q_neg` makes is of two equal ends.
+#[inline(always)]
+fn dot_partials<T: Float, const FMA: bool>(
+    wide: Wide,
+    [q_lo, q_hi]: [&[f64]; 2],
+    q_neg: &[bool],
+    (lo, hi): (&[T], &[T]),
+) -> ([f64; ACC], [f64; ACC]) {
+    match wide {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: `avx512::dot` requires AVX-512F, VL and DQ, AVX2 and FMA; `w` proves them.
+        Some(w) => unsafe { avx512::dot(w, [q_lo, q_hi], lo, hi) },
+        _ => mxcsr_dot::<T, FMA>((q_lo, q_hi), lo, hi)
+            .unwrap_or_else(|| partial_dot::<T, FMA>((lo, hi), (q_lo, q_hi), q_neg)),
+    }
+}
+
+/// CROWN's back-substitution rows with point coefficients (the one-pass path of
+/// `Bounds::backward_batch`): for row `r` of `lam` (row-major, `n` columns) and box
+/// `b = r mod B` (`B = q̲.len() / n`), `coef_rj = RN(λ_rj·m_j)` in `T` and
+/// `lower_r ≤ Σ_j λ_rj·q_j ≤ upper_r` for every `q_j ∈ [q̲_bj, q̄_bj]` (box `b`'s ends at
+/// `b·n + j`, finite), as `f64` bounds: each product-and-add rounded once and outward by the
+/// dispatched dot kernel ([`dot_partials`], point coefficients), the partial sums and the
+/// tail by [`round::add_down`]/[`round::add_up`] and `interval::mul_bounds`.
+pub(crate) struct PointRowsJob<'a, T> {
+    n: usize,
+    lam: &'a [T],
+    m: &'a [T],
+    q: [&'a [f64]; 2],
+    coef: &'a mut [T],
+    bounds: (&'a mut [f64], &'a mut [f64]),
+}
+
+impl<'a, T> PointRowsJob<'a, T> {
+    /// The rows of `lam` (`n` columns, finite) with column multipliers `m` (finite, `n`
+    /// entries) and per-box ends `q = [q̲, q̄]` (whole boxes of `n`) into `coef` (as `lam`)
+    /// and `bounds` (one entry per row each).
+    pub(crate) fn new(
+        n: usize,
+        (lam, m): (&'a [T], &'a [T]),
+        q: [&'a [f64]; 2],
+        coef: &'a mut [T],
+        bounds: (&'a mut [f64], &'a mut [f64]),
+    ) -> Self {
+        PointRowsJob {
+            n,
+            lam,
+            m,
+            q,
+            coef,
+            bounds,
+        }
+    }
+}
+
+impl<T: Float> Job for PointRowsJob<'_, T> {
+    /// Whether every coefficient `RN(λ·m)` is finite (if not, the bounds mean nothing).
+    type Out = bool;
+
+    #[inline(always)]
+    fn run<const FMA: bool>(self, wide: Wide) -> bool {
+        let n = self.n;
+        if n == 0 {
+            return true;
+        }
+        let [q_lo, q_hi] = self.q;
+        let boxes = q_lo.len() / n;
+        let m = &self.m[..n];
+        let body = n - n % ACC;
+        // Point coefficients: the swap `q_neg` would make exchanges two equal ends.
+        let none = vec![false; body];
+        let mut finite = true;
+        let (lower, upper) = self.bounds;
+        let rows = self
+            .lam
+            .chunks_exact(n)
+            .zip(self.coef.chunks_exact_mut(n))
+            .zip(lower.iter_mut().zip(upper.iter_mut()));
+        for (r, ((row, out), (low, high))) in rows.enumerate() {
+            let b = r % boxes;
+            let (ql, qh) = (&q_lo[b * n..(b + 1) * n], &q_hi[b * n..(b + 1) * n]);
+            for ((c, &l), &k) in out.iter_mut().zip(row).zip(m) {
+                *c = l * k;
+                finite &= c.is_finite();
+            }
+            let (acc_lo, acc_hi) = dot_partials::<T, FMA>(
+                wide,
+                [&ql[..body], &qh[..body]],
+                &none,
+                (&row[..body], &row[..body]),
+            );
+            let (mut s_lo, mut s_hi) = (0.0f64, 0.0f64);
+            for k in 0..ACC {
+                s_lo = round::add_down(s_lo, acc_lo[k]);
+                s_hi = round::add_up(s_hi, acc_hi[k]);
+            }
+            for j in body..n {
+                let x = row[j].to_f64_raw();
+                let (pl, ph) = crate::num::interval::mul_bounds(x, x, ql[j], qh[j]);
+                s_lo = round::add_down(s_lo, pl);
+                s_hi = round::add_up(s_hi, ph);
+            }
+            (*low, *high) = (s_lo, s_hi);
+        }
+        finite
     }
 }
 

@@ -617,7 +617,10 @@ impl<T: Float> Bounds<T> {
     ///
     /// in exact arithmetic, for `y` the exact real output at `x` and, under
     /// [`Semantics::Deployed`], every output the runtime computes at (float) `x`. `M_rj` is
-    /// a float near `Λ_rj·s_c` (the midpoint of its outward-rounded enclosure); the
+    /// a float near `Λ_rj·s_c`: for `f32` in fast mode `RN(Λ_rj·m_c)` for a float `m_c`
+    /// near `s_c`, in one pass per row whose constants also cover that rounding
+    /// (`|Λ·s − M| ≤ |Λ|·κ_c + η`); otherwise (`f64`, tight mode, infinite ends) the midpoint
+    /// of its outward-rounded enclosure. The
     /// constants bound `Σ_j (Λ_rj·s_c − M_rj)·x_j + Λ_rj·o_c (+ Λ_rj·Δ_j)` over the box,
     /// every product and sum rounded outward (`Δ_j` as in [`Bounds::backward_over`], derived
     /// once per channel of each box for the hull of that channel's intervals, element by
@@ -689,21 +692,6 @@ impl<T: Float> Bounds<T> {
                 value: lam[index].to_f64_raw(),
             });
         }
-        let rows = lam.len() / n;
-        // Λ as a point form: every entry finite (checked above), so no further validation.
-        let form = AffineForm::from_valid(
-            TensorBox::from_valid(
-                crate::tensor::Shape::new(&[rows, n])?,
-                lam.to_vec(),
-                lam.to_vec(),
-            ),
-            TensorBox::from_valid(
-                crate::tensor::Shape::new(&[rows])?,
-                vec![T::zero(); rows],
-                vec![T::zero(); rows],
-            ),
-        );
-        let real = real!(self, e => e.backward_shaped(&form, sample))?;
         // Per run (one channel of one box, `inner` elements): the largest |x| and, under
         // deployed semantics, an interval holding every element's deviation (derived once
         // for the run's hull unless that hull has no verdict).
@@ -729,6 +717,31 @@ impl<T: Float> Bounds<T> {
                     .fold(0.0f64, |m, &v| m.max(v.to_f64_raw().abs()))
             })
             .collect();
+        // Fast mode: one pass per row where every end is finite; else (and in tight mode,
+        // whose real part is MPFR's) the interval form below.
+        if self.mode == Mode::Fast {
+            if let Some(b) = self
+                .enc
+                .backward_points(lam, (n, inner), &xmax, dev.as_deref())
+            {
+                return Ok(b);
+            }
+        }
+        let rows = lam.len() / n;
+        // Λ as a point form: every entry finite (checked above), so no further validation.
+        let form = AffineForm::from_valid(
+            TensorBox::from_valid(
+                crate::tensor::Shape::new(&[rows, n])?,
+                lam.to_vec(),
+                lam.to_vec(),
+            ),
+            TensorBox::from_valid(
+                crate::tensor::Shape::new(&[rows])?,
+                vec![T::zero(); rows],
+                vec![T::zero(); rows],
+            ),
+        );
+        let real = real!(self, e => e.backward_shaped(&form, sample))?;
         Ok(crate::transfer::form::concretize_rows(
             self.enc.kernel(),
             &real,

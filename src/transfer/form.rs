@@ -212,6 +212,18 @@ impl<T: Float> LinearBounds<T> {
         }
     }
 
+    /// Rows of `cols` columns from their parts (lengths checked by the caller).
+    pub(crate) fn from_parts(cols: usize, coef: Vec<T>, lower: Vec<T>, upper: Vec<T>) -> Self {
+        debug_assert!(lower.len() == upper.len() && coef.len() == lower.len() * cols);
+        LinearBounds {
+            rows: lower.len(),
+            cols,
+            coef,
+            lower,
+            upper,
+        }
+    }
+
     /// `(coef, lower, upper)`, without copying.
     ///
     /// ```

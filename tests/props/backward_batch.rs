@@ -96,15 +96,23 @@ fn run<T: Float>(case: &ShapedCase<T>, semantics: Semantics, seed: u64) -> (usiz
     let input = TensorBox::new(Shape::new(&dims).unwrap(), lo, hi).unwrap();
     let rows = case.other * 2;
     let mut s = seed | 1;
-    let lam: Vec<f64> = (0..rows * n)
+    // Λ dyadic in [−4, 4], times 1 or (one case in eight each) a power of two that makes
+    // the products `λ·s` subnormal or near overflow, where rounding a coefficient to
+    // nearest errs most.
+    let scale = match seed % 8 {
+        1 => T::zero().step_up().to_f64_exact() * 8.0,
+        2 => T::max_value().to_f64_exact() / 16.0,
+        _ => 1.0,
+    };
+    let lam_t: Vec<T> = (0..rows * n)
         .map(|_| {
             s ^= s << 13;
             s ^= s >> 7;
             s ^= s << 17;
-            ((s % 65) as f64 - 32.0) / 8.0
+            T::from_f64_down(((s % 65) as f64 - 32.0) / 8.0 * scale)
         })
         .collect();
-    let lam_t: Vec<T> = lam.iter().map(|&v| T::from_f64_down(v)).collect();
+    let lam: Vec<f64> = lam_t.iter().map(|v| v.to_f64_exact()).collect();
     let bounds = bn.bounds(Mode::Fast, semantics).unwrap();
     let got = match bounds.backward_batch(&lam_t, &sample, &input) {
         Err(Error::DeployedNan { .. }) => return (0, 0), // decided by the IBP tests
@@ -246,6 +254,39 @@ fn backward_batch_checks_have_teeth() {
         0.576,
         0.577
     ));
+}
+
+/// `Λ·y − M·x` at one point `x` of a layer with an exact scale `s` and offset 0, exactly,
+/// against the constants `backward_batch` returns for the point box `[x, x]`.
+fn point_gap_holds(s: f32, lam: f32, x: f32) -> bool {
+    let bn = BatchNorm::new(vec![s], vec![0.0], vec![0.0], vec![1.0], 0.0).unwrap();
+    let b = bn.bounds(Mode::Fast, Semantics::Real).unwrap();
+    let input = TensorBox::new(Shape::new(&[1, 1]).unwrap(), vec![x], vec![x]).unwrap();
+    let r = b.backward_batch(&[lam], &[1], &input).unwrap();
+    let (m, l, u) = (r.coef()[0], r.lower()[0], r.upper()[0]);
+    assert!(m.is_finite());
+    let gap = q(lam as f64) * q(s as f64) * q(x as f64) - q(m as f64) * q(x as f64);
+    (l == f32::NEG_INFINITY || q(l as f64) <= gap) && (u == f32::INFINITY || gap <= q(u as f64))
+}
+
+/// The coefficient `M = RN(λ·m)` errs by up to half an ulp; the constants must cover that
+/// error times `|x|`, in the normal range (`λ·s = 0.75·(1 + 2⁻²³)`, a tie) and below it
+/// (`λ·s = 0.75·2⁻¹⁴⁹` rounds to `2⁻¹⁴⁹`), at `x` far from 0, for either sign.
+#[test]
+fn backward_batch_covers_the_rounded_coefficient() {
+    let tiny = f32::from_bits(1);
+    for (lam, x) in [
+        (1.0 + f32::EPSILON, 1048576.0f32),
+        (tiny, 2f32.powi(100)),
+        (-tiny, -(2f32.powi(100))),
+        (3.0 * tiny, 2f32.powi(120)),
+    ] {
+        assert!(point_gap_holds(0.75, lam, x), "λ = {lam:e}, x = {x:e}");
+        assert!(point_gap_holds(-0.75, lam, -x), "λ = {lam:e}, x = {x:e}");
+    }
+    // λ·s beyond f32::MAX: the coefficient path that does not round λ·m.
+    assert!(point_gap_holds(4.0, f32::MAX / 2.0, 1.0));
+    assert!(point_gap_holds(4.0, -f32::MAX / 2.0, 0.5));
 }
 
 /// Bad input: typed errors, never a panic.

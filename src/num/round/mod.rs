@@ -317,6 +317,23 @@ pub(crate) fn quot_scaled<const UP: bool>(g: f64, t: f64, k: i64, r: f64) -> f64
     ldexp_bound::<UP>(q, ge + te - re + k)
 }
 
+/// An upper bound `κ` of `|s − m| + u·|m|` over every real `s ∈ [s_lo, s_hi]` (finite ends),
+/// for a finite float `m` of a format with unit roundoff `u` (`2⁻²⁴` for `f32`, `2⁻⁵³` for
+/// `f64`): every operation is rounded up.
+///
+/// What it is for (a coefficient rounded to nearest, then treated as a bound): for every
+/// float `λ` of that format whose product `M = RN(λ·m)` is finite,
+/// `|λ·s − M| ≤ |λ|·κ + η`, with `η` the format's least positive subnormal. Proof:
+/// `|λs − M| ≤ |λ|·|s − m| + |λm − RN(λm)|`, and rounding to nearest errs by at most half
+/// an ulp: `≤ u·|λm|` where `|λm|` is at least the least normal (also between `MAX` and
+/// the overflow threshold), `≤ η/2` below it, where floats are spaced by `η`. And
+/// `|s − m| ≤ max(s_hi − m, m − s_lo)` for `s` in the interval, whichever side of `m` it is.
+#[inline]
+pub(crate) fn nearest_product_slack(m: f64, s_lo: f64, s_hi: f64, u: f64) -> f64 {
+    let d = add_up(s_hi, -m).max(add_up(m, -s_lo));
+    add_up(d, mul_up(u, m.abs()))
+}
+
 /// The largest `f32` that is `≤ x` (`x` not NaN).
 #[inline]
 pub(crate) fn f32_down(x: f64) -> f32 {
