@@ -33,7 +33,8 @@ torch.set_num_threads(1)
 RADII = [0.0, 1e-3, 1e-2]
 # torch's outputs are checked against pytorch-cpu bounds; real semantics (the exact
 # function of the stored parameters, not torch's floats) is run and its misses reported.
-SEMANTICS = [("deployed", "pytorch-cpu"), ("real", None)]
+# The layer's input box by IBP (the default) and by auto_LiRPA's CROWN (input_bounds).
+SEMANTICS = [("deployed", "pytorch-cpu", "ibp"), ("deployed", "pytorch-cpu", "crown"), ("real", None, "ibp")]
 
 
 def network() -> nn.Module:
@@ -177,6 +178,12 @@ def dense_and_refusals() -> int:
         failures += 1
     except bnbound.Error as e:
         print(f"crossed input bounds, raise: refused ({e})")
+    try:
+        lirpa.custom_ops(input_bounds="exact")
+        print("input_bounds='exact': accepted (must raise)")
+        failures += 1
+    except bnbound.Error as e:
+        print(f"input_bounds='exact': refused ({e})")
     return failures
 
 
@@ -190,8 +197,10 @@ def main() -> int:
         opts = {"conv_mode": mode}
         stock = BoundedModule(net, x, bound_opts=opts)
         patched = {
-            (s, r): BoundedModule(net, x, bound_opts=opts, custom_ops=lirpa.custom_ops(s, r))
-            for s, r in SEMANTICS
+            (s, r, i): BoundedModule(
+                net, x, bound_opts=opts, custom_ops=lirpa.custom_ops(s, r, input_bounds=i)
+            )
+            for s, r, i in SEMANTICS
         }
         # The caller's flush-to-zero state (torch.set_flush_denormal) set for torch and for
         # every bound computation: bnbound's bounds must not depend on it.
@@ -203,14 +212,14 @@ def main() -> int:
                 miss = [outside(n, y) for n, y in zip(nodes, ys)]
                 stock_misses += sum(miss)
                 line = f"{mode:7} flush={flush:d} eps={eps:<6} {method:5}: stock outside {miss[0]}+{miss[1]}"
-                for (s, r), model in patched.items():
+                for (s, r, i), model in patched.items():
                     nodes = bounds(model, x, eps, method)
                     out = [outside(n, y) for n, y in zip(nodes, ys)]
                     if s == "real":
                         line += f", real outside {out[0]}+{out[1]} (not torch's semantics)"
                         continue
                     checked += sum(int(y.numel()) for y in ys)
-                    line += f", {r} outside {out[0]}+{out[1]}"
+                    line += f", {r} ({i} box) outside {out[0]}+{out[1]}"
                     failures += sum(out)
                 print(line)
             torch.set_flush_denormal(False)
@@ -220,6 +229,16 @@ def main() -> int:
         opts = {"conv_mode": mode}
         stock = BoundedModule(net, x, bound_opts=opts)
         ours = BoundedModule(net, x, bound_opts=opts, custom_ops=lirpa.custom_ops())
+        crown_box = BoundedModule(
+            net, x, bound_opts=opts, custom_ops=lirpa.custom_ops(input_bounds="crown")
+        )
+        # The default bounds each BatchNorm's input (a convolution read by nothing else)
+        # by IBP: auto_LiRPA's flag for that must be set on both inputs, on no other node.
+        flagged = sorted(n.name for n in ours.nodes() if n.ibp_intermediate and type(n).__name__ == "BoundConv")
+        wanted = sorted(n.inputs[0].name for n in bn_nodes(ours))
+        if flagged != wanted:
+            print(f"IBP input boxes: flagged {flagged}, expected {wanted}")
+            failures += 1
 
         def best(m, method):
             ts = []
@@ -232,6 +251,8 @@ def main() -> int:
         for method in ("CROWN", "IBP"):
             ts, to = best(stock, method), best(ours, method)
             print(f"{method} time ({mode}): stock {ts * 1e3:.1f} ms, bnbound.lirpa {to * 1e3:.1f} ms ({to / ts:.2f}×)")
+        tc = best(crown_box, "CROWN")
+        print(f"CROWN time ({mode}), input_bounds='crown': {tc * 1e3:.1f} ms ({tc / ts:.2f}× stock)")
     print(f"{checked} torch BatchNorm outputs checked against deployed bounds; "
           f"{failures} outside; stock auto_LiRPA: {stock_misses} outside; "
           f"input bounds crossed (lower > upper) in timing runs: {lirpa.stats.crossed}")
