@@ -485,9 +485,10 @@ impl<T: Float, C: Channel> Job for OffsetDotJob<'_, T, C> {
 /// minimum over `Λ_j ∈ [lo_j, hi_j]`, `q_j ∈ [q̲_j, q̄_j]` of the sum of terms `k, k + ACC, …`,
 /// lane `k` of the second `≥` its maximum. Each `q_j` is of known sign (`q_neg[j] ⇔ q̄_j < 0`)
 /// or `[0, 0]`; or `Λ_j` is a point (`lo_j = hi_j`), for which `q_j` may take any sign: every
-/// path takes `q̲_j` for the minimum where `Λ_j`'s sign bit is clear and `q̄_j` where it is
-/// set (the maximum the other way round), the extremes of `Λ_j·q_j` over `q_j`, and the
-/// swap `q_neg` makes is of two equal ends.
+/// path takes `q̲_j` for the minimum where `Λ_j` is positive and `q̄_j` where it is negative
+/// (the maximum the other way round), the extremes of `Λ_j·q_j` over `q_j`; for `Λ_j = ±0`
+/// (AVX-512 and MXCSR choose by the sign bit, the lanes by `Λ_j ≥ 0`) either end gives a
+/// zero product; and the swap `q_neg` makes is of two equal ends.
 #[inline(always)]
 fn dot_partials<T: Float, const FMA: bool>(
     wide: Wide,

@@ -155,7 +155,10 @@ impl Enclosure {
             || n != c * inner
             || xmax.is_empty()
             || !xmax.len().is_multiple_of(c)
+            || xmax.iter().any(|v| !v.is_finite())
         {
+            // (An infinite end would make η·Σ|x| infinite even where κ_c = 0 — a zero
+            // scale — whose row the interval path bounds finitely.)
             return None;
         }
         let boxes = xmax.len() / c;

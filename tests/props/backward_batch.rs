@@ -289,6 +289,34 @@ fn backward_batch_covers_the_rounded_coefficient() {
     assert!(point_gap_holds(4.0, -f32::MAX / 2.0, 0.5));
 }
 
+/// An infinite box end under a zero scale (γ = 0): `Λ·y − M·x` is the constant `β`, and the
+/// constants stay finite (a review found the one-pass path returning `±∞` there).
+#[test]
+fn backward_batch_zero_scale_with_an_infinite_end_stays_finite() {
+    let bn = BatchNorm::new(
+        vec![0.0f32, 1.0],
+        vec![2.0, 0.0],
+        vec![0.0; 2],
+        vec![1.0; 2],
+        0.0,
+    )
+    .unwrap();
+    let b = bn.bounds(Mode::Fast, Semantics::Real).unwrap();
+    let x = TensorBox::new(
+        Shape::new(&[1, 2]).unwrap(),
+        vec![f32::NEG_INFINITY, 1.0],
+        vec![f32::INFINITY, 2.0],
+    )
+    .unwrap();
+    let r = b.backward_batch(&[1.0, 1.0], &[2], &x).unwrap();
+    assert_eq!(r.coef(), &[0.0, 1.0]);
+    assert!(r.lower()[0] <= 2.0 && 2.0 <= r.upper()[0]);
+    assert!(
+        r.lower()[0].is_finite() && r.upper()[0].is_finite(),
+        "{r:?}"
+    );
+}
+
 /// Bad input: typed errors, never a panic.
 #[test]
 fn backward_batch_bad_input_is_typed() {
