@@ -10,8 +10,9 @@
 //! - `inari_per_element` (feature `inari`): `s·x + o` in `inari` interval arithmetic.
 //!
 //! Shapes: (8, 64, 128, 128) (8 M elements, 128 MB of f32 boxes: out of every cache),
-//! (1, 64, 128, 128) (≈1 M elements, larger than L2) and (256, 512) (rows of channels, in
-//! cache).
+//! (1, 64, 128, 128) (≈1 M elements, larger than L2), (256, 512) (rows of channels, in
+//! cache) and (64, 64, 7, 7) (a CNN's 7×7 maps: blocks of 49, each with a one-element tail
+//! past the eight-lane body).
 //! Report ratios of the medians to `plain_unsound` (README, "Performance").
 
 use bnbound_testkit::baseline;
@@ -156,6 +157,7 @@ fn benches(c: &mut Criterion) {
     bench_shape::<f64>(c, &[1, 64, 128, 128]);
     bench_shape::<f32>(c, &[256, 512]);
     bench_shape::<f64>(c, &[256, 512]);
+    bench_shape::<f32>(c, &[64, 64, 7, 7]);
 }
 
 criterion_group!(ibp, benches);

@@ -167,13 +167,24 @@ fn deployed_forms_case<T: Float>(u: &mut Unstructured<'_>) -> Option<()> {
     )
     .ok()?;
     let sample = [c, inner];
+    let kernel = bnbound::Kernel::ALL[u.int_in_range(0..=2).ok()?];
     let b = bn
         .bounds(bnbound::Mode::Fast, bnbound::Semantics::Deployed(runtime))
-        .expect("a named runtime");
-    // Λ: one row of fuzzer-chosen small dyadics; d = 0.
+        .expect("a named runtime")
+        .with_kernel(kernel);
+    // Λ: one row of fuzzer-chosen small dyadics, times 1, a scale that makes `λ·s`
+    // subnormal or one near overflow (each Λ then the `T` value it rounds to); d = 0.
+    let scale = match u.int_in_range(0u8..=3).ok()? {
+        0 => f(T::zero().step_up()) * 8.0,
+        1 => f(T::max_value()) / 64.0,
+        _ => 1.0,
+    };
     let lam: Vec<f64> = (0..n)
         .map(|_| Some(u.int_in_range(-16i32..=16).ok()? as f64 / 4.0))
-        .collect::<Option<_>>()?;
+        .collect::<Option<Vec<f64>>>()?
+        .into_iter()
+        .map(|v| f(T::from_f64_down(v * scale)))
+        .collect();
     let form = AffineForm::point(
         1,
         n,
@@ -302,7 +313,9 @@ fn deployed_forms_case<T: Float>(u: &mut Unstructured<'_>) -> Option<()> {
 
 /// `deployed_forms_contain`: deployed linear bounds (`Bounds::backward_over`,
 /// `compose_over`, `backward_batch`) contain, at a fuzzer-chosen point of the input box, every output of
-/// the emulated runtime recipes (flush-to-zero on and off), decided in exact rationals.
+/// the emulated runtime recipes (flush-to-zero on and off), decided in exact rationals; the
+/// kernel is drawn, and `Λ` is drawn at three scales (ordinary, subnormal products, near
+/// overflow).
 pub fn deployed_forms_contain(data: &[u8]) {
     both_types(data, typed!(deployed_forms_case));
 }
