@@ -86,35 +86,29 @@ pub(crate) fn finite_probes(mut state: u64) -> impl FnMut() -> f64 {
 }
 
 /// The lane step as first written, `RN(c − RN(φ·|c| + η))` with `η` always added (the
-/// subnormal operand the current form avoids for `|c| ≥ t`): the current form must give
-/// the same bits on every input.
-fn first_lane_below<const FMA: bool>(c: f64) -> f64 {
-    let (phi, eta) = (f64::from_bits(((1023 - 53) << 52) | 1), f64::from_bits(1));
-    let e = if FMA {
+/// subnormal operand the current form avoids for `|c| ≥ t`), for either precision: the
+/// current form must give the same bits on every input.
+fn first_lane_step<T: num_traits::Float>(c: T, (phi, eta): (T, T), fma: bool) -> T {
+    let e = if fma {
         phi.mul_add(c.abs(), eta)
     } else {
         phi * c.abs() + eta
     };
-    if c > f64::MAX {
-        f64::MAX
+    if c > T::max_value() {
+        T::max_value()
     } else {
         c - e
     }
 }
 
-/// [`first_lane_below`] for `f32`.
+fn first_lane_below<const FMA: bool>(c: f64) -> f64 {
+    let consts = (f64::from_bits(((1023 - 53) << 52) | 1), f64::from_bits(1));
+    first_lane_step(c, consts, FMA)
+}
+
 fn first_lane_below32<const FMA: bool>(c: f32) -> f32 {
-    let (phi, eta) = (f32::from_bits(((127 - 24) << 23) | 1), f32::from_bits(1));
-    let e = if FMA {
-        phi.mul_add(c.abs(), eta)
-    } else {
-        phi * c.abs() + eta
-    };
-    if c > f32::MAX {
-        f32::MAX
-    } else {
-        c - e
-    }
+    let consts = (f32::from_bits(((127 - 24) << 23) | 1), f32::from_bits(1));
+    first_lane_step(c, consts, FMA)
 }
 
 #[test]
