@@ -7,13 +7,13 @@
 
 #![allow(clippy::needless_range_loop)] // parallel arrays indexed together read clearer
 
-use bnbound::{BatchNorm, Error, Float, Kernel, Runtime, Shape, TensorBox};
+use bnbound::{BatchNorm, Bounds, Error, Float, Kernel, Runtime, Shape, TensorBox};
 use bnbound_testkit::emulate::{
     pytorch_fallback16, pytorch_fallback16_flush, recipe_outputs, recipe_outputs_flush, Format,
     BF16, F16, F32, F64,
 };
 use bnbound_testkit::{
-    channels_of, check_element, hard_f32, hard_f64, intervals, shaped_case, shaped_layer,
+    channels_of, check_element, hard_f32, hard_f64, intervals, shaped_case, shaped_layer, Ch,
     ShapedCase,
 };
 use proptest::prelude::*;
@@ -1110,21 +1110,10 @@ fn any_inside<T: Float>(
 /// and the real image.
 fn run_any<T: Float>(case: &ShapedCase<T>, ulps: u32) {
     let (bn, chs, input) = layer_and_box(case);
-    let n = input.shape().len();
     let any = bn
         .deployed(Runtime::Any { ulps })
         .with_kernel(kernel_of(case));
-    let Ok(b) = any.ibp(&input) else {
-        return; // NaN possible somewhere in this box under some order
-    };
-    let inner = n / case.sample[0];
-    for i in 0..n {
-        let ch = chs[i / inner];
-        let p = [ch.g, ch.b, ch.m, ch.v, ch.e];
-        let (l, h) = (input.lo()[i], input.hi()[i]);
-        let (dl, dh) = (b.lo()[i].to_f64_exact(), b.hi()[i].to_f64_exact());
-        check_element(ch, l.to_f64_exact(), h.to_f64_exact(), dl, dh)
-            .unwrap_or_else(|m| panic!("element {i}: real image not enclosed: {m}"));
+    any_elements(&any, &input, &chs, |i, p, (l, h), (dl, dh)| {
         let mid = between(l, h, 1, 2);
         for (s, x) in [l, h, mid].into_iter().enumerate() {
             let seed = (i * 3 + s) as u64 + case.entries[i].2 as u64;
@@ -1132,6 +1121,30 @@ fn run_any<T: Float>(case: &ShapedCase<T>, ulps: u32) {
                 format!("element {i}, box [{l:?}, {h:?}]")
             });
         }
+    });
+}
+
+/// Each element of `input` with its channel's parameters, its ends and its bounds from
+/// `any` (`--runtime any`), after checking them against the exact real image; nothing
+/// when `any` refuses the box (NaN possible somewhere in it under some order).
+fn any_elements<T: Float>(
+    any: &Bounds<T>,
+    input: &TensorBox<T>,
+    chs: &[Ch],
+    mut each: impl FnMut(usize, [f64; 5], (T, T), (f64, f64)),
+) {
+    let Ok(b) = any.ibp(input) else {
+        return;
+    };
+    let n = input.shape().len();
+    let inner = n / input.shape().channels();
+    for i in 0..n {
+        let ch = chs[i / inner];
+        let (l, h) = (input.lo()[i], input.hi()[i]);
+        let (dl, dh) = (b.lo()[i].to_f64_exact(), b.hi()[i].to_f64_exact());
+        check_element(ch, l.to_f64_exact(), h.to_f64_exact(), dl, dh)
+            .unwrap_or_else(|m| panic!("element {i}: real image not enclosed: {m}"));
+        each(i, [ch.g, ch.b, ch.m, ch.v, ch.e], (l, h), (dl, dh));
     }
 }
 
@@ -1187,17 +1200,8 @@ fn run_any_points<T: Float>(case: &ShapedCase<T>, widths: &[u8], ulps: u32) {
         hi.push(h);
     }
     let input = TensorBox::new(shape, lo, hi).unwrap();
-    let Ok(b) = bn.deployed(Runtime::Any { ulps }).ibp(&input) else {
-        return; // NaN possible somewhere in this box under some order
-    };
-    let inner = n / case.sample[0];
-    for i in 0..n {
-        let ch = chs[i / inner];
-        let p = [ch.g, ch.b, ch.m, ch.v, ch.e];
-        let (l, h) = (input.lo()[i], input.hi()[i]);
-        let (dl, dh) = (b.lo()[i].to_f64_exact(), b.hi()[i].to_f64_exact());
-        check_element(ch, l.to_f64_exact(), h.to_f64_exact(), dl, dh)
-            .unwrap_or_else(|m| panic!("element {i}: real image not enclosed: {m}"));
+    let any = bn.deployed(Runtime::Any { ulps });
+    any_elements(&any, &input, &chs, |i, p, (l, h), (dl, dh)| {
         let (fl, fh) = (
             if l.is_finite() {
                 l
@@ -1213,7 +1217,7 @@ fn run_any_points<T: Float>(case: &ShapedCase<T>, widths: &[u8], ulps: u32) {
                 format!("element {i}, box [{l:?}, {h:?}]")
             });
         }
-    }
+    });
 }
 
 proptest! {
