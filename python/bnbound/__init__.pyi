@@ -123,8 +123,8 @@ class Enclosure:
         writeable C-contiguous arrays of the layer's dtype and the input's shape, sharing
         no memory with the inputs, written only on success and returned. Torch tensors in
         (read detached, from the CPU; float16/bfloat16 widened exactly) give torch tensors
-        out, on the first tensor's device (also for ``derivative`` and
-        ``backward_batch``)."""
+        out, on the first tensor's device (also for ``derivative``,
+        ``backward_batch``, ``compose`` and ``backward``)."""
     def derivative(
         self,
         dlo: ArrayLike,

@@ -619,7 +619,7 @@ impl Enclosure {
             _ => return Err(err("x_lo and x_hi go together")),
         };
         let names = ["A_lo", "A_hi", "c_lo", "c_hi"];
-        typed!(
+        let r = typed!(
             self,
             form_op,
             py,
@@ -629,7 +629,10 @@ impl Enclosure {
             false,
             sem,
             input
-        )
+        )?;
+        let mut args = vec![A_lo, A_hi, c_lo, c_hi];
+        args.extend(x_lo.into_iter().chain(x_hi));
+        torch_out(py, r, &args)
     }
 
     /// backward(L_lo, L_hi, d_lo, d_hi, shape=None, *, semantics="real", runtime=None,
@@ -660,7 +663,7 @@ impl Enclosure {
             _ => return Err(err("x_lo and x_hi go together")),
         };
         let names = ["L_lo", "L_hi", "d_lo", "d_hi"];
-        typed!(
+        let r = typed!(
             self,
             form_op,
             py,
@@ -670,7 +673,10 @@ impl Enclosure {
             true,
             sem,
             input
-        )
+        )?;
+        let mut args = vec![L_lo, L_hi, d_lo, d_hi];
+        args.extend(x_lo.into_iter().chain(x_hi));
+        torch_out(py, r, &args)
     }
 
     /// backward_batch(lam, x_lo, x_hi, sample=None, *, semantics="real", runtime=None,

@@ -1,7 +1,7 @@
 """Torch tensors in, torch tensors out: the Enclosure API as a torch verifier calls it.
 
-`Enclosure.ibp`, `derivative` and `backward_batch` take torch tensors where they take
-numpy arrays: read detached (`requires_grad` tensors included), from the CPU, in any
+`Enclosure.ibp`, `derivative`, `backward_batch`, `compose` and `backward` take torch
+tensors where they take numpy arrays: read detached (`requires_grad` tensors included), from the CPU, in any
 memory format (channels_last), float16/bfloat16 widened exactly; and they return torch
 tensors on the first tensor argument's device. Checked here against the numpy path (the
 same bounds, bit for bit) and against torch's own BatchNorm2d outputs (inside the deployed
@@ -66,6 +66,22 @@ def main():
             rn = enc.backward_batch(lam.detach().numpy(), xn, xn + 1, semantics="deployed",
                                     runtime="pytorch-cpu")
             assert all(isinstance(t, torch.Tensor) for t in r) and same(r, rn)
+        # compose and backward (interval forms; deployed given the layer's input box).
+        A = torch.randn(6, 4, generator=g, dtype=dtype).requires_grad_(True)
+        cv = torch.randn(6, generator=g, dtype=dtype)
+        L = torch.randn(3, 6, generator=g, dtype=dtype)
+        dv = torch.zeros(3, dtype=dtype)
+        box = (torch.rand(6, generator=g, dtype=dtype) * 80 - 40,)
+        box = (box[0], box[0] + 1)
+        np_of = lambda ts: [t.detach().numpy() for t in ts]
+        for kw in ({}, {"semantics": "deployed", "runtime": "pytorch-cpu"}):
+            xb = {"x_lo": box[0], "x_hi": box[1]} if kw else {}
+            xbn = dict(zip(xb, np_of(xb.values())))
+            fc = enc.compose(A, A, cv, cv, **kw, **xb)
+            fb = enc.backward(L, L, dv, dv, **kw, **xb)
+            assert all(isinstance(t, torch.Tensor) and not t.requires_grad for t in fc + fb)
+            assert same(fc, enc.compose(*np_of([A, A, cv, cv]), **kw, **xbn))
+            assert same(fb, enc.backward(*np_of([L, L, dv, dv]), **kw, **xbn))
     # 16-bit inputs widen exactly: an f32 layer, bf16 and f16 tensors.
     _, bn = layer(torch.float32, 4, 4)
     enc = bn.enclose()
