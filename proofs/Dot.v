@@ -111,21 +111,21 @@ Variable choice : Z -> bool.
 Notation RN64 := (round radix2 fexp64 (Znearest choice)).
 (** partial_dot with FMA: lane_below(RN(qa*a + acc)), lane_above(-RN(-qb*b - acc)). *)
 Definition step_lane (t : term) (c : R) :=
-  let r := RN64 (qa t * a t + c) in RN64 (r - RN64 (phi64 * Rabs r + eta64)).
+  let r := RN64 (qa t * a t + c) in RN64 (r - RN64 (phi64 * Rabs r + eta64g r)).
 Definition step_lane_up (t : term) (c : R) :=
   let r := - RN64 (- qb t * b t + - c) in
-  - RN64 (- r - RN64 (phi64 * Rabs (- r) + eta64)).
+  - RN64 (- r - RN64 (phi64 * Rabs (- r) + eta64g (- r))).
 (** partial_dot without FMA (two roundings, product stepped down before the sum). *)
 Definition step_lane_nofma (t : term) (c : R) :=
   let p := RN64 (qa t * a t) in
-  let l := RN64 (p - RN64 (RN64 (phi64 * Rabs p) + eta64)) in
+  let l := RN64 (p - RN64 (RN64 (phi64 * Rabs p) + eta64g p)) in
   let r := RN64 (l + c) in
-  RN64 (r - RN64 (RN64 (phi64 * Rabs r) + eta64)).
+  RN64 (r - RN64 (RN64 (phi64 * Rabs r) + eta64g r)).
 Definition step_lane_nofma_up (t : term) (c : R) :=
   let p := RN64 (- qb t * b t) in
-  let l := RN64 (p - RN64 (RN64 (phi64 * Rabs p) + eta64)) in
+  let l := RN64 (p - RN64 (RN64 (phi64 * Rabs p) + eta64g p)) in
   let r := - RN64 (l + - c) in
-  - RN64 (- r - RN64 (RN64 (phi64 * Rabs (- r)) + eta64)).
+  - RN64 (- r - RN64 (RN64 (phi64 * Rabs (- r)) + eta64g (- r))).
 End Lane.
 
 Definition all_valid (lanes : list (list term)) := Forall (Forall valid) lanes.

@@ -54,17 +54,17 @@ Theorem ibp_lane_lower :
   forall t o_lo o, valid t -> o_lo <= o ->
   (* f64, FMA *)
   (let r := RN64 (qa t * a t + o_lo) in
-   RN64 (r - RN64 (phi64 * Rabs r + eta64)) <= exact t + o) /\
+   RN64 (r - RN64 (phi64 * Rabs r + eta64g r)) <= exact t + o) /\
   (* f64, no FMA *)
   step_lane_nofma choice t o_lo <= exact t + o /\
   (* f32, FMA: f32_below_nearest::<true>(RN64(s_a * a + o_lo)) *)
   (let y := RN32 (RN64 (qa t * a t + o_lo)) in
-   RN32 (y - RN32 (phi32 * Rabs y + eta32)) <= exact t + o) /\
+   RN32 (y - RN32 (phi32 * Rabs y + eta32g y)) <= exact t + o) /\
   (* f32, no FMA: f32_below_nearest::<false>(lane_fma_for_below::<false>(s_a, a, o_lo)) *)
   (let p := RN64 (qa t * a t) in
-   let l := RN64 (p - RN64 (RN64 (phi64 * Rabs p) + eta64)) in
+   let l := RN64 (p - RN64 (RN64 (phi64 * Rabs p) + eta64g p)) in
    let y := RN32 (RN64 (l + o_lo)) in
-   RN32 (y - RN32 (RN32 (phi32 * Rabs y) + eta32)) <= exact t + o).
+   RN32 (y - RN32 (RN32 (phi32 * Rabs y) + eta32g y)) <= exact t + o).
 Proof.
 intros t o_lo o Ht Ho.
 assert (Hc := corner_le t Ht).
@@ -74,7 +74,7 @@ repeat split.
 - destruct (f32_below_nearest_le choice (qa t * a t + o_lo)) as [H _]. cbv zeta in H. lra.
 - cbv zeta.
   set (p := RN64 (qa t * a t)).
-  set (l := RN64 (p - RN64 (RN64 (phi64 * Rabs p) + eta64))).
+  set (l := RN64 (p - RN64 (RN64 (phi64 * Rabs p) + eta64g p))).
   assert (Hl : l <= qa t * a t) by exact (proj2 (lane_below_le choice (qa t * a t))).
   destruct (f32_below_nearest_le choice (l + o_lo)) as [_ H]. cbv zeta in H. lra.
 Qed.
@@ -84,7 +84,7 @@ Qed.
 Theorem ibp_lane_upper :
   forall t' o o_hi, valid t' -> o <= o_hi ->
   (let r := RN64 (qa t' * a t' + - o_hi) in
-   lam t' * - q t' + o <= - RN64 (r - RN64 (phi64 * Rabs r + eta64))) /\
+   lam t' * - q t' + o <= - RN64 (r - RN64 (phi64 * Rabs r + eta64g r))) /\
   lam t' * - q t' + o <= - step_lane_nofma choice t' (- o_hi).
 Proof.
 intros t' o o_hi Ht Ho.

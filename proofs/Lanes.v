@@ -9,6 +9,11 @@
     emin = -1074) and binary32 (p = 24, emin = -149). Also: [f32_below_nearest], one binary32
     step below RN32(r) for r = RN64(w), is <= w.
 
+    lanes.rs adds eta only where |c| < tiny = 2^(emin + 2 prec - 1) (2^-969 in binary64,
+    2^-102 in binary32): a subnormal operand costs a microcode assist on many CPUs. Above
+    that threshold RN(phi*|c|) alone exceeds half the ulp of c ([err_gt_half_ulp_big]);
+    the theorems below are stated for that guarded error term.
+
     Flocq's rounding has no overflow. For finite c, e is finite and tiny; c - e can only
     overflow downward (to -oo), which is below pred(c) as well; +oo and -oo inputs are
     handled by explicit code in lanes.rs and argued in its comment, not here. *)
@@ -171,6 +176,43 @@ assert (H2 := succ_gt_id radix2 fexp (bpow (u - 1)) (Rgt_not_eq _ _ (bpow_gt_0 r
 lra.
 Qed.
 
+Let tiny := bpow (emin + 2 * prec - 1).
+
+(** Without eta where c is not tiny: with u = mag c - prec >= emin + prec, the float
+    2^(u-1) + 2^(u-prec) (the successor of 2^(u-1), u - prec >= emin) is <= phi|c|, so
+    RN(phi|c|) > 2^(u-1) = ulp(c)/2. *)
+Lemma err_gt_half_ulp_big :
+  forall c, tiny <= Rabs c -> ulp c / 2 < RN (phi * Rabs c).
+Proof.
+intros c Hbig.
+assert (Hp : (0 < prec)%Z) by exact prec_gt_0_.
+assert (Hz : c <> 0).
+{ intros H0. rewrite H0, Rabs_R0 in Hbig. unfold tiny in Hbig.
+  generalize (bpow_gt_0 radix2 (emin + 2 * prec - 1)); lra. }
+assert (Hm : (emin + 2 * prec <= mag radix2 c)%Z).
+{ apply mag_ge_bpow. exact Hbig. }
+rewrite ulp_neq_0 by exact Hz.
+set (m := (mag radix2 c : Z)) in *.
+assert (Hce : cexp radix2 fexp c = Z.max (m - prec) emin) by reflexivity.
+rewrite Hce.
+rewrite Z.max_l by lia.
+remember (m - prec)%Z as u eqn:Hu.
+assert (Fh : F (bpow (u - 1))) by (apply generic_format_FLT_bpow; auto with typeclass_instances; lia).
+assert (Hhalf : bpow u / 2 = bpow (u - 1)).
+{ replace u with ((u - 1) + 1)%Z at 1 by lia. rewrite bpow_plus, bpow_1. simpl. lra. }
+rewrite Hhalf.
+assert (Hphi := phi_abs_ge c Hz). fold m in Hphi.
+replace (m - prec - 1)%Z with (u - 1)%Z in Hphi by lia.
+replace (m - prec - prec)%Z with (u - prec)%Z in Hphi by lia.
+assert (Fs : F (bpow (u - 1) + bpow (u - prec))).
+{ replace (bpow (u - prec)) with (ulp (bpow (u - 1))).
+  2: { rewrite ulp_bpow; unfold FLT_exp; rewrite Z.max_l by lia; f_equal; lia. }
+  rewrite <- succ_eq_pos by apply bpow_ge_0.
+  apply generic_format_succ; auto with typeclass_instances. }
+assert (H1 := RN_ge_float _ _ Fs Hphi).
+generalize (bpow_gt_0 radix2 (u - prec)); lra.
+Qed.
+
 (** lane_below::<true> (one FMA for the error term). *)
 Theorem lane_below_le_pred_gen :
   forall c, F c -> RN (c - RN (phi * Rabs c + eta)) <= pred c.
@@ -203,6 +245,57 @@ assert (0 <= RN (phi * Rabs c)).
 assert (ulp c / 2 < RN (RN (phi * Rabs c) + eta)).
 { apply He; [lra|]. intros h Fh Hh. assert (h <= RN (phi * Rabs c)) by (apply RN_ge_float; auto). lra. }
 lra.
+Qed.
+
+(** The guarded error term of lanes.rs: eta added only where |c| < tiny. *)
+Theorem lane_below_guarded_le_pred_gen :
+  forall c, F c ->
+  RN (c - RN (phi * Rabs c + (if Rle_dec tiny (Rabs c) then 0 else eta))) <= pred c.
+Proof.
+intros c Fc.
+destruct (Rle_dec tiny (Rabs c)) as [Hb|_].
+- rewrite Rplus_0_r.
+  apply below_midpoint_le_pred; auto.
+  assert (Hg := gap_le_ulp c Fc).
+  assert (He := err_gt_half_ulp_big c Hb).
+  lra.
+- apply lane_below_le_pred_gen; auto.
+Qed.
+
+Theorem lane_below_guarded_nofma_le_pred_gen :
+  forall c, F c ->
+  RN (c - RN (RN (phi * Rabs c) + (if Rle_dec tiny (Rabs c) then 0 else eta))) <= pred c.
+Proof.
+intros c Fc.
+destruct (Rle_dec tiny (Rabs c)) as [Hb|_].
+- rewrite Rplus_0_r.
+  rewrite (round_generic radix2 fexp (Znearest choice) (RN (phi * Rabs c))).
+  2: { apply generic_format_round; auto with typeclass_instances. }
+  apply below_midpoint_le_pred; auto.
+  assert (Hg := gap_le_ulp c Fc).
+  assert (He := err_gt_half_ulp_big c Hb).
+  lra.
+- apply lane_below_nofma_le_pred_gen; auto.
+Qed.
+
+Theorem lane_above_guarded_ge_succ_gen :
+  forall c, F c ->
+  succ radix2 fexp c <=
+  - RN (- c - RN (phi * Rabs (- c) + (if Rle_dec tiny (Rabs (- c)) then 0 else eta))).
+Proof.
+intros c Fc.
+assert (H := lane_below_guarded_le_pred_gen (- c) (generic_format_opp radix2 fexp c Fc)).
+rewrite pred_opp in H; lra.
+Qed.
+
+Theorem lane_above_guarded_nofma_ge_succ_gen :
+  forall c, F c ->
+  succ radix2 fexp c <=
+  - RN (- c - RN (RN (phi * Rabs (- c)) + (if Rle_dec tiny (Rabs (- c)) then 0 else eta))).
+Proof.
+intros c Fc.
+assert (H := lane_below_guarded_nofma_le_pred_gen (- c) (generic_format_opp radix2 fexp c Fc)).
+rewrite pred_opp in H; lra.
 Qed.
 
 (** pred(RN x) < x for every real x: the float below the nearest float is below x. *)
@@ -271,6 +364,12 @@ Definition eta64 := bpow radix2 (-1074).
 (** phi32 = 2^-24 (1 + 2^-23) = PHI32, eta32 = 2^-149 = ETA32. *)
 Definition phi32 := bpow radix2 (-24) * (1 + bpow radix2 (-23)).
 Definition eta32 := bpow radix2 (-149).
+(** tiny64 = 2^-969 = TINY64, tiny32 = 2^-102 = TINY32 in lanes.rs; the error term adds
+    eta only below them (eta64g, eta32g: the addend lanes.rs computes for c). *)
+Definition tiny64 := bpow radix2 (-1074 + 2 * 53 - 1).
+Definition tiny32 := bpow radix2 (-149 + 2 * 24 - 1).
+Definition eta64g (c : R) := if Rle_dec tiny64 (Rabs c) then 0 else eta64.
+Definition eta32g (c : R) := if Rle_dec tiny32 (Rabs c) then 0 else eta32.
 
 Section Instances.
 (** Any tie-breaking rule: Rust's ties-to-even is [fun z => negb (Z.even z)]. *)
@@ -282,29 +381,29 @@ Notation pred32 := (pred radix2 fexp32).
 
 (** lanes.rs lane_below::<true>, binary64. *)
 Theorem lane_below_le_pred :
-  forall c, F64 c -> RN64 (c - RN64 (phi64 * Rabs c + eta64)) <= pred64 c.
-Proof. exact (lane_below_le_pred_gen (-1074) 53 choice). Qed.
+  forall c, F64 c -> RN64 (c - RN64 (phi64 * Rabs c + eta64g c)) <= pred64 c.
+Proof. exact (lane_below_guarded_le_pred_gen (-1074) 53 choice). Qed.
 
 (** lanes.rs lane_below::<false>, binary64. *)
 Theorem lane_below_nofma_le_pred :
-  forall c, F64 c -> RN64 (c - RN64 (RN64 (phi64 * Rabs c) + eta64)) <= pred64 c.
-Proof. exact (lane_below_nofma_le_pred_gen (-1074) 53 choice). Qed.
+  forall c, F64 c -> RN64 (c - RN64 (RN64 (phi64 * Rabs c) + eta64g c)) <= pred64 c.
+Proof. exact (lane_below_guarded_nofma_le_pred_gen (-1074) 53 choice). Qed.
 
 (** lanes.rs lane_below32::<true>, binary32. *)
 Theorem lane_below32_le_pred :
-  forall c, F32 c -> RN32 (c - RN32 (phi32 * Rabs c + eta32)) <= pred32 c.
-Proof. exact (lane_below_le_pred_gen (-149) 24 choice). Qed.
+  forall c, F32 c -> RN32 (c - RN32 (phi32 * Rabs c + eta32g c)) <= pred32 c.
+Proof. exact (lane_below_guarded_le_pred_gen (-149) 24 choice). Qed.
 
 (** lanes.rs lane_below32::<false>, binary32. *)
 Theorem lane_below32_nofma_le_pred :
-  forall c, F32 c -> RN32 (c - RN32 (RN32 (phi32 * Rabs c) + eta32)) <= pred32 c.
-Proof. exact (lane_below_nofma_le_pred_gen (-149) 24 choice). Qed.
+  forall c, F32 c -> RN32 (c - RN32 (RN32 (phi32 * Rabs c) + eta32g c)) <= pred32 c.
+Proof. exact (lane_below_guarded_nofma_le_pred_gen (-149) 24 choice). Qed.
 
 (** The use: lane_below(RN64(w)) <= w for every real w. *)
 Theorem lane_below_le :
   forall w, let c := RN64 w in
-  RN64 (c - RN64 (phi64 * Rabs c + eta64)) <= w /\
-  RN64 (c - RN64 (RN64 (phi64 * Rabs c) + eta64)) <= w.
+  RN64 (c - RN64 (phi64 * Rabs c + eta64g c)) <= w /\
+  RN64 (c - RN64 (RN64 (phi64 * Rabs c) + eta64g c)) <= w.
 Proof.
 intros w c.
 assert (Fc : F64 c) by (apply generic_format_round; auto with typeclass_instances).
@@ -325,8 +424,8 @@ Qed.
     y = RN32(r) is <= w (fused or twice-rounded error term), without testing y < r. *)
 Theorem f32_below_nearest_le :
   forall w, let y := RN32 (RN64 w) in
-  RN32 (y - RN32 (phi32 * Rabs y + eta32)) <= w /\
-  RN32 (y - RN32 (RN32 (phi32 * Rabs y) + eta32)) <= w.
+  RN32 (y - RN32 (phi32 * Rabs y + eta32g y)) <= w /\
+  RN32 (y - RN32 (RN32 (phi32 * Rabs y) + eta32g y)) <= w.
 Proof.
 intros w y.
 set (r := RN64 w).
@@ -346,30 +445,30 @@ Qed.
 (** lanes.rs lane_above::<true> / ::<false> (= -lane_below(-c)), binary64: >= succ(c). *)
 Theorem lane_above_ge_succ :
   forall c, F64 c ->
-  succ radix2 fexp64 c <= - RN64 (- c - RN64 (phi64 * Rabs (- c) + eta64)) /\
-  succ radix2 fexp64 c <= - RN64 (- c - RN64 (RN64 (phi64 * Rabs (- c)) + eta64)).
+  succ radix2 fexp64 c <= - RN64 (- c - RN64 (phi64 * Rabs (- c) + eta64g (- c))) /\
+  succ radix2 fexp64 c <= - RN64 (- c - RN64 (RN64 (phi64 * Rabs (- c)) + eta64g (- c))).
 Proof.
 intros c Fc; split.
-- exact (lane_above_ge_succ_gen (-1074) 53 choice c Fc).
-- exact (lane_above_nofma_ge_succ_gen (-1074) 53 choice c Fc).
+- exact (lane_above_guarded_ge_succ_gen (-1074) 53 choice c Fc).
+- exact (lane_above_guarded_nofma_ge_succ_gen (-1074) 53 choice c Fc).
 Qed.
 
 (** lanes.rs lane_above32, binary32. *)
 Theorem lane_above32_ge_succ :
   forall c, F32 c ->
-  succ radix2 fexp32 c <= - RN32 (- c - RN32 (phi32 * Rabs (- c) + eta32)) /\
-  succ radix2 fexp32 c <= - RN32 (- c - RN32 (RN32 (phi32 * Rabs (- c)) + eta32)).
+  succ radix2 fexp32 c <= - RN32 (- c - RN32 (phi32 * Rabs (- c) + eta32g (- c))) /\
+  succ radix2 fexp32 c <= - RN32 (- c - RN32 (RN32 (phi32 * Rabs (- c)) + eta32g (- c))).
 Proof.
 intros c Fc; split.
-- exact (lane_above_ge_succ_gen (-149) 24 choice c Fc).
-- exact (lane_above_nofma_ge_succ_gen (-149) 24 choice c Fc).
+- exact (lane_above_guarded_ge_succ_gen (-149) 24 choice c Fc).
+- exact (lane_above_guarded_nofma_ge_succ_gen (-149) 24 choice c Fc).
 Qed.
 
 (** The use of lane_above: w <= lane_above(RN64 w) for every real w. *)
 Theorem lane_above_ge :
   forall w, let c := RN64 w in
-  w <= - RN64 (- c - RN64 (phi64 * Rabs (- c) + eta64)) /\
-  w <= - RN64 (- c - RN64 (RN64 (phi64 * Rabs (- c)) + eta64)).
+  w <= - RN64 (- c - RN64 (phi64 * Rabs (- c) + eta64g (- c))) /\
+  w <= - RN64 (- c - RN64 (RN64 (phi64 * Rabs (- c)) + eta64g (- c))).
 Proof.
 intros w c.
 assert (Fc : F64 c) by (apply generic_format_round; auto with typeclass_instances).
@@ -384,11 +483,11 @@ Qed.
 Theorem lane_fma_for_below_le :
   forall a b c : R,
   (let r := RN64 (a * b + c) in
-   RN64 (r - RN64 (phi64 * Rabs r + eta64)) <= a * b + c) /\
+   RN64 (r - RN64 (phi64 * Rabs r + eta64g r)) <= a * b + c) /\
   (let p := RN64 (a * b) in
-   let l := RN64 (p - RN64 (RN64 (phi64 * Rabs p) + eta64)) in
+   let l := RN64 (p - RN64 (RN64 (phi64 * Rabs p) + eta64g p)) in
    let r := RN64 (l + c) in
-   RN64 (r - RN64 (RN64 (phi64 * Rabs r) + eta64)) <= a * b + c).
+   RN64 (r - RN64 (RN64 (phi64 * Rabs r) + eta64g r)) <= a * b + c).
 Proof.
 intros a b c; split.
 - exact (proj1 (lane_below_le (a * b + c))).
@@ -403,11 +502,11 @@ Qed.
 Theorem lane_fma_for_above_ge :
   forall a b c : R,
   (let r := - RN64 (- a * b + - c) in
-   a * b + c <= - RN64 (- r - RN64 (phi64 * Rabs (- r) + eta64))) /\
+   a * b + c <= - RN64 (- r - RN64 (phi64 * Rabs (- r) + eta64g (- r)))) /\
   (let p := RN64 (- a * b) in
-   let l := RN64 (p - RN64 (RN64 (phi64 * Rabs p) + eta64)) in
+   let l := RN64 (p - RN64 (RN64 (phi64 * Rabs p) + eta64g p)) in
    let r := - RN64 (l + - c) in
-   a * b + c <= - RN64 (- r - RN64 (RN64 (phi64 * Rabs (- r)) + eta64))).
+   a * b + c <= - RN64 (- r - RN64 (RN64 (phi64 * Rabs (- r)) + eta64g (- r)))).
 Proof.
 intros a b c.
 destruct (lane_fma_for_below_le (- a) b (- c)) as [H1 H2].

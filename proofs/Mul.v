@@ -143,12 +143,12 @@ Theorem lane_mul_below_le :
   forall a b, F64 a -> F64 b ->
   (let p := RN64 (a * b) in
    let e := RN64 (a * b + - p) in
-   let step := RN64 (p - RN64 (phi64 * Rabs p + eta64)) in
+   let step := RN64 (p - RN64 (phi64 * Rabs p + eta64g p)) in
    if Req_EM_T a 0 then p else if Req_EM_T b 0 then p else
    if Rle_dec 0 e then (if Rle_dec residual_safe (Rabs p) then p else step) else step)
   <= a * b /\
   (let p := RN64 (a * b) in
-   RN64 (p - RN64 (RN64 (phi64 * Rabs p) + eta64))) <= a * b.
+   RN64 (p - RN64 (RN64 (phi64 * Rabs p) + eta64g p))) <= a * b.
 Proof.
 intros a b Fa Fb.
 destruct (lane_below_le choice (a * b)) as [Hf Hn].
@@ -184,13 +184,13 @@ Theorem f32_mul_below_le :
   (let p := RN64 (a * b) in
    let y := RN32 p in
    let d := RN64 (a * b + - y) in
-   let step := RN32 (y - RN32 (phi32 * Rabs y + eta32)) in
+   let step := RN32 (y - RN32 (phi32 * Rabs y + eta32g y)) in
    if Req_EM_T a 0 then y else if Req_EM_T b 0 then y else
    if Rle_dec 0 d then (if Rle_dec residual_safe (Rabs p) then y else step) else step)
   <= a * b /\
-  (let c := RN64 (RN64 (a * b) - RN64 (RN64 (phi64 * Rabs (RN64 (a * b))) + eta64)) in
+  (let c := RN64 (RN64 (a * b) - RN64 (RN64 (phi64 * Rabs (RN64 (a * b))) + eta64g (RN64 (a * b)))) in
    let y := RN32 c in
-   (if Rlt_dec c y then RN32 (y - RN32 (RN32 (phi32 * Rabs y) + eta32)) else y)) <= a * b.
+   (if Rlt_dec c y then RN32 (y - RN32 (RN32 (phi32 * Rabs y) + eta32g y)) else y)) <= a * b.
 Proof.
 intros a b Fa Fb.
 split.
@@ -235,7 +235,7 @@ split.
   assert (0 < bpow radix2 (-1074)) by apply bpow_gt_0.
   lra.
 - cbv zeta.
-  set (c := RN64 (RN64 (a * b) - RN64 (RN64 (phi64 * Rabs (RN64 (a * b))) + eta64))).
+  set (c := RN64 (RN64 (a * b) - RN64 (RN64 (phi64 * Rabs (RN64 (a * b))) + eta64g (RN64 (a * b))))).
   assert (Hc : c <= a * b) by exact (proj2 (lane_below_le choice (a * b))).
   destruct (f32_below_bound_le choice c) as [_ [H2 H3]].
   cbv zeta in H2. lra.

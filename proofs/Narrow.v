@@ -56,8 +56,8 @@ Qed.
 (** lanes.rs f32_below_bound::<true> and ::<false>: <= RD32(b) <= b. *)
 Theorem f32_below_bound_le :
   forall b, let y := RN32 b in
-  (if Rlt_dec b y then RN32 (y - RN32 (phi32 * Rabs y + eta32)) else y) <= RD32 b /\
-  (if Rlt_dec b y then RN32 (y - RN32 (RN32 (phi32 * Rabs y) + eta32)) else y) <= RD32 b /\
+  (if Rlt_dec b y then RN32 (y - RN32 (phi32 * Rabs y + eta32g y)) else y) <= RD32 b /\
+  (if Rlt_dec b y then RN32 (y - RN32 (RN32 (phi32 * Rabs y) + eta32g y)) else y) <= RD32 b /\
   RD32 b <= b.
 Proof.
 intros b y.

@@ -29,6 +29,8 @@
 //! with or without an FMA; `|c| = ∞` is as above. Below `t` the formula and proof are the
 //! ones above. The two formulas give the same `e`'s effect: one step, bit for bit the same
 //! result (`RN(c − e)` is `pred(c)` in both wherever `|c| ≥ t`, since `g/2 < e ≤ g`).
+//! Machine-checked for the guarded form in `proofs/Lanes.v` (`err_gt_half_ulp_big`,
+//! `lane_below_guarded_le_pred_gen` and its binary64/binary32 instances).
 
 use super::residual_safe;
 
