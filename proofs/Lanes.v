@@ -125,6 +125,24 @@ apply Rmult_le_pos; [apply bpow_ge_0|].
 generalize (bpow_ge_0 radix2 (1 - prec)); lra.
 Qed.
 
+(** Normal c (u = mag c - prec > emin): ulp(c)/2 = 2^(u-1), a float, and
+    2^(u-1) + 2^(u-prec) <= phi|c|. *)
+Lemma normal_half_ulp :
+  forall c, c <> 0 -> (emin < mag radix2 c - prec)%Z ->
+  ulp c / 2 = bpow (mag radix2 c - prec - 1) /\ F (bpow (mag radix2 c - prec - 1)) /\
+  bpow (mag radix2 c - prec - 1) + bpow (mag radix2 c - prec - prec) <= phi * Rabs c.
+Proof.
+intros c Hz Hn.
+set (u := (mag radix2 c - prec)%Z) in *.
+split; [|split].
+- rewrite ulp_neq_0 by exact Hz.
+  assert (Hce : cexp radix2 fexp c = Z.max u emin) by reflexivity.
+  rewrite Hce, Z.max_l by lia.
+  replace u with ((u - 1) + 1)%Z at 1 by lia. rewrite bpow_plus, bpow_1. simpl. lra.
+- apply generic_format_FLT_bpow; auto with typeclass_instances; lia.
+- exact (phi_abs_ge c Hz).
+Qed.
+
 (** Both error terms exceed ulp(c)/2. [inner] is phi|c| + eta (fused) or
     RN(phi|c|) + eta (twice rounded); both satisfy the two hypotheses. *)
 Lemma err_gt_half_ulp :
@@ -137,22 +155,14 @@ intros c inner Heta Hmono.
 assert (Hle := RN_ge_eta inner Heta).
 destruct (Req_dec c 0) as [Hz|Hz].
 { rewrite Hz, ulp_FLT_0 by exact prec_gt_0_. fold eta. generalize (bpow_gt_0 radix2 emin); unfold eta in *; lra. }
-rewrite ulp_neq_0 by exact Hz.
-set (m := (mag radix2 c : Z)).
-assert (Hce : cexp radix2 fexp c = Z.max (m - prec) emin) by reflexivity.
-rewrite Hce.
-destruct (Z_le_gt_dec (m - prec) emin) as [Hs|Hn].
-{ rewrite Z.max_r by lia. fold eta. generalize (bpow_gt_0 radix2 emin); unfold eta in *; lra. }
-rewrite Z.max_l by lia.
-(* normal case: u = m - prec > emin; h = 2^(u-1) is a float, succ h = h + 2^max(u-prec, emin) *)
-remember (m - prec)%Z as u eqn:Hu.
-assert (Fh : F (bpow (u - 1))) by (apply generic_format_FLT_bpow; auto with typeclass_instances; lia).
-assert (Hhalf : bpow u / 2 = bpow (u - 1)).
-{ replace u with ((u - 1) + 1)%Z at 1 by lia. rewrite bpow_plus, bpow_1. simpl. lra. }
+destruct (Z_le_gt_dec (mag radix2 c - prec) emin) as [Hs|Hn].
+{ rewrite ulp_neq_0 by exact Hz.
+  assert (Hce : cexp radix2 fexp c = Z.max (mag radix2 c - prec) emin) by reflexivity.
+  rewrite Hce, Z.max_r by lia. fold eta. generalize (bpow_gt_0 radix2 emin); unfold eta in *; lra. }
+(* normal case: u = mag c - prec > emin; h = 2^(u-1) is a float, succ h = h + 2^max(u-prec, emin) *)
+destruct (normal_half_ulp c Hz ltac:(lia)) as [Hhalf [Fh Hphi]].
+set (u := (mag radix2 c - prec)%Z) in *.
 rewrite Hhalf.
-assert (Hphi := phi_abs_ge c Hz). fold m in Hphi.
-replace (m - prec - 1)%Z with (u - 1)%Z in Hphi by lia.
-replace (m - prec - prec)%Z with (u - prec)%Z in Hphi by lia.
 assert (Hsucc : succ radix2 fexp (bpow (u - 1)) <= inner).
 { rewrite succ_eq_pos by apply bpow_ge_0.
   rewrite ulp_bpow. unfold FLT_exp.
@@ -191,19 +201,9 @@ assert (Hz : c <> 0).
   generalize (bpow_gt_0 radix2 (emin + 2 * prec - 1)); lra. }
 assert (Hm : (emin + 2 * prec <= mag radix2 c)%Z).
 { apply mag_ge_bpow. exact Hbig. }
-rewrite ulp_neq_0 by exact Hz.
-set (m := (mag radix2 c : Z)) in *.
-assert (Hce : cexp radix2 fexp c = Z.max (m - prec) emin) by reflexivity.
-rewrite Hce.
-rewrite Z.max_l by lia.
-remember (m - prec)%Z as u eqn:Hu.
-assert (Fh : F (bpow (u - 1))) by (apply generic_format_FLT_bpow; auto with typeclass_instances; lia).
-assert (Hhalf : bpow u / 2 = bpow (u - 1)).
-{ replace u with ((u - 1) + 1)%Z at 1 by lia. rewrite bpow_plus, bpow_1. simpl. lra. }
+destruct (normal_half_ulp c Hz ltac:(lia)) as [Hhalf [Fh Hphi]].
+set (u := (mag radix2 c - prec)%Z) in *.
 rewrite Hhalf.
-assert (Hphi := phi_abs_ge c Hz). fold m in Hphi.
-replace (m - prec - 1)%Z with (u - 1)%Z in Hphi by lia.
-replace (m - prec - prec)%Z with (u - prec)%Z in Hphi by lia.
 assert (Fs : F (bpow (u - 1) + bpow (u - prec))).
 { replace (bpow (u - prec)) with (ulp (bpow (u - 1))).
   2: { rewrite ulp_bpow; unfold FLT_exp; rewrite Z.max_l by lia; f_equal; lia. }
